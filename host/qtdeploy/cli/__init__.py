@@ -1,0 +1,1 @@
+"""The command-line interface: a few lines per subcommand over library functions."""

@@ -1,0 +1,48 @@
+"""Option groups shared by subcommands, so every command spells them the same way."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from qtdeploy.errors import NotAvailableError
+
+F = Callable[..., Any]
+
+
+def json_option(f: F) -> F:
+    return click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON on stdout.")(f)
+
+
+def board_option(f: F) -> F:
+    return click.option(
+        "--board",
+        default=None,
+        metavar="NAME|FILE",
+        help="Board file: a name under boards/ (env5, virtual) or a path to a .toml. "
+        "Default: what the board reports, else env5.",
+    )(f)
+
+
+def port_options(f: F) -> F:
+    """--port, --baud and --trace: everything that opens a link to a board."""
+    f = click.option("--trace", is_flag=True, help="Log every frame sent and received to stderr.")(f)
+    f = click.option("--baud", type=int, default=None, help="UART baud rate (default: the board file's).")(f)
+    f = click.option(
+        "--port",
+        default=None,
+        metavar="PORT",
+        help="Serial port (/dev/ttyACM0, COM3), 'sim' or a sim:// URL for the virtual board. "
+        "Default: auto-detect by the board file's USB VID:PID.",
+    )(f)
+    return f
+
+
+def not_available(command: str, issue: int) -> None:
+    """Refuse a command whose issue has not landed: a clear line, never a fake result."""
+    raise NotAvailableError(
+        f"`qtdeploy {command}` is not available yet (tracked in issue #{issue}).",
+        "Use a qtdeploy release that has it, or follow the issue.",
+    )
