@@ -1,13 +1,28 @@
-"""`qtdeploy inspect`: show what a blob or bitstream contains."""
+"""`qtdeploy inspect`: show what a blob or bitstream contains.
+
+Dispatches on content, not extension: a .qtb starts with the blob magic; anything else is
+tried as a Xilinx .bit/.bin. Each format module owns its ``describe(data) -> dict`` and
+``render(info)``; this file only chooses.
+"""
+
+from pathlib import Path
 
 import click
 
-from qtdeploy.cli.options import json_option, not_available
+from qtdeploy.cli.options import json_option
+from qtdeploy.cli.output import emit
+from qtdeploy.errors import FormatError
 
 
 @click.command("inspect")
-@click.argument("file", required=False, type=click.Path(dir_okay=False))
+@click.argument("file", type=click.Path(dir_okay=False, exists=True))
 @json_option
-def command(file, as_json) -> None:
+def command(file: str, as_json: bool) -> None:
     """Show a .qtb blob or a .bit/.bin bitstream: header, tensors, IDCODE, ABI."""
-    not_available("inspect", 2)
+    from qtdeploy.formats import bitstream, blob
+
+    data = Path(file).read_bytes()
+    if not data:
+        raise FormatError(f"{file} is empty.", "Pass a .qtb blob or a .bit/.bin bitstream.")
+    module = blob if blob.looks_like_blob(data) else bitstream
+    emit(module.describe(data, source=file), as_json, module.render)

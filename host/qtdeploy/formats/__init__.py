@@ -1,0 +1,1 @@
+"""File formats: the model blob (.qtb) and Xilinx bitstreams."""
