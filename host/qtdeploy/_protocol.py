@@ -15,6 +15,11 @@ LINK_MAX_WINDOW = 32
 LINK_DELIMITER = 0
 LINK_DEFAULT_BAUD = 921600
 LINK_SEQ_MODULUS = 65536
+LINK_MAX_ENCODED = 4125
+LINK_NO_SLOT = 255
+LINK_DETAIL_MAX = 96
+LINK_BOARD_ID_SIZE = 16
+LINK_SHA256_SIZE = 32
 
 
 class Flag(IntFlag):
@@ -177,4 +182,32 @@ class Codec(IntEnum):
 CODEC_INFO: dict[Codec, dict[str, str]] = {
     Codec.NONE: {'doc': 'Raw bytes.'},
     Codec.HEATSHRINK: {'doc': 'LZSS (heatshrink, window 2^8, lookahead 2^4): decodes in 300 bytes of MCU RAM.'},
+}
+
+class FpgaState(IntEnum):
+    """FPGA configuration state reported by HELLO and FPGA_STATUS (protocol/link.md)."""
+
+    UNCONFIGURED = 0x00
+    CONFIGURED = 0x01
+    FAILED = 0x02
+
+
+FPGA_STATE_INFO: dict[FpgaState, dict[str, str]] = {
+    FpgaState.UNCONFIGURED: {'doc': 'Not configured since power-up or reset.'},
+    FpgaState.CONFIGURED: {'doc': 'DONE is high and the accelerator answered its ABI register.'},
+    FpgaState.FAILED: {'doc': 'The last configuration attempt did not raise DONE or had the wrong IDCODE.'},
+}
+
+class SlotState(IntEnum):
+    """State of an image slot in SLOT_INFO (protocol/link.md)."""
+
+    EMPTY = 0x00
+    COMMITTED = 0x01
+    INVALID = 0x02
+
+
+SLOT_STATE_INFO: dict[SlotState, dict[str, str]] = {
+    SlotState.EMPTY: {'doc': 'No committed image.'},
+    SlotState.COMMITTED: {'doc': 'A verified image with a metadata record.'},
+    SlotState.INVALID: {'doc': 'A metadata record exists but its image no longer matches its hash.'},
 }

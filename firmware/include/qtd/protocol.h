@@ -13,6 +13,11 @@
 #define QTD_LINK_DELIMITER 0u
 #define QTD_LINK_DEFAULT_BAUD 921600u
 #define QTD_LINK_SEQ_MODULUS 65536u
+#define QTD_LINK_MAX_ENCODED 4125u
+#define QTD_LINK_NO_SLOT 255u
+#define QTD_LINK_DETAIL_MAX 96u
+#define QTD_LINK_BOARD_ID_SIZE 16u
+#define QTD_LINK_SHA256_SIZE 32u
 
 /* Bits of the header's flags byte. */
 enum {
@@ -95,6 +100,20 @@ enum {
     QTD_CODEC_HEATSHRINK = 0x01, /* LZSS (heatshrink, window 2^8, lookahead 2^4): decodes in 300 bytes of MCU RAM. */
 };
 
+/* FPGA configuration state reported by HELLO and FPGA_STATUS (protocol/link.md). */
+enum {
+    QTD_FPGA_UNCONFIGURED = 0x00, /* Not configured since power-up or reset. */
+    QTD_FPGA_CONFIGURED = 0x01, /* DONE is high and the accelerator answered its ABI register. */
+    QTD_FPGA_FAILED = 0x02, /* The last configuration attempt did not raise DONE or had the wrong IDCODE. */
+};
+
+/* State of an image slot in SLOT_INFO (protocol/link.md). */
+enum {
+    QTD_SLOT_STATE_EMPTY = 0x00, /* No committed image. */
+    QTD_SLOT_STATE_COMMITTED = 0x01, /* A verified image with a metadata record. */
+    QTD_SLOT_STATE_INVALID = 0x02, /* A metadata record exists but its image no longer matches its hash. */
+};
+
 /* Name of a code, or NULL when unknown (for logs and traces). */
 static inline const char *qtd_command_name(int code) {
     switch (code) {
@@ -175,6 +194,24 @@ static inline const char *qtd_codec_name(int code) {
     switch (code) {
     case QTD_CODEC_NONE: return "NONE";
     case QTD_CODEC_HEATSHRINK: return "HEATSHRINK";
+    default: return 0;
+    }
+}
+
+static inline const char *qtd_fpga_state_name(int code) {
+    switch (code) {
+    case QTD_FPGA_UNCONFIGURED: return "UNCONFIGURED";
+    case QTD_FPGA_CONFIGURED: return "CONFIGURED";
+    case QTD_FPGA_FAILED: return "FAILED";
+    default: return 0;
+    }
+}
+
+static inline const char *qtd_slot_state_name(int code) {
+    switch (code) {
+    case QTD_SLOT_STATE_EMPTY: return "EMPTY";
+    case QTD_SLOT_STATE_COMMITTED: return "COMMITTED";
+    case QTD_SLOT_STATE_INVALID: return "INVALID";
     default: return 0;
     }
 }
