@@ -1,0 +1,470 @@
+"""Board files (boards/*.toml) as typed, validated objects.
+
+Why a strict loader: a board file decides where bytes land in a flash that also holds the
+image the board boots from. A typo that silently falls back to a default, or two regions that
+overlap, can brick a slot; so every key is known, every number is checked, and a bad file is
+refused with the file, the key and the fix. Inheritance (``extends``/``unset``) is described in
+boards/README.md; validation runs on the merged result, so a child file cannot hide a mistake.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from qtdeploy.errors import BoardFileError
+from qtdeploy.paths import boards_dir
+
+_MAX_EXTENDS_DEPTH = 4
+_REGION_KINDS = ("bitstream", "blob", "meta", "log")
+_PAC193X_CHANNELS = {"PAC1931": 1, "PAC1932": 2, "PAC1933": 3, "PAC1934": 4}
+# PAC193x datasheet (DS20005850) Table 6-1: ADDRSEL resistor selects 0x10..0x1F.
+_PAC193X_ADDRESSES = range(0x10, 0x20)
+
+
+@dataclass(frozen=True)
+class Mcu:
+    part: str
+    clock_hz: int
+
+
+@dataclass(frozen=True)
+class Pin:
+    """A logical FPGA control line; ``gpio`` is None when it is not routed to the MCU."""
+
+    name: str
+    gpio: int | None
+    active_low: bool
+
+
+@dataclass(frozen=True)
+class Fpga:
+    part: str
+    family: str
+    idcode: int
+    bitstream_bytes: int
+    config_mode: str
+    config_clock_hz: int
+    pins: dict[str, Pin]
+
+
+@dataclass(frozen=True)
+class Timing:
+    """Datasheet typical (virtual model) and maximum (firmware timeout), microseconds."""
+
+    typ_us: int
+    max_us: int
+
+
+@dataclass(frozen=True)
+class Flash:
+    part: str
+    jedec_id: tuple[int, int, int]
+    size: int
+    sector_size: int
+    page_size: int
+    address_bytes: int
+    page_program: Timing
+    sector_erase: Timing
+    chip_erase: Timing
+
+    @property
+    def jedec_id_u32(self) -> int:
+        """manufacturer << 16 | type << 8 | capacity, the form the firmware compares."""
+        a, b, c = self.jedec_id
+        return a << 16 | b << 8 | c
+
+
+@dataclass(frozen=True)
+class Region:
+    name: str
+    kind: str
+    offset: int
+    size: int
+    slot: str | None = None
+
+    @property
+    def end(self) -> int:
+        return self.offset + self.size
+
+
+@dataclass(frozen=True)
+class Slot:
+    name: str
+    bitstream: Region
+    blob: Region
+
+    @property
+    def multiboot_address(self) -> int:
+        """The WBSTAR flash address that boots this slot (UG470 ch. 7): its bitstream offset."""
+        return self.bitstream.offset
+
+
+@dataclass(frozen=True)
+class Layout:
+    regions: tuple[Region, ...]
+    slots: dict[str, Slot]
+    meta: tuple[Region, Region]
+    log: Region | None
+
+
+@dataclass(frozen=True)
+class Uart:
+    default_baud: int
+    max_baud: int
+
+
+@dataclass(frozen=True)
+class Usb:
+    vid: int
+    pid: int
+
+
+@dataclass(frozen=True)
+class FpgaSpi:
+    mode: int
+    max_hz: int
+
+
+@dataclass(frozen=True)
+class I2c:
+    bus: int
+    clock_hz: int
+
+
+@dataclass(frozen=True)
+class Monitor:
+    name: str
+    part: str
+    i2c_address: int
+
+
+@dataclass(frozen=True)
+class Rail:
+    name: str
+    monitor: str
+    channel: int
+    nominal_mv: int
+    shunt_milliohm: int
+
+
+@dataclass(frozen=True)
+class Board:
+    id: str
+    name: str
+    virtual: bool
+    mcu: Mcu
+    fpga: Fpga
+    flash: Flash
+    layout: Layout
+    uart: Uart
+    usb: Usb | None
+    fpga_spi: FpgaSpi
+    i2c: I2c
+    monitors: tuple[Monitor, ...]
+    rails: tuple[Rail, ...]
+    source: Path
+
+    def rail(self, name: str) -> Rail:
+        for r in self.rails:
+            if r.name == name:
+                return r
+        raise KeyError(name)
+
+
+def resolve_board_path(name_or_path: str | Path) -> Path:
+    """A board name (``env5``) is a file under boards/; anything with a suffix or slash is a path."""
+    text = str(name_or_path)
+    if text.endswith(".toml") or "/" in text or "\\" in text:
+        path = Path(text)
+    else:
+        path = boards_dir() / f"{text}.toml"
+    if not path.is_file():
+        known = sorted(p.stem for p in boards_dir().glob("*.toml")) if boards_dir().is_dir() else []
+        raise BoardFileError(
+            f"No board file {path}.",
+            f"Pass --board with one of: {', '.join(known) or '(none found)'}, or a path to a .toml.",
+        )
+    return path
+
+
+def load_board(name_or_path: str | Path) -> Board:
+    """Load, merge (``extends``) and validate a board file; raises BoardFileError when it is bad."""
+    path = resolve_board_path(name_or_path)
+    return _build(_Table(_load_merged(path, []), path, ""), path)
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as err:
+        raise BoardFileError(f"{path}: not valid TOML ({err}).", "Fix the TOML syntax at that line.") from err
+    except (OSError, UnicodeDecodeError) as err:
+        raise BoardFileError(f"{path}: cannot be read ({err}).", "Pass a readable UTF-8 .toml file.") from err
+
+
+def _load_merged(path: Path, chain: list[Path]) -> dict[str, Any]:
+    """Apply ``extends`` recursively: tables merge, scalars/arrays replace, ``unset`` removes."""
+    resolved = path.resolve()
+    if resolved in chain:
+        cycle = " -> ".join(p.name for p in [*chain, resolved])
+        raise BoardFileError(f"{path}: `extends` forms a cycle ({cycle}).", "Make one board the base of the other, not both.")
+    if len(chain) >= _MAX_EXTENDS_DEPTH:
+        raise BoardFileError(f"{path}: `extends` nests deeper than {_MAX_EXTENDS_DEPTH}.", "Extend a base board directly.")
+    data = _read_toml(path)
+    parent_name = data.pop("extends", None)
+    unset = data.pop("unset", [])
+    if not isinstance(unset, list) or not all(isinstance(u, str) for u in unset):
+        raise BoardFileError(f"{path}: `unset` must be a list of dotted key names.", 'Write e.g. unset = ["usb"].')
+    if parent_name is None:
+        if unset:
+            raise BoardFileError(f"{path}: `unset` without `extends`.", "Delete the keys instead, or add extends.")
+        return data
+    if not isinstance(parent_name, str):
+        raise BoardFileError(f"{path}: `extends` must be a board name or path string.", 'Write e.g. extends = "env5".')
+    is_path = parent_name.endswith(".toml") or "/" in parent_name
+    parent_path = resolve_board_path(path.parent / parent_name if is_path else parent_name)
+    merged = _merge(_load_merged(parent_path, [*chain, resolved]), data)
+    for dotted in unset:
+        _unset(merged, dotted, path)
+    return merged
+
+
+def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def _unset(data: dict[str, Any], dotted: str, path: Path) -> None:
+    *parents, last = dotted.split(".")
+    node: Any = data
+    for part in parents:
+        node = node.get(part) if isinstance(node, dict) else None
+    if not isinstance(node, dict) or last not in node:
+        raise BoardFileError(f"{path}: unset names {dotted!r}, which the parent board does not have.", "Remove it from `unset`.")
+    del node[last]
+
+
+class _Table:
+    """One TOML table being read: typed getters, and ``done()`` refuses keys nobody read."""
+
+    def __init__(self, data: Any, path: Path, where: str) -> None:
+        self.path, self.where = path, where
+        if not isinstance(data, dict):
+            self._fail(f"`{where}` must be a table", f"Write it as [{where}] or {{ ... }}.")
+        self.data: dict[str, Any] = data
+        self.seen: set[str] = set()
+
+    def _key(self, key: str) -> str:
+        return f"{self.where}.{key}" if self.where else key
+
+    def _fail(self, problem: str, fix: str) -> None:
+        raise BoardFileError(f"{self.path}: {problem}.", fix)
+
+    def get(self, key: str, kind: type, *, required: bool = True) -> Any:
+        self.seen.add(key)
+        if key not in self.data:
+            if required:
+                self._fail(f"missing key `{self._key(key)}`", f"Add `{key} = ...` to [{self.where or 'top level'}] (see boards/env5.toml).")
+            return None
+        value = self.data[key]
+        ok = isinstance(value, kind) and not (kind is int and isinstance(value, bool))
+        if not ok:
+            self._fail(f"`{self._key(key)}` is {value!r}, not a {kind.__name__}", f"Give `{key}` a {kind.__name__} value.")
+        return value
+
+    def positive(self, key: str) -> int:
+        value = self.get(key, int)
+        if value <= 0:
+            self._fail(f"`{self._key(key)}` is {value}, must be > 0", f"Give `{key}` a positive value.")
+        return value
+
+    def table(self, key: str, *, required: bool = True) -> _Table | None:
+        value = self.get(key, dict, required=required)
+        return None if value is None else _Table(value, self.path, self._key(key))
+
+    def tables(self, key: str) -> list[_Table]:
+        value = self.get(key, list)
+        return [_Table(v, self.path, f"{self._key(key)}[{i}]") for i, v in enumerate(value)]
+
+    def done(self) -> None:
+        unknown = sorted(set(self.data) - self.seen)
+        if unknown:
+            self._fail(
+                f"unknown key(s) {', '.join(f'`{self._key(k)}`' for k in unknown)}",
+                "Check the spelling against boards/env5.toml; unknown keys are refused, never ignored.",
+            )
+
+
+def _timing(t: _Table, key: str) -> Timing:
+    sub = t.table(key)
+    typ, max_ = sub.positive("typ"), sub.positive("max")
+    sub.done()
+    if typ > max_:
+        t._fail(f"`{sub.where}` has typ {typ} > max {max_}", "Copy typ and max from the datasheet table.")
+    return Timing(typ, max_)
+
+
+def _build(top: _Table, path: Path) -> Board:
+    if top.get("schema", int) != 1:
+        top._fail(f"`schema` is {top.data['schema']}, this qtdeploy reads schema 1", "Update qtdeploy or the board file.")
+    mcu_t = top.table("mcu")
+    mcu = Mcu(mcu_t.get("part", str), mcu_t.positive("clock_hz"))
+    mcu_t.done()
+    flash = _flash(top.table("flash"))
+    fpga = _fpga(top.table("fpga"))
+    layout = _layout(top.table("layout"), flash, fpga)
+    u = top.table("uart")
+    uart = Uart(u.positive("default_baud"), u.positive("max_baud"))
+    u.done()
+    if uart.default_baud > uart.max_baud:
+        u._fail(f"`uart.default_baud` {uart.default_baud} exceeds `uart.max_baud` {uart.max_baud}", "Lower default_baud.")
+    usb = None
+    if (usb_t := top.table("usb", required=False)) is not None:
+        usb = Usb(usb_t.get("vid", int), usb_t.get("pid", int))
+        usb_t.done()
+        if not (0 <= usb.vid <= 0xFFFF and 0 <= usb.pid <= 0xFFFF):
+            usb_t._fail(f"USB id {usb.vid:#x}:{usb.pid:#x} is not two 16-bit numbers", "Write vid/pid as 0x2E8A-style hex.")
+    s = top.table("fpga_spi")
+    spi = FpgaSpi(s.get("mode", int), s.positive("max_hz"))
+    s.done()
+    if spi.mode not in (0, 1, 2, 3):
+        s._fail(f"`fpga_spi.mode` is {spi.mode}", "SPI modes are 0..3; the accelerator uses mode 1.")
+    i = top.table("i2c")
+    i2c = I2c(i.get("bus", int), i.positive("clock_hz"))
+    i.done()
+    monitors, rails = _power(top.table("power"))
+    board = Board(
+        id=top.get("id", str), name=top.get("name", str), virtual=top.get("virtual", bool), mcu=mcu, fpga=fpga,
+        flash=flash, layout=layout, uart=uart, usb=usb, fpga_spi=spi, i2c=i2c, monitors=monitors, rails=rails,
+        source=path,
+    )
+    top.done()
+    return board
+
+
+def _flash(t: _Table) -> Flash:
+    jedec = t.get("jedec_id", list)
+    if len(jedec) != 3 or not all(isinstance(b, int) and 0 <= b <= 0xFF for b in jedec):
+        t._fail(f"`flash.jedec_id` is {jedec!r}", "Write the three RDID (0x9F) bytes, e.g. [0x01, 0x20, 0x18].")
+    timing = t.table("timing")
+    flash = Flash(
+        part=t.get("part", str), jedec_id=tuple(jedec), size=t.positive("size_bytes"),
+        sector_size=t.positive("sector_bytes"), page_size=t.positive("page_bytes"),
+        address_bytes=t.get("address_bytes", int), page_program=_timing(timing, "page_program_us"),
+        sector_erase=_timing(timing, "sector_erase_us"), chip_erase=_timing(timing, "chip_erase_us"),
+    )
+    timing.done()
+    t.done()
+    for key, value in (("size_bytes", flash.size), ("sector_bytes", flash.sector_size), ("page_bytes", flash.page_size)):
+        if value & (value - 1):
+            t._fail(f"`flash.{key}` is {value}, not a power of two", "NOR geometries are powers of two; check the datasheet.")
+    if not flash.page_size <= flash.sector_size <= flash.size:
+        t._fail("flash geometry must satisfy page <= sector <= size", "Check page_bytes, sector_bytes, size_bytes.")
+    if flash.address_bytes not in (3, 4) or flash.size > 1 << (8 * flash.address_bytes):
+        t._fail(f"`flash.address_bytes` {flash.address_bytes} cannot address {flash.size} bytes", "Use 3 up to 16 MiB, else 4.")
+    return flash
+
+
+def _fpga(t: _Table) -> Fpga:
+    pins_t = t.table("pins")
+    pins: dict[str, Pin] = {}
+    for name in list(pins_t.data):
+        p = pins_t.table(name)
+        gpio = p.get("gpio", int, required=False)
+        pins[name] = Pin(name, gpio, p.get("active_low", bool))
+        p.done()
+        if gpio is not None and not 0 <= gpio <= 29:
+            p._fail(f"`{p.where}.gpio` is {gpio}; the RP2040 has GPIO 0..29", "Fix the pin number or drop gpio if not routed.")
+    for needed in ("prog_b", "init_b", "done"):
+        if needed not in pins:
+            pins_t._fail(f"missing control pin `fpga.pins.{needed}`", f"Add {needed} = {{ active_low = ... }} (gpio only if routed).")
+    fpga = Fpga(
+        part=t.get("part", str), family=t.get("family", str), idcode=t.get("idcode", int),
+        bitstream_bytes=t.positive("bitstream_bytes"), config_mode=t.get("config_mode", str),
+        config_clock_hz=t.positive("config_clock_hz"), pins=pins,
+    )
+    t.done()
+    # JTAG IDCODE (IEEE 1149.1): bit 0 is always 1, bits 11:1 the manufacturer (Xilinx = 0x049).
+    if fpga.idcode & 0xFFF != 0x093 or not 0 <= fpga.idcode <= 0xFFFFFFFF:
+        t._fail(f"`fpga.idcode` {fpga.idcode:#010x} is not a Xilinx JTAG IDCODE (low 12 bits 0x093)", "Copy it from UG470 Table 1-1.")
+    return fpga
+
+
+def _layout(t: _Table, flash: Flash, fpga: Fpga) -> Layout:
+    regions: list[Region] = []
+    for r in t.tables("regions"):
+        region = Region(r.get("name", str), r.get("kind", str), r.get("offset", int), r.positive("size"), r.get("slot", str, required=False))
+        r.done()
+        where = f"region `{region.name}`"
+        if region.kind not in _REGION_KINDS:
+            r._fail(f"{where} has kind {region.kind!r}", f"Use one of {', '.join(_REGION_KINDS)}.")
+        if (region.slot is None) != (region.kind in ("meta", "log")):
+            r._fail(f"{where}: `slot` is required for bitstream/blob regions and only for them", 'Add or remove slot = "A".')
+        if region.offset < 0 or region.end > flash.size:
+            r._fail(f"{where} [{region.offset:#x}, {region.end:#x}) lies outside the {flash.size:#x}-byte flash", "Move or shrink it.")
+        if region.offset % flash.sector_size or region.size % flash.sector_size:
+            r._fail(f"{where} is not aligned to the {flash.sector_size:#x}-byte erase sector", "Make offset and size multiples of sector_bytes.")
+        if region.kind == "bitstream" and region.size < fpga.bitstream_bytes:
+            r._fail(f"{where} ({region.size} bytes) cannot hold a {fpga.part} bitstream ({fpga.bitstream_bytes} bytes)", "Enlarge the region.")
+        regions.append(region)
+    t.done()
+    names = [r.name for r in regions]
+    if dup := sorted({n for n in names if names.count(n) > 1}):
+        t._fail(f"duplicate region name(s) {', '.join(dup)}", "Give every region its own name.")
+    ordered = sorted(regions, key=lambda r: r.offset)
+    for a, b in zip(ordered, ordered[1:]):
+        if b.offset < a.end:
+            t._fail(f"regions `{a.name}` and `{b.name}` overlap at {b.offset:#x}", f"Start `{b.name}` at or after {a.end:#x}.")
+    slots: dict[str, Slot] = {}
+    for slot_name in sorted({r.slot for r in regions if r.slot}):
+        parts = {k: [r for r in regions if r.slot == slot_name and r.kind == k] for k in ("bitstream", "blob")}
+        if any(len(v) != 1 for v in parts.values()):
+            t._fail(f"slot {slot_name} needs exactly one bitstream and one blob region", "Fix the slot fields of the regions.")
+        slots[slot_name] = Slot(slot_name, parts["bitstream"][0], parts["blob"][0])
+    if sorted(slots) != ["A", "B"]:
+        t._fail(f"the layout has slots {sorted(slots)}; A/B updates need exactly A and B", 'Use slot = "A" and slot = "B".')
+    meta = [r for r in regions if r.kind == "meta"]
+    logs = [r for r in regions if r.kind == "log"]
+    if len(meta) != 2 or len(logs) > 1:
+        t._fail(f"the layout has {len(meta)} meta and {len(logs)} log regions", "Give exactly two meta regions and at most one log.")
+    return Layout(tuple(regions), slots, (meta[0], meta[1]), logs[0] if logs else None)
+
+
+def _power(t: _Table) -> tuple[tuple[Monitor, ...], tuple[Rail, ...]]:
+    monitors: dict[str, Monitor] = {}
+    for m in t.tables("monitors"):
+        mon = Monitor(m.get("name", str), m.get("part", str), m.get("i2c_address", int))
+        m.done()
+        if mon.part not in _PAC193X_CHANNELS:
+            m._fail(f"monitor `{mon.name}` is a {mon.part!r}", f"Supported parts: {', '.join(_PAC193X_CHANNELS)}.")
+        if mon.i2c_address not in _PAC193X_ADDRESSES:
+            m._fail(f"monitor `{mon.name}` has I2C address {mon.i2c_address:#x}; a PAC193x answers at 0x10..0x1F", "Set the address its ADDRSEL resistor selects.")
+        if mon.name in monitors or any(o.i2c_address == mon.i2c_address for o in monitors.values()):
+            m._fail(f"monitor `{mon.name}` repeats a name or I2C address", "Give each monitor its own name and address.")
+        monitors[mon.name] = mon
+    rails: list[Rail] = []
+    for r in t.tables("rails"):
+        rail = Rail(r.get("name", str), r.get("monitor", str), r.get("channel", int), r.positive("nominal_mv"), r.positive("shunt_milliohm"))
+        r.done()
+        if rail.monitor not in monitors:
+            r._fail(f"rail `{rail.name}` names monitor `{rail.monitor}`, which is not defined", f"Use one of: {', '.join(monitors)}.")
+        count = _PAC193X_CHANNELS[monitors[rail.monitor].part]
+        if not 1 <= rail.channel <= count:
+            r._fail(f"rail `{rail.name}` uses channel {rail.channel}; a {monitors[rail.monitor].part} has 1..{count}", "Fix the channel.")
+        if any(o.name == rail.name for o in rails):
+            r._fail(f"duplicate rail name `{rail.name}`", "Give every rail its own name.")
+        if any((o.monitor, o.channel) == (rail.monitor, rail.channel) for o in rails):
+            r._fail(f"rail `{rail.name}` shares {rail.monitor} channel {rail.channel} with another rail", "One rail per channel.")
+        if rail.nominal_mv > 32_000:  # PAC193x VBUS range is 0..32 V (DS20005850 §1.0).
+            r._fail(f"rail `{rail.name}` is {rail.nominal_mv} mV, above the PAC193x's 32 V bus range", "Check nominal_mv.")
+        rails.append(rail)
+    t.done()
+    return tuple(monitors.values()), tuple(rails)
