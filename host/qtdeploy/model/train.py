@@ -1,0 +1,152 @@
+"""Training: float pre-training, then QAT fine-tuning from the float weights; early stopping on val.
+
+Why two phases: BatchNorm needs batch statistics to settle before it can be frozen and folded, and
+quantiser ranges calibrated on a trained float model start QAT close to the optimum. Optional
+distillation (``distill > 0``) adds the float model's forecast as a second target during QAT.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from qtdeploy.model import data as D
+from qtdeploy.model.config import ModelConfig
+from qtdeploy.model.evaluate import scores
+from qtdeploy.model.net import Forecaster
+from qtdeploy.model.quant import QuantOptions
+
+#: progress(phase, epoch, epochs, val_rmse_normalised)
+Progress = Callable[[str, int, int, float], None]
+
+
+@dataclass
+class TrainSettings:
+    epochs: int = 30
+    batch: int = 64
+    lr: float = 2e-3
+    qat_lr: float = 5e-4
+    patience: int = 6
+    distill: float = 0.0
+    seed: int = 0
+    threads: int = 1
+    opts: QuantOptions = field(default_factory=QuantOptions)
+
+
+@dataclass
+class TrainResult:
+    model: Forecaster
+    norm: D.Norm
+    metrics: dict[str, Any]
+
+
+def _tensor(a: np.ndarray) -> torch.Tensor:
+    return torch.as_tensor(a, dtype=torch.float32)
+
+
+def _predict(model: Forecaster, x: torch.Tensor) -> torch.Tensor:
+    model.eval()
+    with torch.no_grad():
+        return torch.cat([model(x[i:i + 1024]) for i in range(0, len(x), 1024)]) if len(x) else x[:, 0, :0]
+
+
+def _fit(model: Forecaster, data: dict[str, torch.Tensor], st: TrainSettings, lr: float, phase: str,
+         progress: Progress | None, teacher: Forecaster | None) -> float:
+    """Adam on MSE (+ distillation) with early stopping; restores the best validation state."""
+    opt = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=lr)
+    best, best_state, bad = float("inf"), copy.deepcopy(model.state_dict()), 0
+    n = len(data["x"])
+    soft = _predict(teacher, data["x"]) if teacher is not None else None
+    for epoch in range(st.epochs):
+        model.train()
+        for idx in torch.randperm(n).split(st.batch):
+            if len(idx) < 2:
+                continue
+            pred = model(data["x"][idx])
+            loss = torch.mean((pred - data["y"][idx]) ** 2)
+            if soft is not None:
+                loss = loss + st.distill * torch.mean((pred - soft[idx]) ** 2)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        val = float(torch.sqrt(torch.mean((_predict(model, data["vx"]) - data["vy"]) ** 2)))
+        if progress:
+            progress(phase, epoch + 1, st.epochs, val)
+        if val < best - 1e-6:
+            best, best_state, bad = val, copy.deepcopy(model.state_dict()), 0
+        else:
+            bad += 1
+            if bad >= st.patience:
+                break
+    model.load_state_dict(best_state)
+    return best
+
+
+def train(series: D.Series, config: ModelConfig, st: TrainSettings | None = None,
+          progress: Progress | None = None) -> TrainResult:
+    """Train a forecaster on ``series``; a float model when ``config.bits`` is None."""
+    st = st or TrainSettings()
+    torch.manual_seed(st.seed)
+    torch.set_num_threads(st.threads)
+    norm = D.fit_norm(series)
+    splits = D.make_splits(series, config.window, config.horizon, norm)
+    y_norm = {k: (v["y"] - norm.y_mean) / norm.y_std for k, v in splits.items()}
+    data = {"x": _tensor(splits["train"]["x"]), "y": _tensor(y_norm["train"]),
+            "vx": _tensor(splits["val"]["x"]), "vy": _tensor(y_norm["val"])}
+    t0 = time.time()
+    model = Forecaster(config, st.opts)
+    _fit(model, data, st, st.lr, "float", progress, None)
+
+    def test_scores(m: Forecaster) -> dict[str, float]:
+        pred = _predict(m, _tensor(splits["test"]["x"])).numpy() * norm.y_std + norm.y_mean
+        return scores(pred, splits["test"]["y"], splits["test"]["persist"])
+
+    metrics: dict[str, Any] = {"float": test_scores(model)}
+    if config.bits is not None:
+        teacher = copy.deepcopy(model).eval() if st.distill > 0 else None
+        calib = [data["x"][i:i + 256] for i in range(0, min(len(data["x"]), 2048), 256)]
+        model.start_qat(calib)
+        metrics["qat_start"] = test_scores(model)
+        _fit(model, data, st, st.qat_lr, "qat", progress, teacher)
+        metrics["qat"] = test_scores(model)
+    metrics.update({"config": config.to_dict(), "settings": {**asdict(st), "opts": asdict(st.opts)},
+                    "train_seconds": round(time.time() - t0, 2), "source": series.source,
+                    "target": series.target, "features": series.features,
+                    "windows": {k: int(len(v["y"])) for k, v in splits.items()}})
+    return TrainResult(model=model, norm=norm, metrics=metrics)
+
+
+def save_run(result: TrainResult, out: str | Path) -> Path:
+    """RUN/checkpoint.pt (config, options, weights, normalisation) and RUN/metrics.json."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    m = result.model
+    torch.save({"config": m.config.to_dict(), "opts": asdict(m.opts), "quantised": m.quantised,
+                "state": m.state_dict(), "norm": result.norm.to_dict(),
+                "data": {k: result.metrics[k] for k in ("source", "target", "features")}}, out / "checkpoint.pt")
+    (out / "metrics.json").write_text(json.dumps(result.metrics, indent=2) + "\n")
+    return out
+
+
+def load_run(run: str | Path) -> tuple[Forecaster, dict[str, Any]]:
+    """The trained model of a run directory and its checkpoint dict."""
+    from qtdeploy.errors import FormatError
+
+    path = Path(run) / "checkpoint.pt"
+    if not path.is_file():
+        raise FormatError(f"{path} does not exist.", "Pass a run directory written by `qtdeploy train --out RUN`.")
+    ckpt = torch.load(path, map_location="cpu", weights_only=False)
+    model = Forecaster(ModelConfig.from_dict(ckpt["config"]), QuantOptions(**ckpt["opts"]))
+    if ckpt["quantised"]:
+        model.set_quant_mode("on")
+    model.load_state_dict(ckpt["state"])
+    model.eval()
+    return model, ckpt
