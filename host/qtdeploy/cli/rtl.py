@@ -1,8 +1,13 @@
 """`qtdeploy rtl`: accelerator reports, simulation bitstreams, Vivado projects."""
 
+import os
+from pathlib import Path
+
 import click
 
-from qtdeploy.cli.options import json_option, not_available
+from qtdeploy.cli.options import board_option, json_option, not_available
+from qtdeploy.cli.output import emit, stdout
+from qtdeploy.errors import UsageError
 
 
 @click.group("rtl")
@@ -11,12 +16,47 @@ def command() -> None:
 
 
 @command.command("sim-bitstream")
-@click.option("--abi", default=None, help="Accelerator ABI id (hex) or a .qtb blob to take it from.")
-@click.option("--out", type=click.Path(dir_okay=False), help="Bitstream to write (.bit).")
+@click.option("--abi", required=True, metavar="HEX|BLOB.qtb", help="Accelerator ABI id (hex) or a .qtb blob to take it from.")
+@click.option("--out", required=True, type=click.Path(dir_okay=False), help="Bitstream to write (.bit).")
+@board_option
 @json_option
-def sim_bitstream(abi, out, as_json) -> None:
+def sim_bitstream(abi: str, out: str, board: str | None, as_json: bool) -> None:
     """Write a bitstream for the virtual board (not loadable onto silicon)."""
-    not_available("rtl sim-bitstream", 2)
+    from qtdeploy.boards import load_board
+    from qtdeploy.formats import bitstream
+
+    board_obj = load_board(board or "virtual")
+    abi_value = _parse_abi(abi)
+    data = bitstream.write_sim_bitstream(abi_value, board_obj)
+    _write_atomic(Path(out), data)
+    result = {"out": out, "bytes": len(data), "board": board_obj.id, "idcode": f"{board_obj.fpga.idcode:#010x}", "abi": f"{abi_value:#010x}"}
+    emit(result, as_json, lambda r: stdout.print(f"wrote {r['out']}: {r['bytes']:,} bytes, IDCODE {r['idcode']}, ABI {r['abi']} (virtual board only)"))
+
+
+def _parse_abi(text: str) -> int:
+    """--abi is a hex number, or a .qtb blob whose header carries the ABI."""
+    if text.lower().endswith(".qtb") or Path(text).is_file():
+        from qtdeploy.formats import blob  # lazy: the blob format lives in its own module
+
+        return int(blob.load(text).abi)
+    try:
+        value = int(text, 16)
+    except ValueError:
+        raise UsageError(f"--abi {text!r} is neither a hex number nor an existing .qtb file.", "Pass e.g. --abi 0x00010203 or --abi model.qtb.") from None
+    if not 0 <= value <= 0xFFFFFFFF:
+        raise UsageError(f"--abi {text} does not fit 32 bits (USR_ACCESS).", "Pass an ABI between 0 and 0xFFFFFFFF.")
+    return value
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    """Write next to the target and rename, so a failure never leaves a half-written bitstream."""
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
+    except OSError as err:
+        tmp.unlink(missing_ok=True)
+        raise UsageError(f"cannot write {path}: {err.strerror}.", "Choose a writable --out path.") from err
 
 
 @command.command("report")
