@@ -22,6 +22,7 @@ _REGION_KINDS = ("bitstream", "blob", "meta", "log")
 _PAC193X_CHANNELS = {"PAC1931": 1, "PAC1932": 2, "PAC1933": 3, "PAC1934": 4}
 # PAC193x datasheet (DS20005850) Table 6-1: ADDRSEL resistor selects 0x10..0x1F.
 _PAC193X_ADDRESSES = range(0x10, 0x20)
+_KIND_NAMES = {int: "an integer", str: "a string", bool: "true or false", dict: "a table", list: "an array"}
 
 
 @dataclass(frozen=True)
@@ -277,7 +278,8 @@ class _Table:
         value = self.data[key]
         ok = isinstance(value, kind) and not (kind is int and isinstance(value, bool))
         if not ok:
-            self._fail(f"`{self._key(key)}` is {value!r}, not a {kind.__name__}", f"Give `{key}` a {kind.__name__} value.")
+            what = _KIND_NAMES[kind]
+            self._fail(f"`{self._key(key)}` is {value!r}, not {what}", f"Give `{key}` {what}.")
         return value
 
     def positive(self, key: str) -> int:
