@@ -1,0 +1,22 @@
+"""The host side of the host <-> MCU link (protocol/link.md).
+
+Three layers, each handed the one below (STYLE.md §1): ``transport`` moves bytes, ``framing``
+turns bytes into frames and back, ``client.Link`` does requests, window, retries and events.
+``payloads`` holds every command's layout. Board operations (flash, info, forecast) live above.
+"""
+
+from qtdeploy.link.client import Link, Request
+from qtdeploy.link.framing import BadFrame, Decoder, Frame, FrameErrorKind, encode
+from qtdeploy.link.transport import SerialTransport, Transport
+
+__all__ = [
+    "BadFrame",
+    "Decoder",
+    "Frame",
+    "FrameErrorKind",
+    "Link",
+    "Request",
+    "SerialTransport",
+    "Transport",
+    "encode",
+]

@@ -1,0 +1,354 @@
+"""The protocol layer: requests, responses, window, retries, events (protocol/link.md §5-6).
+
+``Link(transport)`` knows frames and sequence numbers, not flash or models: the operations layer
+(``qtdeploy flash``, ``info``, ...) builds payloads with :mod:`qtdeploy.link.payloads` and calls
+:meth:`Link.request` or, for bulk transfers, :meth:`Link.request_many`, which keeps up to
+``window`` requests in flight so that the wire, not round trips, sets the speed.
+
+Retries are safe because the board answers a RETRY-flagged request it has already executed from
+its response cache (link.md §5). Time comes from an injectable ``clock`` so tests can run the
+retry logic against a scripted peer without sleeping.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import struct
+import time
+from collections import Counter, deque
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+
+from construct import Container
+
+from qtdeploy._protocol import (
+    LINK_DEFAULT_BAUD,
+    LINK_DEFAULT_WINDOW,
+    LINK_MAX_PAYLOAD,
+    LINK_MAX_WINDOW,
+    LINK_MIN_PAYLOAD,
+    LINK_PROTOCOL_VERSION,
+    LINK_SEQ_MODULUS,
+    STATUS_INFO,
+    Command,
+    Flag,
+    Status,
+)
+from qtdeploy.errors import DeviceError, LinkError
+from qtdeploy.link import payloads as P
+from qtdeploy.link.framing import BadFrame, Decoder, Frame, FrameErrorKind, encode
+
+log = logging.getLogger("qtdeploy.link")
+Trace = Callable[[str, "Frame | BadFrame"], None]
+_READ_CHUNK = 8192
+# Command-specific time on top of the base timeout (link.md §6): datasheet worst cases rounded up.
+_FIXED_EXTRA = {Command.FPGA_CONFIGURE: 2.0, Command.MODEL_LOAD: 2.0, Command.STREAM_STOP: 2.0}
+_ERASE_PER_SECTOR = 0.5
+_HASH_PER_MIB = 1.0
+
+
+@dataclass(frozen=True)
+class Request:
+    """One request for :meth:`Link.request_many`; ``timeout`` overrides the computed one."""
+
+    command: int
+    payload: bytes = b""
+    flags: int = 0
+    timeout: float | None = None
+
+
+@dataclass
+class _Pending:
+    request: Request
+    seq: int
+    deadline: float
+    attempts: int = 1
+    response: Frame | None = field(default=None)
+
+
+class Link:
+    """Request/response over a :class:`~qtdeploy.link.transport.Transport`, with HELLO negotiation."""
+
+    def __init__(
+        self,
+        transport,
+        *,
+        window: int = LINK_DEFAULT_WINDOW,
+        max_payload: int = LINK_MAX_PAYLOAD,
+        retries: int = 3,
+        timeout: float = 0.5,
+        baud: int | None = None,
+        trace: Trace | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        first_seq: int | None = None,
+    ) -> None:
+        if not 1 <= window <= LINK_MAX_WINDOW or not LINK_MIN_PAYLOAD <= max_payload <= LINK_MAX_PAYLOAD:
+            raise ValueError(f"window {window} or max_payload {max_payload} outside protocol limits")
+        self.transport = transport
+        self.host_window, self.host_max_payload = window, max_payload
+        self.window = min(window, LINK_DEFAULT_WINDOW)
+        self.max_payload = max_payload
+        self.retries, self.timeout = retries, timeout
+        self.baud = baud or int(getattr(transport, "baud", LINK_DEFAULT_BAUD))
+        self.sector_size = 4096
+        self.info: Container | None = None
+        self.events: deque[Frame] = deque()
+        self.decoder = Decoder()
+        self.stats: Counter[str] = Counter()
+        self._trace, self._clock = trace, clock
+        self._seq = random.randrange(LINK_SEQ_MODULUS) if first_seq is None else first_seq % LINK_SEQ_MODULUS
+        self._event_seq: int | None = None
+        self._flushed = False
+
+    # ---- public API -------------------------------------------------------------------------
+
+    def request(self, command: int, payload: bytes = b"", *, flags: int = 0, timeout: float | None = None) -> bytes:
+        """Send one request, return the OK response's payload; DeviceError/LinkError otherwise."""
+        results = self.request_many([Request(command, payload, flags, timeout)])
+        try:
+            return next(results)
+        finally:
+            results.close()
+
+    def request_many(self, requests: Iterable[Request | tuple[int, bytes]]) -> Iterator[bytes]:
+        """Pipeline ``requests`` with up to ``window`` in flight; yield response payloads in order.
+
+        The board executes in arrival order, and a retransmitted request runs after later ones
+        that arrived (link.md §5), so only pass requests that do not depend on one another.
+        A non-OK status raises DeviceError when its turn comes, after the requests already in
+        flight have been answered, so the link is quiet again for the next call.
+        """
+        source = iter(requests)
+        queue: deque[_Pending] = deque()
+        inflight: dict[int, _Pending] = {}
+        try:
+            while True:
+                while len(queue) < self.window:
+                    req = next(source, None)
+                    if req is None:
+                        break
+                    pending = self._send_new(req if isinstance(req, Request) else Request(*req), inflight)
+                    queue.append(pending)
+                    inflight[pending.seq] = pending
+                if not queue:
+                    return
+                head = queue[0]
+                if head.response is None:
+                    self._wait(inflight)
+                    continue
+                queue.popleft()
+                del inflight[head.seq]
+                yield self._result(head)
+        except LinkError:
+            inflight.clear()  # the link is broken: waiting for the rest would only double the delay
+            raise
+        finally:
+            self._drain(inflight)
+
+    def hello(self) -> Container:
+        """Exchange capabilities and adopt the negotiated window and payload size (link.md §7.1)."""
+        payload = P.HelloRequest.build(
+            dict(protocol_version=LINK_PROTOCOL_VERSION, window=self.host_window, max_payload=self.host_max_payload)
+        )
+        info = P.parse_exact(P.HelloResponse, self.request(Command.HELLO, payload), "HELLO response")
+        if not (1 <= info.window <= LINK_MAX_WINDOW and LINK_MIN_PAYLOAD <= info.max_payload <= LINK_MAX_PAYLOAD):
+            raise LinkError(
+                f"The board offered window {info.window} and max payload {info.max_payload}, outside the protocol's limits.",
+                "Update the firmware; `qtdeploy info` shows its version.",
+            )
+        self.window = min(info.window, self.host_window)
+        self.max_payload = min(info.max_payload, self.host_max_payload)
+        self.sector_size = info.layout.sector_size or self.sector_size
+        self.events.clear()
+        self._event_seq = 0
+        self.info = info
+        return info
+
+    def set_baud(self, baud: int) -> int:
+        """SET_BAUD, switch, and prove the new rate with a PING; revert if the board is silent."""
+        granted = P.parse_exact(
+            P.SetBaudResponse, self.request(Command.SET_BAUD, P.SetBaudRequest.build(dict(baud=baud))), "SET_BAUD"
+        ).baud
+        old = self.baud
+        self.transport.set_baud(granted)
+        self.baud = granted
+        try:
+            self.request(Command.PING, b"baud")
+        except LinkError as exc:
+            self.transport.set_baud(old)
+            self.baud = old
+            raise LinkError(
+                f"The board stopped answering after switching to {granted} baud ({exc.problem})",
+                "Use a lower --baud; the board returns to the old rate by itself after 1 s.",
+            ) from exc
+        return granted
+
+    def next_event(self, timeout: float) -> Frame | None:
+        """The oldest EVENT frame, waiting up to ``timeout`` seconds for one; None if none came."""
+        deadline = self._clock() + timeout
+        while not self.events and self._clock() < deadline:
+            self._pump(deadline, {})
+        return self.events.popleft() if self.events else None
+
+    @property
+    def counters(self) -> Counter[str]:
+        """Frame errors by name plus retries, timeouts, late duplicates and lost events."""
+        return self.decoder.counters + self.stats
+
+    def close(self) -> None:
+        self.transport.close()
+
+    # ---- sending ----------------------------------------------------------------------------
+
+    def _send_new(self, req: Request, inflight: dict[int, _Pending]) -> _Pending:
+        if len(req.payload) > self.max_payload:
+            raise ValueError(f"{len(req.payload)}-byte payload exceeds the negotiated {self.max_payload}")
+        seq = self._seq
+        self._seq = (seq + 1) % LINK_SEQ_MODULUS
+        ahead = sum(self._wire_time(p.request) for p in inflight.values() if p.response is None)
+        pending = _Pending(req, seq, 0.0)
+        self._transmit(pending, retry=False)
+        pending.deadline += ahead
+        return pending
+
+    def _transmit(self, pending: _Pending, *, retry: bool) -> None:
+        req = pending.request
+        flags = (req.flags | Flag.RETRY) if retry else (req.flags & ~Flag.RETRY)
+        frame = Frame(req.command, req.payload, pending.seq, int(flags))
+        data = encode(frame)
+        if not self._flushed:
+            data = b"\x00" + data  # flush whatever partial run the board holds (link.md §2)
+            self._flushed = True
+        self._emit("tx", frame)
+        self.transport.write(data)
+        pending.deadline = self._clock() + self._timeout_for(req)
+
+    def _retransmit(self, pending: _Pending, reason: str) -> None:
+        if pending.attempts > self.retries:
+            name = _cmd_name(pending.request.command)
+            errors = ", ".join(f"{k} {v}" for k, v in sorted(self.counters.items()) if k != "frames") or "none"
+            raise LinkError(
+                f"No answer to {name} (seq {pending.seq}) after {pending.attempts} attempts ({reason}); "
+                f"link counters: {errors}.",
+                "Check that the board is powered and running qtdeploy firmware, the port and cable, "
+                "and try a lower --baud.",
+            )
+        self.stats["retries"] += 1
+        self.stats[reason] += 1
+        pending.attempts += 1
+        self._transmit(pending, retry=True)
+
+    def _timeout_for(self, req: Request) -> float:
+        if req.timeout is not None:
+            return req.timeout
+        extra = _FIXED_EXTRA.get(req.command, 0.0)
+        if req.command in (Command.FLASH_ERASE, Command.FLASH_HASH) and len(req.payload) >= 8:
+            (length,) = struct.unpack_from("<I", req.payload, 4)
+            if req.command == Command.FLASH_ERASE:
+                extra = _ERASE_PER_SECTOR * -(-length // self.sector_size)
+            else:
+                extra = _HASH_PER_MIB * length / (1 << 20)
+        return self.timeout + self._wire_time(req) + extra
+
+    def _wire_time(self, req: Request) -> float:
+        answer = self.max_payload if req.command in (Command.FLASH_READ, Command.PING) else 128
+        return (len(req.payload) + answer + 40) * 10 / self.baud
+
+    # ---- receiving --------------------------------------------------------------------------
+
+    def _wait(self, inflight: dict[int, _Pending]) -> None:
+        """Read until the earliest deadline of an unanswered request; retransmit what timed out."""
+        open_ = [p for p in inflight.values() if p.response is None]
+        if not open_:
+            return
+        self._pump(min(p.deadline for p in open_), inflight)
+        now = self._clock()
+        for p in open_:
+            if p.response is None and p.deadline <= now:
+                self._retransmit(p, "timeouts")
+
+    def _drain(self, inflight: dict[int, _Pending]) -> None:
+        """Collect the answers still owed so their late arrival cannot confuse the next call."""
+        try:
+            while any(p.response is None for p in inflight.values()):
+                self._wait(inflight)
+        except LinkError as exc:
+            log.warning("link: gave up draining %d requests: %s", len(inflight), exc.problem)
+
+    def _pump(self, deadline: float, inflight: dict[int, _Pending]) -> None:
+        data = self.transport.read(_READ_CHUNK, max(0.0, deadline - self._clock()))
+        for item in self.decoder.feed(data) if data else ():
+            if isinstance(item, BadFrame):
+                self._on_bad(item, inflight)
+            elif item.is_event:
+                self._on_event(item)
+            elif item.is_response:
+                self._on_response(item, inflight)
+            else:
+                self.stats["not_response"] += 1
+                self._emit("rx?", item)
+
+    def _on_bad(self, bad: BadFrame, inflight: dict[int, _Pending]) -> None:
+        self._emit("rx!", bad)
+        h = bad.header
+        if bad.kind is FrameErrorKind.VERSION and h is not None and h.seq in inflight:
+            raise LinkError(
+                f"The board speaks link protocol version {h.version}; this qtdeploy speaks {LINK_PROTOCOL_VERSION}.",
+                "Update qtdeploy or the firmware so both speak the same protocol version.",
+            )
+
+    def _on_event(self, frame: Frame) -> None:
+        self._emit("evt", frame)
+        if self._event_seq is not None and frame.seq != self._event_seq:
+            self.stats["events_lost"] += (frame.seq - self._event_seq) % LINK_SEQ_MODULUS
+        self._event_seq = (frame.seq + 1) % LINK_SEQ_MODULUS
+        self.events.append(frame)
+
+    def _on_response(self, frame: Frame, inflight: dict[int, _Pending]) -> None:
+        self._emit("rx", frame)
+        pending = inflight.get(frame.seq)
+        if pending is None or pending.response is not None:
+            self.stats["late"] += 1
+        elif frame.command != pending.request.command:
+            self.stats["mismatched"] += 1
+        elif frame.status == Status.BAD_FRAME:
+            self._retransmit(pending, "bad_frame")
+        else:
+            pending.response = frame
+
+    def _result(self, pending: _Pending) -> bytes:
+        frame = pending.response
+        assert frame is not None
+        if frame.status == Status.OK:
+            return frame.payload
+        detail = frame.payload.decode("ascii", "replace").strip()
+        name = _cmd_name(frame.command)
+        try:
+            status = Status(frame.status)
+        except ValueError:
+            raise DeviceError(
+                f"{name} failed with unknown status 0x{frame.status:02x}" + (f": {detail}" if detail else "."),
+                "Update qtdeploy; the firmware is newer than this host.",
+                status=frame.status,
+            ) from None
+        info = STATUS_INFO[status]
+        raise DeviceError(
+            f"{name} failed: {status.name}: {info['meaning']}" + (f" Board says: {detail}" if detail else ""),
+            info["action"],
+            status=int(status),
+        )
+
+    def _emit(self, direction: str, item: Frame | BadFrame) -> None:
+        if log.isEnabledFor(logging.DEBUG):
+            text = item.describe() if isinstance(item, Frame) else f"bad frame: {item.kind.value}"
+            log.debug("%-3s %s", direction, text)
+        if self._trace is not None:
+            self._trace(direction, item)
+
+
+def _cmd_name(code: int) -> str:
+    try:
+        return Command(code).name
+    except ValueError:
+        return f"command 0x{code:02x}"
