@@ -178,12 +178,20 @@ def _check_item(item: Tensor | Lut, what: str) -> np.ndarray:
     return arr
 
 
+def _numpy_json(obj: object) -> Any:
+    """Let exporters put NumPy scalars/arrays in metadata; they are stored as plain JSON."""
+    if isinstance(obj, (np.generic, np.ndarray)):
+        return obj.tolist()
+    raise TypeError(f"Object of type {type(obj).__name__} is not JSON serializable")
+
+
 def _check_meta(meta: object, hparams: HParams) -> bytes:
     """The metadata as canonical JSON bytes (sorted keys, no NaN), after checking known keys."""
     if not isinstance(meta, dict):
         raise FormatError(f"metadata is a {type(meta).__name__}, not a JSON object.", "Pass a dict of metadata.")
     try:
-        text = json.dumps(meta, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+        text = json.dumps(meta, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False,
+                          default=_numpy_json)
     except (TypeError, ValueError) as err:
         raise FormatError(f"metadata is not valid JSON: {err}.", "Use strings, numbers (finite), lists and dicts.") from None
     names = meta.get("features")
