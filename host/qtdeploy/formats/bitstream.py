@@ -155,11 +155,13 @@ def describe(data: bytes, source: str) -> dict[str, Any]:
         "config_bytes": len(config),
         "header": header,
         "simulated": bool(header and header.get("design", "").startswith(SIM_DESIGN)),
-        "idcode": idcode,
-        "idcode_hex": f"{idcode:#010x}",
+        # Hex strings, as the blob's describe() writes its ABI, so JSON consumers compare like
+        # with like; the *_value ints are for code (check_part).
+        "idcode": f"{idcode:#010x}",
+        "idcode_value": idcode,
         "device": DEVICES.get(idcode & _IDCODE_MASK),
-        "abi": abi,
-        "abi_hex": None if abi is None else f"{abi:#010x}",
+        "abi": None if abi is None else f"{abi:#010x}",
+        "abi_value": abi,
         "wbstar": packets.get("wbstar"),
         "fdri_words": packets["fdri_words"],
         "frames": packets["fdri_words"] // FRAME_WORDS,
@@ -182,8 +184,8 @@ def render(info: dict[str, Any]) -> None:
     if info["header"]:
         for key, value in info["header"].items():
             table.add_row(key, value)
-    table.add_row("IDCODE", f"{info['idcode_hex']} ({info['device'] or 'unknown part'})")
-    table.add_row("ABI (USR_ACCESS)", info["abi_hex"] or "not set (no AXSS write)")
+    table.add_row("IDCODE", f"{info['idcode']} ({info['device'] or 'unknown part'})")
+    table.add_row("ABI (USR_ACCESS)", info["abi"] or "not set (no AXSS write)")
     table.add_row("frame data", f"{info['fdri_words'] * 4:,} bytes, {info['frames']:,} frames" + (", compressed" if info["compressed"] else ""))
     table.add_row("CRC checks", str(info["crc_checks"]))
     table.add_row("commands", " ".join(info["commands"]))
@@ -201,10 +203,10 @@ def _short_part(part: str) -> str:
 def check_part(info: dict[str, Any], board: Any) -> None:
     """Refuse a bitstream built for another FPGA than the board's (CompatibilityError)."""
     want = board.fpga.idcode & _IDCODE_MASK
-    got = info["idcode"] & _IDCODE_MASK
+    got = info["idcode_value"] & _IDCODE_MASK
     if got != want:
         raise CompatibilityError(
-            f"{info['source']} is for IDCODE {info['idcode']:#010x} ({info['device'] or 'unknown part'}), "
+            f"{info['source']} is for IDCODE {info['idcode']} ({info['device'] or 'unknown part'}), "
             f"but board {board.id} has a {board.fpga.part} (IDCODE {board.fpga.idcode:#010x}).",
             f"Build the bitstream for {board.fpga.part}, or pass the --board it was built for.",
         )
