@@ -594,6 +594,9 @@ def load_source(source: str | os.PathLike[str], desc: str | os.PathLike[str] | N
             if absent:
                 raise FormatError(f"{desc_path}: {kind} #{i} ({entry.get('name', 'unnamed')}) lacks "
                                   f"{', '.join(absent)}.", "Set them on the entry (or in [defaults] for tensors).")
+            if any(entry["name"] == x.name for x in items["tensor"] + items["lut"]):
+                raise FormatError(f"{desc_path}: the name '{entry['name']}' is used twice.",
+                                  "Give every tensor and LUT its own name.")
             file = entry.pop("file", None)
             data = arrays.get(str(entry["name"]), file, kind)
             items[kind].append(cls(data=data, **entry))
