@@ -1,0 +1,57 @@
+/* The hardware abstraction the portable core runs on. One implementation per target:
+ * hal/posix builds the virtual board; an RP2040 implementation maps these onto the Pico SDK.
+ *
+ * Why this shape: the HAL stops at the wires (UART bytes, SPI transactions, GPIO levels), never
+ * at our own logic, so the virtual board simulates the hardware boundary and nothing above it. */
+#ifndef QTD_HAL_H
+#define QTD_HAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---- UART: the host link -------------------------------------------------------------- */
+/* Non-blocking: copy up to cap received bytes into buf, return how many (0 when none). */
+size_t hal_uart_read(uint8_t *buf, size_t cap);
+/* Blocking until every byte is on the wire (or in the TX FIFO). */
+void hal_uart_write(const uint8_t *buf, size_t len);
+/* Change the line rate; takes effect for the next byte. Returns false for a rate the UART cannot do. */
+bool hal_uart_set_baud(uint32_t baud);
+
+/* ---- SPI NOR flash (shared with the FPGA) ----------------------------------------------- */
+/* One chip-select-framed transaction: clock out cmd (opcode + address), then out_len bytes of
+ * out, then clock in in_len bytes into in. Either data part may be empty. */
+void hal_flash_xfer(const uint8_t *cmd, size_t cmd_len, const uint8_t *out, size_t out_len,
+                    uint8_t *in, size_t in_len);
+
+/* ---- FPGA control pins and the fabric SPI ---------------------------------------------- */
+/* Hold the FPGA off the shared flash bus (true) or let it drive the bus (false). The core
+ * holds it around every flash operation and releases it only for configuration. */
+void hal_fpga_hold_bus(bool hold);
+void hal_fpga_prog_b(bool level);   /* PROG_B: low clears the configuration. */
+bool hal_fpga_init_b(void);         /* INIT_B: high = ready for / no error in configuration. */
+bool hal_fpga_done(void);           /* DONE: high = configured and running. */
+/* Xilinx MultiBoot: make the next configuration start at flash byte address addr (WBSTAR).
+ * The reference board reaches WBSTAR through the fabric's MultiBoot/ICAP registers
+ * (protocol/regmap.md) or a golden image's header; the virtual FPGA has a WBSTAR latch. */
+void hal_fpga_multiboot(uint32_t addr);
+/* One transaction on the MCU <-> fabric register SPI (protocol/regmap.md). */
+void hal_fabric_xfer(const uint8_t *out, size_t out_len, uint8_t *in, size_t in_len);
+
+/* ---- I2C (power monitors; used by a later issue) ---------------------------------------- */
+/* Returns false on NACK. */
+bool hal_i2c_write(uint8_t addr7, const uint8_t *buf, size_t len);
+bool hal_i2c_read(uint8_t addr7, uint8_t *buf, size_t len);
+
+/* ---- time ------------------------------------------------------------------------------ */
+uint64_t hal_time_us(void);          /* monotonic microseconds since power-on */
+void hal_delay_us(uint32_t us);
+
+/* ---- GPIO and system ------------------------------------------------------------------- */
+void hal_gpio_set(unsigned pin, bool level);
+bool hal_gpio_get(unsigned pin);
+/* Called by the core once the RESET answer has left the UART; the HAL decides what a reset
+ * is (a watchdog reboot on the MCU, a re-run of the boot sequence on the virtual board). */
+void hal_system_reset(void);
+
+#endif /* QTD_HAL_H */

@@ -1,0 +1,177 @@
+/* Virtual Spartan-7 (see fpga_model.h). Its packet walk is written independently of the
+ * core's bitstream.c on purpose: the model stands for the silicon, and two readings of UG470
+ * that agree are a better check than one shared one. */
+#include "fpga_model.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "hal.h"
+#include "qtd/regmap.h"
+
+#define SYNC 0xAA995566u
+#define REG_IDCODE 0x0Cu
+#define REG_AXSS 0x0Du
+#define T_INIT_US 1000u /* INIT_B rises ~1 ms after PROG_B is released */
+
+typedef enum { PH_OFF, PH_CLEARING, PH_INIT, PH_CONFIGURING, PH_DONE, PH_ERROR } phase_t;
+
+static fpga_model_config_t g_cfg;
+static bool g_held;
+static bool g_prog_b = true;
+static phase_t g_phase = PH_OFF;
+static uint64_t g_phase_end_us;
+static uint32_t g_wbstar;
+static uint32_t g_abi;
+static bool g_config_ok;
+static char g_error[96];
+static bool g_no_sync;
+
+void fpga_model_init(const fpga_model_config_t *cfg) {
+    g_cfg = *cfg;
+    g_held = false;
+    g_prog_b = true;
+    g_phase = PH_OFF;
+    g_wbstar = 0;
+    g_abi = 0;
+    g_error[0] = 0;
+}
+
+bool fpga_model_bus_held(void) { return g_held; }
+const char *fpga_model_last_error(void) { return g_error; }
+
+static uint32_t be32(uint32_t at) {
+    const uint8_t *p = g_cfg.flash + at;
+    return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
+}
+
+/* Read the bitstream at g_wbstar as the configuration logic would. Returns its length in
+ * bytes, or 0 when the configuration fails (g_error says why). */
+static uint32_t load_bitstream(void) {
+    uint32_t at = g_wbstar;
+    uint32_t end = g_cfg.flash_size;
+    uint32_t window = 0;
+    bool synced = false;
+    while (at < end && at < g_wbstar + 4096u && !synced) {
+        window = (window << 8) | g_cfg.flash[at++];
+        synced = window == SYNC;
+    }
+    g_no_sync = !synced;
+    if (!synced) {
+        snprintf(g_error, sizeof g_error, "no sync word at 0x%08x", g_wbstar);
+        return 0;
+    }
+    bool idcode_ok = false;
+    g_abi = 0;
+    while (at + 4 <= end) {
+        uint32_t hdr = be32(at);
+        uint32_t type = hdr >> 29;
+        uint32_t words;
+        at += 4;
+        if (type == 1u) {
+            uint32_t reg = (hdr >> 13) & 0x1Fu;
+            words = hdr & 0x7FFu;
+            bool write = ((hdr >> 27) & 3u) == 2u;
+            if (write && words >= 1 && at + 4 <= end && reg == REG_IDCODE) {
+                if (be32(at) != g_cfg.idcode) {
+                    snprintf(g_error, sizeof g_error, "IDCODE 0x%08x is not this part (0x%08x)", be32(at),
+                             g_cfg.idcode);
+                    return 0;
+                }
+                idcode_ok = true;
+            }
+            if (write && words >= 1 && at + 4 <= end && reg == REG_AXSS) {
+                g_abi = be32(at);
+            }
+        } else if (type == 2u) {
+            words = hdr & 0x07FFFFFFu;
+        } else {
+            break; /* erased flash (0xFFFFFFFF) or padding: the stream has ended */
+        }
+        if (words > (end - at) / 4u) {
+            break;
+        }
+        at += words * 4u;
+    }
+    if (!idcode_ok) {
+        snprintf(g_error, sizeof g_error, "no IDCODE packet: the part refuses to start");
+        return 0;
+    }
+    return at - g_wbstar;
+}
+
+static void advance(void) {
+    uint64_t now = hal_time_us();
+    if (g_phase == PH_INIT && now >= g_phase_end_us) {
+        uint32_t len = load_bitstream();
+        g_config_ok = len != 0;
+        g_phase = PH_CONFIGURING;
+        uint64_t bits = (uint64_t)(len ? len : 4096u) * 8u;
+        g_phase_end_us = now + bits * 1000000u / g_cfg.config_clock_hz;
+        if (g_no_sync) {
+            g_phase_end_us = UINT64_MAX; /* the part keeps hunting for a sync word: DONE never rises */
+        }
+    }
+    if (g_phase == PH_CONFIGURING && now >= g_phase_end_us) {
+        g_phase = g_config_ok ? PH_DONE : PH_ERROR;
+    }
+}
+
+void hal_fpga_hold_bus(bool hold) {
+    advance();
+    if (hold && (g_phase == PH_INIT || g_phase == PH_CONFIGURING)) {
+        snprintf(g_error, sizeof g_error, "MCU took the flash bus during configuration");
+        g_phase = PH_ERROR;
+        if (g_cfg.on_violation) {
+            g_cfg.on_violation("MCU held the FPGA off the shared flash bus while it was configuring");
+        }
+    }
+    g_held = hold;
+}
+
+void hal_fpga_multiboot(uint32_t addr) { g_wbstar = addr; }
+
+void hal_fpga_prog_b(bool level) {
+    advance();
+    if (!level) {
+        g_phase = PH_CLEARING;
+        g_abi = 0;
+    } else if (!g_prog_b) {
+        /* rising edge: housekeeping, then the configuration reads the flash */
+        g_phase = PH_INIT;
+        g_phase_end_us = hal_time_us() + T_INIT_US;
+        g_error[0] = 0;
+    }
+    g_prog_b = level;
+}
+
+bool hal_fpga_init_b(void) {
+    advance();
+    /* low while clearing (and the first ms after), low after a failed configuration */
+    return g_phase == PH_OFF || g_phase == PH_CONFIGURING || g_phase == PH_DONE;
+}
+
+bool hal_fpga_done(void) {
+    advance();
+    return g_phase == PH_DONE;
+}
+
+void hal_fabric_xfer(const uint8_t *out, size_t out_len, uint8_t *in, size_t in_len) {
+    advance();
+    memset(in, 0xFF, in_len); /* an unconfigured fabric leaves MISO floating high */
+    if (g_phase != PH_DONE || out_len < 3 || out[0] != QTD_REG_CMD_READ) {
+        return;
+    }
+    uint16_t addr = (uint16_t)((out[1] << 8) | out[2]);
+    uint32_t value;
+    if (addr == QTD_REG_ID) {
+        value = QTD_REG_ID_VALUE;
+    } else if (addr == QTD_REG_ABI) {
+        value = g_abi;
+    } else {
+        value = 0;
+    }
+    for (size_t i = 0; i < in_len && i < 4; i++) {
+        in[i] = (uint8_t)(value >> (8 * i));
+    }
+}

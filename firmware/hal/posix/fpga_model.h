@@ -1,0 +1,28 @@
+/* The virtual FPGA: a Spartan-7 as seen from its pins, its configuration flash and its
+ * register SPI. On a PROG_B pulse it reads the bitstream from the flash at the MultiBoot address
+ * (the way master-SPI configuration does), walks its packets, checks the IDCODE packet against
+ * the part's own IDCODE and takes the ABI from USR_ACCESS; DONE rises after the time the
+ * bitstream takes at the configuration clock. The accelerator itself comes in a later issue:
+ * the fabric answers only the ID and ABI registers. */
+#ifndef QTD_FPGA_MODEL_H
+#define QTD_FPGA_MODEL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+typedef struct {
+    const uint8_t *flash;      /* the configuration flash, read by the FPGA as bus master */
+    uint32_t flash_size;
+    uint32_t idcode;           /* this part's JTAG IDCODE */
+    uint32_t config_clock_hz;  /* bits per second read from the flash while configuring */
+    /* called when the MCU grabs the shared bus in the middle of a configuration */
+    void (*on_violation)(const char *msg);
+} fpga_model_config_t;
+
+void fpga_model_init(const fpga_model_config_t *cfg);
+/* true while the MCU holds the FPGA off the shared flash bus */
+bool fpga_model_bus_held(void);
+/* for tests: the IDCODE/ABI the last configuration found, and why it failed */
+const char *fpga_model_last_error(void);
+
+#endif /* QTD_FPGA_MODEL_H */

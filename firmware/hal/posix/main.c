@@ -1,0 +1,74 @@
+/* qtd-virtual-board: the firmware core on the host (docs: firmware/README.md).
+ *
+ *   qtd-virtual-board --flash-file FILE [--die-after-flash-ops K] [--time-scale X] [--no-pacing]
+ *
+ * The first line on stdout is the pseudo-terminal's path; the host opens it like a serial port.
+ * QTD_DIE_AFTER_FLASH_OPS=K in the environment does what --die-after-flash-ops does. */
+#define _POSIX_C_SOURCE 200809L
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "board_posix.h"
+#include "hal.h"
+#include "qtd/app.h"
+#include "qtd/board_config.h"
+#include "uart_pty.h"
+
+static const qtd_board_t k_board = QTD_BOARD_INIT;
+
+static int usage(const char *argv0) {
+    fprintf(stderr,
+            "usage: %s --flash-file FILE [--die-after-flash-ops K] [--time-scale X] [--no-pacing]\n"
+            "  board '%s' (compiled in from boards/%s.toml)\n",
+            argv0, QTD_BOARD_ID, QTD_BOARD_ID);
+    return 2;
+}
+
+int main(int argc, char **argv) {
+    board_posix_options_t opt = {NULL, 0, 1.0, true, QTD_BOARD_PAGE_PROGRAM_TYP_US,
+                                 QTD_BOARD_SECTOR_ERASE_TYP_US, QTD_BOARD_FPGA_CONFIG_CLOCK_HZ};
+    const char *env = getenv("QTD_DIE_AFTER_FLASH_OPS");
+    if (env != NULL && *env) {
+        opt.die_after_flash_ops = strtoul(env, NULL, 10);
+    }
+    for (int i = 1; i < argc; i++) {
+        bool has_value = i + 1 < argc;
+        if (strcmp(argv[i], "--flash-file") == 0 && has_value) {
+            opt.flash_file = argv[++i];
+        } else if (strcmp(argv[i], "--die-after-flash-ops") == 0 && has_value) {
+            opt.die_after_flash_ops = strtoul(argv[++i], NULL, 10);
+        } else if (strcmp(argv[i], "--time-scale") == 0 && has_value) {
+            opt.time_scale = strtod(argv[++i], NULL);
+        } else if (strcmp(argv[i], "--no-pacing") == 0) {
+            opt.paced = false;
+        } else {
+            return usage(argv[0]);
+        }
+    }
+    if (opt.flash_file == NULL || opt.time_scale <= 0) {
+        return usage(argv[0]);
+    }
+    signal(SIGPIPE, SIG_IGN);
+    if (!board_posix_init(&opt, &k_board)) {
+        return 1;
+    }
+    const char *pty = uart_pty_open(opt.paced);
+    if (pty == NULL) {
+        perror("qtd-virtual-board: pseudo-terminal");
+        return 1;
+    }
+    printf("%s\n", pty);
+    fflush(stdout);
+    for (;;) {
+        qtd_status_t st = qtd_app_init(&k_board);
+        if (st != QTD_ST_OK) {
+            fprintf(stderr, "qtd-virtual-board: boot: %s\n", qtd_status_name(st));
+        }
+        while (qtd_app_poll()) {
+        }
+        hal_system_reset();
+    }
+}

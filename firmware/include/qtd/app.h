@@ -1,0 +1,18 @@
+/* The firmware's top level: boot (flash, slots, FPGA from the boot slot), then serve the link.
+ * A HAL's main calls qtd_app_init once per (re)boot and qtd_app_poll forever. */
+#ifndef QTD_APP_H
+#define QTD_APP_H
+
+#include <stdbool.h>
+
+#include "qtd/board.h"
+#include "qtd/status.h"
+
+/* Boot. Returns the first error (a flash part that does not answer with the board's JEDEC ID
+ * is INTERNAL); the board still serves the link so the host can see what happened. */
+qtd_status_t qtd_app_init(const qtd_board_t *board);
+/* Read what the UART has, answer every complete frame. Returns false once a RESET has been
+ * answered: the caller reboots (calls hal_system_reset / qtd_app_init again). */
+bool qtd_app_poll(void);
+
+#endif /* QTD_APP_H */

@@ -1,0 +1,45 @@
+/* What the core needs to know about its board: flash geometry and layout, the FPGA part.
+ *
+ * Why a struct and not macros: the core takes the board at init, so the C unit tests run the
+ * same code on small made-up geometries. The real board (and the virtual one) use the instance
+ * generated from boards/<name>.toml by tools/board_header.py (build/gen/qtd/board_config.h). */
+#ifndef QTD_BOARD_H
+#define QTD_BOARD_H
+
+#include <stdint.h>
+
+#define QTD_SLOT_COUNT 2u
+
+typedef struct {
+    uint32_t offset; /* byte address in the flash, sector-aligned */
+    uint32_t size;   /* bytes, a whole number of sectors */
+} qtd_region_t;
+
+typedef struct {
+    qtd_region_t bitstream;
+    qtd_region_t blob;
+} qtd_slot_layout_t;
+
+typedef struct {
+    const char *name;
+    /* flash part */
+    uint32_t flash_size;
+    uint32_t sector_size;        /* erase unit: 4 KiB (opcode 0x20) or 64 KiB (0xD8) */
+    uint32_t page_size;          /* program unit */
+    uint32_t jedec_id;           /* manufacturer << 16 | type << 8 | capacity */
+    uint32_t page_program_max_us;  /* datasheet maximum: beyond it the part is broken */
+    uint32_t sector_erase_max_us;
+    /* layout */
+    qtd_slot_layout_t slots[QTD_SLOT_COUNT];
+    qtd_region_t meta[2];        /* the two slot metadata copies (protocol/slots.md) */
+    qtd_region_t log;            /* append-only log area (a later issue) */
+    /* FPGA */
+    uint32_t fpga_idcode;        /* the part's JTAG IDCODE, compared with the bitstream's */
+    /* link */
+    uint32_t uart_baud;          /* after power-up and RESET */
+    uint32_t max_baud;           /* SET_BAUD refuses more */
+    uint16_t max_payload;        /* what HELLO offers (<= QTD_LINK_MAX_PAYLOAD) */
+    uint8_t window;              /* frames the board buffers (<= QTD_LINK_MAX_WINDOW) */
+} qtd_board_t;
+
+#endif /* QTD_BOARD_H */
