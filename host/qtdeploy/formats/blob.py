@@ -193,7 +193,8 @@ def _check_meta(meta: object, hparams: HParams) -> bytes:
         text = json.dumps(meta, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False,
                           default=_numpy_json)
     except (TypeError, ValueError) as err:
-        raise FormatError(f"metadata is not valid JSON: {err}.", "Use strings, numbers (finite), lists and dicts.") from None
+        raise FormatError(f"metadata is not valid JSON: {err}.",
+                          "Use strings, finite numbers, lists and dicts.") from None
     names = meta.get("features")
     if names is not None and (not isinstance(names, list) or len(names) != hparams.features):
         raise FormatError(
@@ -424,7 +425,8 @@ def write_atomic(path: Path, data: bytes) -> None:
     try:
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     except OSError as err:
-        raise UsageError(f"cannot write {path}: {err.strerror}.", "Check that its directory exists and is writable.") from None
+        raise UsageError(f"cannot write {path}: {err.strerror}.",
+                         "Check that its directory exists and is writable.") from None
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
