@@ -117,7 +117,9 @@ class Link:
         The board executes in arrival order, and a retransmitted request runs after later ones
         that arrived (link.md §5), so only pass requests that do not depend on one another.
         A non-OK status raises DeviceError when its turn comes, after the requests already in
-        flight have been answered, so the link is quiet again for the next call.
+        flight have been answered, so the link is quiet again for the next call. Do not call
+        :meth:`request` while iterating: its reads would swallow this batch's answers as late
+        frames and force retries.
         """
         source = iter(requests)
         queue: deque[_Pending] = deque()
