@@ -2,7 +2,7 @@
 
 from enum import IntEnum, IntFlag
 
-SOURCES = ('protocol.toml',)
+SOURCES = ('protocol.toml', 'regmap.toml')
 
 # Link: Link framing constants (protocol/link.md).
 LINK_PROTOCOL_VERSION = 1
@@ -20,6 +20,47 @@ LINK_NO_SLOT = 255
 LINK_DETAIL_MAX = 96
 LINK_BOARD_ID_SIZE = 16
 LINK_SHA256_SIZE = 32
+
+# Regmap: SPI register interface framing and fixed values (protocol/regmap.md).
+REGMAP_MAGIC = 1094997073
+REGMAP_VERSION_MAJOR = 1
+REGMAP_VERSION_MINOR = 0
+REGMAP_SPI_MODE = 1
+REGMAP_SPI_MAX_HZ = 62000000
+REGMAP_ADDR_BYTES = 2
+REGMAP_READ_TURNAROUND_BYTES = 1
+REGMAP_CRC8_POLY = 7
+REGMAP_CRC8_INIT = 0
+REGMAP_IPROG_KEY = 1196576841
+REGMAP_INPUT_BASE = 4096
+REGMAP_INPUT_SIZE = 4096
+REGMAP_OUTPUT_BASE = 8192
+REGMAP_OUTPUT_SIZE = 4096
+REGMAP_CSR_SIZE = 256
+
+# Reg: Register byte addresses (32-bit little-endian registers; *_DATA are 1-byte ports).
+REG_ID = 0
+REG_ABI = 4
+REG_VERSION = 8
+REG_FEATURES = 12
+REG_CTRL = 16
+REG_STATUS = 20
+REG_ERROR_CODE = 24
+REG_IRQ_ENABLE = 28
+REG_CYCLES = 32
+REG_CLOCK_HZ = 36
+REG_INFER_COUNT = 40
+REG_SPI_LAST = 44
+REG_INPUT_LEN = 48
+REG_OUTPUT_LEN = 52
+REG_WLOAD_TENSOR = 64
+REG_WLOAD_OFFSET = 68
+REG_WLOAD_DATA = 72
+REG_LUT_SELECT = 80
+REG_LUT_OFFSET = 84
+REG_LUT_DATA = 88
+REG_MULTIBOOT_ADDR = 96
+REG_MULTIBOOT_TRIGGER = 100
 
 
 class Flag(IntFlag):
@@ -210,4 +251,106 @@ SLOT_STATE_INFO: dict[SlotState, dict[str, str]] = {
     SlotState.EMPTY: {'doc': 'No committed image.'},
     SlotState.COMMITTED: {'doc': 'A verified image with a metadata record.'},
     SlotState.INVALID: {'doc': 'A metadata record exists but its image no longer matches its hash.'},
+}
+
+class SpiCmd(IntEnum):
+    """The command byte that starts every SPI transaction."""
+
+    STATUS = 0x00
+    READ = 0x40
+    WRITE = 0x80
+
+
+SPI_CMD_INFO: dict[SpiCmd, dict[str, str]] = {
+    SpiCmd.STATUS: {'doc': 'No address; every MISO byte is STATUS[7:0] (poll without an address).'},
+    SpiCmd.READ: {'doc': 'addr_hi addr_lo turnaround, then data bytes; the address auto-increments.'},
+    SpiCmd.WRITE: {'doc': 'addr_hi addr_lo, then data bytes; the address auto-increments (ports hold it).'},
+}
+
+class AccelCtrl(IntFlag):
+    """CTRL register bits."""
+
+    START = 0x01
+    RESET = 0x02
+    MODEL_VALID = 0x04
+    AUTO_START = 0x08
+    CLOCK_GATE = 0x10
+
+
+ACCEL_CTRL_INFO: dict[AccelCtrl, dict[str, str]] = {
+    AccelCtrl.START: {'doc': 'Write 1: run one inference on the input window (self-clearing).'},
+    AccelCtrl.RESET: {'doc': 'Write 1: abort and clear BUSY/DONE/ERROR/CYCLES; weights and LUTs stay (self-clearing).'},
+    AccelCtrl.MODEL_VALID: {'doc': 'Set by the firmware after every tensor and LUT is loaded; START without it is an error.'},
+    AccelCtrl.AUTO_START: {'doc': 'Start when the last input byte (INPUT_LEN - 1) is written: one transaction per inference.'},
+    AccelCtrl.CLOCK_GATE: {'doc': 'Gate the engine clock while idle (saves energy; CYCLES unaffected).'},
+}
+
+class AccelStatus(IntFlag):
+    """STATUS register bits; STATUS[7:0] is also shifted out during every command byte."""
+
+    BUSY = 0x01
+    DONE = 0x02
+    ERROR = 0x04
+    MODEL_VALID = 0x08
+    INPUT_OVERRUN = 0x10
+    SPI_ERROR = 0x20
+    IRQ = 0x40
+    ALIVE = 0x80
+
+
+ACCEL_STATUS_INFO: dict[AccelStatus, dict[str, str]] = {
+    AccelStatus.BUSY: {'doc': 'An inference is running.'},
+    AccelStatus.DONE: {'doc': 'Sticky: the last inference finished; W1C, cleared by START.'},
+    AccelStatus.ERROR: {'doc': 'Sticky: something failed, ERROR_CODE says what; W1C.'},
+    AccelStatus.MODEL_VALID: {'doc': 'Mirror of CTRL.MODEL_VALID.'},
+    AccelStatus.INPUT_OVERRUN: {'doc': 'Sticky: the input window was written while BUSY; W1C.'},
+    AccelStatus.SPI_ERROR: {'doc': 'Sticky: unknown command byte or unmapped address; W1C.'},
+    AccelStatus.IRQ: {'doc': "STATUS & IRQ_ENABLE is non-zero (the IRQ pin's level)."},
+    AccelStatus.ALIVE: {'doc': 'Always 1 in a configured design: 0x00 or 0xFF on MISO means no accelerator.'},
+}
+
+class AccelFeature(IntFlag):
+    """FEATURES register bits: what this bitstream's interface implements."""
+
+    IRQ = 0x01
+    SPI_CRC = 0x02
+    MULTIBOOT = 0x04
+    AUTO_START = 0x08
+    CLOCK_GATE = 0x10
+
+
+ACCEL_FEATURE_INFO: dict[AccelFeature, dict[str, str]] = {
+    AccelFeature.IRQ: {'doc': 'IRQ_ENABLE and the IRQ pin.'},
+    AccelFeature.SPI_CRC: {'doc': 'SPI_LAST CRC-8s.'},
+    AccelFeature.MULTIBOOT: {'doc': 'MULTIBOOT_ADDR / MULTIBOOT_TRIGGER (ICAPE2 IPROG).'},
+    AccelFeature.AUTO_START: {'doc': 'CTRL.AUTO_START.'},
+    AccelFeature.CLOCK_GATE: {'doc': 'CTRL.CLOCK_GATE.'},
+}
+
+class AccelError(IntEnum):
+    """ERROR_CODE values."""
+
+    NONE = 0x00
+    NO_MODEL = 0x01
+    BAD_TENSOR = 0x02
+    TENSOR_RANGE = 0x03
+    BAD_LUT = 0x04
+    LUT_RANGE = 0x05
+    START_BUSY = 0x06
+    LOAD_BUSY = 0x07
+    TIMEOUT = 0x08
+    BAD_IPROG_KEY = 0x09
+
+
+ACCEL_ERROR_INFO: dict[AccelError, dict[str, str]] = {
+    AccelError.NONE: {'doc': 'No error.'},
+    AccelError.NO_MODEL: {'doc': 'START (or AUTO_START) while CTRL.MODEL_VALID is 0.'},
+    AccelError.BAD_TENSOR: {'doc': "WLOAD_DATA written with WLOAD_TENSOR beyond the ABI's tensor count."},
+    AccelError.TENSOR_RANGE: {'doc': 'WLOAD_DATA written past the end of the tensor.'},
+    AccelError.BAD_LUT: {'doc': "LUT_DATA written with LUT_SELECT beyond the ABI's LUT count."},
+    AccelError.LUT_RANGE: {'doc': 'LUT_DATA written past the end of the LUT.'},
+    AccelError.START_BUSY: {'doc': 'START while BUSY (ignored).'},
+    AccelError.LOAD_BUSY: {'doc': 'WLOAD_DATA or LUT_DATA written while BUSY (ignored).'},
+    AccelError.TIMEOUT: {'doc': "The engine's watchdog expired (the design's cycle budget for one inference)."},
+    AccelError.BAD_IPROG_KEY: {'doc': 'MULTIBOOT_TRIGGER written with a value other than QTD_RM_IPROG_KEY.'},
 }

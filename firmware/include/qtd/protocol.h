@@ -19,6 +19,47 @@
 #define QTD_LINK_BOARD_ID_SIZE 16u
 #define QTD_LINK_SHA256_SIZE 32u
 
+/* Regmap: SPI register interface framing and fixed values (protocol/regmap.md). */
+#define QTD_RM_MAGIC 1094997073u
+#define QTD_RM_VERSION_MAJOR 1u
+#define QTD_RM_VERSION_MINOR 0u
+#define QTD_RM_SPI_MODE 1u
+#define QTD_RM_SPI_MAX_HZ 62000000u
+#define QTD_RM_ADDR_BYTES 2u
+#define QTD_RM_READ_TURNAROUND_BYTES 1u
+#define QTD_RM_CRC8_POLY 7u
+#define QTD_RM_CRC8_INIT 0u
+#define QTD_RM_IPROG_KEY 1196576841u
+#define QTD_RM_INPUT_BASE 4096u
+#define QTD_RM_INPUT_SIZE 4096u
+#define QTD_RM_OUTPUT_BASE 8192u
+#define QTD_RM_OUTPUT_SIZE 4096u
+#define QTD_RM_CSR_SIZE 256u
+
+/* Reg: Register byte addresses (32-bit little-endian registers; *_DATA are 1-byte ports). */
+#define QTD_REG_ID 0u
+#define QTD_REG_ABI 4u
+#define QTD_REG_VERSION 8u
+#define QTD_REG_FEATURES 12u
+#define QTD_REG_CTRL 16u
+#define QTD_REG_STATUS 20u
+#define QTD_REG_ERROR_CODE 24u
+#define QTD_REG_IRQ_ENABLE 28u
+#define QTD_REG_CYCLES 32u
+#define QTD_REG_CLOCK_HZ 36u
+#define QTD_REG_INFER_COUNT 40u
+#define QTD_REG_SPI_LAST 44u
+#define QTD_REG_INPUT_LEN 48u
+#define QTD_REG_OUTPUT_LEN 52u
+#define QTD_REG_WLOAD_TENSOR 64u
+#define QTD_REG_WLOAD_OFFSET 68u
+#define QTD_REG_WLOAD_DATA 72u
+#define QTD_REG_LUT_SELECT 80u
+#define QTD_REG_LUT_OFFSET 84u
+#define QTD_REG_LUT_DATA 88u
+#define QTD_REG_MULTIBOOT_ADDR 96u
+#define QTD_REG_MULTIBOOT_TRIGGER 100u
+
 /* Bits of the header's flags byte. */
 enum {
     QTD_FLAG_RESPONSE = 0x01, /* Set on every board -> host answer to a request. */
@@ -112,6 +153,57 @@ enum {
     QTD_SLOT_STATE_EMPTY = 0x00, /* No committed image. */
     QTD_SLOT_STATE_COMMITTED = 0x01, /* A verified image with a metadata record. */
     QTD_SLOT_STATE_INVALID = 0x02, /* A metadata record exists but its image no longer matches its hash. */
+};
+
+/* The command byte that starts every SPI transaction. */
+enum {
+    QTD_SPI_CMD_STATUS = 0x00, /* No address; every MISO byte is STATUS[7:0] (poll without an address). */
+    QTD_SPI_CMD_READ = 0x40, /* addr_hi addr_lo turnaround, then data bytes; the address auto-increments. */
+    QTD_SPI_CMD_WRITE = 0x80, /* addr_hi addr_lo, then data bytes; the address auto-increments (ports hold it). */
+};
+
+/* CTRL register bits. */
+enum {
+    QTD_ACTRL_START = 0x01, /* Write 1: run one inference on the input window (self-clearing). */
+    QTD_ACTRL_RESET = 0x02, /* Write 1: abort and clear BUSY/DONE/ERROR/CYCLES; weights and LUTs stay (self-clearing). */
+    QTD_ACTRL_MODEL_VALID = 0x04, /* Set by the firmware after every tensor and LUT is loaded; START without it is an error. */
+    QTD_ACTRL_AUTO_START = 0x08, /* Start when the last input byte (INPUT_LEN - 1) is written: one transaction per inference. */
+    QTD_ACTRL_CLOCK_GATE = 0x10, /* Gate the engine clock while idle (saves energy; CYCLES unaffected). */
+};
+
+/* STATUS register bits; STATUS[7:0] is also shifted out during every command byte. */
+enum {
+    QTD_ASTAT_BUSY = 0x01, /* An inference is running. */
+    QTD_ASTAT_DONE = 0x02, /* Sticky: the last inference finished; W1C, cleared by START. */
+    QTD_ASTAT_ERROR = 0x04, /* Sticky: something failed, ERROR_CODE says what; W1C. */
+    QTD_ASTAT_MODEL_VALID = 0x08, /* Mirror of CTRL.MODEL_VALID. */
+    QTD_ASTAT_INPUT_OVERRUN = 0x10, /* Sticky: the input window was written while BUSY; W1C. */
+    QTD_ASTAT_SPI_ERROR = 0x20, /* Sticky: unknown command byte or unmapped address; W1C. */
+    QTD_ASTAT_IRQ = 0x40, /* STATUS & IRQ_ENABLE is non-zero (the IRQ pin's level). */
+    QTD_ASTAT_ALIVE = 0x80, /* Always 1 in a configured design: 0x00 or 0xFF on MISO means no accelerator. */
+};
+
+/* FEATURES register bits: what this bitstream's interface implements. */
+enum {
+    QTD_AFEAT_IRQ = 0x01, /* IRQ_ENABLE and the IRQ pin. */
+    QTD_AFEAT_SPI_CRC = 0x02, /* SPI_LAST CRC-8s. */
+    QTD_AFEAT_MULTIBOOT = 0x04, /* MULTIBOOT_ADDR / MULTIBOOT_TRIGGER (ICAPE2 IPROG). */
+    QTD_AFEAT_AUTO_START = 0x08, /* CTRL.AUTO_START. */
+    QTD_AFEAT_CLOCK_GATE = 0x10, /* CTRL.CLOCK_GATE. */
+};
+
+/* ERROR_CODE values. */
+enum {
+    QTD_AERR_NONE = 0x00, /* No error. */
+    QTD_AERR_NO_MODEL = 0x01, /* START (or AUTO_START) while CTRL.MODEL_VALID is 0. */
+    QTD_AERR_BAD_TENSOR = 0x02, /* WLOAD_DATA written with WLOAD_TENSOR beyond the ABI's tensor count. */
+    QTD_AERR_TENSOR_RANGE = 0x03, /* WLOAD_DATA written past the end of the tensor. */
+    QTD_AERR_BAD_LUT = 0x04, /* LUT_DATA written with LUT_SELECT beyond the ABI's LUT count. */
+    QTD_AERR_LUT_RANGE = 0x05, /* LUT_DATA written past the end of the LUT. */
+    QTD_AERR_START_BUSY = 0x06, /* START while BUSY (ignored). */
+    QTD_AERR_LOAD_BUSY = 0x07, /* WLOAD_DATA or LUT_DATA written while BUSY (ignored). */
+    QTD_AERR_TIMEOUT = 0x08, /* The engine's watchdog expired (the design's cycle budget for one inference). */
+    QTD_AERR_BAD_IPROG_KEY = 0x09, /* MULTIBOOT_TRIGGER written with a value other than QTD_RM_IPROG_KEY. */
 };
 
 /* Name of a code, or NULL when unknown (for logs and traces). */
@@ -212,6 +304,31 @@ static inline const char *qtd_slot_state_name(int code) {
     case QTD_SLOT_STATE_EMPTY: return "EMPTY";
     case QTD_SLOT_STATE_COMMITTED: return "COMMITTED";
     case QTD_SLOT_STATE_INVALID: return "INVALID";
+    default: return 0;
+    }
+}
+
+static inline const char *qtd_spi_cmd_name(int code) {
+    switch (code) {
+    case QTD_SPI_CMD_STATUS: return "STATUS";
+    case QTD_SPI_CMD_READ: return "READ";
+    case QTD_SPI_CMD_WRITE: return "WRITE";
+    default: return 0;
+    }
+}
+
+static inline const char *qtd_accel_error_name(int code) {
+    switch (code) {
+    case QTD_AERR_NONE: return "NONE";
+    case QTD_AERR_NO_MODEL: return "NO_MODEL";
+    case QTD_AERR_BAD_TENSOR: return "BAD_TENSOR";
+    case QTD_AERR_TENSOR_RANGE: return "TENSOR_RANGE";
+    case QTD_AERR_BAD_LUT: return "BAD_LUT";
+    case QTD_AERR_LUT_RANGE: return "LUT_RANGE";
+    case QTD_AERR_START_BUSY: return "START_BUSY";
+    case QTD_AERR_LOAD_BUSY: return "LOAD_BUSY";
+    case QTD_AERR_TIMEOUT: return "TIMEOUT";
+    case QTD_AERR_BAD_IPROG_KEY: return "BAD_IPROG_KEY";
     default: return 0;
     }
 }
