@@ -107,3 +107,17 @@ def test_every_command_has_a_layout_and_a_section(root: Path) -> None:
     for cmd in Command:
         assert cmd in P.COMMANDS, cmd.name
         assert re.search(rf"^### 7\.\d+ {cmd.name} \(0x{cmd.value:02X}\)", text, re.M), f"link.md lacks §7 {cmd.name}"
+
+
+def test_rerun_marks_agree_and_cached_answers_are_small(root: Path) -> None:
+    """The board caches only non-re-run answers, each within LINK_DETAIL_MAX (link.md §5)."""
+    from qtdeploy._protocol import LINK_DETAIL_MAX, Command
+
+    text = (root / "protocol/link.md").read_text()
+    for cmd, spec in P.COMMANDS.items():
+        heading = re.search(rf"^### 7\.\d+ {cmd.name} \(0x{cmd.value:02X}\)(.*)$", text, re.M)
+        assert heading and ("re-run" in heading.group(1)) == spec.rerun, cmd.name
+        if not spec.rerun:
+            size = _fixed_size(spec.response)
+            assert size is not None and size <= LINK_DETAIL_MAX, f"{cmd.name} answer is not small and fixed"
+    assert Command.FLASH_WRITE in P.COMMANDS

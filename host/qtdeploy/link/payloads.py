@@ -252,13 +252,13 @@ COMMANDS: dict[Command, CommandSpec] = {
     Command.FPGA_CONFIGURE: CommandSpec(FpgaConfigure, FpgaStatus),
     Command.FPGA_STATUS: CommandSpec(Empty, FpgaStatus, rerun=True),
     Command.MODEL_LOAD: CommandSpec(ModelLoad, ModelInfo),
-    Command.INFER: CommandSpec(InferRequest, InferResult),
+    Command.INFER: CommandSpec(InferRequest, InferResult, rerun=True),
     Command.STREAM_START: CommandSpec(StreamStart, StreamStart),
     Command.STREAM_DATA: CommandSpec(StreamData, StreamDataResponse, event=StreamResultEvent),
     Command.STREAM_STOP: CommandSpec(Empty, StreamStopResponse),
     Command.POWER_READ: CommandSpec(PowerRead, PowerSample, rerun=True),
     Command.POWER_STREAM: CommandSpec(PowerStream, PowerStream, event=PowerEvent),
-    Command.POWER_ENERGY: CommandSpec(PowerEnergy, EnergyReport),
+    Command.POWER_ENERGY: CommandSpec(PowerEnergy, EnergyReport, rerun=True),
     Command.POWER_MARK: CommandSpec(Empty, PowerMark),
 }
 
