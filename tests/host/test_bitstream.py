@@ -48,6 +48,11 @@ def test_round_trip_gives_idcode_abi_and_real_size(sim: bytes, board) -> None:
     bs.check_fits(info, board)
 
 
+def test_unnamed_register_below_0x20_is_passed_over() -> None:
+    data = _bin(*HEAD, 0x30000001 | 0x1A << 13, 0, 0x30018001, XC7S15_IDCODE, 0x30008001, bs.CMD["DESYNC"])
+    assert bs.describe(data, "x.bin")["device"] == "xc7s15"
+
+
 def test_bin_parses_like_bit(sim: bytes) -> None:
     as_bit, as_bin = bs.describe(sim, "a.bit"), bs.describe(_config(sim), "a.bin")
     assert as_bin["container"] == "bin" and as_bin["header"] is None
@@ -103,7 +108,7 @@ MALFORMED = {
     "no sync word": (lambda s: b"\xff" * 8192, "no sync word"),
     "bad packet type": (lambda s: _bin(*HEAD, 0x80000000), "bad packet header 0x80000000"),
     "reserved opcode": (lambda s: _bin(*HEAD, 0x38008001, 0), "opcode 3"),
-    "unknown register": (lambda s: _bin(*HEAD, 0x30000001 | 0x1E << 13, 0), "register 0x1e"),
+    "reserved register bits": (lambda s: _bin(*HEAD, 0x30000001 | 0x25 << 13, 0), "register 0x25"),
     "type 2 first": (lambda s: _bin(*HEAD, 0x50000004, 0, 0, 0, 0), "type-2 packet .* without a preceding type-1"),
     "length beyond data": (lambda s: _bin(*HEAD, 0x30004000, 0x50001000, 0, 0), "announces 4096 words for FDRI"),
     "idcode two words": (lambda s: _bin(*HEAD, 0x30018002, XC7S15_IDCODE, 0), "IDCODE write .* exactly 1"),

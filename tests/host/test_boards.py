@@ -88,3 +88,12 @@ def test_bad_board_file_is_refused(name: str) -> None:
 def test_every_fixture_is_covered() -> None:
     fixtures = {p.stem for p in BAD.glob("*.toml")} - {"cycle_b"}
     assert fixtures == set(BAD_CASES)
+
+
+def test_board_agrees_with_protocol_constants() -> None:
+    from qtdeploy import _protocol as p
+
+    for name in ("env5", "virtual"):
+        b = load_board(name)
+        assert (b.fpga_spi.mode, b.fpga_spi.max_hz) == (p.REGMAP_SPI_MODE, p.REGMAP_SPI_MAX_HZ)
+        assert b.uart.default_baud == p.LINK_DEFAULT_BAUD

@@ -109,14 +109,16 @@ def walk_packets(config: bytes, source: str) -> dict[str, Any]:
         i += 1
         if op == 0 or op == 1:  # NOOP, or a read: no payload in the stream
             continue
-        if op == 3 or reg not in REGISTERS:
+        # Register addresses are 5 bits (UG470 Table 5-20: bits 26:18 reserved, 0); unnamed
+        # addresses below 0x20 exist in real bitstreams and are passed over, not refused.
+        if op == 3 or reg > 0x1F:
             raise _fail(source, f"bad packet header {header:#010x} at byte {at} (opcode {op}, register {reg:#x}).")
+        name = REGISTERS.get(reg, f"REG_{reg:#04x}")
         if i + count > len(words):
-            raise _fail(source, f"packet at byte {at} announces {count} words for {REGISTERS[reg]} but only {len(words) - i} remain (truncated file).")
+            raise _fail(source, f"packet at byte {at} announces {count} words for {name} but only {len(words) - i} remain (truncated file).")
         last_reg = reg
         payload = words[i : i + count]
         i += count
-        name = REGISTERS[reg]
         if name in ("FDRI", "MFWR"):
             out["fdri_words"] += count if name == "FDRI" else 0
             out["compressed"] = out.get("compressed", False) or name == "MFWR"
