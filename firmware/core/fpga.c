@@ -3,7 +3,6 @@
 
 #include "hal.h"
 #include "qtd/le.h"
-#include "qtd/regmap.h"
 #include "qtd/slots.h"
 
 static const qtd_board_t *g_board;
@@ -17,8 +16,9 @@ void qtd_fpga_init(const qtd_board_t *board) {
     g_status.abi = 0;
 }
 
+/* protocol/regmap.md: READ, address big-endian, one turnaround byte, then LE data */
 static uint32_t reg_read(uint16_t addr) {
-    uint8_t cmd[3] = {QTD_REG_CMD_READ, (uint8_t)(addr >> 8), (uint8_t)addr};
+    uint8_t cmd[3 + QTD_RM_READ_TURNAROUND_BYTES] = {QTD_SPI_CMD_READ, (uint8_t)(addr >> 8), (uint8_t)addr};
     uint8_t data[4] = {0};
     hal_fabric_xfer(cmd, sizeof cmd, data, sizeof data);
     return qtd_le32(data);
@@ -72,7 +72,7 @@ qtd_status_t qtd_fpga_configure(uint8_t slot) {
         /* INIT_B low while DONE is low: the part rejected the bitstream (CRC or IDCODE) */
         return fail(QTD_ST_FPGA_NOT_DONE);
     }
-    if (reg_read(QTD_REG_ID) != QTD_REG_ID_VALUE) {
+    if (reg_read(QTD_REG_ID) != QTD_RM_MAGIC) {
         return fail(QTD_ST_BAD_IMAGE);
     }
     g_status.abi = reg_read(QTD_REG_ABI);

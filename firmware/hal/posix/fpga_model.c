@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "hal.h"
-#include "qtd/regmap.h"
+#include "qtd/protocol.h"
 
 #define SYNC 0xAA995566u
 #define REG_IDCODE 0x0Cu
@@ -110,6 +110,8 @@ static void advance(void) {
         g_phase_end_us = now + bits * 1000000u / g_cfg.config_clock_hz;
         if (g_no_sync) {
             g_phase_end_us = UINT64_MAX; /* the part keeps hunting for a sync word: DONE never rises */
+        } else if (!g_config_ok) {
+            g_phase = PH_ERROR; /* a bad IDCODE packet pulls INIT_B low at once (UG470) */
         }
     }
     if (g_phase == PH_CONFIGURING && now >= g_phase_end_us) {
@@ -159,13 +161,13 @@ bool hal_fpga_done(void) {
 void hal_fabric_xfer(const uint8_t *out, size_t out_len, uint8_t *in, size_t in_len) {
     advance();
     memset(in, 0xFF, in_len); /* an unconfigured fabric leaves MISO floating high */
-    if (g_phase != PH_DONE || out_len < 3 || out[0] != QTD_REG_CMD_READ) {
+    if (g_phase != PH_DONE || out_len < 3 + QTD_RM_READ_TURNAROUND_BYTES || out[0] != QTD_SPI_CMD_READ) {
         return;
     }
     uint16_t addr = (uint16_t)((out[1] << 8) | out[2]);
     uint32_t value;
     if (addr == QTD_REG_ID) {
-        value = QTD_REG_ID_VALUE;
+        value = QTD_RM_MAGIC;
     } else if (addr == QTD_REG_ABI) {
         value = g_abi;
     } else {

@@ -3,7 +3,7 @@
  * (the way master-SPI configuration does), walks its packets, checks the IDCODE packet against
  * the part's own IDCODE and takes the ABI from USR_ACCESS; DONE rises after the time the
  * bitstream takes at the configuration clock. The accelerator itself comes in a later issue:
- * the fabric answers only the ID and ABI registers. */
+ * the fabric answers only READs of the ID and ABI registers (protocol/regmap.md). */
 #ifndef QTD_FPGA_MODEL_H
 #define QTD_FPGA_MODEL_H
 

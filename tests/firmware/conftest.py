@@ -1,0 +1,40 @@
+"""Build the firmware once per test session (make, into a cache directory keyed by nothing but
+the checkout: make's own dependency tracking rebuilds what changed) and hand the paths out."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from qtdeploy.paths import cache_dir, repo_root
+
+
+@pytest.fixture(scope="session")
+def fw_build() -> Path:
+    if shutil.which(os.environ.get("CC", "cc")) is None:
+        pytest.skip("no C compiler (cc) on PATH: the firmware tests need one")
+    build = Path(os.environ.get("QTD_FW_BUILD", cache_dir() / "firmware-build"))
+    build.mkdir(parents=True, exist_ok=True)
+    fw = repo_root() / "firmware"
+    proc = subprocess.run(["make", "-s", "-j2", f"BUILD={build}", "all", "tests"], cwd=fw,
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, f"firmware build failed:\n{proc.stdout}\n{proc.stderr}"
+    return build
+
+
+@pytest.fixture(scope="session")
+def parse_summary():
+    """The (passed, failed) counts of a C test's closing SUMMARY line."""
+    return _parse_summary
+
+
+def _parse_summary(out: str) -> tuple[int, int]:
+    for line in out.splitlines():
+        if line.startswith("SUMMARY "):
+            fields = dict(f.split("=") for f in line.split()[2:])
+            return int(fields["passed"]), int(fields["failed"])
+    raise AssertionError(f"no SUMMARY line in:\n{out}")
