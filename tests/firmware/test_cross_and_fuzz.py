@@ -1,0 +1,51 @@
+"""The core cross-compiled for the RP2040 (Cortex-M0+) with its size report, and a short
+libFuzzer run of the frame parser. Both need tools beyond cc: the suite installs them through
+scripts/setup-env (apt-get) and skips with the reason only where they cannot be had."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+
+import pytest
+
+from qtdeploy.paths import repo_root
+
+CODE_LIMIT = 64 * 1024
+RAM_LIMIT = 32 * 1024
+
+
+def test_arm_build_fits(fw_build, record_property):
+    if shutil.which("arm-none-eabi-gcc") is None:
+        pytest.skip("arm-none-eabi-gcc not installed and not installable here (scripts/setup-env tries apt-get)")
+    proc = subprocess.run(["make", "-s", f"BUILD={fw_build}", "arm"], cwd=repo_root() / "firmware",
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    print("\n" + proc.stdout)  # the size report, visible with -s / in the captured output
+    m = re.search(r"^\s*(\d+)\s+(\d+)\s+(\d+)\s+\d+\s+\w+\s+\S*qtdcore\.o", proc.stdout, re.M)
+    assert m, proc.stdout
+    text, data, bss = map(int, m.groups())
+    record_property("arm_text", text)
+    record_property("arm_data", data)
+    record_property("arm_bss", bss)
+    assert text + data <= CODE_LIMIT
+    assert data + bss <= RAM_LIMIT
+
+
+def test_fuzz_frame_parser_briefly(fw_build, tmp_path, record_property):
+    if shutil.which("clang") is None:
+        pytest.skip("clang not installed (apt-get install clang): the libFuzzer harness needs it")
+    proc = subprocess.run(["make", "-s", f"BUILD={fw_build}", "fuzz"], cwd=repo_root() / "firmware",
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "ping").write_bytes(bytes.fromhex("0201010303040202076f6bf05c3d3400"))
+    run = subprocess.run([str(fw_build / "fuzz" / "fuzz_frame"), "-max_total_time=10", "-max_len=9000",
+                          str(corpus)], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr[-3000:]
+    done = re.findall(r"#(\d+)\s+DONE.*?exec/s: (\d+)", run.stderr)
+    runs = re.findall(r"Done (\d+) runs", run.stderr)
+    print(f"\nfuzz_frame: {runs[-1] if runs else '?'} runs in 10 s, {done[-1] if done else ''}")
+    record_property("fuzz_runs", runs[-1] if runs else "?")
