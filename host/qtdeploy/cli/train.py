@@ -16,6 +16,7 @@ from qtdeploy.cli.output import emit, stderr, stdout
 @click.option("--window", type=int, default=12, show_default=True)
 @click.option("--d-model", type=int, default=32, show_default=True)
 @click.option("--bits", type=int, default=8, show_default=True, help="Width of every weight and activation, 2..8.")
+@click.option("--act-bits", type=int, default=None, help="Activation width if different from --bits (mixed precision).")
 @click.option("--float", "float_only", is_flag=True, help="Train a float model only (a baseline; does not export).")
 @click.option("--horizon", type=int, default=1, show_default=True)
 @click.option("--layers", type=int, default=1, show_default=True)
@@ -23,7 +24,7 @@ from qtdeploy.cli.output import emit, stderr, stdout
 @click.option("--threads", type=int, default=1, show_default=True, help="CPU threads for torch.")
 @click.option("--out", required=True, type=click.Path(file_okay=False), help="Run directory: checkpoint.pt, metrics.json.")
 @json_option
-def command(data, dataset, target, features, window, d_model, bits, float_only, horizon, layers, epochs, threads,
+def command(data, dataset, target, features, window, d_model, bits, act_bits, float_only, horizon, layers, epochs, threads,
             out, as_json) -> None:
     """Train a forecaster with fake quantisation at 2..8 bits (float pre-training, then QAT)."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
@@ -36,7 +37,8 @@ def command(data, dataset, target, features, window, d_model, bits, float_only, 
         check_bits(bits)
     series = load_series(data, dataset, target, features.split(",") if features else None)
     config = ModelConfig.uniform(window=window, features=series.x.shape[1], d_model=d_model, horizon=horizon,
-                                 layers=layers, bits=None if float_only else bits)
+                                 layers=layers, bits=None if float_only else bits,
+                                 act_bits=act_bits)
     from qtdeploy.model import data as D
 
     D.make_splits(series, window, horizon, D.fit_norm(series))  # refuse too-short data before training

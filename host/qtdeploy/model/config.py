@@ -68,10 +68,13 @@ class ModelConfig:
 
     @classmethod
     def uniform(cls, *, window: int, features: int, d_model: int, bits: int | None, horizon: int = 1,
-                layers: int = 1, ffn: int = 0) -> "ModelConfig":
-        """The paper's models: every weight and activation at ``bits``."""
-        return cls(window=window, features=features, d_model=d_model, layers=layers, ffn=ffn,
-                   horizon=horizon, bits=bits)
+                layers: int = 1, ffn: int = 0, act_bits: int | None = None) -> "ModelConfig":
+        """The paper's models: every weight and activation at ``bits`` (activations at ``act_bits`` if given)."""
+        cfg = cls(window=window, features=features, d_model=d_model, layers=layers, ffn=ffn, horizon=horizon, bits=bits)
+        if act_bits is not None and bits is not None:
+            check_bits(act_bits, "--act-bits")
+            cfg.act_bits = {name: act_bits for name in cfg.act_names()}
+        return cfg
 
     def act_names(self) -> list[str]:
         names = ["x", "h0"]

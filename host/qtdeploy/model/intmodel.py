@@ -33,6 +33,9 @@ class IntModel:
             return self.config.weight_bits[name[: -len(".weight")]], True
         if name.endswith(".shift"):
             return 8, False
+        if name.endswith(".range"):  # at the activation's own width: the ABI id then covers it
+            act = name[: -len(".range")]
+            return self.config.act_bits[act], self.config.act_range(act)[0] < 0
         return 32, True
 
     def size_bytes(self) -> int:

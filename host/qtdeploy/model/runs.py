@@ -90,6 +90,6 @@ def export_run(run: str | Path, out: str | Path, vectors: str | Path | None = No
     if vectors is not None:
         from qtdeploy.model.vectors import write_vectors
 
-        write_vectors(im, quantised_inputs(im, sample), vectors, {"source": ckpt["data"]["source"]})
+        write_vectors(im, quantised_inputs(im, sample), vectors, {"source": Path(ckpt["data"]["source"]).name})
         report["vectors"] = str(vectors)
     return report

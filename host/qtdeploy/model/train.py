@@ -91,8 +91,12 @@ def _fit(model: Forecaster, data: dict[str, torch.Tensor], st: TrainSettings, lr
 
 
 def train(series: D.Series, config: ModelConfig, st: TrainSettings | None = None,
-          progress: Progress | None = None) -> TrainResult:
-    """Train a forecaster on ``series``; a float model when ``config.bits`` is None."""
+          progress: Progress | None = None, float_state: dict[str, Any] | None = None) -> TrainResult:
+    """Train a forecaster on ``series``; a float model when ``config.bits`` is None.
+
+    ``float_state`` (a float model's state_dict of the same shape) skips float pre-training, so a
+    sweep over bit widths starts every QAT run from one float model.
+    """
     st = st or TrainSettings()
     torch.manual_seed(st.seed)
     torch.set_num_threads(st.threads)
@@ -103,12 +107,19 @@ def train(series: D.Series, config: ModelConfig, st: TrainSettings | None = None
             "vx": _tensor(splits["val"]["x"]), "vy": _tensor(y_norm["val"])}
     t0 = time.time()
     model = Forecaster(config, st.opts)
-    _fit(model, data, st, st.lr, "float", progress, None)
+    if float_state is None:
+        _fit(model, data, st, st.lr, "float", progress, None)
+    else:
+        model.load_state_dict(float_state, strict=False)
 
     def test_scores(m: Forecaster) -> dict[str, float]:
         pred = _predict(m, _tensor(splits["test"]["x"])).numpy() * norm.y_std + norm.y_mean
         return scores(pred, splits["test"]["y"], splits["test"]["persist"])
 
+    if config.bits is None and float_state is None:
+        # the float baseline gets the same second phase (at the QAT learning rate) that QAT gets,
+        # so "vs float" compares equal training budgets
+        _fit(model, data, st, st.qat_lr, "float-finetune", progress, None)
     metrics: dict[str, Any] = {"float": test_scores(model)}
     if config.bits is not None:
         teacher = copy.deepcopy(model).eval() if st.distill > 0 else None

@@ -1,0 +1,122 @@
+"""Accuracy of float vs 8/6/4-bit integer models for the paper's configurations on both datasets.
+
+    python bench/accuracy.py                       # full sweep (both datasets, 3 configs, float/8/6/4)
+    python bench/accuracy.py --datasets seattle-weather --configs 12,32 --bits 4
+    python bench/accuracy.py --ablation            # which QAT choices help (4-bit, one config)
+
+Quantised rows are scored with the integer reference only (the exported model, as the device runs
+it); the float row is the float model the QAT runs start from. "vs float" is the RMSE change against
+that float model; "vs persist" is RMSE / persistence RMSE (below 1 beats "tomorrow = today").
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from dataclasses import replace
+
+import numpy as np
+
+from qtdeploy.model import data as D
+from qtdeploy.model import export as E
+from qtdeploy.model.config import ModelConfig
+from qtdeploy.model.evaluate import evaluate
+from qtdeploy.model.quant import QuantOptions
+from qtdeploy.model.train import TrainSettings, train
+
+PAPER_CONFIGS = [(6, 64), (12, 64), (12, 32)]  # (window, d_model); the paper pairs them with 8, 6, 4 bits
+ABLATION = {
+    "paper: minmax, per-tensor, fixed steps": QuantOptions(per_channel=False, learn_scales=False, init="minmax"),
+    "+ per-channel weights": QuantOptions(per_channel=True, learn_scales=False, init="minmax"),
+    "+ MSE-calibrated ranges": QuantOptions(per_channel=True, learn_scales=False, init="mse"),
+    "+ LSQ learned steps (default)": QuantOptions(),
+}
+
+
+def blob_size(im) -> int:
+    """Bytes of the .qtb when the blob module is importable, else the integer payload."""
+    try:
+        from qtdeploy.formats import blob as fmt
+        from qtdeploy.model.intmodel import to_blob
+
+        return len(fmt.pack(to_blob(im)))
+    except Exception:  # noqa: BLE001 - the payload size is still a fair number
+        return im.size_bytes()
+
+
+def run_config(series: D.Series, window: int, d_model: int, bits_list: list[int], st: TrainSettings,
+               distill: float = 0.0) -> list[dict]:
+    """Float model once, then one QAT run per width starting from it; integer-only test scores."""
+    m = series.x.shape[1]
+    fl = train(series, ModelConfig.uniform(window=window, features=m, d_model=d_model, bits=None), st)
+    n_params = sum(p.numel() for p in fl.model.parameters())
+    rows = [{"window": window, "d_model": d_model, "bits": "float", **fl.metrics["float"], "size_bytes": 4 * n_params,
+             "seconds": fl.metrics["train_seconds"]}]
+    for bits in bits_list:
+        cfg = ModelConfig.uniform(window=window, features=m, d_model=d_model, bits=bits)
+        res = train(series, cfg, replace(st, distill=distill), float_state=fl.model.state_dict())
+        im = E.export(res.model, {"norm": res.norm.to_dict(), "features": series.features, "target": series.target})
+        ev = evaluate(im, series, "test")
+        rows.append({"window": window, "d_model": d_model, "bits": bits, **ev, "qat_fake_rmse": res.metrics["qat"]["rmse"],
+                     "size_bytes": blob_size(im), "seconds": res.metrics["train_seconds"]})
+    for r in rows:
+        r["vs_float"] = r["rmse"] / rows[0]["rmse"] - 1
+    return rows
+
+
+def table(rows: list[dict]) -> str:
+    head = "| dataset | W | d | bits | RMSE | MAE | vs float | vs persist | size (B) |\n|---|---|---|---|---|---|---|---|---|"
+    lines = [f"| {r['dataset']} | {r['window']} | {r['d_model']} | {r['bits']} | {r['rmse']:.4f} | {r['mae']:.4f} | "
+             f"{r['vs_float']:+.1%} | {r['rmse_vs_persistence']:.3f} | {r['size_bytes']} |" for r in rows]
+    return "\n".join([head, *lines])
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--datasets", default=",".join(D.DATASETS))
+    ap.add_argument("--configs", default=";".join(f"{w},{d}" for w, d in PAPER_CONFIGS), help="'W,D;W,D'")
+    ap.add_argument("--bits", default="8,6,4")
+    ap.add_argument("--epochs", type=int, default=30)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--distill", type=float, default=0.0)
+    ap.add_argument("--ablation", action="store_true", help="Compare QAT choices at 4 bits on (12, 32).")
+    ap.add_argument("--json", default=None, help="Also write the rows here.")
+    args = ap.parse_args(argv)
+    st = TrainSettings(epochs=args.epochs, threads=args.threads)
+    rows: list[dict] = []
+    t0 = time.time()
+    for name in args.datasets.split(","):
+        series = D.load_dataset(name)
+        if args.ablation:
+            fl = train(series, ModelConfig.uniform(window=12, features=series.x.shape[1], d_model=32, bits=None), st)
+            for label, opts in ABLATION.items():
+                for distill in ([0.0, 1.0] if label.endswith("(default)") else [0.0]):
+                    cfg = ModelConfig.uniform(window=12, features=series.x.shape[1], d_model=32, bits=4)
+                    res = train(series, cfg, replace(st, opts=opts, distill=distill), float_state=fl.model.state_dict())
+                    im = E.export(res.model, {"norm": res.norm.to_dict()})
+                    ev = evaluate(im, series, "test")
+                    row = {"dataset": name, "choice": label + (" + distillation" if distill else ""), **ev,
+                           "float_rmse": fl.metrics["float"]["rmse"]}
+                    rows.append(row)
+                    print(f"{name:16s} {row['choice']:45s} int RMSE {ev['rmse']:.4f} (float {row['float_rmse']:.4f})",
+                          flush=True)
+            continue
+        for cfg in args.configs.split(";"):
+            w, d = (int(v) for v in cfg.split(","))
+            for r in run_config(series, w, d, [int(b) for b in args.bits.split(",")], st, args.distill):
+                r["dataset"] = name
+                rows.append(r)
+                print(f"{name} W={w} d={d} bits={r['bits']}: RMSE {r['rmse']:.4f} ({r['vs_float']:+.1%} vs float, "
+                      f"{r['rmse_vs_persistence']:.3f} x persistence) {time.time() - t0:.0f}s", flush=True)
+    if not args.ablation:
+        print(table(rows))
+    if args.json:
+        with open(args.json, "w") as fh:
+            json.dump(rows, fh, indent=1, default=lambda o: o.tolist() if isinstance(o, np.ndarray) else str(o))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,38 @@
+"""Fixtures for the model tests: tiny models trained in about a second on the committed CSV."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from qtdeploy.model import data as D
+from qtdeploy.model import export as E
+from qtdeploy.model.config import ModelConfig
+from qtdeploy.model.intmodel import IntModel
+from qtdeploy.model.train import TrainResult, TrainSettings, train
+
+TINY_CSV = Path(__file__).resolve().parents[1] / "data" / "model" / "seattle_weather_300.csv"
+
+
+@pytest.fixture(scope="session")
+def tiny_series() -> D.Series:
+    return D.load_csv(TINY_CSV, target="temp_max", features=["temp_max", "temp_min", "wind"])
+
+
+def tiny_model(series: D.Series, bits: int, window: int = 6, d_model: int = 8, layers: int = 1) -> tuple[TrainResult, IntModel]:
+    cfg = ModelConfig.uniform(window=window, features=series.x.shape[1], d_model=d_model, bits=bits, layers=layers)
+    res = train(series, cfg, TrainSettings(epochs=2, patience=2))
+    im = E.export(res.model, {"norm": res.norm.to_dict(), "features": series.features, "target": series.target})
+    return res, im
+
+
+@pytest.fixture(scope="session", params=[2, 5, 8], ids=lambda b: f"{b}bit")
+def trained(request, tiny_series) -> tuple[TrainResult, IntModel]:
+    return tiny_model(tiny_series, request.param)
+
+
+@pytest.fixture(scope="session")
+def make_tiny(tiny_series):
+    """Factory: ``make_tiny(bits, window=..., d_model=..., layers=...)`` -> (TrainResult, IntModel)."""
+    return lambda bits, **kw: tiny_model(tiny_series, bits, **kw)

@@ -1,0 +1,72 @@
+"""train -> export -> eval through the CLI on the committed CSV, and every bad input refused."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from qtdeploy.cli.main import main
+
+CSV = Path(__file__).resolve().parents[1] / "data" / "model" / "seattle_weather_300.csv"
+TINY = ["--window", "6", "--d-model", "8", "--epochs", "2"]
+
+
+def test_train_export_eval(tmp_path: Path, capsys) -> None:
+    run, blob, vec = tmp_path / "run", tmp_path / "m.qtb", tmp_path / "vec"
+    assert main(["train", "--data", str(CSV), "--target", "temp_max", "--features", "temp_max,wind",
+                 "--bits", "4", *TINY, "--out", str(run), "--json"]) == 0
+    assert (run / "checkpoint.pt").is_file()
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["config"]["bits"] == 4 and "qat" in metrics
+    capsys.readouterr()
+    assert main(["export", str(run), "--out", str(blob), "--vectors", str(vec), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["agreement"]["integer_path"]["identical"]
+    assert (vec / "index.json").is_file() and (vec / "l0.probs.txt").is_file()
+    assert main(["eval", str(blob), "--data", str(CSV), "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["windows"] > 0 and result["rmse"] > 0 and result["persistence_rmse"] > 0
+    assert main(["inspect", str(blob)]) == 0
+
+
+def test_float_run_does_not_export(tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    assert main(["train", "--data", str(CSV), "--target", "temp_max", "--float", *TINY, "--out", str(run)]) == 0
+    assert main(["export", str(run), "--out", str(tmp_path / "m.qtb")]) == 2
+    assert not (tmp_path / "m.qtb").exists()
+
+
+def _csv(tmp_path: Path, text: str) -> str:
+    path = tmp_path / "bad.csv"
+    path.write_text(text)
+    return str(path)
+
+
+def _rows(n: int) -> str:
+    return "".join(f"{i},{i * 0.5}\n" for i in range(n))
+
+
+@pytest.mark.parametrize("case,args_fn,code,word", [
+    ("missing value", lambda p: ["--data", _csv(p, "a,b\n" + _rows(40) + "1,\n" + _rows(5)), "--target", "b"], 4, "missing"),
+    ("non-numeric", lambda p: ["--data", _csv(p, "a,b\n" + _rows(40) + "x,2\n"), "--target", "b", "--features", "a,b"], 4, "non-numeric"),
+    ("too few rows", lambda p: ["--data", _csv(p, "a,b\n" + _rows(12)), "--target", "b"], 4, "too few"),
+    ("unknown column", lambda p: ["--data", _csv(p, "a,b\n" + _rows(40)), "--target", "c"], 2, "not in"),
+    ("bits 1", lambda p: ["--data", _csv(p, "a,b\n" + _rows(40)), "--target", "b", "--bits", "1"], 2, "2..8"),
+    ("bits 9", lambda p: ["--data", _csv(p, "a,b\n" + _rows(40)), "--target", "b", "--bits", "9"], 2, "2..8"),
+    ("no data", lambda p: ["--target", "b"], 2, "exactly one"),
+    ("unknown dataset", lambda p: ["--dataset", "nope"], 2, "unknown dataset"),
+])
+def test_bad_input_is_refused_and_nothing_written(tmp_path: Path, capsys, case, args_fn, code, word) -> None:
+    out = tmp_path / "run"
+    assert main(["train", *args_fn(tmp_path), *TINY, "--out", str(out)]) == code, case
+    err = capsys.readouterr().err
+    assert word in err and "fix:" in err
+    assert not out.exists()
+
+
+def test_export_and_eval_refuse_missing_files(tmp_path: Path, capsys) -> None:
+    assert main(["export", str(tmp_path / "none"), "--out", str(tmp_path / "m.qtb")]) == 4
+    assert main(["eval", str(tmp_path / "none.qtb"), "--data", str(CSV)]) == 4
+    assert not (tmp_path / "m.qtb").exists()

@@ -1,0 +1,58 @@
+"""The QAT model's integer eval path and the NumPy integer reference agree on every tensor."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from qtdeploy.model import data as D
+from qtdeploy.model import reference
+from qtdeploy.model.evaluate import quantised_inputs
+from qtdeploy.model.intsim import IntegerSim, compare
+from qtdeploy.model.runs import agreement
+
+
+def _test_windows(res, im, series) -> np.ndarray:
+    return D.make_splits(series, im.config.window, im.config.horizon, res.norm)["test"]["x"]
+
+
+def test_integer_path_equals_reference_on_every_test_window(trained, tiny_series) -> None:
+    res, im = trained
+    xq = quantised_inputs(im, _test_windows(res, im, tiny_series))
+    ref = reference.forward(im, xq, trace=True)
+    sim = {k: v.numpy() for k, v in IntegerSim(im).forward(torch.as_tensor(xq)).items()}
+    assert set(sim) == set(ref) == set(reference.vector_names(1))
+    bad = {k: v for k, v in compare(ref, sim).items() if v["max_lsb"]}
+    assert not bad
+
+
+def test_fake_quant_forward_is_close_to_integer(trained, tiny_series) -> None:
+    res, im = trained
+    a = agreement(res.model, im, _test_windows(res, im, tiny_series))
+    assert a["integer_path"]["identical"]
+    # training's float view differs only by multiplier rounding and the exp table
+    assert a["fake_quant"]["median_rel"] < 0.05
+
+
+def test_every_activation_stays_in_its_range(trained, tiny_series) -> None:
+    res, im = trained
+    trace = reference.forward(im, quantised_inputs(im, _test_windows(res, im, tiny_series)), trace=True)
+    for name in im.config.act_names():
+        lo, hi = im.tensors[f"{name}.range"]
+        assert lo <= trace[name].min() and trace[name].max() <= hi, name
+
+
+def test_reference_refuses_float_input(trained) -> None:
+    _, im = trained
+    with pytest.raises(TypeError):
+        reference.forward(im, np.zeros((1, im.config.window, im.config.features)))
+
+
+def test_two_layers_agree(make_tiny, tiny_series) -> None:
+    res, im = make_tiny(6, layers=2)
+    xq = quantised_inputs(im, _test_windows(res, im, tiny_series))
+    ref = reference.forward(im, xq, trace=True)
+    sim = {k: v.numpy() for k, v in IntegerSim(im).forward(torch.as_tensor(xq)).items()}
+    assert all(v["max_lsb"] == 0 for v in compare(ref, sim).values())
+    assert "l1.res2" in ref

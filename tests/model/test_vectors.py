@@ -1,0 +1,53 @@
+"""Golden vectors: the committed cases reproduce, and the text format round-trips."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from qtdeploy.model import reference
+from qtdeploy.model.evaluate import quantised_inputs
+from qtdeploy.model.vectors import check_vectors, read_tensor, write_tensor, write_vectors
+from qtdeploy.paths import protocol_dir
+
+CASES = sorted(p.parent for p in (protocol_dir() / "vectors" / "model").glob("*/index.json"))
+EXPECTED = {"w6_d64_b8", "w12_d64_b6", "w12_d32_b4", "w12_d32_b2", "w12_d32_b5"}
+
+
+def test_all_committed_cases_are_there() -> None:
+    assert EXPECTED <= {c.name for c in CASES}
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda p: p.name)
+def test_reference_reproduces_committed_vectors(case: Path) -> None:
+    bad = check_vectors(case)
+    assert not any(bad.values()), {k: v for k, v in bad.items() if v}
+    index = json.loads((case / "index.json").read_text())
+    assert [t["name"] for t in index["tensors"]] == reference.vector_names(index["config"]["layers"])
+
+
+def test_text_format_round_trips(tmp_path: Path) -> None:
+    a = np.arange(-30, 30).reshape(2, 5, 6)
+    write_tensor(tmp_path / "t.txt", "l0.q", a)
+    assert (tmp_path / "t.txt").read_text().startswith("# l0.q int8 2,5,6\n-30 -29")
+    name, b = read_tensor(tmp_path / "t.txt")
+    assert name == "l0.q" and np.array_equal(a, b)
+
+
+def test_written_vectors_check_clean(tmp_path: Path, trained, tiny_series) -> None:
+    from qtdeploy.model import data as D
+
+    res, im = trained
+    x = D.make_splits(tiny_series, im.config.window, 1, res.norm)["test"]["x"][:3]
+    write_vectors(im, quantised_inputs(im, x), tmp_path)
+    assert not any(check_vectors(tmp_path).values())
+    # a flipped value is caught
+    path = tmp_path / "l0.ctx.txt"
+    lines = path.read_text().splitlines()
+    first = lines[1].split()
+    first[0] = str(int(first[0]) + 1)
+    path.write_text("\n".join([lines[0], " ".join(first), *lines[2:]]) + "\n")
+    assert check_vectors(tmp_path)["l0.ctx"] == 1
