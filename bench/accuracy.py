@@ -46,7 +46,15 @@ def blob_size(im) -> int:
         return im.size_bytes()
 
 
-def run_config(series: D.Series, window: int, d_model: int, bits_list: list[int], st: TrainSettings,
+def parse_bits(spec: str) -> tuple[int, int | None]:
+    """'4' -> (4, None) uniform; 'w4a8' -> 4-bit weights with 8-bit activations (mixed precision)."""
+    if spec.startswith("w"):
+        w, a = spec[1:].split("a")
+        return int(w), int(a)
+    return int(spec), None
+
+
+def run_config(series: D.Series, window: int, d_model: int, bits_list: list[str], st: TrainSettings,
                distill: float = 0.0) -> list[dict]:
     """Float model once, then one QAT run per width starting from it; integer-only test scores."""
     m = series.x.shape[1]
@@ -54,12 +62,13 @@ def run_config(series: D.Series, window: int, d_model: int, bits_list: list[int]
     n_params = sum(p.numel() for p in fl.model.parameters())
     rows = [{"window": window, "d_model": d_model, "bits": "float", **fl.metrics["float"], "size_bytes": 4 * n_params,
              "seconds": fl.metrics["train_seconds"]}]
-    for bits in bits_list:
-        cfg = ModelConfig.uniform(window=window, features=m, d_model=d_model, bits=bits)
+    for spec in bits_list:
+        bits, act = parse_bits(spec)
+        cfg = ModelConfig.uniform(window=window, features=m, d_model=d_model, bits=bits, act_bits=act)
         res = train(series, cfg, replace(st, distill=distill), float_state=fl.model.state_dict())
         im = E.export(res.model, {"norm": res.norm.to_dict(), "features": series.features, "target": series.target})
         ev = evaluate(im, series, "test")
-        rows.append({"window": window, "d_model": d_model, "bits": bits, **ev, "qat_fake_rmse": res.metrics["qat"]["rmse"],
+        rows.append({"window": window, "d_model": d_model, "bits": spec, **ev, "qat_fake_rmse": res.metrics["qat"]["rmse"],
                      "size_bytes": blob_size(im), "seconds": res.metrics["train_seconds"]})
     for r in rows:
         r["vs_float"] = r["rmse"] / rows[0]["rmse"] - 1
@@ -77,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--datasets", default=",".join(D.DATASETS))
     ap.add_argument("--configs", default=";".join(f"{w},{d}" for w, d in PAPER_CONFIGS), help="'W,D;W,D'")
-    ap.add_argument("--bits", default="8,6,4")
+    ap.add_argument("--bits", default="8,6,4,w4a8", help="widths; wXaY = X-bit weights, Y-bit activations")
     ap.add_argument("--epochs", type=int, default=30)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--distill", type=float, default=0.0)
@@ -105,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
             continue
         for cfg in args.configs.split(";"):
             w, d = (int(v) for v in cfg.split(","))
-            for r in run_config(series, w, d, [int(b) for b in args.bits.split(",")], st, args.distill):
+            for r in run_config(series, w, d, args.bits.split(","), st, args.distill):
                 r["dataset"] = name
                 rows.append(r)
                 print(f"{name} W={w} d={d} bits={r['bits']}: RMSE {r['rmse']:.4f} ({r['vs_float']:+.1%} vs float, "

@@ -70,3 +70,15 @@ def test_export_and_eval_refuse_missing_files(tmp_path: Path, capsys) -> None:
     assert main(["export", str(tmp_path / "none"), "--out", str(tmp_path / "m.qtb")]) == 4
     assert main(["eval", str(tmp_path / "none.qtb"), "--data", str(CSV)]) == 4
     assert not (tmp_path / "m.qtb").exists()
+
+
+def test_packaged_datasets_load() -> None:
+    import importlib.util
+
+    from qtdeploy.model import data as D
+
+    if importlib.util.find_spec("vega_datasets") is None:
+        pytest.skip("vega-datasets (the train extra) is not installed")
+    uni, multi = D.load_dataset("seattle-temps"), D.load_dataset("seattle-weather")
+    assert uni.x.shape[1] == 1 and len(uni.y) > 8000
+    assert multi.x.shape[1] == 4 and len(multi.y) > 1400

@@ -13,7 +13,7 @@ import math
 import torch
 from torch import nn
 
-from qtdeploy.model.config import LAYER_ACTS, ModelConfig
+from qtdeploy.model.config import ModelConfig
 from qtdeploy.model.intmath import positional_encoding
 from qtdeploy.model.quant import ActQuant, QuantOptions, WeightQuant, round_ste
 
@@ -134,8 +134,6 @@ class Forecaster(nn.Module):
         for layer in self.layers:
             layer.bn1.eval()
             layer.bn2.eval()
-            for bn in (layer.bn1, layer.bn2):
-                bn.requires_grad_(True)
         self.set_quant_mode("calib")
         with torch.no_grad():
             self.eval()
@@ -156,5 +154,16 @@ class Forecaster(nn.Module):
                 layer.bn2.eval()
         return self
 
+    def integer_forward(self, x_norm: torch.Tensor) -> torch.Tensor:
+        """The eval-mode integer path: export the current parameters, run protocol/model.md in int64.
 
-__all__ = ["Forecaster", "fold_bn", "LAYER_ACTS"]
+        Returns the int32-valued head output (B, H); multiply by the export's ``output_scale`` for
+        normalised forecasts. Equal, element for element, to the NumPy reference on the blob.
+        """
+        from qtdeploy.model.export import export
+        from qtdeploy.model.intsim import IntegerSim, quantise_input
+
+        im = export(self)
+        lo, hi = self.config.act_range("x")
+        xq = quantise_input(x_norm.detach().double().numpy(), im.meta["input_scale"], lo, hi)
+        return IntegerSim(im).forward(torch.as_tensor(xq))["y"]
