@@ -28,9 +28,10 @@ from qtdeploy.model.train import TrainSettings, train
 
 PAPER_CONFIGS = [(6, 64), (12, 64), (12, 32)]  # (window, d_model); the paper pairs them with 8, 6, 4 bits
 ABLATION = {
-    "paper: minmax, per-tensor, fixed steps": QuantOptions(per_channel=False, learn_scales=False, init="minmax"),
-    "+ per-channel weights": QuantOptions(per_channel=True, learn_scales=False, init="minmax"),
-    "+ MSE-calibrated ranges": QuantOptions(per_channel=True, learn_scales=False, init="mse"),
+    "paper: minmax, per-tensor, fixed steps": QuantOptions(per_channel=False, learn_scales=False, init="minmax",
+                                                           act_init="minmax"),
+    "+ per-channel weights": QuantOptions(per_channel=True, learn_scales=False, init="minmax", act_init="minmax"),
+    "+ MSE-calibrated ranges": QuantOptions(per_channel=True, learn_scales=False, init="mse", act_init="auto"),
     "+ LSQ learned steps (default)": QuantOptions(),
 }
 

@@ -21,7 +21,8 @@ class QuantOptions:
 
     per_channel: bool = True  # one weight scale per output row (else per tensor)
     learn_scales: bool = True  # LSQ: step sizes are trained (else frozen after calibration)
-    init: str = "mse"  # "mse": MSE-optimal clip; "minmax": the paper's max |x|
+    init: str = "mse"  # weights: "mse" = MSE-optimal clip per channel; "minmax" = the paper's max |w|
+    act_init: str = "auto"  # activations: "minmax" (max |x|), "mse", or "auto": max at >= 6 bits, MSE below
 
 
 def round_ste(x: torch.Tensor) -> torch.Tensor:
@@ -87,7 +88,9 @@ class ActQuant(nn.Module):
         seen = torch.cat(self._seen)[None, :]
         self._seen = []
         levels = max(self.hi if self.lo == 0 else -self.lo - 1, 1)
-        clip = mse_clip(seen.clamp_min(0) if self.lo == 0 else seen, levels, self.opts.init == "minmax")
+        seen = seen.clamp_min(0) if self.lo == 0 else seen
+        use_max = self.opts.act_init == "minmax" or (self.opts.act_init == "auto" and levels >= 31)
+        clip = mse_clip(seen, levels, use_max)
         with torch.no_grad():
             self.step.copy_(clip[0] / levels)
 

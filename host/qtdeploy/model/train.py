@@ -123,7 +123,9 @@ def train(series: D.Series, config: ModelConfig, st: TrainSettings | None = None
     metrics: dict[str, Any] = {"float": test_scores(model)}
     if config.bits is not None:
         teacher = copy.deepcopy(model).eval() if st.distill > 0 else None
-        calib = [data["x"][i:i + 256] for i in range(0, min(len(data["x"]), 2048), 256)]
+        # a random sample of the whole training span: the first windows alone (one season of a
+        # chronological series) miss the range of the rest and clip it
+        calib = list(data["x"][torch.randperm(len(data["x"]))[:2048]].split(256))
         model.start_qat(calib)
         metrics["qat_start"] = test_scores(model)
         _fit(model, data, st, st.qat_lr, "qat", progress, teacher)
