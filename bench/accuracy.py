@@ -56,29 +56,69 @@ def parse_bits(spec: str) -> tuple[int, int | None]:
 
 
 def run_config(series: D.Series, window: int, d_model: int, bits_list: list[str], st: TrainSettings,
-               distill: float = 0.0) -> list[dict]:
-    """Float model once, then one QAT run per width starting from it; integer-only test scores."""
+               distill: float = 0.0, seeds: int = 1) -> list[dict]:
+    """Per seed: a float model, then one QAT run per width from it; integer-only test scores.
+
+    Rows hold the mean over seeds (``rmse_std`` the spread): single QAT runs on these series vary
+    by +-20 % with the seed, more than the quantisation effects being measured.
+    """
     m = series.x.shape[1]
-    fl = train(series, ModelConfig.uniform(window=window, features=m, d_model=d_model, bits=None), st)
-    n_params = sum(p.numel() for p in fl.model.parameters())
-    rows = [{"window": window, "d_model": d_model, "bits": "float", **fl.metrics["float"], "size_bytes": 4 * n_params,
-             "seconds": fl.metrics["train_seconds"]}]
-    for spec in bits_list:
-        bits, act = parse_bits(spec)
-        cfg = ModelConfig.uniform(window=window, features=m, d_model=d_model, bits=bits, act_bits=act)
-        res = train(series, cfg, replace(st, distill=distill), float_state=fl.model.state_dict())
-        im = E.export(res.model, {"norm": res.norm.to_dict(), "features": series.features, "target": series.target})
-        ev = evaluate(im, series, "test")
-        rows.append({"window": window, "d_model": d_model, "bits": spec, **ev, "qat_fake_rmse": res.metrics["qat"]["rmse"],
-                     "size_bytes": blob_size(im), "seconds": res.metrics["train_seconds"]})
+    runs: dict[str, list[dict]] = {}
+    for seed in range(seeds):
+        sst = replace(st, seed=seed)
+        fl = train(series, ModelConfig.uniform(window=window, features=m, d_model=d_model, bits=None), sst)
+        n_params = sum(p.numel() for p in fl.model.parameters())
+        runs.setdefault("float", []).append({**fl.metrics["float"], "size_bytes": 4 * n_params})
+        for spec in bits_list:
+            bits, act = parse_bits(spec)
+            cfg = ModelConfig.uniform(window=window, features=m, d_model=d_model, bits=bits, act_bits=act)
+            res = train(series, cfg, replace(sst, distill=distill), float_state=fl.model.state_dict())
+            im = E.export(res.model, {"norm": res.norm.to_dict(), "features": series.features,
+                                      "target": series.target})
+            runs.setdefault(spec, []).append({**evaluate(im, series, "test"), "size_bytes": blob_size(im)})
+    rows = []
+    for spec, rs in runs.items():
+        row = {"window": window, "d_model": d_model, "bits": spec, "seeds": len(rs), "size_bytes": rs[0]["size_bytes"],
+               "persistence_rmse": rs[0]["persistence_rmse"]}
+        for key in ("rmse", "mae", "rmse_vs_persistence"):
+            row[key] = float(np.mean([r[key] for r in rs]))
+        row["rmse_std"] = float(np.std([r["rmse"] for r in rs]))
+        rows.append(row)
     for r in rows:
         r["vs_float"] = r["rmse"] / rows[0]["rmse"] - 1
     return rows
 
 
+def ablation(name: str, series: D.Series, st: TrainSettings, seeds: int) -> list[dict]:
+    """4-bit (12, 32): the paper's quantiser, then each of our choices added, mean over seeds."""
+    m = series.x.shape[1]
+    results: dict[str, list[float]] = {}
+    floats = []
+    for seed in range(seeds):
+        sst = replace(st, seed=seed)
+        fl = train(series, ModelConfig.uniform(window=12, features=m, d_model=32, bits=None), sst)
+        floats.append(fl.metrics["float"]["rmse"])
+        for label, opts in ABLATION.items():
+            for distill in ([0.0, 1.0] if label.endswith("(default)") else [0.0]):
+                cfg = ModelConfig.uniform(window=12, features=m, d_model=32, bits=4)
+                res = train(series, cfg, replace(sst, opts=opts, distill=distill), float_state=fl.model.state_dict())
+                im = E.export(res.model, {"norm": res.norm.to_dict()})
+                key = label + (" + distillation" if distill else "")
+                results.setdefault(key, []).append(evaluate(im, series, "test")["rmse"])
+    rows = []
+    for key, values in results.items():
+        rows.append({"dataset": name, "choice": key, "rmse": float(np.mean(values)), "rmse_std": float(np.std(values)),
+                     "float_rmse": float(np.mean(floats))})
+        print(f"| {name} | {key} | {np.mean(values):.4f} +- {np.std(values):.4f} | float {np.mean(floats):.4f} |",
+              flush=True)
+    return rows
+
+
 def table(rows: list[dict]) -> str:
-    head = "| dataset | W | d | bits | RMSE | MAE | vs float | vs persist | size (B) |\n|---|---|---|---|---|---|---|---|---|"
-    lines = [f"| {r['dataset']} | {r['window']} | {r['d_model']} | {r['bits']} | {r['rmse']:.4f} | {r['mae']:.4f} | "
+    head = ("| dataset | W | d | bits | RMSE (mean +- sd) | MAE | vs float | vs persist | size (B) |\n"
+            "|---|---|---|---|---|---|---|---|---|")
+    lines = [f"| {r['dataset']} | {r['window']} | {r['d_model']} | {r['bits']} | {r['rmse']:.4f} +- {r['rmse_std']:.4f} | "
+             f"{r['mae']:.4f} | "
              f"{r['vs_float']:+.1%} | {r['rmse_vs_persistence']:.3f} | {r['size_bytes']} |" for r in rows]
     return "\n".join([head, *lines])
 
@@ -91,6 +131,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--epochs", type=int, default=30)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--distill", type=float, default=0.0)
+    ap.add_argument("--seeds", type=int, default=3, help="Independent float->QAT chains averaged per row.")
     ap.add_argument("--ablation", action="store_true", help="Compare QAT choices at 4 bits on (12, 32).")
     ap.add_argument("--json", default=None, help="Also write the rows here.")
     args = ap.parse_args(argv)
@@ -100,22 +141,11 @@ def main(argv: list[str] | None = None) -> int:
     for name in args.datasets.split(","):
         series = D.load_dataset(name)
         if args.ablation:
-            fl = train(series, ModelConfig.uniform(window=12, features=series.x.shape[1], d_model=32, bits=None), st)
-            for label, opts in ABLATION.items():
-                for distill in ([0.0, 1.0] if label.endswith("(default)") else [0.0]):
-                    cfg = ModelConfig.uniform(window=12, features=series.x.shape[1], d_model=32, bits=4)
-                    res = train(series, cfg, replace(st, opts=opts, distill=distill), float_state=fl.model.state_dict())
-                    im = E.export(res.model, {"norm": res.norm.to_dict()})
-                    ev = evaluate(im, series, "test")
-                    row = {"dataset": name, "choice": label + (" + distillation" if distill else ""), **ev,
-                           "float_rmse": fl.metrics["float"]["rmse"]}
-                    rows.append(row)
-                    print(f"{name:16s} {row['choice']:45s} int RMSE {ev['rmse']:.4f} (float {row['float_rmse']:.4f})",
-                          flush=True)
+            rows += ablation(name, series, st, args.seeds)
             continue
         for cfg in args.configs.split(";"):
             w, d = (int(v) for v in cfg.split(","))
-            for r in run_config(series, w, d, args.bits.split(","), st, args.distill):
+            for r in run_config(series, w, d, args.bits.split(","), st, args.distill, args.seeds):
                 r["dataset"] = name
                 rows.append(r)
                 print(f"{name} W={w} d={d} bits={r['bits']}: RMSE {r['rmse']:.4f} ({r['vs_float']:+.1%} vs float, "

@@ -20,8 +20,10 @@ def tiny_series() -> D.Series:
     return D.load_csv(TINY_CSV, target="temp_max", features=["temp_max", "temp_min", "wind"])
 
 
-def tiny_model(series: D.Series, bits: int, window: int = 6, d_model: int = 8, layers: int = 1) -> tuple[TrainResult, IntModel]:
-    cfg = ModelConfig.uniform(window=window, features=series.x.shape[1], d_model=d_model, bits=bits, layers=layers)
+def tiny_model(series: D.Series, bits: int, window: int = 6, d_model: int = 8, layers: int = 1,
+               horizon: int = 1, act_bits: int | None = None) -> tuple[TrainResult, IntModel]:
+    cfg = ModelConfig.uniform(window=window, features=series.x.shape[1], d_model=d_model, bits=bits, layers=layers,
+                              horizon=horizon, act_bits=act_bits)
     res = train(series, cfg, TrainSettings(epochs=2, patience=2))
     im = E.export(res.model, {"norm": res.norm.to_dict(), "features": series.features, "target": series.target})
     return res, im

@@ -49,13 +49,16 @@ def test_reference_refuses_float_input(trained) -> None:
         reference.forward(im, np.zeros((1, im.config.window, im.config.features)))
 
 
-def test_two_layers_agree(make_tiny, tiny_series) -> None:
-    res, im = make_tiny(6, layers=2)
+@pytest.mark.parametrize("kw", [{"layers": 2}, {"horizon": 3}, {"act_bits": 8}], ids=str)
+def test_other_shapes_and_mixed_widths_agree(make_tiny, tiny_series, kw) -> None:
+    res, im = make_tiny(3 if "act_bits" in kw else 6, **kw)
     xq = quantised_inputs(im, _test_windows(res, im, tiny_series))
     ref = reference.forward(im, xq, trace=True)
     sim = {k: v.numpy() for k, v in IntegerSim(im).forward(torch.as_tensor(xq)).items()}
     assert all(v["max_lsb"] == 0 for v in compare(ref, sim).values())
-    assert "l1.res2" in ref
+    assert ref["y"].shape[1] == im.config.horizon and ("l1.res2" in ref) == (im.config.layers == 2)
+    if "act_bits" in kw:  # 3-bit weights, 8-bit activations
+        assert im.tensors["l0.q.weight"].max() <= 3 and int(im.tensors["l0.q.range"][1]) == 127
 
 
 def test_random_inputs_over_the_whole_range_agree(trained) -> None:
