@@ -38,7 +38,8 @@ def items(draw: st.DrawFn, index: int, lut: bool) -> fmt.Tensor | fmt.Lut:
     name = f"{'lut' if lut else 'l0.t'}{index}.{draw(st.sampled_from(['weight', 'bias', 'mult', 'shift', 'x']))}"
     if lut:
         return fmt.Lut(name, data, bits, signed)
-    return fmt.Tensor(name, data, bits, signed, zero_point=draw(st.integers(lo, hi)),
+    zp = draw(st.integers(max(lo, -(2**31)), min(hi, 2**31 - 1)))  # the zero-point field is int32
+    return fmt.Tensor(name, data, bits, signed, zero_point=zp,
                       multiplier=draw(st.integers(-(2**31), 2**31 - 1)), shift=draw(st.integers(-32, 63)))
 
 
@@ -148,3 +149,11 @@ def test_npz_source_with_desc(root: Path, tmp_path: Path, capsys) -> None:
     direct = tmp_path / "dir.qtb"
     assert main(["pack", str(source), "--out", str(direct)]) == 0
     assert out.read_bytes() == direct.read_bytes()
+
+
+def test_zero_point_outside_int32_is_refused_not_crashed() -> None:
+    """Found by the round-trip property: an unsigned 32-bit tensor allows zero points the int32 field cannot hold."""
+    t = fmt.Tensor("l0.t0.weight", np.array([0]), 32, False, zero_point=2**31)
+    blob = fmt.Blob(fmt.HParams(1, 1, 1, 1, 1, 1, 1), [t], [], {})
+    with pytest.raises(FormatError, match="zero_point"):
+        fmt.pack(blob)

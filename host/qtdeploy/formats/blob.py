@@ -172,7 +172,9 @@ def _check_item(item: Tensor | Lut, what: str) -> np.ndarray:
         raise FormatError(f"{label} has shape {arr.shape}; a blob tensor has at most 4 dims.", "Reshape it.")
     check_range(arr, item.bits, bool(item.signed), label)
     if isinstance(item, Tensor):
-        _check_int(item.zero_point, *value_range(item.bits, bool(item.signed)), f"{label} zero_point")
+        # The header field is int32: an unsigned 32-bit tensor's zero point must fit both.
+        lo, hi = value_range(item.bits, bool(item.signed))
+        _check_int(item.zero_point, max(lo, INT32[0]), min(hi, INT32[1]), f"{label} zero_point")
         _check_int(item.multiplier, *INT32, f"{label} multiplier")
         _check_int(item.shift, *SHIFT_RANGE, f"{label} shift")
     return arr
