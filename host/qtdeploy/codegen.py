@@ -182,26 +182,35 @@ def outputs(root: Path | None = None) -> dict[Path, str]:
     return {PY_OUT: render_python(spec), C_OUT: render_c(spec)}
 
 
+def sync_outputs(root: Path, files: dict[Path, str], *, check: bool, regenerate: str) -> int:
+    """Write generated files, or with ``check`` report the stale ones; shared by every generator.
+
+    Returns 0 when everything is fresh (or was written), 1 when ``check`` found stale files.
+    ``regenerate`` is the command the stale message tells the user to run.
+    """
+    stale = []
+    for rel, text in files.items():
+        path = root / rel
+        if path.exists() and path.read_text() == text:
+            continue
+        if check:
+            stale.append(str(rel))
+            continue
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+        print(f"wrote {rel}")
+    if stale:
+        print("stale: " + ", ".join(stale) + f" (run: {regenerate})", file=sys.stderr)
+        return 1
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="exit 1 if a generated file is stale")
     args = parser.parse_args(argv)
     root = repo_root()
-    stale = []
-    for rel, text in outputs(root).items():
-        path = root / rel
-        if path.exists() and path.read_text() == text:
-            continue
-        if args.check:
-            stale.append(str(rel))
-        else:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(text)
-            print(f"wrote {rel}")
-    if stale:
-        print("stale: " + ", ".join(stale) + " (run: python -m qtdeploy.codegen)", file=sys.stderr)
-        return 1
-    return 0
+    return sync_outputs(root, outputs(root), check=args.check, regenerate="python -m qtdeploy.codegen")
 
 
 if __name__ == "__main__":

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +18,7 @@ from qtdeploy._protocol import STATUS_INFO, Command, Status
 from qtdeploy.link.examples import examples
 from qtdeploy.link.framing import BadFrame, Decoder, Frame, build_raw, encode
 from qtdeploy.link.malformed import cases
+from qtdeploy.codegen import sync_outputs
 from qtdeploy.paths import repo_root
 
 VECTOR_DIR = Path("protocol/vectors/link")
@@ -144,21 +144,7 @@ def main(argv: list[str] | None = None) -> int:
     group.add_argument("--check", action="store_true", help="exit 1 if anything is stale")
     args = parser.parse_args(argv)
     root = repo_root()
-    stale = []
-    for rel, text in outputs(root).items():
-        path = root / rel
-        if path.exists() and path.read_text() == text:
-            continue
-        if args.check:
-            stale.append(str(rel))
-            continue
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-        print(f"wrote {rel}")
-    if stale:
-        print("stale: " + ", ".join(stale) + " (run: python -m qtdeploy.link.vectors --write)", file=sys.stderr)
-        return 1
-    return 0
+    return sync_outputs(root, outputs(root), check=args.check, regenerate="python -m qtdeploy.link.vectors --write")
 
 
 if __name__ == "__main__":
