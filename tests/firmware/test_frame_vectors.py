@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import subprocess
 
-import pytest
 
 
 def _frame_fields(d: dict) -> str:

@@ -21,11 +21,11 @@ def command(source: str, out: str | None, desc: str | None, as_json: bool) -> No
     SOURCE is a directory of <name>.npy files with model.toml (or model.json), or an .npz with
     --desc. Nothing is written unless the whole model validates.
     """
-    from qtdeploy.formats import blob
+    from qtdeploy.formats import blob, blob_source
 
     if not out:
         raise UsageError("`qtdeploy pack` needs --out FILE.qtb.", "Add --out model.qtb.")
-    data = blob.pack_source(source, out, desc=desc)
+    data = blob_source.pack_source(source, out, desc=desc)
     emit(blob.describe(data, source=out), as_json, _summary)
 
 
