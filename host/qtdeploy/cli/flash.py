@@ -1,8 +1,15 @@
 """`qtdeploy flash`: bitstream + blob into a slot, verified, committed, FPGA configured."""
 
+from __future__ import annotations
+
+import os
+from typing import Any
+
 import click
 
-from qtdeploy.cli.options import board_option, json_option, not_available, port_options
+from qtdeploy.cli.options import board_option, json_option, not_available, open_board, port_options
+from qtdeploy.cli.output import byte_progress, emit, stdout
+from qtdeploy.errors import UsageError
 
 
 @click.command("flash")
@@ -11,8 +18,44 @@ from qtdeploy.cli.options import board_option, json_option, not_available, port_
 @click.option("--bitstream", type=click.Path(dir_okay=False), help="Xilinx .bit or .bin for the board's FPGA.")
 @click.option("--blob", type=click.Path(dir_okay=False), help="Model blob (.qtb) from `qtdeploy pack`/`export`.")
 @click.option("--slot", type=click.Choice(["a", "b"]), default=None, help="Target slot (default: the inactive one).")
+@click.option("--no-resume", is_flag=True, help="Rewrite every sector, even those that already hold the image.")
 @click.option("--via", default=None, metavar="URL", help="Flash straight over SPI with an FTDI adapter, e.g. ftdi://ftdi:232h/1.")
 @json_option
-def command(port, baud, trace, board, bitstream, blob, slot, via, as_json) -> None:
-    """Write, verify (SHA-256 on the board), commit and configure a new image."""
-    not_available("flash", 3)
+def command(port: str | None, baud: int | None, trace: bool, board: str | None, bitstream: str | None, blob: str | None,
+            slot: str | None, no_resume: bool, via: str | None, as_json: bool) -> None:
+    """Write, verify (SHA-256 on the board), commit and configure a new image.
+
+    Checks part, ABI and sizes before erasing anything; never writes the active slot; resumes an
+    interrupted flash without rewriting sectors that already hold the right bytes.
+    """
+    from qtdeploy.ops import flash
+
+    if via:
+        not_available("flash --via", 8)
+    if not bitstream:
+        raise UsageError("`qtdeploy flash` needs --bitstream FILE.bit.", "Add --bitstream (and --blob for the model).")
+    total = sum(os.path.getsize(p) for p in (bitstream, blob) if p and os.path.isfile(p))
+    with open_board(port, baud, trace, board) as session:
+        label = "flash (simulated board)" if session.virtual else "flash"
+        with byte_progress(label, total=total, enabled=not as_json and not trace) as update:
+            result = flash(session, bitstream=bitstream, blob=blob, slot=slot,
+                           progress=lambda done, _total: update(done), resume=not no_resume)
+    emit(result, as_json, render)
+
+
+def render(r: dict[str, Any]) -> None:
+    sim = " (simulated)" if r["simulated"] else ""
+    for im in r["images"]:
+        stdout.print(f"{im['kind']:9} {im['length']:>9,} B at {im['offset']:#08x}  sha256 {im['sha256']}", highlight=False)
+    stdout.print(f"slot {r['slot']}: {r['sectors_written']} sectors written, {r['sectors_skipped']} already verified "
+                 f"(skipped), verified by SHA-256 on the board; committed as seq {r['slot_seq']}, active slot "
+                 f"{r['active_slot']}", highlight=False)
+    if r["fpga"]:
+        f = r["fpga"]
+        stdout.print(f"FPGA {f['state']}: IDCODE {f['idcode']}, ABI {f['abi']}", highlight=False)
+    s = r["seconds"]
+    stdout.print(f"time{sim}: total {s['total']:.2f} s (write {s['write']:.2f} s, verify {s['verify']:.2f} s, "
+                 f"commit {s['commit']:.2f} s, configure {s['configure']:.2f} s)", highlight=False)
+    if r["bytes_written"]:
+        stdout.print(f"throughput{sim}: {r['write_bytes_per_s']:,} B/s payload at {r['baud']} baud = "
+                     f"{100 * r['wire_ratio']:.1f} % of the wire's {r['wire_bytes_per_s']:,} B/s", highlight=False)

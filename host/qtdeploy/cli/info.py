@@ -1,14 +1,51 @@
 """`qtdeploy info`: what the board is and what it holds."""
 
+from __future__ import annotations
+
+from typing import Any
+
 import click
 
-from qtdeploy.cli.options import board_option, json_option, not_available, port_options
+from qtdeploy.cli.options import board_option, json_option, open_board, port_options
+from qtdeploy.cli.output import emit, stdout
 
 
 @click.command("info")
 @port_options
 @board_option
 @json_option
-def command(port, baud, trace, board, as_json) -> None:
+def command(port: str | None, baud: int | None, trace: bool, board: str | None, as_json: bool) -> None:
     """Firmware and protocol version, flash layout, slots with hashes, FPGA state and ABI."""
-    not_available("info", 3)
+    from qtdeploy.ops import info
+
+    with open_board(port, baud, trace, board) as session:
+        result = info(session)
+    emit(result, as_json, render)
+
+
+def render(r: dict[str, Any]) -> None:
+    """A person's view of ``qtdeploy.ops.info``'s dict."""
+    from rich.table import Table
+
+    kind = "virtual board" if r["virtual"] else "board"
+    stdout.print(f"[bold]{kind} {r['board']}[/]  firmware {r['firmware']}, link protocol v{r['protocol_version']}, "
+                 f"{r['baud']} baud, window {r['link']['window']} x {r['link']['max_payload']} B, "
+                 f"codecs {', '.join(r['link']['codecs'])}", highlight=False)
+    f = r["flash"]
+    stdout.print(f"flash: {f['size'] // 1024:,} KiB, JEDEC {f['jedec_id']}, sector {f['sector_size'] // 1024} KiB, "
+                 f"page {f['page_size']} B", highlight=False)
+    table = Table(title=f"slots (active: {r['active_slot'] or 'none'})")
+    for col in ("slot", "state", "seq", "image", "offset", "length / region"):
+        table.add_column(col, no_wrap=True)
+    table.add_column("sha256", no_wrap=True, overflow="ellipsis")
+    for s in r["slots"]:
+        name = s["slot"] + (" *" if s["active"] else "")
+        for i, part in enumerate(("bitstream", "blob")):
+            p = s[part]
+            table.add_row(name if i == 0 else "", s["state"] if i == 0 else "", str(s["seq"]) if i == 0 else "", part,
+                          f"{p['offset']:#08x}", f"{p['length']:,} / {p['region_size']:,}",
+                          p["sha256"][:16] if p["length"] else "-")
+    stdout.print(table)
+    g = r["fpga"]
+    stdout.print(f"FPGA: {g['state']} from slot {g['slot'] or '-'}, DONE {int(g['done'])}, IDCODE {g['idcode']}, "
+                 f"ABI {g['abi']}", highlight=False)

@@ -11,6 +11,9 @@ from qtdeploy.cli import energy, export, flash, forecast, info, inspect, pack, r
 from qtdeploy.cli import eval as eval_
 from qtdeploy.cli.output import stderr
 from qtdeploy.errors import QtdeployError
+from qtdeploy.sim import register as _register_sim
+
+_register_sim()  # sim:// for every command's serial_for_url (--port sim)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})

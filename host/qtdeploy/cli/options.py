@@ -40,6 +40,29 @@ def port_options(f: F) -> F:
     return f
 
 
+def setup_trace(trace: bool) -> None:
+    """--trace: every frame the link sends or receives, logged by ``qtdeploy.link`` to stderr."""
+    if not trace:
+        return
+    import logging
+
+    logger = logging.getLogger("qtdeploy.link")
+    if not any(getattr(h, "_qtd_trace", False) for h in logger.handlers):
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(relativeCreated)9.1f ms  %(message)s"))
+        handler._qtd_trace = True  # type: ignore[attr-defined]
+        logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+
+
+def open_board(port: str | None, baud: int | None, trace: bool, board: str | None) -> Any:
+    """The board session for a command's --port/--baud/--trace/--board (qtdeploy.ops.Board)."""
+    from qtdeploy.ops import Board
+
+    setup_trace(trace)
+    return Board.open(port, board=board, baud=baud)
+
+
 def not_available(command: str, issue: int) -> None:
     """Refuse a command whose issue has not landed: a clear line, never a fake result."""
     raise NotAvailableError(

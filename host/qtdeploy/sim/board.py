@@ -1,0 +1,196 @@
+"""Start, find and stop virtual boards: our firmware as a host process behind a pseudo-terminal.
+
+Why a state file beside the flash file: a virtual board is identified by its flash, like a real
+one by its chip. ``qtdeploy sim`` writes ``<flash>.board.json`` (pid, pty) while it runs, so a
+later ``--port sim`` with the same flash file attaches to that board instead of starting a
+second process on the same file, which would corrupt it. A lock file around the check-and-start
+keeps two processes from both deciding to start one.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import logging
+import os
+import signal
+import subprocess
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from qtdeploy.errors import LinkError, UsageError
+from qtdeploy.paths import cache_dir
+from qtdeploy.sim.build import executable
+
+log = logging.getLogger("qtdeploy.sim")
+EXIT_POWER_CUT = 75
+EXIT_HW_RULE = 70
+_START_TIMEOUT = 10.0
+
+
+def default_flash_file(board: str = "virtual") -> Path:
+    """The persistent flash of the user's default virtual board (the user cache dir)."""
+    return cache_dir() / f"{board}-flash.bin"
+
+
+@dataclass(frozen=True)
+class SimOptions:
+    """How to run a virtual board; ``time_scale`` multiplies flash and FPGA busy times."""
+
+    board: str = "virtual"
+    flash_file: Path | None = None
+    time_scale: float = 1.0
+    die_after_flash_ops: int | None = None
+    pacing: bool = True
+    fpga: str = "model"
+
+    def flash_path(self) -> Path:
+        return Path(self.flash_file) if self.flash_file else default_flash_file(self.board)
+
+
+def _state_file(flash: Path) -> Path:
+    return flash.with_name(flash.name + ".board.json")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def running_pty(flash: Path) -> str | None:
+    """The pty of a board another process runs on ``flash`` (per its state file), if alive."""
+    try:
+        state = json.loads(_state_file(flash).read_text())
+    except (OSError, ValueError):
+        return None
+    pty = state.get("pty")
+    if isinstance(state.get("pid"), int) and _alive(state["pid"]) and pty and os.path.exists(pty):
+        return str(pty)
+    return None
+
+
+class VirtualBoard:
+    """One running ``qtd-virtual-board`` process; a context manager that stops it on exit.
+
+    ``publish=True`` writes the state file so that other processes attach to this board.
+    """
+
+    def __init__(self, options: SimOptions = SimOptions(), *, publish: bool = False) -> None:
+        if options.fpga != "model":
+            raise UsageError(
+                f"--fpga {options.fpga}: the virtual board runs the C FPGA model only in this firmware.",
+                "Use --fpga model (the Verilated RTL joins in a later issue).",
+            )
+        self.options = options
+        self.flash_file = options.flash_path()
+        self.publish = publish
+        self.proc: subprocess.Popen[str] | None = None
+        self.pty: str = ""
+        self._stderr: list[str] = []
+
+    # ---- lifetime ----------------------------------------------------------------------------
+
+    def start(self) -> VirtualBoard:
+        """Build if needed, start the process, read its pty path from the first stdout line."""
+        exe = executable(self.options.board)
+        self.flash_file.parent.mkdir(parents=True, exist_ok=True)
+        cmd = [str(exe), "--flash-file", str(self.flash_file), "--time-scale", repr(float(self.options.time_scale))]
+        if self.options.die_after_flash_ops is not None:
+            cmd += ["--die-after-flash-ops", str(self.options.die_after_flash_ops)]
+        if not self.options.pacing:
+            cmd.append("--no-pacing")
+        env = {k: v for k, v in os.environ.items() if k != "QTD_DIE_AFTER_FLASH_OPS"}
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                     env=env, start_new_session=True)
+        line = self._first_line()
+        if not line.startswith("/"):
+            code = self.proc.wait(timeout=5)
+            raise LinkError(
+                f"The virtual board did not start (exit {code}): {self.stderr_text().strip() or 'no output'}.",
+                f"Check the flash file {self.flash_file} is writable; rebuild with `make -C firmware`.",
+            )
+        self.pty = line
+        threading.Thread(target=self._collect_stderr, daemon=True).start()
+        if self.publish:
+            _state_file(self.flash_file).write_text(json.dumps({"pid": self.proc.pid, "pty": self.pty}))
+        log.debug("virtual board pid %d on %s (flash %s)", self.proc.pid, self.pty, self.flash_file)
+        return self
+
+    def _first_line(self) -> str:
+        assert self.proc is not None and self.proc.stdout is not None
+        result: list[str] = []
+        reader = threading.Thread(target=lambda: result.append(self.proc.stdout.readline()), daemon=True)  # type: ignore[union-attr]
+        reader.start()
+        reader.join(_START_TIMEOUT)
+        if not result:
+            self.proc.kill()
+            return ""
+        return result[0].strip()
+
+    def _collect_stderr(self) -> None:
+        assert self.proc is not None and self.proc.stderr is not None
+        for line in self.proc.stderr:
+            self._stderr.append(line)
+            log.debug("board: %s", line.rstrip())
+
+    def stderr_text(self) -> str:
+        if self.proc is not None and self.proc.stderr is not None and not self._stderr and self.proc.poll() is not None:
+            try:
+                return self.proc.stderr.read()
+            except ValueError:
+                return ""
+        return "".join(self._stderr)
+
+    @property
+    def returncode(self) -> int | None:
+        return None if self.proc is None else self.proc.poll()
+
+    def wait(self, timeout: float) -> int:
+        """Wait for the process to end by itself (a power cut); returns its exit status."""
+        assert self.proc is not None
+        return self.proc.wait(timeout=timeout)
+
+    def stop(self) -> int | None:
+        """SIGTERM, then SIGKILL after 5 s; removes the state file this board published."""
+        if self.publish and running_pty(self.flash_file) == self.pty:
+            _state_file(self.flash_file).unlink(missing_ok=True)
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=5)
+        return self.proc.returncode
+
+    def __enter__(self) -> VirtualBoard:
+        return self.start() if self.proc is None else self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def start_or_attach(options: SimOptions) -> tuple[str, VirtualBoard | None]:
+    """The pty of the board on ``options``' flash file: a running one's, or a new board's.
+
+    Returns (pty, board) where board is None when attached (someone else owns the process) and
+    the started VirtualBoard otherwise (the caller stops it). Options other than the flash file
+    only apply to a board started here.
+    """
+    flash = options.flash_path()
+    flash.parent.mkdir(parents=True, exist_ok=True)
+    with open(flash.with_name(flash.name + ".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        pty = running_pty(flash)
+        if pty is not None:
+            return pty, None
+        board = VirtualBoard(options).start()
+        return board.pty, board

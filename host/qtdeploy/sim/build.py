@@ -1,0 +1,90 @@
+"""Build the virtual board executable from firmware/ on first use, cached by content hash.
+
+Why a content hash and not make's timestamps alone: the executable is shared by every process
+of a user (CLI runs, tests, the demo), possibly from several checkouts. Keying the build
+directory by a hash of the firmware sources and board files means a changed source gives a new
+directory (a rebuild), an unchanged one reuses the build, and two checkouts never overwrite each
+other's binary. A lock file serialises builds, so two processes starting a board at once do not
+run make into the same directory together.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+from qtdeploy.errors import NotAvailableError
+from qtdeploy.paths import boards_dir, cache_dir, firmware_dir
+
+EXE_NAME = "qtd-virtual-board"
+# What goes into the executable: C sources, headers, the Makefile and the board-header generator,
+# plus the board files it is generated from. Build outputs (firmware/build) are excluded.
+_SOURCE_SUFFIXES = (".c", ".h", ".py", ".toml")
+_SOURCE_NAMES = ("Makefile",)
+
+
+def source_files(board: str = "virtual") -> list[Path]:
+    """Every file whose content decides the executable, in a stable order."""
+    fw = firmware_dir()
+    files = [
+        p for p in fw.rglob("*")
+        if p.is_file() and "build" not in p.relative_to(fw).parts[:1]
+        and (p.suffix in _SOURCE_SUFFIXES or p.name in _SOURCE_NAMES)
+        and not p.relative_to(fw).parts[0] in ("tests", "fuzz")
+    ]
+    files += sorted(boards_dir().glob("*.toml"))
+    return sorted(set(files))
+
+
+def source_hash(board: str = "virtual") -> str:
+    """SHA-256 (first 16 hex digits) over the relative names and contents of the sources."""
+    h = hashlib.sha256(board.encode() + b"\0")
+    root = firmware_dir().parent
+    for path in source_files(board):
+        h.update(str(path.relative_to(root)).encode() + b"\0")
+        h.update(path.read_bytes() + b"\0")
+    return h.hexdigest()[:16]
+
+
+def build_dir(board: str = "virtual") -> Path:
+    """``cache_dir()/firmware-<hash>`` (the board is part of the hash)."""
+    return cache_dir() / f"firmware-{source_hash(board)}"
+
+
+def executable(board: str = "virtual", *, rebuild: bool = False) -> Path:
+    """The virtual board executable for ``board``, building it first if needed.
+
+    Raises NotAvailableError when there is no C compiler or make, and when the build fails
+    (with make's output), because without the executable there is no virtual board.
+    """
+    out = build_dir(board)
+    exe = out / EXE_NAME
+    if exe.is_file() and not rebuild:
+        return exe
+    cc = os.environ.get("CC", "cc")
+    for tool in ("make", cc):
+        if shutil.which(tool) is None:
+            raise NotAvailableError(
+                f"Cannot build the virtual board: `{tool}` is not on PATH.",
+                "Install a C compiler and make (e.g. `apt-get install build-essential`).",
+            )
+    out.mkdir(parents=True, exist_ok=True)
+    with open(out / ".build.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # another process may be building this very directory
+        if exe.is_file() and not rebuild:
+            return exe
+        proc = subprocess.run(
+            ["make", "-s", "-j2", f"BUILD={out}", f"BOARD={board}", "all"],
+            cwd=firmware_dir(), capture_output=True, text=True,
+        )
+        if proc.returncode != 0 or not exe.is_file():
+            tail = (proc.stdout + proc.stderr).strip().splitlines()[-15:]
+            raise NotAvailableError(
+                f"Building the virtual board in {out} failed (make exit {proc.returncode}):\n" + "\n".join(tail),
+                "Fix the firmware build (`make -C firmware`), or check out a revision that builds.",
+            )
+    return exe

@@ -1,0 +1,96 @@
+"""pyserial URL handler for ``sim://``: the virtual board wherever ``serial_for_url`` is used.
+
+``serial.serial_for_url("sim://?flash=/tmp/f.bin&time_scale=0.01")`` (or ``--port sim`` on the
+command line) starts a virtual board on that flash file, or attaches to one that ``qtdeploy sim``
+runs on it, and opens its pseudo-terminal like any serial device. A board started here lives
+exactly as long as the port: ``close()`` stops it. pyserial finds this module because
+:mod:`qtdeploy.sim` adds itself to ``serial.protocol_handler_packages``.
+
+URL parameters: ``flash`` (path; default the user cache's flash file), ``board`` (board file
+name, default ``virtual``), ``time_scale`` (float), ``die_after`` (flash op count: power cut),
+``pacing`` (0 to move bytes at memory speed), ``fpga`` (``model``).
+"""
+
+from __future__ import annotations
+
+import urllib.parse
+from pathlib import Path
+
+import serial
+from serial.serialposix import Serial as PosixSerial
+
+from qtdeploy.sim.board import SimOptions, VirtualBoard, start_or_attach
+
+_KEYS = ("flash", "board", "time_scale", "die_after", "pacing", "fpga")
+
+
+def parse_url(url: str) -> SimOptions:
+    """``sim://?flash=...&...`` -> SimOptions; raises SerialException naming a bad parameter."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme.lower() != "sim":
+        raise serial.SerialException(f"expected a sim:// URL, got {url!r}")
+    query = urllib.parse.parse_qs(parts.query, keep_blank_values=True)
+    unknown = sorted(set(query) - set(_KEYS))
+    if unknown:
+        raise serial.SerialException(f"unknown sim:// parameter(s) {', '.join(unknown)}; known: {', '.join(_KEYS)}")
+    one = {k: v[-1] for k, v in query.items()}
+    try:
+        return SimOptions(
+            board=one.get("board") or "virtual",
+            flash_file=Path(one["flash"]).expanduser() if one.get("flash") else None,
+            time_scale=float(one.get("time_scale", 1.0)),
+            die_after_flash_ops=int(one["die_after"]) if one.get("die_after") else None,
+            pacing=one.get("pacing", "1") not in ("0", "false", "no"),
+            fpga=one.get("fpga") or "model",
+        )
+    except ValueError as exc:
+        raise serial.SerialException(f"bad sim:// parameter in {url!r}: {exc}") from exc
+
+
+def to_url(options: SimOptions) -> str:
+    """The inverse of :func:`parse_url`, for passing a board's options to another process."""
+    query = {"board": options.board, "time_scale": repr(options.time_scale)}
+    if options.flash_file:
+        query["flash"] = str(options.flash_file)
+    if options.die_after_flash_ops is not None:
+        query["die_after"] = str(options.die_after_flash_ops)
+    if not options.pacing:
+        query["pacing"] = "0"
+    return "sim://?" + urllib.parse.urlencode(query)
+
+
+class Serial(PosixSerial):
+    """A POSIX serial port on the virtual board's pty; owns the board process it started."""
+
+    board: VirtualBoard | None = None
+    pty: str = ""
+
+    def open(self) -> None:
+        url = self._port
+        if url is None:
+            raise serial.SerialException("Port must be configured before it can be used.")
+        options = parse_url(url)
+        self.pty, self.board = start_or_attach(options)
+        self.portstr = self.pty  # what PosixSerial.open() passes to os.open
+        try:
+            super().open()
+        except BaseException:
+            self._stop_board()
+            raise
+
+    def _reconfigure_port(self, force_update: bool = False) -> None:
+        # A pty has no baud (the board paces itself at the rate SET_BAUD chose); rates such as
+        # 3000000 that termios cannot express on a pty must not fail the open.
+        try:
+            super()._reconfigure_port(force_update)
+        except (serial.SerialException, OSError, ValueError):
+            pass
+
+    def close(self) -> None:
+        super().close()
+        self._stop_board()
+
+    def _stop_board(self) -> None:
+        if self.board is not None:
+            self.board.stop()
+            self.board = None
