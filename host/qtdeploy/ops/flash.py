@@ -18,6 +18,7 @@ The active slot is never written: until step 5 succeeds the board keeps booting 
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
 from collections.abc import Callable, Iterator
@@ -33,6 +34,8 @@ from qtdeploy.ops.session import Board
 log = logging.getLogger("qtdeploy.ops")
 Progress = Callable[[int, int], None]
 _WRITE_HEADER = 12  # FlashWriteRequest before its data (link.md 7.7)
+# No blob: length 0, and the board re-hashes those 0 bytes, so the hash is SHA-256 of nothing.
+_EMPTY_SHA256 = hashlib.sha256(b"").digest()
 
 
 def _write_requests(sector: Sector, chunk: int) -> Iterator[Request]:
@@ -128,7 +131,7 @@ def flash(
         slot=int(target), flags=P.SLOT_COMMIT_SELECT,
         bitstream_length=len(images[0].data), bitstream_sha256=images[0].sha256,
         blob_length=len(images[1].data) if len(images) > 1 else 0,
-        blob_sha256=images[1].sha256 if len(images) > 1 else bytes(32),
+        blob_sha256=images[1].sha256 if len(images) > 1 else _EMPTY_SHA256,
     ))), "SLOT_COMMIT")
     t_commit = time.monotonic()
     fpga = None
