@@ -14,6 +14,7 @@
 #include "qtd/flash.h"
 #include "qtd/fpga.h"
 #include "qtd/frame.h"
+#include "qtd/model.h"
 #include "qtd/slots.h"
 
 #define CACHE_PAYLOAD QTD_LINK_DETAIL_MAX
@@ -158,6 +159,7 @@ qtd_status_t qtd_app_init(const qtd_board_t *board) {
     qtd_link.window = board->window;
     qtd_rx_reset(&g_rx);
     cache_clear();
+    qtd_model_unload(); /* a reboot loses RAM: MODEL_LOAD again after RESET */
     memset(g_errors, 0, sizeof g_errors);
     g_baud = board->uart_baud;
     g_baud_deadline = 0;

@@ -38,8 +38,8 @@ qtd_status_t qtd_cmd_hello(const qtd_frame_t *req, qtd_reply_t *rep) {
     qtd_put_le16(p + 20, qtd_link.max_payload);
     p[22] = qtd_link.window;
     p[23] = fs.state;
-    qtd_put_le16(p + 24, 0);  /* bit_widths: no inference engine in this firmware yet (issue 4) */
-    p[26] = 0;                /* engines: none yet */
+    qtd_put_le16(p + 24, 0x01FCu);      /* bit_widths: 2..8 (the MCU kernel unpacks any of them) */
+    p[26] = 1u << QTD_ENGINE_MCU;       /* engines: the MCU kernel (the FPGA engine comes later) */
     p[27] = 1u << QTD_CODEC_NONE;
     qtd_put_le32(p + 28, fs.state == QTD_FPGA_CONFIGURED ? fs.abi : 0);
     p[32] = qtd_slots_table()->active;

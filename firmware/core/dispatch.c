@@ -19,9 +19,9 @@ static const qtd_command_t k_commands[] = {
     {QTD_CMD_SLOT_INFO, true, qtd_cmd_slot_info},
     {QTD_CMD_FPGA_CONFIGURE, false, qtd_cmd_fpga_configure},
     {QTD_CMD_FPGA_STATUS, true, qtd_cmd_fpga_status},
-    /* issue 4 (model), 6 (inference, streams), 7 (power): not in this firmware yet */
-    {QTD_CMD_MODEL_LOAD, false, NULL},
-    {QTD_CMD_INFER, false, NULL},
+    {QTD_CMD_MODEL_LOAD, false, qtd_cmd_model_load},
+    {QTD_CMD_INFER, true, qtd_cmd_infer},
+    /* issue 6 (streams), 7 (power): not in this firmware yet */
     {QTD_CMD_STREAM_START, false, NULL},
     {QTD_CMD_STREAM_DATA, false, NULL},
     {QTD_CMD_STREAM_STOP, false, NULL},

@@ -15,9 +15,12 @@
 #include "hal.h"
 #include "qtd/app.h"
 #include "qtd/board_config.h"
+#include "qtd/model.h"
 #include "uart_pty.h"
 
 static const qtd_board_t k_board = QTD_BOARD_INIT;
+/* The RAM a loaded MCU model lives in (qtd/model.h): what the RP2040 build sets aside too. */
+static uint8_t g_model_arena[QTD_MODEL_ARENA_SIZE];
 
 static int usage(const char *argv0) {
     fprintf(stderr,
@@ -60,6 +63,7 @@ int main(int argc, char **argv) {
         perror("qtd-virtual-board: pseudo-terminal");
         return 1;
     }
+    qtd_model_set_arena(g_model_arena, sizeof g_model_arena);
     printf("%s\n", pty);
     fflush(stdout);
     for (;;) {

@@ -43,6 +43,8 @@ qtd_status_t qtd_cmd_slot_select(const qtd_frame_t *req, qtd_reply_t *rep);
 qtd_status_t qtd_cmd_slot_info(const qtd_frame_t *req, qtd_reply_t *rep);
 qtd_status_t qtd_cmd_fpga_configure(const qtd_frame_t *req, qtd_reply_t *rep);
 qtd_status_t qtd_cmd_fpga_status(const qtd_frame_t *req, qtd_reply_t *rep);
+qtd_status_t qtd_cmd_model_load(const qtd_frame_t *req, qtd_reply_t *rep);
+qtd_status_t qtd_cmd_infer(const qtd_frame_t *req, qtd_reply_t *rep);
 
 /* FlashLayout (link.md 7.5), shared by HELLO and FLASH_INFO; returns its length. */
 uint16_t qtd_put_flash_layout(uint8_t *out);
