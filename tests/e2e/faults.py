@@ -26,6 +26,7 @@ class Faults:
     stall_s: float = 0.0  # ... for this long (bytes are delayed, not lost)
     disconnect_after: int = 0  # bytes written before the cable is pulled (0: never)
     seed: int = 1
+    directions: str = "tx rx"  # where corrupt/drop apply: host->board "tx", board->host "rx"
 
 
 class FaultyTransport:
@@ -42,6 +43,8 @@ class FaultyTransport:
 
     def _damage(self, data: bytes, direction: str) -> bytes:
         f, out = self.faults, bytearray()
+        if direction not in f.directions.split():
+            return data
         for b in data:
             r = self.rng.random()
             if r < f.drop:

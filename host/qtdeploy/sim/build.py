@@ -25,6 +25,7 @@ EXE_NAME = "qtd-virtual-board"
 # plus the board files it is generated from. Build outputs (firmware/build) are excluded.
 _SOURCE_SUFFIXES = (".c", ".h", ".py", ".toml")
 _SOURCE_NAMES = ("Makefile",)
+_KEEP_BUILDS = 4  # older firmware-<hash> directories are removed after a successful build
 
 
 def source_files(board: str = "virtual") -> list[Path]:
@@ -58,9 +59,15 @@ def build_dir(board: str = "virtual") -> Path:
 def executable(board: str = "virtual", *, rebuild: bool = False) -> Path:
     """The virtual board executable for ``board``, building it first if needed.
 
-    Raises NotAvailableError when there is no C compiler or make, and when the build fails
+    ``QTD_VIRTUAL_BOARD`` names a prebuilt executable to use instead. Raises NotAvailableError when there is no C compiler or make, and when the build fails
     (with make's output), because without the executable there is no virtual board.
     """
+    override = os.environ.get("QTD_VIRTUAL_BOARD")
+    if override:  # a prebuilt executable (another checkout's, or one kept while firmware/ is mid-edit)
+        if not os.access(override, os.X_OK):
+            raise NotAvailableError(f"QTD_VIRTUAL_BOARD={override} is not an executable file.",
+                                    "Point it at a built qtd-virtual-board, or unset it to build from firmware/.")
+        return Path(override)
     out = build_dir(board)
     exe = out / EXE_NAME
     if exe.is_file() and not rebuild:
@@ -85,6 +92,18 @@ def executable(board: str = "virtual", *, rebuild: bool = False) -> Path:
             tail = (proc.stdout + proc.stderr).strip().splitlines()[-15:]
             raise NotAvailableError(
                 f"Building the virtual board in {out} failed (make exit {proc.returncode}):\n" + "\n".join(tail),
-                "Fix the firmware build (`make -C firmware`), or check out a revision that builds.",
+                "Fix the firmware build (`make -C firmware`), or check out a revision that builds; "
+                "QTD_VIRTUAL_BOARD=path/to/qtd-virtual-board runs a prebuilt one meanwhile.",
             )
+    _prune(keep=out)
     return exe
+
+
+def _prune(keep: Path) -> None:
+    """Drop all but the newest builds: every firmware edit makes a new hash directory."""
+    builds = [p for p in cache_dir().glob("firmware-*")
+              if len(p.name) == len("firmware-") + 16 and all(c in "0123456789abcdef" for c in p.name[9:])]
+    builds.sort(key=lambda p: p.stat().st_mtime, reverse=True)
+    for old in builds[_KEEP_BUILDS:]:
+        if old != keep:
+            shutil.rmtree(old, ignore_errors=True)
