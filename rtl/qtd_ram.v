@@ -1,0 +1,21 @@
+`default_nettype none
+// Simple dual-port RAM: one synchronous write port, one synchronous (registered) read port.
+// Yosys/Vivado infer block RAM or distributed RAM from it, by size.
+module qtd_ram #(
+    parameter integer W = 8,        // word bits, >= 1
+    parameter integer DEPTH = 16,   // words, >= 2
+    parameter integer AW = 4        // address bits, 2^AW >= DEPTH
+) (
+    input  wire          clk,
+    input  wire          we,
+    input  wire [AW-1:0] waddr,
+    input  wire [W-1:0]  wdata,
+    input  wire [AW-1:0] raddr,
+    output reg  [W-1:0]  rdata
+);
+    reg [W-1:0] mem [0:DEPTH-1];
+    always @(posedge clk) begin
+        if (we) mem[waddr] <= wdata;
+        rdata <= mem[raddr];
+    end
+endmodule
