@@ -21,12 +21,14 @@ class Images:
 
 
 def start(flash_file: Path, **kw) -> VirtualBoard:
-    """A virtual board at memory speed with fast flash timings (tests), unless overridden."""
+    """A virtual board at memory speed with fast flash timings (tests), unless overridden;
+    published, so that ``sim://?flash=<its file>`` attaches to it."""
     opts = dict(flash_file=flash_file, time_scale=TIME_SCALE, pacing=False) | kw
-    return VirtualBoard(SimOptions(**opts)).start()
+    return VirtualBoard(SimOptions(**opts), publish=True).start()
 
 
 def session(vb: VirtualBoard, transport=None, **link_kw) -> Board:
     """A Board on ``vb``'s pty, optionally through a wrapping transport."""
-    t = transport(SerialTransport(vb.pty)) if transport else SerialTransport(vb.pty)
+    inner = SerialTransport(f"sim://?flash={vb.flash_file}")  # attaches to vb (its state file)
+    t = transport(inner) if transport else inner
     return Board(Link(t, **link_kw), port=vb.pty)

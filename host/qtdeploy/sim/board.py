@@ -93,6 +93,7 @@ class VirtualBoard:
         self.proc: subprocess.Popen[str] | None = None
         self.pty: str = ""
         self._stderr: list[str] = []
+        self._collector: threading.Thread | None = None
 
     # ---- lifetime ----------------------------------------------------------------------------
 
@@ -116,7 +117,8 @@ class VirtualBoard:
                 f"Check the flash file {self.flash_file} is writable; rebuild with `make -C firmware`.",
             )
         self.pty = line
-        threading.Thread(target=self._collect_stderr, daemon=True).start()
+        self._collector = threading.Thread(target=self._collect_stderr, daemon=True)
+        self._collector.start()
         if self.publish:
             _state_file(self.flash_file).write_text(json.dumps({"pid": self.proc.pid, "pty": self.pty}))
         log.debug("virtual board pid %d on %s (flash %s)", self.proc.pid, self.pty, self.flash_file)
@@ -140,11 +142,9 @@ class VirtualBoard:
             log.debug("board: %s", line.rstrip())
 
     def stderr_text(self) -> str:
-        if self.proc is not None and self.proc.stderr is not None and not self._stderr and self.proc.poll() is not None:
-            try:
-                return self.proc.stderr.read()
-            except ValueError:
-                return ""
+        """What the board wrote to stderr so far (all of it once the process has ended)."""
+        if self.proc is not None and self.proc.poll() is not None and self._collector is not None:
+            self._collector.join(timeout=2)
         return "".join(self._stderr)
 
     @property

@@ -13,6 +13,7 @@ name, default ``virtual``), ``time_scale`` (float), ``die_after`` (flash op coun
 
 from __future__ import annotations
 
+import termios
 import urllib.parse
 from pathlib import Path
 
@@ -85,6 +86,14 @@ class Serial(PosixSerial):
             super()._reconfigure_port(force_update)
         except (serial.SerialException, OSError, ValueError):
             pass
+
+    def flush(self) -> None:
+        # tcdrain on a pty whose board has exited raises termios.error, which is not an OSError;
+        # turn it into the SerialException every transport already handles as "port gone".
+        try:
+            super().flush()
+        except termios.error as exc:
+            raise serial.SerialException(f"the virtual board's pty failed: {exc}") from exc
 
     def close(self) -> None:
         super().close()
