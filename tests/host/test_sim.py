@@ -1,0 +1,99 @@
+"""The virtual board from the host: sim:// URLs, start/attach/stop, the build cache key, and
+`qtdeploy sim`."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import serial
+
+import qtdeploy.sim
+from qtdeploy.sim import SimOptions, VirtualBoard, running_pty
+from qtdeploy.sim.build import source_hash
+from qtdeploy.sim.protocol_sim import parse_url, to_url
+
+needs_cc = pytest.mark.skipif(shutil.which("cc") is None, reason="no C compiler to build the virtual board")
+
+
+def test_url_round_trip_and_errors(tmp_path):
+    opts = SimOptions(flash_file=tmp_path / "f.bin", time_scale=0.01, die_after_flash_ops=7, pacing=False)
+    assert parse_url(to_url(opts)) == opts
+    assert parse_url("sim://") == SimOptions()
+    assert qtdeploy.sim.sim_url("sim") == "sim://" and qtdeploy.sim.sim_url("/dev/ttyACM0") == "/dev/ttyACM0"
+    with pytest.raises(serial.SerialException, match="unknown sim:// parameter.*speed"):
+        parse_url("sim://?speed=3")
+    with pytest.raises(serial.SerialException, match="bad sim:// parameter"):
+        parse_url("sim://?time_scale=fast")
+    assert "qtdeploy.sim" in serial.protocol_handler_packages
+
+
+def test_source_hash_follows_firmware_sources(tmp_path, monkeypatch, root):
+    shutil.copytree(root / "firmware", tmp_path / "firmware", ignore=shutil.ignore_patterns("build"))
+    shutil.copytree(root / "boards", tmp_path / "boards")
+    monkeypatch.setenv("QTDEPLOY_ROOT", str(tmp_path))
+    first = source_hash()
+    assert source_hash() == first
+    assert source_hash("env5") != first  # the board is part of the key
+    (tmp_path / "firmware" / "README.md").write_text("docs are not sources\n")
+    assert source_hash() == first
+    core = tmp_path / "firmware" / "core" / "app.c"
+    core.write_text(core.read_text() + "\n/* changed */\n")
+    assert source_hash() != first
+    monkeypatch.undo()
+
+
+@needs_cc
+def test_url_starts_a_board_that_lives_as_long_as_the_port(tmp_path):
+    port = serial.serial_for_url(f"sim://?flash={tmp_path / 'f.bin'}&pacing=0", timeout=1)
+    board = port.board
+    assert board is not None and board.returncode is None and port.pty.startswith("/dev/pts/")
+    assert (tmp_path / "f.bin").stat().st_size == 16 << 20  # created erased at the board's size
+    port.close()
+    assert board.returncode is not None and port.board is None
+
+
+@needs_cc
+def test_url_attaches_to_a_published_board(tmp_path):
+    flash = tmp_path / "f.bin"
+    with VirtualBoard(SimOptions(flash_file=flash, pacing=False), publish=True) as vb:
+        assert running_pty(flash) == vb.pty
+        port = serial.serial_for_url(f"sim://?flash={flash}", timeout=1)
+        assert port.board is None and port.pty == vb.pty  # attached, not a second process
+        port.close()
+        assert vb.returncode is None  # closing an attached port leaves the board running
+    assert running_pty(flash) is None
+
+
+@needs_cc
+def test_cli_sim_runs_until_interrupted_and_others_attach(tmp_path):
+    flash = tmp_path / "f.bin"
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    proc = subprocess.Popen([sys.executable, "-m", "qtdeploy.cli.main", "sim", "--flash-file", str(flash), "--json",
+                             "--no-pacing"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        lines = []
+        while not lines or lines[-1] != "}\n":
+            line = proc.stdout.readline()
+            assert line, proc.stderr.read()
+            lines.append(line)
+        started = json.loads("".join(lines))
+        assert started["port"].startswith("/dev/pts/") and running_pty(flash) == started["port"]
+        out = subprocess.run([sys.executable, "-m", "qtdeploy.cli.main", "info", "--port", f"sim://?flash={flash}",
+                              "--json"], capture_output=True, text=True, timeout=60)
+        assert out.returncode == 0, out.stderr
+        assert json.loads(out.stdout)["board"] == "virtual"
+        assert proc.poll() is None  # info attached; the board is still sim's
+    finally:
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(10) == 0
+    deadline = time.monotonic() + 5
+    while running_pty(flash) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert running_pty(flash) is None
