@@ -74,7 +74,7 @@ def write_sectors(board: Board, todo: list[Sector], *, on_bytes: Callable[[int],
     chunk = max(geo.page_size, (board.link.max_payload - _WRITE_HEADER) // geo.page_size * geo.page_size)
     if not todo:
         return
-    batches: list[list[Request]] = [[_erase(board, todo[0])]]
+    batches: list[list[Request]] = [[_erase(board, todo[0])], []]  # sector 0's writes wait for it
     for i, sector in enumerate(todo):
         writes = list(_write_requests(sector, chunk))
         if i + 1 < len(todo):
