@@ -92,6 +92,7 @@ module qtd_loader #(
     reg [5:0]  cur_tb;
     reg        cur_w;
     reg [15:0] cur_k;
+    reg [31:0] cur_cnt;
     reg [39:0] acc;
     reg [6:0]  acc_n;
     reg [15:0] e_idx;
@@ -126,6 +127,7 @@ module qtd_loader #(
                     cur_tb <= i_tb;
                     cur_w <= i_w;
                     cur_k <= i_k;
+                    cur_cnt <= i_cnt;
                     acc <= {32'd0, byte_in};
                     acc_n <= 7'd8;
                     e_idx <= 16'd0;
@@ -138,7 +140,7 @@ module qtd_loader #(
                     acc_n <= acc_n + 7'd8;
                 end
             end
-        end else if (cur_valid && acc_n >= {1'b0, cur_tb}) begin
+        end else if (cur_valid && acc_n >= {1'b0, cur_tb} && {16'd0, e_idx} < cur_cnt) begin   // padding bits never emit
             acc <= acc >> cur_tb;
             acc_n <= acc_n - {1'b0, cur_tb};
             e_idx <= e_idx + 16'd1;

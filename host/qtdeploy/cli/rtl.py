@@ -5,7 +5,7 @@ from pathlib import Path
 
 import click
 
-from qtdeploy.cli.options import board_option, json_option, not_available
+from qtdeploy.cli.options import board_option, json_option
 from qtdeploy.cli.output import emit, stdout
 from qtdeploy.errors import UsageError
 
@@ -60,16 +60,44 @@ def _write_atomic(path: Path, data: bytes) -> None:
 
 
 @command.command("report")
-@click.option("--config", default=None, metavar="W,D,B", help="Window, d_model, bits.")
+@click.option("--config", "config_text", required=True, metavar="W,D,B", help="Window, d_model, bits (e.g. 12,32,4).")
+@click.option("--lanes", type=int, default=None, help="MAC lanes (default: 72 / bits, one RAMB36 word per cycle).")
+@click.option("--no-synth", is_flag=True, help="Skip Yosys (minutes for d_model 64; cached by RTL hash + config).")
+@click.option("--no-sim", is_flag=True, help="Skip the simulation that measures cycles.")
 @json_option
-def report(config, as_json) -> None:
-    """Yosys resource use on the XC7S15, simulated cycles and latency, energy estimate."""
-    not_available("rtl report", 5)
+def report(config_text: str, lanes: int | None, no_synth: bool, no_sim: bool, as_json: bool) -> None:
+    """Yosys resource use on the XC7S15, simulated cycles and latency, energy estimate (modelled)."""
+    from qtdeploy.rtl import config as rcfg
+    from qtdeploy.rtl.report import build_report, render_lines
+
+    w, d, b = rcfg.parse_config(config_text)
+    result = build_report(w, d, b, synth=not no_synth, simulate=not no_sim, lanes=lanes)
+    emit(result, as_json, lambda r: [stdout.print(line, markup=False, highlight=False) for line in render_lines(r)])
 
 
 @command.command("vivado")
-@click.option("--board", default="env5")
-@click.option("--out", type=click.Path(file_okay=False))
-def vivado(board, out) -> None:
-    """Write a Vivado project script and constraints for the real bitstream."""
-    not_available("rtl vivado", 5)
+@click.option("--board", default="env5", show_default=True, help="Board file (boards/<name>.toml).")
+@click.option("--config", "config_text", default="12,32,4", show_default=True, metavar="W,D,B", help="Window, d_model, bits.")
+@click.option("--blob", "blob_path", default=None, type=click.Path(dir_okay=False, exists=True), help="Take shape and ABI from a .qtb instead.")
+@click.option("--out", required=True, type=click.Path(file_okay=False), help="Directory for build.tcl, the XDC and rtl/.")
+@json_option
+def vivado(board: str, config_text: str, blob_path: str | None, out: str, as_json: bool) -> None:
+    """Write a Vivado project script and constraints for the real bitstream (Vivado not run here)."""
+    from qtdeploy.rtl import config as rcfg
+    from qtdeploy.rtl.vivado import write_project
+
+    if blob_path:
+        from qtdeploy.formats import blob as fmt
+
+        cfg = rcfg.from_blob(fmt.load(blob_path))
+    else:
+        cfg = rcfg.config_for(*rcfg.parse_config(config_text))
+    result = write_project(cfg, board, Path(out))
+
+    def human(r: dict) -> None:
+        stdout.print(f"wrote {r['tcl']} and {r['xdc']} ({len(r['sources'])} sources, part {r['part']}, USR_ACCESS {r['abi']})")
+        if r["missing_pins"]:
+            stdout.print(f"package pins not in the board file: {', '.join(r['missing_pins'])} (fill them in the XDC)")
+        stdout.print("run: vivado -mode batch -source build.tcl")
+
+    emit(result, as_json, human)

@@ -1,0 +1,79 @@
+"""`qtdeploy rtl vivado`: a Vivado project script (TCL) and constraints (XDC) for the real bitstream.
+
+No Vivado runs here; the files are generated and checked for completeness (tests/rtl). The ABI
+goes in twice from one number: the `ABI` generic of qtd_board and BITSTREAM.CONFIG.USR_ACCESS.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from qtdeploy.boards import load_board
+from qtdeploy.rtl.config import RtlConfig, source_paths
+
+BOARD_SOURCES = ("qtd_board.v",)
+PORTS = ("clk", "spi_sclk", "spi_cs_n", "spi_mosi", "spi_miso", "irq")
+
+
+def xdc_text(cfg: RtlConfig, board) -> tuple[str, list[str]]:
+    """Constraints; package pins only where the board file names them (returns missing ports)."""
+    pins = getattr(board.fpga, "package_pins", None) or {}
+    missing = [p for p in PORTS if p not in pins]
+    lines = [f"# qtdeploy rtl vivado: {board.id} ({board.fpga.part}), config {cfg.key}",
+             "create_clock -name clk -period 10.000 [get_ports clk]",
+             "set_property BITSTREAM.CONFIG.USR_ACCESS 0x%08X [current_design]" % cfg.abi,
+             "set_property BITSTREAM.CONFIG.SPI_BUSWIDTH 1 [current_design]",
+             "set_property BITSTREAM.CONFIG.CONFIGRATE 33 [current_design]",
+             "set_property CONFIG_VOLTAGE 3.3 [current_design]",
+             "set_property CFGBVS VCCO [current_design]",
+             "# SPI from the MCU is oversampled in the clk domain (rtl/qtd_spi_slave.v): asynchronous inputs",
+             "set_false_path -from [get_ports {spi_sclk spi_cs_n spi_mosi}]",
+             "set_false_path -to [get_ports {spi_miso irq}]"]
+    for port in PORTS:
+        if port in pins:
+            lines.append(f"set_property PACKAGE_PIN {pins[port]} [get_ports {port}]")
+        else:
+            lines.append(f"# set_property PACKAGE_PIN <pin> [get_ports {port}]   ;# not in boards/{board.id}.toml")
+        lines.append(f"set_property IOSTANDARD LVCMOS33 [get_ports {port}]")
+    return "\n".join(lines) + "\n", missing
+
+
+def tcl_text(cfg: RtlConfig, board, sources: list[str], xdc: str) -> str:
+    generics = " ".join(f"{k}={v}" for k, v in cfg.parameters().items() if k != "ABI")
+    generics += f" ABI=32'h{cfg.abi:08X}"
+    adds = "\n".join(f"add_files -norecurse [file join $here rtl {s}]" for s in sources)
+    return f"""# Vivado batch build of the qtdeploy accelerator: vivado -mode batch -source build.tcl
+# board {board.id}, part {board.fpga.part}, config {cfg.key}
+set here [file dirname [file normalize [info script]]]
+create_project -force qtd_accel [file join $here project] -part {board.fpga.part}
+{adds}
+add_files -fileset constrs_1 -norecurse [file join $here {xdc}]
+set_property top qtd_board [current_fileset]
+set_property generic {{{generics}}} [current_fileset]
+launch_runs synth_1 -jobs 4
+wait_on_run synth_1
+launch_runs impl_1 -to_step write_bitstream -jobs 4
+wait_on_run impl_1
+open_run impl_1
+report_utilization -file [file join $here utilization.rpt]
+report_timing_summary -file [file join $here timing.rpt]
+report_power -file [file join $here power.rpt]
+write_bitstream -force [file join $here qtd_accel.bit]
+write_cfgmem -force -format bin -interface spix1 -loadbit "up 0x0 [file join $here qtd_accel.bit]" [file join $here qtd_accel.bin]
+"""
+
+
+def write_project(cfg: RtlConfig, board_name: str, out: Path) -> dict:
+    board = load_board(board_name)
+    out = Path(out)
+    (out / "rtl").mkdir(parents=True, exist_ok=True)
+    srcs = [*source_paths(), *(source_paths()[0].parent / s for s in BOARD_SOURCES)]
+    for p in srcs:
+        shutil.copyfile(p, out / "rtl" / p.name)
+    xdc, missing = xdc_text(cfg, board)
+    (out / f"{board.id}.xdc").write_text(xdc)
+    (out / "build.tcl").write_text(tcl_text(cfg, board, [p.name for p in srcs], f"{board.id}.xdc"))
+    return {"out": str(out), "tcl": str(out / "build.tcl"), "xdc": str(out / f"{board.id}.xdc"),
+            "sources": [p.name for p in srcs], "abi": f"{cfg.abi:#010x}", "part": board.fpga.part,
+            "missing_pins": missing}
