@@ -13,7 +13,6 @@ name, default ``virtual``), ``time_scale`` (float), ``die_after`` (flash op coun
 
 from __future__ import annotations
 
-import termios
 import urllib.parse
 from pathlib import Path
 
@@ -88,12 +87,16 @@ class Serial(PosixSerial):
             pass
 
     def flush(self) -> None:
-        # tcdrain on a pty whose board has exited raises termios.error, which is not an OSError;
-        # turn it into the SerialException every transport already handles as "port gone".
-        try:
-            super().flush()
-        except termios.error as exc:
-            raise serial.SerialException(f"the virtual board's pty failed: {exc}") from exc
+        """Return at once: the bytes are in the pty's buffer, which is all "sent" can mean here.
+
+        PosixSerial.flush() is tcdrain(), which on a pty waits until the board has *read*
+        everything; the link's transport flushes after every frame, so with tcdrain the
+        board's UART would sit idle between frames while the host wakes up and sends the next
+        one, and the window of frames in flight would never reach the wire. (It also raised
+        termios.error, not an OSError, once the board had exited.)
+        """
+        if not self.is_open:
+            raise serial.PortNotOpenError()
 
     def close(self) -> None:
         super().close()
