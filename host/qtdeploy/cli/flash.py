@@ -46,16 +46,16 @@ def command(port: str | None, baud: int | None, trace: bool, board: str | None, 
 def render(r: dict[str, Any]) -> None:
     sim = " (simulated)" if r["simulated"] else ""
     for im in r["images"]:
-        stdout.print(f"{im['kind']:9} {im['length']:>9,} B at {im['offset']:#08x}  sha256 {im['sha256']}", highlight=False)
+        stdout.print(f"{im['kind']:9} {im['length']:>9,} B at {im['offset']:#08x}  sha256 {im['sha256']}", highlight=False, soft_wrap=True)
     stdout.print(f"slot {r['slot']}: {r['sectors_written']} sectors written, {r['sectors_skipped']} already verified "
                  f"(skipped), verified by SHA-256 on the board; committed as seq {r['slot_seq']}, active slot "
-                 f"{r['active_slot']}", highlight=False)
+                 f"{r['active_slot']}", highlight=False, soft_wrap=True)
     if r["fpga"]:
         f = r["fpga"]
-        stdout.print(f"FPGA {f['state']}: IDCODE {f['idcode']}, ABI {f['abi']}", highlight=False)
+        stdout.print(f"FPGA {f['state']}: IDCODE {f['idcode']}, ABI {f['abi']}", highlight=False, soft_wrap=True)
     s = r["seconds"]
     stdout.print(f"time{sim}: total {s['total']:.2f} s (write {s['write']:.2f} s, verify {s['verify']:.2f} s, "
-                 f"commit {s['commit']:.2f} s, configure {s['configure']:.2f} s)", highlight=False)
+                 f"commit {s['commit']:.2f} s, configure {s['configure']:.2f} s)", highlight=False, soft_wrap=True)
     if r["bytes_written"]:
         stdout.print(f"throughput{sim}: {r['write_bytes_per_s']:,} B/s payload at {r['baud']} baud = "
-                     f"{100 * r['wire_ratio']:.1f} % of the wire's {r['wire_bytes_per_s']:,} B/s", highlight=False)
+                     f"{100 * r['wire_ratio']:.1f} % of the wire's {r['wire_bytes_per_s']:,} B/s", highlight=False, soft_wrap=True)

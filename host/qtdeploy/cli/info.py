@@ -30,22 +30,22 @@ def render(r: dict[str, Any]) -> None:
     kind = "virtual board" if r["virtual"] else "board"
     stdout.print(f"[bold]{kind} {r['board']}[/]  firmware {r['firmware']}, link protocol v{r['protocol_version']}, "
                  f"{r['baud']} baud, window {r['link']['window']} x {r['link']['max_payload']} B, "
-                 f"codecs {', '.join(r['link']['codecs'])}", highlight=False)
+                 f"codecs {', '.join(r['link']['codecs'])}", highlight=False, soft_wrap=True)
     f = r["flash"]
     stdout.print(f"flash: {f['size'] // 1024:,} KiB, JEDEC {f['jedec_id']}, sector {f['sector_size'] // 1024} KiB, "
-                 f"page {f['page_size']} B", highlight=False)
+                 f"page {f['page_size']} B", highlight=False, soft_wrap=True)
     table = Table(title=f"slots (active: {r['active_slot'] or 'none'})")
-    for col in ("slot", "state", "seq", "image", "offset", "length / region"):
+    for col in ("slot", "state", "seq", "image", "bytes"):
         table.add_column(col, no_wrap=True)
-    table.add_column("sha256", no_wrap=True, overflow="ellipsis")
+    table.add_column("sha256", no_wrap=True)
     for s in r["slots"]:
         name = s["slot"] + (" *" if s["active"] else "")
         for i, part in enumerate(("bitstream", "blob")):
             p = s[part]
-            table.add_row(name if i == 0 else "", s["state"] if i == 0 else "", str(s["seq"]) if i == 0 else "", part,
-                          f"{p['offset']:#08x}", f"{p['length']:,} / {p['region_size']:,}",
-                          p["sha256"][:16] if p["length"] else "-")
+            first = i == 0
+            table.add_row(name if first else "", s["state"] if first else "", str(s["seq"]) if first else "", part,
+                          f"{p['length']:,}", p["sha256"][:24] if p["length"] else "-")
     stdout.print(table)
     g = r["fpga"]
     stdout.print(f"FPGA: {g['state']} from slot {g['slot'] or '-'}, DONE {int(g['done'])}, IDCODE {g['idcode']}, "
-                 f"ABI {g['abi']}", highlight=False)
+                 f"ABI {g['abi']}", highlight=False, soft_wrap=True)
