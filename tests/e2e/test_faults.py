@@ -81,14 +81,14 @@ def test_one_percent_corrupt_half_percent_dropped_bytes_fails_clearly(images, ol
 
 
 def test_stalls_delay_but_do_not_break_the_flash(images, old_board):
-    """The line goes quiet for 0.6 s after every 150 KB received (longer than the 0.2 s timeout):
-    timeouts, retransmissions and late duplicate answers, then a verified image."""
+    """The line goes quiet for 0.6 s after every 1000 bytes of answers (longer than the 0.2 s
+    timeout): timeouts, retransmissions and late duplicate answers, then a verified image."""
     _, vb = old_board
-    faults = Faults(stall_every=1500, stall_s=0.6)
+    faults = Faults(stall_every=1000, stall_s=0.6)
     with session(vb, faulty(faults), timeout=0.2) as b:
         r = flash(b, bitstream=images.bitstream, blob=images.blob)
         proxy = b.link.transport
-    assert proxy.counts["stalls"] >= 3
+    assert proxy.counts["stalls"] >= 2
     assert r["link_counters"].get("timeouts", 0) >= 1
     assert_new_image_active(vb, images)
 

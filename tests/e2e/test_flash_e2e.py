@@ -105,3 +105,15 @@ def test_cli_flash_refusal_exit_code(images, base_flash, tmp_path, capsys):
     assert code == 5
     err = capsys.readouterr().err
     assert "ABI" in err and "fix:" in err
+
+
+def test_board_that_dies_is_named_in_the_error(images, base_flash, tmp_path):
+    """A board started by the sim:// port that exits (here a power cut) says why in the LinkError."""
+    from qtdeploy.errors import LinkError
+    from qtdeploy.ops import Board
+
+    path = tmp_path / "f.bin"
+    path.write_bytes(base_flash.read_bytes())
+    with Board.open(f"sim://?flash={path}&pacing=0&time_scale=0.01&die_after=3") as b:
+        with pytest.raises(LinkError, match=r"exited with status 75 \(.*power cut during flash operation 3\)"):
+            flash(b, bitstream=images.bitstream, blob=images.blob)

@@ -97,3 +97,10 @@ def test_cli_sim_runs_until_interrupted_and_others_attach(tmp_path):
     while running_pty(flash) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert running_pty(flash) is None
+
+
+def test_a_real_board_file_cannot_be_simulated():
+    from qtdeploy.errors import UsageError
+
+    with pytest.raises(UsageError, match="virtual = false"):
+        VirtualBoard(SimOptions(board="env5"))

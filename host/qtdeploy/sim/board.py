@@ -19,6 +19,7 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+from qtdeploy.boards import load_board
 from qtdeploy.errors import LinkError, UsageError
 from qtdeploy.paths import cache_dir
 from qtdeploy.sim.build import executable
@@ -86,6 +87,12 @@ class VirtualBoard:
             raise UsageError(
                 f"--fpga {options.fpga}: the virtual board runs the C FPGA model only in this firmware.",
                 "Use --fpga model (the Verilated RTL joins in a later issue).",
+            )
+        if not load_board(options.board).virtual:
+            raise UsageError(
+                f"Board file {options.board!r} describes real hardware (virtual = false); the virtual board must say "
+                "it is virtual, so that nothing mistakes it (or its timings) for the real one.",
+                "Use --board virtual (it extends env5), or a board file with virtual = true.",
             )
         self.options = options
         self.flash_file = options.flash_path()

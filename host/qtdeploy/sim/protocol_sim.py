@@ -86,6 +86,27 @@ class Serial(PosixSerial):
         except (serial.SerialException, OSError, ValueError):
             pass
 
+    def read(self, size: int = 1) -> bytes:
+        try:
+            return super().read(size)
+        except (serial.SerialException, OSError) as exc:
+            raise self._explain(exc) from exc
+
+    def write(self, data) -> int | None:
+        try:
+            return super().write(data)
+        except (serial.SerialException, OSError) as exc:
+            raise self._explain(exc) from exc
+
+    def _explain(self, exc: BaseException) -> serial.SerialException:
+        """Name why the pty failed when it was our board that ended (power cut, broken rule)."""
+        board = self.board
+        if board is not None and board.returncode is not None:
+            why = board.stderr_text().strip().splitlines()
+            return serial.SerialException(
+                f"the virtual board exited with status {board.returncode}" + (f" ({why[-1]})" if why else ""))
+        return exc if isinstance(exc, serial.SerialException) else serial.SerialException(str(exc))
+
     def flush(self) -> None:
         """Return at once: the bytes are in the pty's buffer, which is all "sent" can mean here.
 
