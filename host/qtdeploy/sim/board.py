@@ -192,12 +192,13 @@ def start_or_attach(options: SimOptions) -> tuple[str, VirtualBoard | None]:
     the started VirtualBoard otherwise (the caller stops it). Options other than the flash file
     only apply to a board started here.
     """
-    flash = options.flash_path()
+    board = VirtualBoard(options)  # validates the options before anything touches the disk
+    flash = board.flash_file
     flash.parent.mkdir(parents=True, exist_ok=True)
     with open(flash.with_name(flash.name + ".lock"), "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         pty = running_pty(flash)
         if pty is not None:
             return pty, None
-        board = VirtualBoard(options).start()
+        board.start()
         return board.pty, board
