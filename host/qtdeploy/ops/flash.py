@@ -138,6 +138,13 @@ def flash(
     if configure:
         fpga = P.parse_exact(P.FpgaStatus, board.link.request(Command.FPGA_CONFIGURE, P.FpgaConfigure.build(
             dict(slot=LINK_NO_SLOT))), "FPGA_CONFIGURE")
+        if facts["abi"] is not None and fpga.abi != int(facts["abi"], 16):
+            raise DeviceError(
+                f"Slot {target.name} is committed and active, but the FPGA reports ABI {fpga.abi:#010x} after "
+                f"configuration, not the bitstream's {facts['abi']}.",
+                "Run `qtdeploy info`; reflash, and report the firmware version if it repeats.",
+                status=int(Status.ABI_MISMATCH),
+            )
     t_end = time.monotonic()
     written = total - skipped
     write_s = t_write - t_hash
@@ -157,7 +164,7 @@ def flash(
         "sectors_skipped": len(plan) - len(todo),
         "sectors_rewritten_after_verify": rewritten,
         "fpga": None if fpga is None else {
-            "state": FpgaState(fpga.state).name if fpga.state in iter(FpgaState) else fpga.state,
+            "state": _state_name(fpga.state),
             "idcode": f"{fpga.idcode:#010x}", "abi": f"{fpga.abi:#010x}"},
         "simulated": board.virtual,
         "baud": board.link.baud,
@@ -169,6 +176,13 @@ def flash(
         "wire_ratio": round(rate / wire, 4) if wire else None,
         "link_counters": dict(board.link.counters),
     }
+
+
+def _state_name(state: int) -> str:
+    try:
+        return FpgaState(state).name
+    except ValueError:
+        return f"0x{state:02x}"
 
 
 def _verify(board: Board, images: list, plan: list[Sector]) -> int:
