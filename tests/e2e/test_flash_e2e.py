@@ -117,3 +117,14 @@ def test_board_that_dies_is_named_in_the_error(images, base_flash, tmp_path):
     with Board.open(f"sim://?flash={path}&pacing=0&time_scale=0.01&die_after=3") as b:
         with pytest.raises(LinkError, match=r"exited with status 75 \(.*power cut during flash operation 3\)"):
             flash(b, bitstream=images.bitstream, blob=images.blob)
+
+
+def test_cli_flash_at_another_baud(images, base_flash, tmp_path, capsys):
+    """--baud is negotiated with SET_BAUD after HELLO and proven with a PING at the new rate."""
+    path = tmp_path / "f.bin"
+    path.write_bytes(base_flash.read_bytes())
+    url = f"sim://?flash={path}&time_scale=0.01"
+    assert main(["flash", "--port", url, "--baud", "3000000", "--bitstream", str(images.old_bitstream), "--json"]) == 0
+    r = json.loads(capsys.readouterr().out)
+    assert r["baud"] == 3_000_000 and r["wire_bytes_per_s"] == 300_000 and r["slot"] == "B"
+    assert 0.5 < r["wire_ratio"] <= 1.0  # paced at the new rate: payload cannot beat the wire
