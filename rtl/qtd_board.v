@@ -14,10 +14,13 @@ module qtd_board #(
     inout  wire spi_miso,
     output wire irq
 );
-    reg [3:0] por = 4'hF;   // reset held for 15 cycles after configuration
+    reg [3:0] por;          // reset held for 15 cycles after configuration (FPGA init value)
+    initial por = 4'hF;
     always @(posedge clk) if (por != 4'd0) por <= por - 4'd1;
     wire miso, miso_oe;
-    wire iprog;
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire iprog;             // MULTIBOOT_TRIGGER: an ICAPE2 IPROG sequencer is not built yet (rtl/README.md)
+    /* verilator lint_on UNUSEDSIGNAL */
     qtd_top #(.T(T), .M(M), .D(D), .F(F), .H(H), .WB(WB), .AB(AB), .LANES(LANES), .WAW(WAW), .ABI(ABI)) u_top (
         .clk(clk), .rst(por != 4'd0), .spi_sclk(spi_sclk), .spi_cs_n(spi_cs_n), .spi_mosi(spi_mosi),
         .spi_miso(miso), .spi_miso_oe(miso_oe), .irq(irq), .iprog(iprog)

@@ -54,6 +54,12 @@ module qtd_engine #(
     localparam integer AX = AB + 1;             // activation operand: signed, or unsigned + 0 MSB
     localparam integer BX = ((WB > AB) ? WB : AB) + 1;
     localparam integer LUTN = 1 << AB;
+    // 16-bit copies for counter arithmetic (all sizes < 2^16 by the parameter constraints)
+    localparam [15:0] T16 = T[15:0], M16 = M[15:0], D16 = D[15:0], F16 = F[15:0], H16 = H[15:0];
+    localparam [15:0] KGM16 = KGM[15:0], KGD16 = KGD[15:0], KGF16 = KGF[15:0], KGT16 = KGT[15:0];
+    localparam [15:0] WQ16 = WB_Q[15:0], WK16 = WB_K[15:0], WV16 = WB_V[15:0], WO16 = WB_O[15:0];
+    localparam [15:0] WF116 = WB_F1[15:0], WF216 = WB_F2[15:0], WHD16 = WB_HD[15:0];
+    localparam [6:0]  LM1 = L[6:0] - 7'd1;
 
     localparam [3:0] P_IDLE = 4'd0, P_XCP = 4'd1, P_IN = 4'd2, P_Q = 4'd3, P_K = 4'd4, P_V = 4'd5,
                      P_SC = 4'd6, P_SM = 4'd7, P_CTX = 4'd8, P_O = 4'd9, P_F1 = 4'd10, P_F2 = 4'd11,
@@ -119,25 +125,25 @@ module qtd_engine #(
             6'd15: inb_we = pw_en;
             6'd16: pm_we = pw_en;
             6'd17: ps_we = pw_en;
-            6'd19: begin pb_we = pw_en; pch_waddr = pw_idx + D; end
-            6'd20: begin pm_we = pw_en; pch_waddr = pw_idx + D; end
-            6'd21: begin ps_we = pw_en; pch_waddr = pw_idx + D; end
-            6'd23: begin pb_we = pw_en; pch_waddr = pw_idx + 2 * D; end
-            6'd24: begin pm_we = pw_en; pch_waddr = pw_idx + 2 * D; end
-            6'd25: begin ps_we = pw_en; pch_waddr = pw_idx + 2 * D; end
-            6'd27: begin pb_we = pw_en; pch_waddr = pw_idx + 3 * D; end
-            6'd28: begin pm_we = pw_en; pch_waddr = pw_idx + 3 * D; end
-            6'd29: begin ps_we = pw_en; pch_waddr = pw_idx + 3 * D; end
-            6'd35: begin pb_we = pw_en; pch_waddr = pw_idx + 4 * D; end
-            6'd36: begin pm_we = pw_en; pch_waddr = pw_idx + 4 * D; end
-            6'd37: begin ps_we = pw_en; pch_waddr = pw_idx + 4 * D; end
-            6'd41: begin pb_we = pw_en; pch_waddr = pw_idx + 5 * D; end
-            6'd42: begin pm_we = pw_en; pch_waddr = pw_idx + 5 * D; end
-            6'd43: begin ps_we = pw_en; pch_waddr = pw_idx + 5 * D; end
-            6'd45: begin pb_we = pw_en; pch_waddr = pw_idx + 5 * D + F; end
-            6'd46: begin pm_we = pw_en; pch_waddr = pw_idx + 5 * D + F; end
-            6'd47: begin ps_we = pw_en; pch_waddr = pw_idx + 5 * D + F; end
-            6'd53: begin pb_we = pw_en; pch_waddr = pw_idx + 6 * D + F; end
+            6'd19: begin pb_we = pw_en; pch_waddr = pw_idx + D16; end
+            6'd20: begin pm_we = pw_en; pch_waddr = pw_idx + D16; end
+            6'd21: begin ps_we = pw_en; pch_waddr = pw_idx + D16; end
+            6'd23: begin pb_we = pw_en; pch_waddr = pw_idx + 16'd2 * D16; end
+            6'd24: begin pm_we = pw_en; pch_waddr = pw_idx + 16'd2 * D16; end
+            6'd25: begin ps_we = pw_en; pch_waddr = pw_idx + 16'd2 * D16; end
+            6'd27: begin pb_we = pw_en; pch_waddr = pw_idx + 16'd3 * D16; end
+            6'd28: begin pm_we = pw_en; pch_waddr = pw_idx + 16'd3 * D16; end
+            6'd29: begin ps_we = pw_en; pch_waddr = pw_idx + 16'd3 * D16; end
+            6'd35: begin pb_we = pw_en; pch_waddr = pw_idx + 16'd4 * D16; end
+            6'd36: begin pm_we = pw_en; pch_waddr = pw_idx + 16'd4 * D16; end
+            6'd37: begin ps_we = pw_en; pch_waddr = pw_idx + 16'd4 * D16; end
+            6'd41: begin pb_we = pw_en; pch_waddr = pw_idx + 16'd5 * D16; end
+            6'd42: begin pm_we = pw_en; pch_waddr = pw_idx + 16'd5 * D16; end
+            6'd43: begin ps_we = pw_en; pch_waddr = pw_idx + 16'd5 * D16; end
+            6'd45: begin pb_we = pw_en; pch_waddr = pw_idx + 16'd5 * D16 + F16; end
+            6'd46: begin pm_we = pw_en; pch_waddr = pw_idx + 16'd5 * D16 + F16; end
+            6'd47: begin ps_we = pw_en; pch_waddr = pw_idx + 16'd5 * D16 + F16; end
+            6'd53: begin pb_we = pw_en; pch_waddr = pw_idx + 16'd6 * D16 + F16; end
             default: ;
         endcase
     end
@@ -161,20 +167,20 @@ module qtd_engine #(
     reg [1:0]  c_res;        // 0 none, 1 res1 (skip h0), 2 res2 (skip res1)
     reg [3:0]  c_dst;
     always @(*) begin
-        c_no = T; c_ni = D; c_kg = KGD; c_trans = 1'b0; c_aus = 1'b0; c_bw = 1'b1; c_bbase = 0;
-        c_pch = 0; c_bias = 2'd1; c_pt = 1'b0; c_rng = 4'd0; c_res = 2'd0; c_dst = D_H;
+        c_no = T16; c_ni = D16; c_kg = KGD16; c_trans = 1'b0; c_aus = 1'b0; c_bw = 1'b1; c_bbase = 16'd0;
+        c_pch = 16'd0; c_bias = 2'd1; c_pt = 1'b0; c_rng = 4'd0; c_res = 2'd0; c_dst = D_H;
         case (phase)
-            P_IN:   begin c_kg = KGM; c_bias = 2'd2; c_rng = 4'd1; c_dst = D_H; end
-            P_Q:    begin c_bbase = WB_Q; c_pch = D; c_rng = 4'd2; c_dst = D_Q; end
-            P_K:    begin c_bbase = WB_K; c_pch = 2 * D; c_rng = 4'd3; c_dst = D_K; end
-            P_V:    begin c_no = D; c_ni = T; c_trans = 1'b1; c_bbase = WB_V; c_pch = 3 * D; c_rng = 4'd4; c_dst = D_VT; end
-            P_SC:   begin c_ni = T; c_bw = 1'b0; c_bias = 2'd0; c_pt = 1'b1; c_rng = 4'd5; c_dst = D_S; end
-            P_CTX:  begin c_kg = KGT; c_aus = 1'b1; c_bw = 1'b0; c_bias = 2'd0; c_pt = 1'b1; c_rng = 4'd7; c_dst = D_C; end
-            P_O:    begin c_bbase = WB_O; c_pch = 4 * D; c_rng = 4'd8; c_res = 2'd1; c_dst = D_R1; end
-            P_F1:   begin c_ni = F; c_bbase = WB_F1; c_pch = 5 * D; c_rng = 4'd10; c_dst = D_F1; end
-            P_F2:   begin c_kg = KGF; c_aus = 1'b1; c_bbase = WB_F2; c_pch = 5 * D + F; c_rng = 4'd11; c_res = 2'd2; c_dst = D_PACC; end
-            P_POOL: begin c_no = 1; c_kg = 1; c_bias = 2'd0; c_pt = 1'b1; c_rng = 4'd13; c_dst = D_POOL; end
-            P_HEAD: begin c_no = 1; c_ni = H; c_bbase = WB_HD; c_pch = 6 * D + F; c_dst = D_Y; end
+            P_IN:   begin c_kg = KGM16; c_bias = 2'd2; c_rng = 4'd1; c_dst = D_H; end
+            P_Q:    begin c_bbase = WQ16; c_pch = D16; c_rng = 4'd2; c_dst = D_Q; end
+            P_K:    begin c_bbase = WK16; c_pch = 16'd2 * D16; c_rng = 4'd3; c_dst = D_K; end
+            P_V:    begin c_no = D16; c_ni = T16; c_trans = 1'b1; c_bbase = WV16; c_pch = 16'd3 * D16; c_rng = 4'd4; c_dst = D_VT; end
+            P_SC:   begin c_ni = T16; c_bw = 1'b0; c_bias = 2'd0; c_pt = 1'b1; c_rng = 4'd5; c_dst = D_S; end
+            P_CTX:  begin c_kg = KGT16; c_aus = 1'b1; c_bw = 1'b0; c_bias = 2'd0; c_pt = 1'b1; c_rng = 4'd7; c_dst = D_C; end
+            P_O:    begin c_bbase = WO16; c_pch = 16'd4 * D16; c_rng = 4'd8; c_res = 2'd1; c_dst = D_R1; end
+            P_F1:   begin c_ni = F16; c_bbase = WF116; c_pch = 16'd5 * D16; c_rng = 4'd10; c_dst = D_F1; end
+            P_F2:   begin c_kg = KGF16; c_aus = 1'b1; c_bbase = WF216; c_pch = 16'd5 * D16 + F16; c_rng = 4'd11; c_res = 2'd2; c_dst = D_PACC; end
+            P_POOL: begin c_no = 16'd1; c_kg = 16'd1; c_bias = 2'd0; c_pt = 1'b1; c_rng = 4'd13; c_dst = D_POOL; end
+            P_HEAD: begin c_no = 16'd1; c_ni = H16; c_bbase = WHD16; c_pch = 16'd6 * D16 + F16; c_dst = D_Y; end
             default: ;
         endcase
     end
@@ -214,6 +220,8 @@ module qtd_engine #(
     reg [15:0]        e_mem [0:T-1];
     reg signed [31:0] pacc [0:D-1];
 
+    // Array indices below are 16-bit counters whose used width depends on the parameters.
+    /* verilator lint_off WIDTHTRUNC */
     // ---------------------------------------------------------------- sequencer
     localparam [4:0] DRAIN = 5'd16;
     reg        setup;
@@ -232,7 +240,9 @@ module qtd_engine #(
     reg [6:0]  xl;
     reg [AW-1:0] xa;
     reg [L*AB-1:0] xword;
+    /* verilator lint_off UNUSEDSIGNAL */  // only the clamped low bits are kept
     wire [7:0] xbyte = x_flat[xn*8 +: 8];
+    /* verilator lint_on UNUSEDSIGNAL */
     wire [L*AB-1:0] xword_n = xword | ({{(L*AB-AB){1'b0}}, xbyte[AB-1:0]} << (xl * AB));
 
     // softmax
@@ -247,13 +257,17 @@ module qtd_engine #(
     wire signed [9:0] sm_sv = s_mem[sm_base + sm_u];
     wire [9:0]  sm_diff = sm_max - sm_sv;
     wire [9:0]  sm_lim = {{(9-AB){1'b0}}, lut_len} - 10'd1;
+    /* verilator lint_off UNUSEDSIGNAL */  // only the clamped low bits are kept
     wire [9:0]  sm_idx = (sm_diff > sm_lim) ? sm_lim : sm_diff;
+    /* verilator lint_on UNUSEDSIGNAL */
     wire [15:0] sm_e = lut[sm_idx[AB-1:0]];
     wire [31:0] sm_zn = sm_z + {16'd0, sm_e};
     wire [31:0] sm_pmax = {22'd0, rng_hi[6]};
     wire [32:0] sm_rsh = {sm_rem, sm_num[sm_bit]};
     wire [47:0] sm_pp = ({32'd0, e_mem[sm_u]} * {16'd0, sm_q} + 48'h200000) >> 22;
+    /* verilator lint_off UNUSEDSIGNAL */  // only the clamped low bits are kept
     wire [31:0] sm_pr = (sm_pp > {16'd0, sm_pmax}) ? sm_pmax : sm_pp[31:0];
+    /* verilator lint_on UNUSEDSIGNAL */
     wire [L*AB-1:0] sm_word_n = sm_word | ({{(L*AB-AB){1'b0}}, sm_pr[AB-1:0]} << (sm_ul * AB));
 
     always @(posedge clk) begin
@@ -272,27 +286,27 @@ module qtd_engine #(
                     xn <= 16'd0; xk <= 16'd0; xl <= 7'd0; xa <= 0; xword <= 0;
                 end
                 P_XCP: begin
-                    if (xk == M - 1 || xl == L - 1) begin
+                    if (xk == M16 - 16'd1 || xl == LM1) begin
                         xw_we <= 1'b1; xw_wa <= xa; xw_wd <= xword_n;
                         xword <= 0; xa <= xa + 1'b1; xl <= 7'd0;
                     end else begin
                         xword <= xword_n; xl <= xl + 7'd1;
                     end
-                    xk <= (xk == M - 1) ? 16'd0 : xk + 16'd1;
+                    xk <= (xk == M16 - 16'd1) ? 16'd0 : xk + 16'd1;
                     xn <= xn + 16'd1;
-                    if (xn == T * M - 1) begin phase <= P_IN; setup <= 1'b1; end
+                    if (xn == T16 * M16 - 16'd1) begin phase <= P_IN; setup <= 1'b1; end
                 end
                 P_SM: begin
                     case (sm_st)
                         SM_MAX: begin
                             if (sm_u == 0 || sm_sv > sm_max) sm_max <= sm_sv;
-                            if (sm_u == T - 1) begin sm_st <= SM_EXP; sm_u <= 16'd0; sm_z <= 32'd0; end
+                            if (sm_u == T16 - 16'd1) begin sm_st <= SM_EXP; sm_u <= 16'd0; sm_z <= 32'd0; end
                             else sm_u <= sm_u + 16'd1;
                         end
                         SM_EXP: begin
                             e_mem[sm_u] <= sm_e;
                             sm_z <= sm_zn;
-                            if (sm_u == T - 1) begin
+                            if (sm_u == T16 - 16'd1) begin
                                 sm_st <= SM_DIV;
                                 sm_num <= (sm_pmax << 22) + (sm_zn >> 1);
                                 sm_z <= sm_zn;
@@ -313,17 +327,17 @@ module qtd_engine #(
                             end else sm_bit <= sm_bit - 5'd1;
                         end
                         default: begin   // SM_PROB
-                            if (sm_ul == L - 1 || sm_u == T - 1) begin
-                                pr_we <= 1'b1; pr_wa <= sm_t * KGT + sm_ug; pr_wd <= sm_word_n;
+                            if (sm_ul == LM1 || sm_u == T16 - 16'd1) begin
+                                pr_we <= 1'b1; pr_wa <= sm_t * KGT16 + sm_ug; pr_wd <= sm_word_n;
                                 sm_word <= 0; sm_ul <= 7'd0; sm_ug <= sm_ug + 16'd1;
                             end else begin
                                 sm_word <= sm_word_n; sm_ul <= sm_ul + 7'd1;
                             end
-                            if (sm_u == T - 1) begin
+                            if (sm_u == T16 - 16'd1) begin
                                 sm_u <= 16'd0;
                                 sm_st <= SM_MAX;
-                                if (sm_t == T - 1) begin phase <= P_CTX; setup <= 1'b1; end
-                                else begin sm_t <= sm_t + 16'd1; sm_base <= sm_base + T; end
+                                if (sm_t == T16 - 16'd1) begin phase <= P_CTX; setup <= 1'b1; end
+                                else begin sm_t <= sm_t + 16'd1; sm_base <= sm_base + T16; end
                             end else sm_u <= sm_u + 16'd1;
                         end
                     endcase
@@ -340,7 +354,7 @@ module qtd_engine #(
                             kg_c <= 16'd0;
                             if (i_c != c_ni - 1) begin
                                 i_c <= i_c + 16'd1;
-                                if (il_c == L - 1) begin il_c <= 7'd0; ig_c <= ig_c + 16'd1; end
+                                if (il_c == LM1) begin il_c <= 7'd0; ig_c <= ig_c + 16'd1; end
                                 else il_c <= il_c + 7'd1;
                                 if (c_trans) begin a_addr <= a_addr + 1'b1; b_addr <= b_row; end
                                 else begin a_addr <= a_row; b_addr <= b_addr + 1'b1; end
@@ -404,19 +418,38 @@ module qtd_engine #(
     reg        p_v, p_first, p_last, p_lasti;
     reg [15:0] p_o, p_i, p_ig, p_tt, p_tj;
     reg [6:0]  p_il;
+    // A lane's narrow signed product as shift-and-add logic (LUTs): the DSP48E1s are kept for the
+    // 33 x 32-bit requantisation and the residual multipliers (20 on an XC7S15).
+    function signed [AX+BX-1:0] lane_mul;
+        input signed [AX-1:0] a;
+        input signed [BX-1:0] b;
+        integer k;
+        reg signed [AX+BX-1:0] ax, acc_m;
+        begin
+            ax = {{BX{a[AX-1]}}, a};
+            acc_m = {(AX+BX){1'b0}};
+            for (k = 0; k < BX - 1; k = k + 1) if (b[k]) acc_m = acc_m + (ax <<< k);
+            if (b[BX-1]) acc_m = acc_m - (ax <<< (BX - 1));
+            lane_mul = acc_m;
+        end
+    endfunction
     reg signed [AX+BX-1:0] p_prod [0:L-1];
+    reg signed [AX+BX-1:0] m_prod [0:L-1];
     integer l;
     reg signed [AX-1:0] op_a;
     reg signed [BX-1:0] op_b;
-    always @(posedge clk) begin
-        p_v <= m_v && !abort; p_first <= m_first; p_last <= m_last; p_lasti <= m_lasti;
-        p_o <= m_o; p_i <= m_i; p_ig <= m_ig; p_il <= m_il; p_tt <= m_tt; p_tj <= m_tj;
+    always @(*) begin
         for (l = 0; l < L; l = l + 1) begin
             op_a = c_aus ? $signed({1'b0, a_word[l*AB +: AB]}) : $signed({a_word[l*AB + AB - 1], a_word[l*AB +: AB]});
             if (c_bw) op_b = $signed({{(BX-WB){wm_rd[l*WB + WB - 1]}}, wm_rd[l*WB +: WB]});
             else op_b = $signed({{(BX-AB){bact_word[l*AB + AB - 1]}}, bact_word[l*AB +: AB]});
-            p_prod[l] <= op_a * op_b;
+            m_prod[l] = lane_mul(op_a, op_b);
         end
+    end
+    always @(posedge clk) begin
+        p_v <= m_v && !abort; p_first <= m_first; p_last <= m_last; p_lasti <= m_lasti;
+        p_o <= m_o; p_i <= m_i; p_ig <= m_ig; p_il <= m_il; p_tt <= m_tt; p_tj <= m_tj;
+        for (l = 0; l < L; l = l + 1) p_prod[l] <= m_prod[l];
     end
 
     // stage S: adder tree (one level of carry chains; LANES small)
@@ -437,7 +470,7 @@ module qtd_engine #(
     wire signed [31:0] s_tot = (phase == P_POOL) ? pacc[s_i] : acc_in + s_sum;
     always @(*) begin
         pch_raddr = c_pch + s_tj;
-        inb_raddr = s_tt * D + s_tj;
+        inb_raddr = s_tt * D16 + s_tj;
     end
 
     // requantisation pipeline R0..R5
@@ -454,7 +487,7 @@ module qtd_engine #(
         end
         r0_lasti <= s_lasti; r0_o <= s_o; r0_i <= s_i; r0_ig <= s_ig; r0_il <= s_il;
     end
-    always @(*) skip_addr = r0_o * KGD + r0_ig;
+    always @(*) skip_addr = r0_o * KGD16 + r0_ig;
 
     reg signed [31:0] pt_m;
     reg [7:0] pt_s;
@@ -503,7 +536,9 @@ module qtd_engine #(
     wire signed [63:0] lo_q = {{54{rng_lo[c_rng][9]}}, rng_lo[c_rng]};
     wire signed [63:0] hi_q = {{54{rng_hi[c_rng][9]}}, rng_hi[c_rng]};
     wire signed [63:0] r2_rnd = (r2_prod + (64'sd1 <<< (r2_sh - 8'd1))) >>> r2_sh;
+    /* verilator lint_off UNUSEDSIGNAL */  // only the clamped low bits are kept
     wire signed [63:0] r2_cl = (r2_rnd < lo_q) ? lo_q : (r2_rnd > hi_q) ? hi_q : r2_rnd;
+    /* verilator lint_on UNUSEDSIGNAL */
 
     reg        r3_v, r3_lasti;
     reg [15:0] r3_o, r3_i, r3_ig;
@@ -539,17 +574,21 @@ module qtd_engine #(
     wire signed [63:0] lo_r = {{54{rng_lo[res_rng][9]}}, rng_lo[res_rng]};
     wire signed [63:0] hi_r = {{54{rng_hi[res_rng][9]}}, rng_hi[res_rng]};
     wire signed [63:0] r4_rnd = (r4_rs + (64'sd1 <<< (rsh - 8'd1))) >>> rsh;
+    /* verilator lint_off UNUSEDSIGNAL */  // only the clamped low bits are kept
     wire signed [63:0] r4_cl = (r4_rnd < lo_r) ? lo_r : (r4_rnd > hi_r) ? hi_r : r4_rnd;
+    /* verilator lint_on UNUSEDSIGNAL */
 
     reg        r5_v, r5_lasti;
     reg [15:0] r5_o, r5_i, r5_ig;
     reg [6:0]  r5_il;
     reg signed [9:0] r5_out;
-    reg signed [32:0] r5_val;
+    /* verilator lint_off UNUSEDSIGNAL */
+    reg signed [32:0] r5_val;   // [32] unused: |y| < 2^31 by the bias saturation
+    /* verilator lint_on UNUSEDSIGNAL */
     always @(posedge clk) begin
         r5_v <= r4_v && !abort;
         r5_out <= (c_res != 2'd0) ? r4_cl[9:0] : r4_q;
-        r5_val <= r4_val;
+        r5_val <= r4_val;   // head output: int32 by the accumulator bound (model.md)
         r5_lasti <= r4_lasti; r5_o <= r4_o; r5_i <= r4_i; r5_ig <= r4_ig; r5_il <= r4_il;
     end
 
@@ -557,17 +596,17 @@ module qtd_engine #(
     reg [L*AB-1:0] wacc;
     wire [L*AB-1:0] wacc_n = wacc | ({{(L*AB-AB){1'b0}}, r5_out[AB-1:0]} << (r5_il * AB));
     reg [15:0] kg_dst;
-    always @(*) kg_dst = (c_dst == D_VT) ? KGT : (c_dst == D_F1) ? KGF : KGD;
+    always @(*) kg_dst = (c_dst == D_VT) ? KGT16 : (c_dst == D_F1) ? KGF16 : KGD16;
     always @(posedge clk) begin
         ob_we <= 1'b0;
         if (rst) wacc <= 0;
         else if (r5_v) begin
             case (c_dst)
-                D_S: s_mem[r5_o * T + r5_i] <= r5_out;
+                D_S: s_mem[r5_o * T16 + r5_i] <= r5_out;
                 D_Y: y_mem[r5_i] <= r5_val[31:0];
                 D_PACC: pacc[r5_i] <= ((r5_o == 16'd0) ? 32'sd0 : pacc[r5_i]) + {{22{r5_out[9]}}, r5_out};
                 default: begin
-                    if (r5_il == L - 1 || r5_lasti) begin
+                    if (r5_il == LM1 || r5_lasti) begin
                         ob_we <= 1'b1;
                         ob_wa <= r5_o * kg_dst + r5_ig;
                         ob_wd <= wacc_n;
@@ -578,4 +617,5 @@ module qtd_engine #(
             endcase
         end
     end
+    /* verilator lint_on WIDTHTRUNC */
 endmodule

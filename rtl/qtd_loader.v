@@ -35,7 +35,8 @@ module qtd_loader #(
     output reg  [15:0]           pw_idx,
     output reg  [31:0]           pw_data
 );
-    localparam integer NT = 54;
+    localparam [15:0] NT = 16'd54;
+    localparam [6:0] LM1 = LANES[6:0] - 7'd1;
     localparam integer KGM = (M + LANES - 1) / LANES;
     localparam integer KGD = (D + LANES - 1) / LANES;
     localparam integer KGF = (F + LANES - 1) / LANES;
@@ -52,7 +53,9 @@ module qtd_loader #(
     reg [31:0] i_cnt;
     reg        i_w;
     reg [15:0] i_k;
-    reg [31:0] i_base;
+    /* verilator lint_off UNUSEDSIGNAL */
+    reg [31:0] i_base;   // only WAW bits address the weight memory
+    /* verilator lint_on UNUSEDSIGNAL */
     always @(*) begin
         i_tb = 6'd32;
         i_cnt = 32'd1;
@@ -145,7 +148,7 @@ module qtd_loader #(
             acc_n <= acc_n - {1'b0, cur_tb};
             e_idx <= e_idx + 16'd1;
             if (cur_w) begin
-                if (k_col == cur_k - 16'd1 || lane == LANES - 1) begin
+                if (k_col == cur_k - 16'd1 || lane == LM1) begin
                     ww_en <= 1'b1;
                     ww_addr <= waddr;
                     ww_data <= word | ({{(LANES*WB-WB){1'b0}}, elem[WB-1:0]} << (lane * WB));

@@ -8,14 +8,18 @@ module qtd_ram #(
 ) (
     input  wire          clk,
     input  wire          we,
+    /* verilator lint_off UNUSEDSIGNAL */  // callers pass wide addresses; the RAM uses what DEPTH needs
     input  wire [AW-1:0] waddr,
     input  wire [W-1:0]  wdata,
     input  wire [AW-1:0] raddr,
+    /* verilator lint_on UNUSEDSIGNAL */
     output reg  [W-1:0]  rdata
 );
     reg [W-1:0] mem [0:DEPTH-1];
+    /* verilator lint_off WIDTHTRUNC */
     always @(posedge clk) begin
         if (we) mem[waddr] <= wdata;
         rdata <= mem[raddr];
     end
+    /* verilator lint_on WIDTHTRUNC */
 endmodule

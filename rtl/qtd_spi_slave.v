@@ -22,7 +22,7 @@ module qtd_spi_slave (
     reg [2:0] sclk_s;
     reg [2:0] cs_s;
     reg [1:0] mosi_s;
-    reg [7:0] rx_sh;
+    reg [6:0] rx_sh;
     reg [7:0] tx_sh;
     reg [2:0] bitcnt;
     reg       miso_r;
@@ -47,7 +47,7 @@ module qtd_spi_slave (
             bitcnt <= 3'd0;
             miso_r <= 1'b0;
             tx_sh <= 8'd0;
-            rx_sh <= 8'd0;
+            rx_sh <= 7'd0;
             rx_byte <= 8'd0;
         end else if (cs_s[2] & ~cs_s[1]) begin
             start <= 1'b1;
@@ -62,7 +62,7 @@ module qtd_spi_slave (
                 tx_sh <= {tx_sh[6:0], 1'b0};
             end
             if (fall) begin
-                rx_sh <= {rx_sh[6:0], mosi_s[1]};
+                rx_sh <= {rx_sh[5:0], mosi_s[1]};
                 bitcnt <= bitcnt + 3'd1;
                 if (bitcnt == 3'd7) begin
                     rx_valid <= 1'b1;

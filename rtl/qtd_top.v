@@ -121,6 +121,7 @@ module qtd_top #(
 
     wire [H*32-1:0] y_flat;
     wire [11:0] in_off = addr[11:0];
+    /* verilator lint_off WIDTHTRUNC */  // window offsets index arrays sized by T*M and H
     reg  [7:0] rd_byte;
     always @(*) begin
         rd_byte = 8'd0;
@@ -129,11 +130,13 @@ module qtd_top #(
             else if (latch_ok && latch_word == addr[7:2]) rd_byte = latch[addr[1:0]*8 +: 8];
             else rd_byte = reg32[addr[1:0]*8 +: 8];
         end else if (in_inp) begin
-            if (in_off < IN_LEN) rd_byte = xin[in_off];
+            if ({20'd0, in_off} < IN_LEN) rd_byte = xin[in_off];
         end else if (in_out) begin
-            if (in_off < OUT_LEN) rd_byte = y_flat[in_off*8 +: 8];
+            if ({20'd0, in_off} < OUT_LEN) rd_byte = y_flat[in_off*8 +: 8];
         end
     end
+
+    /* verilator lint_on WIDTHTRUNC */
 
     // ---------------------------------------------------------------- loader and engine
     reg        ld_en;
@@ -173,8 +176,11 @@ module qtd_top #(
     );
 
     // ---------------------------------------------------------------- the register file
+    // start_req and new_err are per-cycle temporaries of this block (blocking, reset at its top)
     reg        start_req;
     reg [3:0]  new_err;
+    /* verilator lint_off BLKSEQ */
+    /* verilator lint_off WIDTHTRUNC */
     always @(posedge clk) begin
         tx_load <= 1'b0;
         ld_en <= 1'b0;
@@ -214,11 +220,11 @@ module qtd_top #(
                     if (!is_port) addr <= addr + 16'd1;
                     if (!mapped) spi_err <= 1'b1;
                     else if (in_inp) begin
-                        if (in_off < IN_LEN) begin
+                        if ({20'd0, in_off} < IN_LEN) begin
                             if (busy) overrun <= 1'b1;
                             else begin
                                 xin[in_off] <= rx_byte;
-                                if (in_off == IN_LEN - 1 && ctrl[3]) start_req = 1'b1;
+                                if ({20'd0, in_off} == IN_LEN - 1 && ctrl[3]) start_req = 1'b1;
                             end
                         end
                     end else if (in_csr) begin
@@ -307,4 +313,6 @@ module qtd_top #(
             if (new_err != 4'd0 && !err_f) begin err_f <= 1'b1; err_code <= new_err; end
         end
     end
+    /* verilator lint_on WIDTHTRUNC */
+    /* verilator lint_on BLKSEQ */
 endmodule

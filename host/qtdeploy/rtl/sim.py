@@ -49,9 +49,10 @@ def build(cfg: RtlConfig) -> Path:
 
     _env_with_verilator()
     build_dir = cache_dir() / "sim" / f"{cfg.key}-{source_hash()}"
+    build_dir.mkdir(parents=True, exist_ok=True)
     runner = get_runner("verilator")
-    runner.build(sources=[str(p) for p in source_paths()], hdl_toplevel=TOP, parameters=cfg.parameters(),
-                 build_dir=str(build_dir), build_args=["-Wno-fatal", "-Wno-lint", "-Wno-style", "-O2"], always=False)
+    runner.build(log_file=str(build_dir / "build.log"), sources=[str(p) for p in source_paths()], hdl_toplevel=TOP, parameters=cfg.parameters(),
+                 build_dir=str(build_dir), build_args=["-Wno-fatal", "-Wno-lint", "-Wno-style", "-O2", "--output-split", "0"], always=False)
     return build_dir
 
 
@@ -76,7 +77,8 @@ def run(cfg: RtlConfig, case: Path, *, random_windows: int = 0, seed: int = 1, t
     if str(tests_dir) not in sys.path:  # the runner passes sys.path on as the simulator's PYTHONPATH
         sys.path.insert(0, str(tests_dir))
     xml = runner.test(test_module="tb_qtd_top", hdl_toplevel=TOP, hdl_toplevel_lang="verilog", build_dir=str(build_dir), test_dir=str(test_dir),
-                      extra_env=env, results_xml=str(test_dir / "results.xml"))
+                      extra_env=env, results_xml=str(test_dir / "results.xml"),
+                      log_file=str(test_dir / "sim.log"))
     from cocotb_tools.runner import get_results
 
     _, failed = get_results(xml)

@@ -32,7 +32,8 @@ def yosys_bin() -> list[str]:
 
 
 def script(cfg: RtlConfig, json_out: str) -> str:
-    reads = "\n".join(f"read_verilog -defer {p}" for p in source_paths())
+    """The Yosys script; sources by file name (YoWASP sees only its working directory)."""
+    reads = "\n".join(f"read_verilog -defer {p.name}" for p in source_paths())
     params = " ".join(f"-set {k} {v}" for k, v in cfg.parameters().items() if k != "ABI")
     return (f"{reads}\nchparam {params} -set ABI {cfg.abi} {TOP}\nhierarchy -top {TOP}\n"
             f"synth_xilinx -family xc7 -top {TOP} -flatten\ntee -o {json_out} stat -json\n")
@@ -65,11 +66,16 @@ def synthesize(cfg: RtlConfig, *, force: bool = False, timeout: float = 3600) ->
         res = json.loads(cached.read_text())
         res["cached"] = True
         return res
-    stat_json = out_dir / f"{key}.stat.json"
-    ys = out_dir / f"{key}.ys"
-    ys.write_text(script(cfg, str(stat_json)))
+    work = out_dir / key
+    work.mkdir(exist_ok=True)
+    for p in source_paths():
+        shutil.copyfile(p, work / p.name)
+    stat_json = work / "stat.json"
+    stat_json.unlink(missing_ok=True)
+    (work / "synth.ys").write_text(script(cfg, "stat.json"))
     t0 = time.monotonic()
-    proc = subprocess.run([*yosys_bin(), "-q", "-s", str(ys)], capture_output=True, text=True, timeout=timeout)
+    proc = subprocess.run([*yosys_bin(), "-q", "-l", "yosys.log", "-s", "synth.ys"], capture_output=True, text=True,
+                          timeout=timeout, cwd=work)
     if proc.returncode != 0 or not stat_json.is_file():
         raise UsageError(f"Yosys failed for {cfg.key}: {proc.stderr.strip()[-2000:] or proc.stdout.strip()[-2000:]}",
                          "Check the RTL with `verilator --lint-only -Wall`.")

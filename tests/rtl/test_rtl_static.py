@@ -1,0 +1,97 @@
+"""RTL checks that need no simulation: Verilator -Wall lint, the Vivado project files, the report
+and energy logic on a real Yosys result (synthesis of the small config runs only with -m slow)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+
+import pytest
+
+from qtdeploy.cli.main import main
+from qtdeploy.rtl import config, energy, report, sim, synth
+
+LINT_SETS = [
+    {"T": 12, "D": 32, "F": 128, "WB": 4, "AB": 4, "LANES": 18, "WAW": 10},
+    {"T": 6, "D": 64, "F": 256, "WB": 8, "AB": 8, "LANES": 9, "WAW": 13},
+    {"T": 12, "D": 64, "F": 256, "WB": 6, "AB": 6, "LANES": 12, "WAW": 13},
+    {"T": 12, "D": 32, "F": 128, "WB": 2, "AB": 2, "LANES": 36, "WAW": 9},
+]
+
+
+@pytest.mark.parametrize("params", LINT_SETS, ids=lambda p: f"wb{p['WB']}_d{p['D']}")
+def test_verilator_lint_wall_clean(params):
+    files = [str(p) for p in config.source_paths()] + [str(config.rtl_dir() / "qtd_board.v")]
+    gen = [f"-G{k}={v}" for k, v in params.items()]
+    proc = subprocess.run([sim.verilator_bin(), "--lint-only", "-Wall", *gen, "--top-module", "qtd_board", *files],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0 and "%Warning" not in proc.stderr, proc.stderr
+
+
+def test_every_rtl_file_starts_default_nettype_none_and_holds_one_module():
+    for p in config.rtl_dir().glob("*.v"):
+        text = p.read_text()
+        assert text.startswith("`default_nettype none"), p.name
+        assert text.count("\nmodule ") == 1 and text.count("endmodule") == 1, p.name
+
+
+def test_vivado_project_is_complete(tmp_path):
+    assert main(["rtl", "vivado", "--board", "env5", "--config", "12,32,4", "--out", str(tmp_path), "--json"]) == 0
+    tcl = (tmp_path / "build.tcl").read_text()
+    xdc = (tmp_path / "env5.xdc").read_text()
+    cfg = config.config_for(12, 32, 4)
+    sources = [p.name for p in config.source_paths()] + ["qtd_board.v"]
+    for name in sources:
+        assert f"rtl {name}]" in tcl, name
+        assert (tmp_path / "rtl" / name).read_bytes() == (config.rtl_dir() / name).read_bytes()
+    assert "-part xc7s15ftgb196-1" in tcl and "set_property top qtd_board" in tcl
+    assert f"ABI=32'h{cfg.abi:08X}" in tcl and "write_bitstream" in tcl and "env5.xdc" in tcl
+    assert f"BITSTREAM.CONFIG.USR_ACCESS 0x{cfg.abi:08X}" in xdc
+    assert "create_clock -name clk -period 10.000 [get_ports clk]" in xdc
+    for port in ("clk", "spi_sclk", "spi_cs_n", "spi_mosi", "spi_miso", "irq"):
+        assert f"[get_ports {port}]" in xdc, port
+    for k, v in cfg.parameters().items():
+        if k != "ABI":
+            assert f"{k}={v}" in tcl
+
+
+def test_vivado_takes_abi_from_blob(tmp_path, root):
+    qtb = root / "protocol" / "vectors" / "model" / "w12_d32_b2" / "model.qtb"
+    assert main(["rtl", "vivado", "--blob", str(qtb), "--out", str(tmp_path)]) == 0
+    from qtdeploy.formats import blob as fmt
+
+    assert f"USR_ACCESS 0x{fmt.load(qtb).abi:08X}" in (tmp_path / "env5.xdc").read_text()
+
+
+def test_stat_parser_counts_lutram_and_bram():
+    stat = {"modules": {"\\qtd_top": {"num_cells_by_type": {
+        "LUT2": 10, "LUT6": 5, "RAM32M": 2, "SRL16E": 3, "FDRE": 40, "FDSE": 2, "DSP48E1": 4,
+        "RAMB36E1": 3, "RAMB18E1": 3, "CARRY4": 7, "MUXF7": 9}}}}
+    r = synth.parse_stat(stat)
+    assert (r["lut"], r["lut_logic"], r["lut_ram"], r["ff"], r["dsp"]) == (26, 15, 11, 42, 4)
+    assert (r["ramb36"], r["ramb18"], r["bram36"]) == (3, 3, 4.5)
+
+
+def test_energy_model_scales_with_cycles_and_is_labelled():
+    res = {"lut": 4000, "ff": 3000, "dsp": 8, "bram36": 5}
+    a, b = energy.estimate(res, 10_000), energy.estimate(res, 20_000)
+    assert a["modelled"] and a["assumptions"]
+    assert b["energy_mj"] == pytest.approx(2 * a["energy_mj"])
+    assert a["power_mw"] > energy.P_STATIC_MW
+
+
+def test_report_without_synthesis_uses_simulated_cycles(tmp_path, monkeypatch):
+    monkeypatch.setenv("QTD_RTL_CACHE", str(sim.cache_dir()))
+    r = report.build_report(12, 32, 4, synth=False, simulate=True)
+    assert r["cycles"] and r["speedup_vs_paper"] == pytest.approx(1.33 / r["latency_ms"])
+    assert "resources" not in r and "energy" not in r
+    assert any("paper 1.33 ms" in line for line in report.render_lines(r))
+
+
+@pytest.mark.slow
+def test_report_synthesises_the_small_config(capsys):
+    assert main(["rtl", "report", "--config", "12,32,4", "--json"]) == 0
+    r = json.loads(capsys.readouterr().out)
+    assert r["fits"], r["resources"]
+    assert r["resources"]["dsp"] <= 20 and r["resources"]["lut"] <= 8000
+    assert r["energy"]["modelled"] and r["latency_ms"] < 0.133
