@@ -21,12 +21,13 @@ static uint32_t ror(uint32_t x, unsigned n) { return (x >> n) | (x << (32u - n))
 
 static void compress(uint32_t h[8], const uint8_t block[64]) {
     uint32_t w[16];
-    uint32_t v[8];
     for (unsigned i = 0; i < 16; i++) {
         w[i] = ((uint32_t)block[4 * i] << 24) | ((uint32_t)block[4 * i + 1] << 16) |
                ((uint32_t)block[4 * i + 2] << 8) | (uint32_t)block[4 * i + 3];
     }
-    memcpy(v, h, sizeof v);
+    /* the eight working variables in locals (registers), rotated by assignment: a memmove of
+     * an array here became a byte-wise newlib call per round on the M0+ */
+    uint32_t a = h[0], b = h[1], c = h[2], d = h[3], e = h[4], f = h[5], g = h[6], hh = h[7];
     for (unsigned t = 0; t < 64; t++) {
         if (t >= 16) {
             uint32_t w15 = w[(t - 15) & 15u];
@@ -35,18 +36,25 @@ static void compress(uint32_t h[8], const uint8_t block[64]) {
             uint32_t s1 = ror(w2, 17) ^ ror(w2, 19) ^ (w2 >> 10);
             w[t & 15u] += s0 + w[(t - 7) & 15u] + s1;
         }
-        uint32_t e = v[4];
-        uint32_t a = v[0];
-        uint32_t t1 = v[7] + (ror(e, 6) ^ ror(e, 11) ^ ror(e, 25)) + ((e & v[5]) ^ (~e & v[6])) +
-                      k_round[t] + w[t & 15u];
-        uint32_t t2 = (ror(a, 2) ^ ror(a, 13) ^ ror(a, 22)) + ((a & v[1]) ^ (a & v[2]) ^ (v[1] & v[2]));
-        memmove(v + 1, v, 7 * sizeof v[0]);
-        v[4] += t1;
-        v[0] = t1 + t2;
+        uint32_t t1 = hh + (ror(e, 6) ^ ror(e, 11) ^ ror(e, 25)) + ((e & f) ^ (~e & g)) + k_round[t] + w[t & 15u];
+        uint32_t t2 = (ror(a, 2) ^ ror(a, 13) ^ ror(a, 22)) + ((a & b) ^ (a & c) ^ (b & c));
+        hh = g;
+        g = f;
+        f = e;
+        e = d + t1;
+        d = c;
+        c = b;
+        b = a;
+        a = t1 + t2;
     }
-    for (unsigned i = 0; i < 8; i++) {
-        h[i] += v[i];
-    }
+    h[0] += a;
+    h[1] += b;
+    h[2] += c;
+    h[3] += d;
+    h[4] += e;
+    h[5] += f;
+    h[6] += g;
+    h[7] += hh;
 }
 
 void qtd_sha256_init(qtd_sha256_t *s) {
@@ -59,6 +67,13 @@ void qtd_sha256_init(qtd_sha256_t *s) {
 
 void qtd_sha256_update(qtd_sha256_t *s, const uint8_t *data, size_t len) {
     s->total += len;
+    /* whole blocks straight from the input: no copy (newlib-nano's memcpy on the M0+ moves a
+     * byte at a time, which doubled the cost of hashing a blob) */
+    while (s->used == 0 && len >= 64u) {
+        compress(s->h, data);
+        data += 64;
+        len -= 64u;
+    }
     while (len > 0) {
         size_t take = 64u - s->used;
         if (take > len) {
