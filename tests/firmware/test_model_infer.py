@@ -171,3 +171,29 @@ def test_refusals(board, bitstream_for):
     time.sleep(0.3)
     board.ok(Command.HELLO, struct.pack("<BBH", 1, 8, 4096))
     assert board.request(Command.INFER, infer_request(x[1])).status == Status.NO_MODEL
+
+
+def test_blob_bigger_than_the_arena(board, bitstream_for):
+    """The metadata JSON at a blob's end is hashed while streaming, not kept: a model with 200 KB
+    of metadata still loads into the 128 KiB arena and infers bit-exact. A model whose tensors
+    themselves do not fit is refused with UNSUPPORTED, naming the reason."""
+    from qtdeploy.formats.blob import Blob, HParams, Tensor, pack
+
+    d = VECTORS / "w12_d32_b4"
+    b = unpack((d / "model.qtb").read_bytes())
+    b.meta["padding"] = "x" * 200_000
+    blob = pack(b)
+    assert len(blob) > 128 * 1024
+    board.install(SLOT_A, blob, bitstream_for(b.abi))
+    board.ok(Command.MODEL_LOAD, struct.pack("<BB", Engine.MCU, ACTIVE))
+    x = read_ints(d / "x.txt").reshape(4, -1)
+    res = board.ok(Command.INFER, infer_request(x[2]))
+    assert struct.unpack_from("<i", res, 24)[0] == read_ints(d / "y.txt")[2]
+
+    big = Blob(HParams(window=12, features=4, d_model=128, heads=1, layers=1, ffn=512, horizon=1),
+               tensors=[Tensor(name="l0.ffn1.weight", data=np.ones((512, 300), dtype=np.int64), bits=8, signed=True)])
+    data = pack(big)
+    board.install(SLOT_B, data, bitstream_for(big.abi), select=False)
+    r = board.request(Command.MODEL_LOAD, struct.pack("<BB", Engine.MCU, SLOT_B))
+    assert r.status == Status.UNSUPPORTED and b"too large" in r.payload, r.payload
+    assert board.request(Command.INFER, infer_request(x[2])).status == Status.NO_MODEL
