@@ -148,6 +148,18 @@ module qtd_engine #(
         endcase
     end
 
+    // a word with lane `lane` replaced by `v` (a decoder and per-lane muxes, no barrel shifter)
+    function [L*AB-1:0] put_lane;
+        input [L*AB-1:0] w;
+        input [6:0] lane;
+        input [AB-1:0] v;
+        integer k;
+        begin
+            put_lane = w;
+            for (k = 0; k < L; k = k + 1) if (lane == k[6:0]) put_lane[k*AB +: AB] = v;
+        end
+    endfunction
+
     // ---------------------------------------------------------------- sequencer state
     reg [3:0]  phase;
     reg        issuing;
@@ -155,6 +167,7 @@ module qtd_engine #(
     reg [15:0] o_c, i_c, kg_c, ig_c;
     reg [6:0]  il_c;
     reg [AW-1:0] a_addr, b_addr, a_row, b_row;
+    reg [15:0] dr_c, kr_c, sr_c, ir_c;   // o * (dest words per row), o * KGD, o * T, o * D
 
     // phase configuration
     reg [15:0] c_no, c_ni, c_kg;
@@ -184,6 +197,7 @@ module qtd_engine #(
             default: ;
         endcase
     end
+    wire [15:0] kg_dst = (c_dst == D_VT) ? KGT16 : (c_dst == D_F1) ? KGF16 : KGD16;   // dest words per row
     wire mac_phase = (phase != P_IDLE) && (phase != P_XCP) && (phase != P_SM);
 
     // ---------------------------------------------------------------- memories
@@ -243,7 +257,7 @@ module qtd_engine #(
     /* verilator lint_off UNUSEDSIGNAL */  // only the clamped low bits are kept
     wire [7:0] xbyte = x_flat[xn*8 +: 8];
     /* verilator lint_on UNUSEDSIGNAL */
-    wire [L*AB-1:0] xword_n = xword | ({{(L*AB-AB){1'b0}}, xbyte[AB-1:0]} << (xl * AB));
+    wire [L*AB-1:0] xword_n = put_lane(xword, xl, xbyte[AB-1:0]);
 
     // softmax
     localparam [1:0] SM_MAX = 2'd0, SM_EXP = 2'd1, SM_DIV = 2'd2, SM_PROB = 2'd3;
@@ -268,7 +282,7 @@ module qtd_engine #(
     /* verilator lint_off UNUSEDSIGNAL */  // only the clamped low bits are kept
     wire [31:0] sm_pr = (sm_pp > {16'd0, sm_pmax}) ? sm_pmax : sm_pp[31:0];
     /* verilator lint_on UNUSEDSIGNAL */
-    wire [L*AB-1:0] sm_word_n = sm_word | ({{(L*AB-AB){1'b0}}, sm_pr[AB-1:0]} << (sm_ul * AB));
+    wire [L*AB-1:0] sm_word_n = put_lane(sm_word, sm_ul, sm_pr[AB-1:0]);
 
     always @(posedge clk) begin
         done <= 1'b0;
@@ -346,6 +360,7 @@ module qtd_engine #(
                     if (setup) begin
                         setup <= 1'b0; issuing <= 1'b1;
                         o_c <= 16'd0; i_c <= 16'd0; kg_c <= 16'd0; ig_c <= 16'd0; il_c <= 7'd0;
+                        dr_c <= 16'd0; kr_c <= 16'd0; sr_c <= 16'd0; ir_c <= 16'd0;
                         a_addr <= 0; a_row <= 0; b_addr <= c_bbase; b_row <= c_bbase;
                     end else if (issuing) begin
                         if (kg_c != c_kg - 1) begin
@@ -362,6 +377,7 @@ module qtd_engine #(
                                 i_c <= 16'd0; il_c <= 7'd0; ig_c <= 16'd0;
                                 if (o_c != c_no - 1) begin
                                     o_c <= o_c + 16'd1;
+                                    dr_c <= dr_c + kg_dst; kr_c <= kr_c + KGD16; sr_c <= sr_c + T16; ir_c <= ir_c + D16;
                                     if (c_trans) begin b_row <= b_row + c_kg; b_addr <= b_row + c_kg; a_addr <= 0; end
                                     else begin a_row <= a_row + c_kg; a_addr <= a_row + c_kg; b_addr <= c_bbase; end
                                 end else begin
@@ -387,15 +403,14 @@ module qtd_engine #(
     // ---------------------------------------------------------------- MAC pipeline
     // stage M: memory words valid
     reg        m_v, m_first, m_last, m_lasti;
-    reg [15:0] m_o, m_i, m_ig, m_tt, m_tj;
+    reg [15:0] m_o, m_dr, m_kr, m_sr, m_ir, m_i, m_ig, m_tj;
     reg [6:0]  m_il;
     always @(posedge clk) begin
         m_v <= issuing && mac_phase && !rst && !abort;
         m_first <= (kg_c == 16'd0);
         m_last <= (kg_c == c_kg - 1);
         m_lasti <= (i_c == c_ni - 1);
-        m_o <= o_c; m_i <= i_c; m_ig <= ig_c; m_il <= il_c;
-        m_tt <= c_trans ? i_c : o_c;
+        m_o <= o_c; m_dr <= dr_c; m_kr <= kr_c; m_sr <= sr_c; m_ir <= ir_c; m_i <= i_c; m_ig <= ig_c; m_il <= il_c;
         m_tj <= c_trans ? o_c : i_c;
     end
     reg [L*AB-1:0] a_word;
@@ -416,7 +431,7 @@ module qtd_engine #(
 
     // stage P: products
     reg        p_v, p_first, p_last, p_lasti;
-    reg [15:0] p_o, p_i, p_ig, p_tt, p_tj;
+    reg [15:0] p_o, p_dr, p_kr, p_sr, p_ir, p_i, p_ig, p_tj;
     reg [6:0]  p_il;
     // A lane's narrow signed product as shift-and-add logic (LUTs): the DSP48E1s are kept for the
     // 33 x 32-bit requantisation and the residual multipliers (20 on an XC7S15).
@@ -448,13 +463,13 @@ module qtd_engine #(
     end
     always @(posedge clk) begin
         p_v <= m_v && !abort; p_first <= m_first; p_last <= m_last; p_lasti <= m_lasti;
-        p_o <= m_o; p_i <= m_i; p_ig <= m_ig; p_il <= m_il; p_tt <= m_tt; p_tj <= m_tj;
+        p_o <= m_o; p_dr <= m_dr; p_kr <= m_kr; p_sr <= m_sr; p_ir <= m_ir; p_i <= m_i; p_ig <= m_ig; p_il <= m_il; p_tj <= m_tj;
         for (l = 0; l < L; l = l + 1) p_prod[l] <= m_prod[l];
     end
 
     // stage S: adder tree (one level of carry chains; LANES small)
     reg        s_v, s_first, s_last, s_lasti;
-    reg [15:0] s_o, s_i, s_ig, s_tt, s_tj;
+    reg [15:0] s_o, s_dr, s_kr, s_sr, s_ir, s_i, s_ig, s_tj;
     reg [6:0]  s_il;
     reg signed [31:0] s_sum, tsum, acc;
     always @(*) begin
@@ -463,19 +478,19 @@ module qtd_engine #(
     end
     always @(posedge clk) begin
         s_v <= p_v && !abort; s_first <= p_first; s_last <= p_last; s_lasti <= p_lasti;
-        s_o <= p_o; s_i <= p_i; s_ig <= p_ig; s_il <= p_il; s_tt <= p_tt; s_tj <= p_tj;
+        s_o <= p_o; s_dr <= p_dr; s_kr <= p_kr; s_sr <= p_sr; s_ir <= p_ir; s_i <= p_i; s_ig <= p_ig; s_il <= p_il; s_tj <= p_tj;
         s_sum <= tsum;
     end
     wire signed [31:0] acc_in = s_first ? 32'sd0 : acc;
     wire signed [31:0] s_tot = (phase == P_POOL) ? pacc[s_i] : acc_in + s_sum;
     always @(*) begin
         pch_raddr = c_pch + s_tj;
-        inb_raddr = s_tt * D16 + s_tj;
+        inb_raddr = s_ir + s_tj;   // IN phase: t = o
     end
 
     // requantisation pipeline R0..R5
     reg        r0_v, r0_lasti;
-    reg [15:0] r0_o, r0_i, r0_ig;
+    reg [15:0] r0_o, r0_dr, r0_kr, r0_sr, r0_i, r0_ig;
     reg [6:0]  r0_il;
     reg signed [31:0] r0_acc;
     always @(posedge clk) begin
@@ -485,9 +500,9 @@ module qtd_engine #(
             r0_v <= 1'b1;
             r0_acc <= s_tot;
         end
-        r0_lasti <= s_lasti; r0_o <= s_o; r0_i <= s_i; r0_ig <= s_ig; r0_il <= s_il;
+        r0_lasti <= s_lasti; r0_o <= s_o; r0_dr <= s_dr; r0_kr <= s_kr; r0_sr <= s_sr; r0_i <= s_i; r0_ig <= s_ig; r0_il <= s_il;
     end
-    always @(*) skip_addr = r0_o * KGD16 + r0_ig;
+    always @(*) skip_addr = r0_kr + r0_ig;
 
     reg signed [31:0] pt_m;
     reg [7:0] pt_s;
@@ -502,7 +517,7 @@ module qtd_engine #(
                                  (c_bias == 2'd2) ? {inb_rd[31], inb_rd} : 33'sd0;
 
     reg        r1_v, r1_lasti;
-    reg [15:0] r1_o, r1_i, r1_ig;
+    reg [15:0] r1_o, r1_dr, r1_sr, r1_i, r1_ig;
     reg [6:0]  r1_il;
     reg signed [32:0] r1_val;
     reg signed [31:0] r1_mul;
@@ -512,11 +527,11 @@ module qtd_engine #(
         r1_val <= {r0_acc[31], r0_acc} + r0_bias;
         r1_mul <= c_pt ? pt_m : pmult_rd;
         r1_sh <= c_pt ? pt_s : pshift_rd;
-        r1_lasti <= r0_lasti; r1_o <= r0_o; r1_i <= r0_i; r1_ig <= r0_ig; r1_il <= r0_il;
+        r1_lasti <= r0_lasti; r1_o <= r0_o; r1_dr <= r0_dr; r1_sr <= r0_sr; r1_i <= r0_i; r1_ig <= r0_ig; r1_il <= r0_il;
     end
 
     reg        r2_v, r2_lasti;
-    reg [15:0] r2_o, r2_i, r2_ig;
+    reg [15:0] r2_o, r2_dr, r2_sr, r2_i, r2_ig;
     reg [6:0]  r2_il;
     reg signed [63:0] r2_prod;
     reg [7:0]  r2_sh;
@@ -530,7 +545,7 @@ module qtd_engine #(
         r2_sh <= r1_sh;
         r2_val <= r1_val;
         r2_skip <= {{(10-AB){skip_el[AB-1]}}, skip_el};
-        r2_lasti <= r1_lasti; r2_o <= r1_o; r2_i <= r1_i; r2_ig <= r1_ig; r2_il <= r1_il;
+        r2_lasti <= r1_lasti; r2_o <= r1_o; r2_dr <= r1_dr; r2_sr <= r1_sr; r2_i <= r1_i; r2_ig <= r1_ig; r2_il <= r1_il;
     end
 
     wire signed [63:0] lo_q = {{54{rng_lo[c_rng][9]}}, rng_lo[c_rng]};
@@ -541,7 +556,7 @@ module qtd_engine #(
     /* verilator lint_on UNUSEDSIGNAL */
 
     reg        r3_v, r3_lasti;
-    reg [15:0] r3_o, r3_i, r3_ig;
+    reg [15:0] r3_o, r3_dr, r3_sr, r3_i, r3_ig;
     reg [6:0]  r3_il;
     reg signed [9:0] r3_q, r3_skip;
     reg signed [32:0] r3_val;
@@ -550,14 +565,14 @@ module qtd_engine #(
         r3_q <= r2_cl[9:0];
         r3_skip <= r2_skip;
         r3_val <= r2_val;
-        r3_lasti <= r2_lasti; r3_o <= r2_o; r3_i <= r2_i; r3_ig <= r2_ig; r3_il <= r2_il;
+        r3_lasti <= r2_lasti; r3_o <= r2_o; r3_dr <= r2_dr; r3_sr <= r2_sr; r3_i <= r2_i; r3_ig <= r2_ig; r3_il <= r2_il;
     end
 
     wire signed [31:0] rm0 = (c_res == 2'd1) ? r1_m0 : r2_m0;
     wire signed [31:0] rm1 = (c_res == 2'd1) ? r1_m1 : r2_m1;
     wire [7:0] rsh = (c_res == 2'd1) ? r1_s : r2_s;
     reg        r4_v, r4_lasti;
-    reg [15:0] r4_o, r4_i, r4_ig;
+    reg [15:0] r4_o, r4_dr, r4_sr, r4_i, r4_ig;
     reg [6:0]  r4_il;
     reg signed [9:0] r4_q;
     reg signed [63:0] r4_rs;
@@ -567,7 +582,7 @@ module qtd_engine #(
         r4_rs <= {{54{r3_skip[9]}}, r3_skip} * {{32{rm0[31]}}, rm0} + {{54{r3_q[9]}}, r3_q} * {{32{rm1[31]}}, rm1};
         r4_q <= r3_q;
         r4_val <= r3_val;
-        r4_lasti <= r3_lasti; r4_o <= r3_o; r4_i <= r3_i; r4_ig <= r3_ig; r4_il <= r3_il;
+        r4_lasti <= r3_lasti; r4_o <= r3_o; r4_dr <= r3_dr; r4_sr <= r3_sr; r4_i <= r3_i; r4_ig <= r3_ig; r4_il <= r3_il;
     end
 
     wire [3:0] res_rng = (c_res == 2'd1) ? 4'd9 : 4'd12;
@@ -579,7 +594,7 @@ module qtd_engine #(
     /* verilator lint_on UNUSEDSIGNAL */
 
     reg        r5_v, r5_lasti;
-    reg [15:0] r5_o, r5_i, r5_ig;
+    reg [15:0] r5_o, r5_dr, r5_sr, r5_i, r5_ig;
     reg [6:0]  r5_il;
     reg signed [9:0] r5_out;
     /* verilator lint_off UNUSEDSIGNAL */
@@ -589,26 +604,24 @@ module qtd_engine #(
         r5_v <= r4_v && !abort;
         r5_out <= (c_res != 2'd0) ? r4_cl[9:0] : r4_q;
         r5_val <= r4_val;   // head output: int32 by the accumulator bound (model.md)
-        r5_lasti <= r4_lasti; r5_o <= r4_o; r5_i <= r4_i; r5_ig <= r4_ig; r5_il <= r4_il;
+        r5_lasti <= r4_lasti; r5_o <= r4_o; r5_dr <= r4_dr; r5_sr <= r4_sr; r5_i <= r4_i; r5_ig <= r4_ig; r5_il <= r4_il;
     end
 
     // stage W: write the element where it belongs
     reg [L*AB-1:0] wacc;
-    wire [L*AB-1:0] wacc_n = wacc | ({{(L*AB-AB){1'b0}}, r5_out[AB-1:0]} << (r5_il * AB));
-    reg [15:0] kg_dst;
-    always @(*) kg_dst = (c_dst == D_VT) ? KGT16 : (c_dst == D_F1) ? KGF16 : KGD16;
+    wire [L*AB-1:0] wacc_n = put_lane(wacc, r5_il, r5_out[AB-1:0]);
     always @(posedge clk) begin
         ob_we <= 1'b0;
         if (rst) wacc <= 0;
         else if (r5_v) begin
             case (c_dst)
-                D_S: s_mem[r5_o * T16 + r5_i] <= r5_out;
+                D_S: s_mem[r5_sr + r5_i] <= r5_out;
                 D_Y: y_mem[r5_i] <= r5_val[31:0];
                 D_PACC: pacc[r5_i] <= ((r5_o == 16'd0) ? 32'sd0 : pacc[r5_i]) + {{22{r5_out[9]}}, r5_out};
                 default: begin
                     if (r5_il == LM1 || r5_lasti) begin
                         ob_we <= 1'b1;
-                        ob_wa <= r5_o * kg_dst + r5_ig;
+                        ob_wa <= r5_dr + r5_ig;
                         ob_wd <= wacc_n;
                         ob_dst <= c_dst;
                         wacc <= 0;

@@ -104,6 +104,17 @@ module qtd_loader #(
     reg [WAW-1:0] waddr;
     reg [LANES*WB-1:0] word;
 
+    function [LANES*WB-1:0] put_lane;   // lane `lane` of `w` replaced by `v` (decoder + muxes)
+        input [LANES*WB-1:0] w;
+        input [6:0] ln;
+        input [WB-1:0] v;
+        integer k;
+        begin
+            put_lane = w;
+            for (k = 0; k < LANES; k = k + 1) if (ln == k[6:0]) put_lane[k*WB +: WB] = v;
+        end
+    endfunction
+
     wire restart = ~cur_valid | (tensor != cur_tensor) | (offset != next_off);
     wire [31:0] elem = acc[31:0] & ((cur_tb == 6'd32) ? 32'hFFFFFFFF : ((32'd1 << cur_tb) - 32'd1));
 
@@ -151,13 +162,13 @@ module qtd_loader #(
                 if (k_col == cur_k - 16'd1 || lane == LM1) begin
                     ww_en <= 1'b1;
                     ww_addr <= waddr;
-                    ww_data <= word | ({{(LANES*WB-WB){1'b0}}, elem[WB-1:0]} << (lane * WB));
+                    ww_data <= put_lane(word, lane, elem[WB-1:0]);
                     word <= {LANES*WB{1'b0}};
                     waddr <= waddr + 1'b1;
                     lane <= 7'd0;
                     k_col <= (k_col == cur_k - 16'd1) ? 16'd0 : k_col + 16'd1;
                 end else begin
-                    word <= word | ({{(LANES*WB-WB){1'b0}}, elem[WB-1:0]} << (lane * WB));
+                    word <= put_lane(word, lane, elem[WB-1:0]);
                     lane <= lane + 7'd1;
                     k_col <= k_col + 16'd1;
                 end

@@ -178,6 +178,7 @@ module qtd_top #(
     // ---------------------------------------------------------------- the register file
     // start_req and new_err are per-cycle temporaries of this block (blocking, reset at its top)
     reg        start_req;
+    reg        mv_now;      // MODEL_VALID as of this byte (a CTRL write may set it together with START)
     reg [3:0]  new_err;
     /* verilator lint_off BLKSEQ */
     /* verilator lint_off WIDTHTRUNC */
@@ -190,6 +191,7 @@ module qtd_top #(
         eng_abort <= 1'b0;
         start_req = 1'b0;
         new_err = 4'd0;
+        mv_now = ctrl[2];
         if (rst) begin
             busy <= 1'b0; done_f <= 1'b0; err_f <= 1'b0; overrun <= 1'b0; spi_err <= 1'b0;
             err_code <= 4'd0; ctrl <= 3'd0; irq_en <= 8'd0; cycles <= 32'd0; cyc_run <= 32'd0;
@@ -231,6 +233,7 @@ module qtd_top #(
                         case (addr[7:0])
                             8'h10: begin
                                 ctrl <= rx_byte[4:2];
+                                mv_now = rx_byte[2];
                                 if (rx_byte[1]) begin
                                     busy <= 1'b0; done_f <= 1'b0; err_f <= 1'b0; err_code <= 4'd0;
                                     cycles <= 32'd0; infer_count <= 32'd0; eng_abort <= 1'b1;
@@ -296,7 +299,7 @@ module qtd_top #(
             // engine control
             if (start_req) begin
                 if (busy) new_err = 4'd6;
-                else if (!ctrl[2]) new_err = 4'd1;
+                else if (!mv_now) new_err = 4'd1;
                 else begin
                     busy <= 1'b1; done_f <= 1'b0; cyc_run <= 32'd0; eng_start <= 1'b1;
                 end

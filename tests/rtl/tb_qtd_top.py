@@ -119,3 +119,43 @@ async def golden_windows(dut):
     dut._log.info("cycles per inference: %s", sorted(set(cycles)))
     if os.environ.get("QTD_RESULT"):
         Path(os.environ["QTD_RESULT"]).write_text(json.dumps({"cycles": cycles, "windows": len(windows)}))
+
+
+@cocotb.test()
+async def register_errors(dut):
+    """ERROR codes of protocol/regmap.md that need no model: first error kept, W1C clears, RESET aborts."""
+    spi = await _reset(dut)
+
+    async def code_then_clear() -> int:
+        st = (await spi.xfer(b"\x00"))[0]
+        code = await _reg(spi, P.REG_ERROR_CODE)
+        await spi.xfer(write(P.REG_STATUS, b"\x04"))
+        assert st & 0x04 and (await spi.xfer(b"\x00"))[0] & 0x04 == 0
+        return code
+
+    await spi.xfer(write(P.REG_WLOAD_TENSOR, struct.pack("<II", 60, 0)))
+    await spi.xfer(write(P.REG_WLOAD_DATA, b"\x01"))
+    assert await code_then_clear() == 2                       # BAD_TENSOR
+    await spi.xfer(write(P.REG_WLOAD_TENSOR, struct.pack("<II", 0, 5)))
+    await spi.xfer(write(P.REG_WLOAD_DATA, b"\x01"))
+    assert await code_then_clear() == 3                       # TENSOR_RANGE (x.range is 1 byte)
+    await spi.xfer(write(P.REG_LUT_SELECT, struct.pack("<II", 1, 0)))
+    await spi.xfer(write(P.REG_LUT_DATA, b"\x01"))
+    assert await code_then_clear() == 4                       # BAD_LUT
+    await spi.xfer(write(P.REG_MULTIBOOT_TRIGGER, b"IPRX"))
+    assert await code_then_clear() == 9                       # BAD_IPROG_KEY
+
+    # a run with whatever the memories hold: BUSY, then overrun / START_BUSY / LOAD_BUSY, first kept
+    await spi.xfer(write(P.REG_CTRL, b"\x05"))                # MODEL_VALID | START
+    assert (await spi.xfer(b"\x00"))[0] & 0x01                # BUSY
+    await spi.xfer(write(P.REGMAP_INPUT_BASE, b"\x00"))
+    await spi.xfer(write(P.REG_CTRL, b"\x05"))
+    await spi.xfer(write(P.REG_WLOAD_DATA, b"\x00"))
+    st = (await spi.xfer(b"\x00"))[0]
+    assert st & 0x10 and st & 0x04 and await _reg(spi, P.REG_ERROR_CODE) == 6
+    await spi.xfer(write(P.REG_CTRL, b"\x02"))                # RESET
+    st = (await spi.xfer(b"\x00"))[0]
+    assert st & 0x07 == 0, hex(st)
+    # coherent 32-bit read: bytes 1..3 come from the latch taken at byte 0
+    miso = await spi.xfer(read(P.REG_ID, 4))
+    assert miso[4:] == b"QTDA"
