@@ -10,8 +10,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import platformdirs
-
 
 def repo_root() -> Path:
     """The checkout that holds boards/, protocol/ and firmware/."""
@@ -39,6 +37,8 @@ def rtl_dir() -> Path:
 
 def cache_dir() -> Path:
     """Per-user cache (built virtual-board executables, default virtual flash files)."""
+    import platformdirs  # here, not at the top: the firmware build imports this module stdlib-only
+
     env = os.environ.get("QTDEPLOY_CACHE")
     path = Path(env) if env else Path(platformdirs.user_cache_dir("qtdeploy"))
     path.mkdir(parents=True, exist_ok=True)
