@@ -37,7 +37,7 @@ def sha(path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def cut_at(k: int, images, base_flash, tmp_path) -> dict:
+def cut_at(k: int, images, base_flash, tmp_path, *, resume: bool = True) -> dict:
     """Flash the demo onto a copy of the old-image board, cut at op k, restart, check, resume."""
     path = tmp_path / f"flash-{k}.bin"
     shutil.copyfile(base_flash, path)
@@ -64,7 +64,7 @@ def cut_at(k: int, images, base_flash, tmp_path) -> dict:
         else:
             assert (active["bitstream"]["sha256"], active["blob"]["sha256"]) == (sha(images.bitstream), sha(images.blob))
         resumed = None
-        if before["active_slot"] == "A":
+        if before["active_slot"] == "A" and resume:
             resumed = flash(b, bitstream=images.bitstream, blob=images.blob)
             assert resumed["slot"] == "B" and info(b)["active_slot"] == "B"
     path.unlink()
@@ -81,7 +81,7 @@ def _check(k: int, w: int, r: dict) -> None:
     if k <= w + COMMIT_OPS:
         # every op up to the commit's crc program leaves the old record current
         assert not r["completed"] and r["active_after_cut"] == "A", (k, r)
-        if k > 2 + SECTOR // PAGE:  # sector 0 was written and verified before the cut
+        if r["resumed"] and k > 2 + SECTOR // PAGE:  # sector 0 was written and verified before the cut
             assert r["resumed"]["sectors_skipped"] >= 1, (k, r["resumed"])
     else:
         assert r["completed"] and r["active_after_cut"] == "B", (k, r)
@@ -96,7 +96,10 @@ def test_power_cut_representative_points(images, base_flash, tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(3600)
 def test_power_cut_every_operation(images, base_flash, tmp_path):
+    """Every k (about 2,180 cuts, ~10 minutes); the resume after the cut is checked at every
+    16th k and at the commit ops, which halves the time and still covers every sector."""
     w = write_ops(images.bitstream, images.blob)
     for k in range(1, w + COMMIT_OPS + 2):
-        _check(k, w, cut_at(k, images, base_flash, tmp_path))
+        _check(k, w, cut_at(k, images, base_flash, tmp_path, resume=k % 16 == 0 or k > w))
