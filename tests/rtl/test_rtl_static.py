@@ -95,3 +95,11 @@ def test_report_synthesises_the_small_config(capsys):
     assert r["fits"], r["resources"]
     assert r["resources"]["dsp"] <= 20 and r["resources"]["lut"] <= 8000
     assert r["energy"]["modelled"] and r["latency_ms"] < 0.133
+
+
+def test_load_sequence_matches_regmap_examples():
+    from qtdeploy.rtl.load import crc8, write
+
+    assert crc8(b"123456789") == 0xF4
+    tx = write(0x0048, bytes.fromhex("123456789ABCDEF00F1E"))
+    assert tx[:3] == b"\x80\x00\x48" and len(tx) == 13 and crc8(tx) == 0x6D   # regmap.md example 2
