@@ -90,9 +90,12 @@ def _human(r: dict[str, Any]) -> None:
     stdout.print(table)
     inf = r["inferences"]
     if inf["count"]:
+        from qtdeploy.energy.plots import energy_unit
+
+        k, unit = energy_unit(inf["mean_mj"])
         stdout.print(f"energy per inference ({inf['source']}, sum of {', '.join(r['total_rails'])}): "
-                     f"mean {inf['mean_mj'] * 1000:.1f} uJ, median {inf['median_mj'] * 1000:.1f} uJ, "
-                     f"min {inf['min_mj'] * 1000:.1f}, max {inf['max_mj'] * 1000:.1f} over {inf['count']} inferences",
+                     f"mean {inf['mean_mj'] * k:.4g} {unit}, median {inf['median_mj'] * k:.4g} {unit}, "
+                     f"min {inf['min_mj'] * k:.4g}, max {inf['max_mj'] * k:.4g} {unit} over {inf['count']} inferences",
                      highlight=False)
     else:
         stdout.print("no inference markers in this log")

@@ -19,6 +19,11 @@ from qtdeploy.energy.reader import LogData
 _MAX_POINTS = 4000
 
 
+def energy_unit(mean_mj: float) -> tuple[float, str]:
+    """(factor from mJ, unit) that keeps per-inference figures readable: uJ below 1 mJ."""
+    return (1.0, "mJ") if abs(mean_mj) >= 1.0 else (1000.0, "uJ")
+
+
 def _decimate(t: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Bin means, so a spike narrower than a pixel still shows in the mean of its bin."""
     if len(t) <= _MAX_POINTS:
@@ -58,14 +63,15 @@ def plot_report(data: LogData, rows: np.ndarray, runs: list[slice], energies: li
     ax_p.set_title(f"power per rail ({origin.lower()})", fontsize=10)
     ax_p.grid(alpha=0.3)
     if rails and len(rows):
-        ax_p.legend(fontsize=7, loc="upper right", ncol=2)
+        ax_p.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=4, frameon=False)
     inf = result["inferences"]
     if energies:
-        e_uj = np.array(energies) * 1000.0
-        ax_h.hist(e_uj, bins=min(40, max(5, len(e_uj) // 3)), color="C0", edgecolor="white")
-        ax_h.axvline(float(np.mean(e_uj)), color="C3", lw=1.2, label=f"mean {np.mean(e_uj):.1f} uJ")
+        scale, unit = energy_unit(float(np.mean(energies)))
+        e = np.array(energies) * scale
+        ax_h.hist(e, bins=min(40, max(5, len(e) // 3)), color="C0", edgecolor="white")
+        ax_h.axvline(float(np.mean(e)), color="C3", lw=1.2, label=f"mean {np.mean(e):.3g} {unit}")
         ax_h.legend(fontsize=8)
-        ax_h.set_xlabel(f"energy per inference [uJ] ({inf['source']})")
+        ax_h.set_xlabel(f"energy per inference [{unit}]\n({inf['source']})", fontsize=9)
         ax_h.set_ylabel("inferences")
     else:
         ax_h.text(0.5, 0.5, "no inference markers in this log", ha="center", va="center",
