@@ -5,7 +5,7 @@
 static const uint32_t k_bus_mv[PM_RAILS] = {3300, 5000, 3300, 3300, 3300, 1800, 1000, 1000};
 
 /* uA per rail and state. usb_raw is computed (the other rails through 85 %-efficient
- * regulators from 5 V), so its column here is 0. FPGA inferring totals 70.9 mW, inside the
+ * regulators from 5 V), so its column here is 0. FPGA inferring totals 71.0 mW, inside the
  * paper's 63-79 mW average for the accelerator (no RTL power estimate has landed yet). */
 static const uint32_t k_current_ua[PM_STATES][PM_RAILS] = {
     /*              sensors usb  mcu    wifi vccio vccaux vccint vccbram */
