@@ -104,16 +104,16 @@ def read_log(root: str | Path) -> LogData:
     root = Path(root)
     data = LogData(root, read_meta(root))
     data.columns = ["t_s", "unix_s"] + [f"{r}_{q}" for r in data.rails for q in ("v", "ma", "mw")]
-    blobs: dict[str, bytes] = {}
+    cached: tuple[str, bytes] = ("", b"")  # one segment in memory at a time (they run to 64 MiB)
     for fields in _manifest_entries(root, data):
         seq, name, offset, length, rows = int(fields[0]), fields[1], int(fields[2]), int(fields[3]), int(fields[4])
         data.next_seq = max(data.next_seq, seq + 1)
-        if name not in blobs:
+        if cached[0] != name:
             try:
-                blobs[name] = (root / name).read_bytes()
+                cached = (name, (root / name).read_bytes())
             except OSError:
-                blobs[name] = b""
-        chunk = blobs[name][offset:offset + length]
+                cached = (name, b"")
+        chunk = cached[1][offset:offset + length]
         data.committed_end[name] = max(data.committed_end.get(name, 0), offset + length)
         where = f"{name} chunk {seq} (bytes {offset}..{offset + length})"
         if len(chunk) != length:
