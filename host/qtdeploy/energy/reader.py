@@ -104,16 +104,19 @@ def read_log(root: str | Path) -> LogData:
     root = Path(root)
     data = LogData(root, read_meta(root))
     data.columns = ["t_s", "unix_s"] + [f"{r}_{q}" for r in data.rails for q in ("v", "ma", "mw")]
-    cached: tuple[str, bytes] = ("", b"")  # one segment in memory at a time (they run to 64 MiB)
+    # one samples and one events segment in memory at a time (segments run to 64 MiB; the
+    # manifest interleaves the two kinds, so a single slot would re-read them every chunk)
+    cached: dict[str, tuple[str, bytes]] = {}
     for fields in _manifest_entries(root, data):
         seq, name, offset, length, rows = int(fields[0]), fields[1], int(fields[2]), int(fields[3]), int(fields[4])
         data.next_seq = max(data.next_seq, seq + 1)
-        if cached[0] != name:
+        kind = name.split("-")[0]
+        if cached.get(kind, ("", b""))[0] != name:
             try:
-                cached = (name, (root / name).read_bytes())
+                cached[kind] = (name, (root / name).read_bytes())
             except OSError:
-                cached = (name, b"")
-        chunk = cached[1][offset:offset + length]
+                cached[kind] = (name, b"")
+        chunk = cached[kind][1][offset:offset + length]
         data.committed_end[name] = max(data.committed_end.get(name, 0), offset + length)
         where = f"{name} chunk {seq} (bytes {offset}..{offset + length})"
         if len(chunk) != length:
