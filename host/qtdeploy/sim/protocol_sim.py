@@ -13,6 +13,7 @@ name, default ``virtual``), ``time_scale`` (float), ``die_after`` (flash op coun
 
 from __future__ import annotations
 
+import subprocess
 import urllib.parse
 from pathlib import Path
 
@@ -101,6 +102,11 @@ class Serial(PosixSerial):
     def _explain(self, exc: BaseException) -> serial.SerialException:
         """Name why the pty failed when it was our board that ended (power cut, broken rule)."""
         board = self.board
+        if board is not None and board.proc is not None and board.returncode is None:
+            try:  # the pty fails the moment the process dies, a little before it can be reaped
+                board.proc.wait(timeout=1.0)
+            except subprocess.TimeoutExpired:
+                pass
         if board is not None and board.returncode is not None:
             why = board.stderr_text().strip().splitlines()
             return serial.SerialException(
