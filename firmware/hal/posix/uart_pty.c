@@ -13,13 +13,19 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <stdlib.h>
+#include <sys/ioctl.h>
 #include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "hal.h"
 
-#define BURST_BYTES 64u      /* credit that may pile up while idle (a UART FIFO and a bit) */
+/* The board's receive path is an interrupt/DMA-fed ring buffer (16 KiB in the RP2040 HAL's RAM,
+ * outside the core's static budget): bytes keep arriving at the wire rate while the core waits
+ * on a 130 ms sector erase, as on the real board, so the wire and not the flash sets the pace.
+ * Credit is also capped by the bytes actually queued on the pty (FIONREAD), so idle time never
+ * banks credit for bytes the host had not sent yet. */
+#define RX_RING_BYTES 16384u
 #define PACE_CHUNK 64u       /* bytes written per pacing step */
 #define UNIT 10000000ull     /* one byte of credit, in bit-microseconds (10 bits x 1e6) */
 
@@ -69,8 +75,13 @@ size_t hal_uart_read(uint8_t *buf, size_t cap) {
         uint64_t now = hal_time_us();
         g_rx_credit += (now - g_rx_last_us) * g_baud;
         g_rx_last_us = now;
-        if (g_rx_credit > BURST_BYTES * UNIT) {
-            g_rx_credit = BURST_BYTES * UNIT;
+        uint64_t cap_bytes = RX_RING_BYTES;
+        int queued = 0;
+        if (ioctl(g_master, FIONREAD, &queued) == 0 && queued >= 0 && (uint64_t)queued < cap_bytes) {
+            cap_bytes = (uint64_t)queued; /* cannot have received what was never sent */
+        }
+        if (g_rx_credit > cap_bytes * UNIT) {
+            g_rx_credit = cap_bytes * UNIT;
         }
         allowed = (size_t)(g_rx_credit / UNIT);
         if (allowed > cap) {
