@@ -17,6 +17,12 @@ import serial
 from qtdeploy._protocol import LINK_DEFAULT_BAUD
 from qtdeploy.errors import LinkError
 
+try:  # termios.error is not an OSError: a pty whose board died raises it from tcdrain/tcsetattr
+    from termios import error as _TermiosError
+except ImportError:  # Windows
+    _TermiosError = OSError
+_PORT_ERRORS: tuple[type[BaseException], ...] = (serial.SerialException, OSError, _TermiosError)
+
 
 @runtime_checkable
 class Transport(Protocol):
@@ -42,7 +48,7 @@ class SerialTransport:
         self.url = url
         try:
             self._port = serial.serial_for_url(url, baudrate=baud, timeout=0, write_timeout=write_timeout)
-        except (serial.SerialException, ValueError, OSError) as exc:
+        except (*_PORT_ERRORS, ValueError) as exc:
             raise LinkError(
                 f"Cannot open serial port {url!r}: {exc}.",
                 "Check that the board is plugged in and the port name is right "
@@ -55,9 +61,11 @@ class SerialTransport:
 
     def write(self, data: bytes) -> None:
         try:
+            # No flush (tcdrain) per frame: it left the wire idle between frames, and the window
+            # of frames in flight exists precisely so the wire never idles. write_timeout still
+            # bounds a write to a port that stopped draining.
             self._port.write(data)
-            self._port.flush()
-        except (serial.SerialException, OSError) as exc:
+        except _PORT_ERRORS as exc:
             raise self._lost(exc) from exc
 
     def read(self, max_bytes: int, timeout: float) -> bytes:
@@ -70,13 +78,14 @@ class SerialTransport:
             waiting = self._port.in_waiting
             rest = self._port.read(min(waiting, max_bytes - 1)) if waiting else b""
             return bytes(first + rest)
-        except (serial.SerialException, OSError) as exc:
+        except _PORT_ERRORS as exc:
             raise self._lost(exc) from exc
 
     def set_baud(self, baud: int) -> None:
         try:
+            self._port.flush()  # let bytes sent at the old rate leave before switching
             self._port.baudrate = baud
-        except (serial.SerialException, ValueError, OSError) as exc:
+        except (*_PORT_ERRORS, ValueError) as exc:
             raise LinkError(
                 f"The port {self.url!r} refused {baud} baud: {exc}.",
                 "Pick a rate the USB-serial adapter supports, or leave --baud at its default.",
