@@ -38,6 +38,8 @@ def source_files(board: str = "virtual") -> list[Path]:
         and not p.relative_to(fw).parts[0] in ("tests", "fuzz")
     ]
     files += sorted(boards_dir().glob("*.toml"))
+    # The board header is generated through the host's loader (firmware/tools/board_header.py).
+    files.append(Path(__file__).resolve().parents[1] / "boards.py")
     return sorted(set(files))
 
 
