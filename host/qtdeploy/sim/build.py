@@ -25,6 +25,7 @@ EXE_NAME = "qtd-virtual-board"
 # plus the board files it is generated from. Build outputs (firmware/build) are excluded.
 _SOURCE_SUFFIXES = (".c", ".h", ".py", ".toml")
 _SOURCE_NAMES = ("Makefile",)
+_LOADER = Path(__file__).resolve().parents[1] / "boards.py"
 _KEEP_BUILDS = 4  # older firmware-<hash> directories are removed after a successful build
 
 
@@ -38,8 +39,6 @@ def source_files(board: str = "virtual") -> list[Path]:
         and not p.relative_to(fw).parts[0] in ("tests", "fuzz")
     ]
     files += sorted(boards_dir().glob("*.toml"))
-    # The board header is generated through the host's loader (firmware/tools/board_header.py).
-    files.append(Path(__file__).resolve().parents[1] / "boards.py")
     return sorted(set(files))
 
 
@@ -50,6 +49,8 @@ def source_hash(board: str = "virtual") -> str:
     for path in source_files(board):
         h.update(str(path.relative_to(root)).encode() + b"\0")
         h.update(path.read_bytes() + b"\0")
+    # The board header is generated through the host's loader (firmware/tools/board_header.py).
+    h.update(_LOADER.read_bytes())
     return h.hexdigest()[:16]
 
 
