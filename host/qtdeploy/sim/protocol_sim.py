@@ -113,18 +113,6 @@ class Serial(PosixSerial):
                 f"the virtual board exited with status {board.returncode}" + (f" ({why[-1]})" if why else ""))
         return exc if isinstance(exc, serial.SerialException) else serial.SerialException(str(exc))
 
-    def flush(self) -> None:
-        """Return at once: the bytes are in the pty's buffer, which is all "sent" can mean here.
-
-        PosixSerial.flush() is tcdrain(), which on a pty waits until the board has *read*
-        everything; the link's transport flushes after every frame, so with tcdrain the
-        board's UART would sit idle between frames while the host wakes up and sends the next
-        one, and the window of frames in flight would never reach the wire. (It also raised
-        termios.error, not an OSError, once the board had exited.)
-        """
-        if not self.is_open:
-            raise serial.PortNotOpenError()
-
     def close(self) -> None:
         super().close()
         self._stop_board()
