@@ -26,6 +26,31 @@ def fw_build() -> Path:
     return build
 
 
+@pytest.fixture
+def run_fuzzer(fw_build: Path, tmp_path: Path):
+    """Build the libFuzzer harnesses, run ``name`` for ``seconds`` from ``seeds``, return stderr.
+
+    Skips (with the reason) only where clang is missing; a crash or leak fails the test.
+    """
+
+    def run(name: str, seeds: dict[str, bytes], *, max_len: int, seconds: int = 10) -> str:
+        if shutil.which("clang") is None:
+            pytest.skip("clang not installed (apt-get install clang): the libFuzzer harness needs it")
+        proc = subprocess.run(["make", "-s", f"BUILD={fw_build}", "fuzz"], cwd=repo_root() / "firmware",
+                              capture_output=True, text=True, timeout=300)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        corpus = tmp_path / f"corpus-{name}"
+        corpus.mkdir()
+        for seed, data in seeds.items():
+            (corpus / seed).write_bytes(data)
+        fuzz = subprocess.run([str(fw_build / "fuzz" / name), f"-max_total_time={seconds}", f"-max_len={max_len}",
+                               str(corpus)], capture_output=True, text=True, timeout=120 + seconds)
+        assert fuzz.returncode == 0, fuzz.stderr[-3000:]
+        return fuzz.stderr
+
+    return run
+
+
 @pytest.fixture(scope="session")
 def parse_summary():
     """The (passed, failed) counts of a C test's closing SUMMARY line."""

@@ -33,19 +33,9 @@ def test_arm_build_fits(fw_build, record_property):
     assert data + bss <= RAM_LIMIT
 
 
-def test_fuzz_frame_parser_briefly(fw_build, tmp_path, record_property):
-    if shutil.which("clang") is None:
-        pytest.skip("clang not installed (apt-get install clang): the libFuzzer harness needs it")
-    proc = subprocess.run(["make", "-s", f"BUILD={fw_build}", "fuzz"], cwd=repo_root() / "firmware",
-                          capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    (corpus / "ping").write_bytes(bytes.fromhex("0201010303040202076f6bf05c3d3400"))
-    run = subprocess.run([str(fw_build / "fuzz" / "fuzz_frame"), "-max_total_time=10", "-max_len=9000",
-                          str(corpus)], capture_output=True, text=True, timeout=120)
-    assert run.returncode == 0, run.stderr[-3000:]
-    done = re.findall(r"#(\d+)\s+DONE.*?exec/s: (\d+)", run.stderr)
-    runs = re.findall(r"Done (\d+) runs", run.stderr)
+def test_fuzz_frame_parser_briefly(run_fuzzer, record_property):
+    stderr = run_fuzzer("fuzz_frame", {"ping": bytes.fromhex("0201010303040202076f6bf05c3d3400")}, max_len=9000)
+    done = re.findall(r"#(\d+)\s+DONE.*?exec/s: (\d+)", stderr)
+    runs = re.findall(r"Done (\d+) runs", stderr)
     print(f"\nfuzz_frame: {runs[-1] if runs else '?'} runs in 10 s, {done[-1] if done else ''}")
     record_property("fuzz_runs", runs[-1] if runs else "?")

@@ -209,21 +209,9 @@ def test_random_damage_agrees_with_the_host_reader(checker, tmp_path):
     assert outcomes[3] > 50  # most damage is caught
 
 
-def test_fuzz_blob_reader_briefly(fw_build, tmp_path):
+def test_fuzz_blob_reader_briefly(run_fuzzer):
     """libFuzzer over the reader, binder and kernel (firmware/fuzz/fuzz_blob.c) for 10 s from
     the vector blobs, hash fixed up by the harness so the deep checks are reached."""
-    import shutil
-
-    if shutil.which("clang") is None:
-        pytest.skip("clang not installed (apt-get install clang): the libFuzzer harness needs it")
-    proc = subprocess.run(["make", "-s", f"BUILD={fw_build}", "fuzz"], cwd=repo_root() / "firmware",
-                          capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    (corpus / "tiny").write_bytes(TINY.read_bytes())
-    (corpus / "b2").write_bytes((MODEL.parent.parent / "w12_d32_b2" / "model.qtb").read_bytes())
-    run = subprocess.run([str(fw_build / "fuzz" / "fuzz_blob"), "-max_total_time=10", "-max_len=20000",
-                          str(corpus)], capture_output=True, text=True, timeout=120)
-    assert run.returncode == 0, run.stderr[-3000:]
-    assert "Done" in run.stderr
+    seeds = {"tiny": TINY.read_bytes(), "b2": (MODEL.parent.parent / "w12_d32_b2" / "model.qtb").read_bytes()}
+    stderr = run_fuzzer("fuzz_blob", seeds, max_len=20000)
+    assert "Done" in stderr
