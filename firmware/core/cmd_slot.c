@@ -7,7 +7,7 @@
 #include "qtd/le.h"
 #include "qtd/slots.h"
 
-#define SLOT_RECORD_SIZE 80u
+#define SLOT_RECORD_SIZE QTD_SLOTS_INFO_RECORD_SIZE
 
 qtd_status_t qtd_cmd_slot_commit(const qtd_frame_t *req, qtd_reply_t *rep) {
     if (req->length != 76) {
@@ -73,12 +73,7 @@ qtd_status_t qtd_cmd_slot_info(const qtd_frame_t *req, qtd_reply_t *rep) {
         if (e->state == QTD_SLOT_STATE_EMPTY) {
             continue; /* all zeros */
         }
-        r[0] = e->state;
-        qtd_put_le32(r + 4, e->seq);
-        qtd_put_le32(r + 8, e->bitstream_size);
-        memcpy(r + 12, e->bitstream_sha256, QTD_SHA256_SIZE);
-        qtd_put_le32(r + 44, e->blob_size);
-        memcpy(r + 48, e->blob_sha256, QTD_SHA256_SIZE);
+        qtd_slots_put_info_record(e, r);
     }
     rep->len = (uint16_t)(4u + SLOT_RECORD_SIZE * QTD_SLOT_COUNT);
     return QTD_ST_OK;

@@ -21,6 +21,15 @@ static uint8_t g_rec[QTD_SLOTS_RECORD_SIZE];
 
 static uint32_t copy_offset(uint8_t copy) { return g_board->meta[copy].offset; }
 
+void qtd_slots_put_info_record(const qtd_slot_entry_t *e, uint8_t out[QTD_SLOTS_INFO_RECORD_SIZE]) {
+    out[0] = e->state;
+    qtd_put_le32(out + 4, e->seq);
+    qtd_put_le32(out + 8, e->bitstream_size);
+    memcpy(out + 12, e->bitstream_sha256, QTD_SHA256_SIZE);
+    qtd_put_le32(out + 44, e->blob_size);
+    memcpy(out + 48, e->blob_sha256, QTD_SHA256_SIZE);
+}
+
 void qtd_slots_encode(const qtd_slot_table_t *t, uint8_t out[QTD_SLOTS_RECORD_SIZE]) {
     memset(out, 0, QTD_SLOTS_RECORD_SIZE);
     qtd_put_le32(out, QTD_SLOTS_MAGIC);
@@ -31,12 +40,7 @@ void qtd_slots_encode(const qtd_slot_table_t *t, uint8_t out[QTD_SLOTS_RECORD_SI
     for (unsigned i = 0; i < QTD_SLOT_COUNT; i++) {
         const qtd_slot_entry_t *e = &t->slot[i];
         uint8_t *p = out + QTD_SLOTS_HEADER_SIZE + i * QTD_SLOTS_ENTRY_SIZE;
-        p[0] = e->state;
-        qtd_put_le32(p + 4, e->seq);
-        qtd_put_le32(p + 8, e->bitstream_size);
-        memcpy(p + 12, e->bitstream_sha256, QTD_SHA256_SIZE);
-        qtd_put_le32(p + 44, e->blob_size);
-        memcpy(p + 48, e->blob_sha256, QTD_SHA256_SIZE);
+        qtd_slots_put_info_record(e, p);
         qtd_put_le32(p + 80, e->idcode);
         qtd_put_le32(p + 84, e->usr_access);
     }

@@ -7,18 +7,10 @@
 #include "hal.h"
 #include "qtd/flash.h"
 #include "qtd/fpga.h"
-#include "qtd/sha256.h"
 #include "qtd/slots.h"
 #include "test_util.h"
 
 static uint8_t g_img[40000];
-
-static void sha(const uint8_t *p, uint32_t n, uint8_t out[32]) {
-    qtd_sha256_t s;
-    qtd_sha256_init(&s);
-    qtd_sha256_update(&s, p, n);
-    qtd_sha256_final(&s, out);
-}
 
 static qtd_status_t commit(uint8_t slot, uint32_t idcode, uint32_t abi, bool corrupt_sync) {
     const qtd_slot_layout_t *lay = &t_board.slots[slot];
@@ -26,8 +18,8 @@ static qtd_status_t commit(uint8_t slot, uint32_t idcode, uint32_t abi, bool cor
     uint8_t bs[32], empty[32];
     qtd_flash_erase(lay->bitstream.offset, lay->bitstream.size);
     qtd_flash_program(lay->bitstream.offset, g_img, n);
-    sha(g_img, n, bs);
-    sha(g_img, 0, empty);
+    t_sha256(g_img, n, bs);
+    t_sha256(g_img, 0, empty);
     qtd_status_t st = qtd_slots_commit(slot, 0, n, bs, 0, empty);
     if (corrupt_sync) {
         /* after the commit, so the core's record is good but the part finds no sync */

@@ -6,7 +6,6 @@
 #include <string.h>
 
 #include "qtd/flash.h"
-#include "qtd/sha256.h"
 #include "qtd/slots.h"
 #include "test_util.h"
 
@@ -18,26 +17,19 @@ static void on_cut(nor_model_t *m) {
 
 static uint8_t g_img[20000];
 
-static void sha(const uint8_t *p, uint32_t n, uint8_t out[32]) {
-    qtd_sha256_t s;
-    qtd_sha256_init(&s);
-    qtd_sha256_update(&s, p, n);
-    qtd_sha256_final(&s, out);
-}
-
 /* Write a bitstream + blob into a slot; return their hashes. */
 static void put_image(uint8_t slot, uint32_t seed, uint8_t bs_sha[32], uint32_t *bs_len, uint8_t blob_sha[32]) {
     const qtd_slot_layout_t *lay = &t_board.slots[slot];
     *bs_len = t_make_bitstream(g_img, t_board.fpga_idcode, 0xAB000000u | seed, 2000);
     CHECK_EQ(qtd_flash_erase(lay->bitstream.offset, lay->bitstream.size), QTD_ST_OK);
     CHECK_EQ(qtd_flash_program(lay->bitstream.offset, g_img, *bs_len), QTD_ST_OK);
-    sha(g_img, *bs_len, bs_sha);
+    t_sha256(g_img, *bs_len, bs_sha);
     for (unsigned i = 0; i < 1000; i++) {
         g_img[i] = (uint8_t)(i + seed);
     }
     CHECK_EQ(qtd_flash_erase(lay->blob.offset, lay->blob.size), QTD_ST_OK);
     CHECK_EQ(qtd_flash_program(lay->blob.offset, g_img, 1000), QTD_ST_OK);
-    sha(g_img, 1000, blob_sha);
+    t_sha256(g_img, 1000, blob_sha);
 }
 
 static void basics(void) {
@@ -67,10 +59,10 @@ static void basics(void) {
     CHECK_EQ(qtd_slots_prepare_write(lb->bitstream.offset, lb->bitstream.size), QTD_ST_OK);
     CHECK_EQ(qtd_flash_erase(lb->bitstream.offset, lb->bitstream.size), QTD_ST_OK);
     CHECK_EQ(qtd_flash_program(lb->bitstream.offset, g_img, n), QTD_ST_OK);
-    sha(g_img, n, bs);
+    t_sha256(g_img, n, bs);
     CHECK_EQ(qtd_slots_commit(QTD_SLOT_B, 0, n, bs, 0, wrong), QTD_ST_VERIFY_FAILED); /* blob hash of 0 bytes */
     uint8_t empty[32];
-    sha(g_img, 0, empty);
+    t_sha256(g_img, 0, empty);
     CHECK_EQ(qtd_slots_commit(QTD_SLOT_B, 0, n, bs, 0, empty), QTD_ST_FPGA_IDCODE);
     /* reload from flash: the same table */
     CHECK_EQ(qtd_slots_load(&t_board), QTD_ST_OK);

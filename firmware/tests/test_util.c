@@ -6,6 +6,7 @@
 
 #include "fpga_model.h"
 #include "hal.h"
+#include "qtd/sha256.h"
 
 int t_passed, t_failed;
 nor_model_t t_nor;
@@ -107,3 +108,10 @@ bool hal_gpio_get(unsigned pin) {
     return false;
 }
 void hal_system_reset(void) {}
+
+void t_sha256(const uint8_t *p, uint32_t n, uint8_t out[32]) {
+    qtd_sha256_t s;
+    qtd_sha256_init(&s);
+    qtd_sha256_update(&s, p, n);
+    qtd_sha256_final(&s, out);
+}

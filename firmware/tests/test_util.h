@@ -39,4 +39,7 @@ void t_setup(void);
  * data in a type-2 packet, DESYNC) into out; returns its length. */
 uint32_t t_make_bitstream(uint8_t *out, uint32_t idcode, uint32_t usr_access, uint32_t frame_words);
 
+/* One-shot SHA-256 of a buffer, through the core's implementation. */
+void t_sha256(const uint8_t *p, uint32_t n, uint8_t out[32]);
+
 #endif /* QTD_TEST_UTIL_H */

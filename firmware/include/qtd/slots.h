@@ -66,6 +66,11 @@ qtd_status_t qtd_slots_prepare_write(uint32_t addr, uint32_t len);
 
 /* Encode / decode a record (exposed for the unit tests). */
 void qtd_slots_encode(const qtd_slot_table_t *t, uint8_t out[QTD_SLOTS_RECORD_SIZE]);
+
+/* The first 80 bytes of a metadata entry, which are also SLOT_INFO's per-slot record
+ * (protocol/slots.md, protocol/link.md): state, seq, lengths and hashes. */
+#define QTD_SLOTS_INFO_RECORD_SIZE 80u
+void qtd_slots_put_info_record(const qtd_slot_entry_t *e, uint8_t out[QTD_SLOTS_INFO_RECORD_SIZE]);
 bool qtd_slots_decode(const uint8_t in[QTD_SLOTS_RECORD_SIZE], qtd_slot_table_t *t);
 
 #endif /* QTD_SLOTS_H */
