@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import os
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +33,7 @@ class Image:
     offset: int
     region_size: int
 
-    @property
+    @cached_property  # hashed once: commit, verify and the report all ask for it
     def sha256(self) -> bytes:
         return hashlib.sha256(self.data).digest()
 
@@ -111,7 +112,7 @@ class Sector:
     offset: int  # flash address of the sector start (= where this chunk starts)
     data: bytes
 
-    @property
+    @cached_property  # hashed once: commit, verify and the report all ask for it
     def sha256(self) -> bytes:
         return hashlib.sha256(self.data).digest()
 
