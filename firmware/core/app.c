@@ -16,6 +16,7 @@
 #include "qtd/frame.h"
 #include "qtd/model.h"
 #include "qtd/slots.h"
+#include "qtd/stream.h"
 
 #define CACHE_PAYLOAD QTD_LINK_DETAIL_MAX
 #define BAUD_REVERT_US 1000000u /* link.md 7.3: revert when nothing good arrives at the new rate */
@@ -40,6 +41,7 @@ static uint32_t g_ignored;        /* well-formed frames with RESPONSE or EVENT s
 static uint32_t g_old_baud;       /* rate to fall back to after SET_BAUD ... */
 static uint64_t g_baud_deadline;  /* ... if no good frame arrives before this time (0: none) */
 static uint32_t g_baud;
+static uint16_t g_event_seq;      /* EVENT frames have their own seq space, from 0 at HELLO (link.md 5) */
 
 static void cache_clear(void) {
     memset(g_cache, 0, sizeof g_cache);
@@ -89,6 +91,12 @@ static void send_frame(uint8_t flags, uint16_t seq, uint8_t command, uint8_t sta
     hal_uart_write(&delim, 1);
 }
 
+uint8_t *qtd_app_event_payload(void) { return g_tx + QTD_LINK_HEADER_SIZE; }
+
+void qtd_app_send_event(uint8_t command, uint8_t status, uint16_t len) {
+    send_frame(QTD_FLAG_EVENT, g_event_seq++, command, status, len);
+}
+
 /* Answer with status and a detail text (trusted-header rejections and handler errors). */
 static uint16_t put_detail(const qtd_reply_t *rep) {
     memcpy(g_tx + QTD_LINK_HEADER_SIZE, rep->detail, rep->detail_len);
@@ -107,6 +115,8 @@ static void execute(const qtd_frame_t *req) {
         st = qtd_fail(&rep, QTD_ST_UNKNOWN_COMMAND, "command", req->command, 1);
     } else if (cmd->handler == NULL) {
         st = qtd_fail(&rep, QTD_ST_UNSUPPORTED, "not in this firmware yet: command", req->command, 1);
+    } else if (qtd_stream_running() && !qtd_stream_allows(req->command)) {
+        st = qtd_fail(&rep, QTD_ST_BUSY, "a window stream is running; STREAM_STOP first, command", req->command, 1);
     } else if (req->length > qtd_link.max_payload) {
         st = qtd_fail(&rep, QTD_ST_BAD_LENGTH, "payload longer than negotiated max_payload", qtd_link.max_payload, 1);
     } else {
@@ -135,6 +145,8 @@ static void on_frame(const qtd_frame_t *req) {
     }
     if (req->command == QTD_CMD_HELLO) {
         cache_clear();
+        qtd_stream_reset(); /* link.md 5: HELLO stops any running stream, events count from 0 */
+        g_event_seq = 0;
     }
     execute(req);
 }
@@ -159,6 +171,8 @@ qtd_status_t qtd_app_init(const qtd_board_t *board) {
     qtd_link.window = board->window;
     qtd_rx_reset(&g_rx);
     cache_clear();
+    qtd_stream_reset();
+    g_event_seq = 0;
     qtd_model_unload(); /* a reboot loses RAM: MODEL_LOAD again after RESET */
     memset(g_errors, 0, sizeof g_errors);
     g_baud = board->uart_baud;
@@ -204,6 +218,9 @@ bool qtd_app_poll(void) {
         } else if (ev == QTD_RX_ERROR) {
             on_bad_frame(err, &f);
         }
+    }
+    if (!qtd_link.reset_requested) {
+        qtd_stream_poll(n > 0); /* queued stream windows run between requests */
     }
     if (g_baud_deadline != 0 && hal_time_us() > g_baud_deadline) {
         g_baud = g_old_baud;

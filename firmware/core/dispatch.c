@@ -1,6 +1,7 @@
 /* The command table. Later issues' commands are listed with no handler so that they answer
  * UNSUPPORTED (the board knows them but cannot do them yet) rather than UNKNOWN_COMMAND. */
 #include "qtd/commands.h"
+#include "qtd/stream.h"
 
 #include <stddef.h>
 
@@ -21,10 +22,10 @@ static const qtd_command_t k_commands[] = {
     {QTD_CMD_FPGA_STATUS, true, qtd_cmd_fpga_status},
     {QTD_CMD_MODEL_LOAD, false, qtd_cmd_model_load},
     {QTD_CMD_INFER, true, qtd_cmd_infer},
-    /* issue 6 (streams), 7 (power): not in this firmware yet */
-    {QTD_CMD_STREAM_START, false, NULL},
-    {QTD_CMD_STREAM_DATA, false, NULL},
-    {QTD_CMD_STREAM_STOP, false, NULL},
+    {QTD_CMD_STREAM_START, false, qtd_cmd_stream_start},
+    {QTD_CMD_STREAM_DATA, false, qtd_cmd_stream_data},
+    {QTD_CMD_STREAM_STOP, false, qtd_cmd_stream_stop},
+    /* issue 7 (power): not in this firmware yet */
     {QTD_CMD_POWER_READ, true, NULL},
     {QTD_CMD_POWER_STREAM, false, NULL},
     {QTD_CMD_POWER_ENERGY, true, NULL},
