@@ -39,7 +39,8 @@ qtd_status_t qtd_cmd_hello(const qtd_frame_t *req, qtd_reply_t *rep) {
     p[22] = qtd_link.window;
     p[23] = fs.state;
     qtd_put_le16(p + 24, 0x01FCu);      /* bit_widths: 2..8 (the MCU kernel unpacks any of them) */
-    p[26] = 1u << QTD_ENGINE_MCU;       /* engines: the MCU kernel (the FPGA engine comes later) */
+    /* engines: the MCU kernel always; the accelerator while the FPGA is configured */
+    p[26] = (uint8_t)((1u << QTD_ENGINE_MCU) | (fs.state == QTD_FPGA_CONFIGURED ? 1u << QTD_ENGINE_FPGA : 0u));
     p[27] = 1u << QTD_CODEC_NONE;
     qtd_put_le32(p + 28, fs.state == QTD_FPGA_CONFIGURED ? fs.abi : 0);
     p[32] = qtd_slots_table()->active;

@@ -1,12 +1,15 @@
 /* Model commands: MODEL_LOAD and INFER (link.md 7.15, 7.16), and the engine layer both INFER
  * and window streams (cmd_stream.c) run through (qtd/infer.h).
  *
- * Engines: MCU runs the integer kernel on the model in the RAM arena; FPGA (when this firmware
- * has an accelerator driver, qtd/accel.h) runs the accelerator the model's tensors were loaded
- * into. Both answer with the same InferResult, so a host compares them byte for byte. */
+ * Engines: MCU runs the integer kernel on the model in the RAM arena; FPGA runs the accelerator
+ * the model's tensors were loaded into (qtd/accel.h). MODEL_LOAD for either engine copies the
+ * blob into the arena (so the MCU engine always has the last loaded model); for FPGA it also
+ * loads the accelerator, which keeps that model until the next FPGA load or reconfiguration.
+ * Both answer with the same InferResult, so a host compares them byte for byte. */
 #include <string.h>
 
 #include "hal.h"
+#include "qtd/accel.h"
 #include "qtd/commands.h"
 #include "qtd/infer.h"
 #include "qtd/le.h"
@@ -17,6 +20,7 @@
 
 static struct {
     bool pending, finished;
+    uint8_t engine;
     qtd_status_t st;
     const char *why;
     qtd_infer_result_t r;
@@ -25,11 +29,7 @@ static struct {
 static uint16_t model_in_count(const qtd_model_t *m) { return (uint16_t)(m->hp.window * m->hp.features); }
 
 static qtd_status_t check_engine(uint8_t engine, const char **why) {
-    if (engine == QTD_ENGINE_FPGA) {
-        *why = "engine FPGA not in this firmware yet; use engine MCU";
-        return QTD_ST_UNSUPPORTED;
-    }
-    if (engine != QTD_ENGINE_MCU) {
+    if (engine != QTD_ENGINE_MCU && engine != QTD_ENGINE_FPGA) {
         *why = "engine";
         return QTD_ST_BAD_ARGUMENT;
     }
@@ -40,6 +40,9 @@ qtd_status_t qtd_infer_ready(uint8_t engine, uint16_t *in_count, uint16_t *out_c
     qtd_status_t st = check_engine(engine, why);
     if (st != QTD_ST_OK) {
         return st;
+    }
+    if (engine == QTD_ENGINE_FPGA) {
+        return qtd_accel_ready(in_count, out_count, why);
     }
     const qtd_model_t *m = qtd_model_loaded();
     if (m == NULL) {
@@ -60,6 +63,14 @@ qtd_status_t qtd_infer_run(uint8_t engine, const int8_t *x, qtd_infer_result_t *
     memset(r, 0, sizeof *r);
     r->engine = engine;
     r->out_count = n_out;
+    if (engine == QTD_ENGINE_FPGA) {
+        r->t_start_us = hal_time_us();
+        st = qtd_accel_start(x, why);
+        while (st == QTD_ST_OK && !qtd_accel_poll(r->y, &r->accel_cycles, &st, why)) {
+        }
+        r->t_end_us = hal_time_us();
+        return st;
+    }
     r->t_start_us = hal_time_us();
     st = qtd_kernel_run(qtd_model_loaded(), x, r->y, NULL, NULL);
     r->t_end_us = hal_time_us();
@@ -74,6 +85,25 @@ qtd_status_t qtd_infer_start(uint8_t engine, const int8_t *x, const char **why) 
         *why = "an inference is already running";
         return QTD_ST_BUSY;
     }
+    uint16_t n_in, n_out;
+    qtd_status_t st = qtd_infer_ready(engine, &n_in, &n_out, why);
+    if (st != QTD_ST_OK) {
+        return st;
+    }
+    if (engine == QTD_ENGINE_FPGA) {
+        memset(&g_async.r, 0, sizeof g_async.r);
+        g_async.r.engine = engine;
+        g_async.r.out_count = n_out;
+        g_async.r.t_start_us = hal_time_us();
+        if ((st = qtd_accel_start(x, why)) != QTD_ST_OK) {
+            return st;
+        }
+        g_async.engine = engine;
+        g_async.pending = true;
+        g_async.finished = false;
+        return QTD_ST_OK;
+    }
+    g_async.engine = engine;
     g_async.pending = true;
     g_async.why = "";
     g_async.st = qtd_infer_run(engine, x, &g_async.r, &g_async.why);
@@ -82,6 +112,13 @@ qtd_status_t qtd_infer_start(uint8_t engine, const int8_t *x, const char **why) 
 }
 
 bool qtd_infer_poll(qtd_infer_result_t *r, qtd_status_t *st, const char **why) {
+    if (g_async.pending && !g_async.finished && g_async.engine == QTD_ENGINE_FPGA) {
+        g_async.why = "";
+        if (qtd_accel_poll(g_async.r.y, &g_async.r.accel_cycles, &g_async.st, &g_async.why)) {
+            g_async.r.t_end_us = hal_time_us();
+            g_async.finished = true;
+        }
+    }
     if (!g_async.pending || !g_async.finished) {
         return false;
     }
@@ -94,7 +131,12 @@ bool qtd_infer_poll(qtd_infer_result_t *r, qtd_status_t *st, const char **why) {
 
 bool qtd_infer_pending(void) { return g_async.pending; }
 
-void qtd_infer_abort(void) { g_async.pending = g_async.finished = false; }
+void qtd_infer_abort(void) {
+    if (g_async.pending && !g_async.finished && g_async.engine == QTD_ENGINE_FPGA) {
+        qtd_accel_abort();
+    }
+    g_async.pending = g_async.finished = false;
+}
 
 uint16_t qtd_infer_put(uint8_t *p, const qtd_infer_result_t *r) {
     p[0] = r->engine;
@@ -125,11 +167,17 @@ qtd_status_t qtd_cmd_model_load(const qtd_frame_t *req, qtd_reply_t *rep) {
     if (slot >= QTD_SLOT_COUNT || t->slot[slot].state != QTD_SLOT_STATE_COMMITTED || t->slot[slot].blob_size == 0) {
         return qtd_fail(rep, QTD_ST_BAD_SLOT, "slot holds no committed blob", slot, 1);
     }
+    if (req->payload[0] == QTD_ENGINE_FPGA) {
+        qtd_accel_forget(); /* a failed load must not leave the old model half-overwritten in use */
+    }
     st = qtd_model_load_flash(qtd_link.board->slots[slot].blob.offset, t->slot[slot].blob_size, &why);
     if (st != QTD_ST_OK) {
         return qtd_fail(rep, st, why, 0, 0);
     }
     const qtd_model_t *m = qtd_model_loaded();
+    if (req->payload[0] == QTD_ENGINE_FPGA && (st = qtd_accel_load(m, &why)) != QTD_ST_OK) {
+        return qtd_fail(rep, st, why, 0, 0);
+    }
     uint8_t *p = rep->payload;
     memset(p, 0, MODEL_INFO_SIZE);
     p[0] = req->payload[0];

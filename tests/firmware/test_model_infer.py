@@ -144,14 +144,15 @@ def test_refusals(board, bitstream_for):
     assert board.request(Command.MODEL_LOAD, struct.pack("<BB", Engine.MCU, ACTIVE)).status == Status.BAD_SLOT
     board.install(SLOT_A, blob, bitstream_for(abi))
     assert board.request(Command.MODEL_LOAD, struct.pack("<BB", Engine.MCU, SLOT_B)).status == Status.BAD_SLOT
-    assert board.request(Command.MODEL_LOAD, struct.pack("<BB", Engine.FPGA, SLOT_A)).status == Status.UNSUPPORTED
+    # the FPGA engine needs a configured FPGA whose ABI is the blob's (installed, not configured yet)
+    assert board.request(Command.MODEL_LOAD, struct.pack("<BB", Engine.FPGA, SLOT_A)).status == Status.ABI_MISMATCH
     assert board.request(Command.MODEL_LOAD, struct.pack("<BB", 7, SLOT_A)).status == Status.BAD_ARGUMENT
     assert board.request(Command.MODEL_LOAD, b"\x01").status == Status.BAD_LENGTH
     board.ok(Command.MODEL_LOAD, struct.pack("<BB", Engine.MCU, SLOT_A))
     # wrong count, short request, FPGA engine, value outside x.range
     assert board.request(Command.INFER, infer_request(x[0][:-1])).status == Status.BAD_LENGTH
     assert board.request(Command.INFER, b"\x01\x00").status == Status.BAD_LENGTH
-    assert board.request(Command.INFER, infer_request(x[0], Engine.FPGA)).status == Status.UNSUPPORTED
+    assert board.request(Command.INFER, infer_request(x[0], Engine.FPGA)).status == Status.NO_MODEL
     bad = x[0].copy()
     bad[0] = 127  # a 2-bit model's x.range is [-2, 1]
     r = board.request(Command.INFER, infer_request(bad))

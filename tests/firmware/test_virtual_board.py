@@ -67,9 +67,9 @@ def test_hello_and_ping(board):
     assert (r.status, r.payload, r.command) == (Status.OK, b"hello board", Command.PING)
 
 
-def test_later_commands_answer_unsupported_and_unknown(board):
-    r = board.request(Command.INFER, b"\0\0\0\0")
-    assert r.status == Status.UNSUPPORTED and b"not in this firmware yet" in r.payload
+def test_no_model_and_unknown_command(board):
+    r = board.request(Command.INFER, b"\0\0\0\0")  # engine FPGA, nothing loaded
+    assert r.status == Status.NO_MODEL and b"MODEL_LOAD" in r.payload
     r = board.request(0x7E)
     assert r.status == Status.UNKNOWN_COMMAND
 

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "accel_model.h"
 #include "hal.h"
 #include "qtd/protocol.h"
 
@@ -13,6 +14,8 @@
 #define REG_IDCODE 0x0Cu
 #define REG_AXSS 0x0Du
 #define T_INIT_US 1000u /* INIT_B rises ~1 ms after PROG_B is released */
+#define DESIGN_MAGIC 0x51544444u /* "QTDD": a simulated bitstream's design descriptor (bitstream.md) */
+#define DESIGN_MAX 4096u
 
 typedef enum { PH_OFF, PH_CLEARING, PH_INIT, PH_CONFIGURING, PH_DONE, PH_ERROR } phase_t;
 
@@ -26,6 +29,8 @@ static uint32_t g_abi;
 static bool g_config_ok;
 static char g_error[96];
 static bool g_no_sync;
+static char g_design[DESIGN_MAX]; /* the descriptor found in the frame data, copied at configuration */
+static uint32_t g_design_len;
 
 void fpga_model_init(const fpga_model_config_t *cfg) {
     g_cfg = *cfg;
@@ -63,6 +68,7 @@ static uint32_t load_bitstream(void) {
     }
     bool idcode_ok = false;
     g_abi = 0;
+    g_design_len = 0;
     while (at + 4 <= end) {
         uint32_t hdr = be32(at);
         uint32_t type = hdr >> 29;
@@ -85,6 +91,14 @@ static uint32_t load_bitstream(void) {
             }
         } else if (type == 2u) {
             words = hdr & 0x07FFFFFFu;
+            /* the frame data: a simulated design describes itself in its first words */
+            if (words >= 2 && at + 8 <= end && be32(at) == DESIGN_MAGIC) {
+                uint32_t n = be32(at + 4);
+                if (n <= DESIGN_MAX && n <= (words - 2u) * 4u && at + 8u + n <= end) {
+                    memcpy(g_design, g_cfg.flash + at + 8, n);
+                    g_design_len = n;
+                }
+            }
         } else {
             break; /* erased flash (0xFFFFFFFF) or padding: the stream has ended */
         }
@@ -116,6 +130,12 @@ static void advance(void) {
     }
     if (g_phase == PH_CONFIGURING && now >= g_phase_end_us) {
         g_phase = g_config_ok ? PH_DONE : PH_ERROR;
+        if (g_phase == PH_DONE) {
+            char err[128];
+            if (!accel_model_configure(g_design_len ? g_design : NULL, g_design_len, g_abi, err, sizeof err)) {
+                fprintf(stderr, "qtd-virtual-board: FPGA design without an engine: %s\n", err);
+            }
+        }
     }
 }
 
@@ -138,6 +158,7 @@ void hal_fpga_prog_b(bool level) {
     if (!level) {
         g_phase = PH_CLEARING;
         g_abi = 0;
+        accel_model_unconfigure();
     } else if (!g_prog_b) {
         /* rising edge: housekeeping, then the configuration reads the flash */
         g_phase = PH_INIT;
@@ -160,20 +181,11 @@ bool hal_fpga_done(void) {
 
 void hal_fabric_xfer(const uint8_t *out, size_t out_len, uint8_t *in, size_t in_len) {
     advance();
-    memset(in, 0xFF, in_len); /* an unconfigured fabric leaves MISO floating high */
-    if (g_phase != PH_DONE || out_len < 3 + QTD_RM_READ_TURNAROUND_BYTES || out[0] != QTD_SPI_CMD_READ) {
+    if (g_phase != PH_DONE) {
+        if (in_len) {
+            memset(in, 0xFF, in_len); /* an unconfigured fabric leaves MISO floating high */
+        }
         return;
     }
-    uint16_t addr = (uint16_t)((out[1] << 8) | out[2]);
-    uint32_t value;
-    if (addr == QTD_REG_ID) {
-        value = QTD_RM_MAGIC;
-    } else if (addr == QTD_REG_ABI) {
-        value = g_abi;
-    } else {
-        value = 0;
-    }
-    for (size_t i = 0; i < in_len && i < 4; i++) {
-        in[i] = (uint8_t)(value >> (8 * i));
-    }
+    accel_model_xfer(out, out_len, in, in_len);
 }

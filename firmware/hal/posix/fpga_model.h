@@ -2,8 +2,9 @@
  * register SPI. On a PROG_B pulse it reads the bitstream from the flash at the MultiBoot address
  * (the way master-SPI configuration does), walks its packets, checks the IDCODE packet against
  * the part's own IDCODE and takes the ABI from USR_ACCESS; DONE rises after the time the
- * bitstream takes at the configuration clock. The accelerator itself comes in a later issue:
- * the fabric answers only READs of the ID and ABI registers (protocol/regmap.md). */
+ * bitstream takes at the configuration clock. Once DONE, the register SPI reaches the
+ * accelerator's C model (accel_model.h), built for the design descriptor that a simulated
+ * bitstream carries in its frame data (protocol/bitstream.md). */
 #ifndef QTD_FPGA_MODEL_H
 #define QTD_FPGA_MODEL_H
 

@@ -27,7 +27,7 @@ def sim_bitstream(abi: str, out: str, board: str | None, as_json: bool) -> None:
 
     board_obj = load_board(board or "virtual")
     abi_value = _parse_abi(abi)
-    data = bitstream.write_sim_bitstream(abi_value, board_obj)
+    data = bitstream.write_sim_bitstream(abi_value, board_obj, _design(abi))
     _write_atomic(Path(out), data)
     result = {"out": out, "bytes": len(data), "board": board_obj.id, "idcode": f"{board_obj.fpga.idcode:#010x}", "abi": f"{abi_value:#010x}"}
     emit(result, as_json, lambda r: stdout.print(f"wrote {r['out']}: {r['bytes']:,} bytes, IDCODE {r['idcode']}, ABI {r['abi']} (virtual board only)"))
@@ -46,6 +46,22 @@ def _parse_abi(text: str) -> int:
     if not 0 <= value <= 0xFFFFFFFF:
         raise UsageError(f"--abi {text} does not fit 32 bits (USR_ACCESS).", "Pass an ABI between 0 and 0xFFFFFFFF.")
     return value
+
+
+def _design(text: str) -> str | None:
+    """From a blob: the accelerator design the virtual FPGA should model (qtdeploy.sim.design);
+    a bare hex ABI names no design (the FPGA then answers ID/ABI only). A blob the RTL cannot
+    build (layers > 1, mixed widths) gets no design either: the MCU engine still runs it."""
+    if not (text.lower().endswith(".qtb") or Path(text).is_file()):
+        return None
+    from qtdeploy.errors import CompatibilityError
+    from qtdeploy.formats import blob
+    from qtdeploy.sim.design import sim_design
+
+    try:
+        return sim_design(blob.load(text))
+    except CompatibilityError:
+        return None
 
 
 def _write_atomic(path: Path, data: bytes) -> None:

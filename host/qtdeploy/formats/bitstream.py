@@ -262,9 +262,11 @@ def _sim_frames(abi: int, frames: int) -> list[int]:
     return words
 
 
-def write_sim_bitstream(abi: int, board: Any) -> bytes:
+def write_sim_bitstream(abi: int, board: Any, design: str | None = None) -> bytes:
     """A .bit for the virtual board: real container and packet syntax, the board's IDCODE,
-    AXSS = ``abi``, padded to the part's real bitstream length. Not loadable onto silicon."""
+    AXSS = ``abi``, padded to the part's real bitstream length. Not loadable onto silicon.
+    ``design`` (qtdeploy.sim.design.sim_design) goes at the start of the frame data: without it
+    the virtual FPGA answers ID and ABI but has no accelerator engine."""
     if not 0 <= abi <= 0xFFFFFFFF:
         raise UsageError(f"ABI {abi:#x} does not fit the 32-bit USR_ACCESS register.", "Pass an ABI between 0 and 0xFFFFFFFF.")
     head = [0xFFFFFFFF] * 8 + [0x000000BB, 0x11220044, 0xFFFFFFFF, 0xFFFFFFFF, SYNC_WORD, NOOP]
@@ -282,6 +284,13 @@ def write_sim_bitstream(abi: int, board: Any) -> bytes:
     if frames < 2:
         raise CompatibilityError(f"board {board.id}: fpga.bitstream_bytes {board.fpga.bitstream_bytes} is too small for a bitstream.", "Fix the board file.")
     fill = _sim_frames(abi, frames)
+    if design is not None:
+        from qtdeploy.sim.design import design_words
+
+        words = design_words(design)
+        if len(words) > len(fill) - FRAME_WORDS:
+            raise CompatibilityError("the design descriptor does not fit the frame data.", "Shorten the design.")
+        fill[: len(words)] = words
     body = head + [0x50000000 | len(fill)] + fill + tail
     body += [NOOP] * (total_words - len(body))
     config = struct.pack(f">{len(body)}I", *body)

@@ -1,0 +1,44 @@
+"""The design descriptor a simulated bitstream carries, so the virtual FPGA knows what it is.
+
+A real bitstream *is* its design: the accelerator's shape, widths and MAC lanes are fixed when
+Vivado builds it, and USR_ACCESS (the ABI) only names it. A simulated bitstream has no logic in
+its frames, so it states the design in words at the start of its frame data (protocol/bitstream.md
+"Simulated bitstreams")::
+
+    "QTDD" (u32 BE), length in bytes (u32 BE), then the ASCII text, zero-padded to whole words:
+    qtdeploy-sim-design/1|lanes=18|clock_hz=100000000|qtdeploy-abi/1|window=12|...|luts=16u
+
+The text after ``clock_hz`` is exactly the ABI string of protocol/blob.md, so the virtual FPGA
+checks it against AXSS (SHA-256) and builds its accelerator model (firmware/hal/posix/
+accel_model.c) for that shape; ``lanes`` and ``clock_hz`` are what the RTL's Verilog parameters
+would be (qtdeploy.rtl.config), and decide the simulated cycles per inference.
+"""
+
+from __future__ import annotations
+
+import struct
+
+from qtdeploy.errors import CompatibilityError
+
+MAGIC = 0x51544444  # "QTDD"
+PREFIX = "qtdeploy-sim-design/1"
+DEFAULT_CLOCK_HZ = 100_000_000  # rtl/qtd_top.v CLOCK_HZ
+
+
+def sim_design(blob, *, lanes: int | None = None, clock_hz: int = DEFAULT_CLOCK_HZ) -> str:
+    """The descriptor of the accelerator the RTL would build for ``blob`` (qtdeploy.rtl.config)."""
+    from qtdeploy.formats.abi import blob_abi_string
+    from qtdeploy.rtl.config import from_blob
+
+    cfg = from_blob(blob, lanes)  # refuses what the RTL does not build (layers, heads, mixed widths)
+    if not 1 <= cfg.lanes <= 64 or clock_hz <= 0:
+        raise CompatibilityError(f"lanes {cfg.lanes} / clock {clock_hz} Hz are outside the RTL's limits.",
+                                 "Use 1..64 lanes and a positive clock.")
+    return f"{PREFIX}|lanes={cfg.lanes}|clock_hz={clock_hz}|{blob_abi_string(blob)}"
+
+
+def design_words(design: str) -> list[int]:
+    """The frame-data words that carry ``design`` (big-endian, as every bitstream word)."""
+    raw = design.encode("ascii")
+    raw += b"\0" * (-len(raw) % 4)
+    return [MAGIC, len(design)] + list(struct.unpack(f">{len(raw) // 4}I", raw))
