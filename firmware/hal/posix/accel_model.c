@@ -55,13 +55,13 @@ static struct {
     uint64_t busy_until;
 } g;
 
-static void (*g_busy_hook)(bool busy);
+static void (*g_busy_hook)(bool busy, uint64_t t_us);
 
-void accel_model_set_busy_hook(void (*hook)(bool busy)) { g_busy_hook = hook; }
+void accel_model_set_busy_hook(void (*hook)(bool busy, uint64_t t_us)) { g_busy_hook = hook; }
 
-static void set_busy(bool busy) {
+static void set_busy(bool busy, uint64_t t_us) {
     if (g_busy_hook) {
-        g_busy_hook(busy);
+        g_busy_hook(busy, t_us);
     }
 }
 
@@ -366,7 +366,7 @@ static void update(void) {
                 g.output[4u * o + b] = (uint8_t)(y >> (8u * b));
             }
         }
-        set_busy(false);
+        set_busy(false, g.busy_until); /* DONE rose at busy_until, whenever it is noticed */
     }
 }
 
@@ -393,8 +393,9 @@ static void start(void) {
     g.status = (g.status & ~(uint32_t)QTD_ASTAT_DONE) | QTD_ASTAT_BUSY;
     compute();
     uint64_t us = ((uint64_t)g.cycles * 1000000u + g.clock_hz - 1u) / g.clock_hz;
-    g.busy_until = hal_time_us() + us;
-    set_busy(true);
+    uint64_t now = hal_time_us();
+    g.busy_until = now + us;
+    set_busy(true, now);
 }
 
 static void reset(void) {
@@ -402,7 +403,7 @@ static void reset(void) {
     g.status &= ~(uint32_t)(QTD_ASTAT_BUSY | QTD_ASTAT_DONE | QTD_ASTAT_ERROR);
     g.error_code = g.cycles_reg = g.infer_count = 0;
     if (was_busy) {
-        set_busy(false);
+        set_busy(false, hal_time_us());
     }
 }
 
@@ -566,15 +567,20 @@ static uint8_t crc8(uint8_t c, uint8_t byte) {
     return c;
 }
 
-void accel_model_xfer(const uint8_t *out, size_t out_len, uint8_t *in, size_t in_len) {
+/* One transaction of `total` bytes: MOSI is out[] then 0x00; each MISO byte goes to miso[p]
+ * (full duplex) when miso is given, else the ones after out_len go to in[]. */
+static void transaction(const uint8_t *out, size_t out_len, size_t total, uint8_t *miso_all, uint8_t *in) {
     if (!g.configured) {
-        for (size_t i = 0; i < in_len; i++) {
-            in[i] = 0xFF;
+        for (size_t p = 0; p < total; p++) {
+            if (miso_all) {
+                miso_all[p] = 0xFF;
+            } else if (p >= out_len) {
+                in[p - out_len] = 0xFF; /* no design answering: MISO floats high */
+            }
         }
         return;
     }
     update();
-    size_t total = out_len + in_len;
     uint8_t cmd = out_len ? out[0] : 0x00;
     uint8_t rx_crc = 0, tx_crc = 0;
     uint16_t addr = out_len >= 3 ? (uint16_t)((out[1] << 8) | out[2]) : 0;
@@ -597,7 +603,9 @@ void accel_model_xfer(const uint8_t *out, size_t out_len, uint8_t *in, size_t in
                 addr++;
             }
         }
-        if (p >= out_len) {
+        if (miso_all) {
+            miso_all[p] = miso;
+        } else if (p >= out_len) {
             in[p - out_len] = miso;
         }
     }
@@ -607,3 +615,9 @@ void accel_model_xfer(const uint8_t *out, size_t out_len, uint8_t *in, size_t in
     uint32_t n = total > 0xFFFFu ? 0xFFFFu : (uint32_t)total;
     g.spi_last = (n << 16) | ((uint32_t)(cmd == QTD_SPI_CMD_READ ? tx_crc : 0) << 8) | rx_crc;
 }
+
+void accel_model_xfer(const uint8_t *out, size_t out_len, uint8_t *in, size_t in_len) {
+    transaction(out, out_len, out_len + in_len, NULL, in);
+}
+
+void accel_model_spi(const uint8_t *mosi, uint8_t *miso, size_t n) { transaction(mosi, n, n, miso, NULL); }

@@ -27,7 +27,11 @@ bool accel_model_configure(const char *design, size_t len, uint32_t abi, char *e
 void accel_model_unconfigure(void);
 /* One CS-low SPI transaction: out_len MOSI bytes, then in_len bytes clocked in (MOSI 0x00). */
 void accel_model_xfer(const uint8_t *out, size_t out_len, uint8_t *in, size_t in_len);
-/* Called with true at START and false at DONE/RESET (the power model's activity hook). */
-void accel_model_set_busy_hook(void (*hook)(bool busy));
+/* The same, full duplex: MISO for every MOSI byte (what the RTL testbench's SPI master sees). */
+void accel_model_spi(const uint8_t *mosi, uint8_t *miso, size_t n);
+/* Called with true at START and false at DONE/RESET, with the virtual time it happened (DONE is
+ * noticed lazily, at the next transaction, but reported at its own instant): the power model's
+ * activity hook. */
+void accel_model_set_busy_hook(void (*hook)(bool busy, uint64_t t_us));
 
 #endif /* QTD_ACCEL_MODEL_H */
