@@ -15,6 +15,7 @@
 #include "qtd/fpga.h"
 #include "qtd/frame.h"
 #include "qtd/model.h"
+#include "qtd/power.h"
 #include "qtd/slots.h"
 #include "qtd/stream.h"
 
@@ -146,6 +147,7 @@ static void on_frame(const qtd_frame_t *req) {
     if (req->command == QTD_CMD_HELLO) {
         cache_clear();
         qtd_stream_reset(); /* link.md 5: HELLO stops any running stream, events count from 0 */
+        qtd_power_stream_reset(); /* ... and any power stream */
         g_event_seq = 0;
     }
     execute(req);
@@ -179,6 +181,7 @@ qtd_status_t qtd_app_init(const qtd_board_t *board) {
     g_baud_deadline = 0;
     hal_uart_set_baud(g_baud);
     hal_fpga_hold_bus(false);
+    qtd_power_init(board); /* before the boot configuration, so its energy is counted */
     qtd_fpga_init(board);
     qtd_status_t st = qtd_flash_init(board);
     if (st == QTD_ST_OK) {
@@ -221,6 +224,7 @@ bool qtd_app_poll(void) {
     }
     if (!qtd_link.reset_requested) {
         qtd_stream_poll(n > 0); /* queued stream windows run between requests */
+        qtd_power_poll();       /* monitors: keep-alive REFRESH, stream samples, PowerEvents */
     }
     if (g_baud_deadline != 0 && hal_time_us() > g_baud_deadline) {
         g_baud = g_old_baud;

@@ -1,6 +1,7 @@
 /* The command table. Later issues' commands are listed with no handler so that they answer
  * UNSUPPORTED (the board knows them but cannot do them yet) rather than UNKNOWN_COMMAND. */
 #include "qtd/commands.h"
+#include "qtd/power.h"
 #include "qtd/stream.h"
 
 #include <stddef.h>
@@ -25,11 +26,11 @@ static const qtd_command_t k_commands[] = {
     {QTD_CMD_STREAM_START, false, qtd_cmd_stream_start},
     {QTD_CMD_STREAM_DATA, false, qtd_cmd_stream_data},
     {QTD_CMD_STREAM_STOP, false, qtd_cmd_stream_stop},
-    /* issue 7 (power): not in this firmware yet */
-    {QTD_CMD_POWER_READ, true, NULL},
-    {QTD_CMD_POWER_STREAM, false, NULL},
-    {QTD_CMD_POWER_ENERGY, true, NULL},
-    {QTD_CMD_POWER_MARK, false, NULL},
+    /* issue 7 (power): qtd/power.h */
+    {QTD_CMD_POWER_READ, true, qtd_cmd_power_read},
+    {QTD_CMD_POWER_STREAM, false, qtd_cmd_power_stream},
+    {QTD_CMD_POWER_ENERGY, true, qtd_cmd_power_energy},
+    {QTD_CMD_POWER_MARK, false, qtd_cmd_power_mark},
 };
 
 const qtd_command_t *qtd_command_find(uint8_t command) {

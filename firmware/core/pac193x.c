@@ -97,19 +97,26 @@ qtd_pac_err_t qtd_pac_init(qtd_pac_t *pac, uint16_t rate_sps) {
         return QTD_PAC_NACK;
     /* This REFRESH starts the new settings; whatever accumulated before (the POR default
      * rate, unknown start) is discarded, not counted. */
+    pac->last_refresh_us = hal_time_us();
+    pac->pending_reset = false;
     if (!send_byte(pac, QTD_PAC_REFRESH)) return QTD_PAC_NACK;
     hal_delay_us(QTD_PAC_REFRESH_WAIT_US);
-    pac->last_refresh_us = hal_time_us();
     uint8_t act;
     if (!block_read(pac, QTD_PAC_CTRL_ACT, &act, 1)) return QTD_PAC_NACK;
     pac->rate_sps = qtd_pac_rate_from_ctrl(act);
     return pac->rate_sps == rate_sps ? QTD_PAC_OK : QTD_PAC_BAD_ID;
 }
 
-qtd_pac_err_t qtd_pac_update(qtd_pac_t *pac, bool reset, qtd_pac_block_t *out) {
+qtd_pac_err_t qtd_pac_refresh(qtd_pac_t *pac, bool reset) {
+    /* The latched window ends at the command: its time is taken before it goes out. */
+    uint64_t t = hal_time_us();
     if (!send_byte(pac, reset ? QTD_PAC_REFRESH : QTD_PAC_REFRESH_V)) return QTD_PAC_NACK;
-    hal_delay_us(QTD_PAC_REFRESH_WAIT_US);
-    pac->last_refresh_us = hal_time_us();
+    pac->last_refresh_us = t;
+    pac->pending_reset = reset;
+    return QTD_PAC_OK;
+}
+
+qtd_pac_err_t qtd_pac_collect(qtd_pac_t *pac, qtd_pac_block_t *out) {
     uint8_t raw[QTD_PAC_BLOCK_BYTES], lat[4];
     /* CTRL_ACT..CTRL_LAT (0x21..0x24) in one read: the rate now and the latched window's. */
     if (!block_read(pac, QTD_PAC_ACC_COUNT, raw, sizeof raw) || !block_read(pac, QTD_PAC_CTRL_ACT, lat, 4))
@@ -126,13 +133,22 @@ qtd_pac_err_t qtd_pac_update(qtd_pac_t *pac, bool reset, qtd_pac_block_t *out) {
     for (unsigned ch = 0; ch < QTD_PAC_CHANNELS; ch++, p += 4) b.vpower[ch] = (uint32_t)(be(p, 4) >> 4);
     b.window_rate_sps = qtd_pac_rate_from_ctrl(lat[3]);
     pac->rate_sps = qtd_pac_rate_from_ctrl(lat[0]);
-    if (reset) {
+    if (pac->pending_reset) {
+        /* fold each latched window exactly once, even if it is read twice */
         for (unsigned ch = 0; ch < QTD_PAC_CHANNELS; ch++)
             pac->energy_nj[ch] += qtd_pac_energy_nj(b.vpower_acc[ch], pac->shunt_uohm[ch], b.window_rate_sps);
         pac->samples += b.acc_count;
+        pac->pending_reset = false;
     }
     if (out) *out = b;
     return QTD_PAC_OK;
+}
+
+qtd_pac_err_t qtd_pac_update(qtd_pac_t *pac, bool reset, qtd_pac_block_t *out) {
+    qtd_pac_err_t e = qtd_pac_refresh(pac, reset);
+    if (e != QTD_PAC_OK) return e;
+    hal_delay_us(QTD_PAC_REFRESH_WAIT_US);
+    return qtd_pac_collect(pac, out);
 }
 
 qtd_pac_err_t qtd_pac_set_rate(qtd_pac_t *pac, uint16_t rate_sps) {

@@ -24,10 +24,32 @@ from qtdeploy.errors import BoardFileError  # noqa: E402
 # What HELLO offers; not a board fact yet (boards/*.toml has no [link] table).
 DEFAULT_MAX_PAYLOAD = 4096
 DEFAULT_WINDOW = 8
+# Must match include/qtd/board.h.
+MAX_MONITORS = 4
+MAX_RAILS = 16
 
 
 def _region(r: Region | None) -> str:
     return "{0x%08Xu, 0x%08Xu}" % (r.offset, r.size) if r else "{0u, 0u}"
+
+
+def _power(board: Board) -> list[str]:
+    """The monitors and rails initialisers; a board with more than the core holds is refused."""
+    if len(board.monitors) > MAX_MONITORS or len(board.rails) > MAX_RAILS:
+        raise BoardFileError(
+            f"board {board.id!r} has {len(board.monitors)} monitors and {len(board.rails)} rails; the firmware "
+            f"holds at most {MAX_MONITORS} and {MAX_RAILS}.",
+            "Raise QTD_MAX_MONITORS / QTD_MAX_RAILS in firmware/include/qtd/board.h and MAX_* here.",
+        )
+    index = {m.name: i for i, m in enumerate(board.monitors)}
+    monitors = ", ".join("{0x%02Xu}" % m.i2c_address for m in board.monitors)
+    rails = ", ".join(f"{{{index[r.monitor]}u, {r.channel - 1}u, {r.shunt_milliohm * 1000}u}}" for r in board.rails)
+    return [
+        f"    .monitor_count = {len(board.monitors)}u, \\",
+        f"    .monitors = {{{monitors}}}, \\" if board.monitors else "    .monitors = {{0}}, \\",
+        f"    .rail_count = {len(board.rails)}u, \\",
+        f"    .rails = {{{rails}}}, \\" if board.rails else "    .rails = {{0}}, \\",
+    ]
 
 
 def render(board: Board, source: str) -> str:
@@ -69,6 +91,7 @@ def render(board: Board, source: str) -> str:
         f"    .max_baud = {uart.max_baud}u, \\",
         f"    .max_payload = {DEFAULT_MAX_PAYLOAD}u, \\",
         f"    .window = {DEFAULT_WINDOW}u, \\",
+        *_power(board),
         "}",
         "",
         "#endif /* QTD_BOARD_CONFIG_H */",
@@ -84,10 +107,10 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     try:
         board = load_board(args.board)
+        text = render(board, args.board.name)
     except BoardFileError as err:
         print(f"error: {err.problem}\nfix: {err.fix}", file=sys.stderr)
         return 1
-    text = render(board, args.board.name)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     if not args.output.exists() or args.output.read_text() != text:
         args.output.write_text(text)  # unchanged output keeps its mtime: no needless rebuild

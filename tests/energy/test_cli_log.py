@@ -1,6 +1,4 @@
-"""`qtdeploy energy log` asks the board before logging: until the firmware executes
-POWER_STREAM, the virtual board answers UNSUPPORTED and the command refuses with the
-"not available yet" line, writing nothing (never invented samples)."""
+"""`qtdeploy energy log`: the virtual board executes POWER_STREAM; bad arguments are usage errors."""
 
 from __future__ import annotations
 
@@ -12,13 +10,12 @@ import pytest
 from qtdeploy.cli.main import main
 
 
-def test_log_refuses_when_the_board_lacks_power_stream(tmp_path, capsys):
+def test_the_virtual_board_answers_power_stream():
     if shutil.which(os.environ.get("CC", "cc")) is None:
         pytest.skip("the virtual board needs a C compiler")
-    out = tmp_path / "log"
-    assert main(["energy", "log", "--port", "sim", "--out", str(out)]) == 3
-    assert "not available yet" in capsys.readouterr().err
-    assert not out.exists()
+    from qtdeploy.cli.energy import _board_streams_power
+
+    assert _board_streams_power("sim", None, False)
 
 
 def test_log_rejects_a_bad_duration(tmp_path, capsys):

@@ -1,5 +1,9 @@
 /* The virtual board's wiring: flash file + NOR model on the flash SPI, the virtual FPGA on the
- * control pins, an empty I2C bus (the PAC1934 models come with issue 7), no GPIO consumers. */
+ * control pins, the board file's PAC1934 monitors (register models fed by the power model) on
+ * the I2C bus, no GPIO consumers.
+ *
+ * QTD_SIM_ABSENT_MONITORS=0x12[,0x11] in the environment leaves those monitors off the bus (they
+ * NACK, as a monitor with a broken ADDRSEL resistor or no supply would): the tests' way in. */
 #define _DEFAULT_SOURCE
 #include "board_posix.h"
 
@@ -12,11 +16,64 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "activity.h"
 #include "fpga_model.h"
 #include "hal.h"
 #include "nor_model.h"
+#include "pac1934_model.h"
+
+#define POWER_NOISE_PPM 20000u /* protocol/power.md §3: +-2 % on each current */
+#define POWER_SEED 0x5EED0007u
 
 static nor_model_t g_nor;
+static pac1934_model_t g_pac[QTD_MAX_MONITORS];
+static const qtd_board_t *g_board;
+
+/* The analog side of monitor m's channel ch: the power model's rail wired to it. */
+static void pac_sample(void *ctx, unsigned ch, double *bus_v, double *current_a) {
+    unsigned m = (unsigned)(uintptr_t)ctx;
+    *bus_v = 0, *current_a = 0;
+    for (unsigned r = 0; r < g_board->rail_count; r++) {
+        if (g_board->rails[r].monitor == m && g_board->rails[r].channel == ch && r < PM_RAILS) {
+            power_model_sample(sim_power_model(), r, bus_v, current_a);
+        }
+    }
+}
+
+static bool monitor_absent(uint8_t addr7) {
+    const char *env = getenv("QTD_SIM_ABSENT_MONITORS");
+    while (env != NULL && *env) {
+        char *end;
+        unsigned long a = strtoul(env, &end, 0);
+        if (end == env) {
+            break;
+        }
+        if (a == addr7) {
+            return true;
+        }
+        env = *end == ',' ? end + 1 : end;
+    }
+    return false;
+}
+
+static void power_init(const qtd_board_t *board) {
+    g_board = board;
+    power_model_init(sim_power_model(), POWER_SEED, POWER_NOISE_PPM);
+    pac1934_bus_reset();
+    for (unsigned m = 0; m < board->monitor_count && m < QTD_MAX_MONITORS; m++) {
+        uint32_t shunt[4] = {0, 0, 0, 0};
+        for (unsigned r = 0; r < board->rail_count; r++) {
+            if (board->rails[r].monitor == m && board->rails[r].channel < 4u) {
+                shunt[board->rails[r].channel] = board->rails[r].shunt_uohm;
+            }
+        }
+        pac1934_model_init(&g_pac[m], board->monitors[m].addr7, shunt, pac_sample, (void *)(uintptr_t)m,
+                           hal_time_us());
+        if (!monitor_absent(board->monitors[m].addr7)) {
+            pac1934_bus_attach(&g_pac[m]);
+        }
+    }
+}
 
 static void fatal_violation(nor_model_t *m, const char *msg) {
     (void)m;
@@ -84,6 +141,7 @@ bool board_posix_init(const board_posix_options_t *opt, const qtd_board_t *board
                               (uint32_t)(opt->config_clock_hz / (opt->time_scale > 0 ? opt->time_scale : 1)),
                               fpga_violation};
     fpga_model_init(&fc);
+    power_init(board);
     return true;
 }
 
@@ -93,13 +151,11 @@ void hal_flash_xfer(const uint8_t *cmd, size_t cmd_len, const uint8_t *out, size
 }
 
 bool hal_i2c_write(uint8_t addr7, const uint8_t *buf, size_t len) {
-    (void)addr7, (void)buf, (void)len;
-    return false; /* nothing on the bus yet: every address NACKs */
+    return pac1934_bus_write(addr7, buf, len, hal_time_us());
 }
 
 bool hal_i2c_read(uint8_t addr7, uint8_t *buf, size_t len) {
-    (void)addr7, (void)buf, (void)len;
-    return false;
+    return pac1934_bus_read(addr7, buf, len, hal_time_us());
 }
 
 void hal_gpio_set(unsigned pin, bool level) { (void)pin, (void)level; }

@@ -77,10 +77,14 @@ static void refresh(pac1934_model_t *m, bool reset, uint64_t now_us) {
     /* REFRESH: the settings written since the last one take effect; the LAT copies record
      * what was in force for the window just latched. */
     m->ctrl_lat = m->ctrl_act, m->dis_lat = m->dis_act, m->neg_lat = m->neg_act;
+    bool new_rate = (m->ctrl ^ m->ctrl_act) & 0xE0u; /* rate or SLEEP */
     m->ctrl_act = m->ctrl, m->dis_act = m->dis, m->neg_act = m->neg;
     memset(m->acc, 0, sizeof m->acc);
     m->count = 0;
-    m->epoch_us = now_us, m->n_since_epoch = 0;
+    /* The conversion cycle runs free: a REFRESH does not restart it (else every window would
+     * lose its fractional sample, a bias of half a sample per REFRESH). A new rate starts a new
+     * cadence from the REFRESH. */
+    if (new_rate) m->epoch_us = now_us, m->n_since_epoch = 0;
 }
 
 /* The register after reg in a multi-byte read (0x1E/0x1F, the commands, are skipped). */
@@ -121,6 +125,11 @@ static pac1934_model_t *find(uint8_t addr7) {
 }
 
 void pac1934_bus_reset(void) { memset(g_bus, 0, sizeof g_bus); }
+
+void pac1934_bus_advance(uint64_t now_us) {
+    for (unsigned i = 0; i < PAC1934_MODEL_MAX; i++)
+        if (g_bus[i]) pac1934_model_advance(g_bus[i], now_us);
+}
 
 bool pac1934_bus_attach(pac1934_model_t *m) {
     for (unsigned i = 0; i < PAC1934_MODEL_MAX; i++) {

@@ -55,5 +55,7 @@ void pac1934_bus_reset(void);
 bool pac1934_bus_attach(pac1934_model_t *m);
 bool pac1934_bus_write(uint8_t addr7, const uint8_t *buf, size_t len, uint64_t now_us);
 bool pac1934_bus_read(uint8_t addr7, uint8_t *buf, size_t len, uint64_t now_us);
+/* Run every attached model's sampler up to now_us (before the analog side changes). */
+void pac1934_bus_advance(uint64_t now_us);
 
 #endif /* QTD_PAC1934_MODEL_H */

@@ -13,6 +13,8 @@ static const uint32_t k_current_ua[PM_STATES][PM_RAILS] = {
     [PM_CONFIGURING] = {2000, 0, 20000, 0, 6000, 12000, 20000, 1000},
     [PM_LOADING] =     {2000, 0, 24000, 0, 4000, 6000, 25000, 8000},
     [PM_INFERRING] =   {2000, 0, 20000, 0, 2000, 8000, 45000, 5000},
+    /* the MCU computing at full speed (as when it streams weights), the FPGA idle */
+    [PM_MCU_INFERRING] = {2000, 0, 24000, 0, 1000, 5000, 12000, 1000},
 };
 
 #define USB_EFFICIENCY_PCT 85u

@@ -18,6 +18,7 @@ typedef enum {
     PM_CONFIGURING,     /* FPGA reading its bitstream from flash (~131 ms, boards/env5.toml) */
     PM_LOADING,         /* weights streaming MCU -> accelerator over the fabric SPI */
     PM_INFERRING,       /* accelerator computing one window */
+    PM_MCU_INFERRING,   /* the MCU kernel computing one window; FPGA idle */
     PM_STATES
 } pm_state_t;
 

@@ -1,4 +1,5 @@
-/* What the core needs to know about its board: flash geometry and layout, the FPGA part.
+/* What the core needs to know about its board: flash geometry and layout, the FPGA part,
+ * the power monitors and rails.
  *
  * Why a struct and not macros: the core takes the board at init, so the C unit tests run the
  * same code on small made-up geometries. The real board (and the virtual one) use the instance
@@ -9,6 +10,9 @@
 #include <stdint.h>
 
 #define QTD_SLOT_COUNT 2u
+/* Power monitors and rails the core can hold (4 PAC1934 x 4 channels). */
+#define QTD_MAX_MONITORS 4u
+#define QTD_MAX_RAILS 16u
 
 typedef struct {
     uint32_t offset; /* byte address in the flash, sector-aligned */
@@ -19,6 +23,19 @@ typedef struct {
     qtd_region_t bitstream;
     qtd_region_t blob;
 } qtd_slot_layout_t;
+
+/* A PAC193x on the I2C bus (the board file's [[power.monitors]]). */
+typedef struct {
+    uint8_t addr7;
+} qtd_monitor_t;
+
+/* A supply rail: which monitor channel measures it, through which shunt ([[power.rails]], in
+ * file order: the rail id on the link is the index). */
+typedef struct {
+    uint8_t monitor;             /* index into monitors[] */
+    uint8_t channel;             /* 0-based (the board file counts from 1) */
+    uint32_t shunt_uohm;
+} qtd_rail_t;
 
 typedef struct {
     const char *name;
@@ -40,6 +57,11 @@ typedef struct {
     uint32_t max_baud;           /* SET_BAUD refuses more */
     uint16_t max_payload;        /* what HELLO offers (<= QTD_LINK_MAX_PAYLOAD) */
     uint8_t window;              /* frames the board buffers (<= QTD_LINK_MAX_WINDOW) */
+    /* power monitors (protocol/power.md); 0 monitors: POWER_* answer SENSOR_ERROR */
+    uint8_t monitor_count;
+    qtd_monitor_t monitors[QTD_MAX_MONITORS];
+    uint8_t rail_count;
+    qtd_rail_t rails[QTD_MAX_RAILS];
 } qtd_board_t;
 
 #endif /* QTD_BOARD_H */

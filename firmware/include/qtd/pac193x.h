@@ -59,7 +59,8 @@ typedef struct {
     uint8_t channels;                            /* from PID */
     uint8_t revision;
     uint16_t rate_sps;                           /* what CTRL_ACT says now */
-    uint64_t last_refresh_us;
+    uint64_t last_refresh_us;                    /* when the last REFRESH(_V) was sent */
+    bool pending_reset;                          /* a REFRESH whose window is not folded yet */
     int64_t energy_nj[QTD_PAC_CHANNELS];         /* running totals since qtd_pac_init */
     uint64_t samples;                            /* accumulated samples since qtd_pac_init */
 } qtd_pac_t;
@@ -93,6 +94,11 @@ qtd_pac_err_t qtd_pac_set_rate(qtd_pac_t *pac, uint16_t rate_sps);
 /* REFRESH (reset = true: accumulators restart; the window's energy is added to energy_nj) or
  * REFRESH_V (reset = false: live values only), wait, read the block into *out (may be NULL). */
 qtd_pac_err_t qtd_pac_update(qtd_pac_t *pac, bool reset, qtd_pac_block_t *out);
+/* The two halves of qtd_pac_update, for callers that must not block 1 ms (the firmware's power
+ * poll refreshes every monitor, returns to the link, and collects QTD_PAC_REFRESH_WAIT_US later):
+ * send REFRESH / REFRESH_V and note its time; read the block and, after a REFRESH, fold it. */
+qtd_pac_err_t qtd_pac_refresh(qtd_pac_t *pac, bool reset);
+qtd_pac_err_t qtd_pac_collect(qtd_pac_t *pac, qtd_pac_block_t *out);
 /* Instantaneous V, I, P of a channel (0-based) from a block, with this pac's shunt. */
 qtd_pac_reading_t qtd_pac_reading(const qtd_pac_t *pac, const qtd_pac_block_t *b, unsigned ch);
 /* Energy in nJ of `acc` accumulator units at `rate_sps` through a shunt of `shunt_uohm`:
