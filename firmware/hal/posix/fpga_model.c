@@ -9,6 +9,7 @@
 #include "accel_model.h"
 #include "activity.h"
 #include "hal.h"
+#include "rtl_backend.h"
 #include "qtd/protocol.h"
 
 #define SYNC 0xAA995566u
@@ -32,6 +33,7 @@ static char g_error[96];
 static bool g_no_sync;
 static char g_design[DESIGN_MAX]; /* the descriptor found in the frame data, copied at configuration */
 static uint32_t g_design_len;
+static bool g_rtl; /* --fpga rtl: the Verilated RTL answers the fabric SPI instead of the C model */
 
 void fpga_model_init(const fpga_model_config_t *cfg) {
     g_cfg = *cfg;
@@ -44,6 +46,11 @@ void fpga_model_init(const fpga_model_config_t *cfg) {
 }
 
 bool fpga_model_bus_held(void) { return g_held; }
+
+void fpga_model_use_rtl(const char *lib_dir) {
+    g_rtl = true;
+    rtl_backend_set_dir(lib_dir);
+}
 const char *fpga_model_last_error(void) { return g_error; }
 
 static uint32_t be32(uint32_t at) {
@@ -134,8 +141,10 @@ static void advance(void) {
         g_phase = g_config_ok ? PH_DONE : PH_ERROR;
         sim_activity_set_at(PM_IDLE, g_phase_end_us); /* power model: configuration over */
         if (g_phase == PH_DONE) {
-            char err[128];
-            if (!accel_model_configure(g_design_len ? g_design : NULL, g_design_len, g_abi, err, sizeof err)) {
+            char err[256];
+            bool ok = g_rtl ? rtl_backend_configure(g_design_len ? g_design : NULL, g_design_len, err, sizeof err)
+                            : accel_model_configure(g_design_len ? g_design : NULL, g_design_len, g_abi, err, sizeof err);
+            if (!ok) {
                 fprintf(stderr, "qtd-virtual-board: FPGA design without an engine: %s\n", err);
             }
         }
@@ -162,6 +171,7 @@ void hal_fpga_prog_b(bool level) {
         g_phase = PH_CLEARING;
         g_abi = 0;
         accel_model_unconfigure();
+        rtl_backend_unconfigure();
     } else if (!g_prog_b) {
         /* rising edge: housekeeping, then the configuration reads the flash */
         g_phase = PH_INIT;
@@ -191,5 +201,9 @@ void hal_fabric_xfer(const uint8_t *out, size_t out_len, uint8_t *in, size_t in_
         }
         return;
     }
-    accel_model_xfer(out, out_len, in, in_len);
+    if (g_rtl) {
+        rtl_backend_xfer(out, out_len, in, in_len);
+    } else {
+        accel_model_xfer(out, out_len, in, in_len);
+    }
 }

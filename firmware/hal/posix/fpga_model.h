@@ -23,6 +23,8 @@ typedef struct {
 void fpga_model_init(const fpga_model_config_t *cfg);
 /* true while the MCU holds the FPGA off the shared flash bus */
 bool fpga_model_bus_held(void);
+/* --fpga rtl: configured designs run as Verilated RTL libraries from lib_dir (rtl_backend.h). */
+void fpga_model_use_rtl(const char *lib_dir);
 /* for tests: the IDCODE/ABI the last configuration found, and why it failed */
 const char *fpga_model_last_error(void);
 

@@ -1,6 +1,10 @@
 /* qtd-virtual-board: the firmware core on the host (docs: firmware/README.md).
  *
  *   qtd-virtual-board --flash-file FILE [--die-after-flash-ops K] [--time-scale X] [--no-pacing]
+ *                     [--fpga model|rtl --rtl-lib-dir DIR]
+ *
+ * --fpga model (default): the accelerator's C model answers the fabric SPI; --fpga rtl: the
+ * Verilated rtl/qtd_top does, from the per-design libraries in DIR (fpga_model.h, rtl_backend.h).
  *
  * The first line on stdout is the pseudo-terminal's path; the host opens it like a serial port.
  * QTD_DIE_AFTER_FLASH_OPS=K in the environment does what --die-after-flash-ops does. */
@@ -12,6 +16,7 @@
 #include <unistd.h>
 
 #include "board_posix.h"
+#include "fpga_model.h"
 #include "hal.h"
 #include "qtd/app.h"
 #include "qtd/board_config.h"
@@ -25,6 +30,7 @@ static uint8_t g_model_arena[QTD_MODEL_ARENA_SIZE];
 static int usage(const char *argv0) {
     fprintf(stderr,
             "usage: %s --flash-file FILE [--die-after-flash-ops K] [--time-scale X] [--no-pacing]\n"
+            "       [--fpga model|rtl --rtl-lib-dir DIR]\n"
             "  board '%s' (compiled in from boards/%s.toml)\n",
             argv0, QTD_BOARD_ID, QTD_BOARD_ID);
     return 2;
@@ -37,6 +43,7 @@ int main(int argc, char **argv) {
     if (env != NULL && *env) {
         opt.die_after_flash_ops = strtoul(env, NULL, 10);
     }
+    const char *fpga = "model", *rtl_dir = NULL;
     for (int i = 1; i < argc; i++) {
         bool has_value = i + 1 < argc;
         if (strcmp(argv[i], "--flash-file") == 0 && has_value) {
@@ -47,16 +54,24 @@ int main(int argc, char **argv) {
             opt.time_scale = strtod(argv[++i], NULL);
         } else if (strcmp(argv[i], "--no-pacing") == 0) {
             opt.paced = false;
+        } else if (strcmp(argv[i], "--fpga") == 0 && has_value) {
+            fpga = argv[++i];
+        } else if (strcmp(argv[i], "--rtl-lib-dir") == 0 && has_value) {
+            rtl_dir = argv[++i];
         } else {
             return usage(argv[0]);
         }
     }
-    if (opt.flash_file == NULL || opt.time_scale <= 0) {
+    bool rtl = strcmp(fpga, "rtl") == 0;
+    if (opt.flash_file == NULL || opt.time_scale <= 0 || (!rtl && strcmp(fpga, "model") != 0) || (rtl && !rtl_dir)) {
         return usage(argv[0]);
     }
     signal(SIGPIPE, SIG_IGN);
     if (!board_posix_init(&opt, &k_board)) {
         return 1;
+    }
+    if (rtl) {
+        fpga_model_use_rtl(rtl_dir);
     }
     const char *pty = uart_pty_open(opt.paced);
     if (pty == NULL) {

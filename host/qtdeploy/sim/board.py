@@ -37,7 +37,11 @@ def default_flash_file(board: str = "virtual") -> Path:
 
 @dataclass(frozen=True)
 class SimOptions:
-    """How to run a virtual board; ``time_scale`` multiplies flash and FPGA busy times."""
+    """How to run a virtual board; ``time_scale`` multiplies flash and FPGA busy times.
+
+    ``fpga``: ``model`` (the accelerator's C model) or ``rtl`` (the Verilated RTL, one library per
+    design, built from the designs in the flash before the board starts: qtdeploy.sim.rtl).
+    """
 
     board: str = "virtual"
     flash_file: Path | None = None
@@ -83,11 +87,9 @@ class VirtualBoard:
     """
 
     def __init__(self, options: SimOptions = SimOptions(), *, publish: bool = False) -> None:
-        if options.fpga != "model":
-            raise UsageError(
-                f"--fpga {options.fpga}: the virtual board runs the C FPGA model only in this firmware.",
-                "Use --fpga model (the Verilated RTL joins in a later issue).",
-            )
+        if options.fpga not in ("model", "rtl"):
+            raise UsageError(f"--fpga {options.fpga!r} is neither 'model' nor 'rtl'.",
+                             "Use --fpga model (the C model) or --fpga rtl (the Verilated RTL).")
         if not load_board(options.board).virtual:
             raise UsageError(
                 f"Board file {options.board!r} describes real hardware (virtual = false); the virtual board must say "
@@ -113,6 +115,11 @@ class VirtualBoard:
             cmd += ["--die-after-flash-ops", str(self.options.die_after_flash_ops)]
         if not self.options.pacing:
             cmd.append("--no-pacing")
+        if self.options.fpga == "rtl":
+            from qtdeploy.sim import rtl
+
+            rtl.prebuild_flash(self.flash_file)  # a design flashed later runs after a restart
+            cmd += ["--fpga", "rtl", "--rtl-lib-dir", str(rtl.lib_dir())]
         env = {k: v for k, v in os.environ.items() if k != "QTD_DIE_AFTER_FLASH_OPS"}
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                      env=env, start_new_session=True)

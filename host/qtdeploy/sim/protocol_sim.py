@@ -8,7 +8,7 @@ exactly as long as the port: ``close()`` stops it. pyserial finds this module be
 
 URL parameters: ``flash`` (path; default the user cache's flash file), ``board`` (board file
 name, default ``virtual``), ``time_scale`` (float), ``die_after`` (flash op count: power cut),
-``pacing`` (0 to move bytes at memory speed), ``fpga`` (``model``).
+``pacing`` (0 to move bytes at memory speed), ``fpga`` (``model`` or ``rtl``: the Verilated RTL).
 """
 
 from __future__ import annotations
@@ -57,6 +57,8 @@ def to_url(options: SimOptions) -> str:
         query["die_after"] = str(options.die_after_flash_ops)
     if not options.pacing:
         query["pacing"] = "0"
+    if options.fpga != "model":
+        query["fpga"] = options.fpga
     return "sim://?" + urllib.parse.urlencode(query)
 
 
