@@ -13,6 +13,7 @@
 #include "qtd/commands.h"
 #include "qtd/infer.h"
 #include "qtd/le.h"
+#include "qtd/power.h"
 #include "qtd/model.h"
 #include "qtd/slots.h"
 
@@ -170,14 +171,18 @@ qtd_status_t qtd_cmd_model_load(const qtd_frame_t *req, qtd_reply_t *rep) {
     if (req->payload[0] == QTD_ENGINE_FPGA) {
         qtd_accel_forget(); /* a failed load must not leave the old model half-overwritten in use */
     }
+    hal_activity(QTD_ACT_LOADING); /* power model (qtd/power.h): weights flash -> RAM -> accelerator */
     st = qtd_model_load_flash(qtd_link.board->slots[slot].blob.offset, t->slot[slot].blob_size, &why);
     if (st != QTD_ST_OK) {
+        hal_activity(QTD_ACT_IDLE);
         return qtd_fail(rep, st, why, 0, 0);
     }
     const qtd_model_t *m = qtd_model_loaded();
     if (req->payload[0] == QTD_ENGINE_FPGA && (st = qtd_accel_load(m, &why)) != QTD_ST_OK) {
+        hal_activity(QTD_ACT_IDLE);
         return qtd_fail(rep, st, why, 0, 0);
     }
+    hal_activity(QTD_ACT_IDLE);
     uint8_t *p = rep->payload;
     memset(p, 0, MODEL_INFO_SIZE);
     p[0] = req->payload[0];

@@ -53,6 +53,7 @@ static struct {
     uint8_t batch_n;
     uint16_t batch_len;
     uint64_t batch_t0, last_t;
+    uint64_t last_n_mon[QTD_MAX_MONITORS]; /* each monitor's conversion count at the previous sample */
     int64_t last_nj[QTD_MAX_RAILS];
     /* markers */
     marker_t mark[QTD_POWER_MARKERS];
@@ -206,6 +207,7 @@ static void flush_batch(void) {
 
 static void baseline(void) {
     g.last_t = g.refresh_us;
+    for (unsigned m = 0; m < g.board->monitor_count; m++) g.last_n_mon[m] = g.pac[m].samples;
     for (unsigned r = 0; r < rail_count(); r++) g.last_nj[r] = rail_nj(r);
 }
 
@@ -224,14 +226,19 @@ static void take_sample(void) {
         if (!(g.mask & (1u << r))) continue;
         const qtd_rail_t *rl = &g.board->rails[r];
         int64_t nj = rail_nj(r);
-        /* nJ per us is mW: x 1000 for uW */
-        int64_t uw = (nj - g.last_nj[r]) * 1000 / (int64_t)dt;
-        len = (uint16_t)(len + put_reading(p + len, r));
-        uint16_t mv = qtd_le16(p + len - READING_SIZE + 2);
-        int64_t ua = mv ? uw * 1000 / mv : 0;
-        qtd_put_le32(p + len - READING_SIZE + 4, (uint32_t)(int32_t)ua);
-        qtd_put_le32(p + len - READING_SIZE + 8, (uint32_t)(int32_t)uw);
-        if (!g.ok[rl->monitor]) p[len - READING_SIZE + 1] = FLAG_INVALID;
+        /* the mean over the conversions in the window: energy x rate / conversions (nJ x 1/s
+         * = nW). Dividing by the wall time instead would make each sample jitter by one
+         * conversion in ten at 100 samples/s; the sum over samples is the same either way. */
+        const qtd_pac_t *pac = &g.pac[rl->monitor];
+        uint64_t n = pac->samples - g.last_n_mon[rl->monitor];
+        uint8_t *rd = p + len;
+        len = (uint16_t)(len + put_reading(rd, r)); /* instantaneous, kept if no conversion ran */
+        uint16_t mv = qtd_le16(rd + 2);
+        if (n > 0 && g.ok[rl->monitor]) {
+            int64_t uw = (nj - g.last_nj[r]) * (int64_t)pac->rate_sps / (int64_t)n / 1000;
+            qtd_put_le32(rd + 4, (uint32_t)(int32_t)(mv ? uw * 1000 / mv : 0));
+            qtd_put_le32(rd + 8, (uint32_t)(int32_t)uw);
+        }
     }
     g.batch_len = (uint16_t)(g.batch_len + len);
     g.batch_n++;

@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "accel_model.h"
 #include "activity.h"
 #include "fpga_model.h"
 #include "hal.h"
@@ -56,10 +57,14 @@ static bool monitor_absent(uint8_t addr7) {
     return false;
 }
 
+/* The accelerator computing a window: PM_INFERRING from START to DONE, at their own instants. */
+static void on_accel_busy(bool busy, uint64_t t_us) { sim_activity_set_at(busy ? PM_INFERRING : PM_IDLE, t_us); }
+
 static void power_init(const qtd_board_t *board) {
     g_board = board;
     power_model_init(sim_power_model(), POWER_SEED, POWER_NOISE_PPM);
     pac1934_bus_reset();
+    accel_model_set_busy_hook(on_accel_busy);
     for (unsigned m = 0; m < board->monitor_count && m < QTD_MAX_MONITORS; m++) {
         uint32_t shunt[4] = {0, 0, 0, 0};
         for (unsigned r = 0; r < board->rail_count; r++) {
