@@ -1,19 +1,22 @@
 """`qtdeploy energy`: power-monitor logging in the field and reports.
 
-`report` works on any log directory. `log` needs a board that answers POWER_STREAM; until the
-firmware does, it asks the board (HELLO, then POWER_STREAM stop, which is harmless) and refuses
-with the "not available yet" line rather than inventing samples.
+`log` streams POWER_STREAM samples from a board (qtdeploy.energy.board_source) into a crash-safe
+log (qtdeploy.energy.logger); `report` works on any log directory.
 """
 
 from __future__ import annotations
 
+import signal
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import click
 
-from qtdeploy.cli.options import json_option, not_available, port_options
-from qtdeploy.cli.output import emit, stdout
-from qtdeploy.errors import DeviceError, UsageError
+from qtdeploy.cli.options import json_option, port_options
+from qtdeploy.cli.output import emit, stderr, stdout
+from qtdeploy.energy.board_source import DEFAULT_RATE_HZ
+from qtdeploy.errors import LinkError, UsageError
 
 
 @click.group("energy")
@@ -23,32 +26,66 @@ def command() -> None:
 
 @command.command("log")
 @port_options
+@click.option("--board", "board_file", default=None, help="Board file name (default: what the board reports).")
 @click.option("--out", required=False, type=click.Path(file_okay=False), help="Log directory (resumed if it exists).")
 @click.option("--duration", default=None, help="How long to log, e.g. 90s, 10m, 3d (default: until Ctrl-C).")
-@click.option("--rate", type=int, default=None, help="Samples per second per rail.")
+@click.option("--rate", type=int, default=DEFAULT_RATE_HZ, show_default=True,
+              help="Samples per second (each the mean power since the previous one, so no energy is missed "
+                   "at a low rate). 8 rails at 2/s is about 37 MB of CSV a day; at 10/s about 185 MB.")
 @click.option("--rails", default=None, help="Comma-separated rail names (default: all in the board file).")
-def log(port: str | None, baud: int | None, trace: bool, out: str | None, duration: str | None,
-        rate: int | None, rails: str | None) -> None:
-    """Append power samples to a crash-safe log."""
+@json_option
+def log(port: str | None, baud: int | None, trace: bool, board_file: str | None, out: str | None,
+        duration: str | None, rate: int, rails: str | None, as_json: bool) -> None:
+    """Append power samples to a crash-safe log; waits for a board that goes away."""
+    from qtdeploy.cli.options import setup_trace
+    from qtdeploy.energy.board_source import BoardSource
+    from qtdeploy.energy.logger import SourceLost, run_logger
+
     if out is None:
         raise UsageError("`qtdeploy energy log` needs --out DIR.", "Give the directory to log into (it is resumed if it exists).")
-    parse_duration(duration)
-    if not _board_streams_power(port, baud, trace):
-        not_available("energy log", 7)
+    seconds = parse_duration(duration)
+    if not 1 <= rate <= 1024:
+        raise UsageError(f"--rate {rate} is outside 1..1024 samples per second.", "Use e.g. --rate 2 for a field log.")
+    setup_trace(trace)
+    wanted = tuple(r.strip() for r in rails.split(",") if r.strip()) if rails else None
+    source = BoardSource(port, baud=baud, board_file=board_file, rate_hz=rate, rails=wanted)
+    try:
+        source.open()  # a wrong port or rail fails now, before a log directory exists
+    except SourceLost as err:
+        raise LinkError(f"no board to log from: {err}", "Check --port (or --port sim for the virtual board).") from None
+    stopping: list[int] = []
+    old = {sig: signal.signal(sig, lambda *_: stopping.append(1)) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        with _live(seconds, not as_json) as progress:
+            stats = run_logger(source, out, duration_s=seconds, total_rails=source.total_rails,
+                               stop=lambda: bool(stopping), progress=progress)
+    finally:
+        for sig, handler in old.items():
+            signal.signal(sig, handler)
+    result = {"log": out, "board": source.board, "origin": source.origin, "rails": list(source.rails),
+              "rate_hz": source.rate_hz, "samples": stats.samples, "seconds": round(stats.seconds, 3),
+              "gaps": stats.gaps, "gap_seconds": round(stats.gap_s, 3), "samples_lost_on_link": source.lost_samples}
+    emit(result, as_json, _human_log)
 
 
-def _board_streams_power(port: str | None, baud: int | None, trace: bool) -> bool:
-    """Whether the board executes POWER_STREAM: a stop request (harmless) answered OK, not
-    UNSUPPORTED. Opening the board sends HELLO first, as every session does."""
-    from qtdeploy._protocol import Command
-    from qtdeploy.cli.options import open_board
+@contextmanager
+def _live(seconds: float | None, enabled: bool) -> Iterator[Callable[[Any], None] | None]:
+    """A progress line on stderr: time logged (of --duration, if given), samples, gaps."""
+    if not enabled:
+        yield None
+        return
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-    with open_board(port, baud, trace, None) as board:
-        try:
-            board.link.request(Command.POWER_STREAM, bytes(8))
-        except DeviceError:
-            return False
-        return True
+    with Progress(TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), console=stderr) as bar:
+        task = bar.add_task("logging", total=seconds)
+        yield lambda st: bar.update(task, completed=st.seconds,
+                                    description=f"logging: {st.samples} samples, {st.gaps} gap(s)")
+
+
+def _human_log(r: dict[str, Any]) -> None:
+    stdout.print(f"[bold]{r['origin'].upper()}[/] energy log {r['log']} (board {r['board']}): {r['samples']} samples "
+                 f"of {len(r['rails'])} rails at {r['rate_hz']}/s over {r['seconds']:.1f} s, {r['gaps']} gap(s) "
+                 f"totalling {r['gap_seconds']:.1f} s", highlight=False)
 
 
 def parse_duration(text: str | None) -> float | None:
