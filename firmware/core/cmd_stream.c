@@ -90,18 +90,20 @@ static void start_head(void) {
     }
 }
 
+typedef enum { STEP_IDLE, STEP_WAITING, STEP_ANSWERED } step_t;
+
 /* One step: collect the running head window if it finished, start the next one, then send the
- * finished window's event. Returns false when there is nothing to do right now. */
-static bool step(void) {
+ * finished window's event. */
+static step_t step(void) {
     start_head();
     if (!g.head_running) {
-        return false;
+        return STEP_IDLE;
     }
     qtd_infer_result_t r;
     qtd_status_t st;
     const char *why = "";
     if (!qtd_infer_poll(&r, &st, &why)) {
-        return true; /* still running */
+        return STEP_WAITING; /* the accelerator is still running */
     }
     uint32_t seq = g.head_seq;
     advance();
@@ -120,12 +122,16 @@ static bool step(void) {
     } else {
         send_event(seq, st, &r, why);
     }
-    return true;
+    return STEP_ANSWERED;
 }
 
 void qtd_stream_poll(bool link_busy) {
     uint64_t t0 = hal_time_us();
-    while (g.running && g.count > 0 && step() && !link_busy && hal_time_us() - t0 < QTD_STREAM_SLICE_US) {
+    while (g.running && g.count > 0 && hal_time_us() - t0 < QTD_STREAM_SLICE_US) {
+        step_t s = step();
+        if (s == STEP_IDLE || (s == STEP_ANSWERED && link_busy)) {
+            break; /* with bytes waiting on the link, one answered window per poll */
+        }
     }
 }
 
@@ -205,8 +211,7 @@ qtd_status_t qtd_cmd_stream_stop(const qtd_frame_t *req, qtd_reply_t *rep) {
     }
     /* answered after the event of the last queued window (the events use the same transmit
      * buffer as this reply, so they all go out before the reply payload is written) */
-    while (g.count > 0) {
-        (void)step();
+    while (g.count > 0 && step() != STEP_IDLE) {
     }
     uint32_t done = g.done, failed = g.failed;
     qtd_stream_reset();

@@ -32,7 +32,9 @@ typedef struct {
     uint8_t bits;
     bool is_signed;
     uint32_t count, bytes;
-    uint8_t *mem;
+    uint8_t *mem;     /* the bytes as written through the port */
+    int32_t *val;     /* its elements, unpacked at START when written since (the RTL unpacks on load) */
+    bool stale;
 } bram_t;
 
 static struct {
@@ -120,8 +122,10 @@ static uint32_t abi_of(const char *s, size_t n) {
 static void free_brams(void) {
     for (unsigned i = 0; i < N_TENSORS; i++) {
         free(g.t[i].mem);
+        free(g.t[i].val);
     }
     free(g.lut.mem);
+    free(g.lut.val);
 }
 
 void accel_model_unconfigure(void) {
@@ -192,6 +196,7 @@ static bool parse_design(const char *d, size_t len, uint32_t abi, char *err, siz
         }
         b->bytes = (b->count * b->bits + 7u) / 8u;
         b->mem = calloc(b->bytes, 1);
+        b->val = calloc(b->count, sizeof *b->val);
     }
     if (g.t[R_SC].bits > 8 || g.lut.bits != 16) {
         return refuse(err, err_len, "the exp LUT must be 16-bit with <= 2^8 entries");
@@ -199,6 +204,7 @@ static bool parse_design(const char *d, size_t len, uint32_t abi, char *err, siz
     g.lut.count = 1u << g.t[R_SC].bits; /* model.md: at most 2^b(scores) entries */
     g.lut.bytes = 2u * g.lut.count;
     g.lut.mem = calloc(g.lut.bytes, 1);
+    g.lut.val = calloc(g.lut.count, sizeof *g.lut.val);
     g.cycles = accel_cycles(T, M, D, F, H, g.lanes);
     return true;
 }
@@ -224,7 +230,7 @@ bool accel_model_configure(const char *design, size_t len, uint32_t abi, char *e
 
 /* ---- the engine: protocol/model.md from the BRAM contents ---------------------------------- */
 
-static int32_t el(const bram_t *b, uint32_t i) {
+static int32_t unpack(const bram_t *b, uint32_t i) {
     if (b->bits == 32 || b->bits == 16 || b->bits == 8) {
         uint32_t n = b->bits / 8u, v = 0;
         for (uint32_t k = 0; k < n; k++) {
@@ -244,6 +250,17 @@ static int32_t el(const bram_t *b, uint32_t i) {
     }
     return (int32_t)v;
 }
+
+static void refresh(bram_t *b) {
+    if (b->stale) {
+        for (uint32_t i = 0; i < b->count; i++) {
+            b->val[i] = unpack(b, i);
+        }
+        b->stale = false;
+    }
+}
+
+static inline int32_t el(const bram_t *b, uint32_t i) { return b->val[i]; }
 
 static int64_t clampr(int64_t v, unsigned range) {
     int64_t lo = el(&g.t[range], 0), hi = el(&g.t[range], 1);
@@ -282,6 +299,10 @@ static void residual(const int64_t *skip, const int64_t *branch, unsigned mult, 
 
 static void compute(void) {
     const uint32_t T = g.T, D = g.D, F = g.F;
+    for (unsigned i = 0; i < N_TENSORS; i++) {
+        refresh(&g.t[i]);
+    }
+    refresh(&g.lut);
     int64_t *x = calloc((size_t)T * g.M, sizeof *x), *h = calloc((size_t)T * D, sizeof *h);
     int64_t *q = calloc((size_t)T * D, sizeof *q), *k = calloc((size_t)T * D, sizeof *k);
     int64_t *v = calloc((size_t)T * D, sizeof *v), *c = calloc((size_t)T * D, sizeof *c);
@@ -391,9 +412,9 @@ static void start(void) {
         return;
     }
     g.status = (g.status & ~(uint32_t)QTD_ASTAT_DONE) | QTD_ASTAT_BUSY;
+    uint64_t now = hal_time_us(); /* BUSY runs from here, however long the host takes to compute */
     compute();
     uint64_t us = ((uint64_t)g.cycles * 1000000u + g.clock_hz - 1u) / g.clock_hz;
-    uint64_t now = hal_time_us();
     g.busy_until = now + us;
     set_busy(true, now);
 }
@@ -423,6 +444,7 @@ static void wload(uint8_t byte) {
         return;
     }
     b->mem[g.wload_offset++] = byte;
+    b->stale = true;
     g.cur_valid = true;
     g.cur_tensor = g.wload_tensor;
     g.next_off = g.wload_offset;
@@ -443,6 +465,7 @@ static void lutload(uint8_t byte) {
     }
     uint32_t entry = g.lut_offset / 2u;
     g.lut.mem[g.lut_offset++] = byte;
+    g.lut.stale = true;
     g.lut_len = entry == 0 ? 1u : (entry + 1u > g.lut_len ? entry + 1u : g.lut_len);
 }
 

@@ -26,8 +26,12 @@
  * Credit is also capped by the bytes actually queued on the pty (FIONREAD), so idle time never
  * banks credit for bytes the host had not sent yet. */
 #define RX_RING_BYTES 16384u
-#define PACE_CHUNK 64u       /* bytes written per pacing step */
 #define UNIT 10000000ull     /* one byte of credit, in bit-microseconds (10 bits x 1e6) */
+/* The RP2040 UART's TX FIFO (PL011, 32 entries, RP2040 datasheet §4.2): a write returns once its
+ * bytes are in the FIFO, not when they have left. Without it every small write (the COBS encoder
+ * hands over each block separately, ~40 writes for a 44-byte frame with many zeros) would sleep
+ * for its own bytes, and the sleeps' overhead, not the baud, would pace the link. */
+#define TX_FIFO_BYTES 32u
 
 static int g_master = -1;
 static int g_slave = -1;
@@ -61,9 +65,14 @@ const char *uart_pty_open(bool paced) {
     return name;
 }
 
+static void sleep_until(uint64_t t_us);
+
 bool hal_uart_set_baud(uint32_t baud) {
     if (baud == 0) {
         return false;
+    }
+    if (g_paced) {
+        sleep_until(g_tx_free_us); /* the FIFO drains at the old rate before the switch */
     }
     g_baud = baud;
     return true;
@@ -130,19 +139,24 @@ static void write_all(const uint8_t *buf, size_t len) {
 }
 
 void hal_uart_write(const uint8_t *buf, size_t len) {
+    /* Bytes go into the TX FIFO and leave at the baud rate: a write blocks only while the FIFO is
+     * full (hal.h: "on the wire or in the TX FIFO"), and then until it is down to a quarter, as an
+     * interrupt-fed driver refills it: one sleep per ~24 bytes, whose wake-up latency (~0.1 ms
+     * here) the last quarter covers, instead of one sleep per small write. The host may see a
+     * byte up to a FIFO's worth of wire time early; the rate is the wire's. */
+    const uint64_t fifo_us = (uint64_t)TX_FIFO_BYTES * UNIT / g_baud;
     while (len > 0) {
-        size_t n = len < PACE_CHUNK ? len : PACE_CHUNK;
+        size_t n = len < TX_FIFO_BYTES ? len : TX_FIFO_BYTES;
         if (g_paced) {
+            if (g_tx_free_us > hal_time_us() + fifo_us) {
+                sleep_until(g_tx_free_us - fifo_us / 4u);
+            }
             uint64_t now = hal_time_us();
             uint64_t start = g_tx_free_us > now ? g_tx_free_us : now;
             g_tx_free_us = start + (uint64_t)n * UNIT / g_baud;
-            sleep_until(start);
         }
         write_all(buf, n);
         buf += n;
         len -= n;
-    }
-    if (g_paced) {
-        sleep_until(g_tx_free_us); /* blocking: returns when the last byte is on the wire */
     }
 }

@@ -20,8 +20,9 @@ bool qtd_stream_running(void);
 bool qtd_stream_allows(uint8_t command);
 /* Stop without answering (HELLO, boot): queued windows are dropped. */
 void qtd_stream_reset(void);
-/* Run queued windows and send their events: one window when the link has bytes waiting (so
- * reading keeps up with the wire), else for up to QTD_STREAM_SLICE_US. */
+/* Run queued windows and send their events for up to QTD_STREAM_SLICE_US; when the link has
+ * bytes waiting, return after one answered window (so reading keeps up with the wire). Waiting
+ * for the accelerator (<= 0.6 ms for the paper's configurations) does not count as an answer. */
 void qtd_stream_poll(bool link_busy);
 
 qtd_status_t qtd_cmd_stream_start(const qtd_frame_t *req, qtd_reply_t *rep);

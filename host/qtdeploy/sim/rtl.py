@@ -107,7 +107,8 @@ def build_lib(design: str) -> Path:
         params = [f"-G{k}={v}" for k, v in cfg.parameters().items()]
         env = dict(os.environ, PATH=str(Path(exe).parent) + os.pathsep + os.environ.get("PATH", ""))
         steps = [
-            [exe, "--cc", "--build", "-j", "2", "-O2", "-Wno-fatal", "-Wno-lint", "-Wno-style", "--top-module", TOP,
+            [exe, "--cc", "--build", "-j", "2", "-O2", "--output-split", "0", "-Wno-fatal", "-Wno-lint", "-Wno-style",
+             "--top-module", TOP,
              "-CFLAGS", "-fPIC", "-Mdir", str(work / "obj"), *params, *map(str, source_paths())],
             [cxx, "-std=c++17", "-O2", "-fPIC", "-shared", f"-I{work / 'obj'}", f"-I{root / 'include'}",
              f"-I{root / 'include' / 'vltstd'}", str(shim_path()), str(work / "obj" / f"lib{'V' + TOP}.a"),
