@@ -62,7 +62,7 @@ def lib(tmp_path_factory):
     d = tmp_path_factory.mktemp("accel")
     (d / "stub.c").write_text(STUB)
     so = d / "libaccel.so"
-    srcs = [FW / "hal/posix/accel_model.c", FW / "hal/posix/accel_cycles.c", FW / "core/sha256.c", d / "stub.c"]
+    srcs = [FW / "hal/posix/accel_model.c", FW / "hal/posix/accel_design.c", FW / "hal/posix/accel_cycles.c", FW / "core/sha256.c", d / "stub.c"]
     subprocess.run(["cc", "-std=c11", "-Wall", "-Wextra", "-Werror", "-O1", "-g", "-shared", "-fPIC",
                     f"-I{FW / 'include'}", f"-I{FW / 'hal'}", f"-I{FW / 'hal/posix'}", "-o", str(so),
                     *map(str, srcs)], check=True)

@@ -33,5 +33,7 @@ void accel_model_spi(const uint8_t *mosi, uint8_t *miso, size_t n);
  * noticed lazily, at the next transaction, but reported at its own instant): the power model's
  * activity hook. */
 void accel_model_set_busy_hook(void (*hook)(bool busy, uint64_t t_us));
+/* The same hook for another fabric backend (--fpga rtl, rtl_backend.c) that sees BUSY change. */
+void accel_model_report_busy(bool busy, uint64_t t_us);
 
 #endif /* QTD_ACCEL_MODEL_H */

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "accel_model.h"
 #include "hal.h"
 #include "qtd/sha256.h"
 
@@ -20,11 +21,16 @@ static void (*g_close)(void);
 static void (*g_spi)(const uint8_t *, uint8_t *, size_t);
 static void (*g_run)(uint64_t);
 static uint64_t g_last_us;
-static bool g_busy; /* STATUS.BUSY as the last transaction's ST byte showed it */
+static bool g_busy;    /* the engine may be running: the last ST said BUSY, or a window went in */
+static bool g_st_busy; /* STATUS.BUSY as the last ST byte showed it (the power model's hook) */
 
 void rtl_backend_set_dir(const char *dir) { g_dir = dir; }
 
 void rtl_backend_unconfigure(void) {
+    if (g_st_busy) {
+        g_st_busy = false;
+        accel_model_report_busy(false, hal_time_us());
+    }
     if (g_lib != NULL) {
         g_close();
         dlclose(g_lib);
@@ -89,6 +95,10 @@ void rtl_backend_xfer(const uint8_t *out, size_t out_len, uint8_t *in, size_t in
     memset(mosi + out_len, 0, in_len);
     g_spi(mosi, miso, total);
     g_last_us = hal_time_us();
+    if (((miso[0] & 0x01u) != 0) != g_st_busy) {
+        g_st_busy = !g_st_busy;
+        accel_model_report_busy(g_st_busy, g_last_us); /* seen at this transaction's CS fall */
+    }
     g_busy = (miso[0] & 0x01u) != 0 || (out[0] == 0x00 && total > 1 && (miso[total - 1] & 0x01u)) ||
              (out[0] == 0x80 && out_len >= 3 && out[1] == 0x10); /* a write into the input window may AUTO_START */
     memcpy(in, miso + out_len, in_len);
