@@ -14,6 +14,7 @@ from qtdeploy.boards import load_board
 from qtdeploy.formats import bitstream, blob, blob_source
 from qtdeploy.ops import flash
 from qtdeploy.paths import repo_root
+from qtdeploy.sim.design import sim_design
 
 sys.path.insert(0, str(Path(__file__).parent))  # the test modules import vboard/faults beside them
 from vboard import OLD_ABI, Images, session, start  # noqa: E402
@@ -26,7 +27,8 @@ def images(tmp_path_factory) -> Images:
     d = tmp_path_factory.mktemp("images")
     data = blob_source.pack_source(repo_root() / "examples" / "demo-model", d / "demo.qtb")
     board = load_board("virtual")
-    (d / "demo.bit").write_bytes(bitstream.write_sim_bitstream(blob.unpack(data).abi, board))
+    demo = blob.unpack(data)  # its bitstream carries the design, so the FPGA engine runs it (issue 6)
+    (d / "demo.bit").write_bytes(bitstream.write_sim_bitstream(demo.abi, board, sim_design(demo)))
     (d / "old.bit").write_bytes(bitstream.write_sim_bitstream(OLD_ABI, board))
     return Images(d / "demo.bit", d / "demo.qtb", d / "old.bit")
 
