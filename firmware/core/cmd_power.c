@@ -115,12 +115,18 @@ static void collect_all(void) {
     g.refreshing = false;
 }
 
-/* A REFRESH of every monitor now, waited for: what the request handlers answer from. */
+static void take_sample(void);
+
+/* A REFRESH of every monitor now, waited for: what the request handlers answer from. A stream
+ * sample whose REFRESH is pending is completed first (else requests arriving faster than the
+ * 1 ms wait would starve the stream); it may send a PowerEvent, so handlers call this before
+ * they write their reply payload (qtd/app.h). */
 static void sync_update(void) {
     if (g.refreshing) {
         uint64_t ready = g.refresh_us + QTD_PAC_REFRESH_WAIT_US, now = hal_time_us();
         if (now < ready) hal_delay_us((uint32_t)(ready - now));
-        collect_all(); /* a stream sample is not taken here: the next one covers this window */
+        collect_all();
+        if (g.streaming) take_sample();
     }
     refresh_all();
     hal_delay_us(QTD_PAC_REFRESH_WAIT_US);
@@ -268,10 +274,10 @@ qtd_status_t qtd_cmd_power_stream(const qtd_frame_t *req, qtd_reply_t *rep) {
     uint16_t rate = qtd_le16(req->payload + 2);
     uint32_t mask = resolve_mask(qtd_le32(req->payload + 4));
     uint8_t *p = rep->payload;
-    memset(p, 0, STREAM_SIZE);
     if (op == 0) {
-        flush_batch();
+        flush_batch(); /* the samples taken so far still go out, before the answer */
         qtd_power_stream_reset();
+        memset(p, 0, STREAM_SIZE);
         rep->len = STREAM_SIZE;
         return QTD_ST_OK;
     }
@@ -282,6 +288,9 @@ qtd_status_t qtd_cmd_power_stream(const qtd_frame_t *req, qtd_reply_t *rep) {
     uint16_t cap = link_cap_hz(mask);
     if (rate > GRANT_MAX_HZ) rate = GRANT_MAX_HZ;
     if (rate > cap) rate = cap;
+    flush_batch(); /* a running stream's last samples, then the new stream */
+    g.streaming = false;
+    sync_update();
     g.streaming = true;
     g.rate_hz = rate;
     g.mask = mask;
@@ -289,9 +298,9 @@ qtd_status_t qtd_cmd_power_stream(const qtd_frame_t *req, qtd_reply_t *rep) {
     g.sample_seq = 0;
     g.batch_n = 0;
     g.batch_len = 0;
-    sync_update();
     baseline();
     g.next_us = g.refresh_us + g.period_us;
+    memset(p, 0, STREAM_SIZE);
     p[0] = 1;
     qtd_put_le16(p + 2, rate);
     qtd_put_le32(p + 4, mask);

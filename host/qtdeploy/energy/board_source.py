@@ -26,7 +26,7 @@ from qtdeploy.errors import DeviceError, LinkError, QtdeployError
 from qtdeploy.ops import power
 from qtdeploy.ops.session import Board
 
-DEFAULT_RATE_HZ = 2  # ~37 MB of CSV per day for 8 rails (protocol/power.md §5)
+DEFAULT_RATE_HZ = 2  # 8 rails: ~57 MB a day with the manifest (protocol/power.md §5)
 
 
 class BoardSource:
@@ -49,6 +49,7 @@ class BoardSource:
         self.rails: tuple[str, ...] = ()
         self.total_rails: tuple[str, ...] = ()
         self.rate_hz = rate_hz
+        self.sample_power = "interval_mean"  # each sample: mean power since the previous one
         self.connections = 0
         self.lost_samples = 0
         self._offset = 0.0

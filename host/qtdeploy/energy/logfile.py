@@ -125,7 +125,7 @@ class LogWriter:
     @classmethod
     def open(cls, root: str | Path, *, board: str, origin: str, rails: tuple[str, ...], rate_hz: int,
              total_rails: tuple[str, ...] | None = None, flush_interval_s: float = 0.5,
-             durable: bool = True, clock: Any = time.time) -> LogWriter:
+             durable: bool = True, clock: Any = time.time, sample_power: str = "instantaneous") -> LogWriter:
         """Create the log at ``root`` or resume it; returns a writer on a new session."""
         from qtdeploy.energy.reader import read_log, repair_tail
 
@@ -133,7 +133,8 @@ class LogWriter:
             raise ValueError("flush_interval_s must be in (0, 1]: the log promises to lose at most 1 s")
         root = Path(root)
         meta = {"format": FORMAT, "version": VERSION, "board": board, "origin": origin, "rails": list(rails),
-                "rate_hz": rate_hz, "total_rails": list(total_rails if total_rails is not None else rails)}
+                "rate_hz": rate_hz, "total_rails": list(total_rails if total_rails is not None else rails),
+                "sample_power": sample_power}  # "interval_mean": each sample's power is the mean since the previous
         try:
             root.mkdir(parents=True, exist_ok=True)
             meta_path = root / "meta.json"

@@ -63,7 +63,8 @@ def run_logger(source: SampleSource, out: str | Path, *, duration_s: float | Non
     """
     writer = LogWriter.open(out, board=source.board, origin=source.origin, rails=source.rails,
                             rate_hz=source.rate_hz, total_rails=total_rails,
-                            flush_interval_s=flush_interval_s, durable=durable, clock=clock)
+                            flush_interval_s=flush_interval_s, durable=durable, clock=clock,
+                            sample_power=getattr(source, "sample_power", "instantaneous"))
     stats = LogStats()
     start = clock()
     read_timeout = min(0.1, flush_interval_s / 2)

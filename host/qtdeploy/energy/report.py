@@ -2,9 +2,13 @@
 
 Why these definitions: a field log has holes (board restarts, cable pulls) and the reader
 drops damaged chunks, so energy is integrated (trapezoid) only inside runs of samples closer
-than ``gap_factor`` sample periods; nothing is interpolated across a hole. Energy per
-inference is the board's own figure (POWER_ENERGY between POWER_MARKs) when an ``inference``
-event carries one, else the integral of the summed ``total_rails`` over the inference's span.
+than ``gap_factor`` sample periods; nothing is interpolated across a hole. A board's
+POWER_STREAM samples are means over the interval since the previous sample
+(``meta.json`` ``sample_power: interval_mean``): a late sample still covers its whole
+interval, so runs break only at sessions and reconnects, and each sample adds its power times
+its own interval (the board's accumulated energy, exactly). Energy per
+inference is the board's own figure (POWER_ENERGY since a POWER_MARK) whenever ``inference``
+events carry one (those without are then left out of the statistics), else the integral of the summed ``total_rails`` over the inference's span.
 Every number and every plot carries the log's origin: simulated or measured.
 """
 
@@ -18,6 +22,11 @@ import numpy as np
 from qtdeploy.energy.reader import LogData, read_log
 
 
+# Interval-mean logs: a silence this long means the stream stopped (the BoardSource gives up on
+# a board after max(3 s, 5 periods) without samples and reconnects, which a gap event marks).
+MEAN_SILENCE_S = 10.0
+
+
 def _runs(t: np.ndarray, rate_hz: float, gap_factor: float) -> list[slice]:
     """Index ranges of samples without a hole longer than gap_factor sample periods."""
     if len(t) == 0:
@@ -28,16 +37,33 @@ def _runs(t: np.ndarray, rate_hz: float, gap_factor: float) -> list[slice]:
     return [slice(a, b) for a, b in zip(edges[:-1], edges[1:]) if b > a]
 
 
-def _integrate(t: np.ndarray, p_mw: np.ndarray, runs: list[slice]) -> float:
-    """mJ: trapezoid over each run (a lone sample contributes nothing)."""
+def _mean_runs(t: np.ndarray, events: list, limit_s: float) -> list[slice]:
+    """Runs of interval-mean samples: one stream each. A new stream starts at every session and
+    every reconnect (their events), and after a silence longer than the logger tolerates."""
+    if len(t) == 0:
+        return []
+    cuts = np.array(sorted(e.unix_s for e in events if e.kind in ("session", "gap")))
+    after = np.searchsorted(cuts, t[:-1], side="right")  # an event in (t[k-1], t[k]] cuts there
+    cut = (np.diff(t) > limit_s) | ((after < len(cuts)) & (cuts[np.minimum(after, len(cuts) - 1)] <= t[1:]))
+    edges = [0, *(np.nonzero(cut)[0] + 1).tolist(), len(t)]
+    return [slice(a, b) for a, b in zip(edges[:-1], edges[1:]) if b > a]
+
+
+def _integrate(t: np.ndarray, p_mw: np.ndarray, runs: list[slice], interval_mean: bool = False) -> float:
+    """mJ over each run (a lone sample contributes nothing). Interval-mean samples (the board's
+    POWER_STREAM: each the mean since the previous one) add power x their own interval, which is
+    exactly the board's energy; instantaneous samples are joined by trapezoids."""
+    if interval_mean:
+        return float(sum(np.sum(p_mw[r][1:] * np.diff(t[r])) for r in runs if r.stop - r.start > 1))
     return float(sum(np.trapezoid(p_mw[r], t[r]) for r in runs if r.stop - r.start > 1))
 
 
 def inference_energies(data: LogData, t: np.ndarray, total_mw: np.ndarray) -> tuple[list[float], str]:
     """Energy (mJ) of each inference event, and where the figures come from."""
+    board = [float(e.energy_mj) for e in data.events if e.kind == "inference" and e.energy_mj is not None]
+    if board:  # the board's own accumulator: preferred whenever the log has it
+        return board, "board (POWER_MARK .. POWER_ENERGY)"
     infs = [e for e in data.events if e.kind == "inference" and e.duration_s]
-    if infs and all(e.energy_mj is not None for e in infs):
-        return [float(e.energy_mj) for e in infs], "board (POWER_ENERGY)"  # type: ignore[arg-type]
     out = []
     for e in infs:
         a, b = e.unix_s, e.unix_s + float(e.duration_s or 0)
@@ -58,14 +84,15 @@ def report(logdir: str | Path, *, png: str | Path | None = None, gap_factor: flo
     rows = np.array(data.samples, dtype=float).reshape(-1, 2 + 3 * len(rails))
     t = rows[:, 1]
     rate = float(data.meta.get("rate_hz") or 1)
-    runs = _runs(t, rate, gap_factor)
+    interval_mean = data.meta.get("sample_power") == "interval_mean"
+    runs = _mean_runs(t, data.events, MEAN_SILENCE_S) if interval_mean else _runs(t, rate, gap_factor)
     covered = float(sum(t[r.stop - 1] - t[r.start] for r in runs))
     per_rail: dict[str, Any] = {}
     for k, name in enumerate(rails):
         p = rows[:, 2 + 3 * k + 2]
         per_rail[name] = {
             "mean_mw": float(p.mean()) if len(p) else None,
-            "energy_mj": _integrate(t, p, runs),
+            "energy_mj": _integrate(t, p, runs, interval_mean),
             "mean_v": float(rows[:, 2 + 3 * k].mean()) if len(p) else None,
             "mean_ma": float(rows[:, 2 + 3 * k + 1].mean()) if len(p) else None,
         }
@@ -84,7 +111,7 @@ def report(logdir: str | Path, *, png: str | Path | None = None, gap_factor: flo
         "rails": per_rail,
         "total_rails": total_rails,
         "total_mean_mw": float(total.mean()) if len(t) else None,
-        "total_energy_mj": _integrate(t, total, runs),
+        "total_energy_mj": _integrate(t, total, runs, interval_mean),
         "gaps": {"count": len(gaps), "seconds": float(sum(g.duration_s or 0 for g in gaps))},
         "inferences": _stats(energies, source),
         "chunks": {"ok": data.chunks_ok, "damaged": [{"where": d.where, "reason": d.reason} for d in data.damaged]},

@@ -206,16 +206,19 @@ class PowerStream:
         self.granted_hz, self.mask, self._next_seq, self.lost = c.rate_hz, c.rail_mask, 0, 0
         return self.granted_hz
 
-    def stop(self) -> None:
+    def stop(self) -> list[PowerSample]:
+        """Stop sampling; returns the samples the board sent up to its answer (its last batch)."""
         self.board.link.request(Command.POWER_STREAM, struct.pack("<BBHI", 0, 0, 0, 0))
+        return self.poll(0.0)
 
     def poll(self, timeout: float = 0.0) -> list[PowerSample]:
         """Samples that arrived, waiting up to ``timeout`` s for the first one."""
         link = self.board.link
         deadline = time.monotonic() + timeout
+        link._pump(time.monotonic(), {})  # what has arrived, without waiting (frames onto link.events)
         self._take()
         while not self._pending and time.monotonic() < deadline:
-            link._pump(deadline, {})  # the link's reader: frames in, events onto link.events
+            link._pump(deadline, {})
             self._take()
         out, self._pending = self._pending, []
         return out
