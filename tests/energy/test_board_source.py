@@ -117,3 +117,26 @@ def test_board_restart_mid_log_reconnects_and_marks_the_gap(board, tmp_path):
     after = [r for r in data.samples if r[1] > gap.unix_s + gap.duration_s]
     assert len(before) >= RATE * 1.5 and len(after) >= RATE * 1.5, "samples on both sides of the gap"
     assert not [r for r in data.samples if gap.unix_s + 0.2 < r[1] < gap.unix_s + gap.duration_s - 0.2]
+
+
+def test_a_board_that_hangs_is_given_up_on_and_reconnected(board, tmp_path):
+    """SIGSTOP: the port stays but nothing comes (a hung MCU behind a USB-UART bridge). After
+    max(3 s, 5 periods) of silence the logger lets go, retries, and marks the gap once the
+    board answers again (SIGCONT)."""
+    out = tmp_path / "log"
+    proc = _spawn(board.flash_file, out, "--duration", "12s")
+    _wait_started(proc, out / "samples-0000.csv")
+    time.sleep(1.5)
+    os.kill(board.proc.pid, signal.SIGSTOP)
+    hung = time.time()
+    time.sleep(5.0)
+    os.kill(board.proc.pid, signal.SIGCONT)
+    back = time.time()
+    assert proc.wait(timeout=60) == 0, proc.stderr.read()
+    data = read_log(out)
+    gaps = [e for e in data.events if e.kind == "gap"]
+    assert len(gaps) == 1, gaps
+    g = gaps[0]
+    assert hung + 2.5 < g.unix_s < hung + 5.0, "given up after the silence threshold (3 s)"
+    assert g.unix_s + g.duration_s >= back - 0.1, "reconnected only once the board answered again"
+    assert [r for r in data.samples if r[1] > back + 0.5], "samples after the board came back"
