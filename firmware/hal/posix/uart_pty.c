@@ -12,6 +12,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
+#include <string.h>
 #include <stdlib.h>
 #include <sys/ioctl.h>
 #include <termios.h>
@@ -27,11 +29,15 @@
  * banks credit for bytes the host had not sent yet. */
 #define RX_RING_BYTES 16384u
 #define UNIT 10000000ull     /* one byte of credit, in bit-microseconds (10 bits x 1e6) */
-/* The RP2040 UART's TX FIFO (PL011, 32 entries, RP2040 datasheet §4.2): a write returns once its
- * bytes are in the FIFO, not when they have left. Without it every small write (the COBS encoder
- * hands over each block separately, ~40 writes for a 44-byte frame with many zeros) would sleep
- * for its own bytes, and the sleeps' overhead, not the baud, would pace the link. */
-#define TX_FIFO_BYTES 32u
+/* The transmit path is a small DMA-fed ring (128 bytes, ~2 result events): hal_uart_write queues
+ * and returns unless the ring is full, and the UART empties it at the baud rate while the core
+ * works on (the next window runs while this result is on the wire). Small, so that a response
+ * never waits long behind queued events (a 4 KiB ring cost streams ~10 % of the rate that way).
+ * A thread stands for the UART: it hands each byte to the pty when the wire would have finished
+ * carrying it, so the host sees wire timing. (Writing straight to the pty with a sleep per write
+ * made the sleeps' overhead, not the baud, pace the link: the COBS encoder hands over ~40 pieces
+ * per 44-byte frame, which capped streams at ~25 % of 921600 baud.) */
+#define TX_RING_BYTES 128u
 
 static int g_master = -1;
 static int g_slave = -1;
@@ -39,7 +45,13 @@ static bool g_paced = true;
 static uint32_t g_baud = 921600u;
 static uint64_t g_rx_credit;  /* bit-microseconds */
 static uint64_t g_rx_last_us;
-static uint64_t g_tx_free_us; /* when the transmitter is empty */
+static uint64_t g_tx_free_ns; /* when the last queued byte will have left the wire (ns: a byte at
+                               * 921600 baud is 10,851 ns, and whole µs per small write would add up) */
+static uint8_t g_tx_ring[TX_RING_BYTES];
+static size_t g_tx_head, g_tx_len; /* queued bytes not yet handed to the pty */
+static pthread_mutex_t g_tx_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t g_tx_cond = PTHREAD_COND_INITIALIZER; /* bytes queued, or the ring drained */
+static void *tx_thread(void *arg);
 
 const char *uart_pty_open(bool paced) {
     g_paced = paced;
@@ -62,19 +74,23 @@ const char *uart_pty_open(bool paced) {
     }
     fcntl(g_master, F_SETFL, fcntl(g_master, F_GETFL) | O_NONBLOCK);
     g_rx_last_us = hal_time_us();
+    pthread_t tx;
+    if (paced && pthread_create(&tx, NULL, tx_thread, NULL) != 0) {
+        return NULL;
+    }
     return name;
 }
-
-static void sleep_until(uint64_t t_us);
 
 bool hal_uart_set_baud(uint32_t baud) {
     if (baud == 0) {
         return false;
     }
-    if (g_paced) {
-        sleep_until(g_tx_free_us); /* the FIFO drains at the old rate before the switch */
+    pthread_mutex_lock(&g_tx_lock);
+    while (g_paced && g_tx_len > 0) {
+        pthread_cond_wait(&g_tx_cond, &g_tx_lock); /* the ring drains at the old rate first */
     }
     g_baud = baud;
+    pthread_mutex_unlock(&g_tx_lock);
     return true;
 }
 
@@ -115,13 +131,6 @@ size_t hal_uart_read(uint8_t *buf, size_t cap) {
     return (size_t)n;
 }
 
-static void sleep_until(uint64_t t_us) {
-    uint64_t now = hal_time_us();
-    if (t_us > now) {
-        hal_delay_us((uint32_t)(t_us - now));
-    }
-}
-
 static void write_all(const uint8_t *buf, size_t len) {
     while (len > 0) {
         ssize_t n = write(g_master, buf, len);
@@ -138,25 +147,65 @@ static void write_all(const uint8_t *buf, size_t len) {
     }
 }
 
-void hal_uart_write(const uint8_t *buf, size_t len) {
-    /* Bytes go into the TX FIFO and leave at the baud rate: a write blocks only while the FIFO is
-     * full (hal.h: "on the wire or in the TX FIFO"), and then until it is down to a quarter, as an
-     * interrupt-fed driver refills it: one sleep per ~24 bytes, whose wake-up latency (~0.1 ms
-     * here) the last quarter covers, instead of one sleep per small write. The host may see a
-     * byte up to a FIFO's worth of wire time early; the rate is the wire's. */
-    const uint64_t fifo_us = (uint64_t)TX_FIFO_BYTES * UNIT / g_baud;
-    while (len > 0) {
-        size_t n = len < TX_FIFO_BYTES ? len : TX_FIFO_BYTES;
-        if (g_paced) {
-            if (g_tx_free_us > hal_time_us() + fifo_us) {
-                sleep_until(g_tx_free_us - fifo_us / 4u);
-            }
-            uint64_t now = hal_time_us();
-            uint64_t start = g_tx_free_us > now ? g_tx_free_us : now;
-            g_tx_free_us = start + (uint64_t)n * UNIT / g_baud;
+/* The UART: hand every queued byte whose wire time is over to the pty, then sleep until the next
+ * one's is. */
+static void *tx_thread(void *arg) {
+    (void)arg;
+    pthread_mutex_lock(&g_tx_lock);
+    for (;;) {
+        while (g_tx_len == 0) {
+            pthread_cond_wait(&g_tx_cond, &g_tx_lock);
         }
-        write_all(buf, n);
+        uint64_t now = hal_time_us();
+        uint64_t byte_bits_us = UNIT / g_baud; /* whole microseconds per byte, rounded down */
+        uint64_t now_ns = now * 1000u;
+        uint64_t left_ns = g_tx_free_ns > now_ns ? g_tx_free_ns - now_ns : 0;
+        size_t on_wire = (size_t)((left_ns * g_baud + UNIT * 1000u - 1u) / (UNIT * 1000u)); /* still being sent */
+        size_t due = on_wire >= g_tx_len ? 0 : g_tx_len - on_wire;
+        if (due == 0) {
+            pthread_mutex_unlock(&g_tx_lock);
+            hal_delay_us((uint32_t)(byte_bits_us + 1u));
+            pthread_mutex_lock(&g_tx_lock);
+            continue;
+        }
+        size_t n = due < TX_RING_BYTES - g_tx_head ? due : TX_RING_BYTES - g_tx_head;
+        const uint8_t *p = g_tx_ring + g_tx_head;
+        pthread_mutex_unlock(&g_tx_lock); /* the core may queue more meanwhile (not over these) */
+        write_all(p, n);
+        pthread_mutex_lock(&g_tx_lock);
+        g_tx_head = (g_tx_head + n) % TX_RING_BYTES;
+        g_tx_len -= n;
+        pthread_cond_broadcast(&g_tx_cond); /* room in the ring; maybe drained */
+    }
+    return NULL;
+}
+
+void hal_uart_write(const uint8_t *buf, size_t len) {
+    if (!g_paced) {
+        write_all(buf, len);
+        return;
+    }
+    pthread_mutex_lock(&g_tx_lock);
+    while (len > 0) {
+        while (g_tx_len == TX_RING_BYTES) {
+            pthread_cond_wait(&g_tx_cond, &g_tx_lock); /* ring full: wait for the wire */
+        }
+        size_t tail = (g_tx_head + g_tx_len) % TX_RING_BYTES;
+        size_t n = len;
+        if (n > TX_RING_BYTES - g_tx_len) {
+            n = TX_RING_BYTES - g_tx_len;
+        }
+        if (n > TX_RING_BYTES - tail) {
+            n = TX_RING_BYTES - tail;
+        }
+        memcpy(g_tx_ring + tail, buf, n);
+        uint64_t now_ns = hal_time_us() * 1000u;
+        uint64_t start = g_tx_free_ns > now_ns ? g_tx_free_ns : now_ns;
+        g_tx_free_ns = start + (uint64_t)n * UNIT * 1000u / g_baud;
+        g_tx_len += n;
         buf += n;
         len -= n;
+        pthread_cond_broadcast(&g_tx_cond);
     }
+    pthread_mutex_unlock(&g_tx_lock);
 }
