@@ -70,3 +70,24 @@ def test_rtl_board_bit_exact(tmp_path):
 @pytest.mark.parametrize("case", ["w12_d32_b2", "w12_d32_b5", "w6_d64_b8", "w12_d64_b6"])
 def test_rtl_board_bit_exact_slow(case, tmp_path):
     _run(case, tmp_path, n_random=8)
+
+
+def test_design_flashed_into_a_running_rtl_board(tmp_path, monkeypatch):
+    """A --fpga rtl board has no RTL library for a design flashed after it started: configuration
+    still succeeds (the fabric answers ID and ABI), the FPGA engine is refused with the reason,
+    and the board says what builds the library (a restart: qtdeploy sim --fpga rtl)."""
+    from qtdeploy.errors import DeviceError
+    from qtdeploy.ops import info
+
+    monkeypatch.setattr(rtl, "lib_dir", lambda: tmp_path / "no-libs-here")
+    b = blob.load(VECTORS / "w12_d32_b4" / "model.qtb")
+    bit = tmp_path / "m.bit"
+    bit.write_bytes(bitstream.write_sim_bitstream(b.abi, load_board("virtual"), sim_design(b)))
+    with start(tmp_path / "flash.bin", fpga="rtl") as vb, session(vb) as s:
+        flash(s, bitstream=bit, blob=VECTORS / "w12_d32_b4" / "model.qtb")
+        assert info(s)["fpga"]["state"] == "CONFIGURED"
+        with pytest.raises(DeviceError) as e:
+            load_model(s, Engine.FPGA)
+        assert "INPUT_LEN" in e.value.problem
+        load_model(s, Engine.MCU)  # the MCU engine is unaffected
+    assert "no Verilated RTL for this design" in vb.stderr_text()

@@ -33,7 +33,8 @@ static char g_error[96];
 static bool g_no_sync;
 static char g_design[DESIGN_MAX]; /* the descriptor found in the frame data, copied at configuration */
 static uint32_t g_design_len;
-static bool g_rtl; /* --fpga rtl: the Verilated RTL answers the fabric SPI instead of the C model */
+static bool g_rtl;        /* --fpga rtl: the Verilated RTL answers the fabric SPI instead of the C model */
+static bool g_rtl_active; /* ... and its library for the configured design is loaded */
 
 void fpga_model_init(const fpga_model_config_t *cfg) {
     g_cfg = *cfg;
@@ -142,9 +143,14 @@ static void advance(void) {
         sim_activity_set_at(PM_IDLE, g_phase_end_us); /* power model: configuration over */
         if (g_phase == PH_DONE) {
             char err[256];
-            bool ok = g_rtl ? rtl_backend_configure(g_design_len ? g_design : NULL, g_design_len, err, sizeof err)
-                            : accel_model_configure(g_design_len ? g_design : NULL, g_design_len, g_abi, err, sizeof err);
-            if (!ok) {
+            const char *design = g_design_len ? g_design : NULL;
+            g_rtl_active = g_rtl && rtl_backend_configure(design, g_design_len, err, sizeof err);
+            if (g_rtl && !g_rtl_active) {
+                /* no RTL for this design: the fabric still answers ID and ABI (configuration
+                 * succeeds, as with a bitstream without a design), but has no engine */
+                fprintf(stderr, "qtd-virtual-board: FPGA design without an engine: %s\n", err);
+                accel_model_configure(NULL, 0, g_abi, err, sizeof err);
+            } else if (!g_rtl && !accel_model_configure(design, g_design_len, g_abi, err, sizeof err)) {
                 fprintf(stderr, "qtd-virtual-board: FPGA design without an engine: %s\n", err);
             }
         }
@@ -172,6 +178,7 @@ void hal_fpga_prog_b(bool level) {
         g_abi = 0;
         accel_model_unconfigure();
         rtl_backend_unconfigure();
+        g_rtl_active = false;
     } else if (!g_prog_b) {
         /* rising edge: housekeeping, then the configuration reads the flash */
         g_phase = PH_INIT;
@@ -201,7 +208,7 @@ void hal_fabric_xfer(const uint8_t *out, size_t out_len, uint8_t *in, size_t in_
         }
         return;
     }
-    if (g_rtl) {
+    if (g_rtl_active) {
         rtl_backend_xfer(out, out_len, in, in_len);
     } else {
         accel_model_xfer(out, out_len, in, in_len);
