@@ -195,3 +195,13 @@ def test_noisy_line_never_misattributes(model_flash, tmp_path, seed, faults):
     assert len(lost) < 60
     if faults.directions == "rx":
         assert lost, "the rx case must lose some events, or it tests nothing"
+
+
+def test_window_bytes_refuses_bad_windows():
+    from qtdeploy.errors import UsageError
+    from qtdeploy.ops.stream import window_bytes
+
+    assert window_bytes(np.array([[1, -2], [3, -128]]), 4) == bytes([1, 0xFE, 3, 0x80])
+    for bad, n in ((np.zeros(4), 4), (np.array([0, 0, 0, 200]), 4), (np.zeros(3, dtype=np.int8), 4)):
+        with pytest.raises(UsageError):
+            window_bytes(bad, n)
