@@ -15,7 +15,7 @@ from vboard import session, start
 
 from qtdeploy._protocol import Command, Engine, Status
 from qtdeploy.boards import load_board
-from qtdeploy.errors import DeviceError
+from qtdeploy.errors import DeviceError, LinkError
 from qtdeploy.formats import bitstream, blob
 from qtdeploy.model import reference
 from qtdeploy.model.intmodel import from_blob
@@ -151,7 +151,11 @@ def test_hello_stops_stream(board):
     model = load_model(s, Engine.MCU)
     st = WindowStream(s, Engine.MCU, model=model, max_in_flight=4)
     st.start()
+    st.submit(_windows(im, 1, seed=9)[0])
     s.refresh()  # HELLO
+    with pytest.raises(LinkError) as e:  # the host API names what happened
+        st.submit(_windows(im, 1, seed=9)[0])
+    assert "no longer streaming" in e.value.problem and not st.running
     with pytest.raises(DeviceError) as e:
         s.link.request(Command.STREAM_STOP)
     assert e.value.status == Status.BAD_ARGUMENT

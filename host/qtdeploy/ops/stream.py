@@ -231,7 +231,16 @@ class WindowStream:
         if any(len(b) != n for b in batch):
             raise UsageError("windows of one STREAM_DATA differ in size.", "Give every window the same shape.")
         req = P.StreamData.build(dict(window_seq=first, windows=len(batch), count=n, values=b"".join(batch)))
-        P.parse_exact(P.StreamDataResponse, self.board.link.request(Command.STREAM_DATA, req), "STREAM_DATA")
+        try:
+            answer = self.board.link.request(Command.STREAM_DATA, req)
+        except DeviceError as exc:
+            if exc.status == Status.BAD_ARGUMENT and "no stream running" in exc.problem:
+                self.running = False  # a reset or another session's HELLO ended it on the board
+                raise LinkError(f"The board is no longer streaming (windows {self._c.answered}.."
+                                f"{self._c.submitted - 1} unanswered): it was reset or another session said HELLO.",
+                                "Open the board again (HELLO), MODEL_LOAD and start a new stream.") from exc
+            raise
+        P.parse_exact(P.StreamDataResponse, answer, "STREAM_DATA")
         self._c.submitted += len(batch)
         return list(range(first, first + len(batch)))
 
