@@ -67,7 +67,13 @@ static void put_le64(uint8_t *p, uint64_t v) {
     qtd_put_le32(p + 4, (uint32_t)(v >> 32));
 }
 
-static unsigned rail_count(void) { return g.board ? g.board->rail_count : 0u; }
+static unsigned rail_count(void) {
+    return g.board == NULL ? 0u : g.board->rail_count < QTD_MAX_RAILS ? g.board->rail_count : QTD_MAX_RAILS;
+}
+
+static unsigned monitor_count(void) {
+    return g.board == NULL ? 0u : g.board->monitor_count < QTD_MAX_MONITORS ? g.board->monitor_count : QTD_MAX_MONITORS;
+}
 
 static int64_t rail_nj(unsigned r) {
     const qtd_rail_t *rl = &g.board->rails[r];
@@ -78,15 +84,17 @@ static int64_t rail_nj(unsigned r) {
 static bool init_monitor(unsigned m) {
     qtd_pac_t *pac = &g.pac[m];
     int64_t keep[QTD_PAC_CHANNELS];
+    uint64_t keep_n = pac->samples;
     memcpy(keep, pac->energy_nj, sizeof keep);
     memset(pac, 0, sizeof *pac);
     pac->addr7 = g.board->monitors[m].addr7;
-    for (unsigned r = 0; r < g.board->rail_count; r++) {
+    for (unsigned r = 0; r < rail_count(); r++) {
         const qtd_rail_t *rl = &g.board->rails[r];
         if (rl->monitor == m && rl->channel < QTD_PAC_CHANNELS) pac->shunt_uohm[rl->channel] = rl->shunt_uohm;
     }
     g.ok[m] = qtd_pac_init(pac, QTD_POWER_PAC_RATE) == QTD_PAC_OK;
     for (unsigned ch = 0; ch < QTD_PAC_CHANNELS; ch++) pac->energy_nj[ch] += keep[ch];
+    pac->samples += keep_n; /* stream samples divide by the conversions counted since the last */
     return g.ok[m];
 }
 
@@ -95,22 +103,19 @@ void qtd_power_init(const qtd_board_t *board) {
     g.board = board;
     g.next_marker = 1;
     g.boot_us = hal_time_us();
-    for (unsigned m = 0; m < board->monitor_count && m < QTD_MAX_MONITORS; m++) {
-        memset(&g.pac[m], 0, sizeof g.pac[m]);
-        init_monitor(m);
-    }
+    for (unsigned m = 0; m < monitor_count(); m++) init_monitor(m);
     g.next_us = hal_time_us() + QTD_POWER_KEEPALIVE_US;
 }
 
 static void refresh_all(void) {
     g.refresh_us = hal_time_us();
-    for (unsigned m = 0; m < g.board->monitor_count; m++)
+    for (unsigned m = 0; m < monitor_count(); m++)
         if (g.ok[m] && qtd_pac_refresh(&g.pac[m], true) != QTD_PAC_OK) g.ok[m] = false;
     g.refreshing = true;
 }
 
 static void collect_all(void) {
-    for (unsigned m = 0; m < g.board->monitor_count; m++)
+    for (unsigned m = 0; m < monitor_count(); m++)
         if (g.ok[m] && qtd_pac_collect(&g.pac[m], &g.blk[m]) != QTD_PAC_OK) g.ok[m] = false;
     g.refreshing = false;
 }
@@ -213,7 +218,7 @@ static void flush_batch(void) {
 
 static void baseline(void) {
     g.last_t = g.refresh_us;
-    for (unsigned m = 0; m < g.board->monitor_count; m++) g.last_n_mon[m] = g.pac[m].samples;
+    for (unsigned m = 0; m < monitor_count(); m++) g.last_n_mon[m] = g.pac[m].samples;
     for (unsigned r = 0; r < rail_count(); r++) g.last_nj[r] = rail_nj(r);
 }
 
@@ -309,7 +314,7 @@ qtd_status_t qtd_cmd_power_stream(const qtd_frame_t *req, qtd_reply_t *rep) {
 }
 
 void qtd_power_poll(void) {
-    if (g.board == NULL || g.board->monitor_count == 0) return;
+    if (monitor_count() == 0) return;
     uint64_t now = hal_time_us();
     if (g.refreshing && now - g.refresh_us >= QTD_PAC_REFRESH_WAIT_US) {
         collect_all();

@@ -60,6 +60,7 @@ def log(port: str | None, baud: int | None, trace: bool, board_file: str | None,
             stats = run_logger(source, out, duration_s=seconds, total_rails=source.total_rails,
                                stop=lambda: bool(stopping), progress=progress)
     finally:
+        source.close()  # also when the log cannot be opened (another log's rails, a full disk)
         for sig, handler in old.items():
             signal.signal(sig, handler)
     result = {"log": out, "board": source.board, "origin": source.origin, "rails": list(source.rails),
