@@ -4,7 +4,8 @@ The log format, and why
 -----------------------
 A log is a directory a data person opens with nothing but pandas or a spreadsheet::
 
-    meta.json            what was logged: board, origin (simulated | measured), rails, rate
+    meta.json            what was logged: board, origin (simulated | measured), rails, rate,
+                         sample_power (interval_mean: each sample is the mean since the previous)
     samples-0000.csv     t_s, unix_s, then <rail>_v, <rail>_ma, <rail>_mw per rail
     events-0000.csv      t_s, unix_s, kind, duration_s, energy_mj, detail
                          (kinds: session, gap, inference, marker)

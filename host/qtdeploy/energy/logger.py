@@ -2,9 +2,9 @@
 
 Why a source interface: the loop's promises (flush at least once a second, wait for a board
 that disappeared, mark the gap, stop cleanly at the deadline) do not depend on where samples
-come from. The board's POWER_STREAM events are one source (``qtdeploy.energy`` gets it once
-the firmware answers POWER_STREAM); the tests drive the same loop with a deterministic source
-to kill it at random moments.
+come from. The board's POWER_STREAM events are one source (``energy.board_source.BoardSource``,
+what ``qtdeploy energy log`` runs); the tests drive the same loop with it and with a
+deterministic source, and kill it at random moments.
 """
 
 from __future__ import annotations
