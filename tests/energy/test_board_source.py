@@ -140,3 +140,35 @@ def test_a_board_that_hangs_is_given_up_on_and_reconnected(board, tmp_path):
     assert hung + 2.5 < g.unix_s < hung + 5.0, "given up after the silence threshold (3 s)"
     assert g.unix_s + g.duration_s >= back - 0.1, "reconnected only once the board answered again"
     assert [r for r in data.samples if r[1] > back + 0.5], "samples after the board came back"
+
+
+def test_a_reset_behind_an_open_port_is_noticed_by_its_silence(board):
+    """RESET reboots the firmware but keeps the port (as a watchdog reset behind a USB-UART
+    bridge would): the stream is gone, so after the silence threshold the source reports
+    SourceLost, and a new open streams again."""
+    from qtdeploy._protocol import Command
+    from qtdeploy.energy.board_source import BoardSource
+    from qtdeploy.energy.logger import SourceLost
+
+    src = BoardSource(f"sim://?flash={board.flash_file}", rate_hz=20)
+    src.open()
+    try:
+        assert src.origin == "simulated" and src.rate_hz == 20 and "usb_raw" not in src.total_rails
+        got = []
+        while len(got) < 5:
+            got += src.read(0.2)[0]
+        assert all(b.t_s > a.t_s for a, b in zip(got, got[1:])) and abs(got[-1].unix_s - time.time()) < 0.5
+        src.session.link.request(Command.RESET, b"\x00")
+        t0 = time.time()
+        with pytest.raises(SourceLost, match="no power samples"):
+            while time.time() - t0 < 10:
+                src.read(0.2)
+        assert 2.5 < time.time() - t0 < 4.5
+        src.close()
+        src.open()
+        got = []
+        while len(got) < 3:
+            got += src.read(0.2)[0]
+        assert src.connections == 2
+    finally:
+        src.close()
