@@ -22,6 +22,7 @@ from qtdeploy.model.intmodel import from_blob
 from qtdeploy.ops import flash
 from qtdeploy.ops.stream import WindowStream, infer, load_model
 from qtdeploy.paths import repo_root
+from qtdeploy.sim.design import sim_design
 
 CASE = repo_root() / "protocol" / "vectors" / "model" / "w12_d32_b4"
 
@@ -32,7 +33,7 @@ def model_flash(tmp_path_factory):
     d = tmp_path_factory.mktemp("stream")
     data = (CASE / "model.qtb").read_bytes()
     b = blob.unpack(data)
-    (d / "m.bit").write_bytes(bitstream.write_sim_bitstream(b.abi, load_board("virtual")))
+    (d / "m.bit").write_bytes(bitstream.write_sim_bitstream(b.abi, load_board("virtual"), sim_design(b)))
     path = d / "flash.bin"
     with start(path) as vb, session(vb) as s:
         flash(s, bitstream=d / "m.bit", blob=CASE / "model.qtb")
@@ -162,11 +163,12 @@ def test_hello_stops_stream(board):
     load_model(s, Engine.MCU)  # no longer BUSY
 
 
-@pytest.mark.parametrize("seed,faults", [
-    (1, dict(corrupt=2e-4, drop=1e-4)),                  # both ways: ~12 % of 400-byte requests hit
-    (2, dict(corrupt=2e-3, drop=5e-4, directions="rx")),  # board -> host: ~10 % of result events lost
-], ids=["both", "rx"])
-def test_noisy_line_never_misattributes(model_flash, tmp_path, seed, faults):
+@pytest.mark.parametrize("seed,faults,engine", [
+    (1, dict(corrupt=2e-4, drop=1e-4), Engine.MCU),                  # both ways: ~12 % of 400-byte requests hit
+    (2, dict(corrupt=2e-3, drop=5e-4, directions="rx"), Engine.MCU),  # board -> host: ~10 % of events lost
+    (3, dict(corrupt=2e-3, drop=5e-4, directions="rx"), Engine.FPGA),
+], ids=["both-mcu", "rx-mcu", "rx-fpga"])
+def test_noisy_line_never_misattributes(model_flash, tmp_path, seed, faults, engine):
     """Under the byte-level fault proxy (corrupted and dropped bytes both ways): requests are
     retried (the board answers retried STREAM_DATA from its cache, so no window is queued twice),
     result events the link destroyed show as lost, and every result that does arrive equals the
@@ -183,9 +185,9 @@ def test_noisy_line_never_misattributes(model_flash, tmp_path, seed, faults):
     faults = Faults(seed=seed, **faults)
     with start(path) as vb:
         with session(vb) as s:
-            model = load_model(s, Engine.MCU)
+            model = load_model(s, engine)
         with session(vb, lambda inner: FaultyTransport(inner, faults), timeout=0.2) as s:
-            with WindowStream(s, Engine.MCU, model=model, max_in_flight=16, event_timeout=2.0) as st:
+            with WindowStream(s, engine, model=model, max_in_flight=16, event_timeout=2.0) as st:
                 got = list(st.run(xs))
                 summary = st.stop()
             proxy = s.link.transport
