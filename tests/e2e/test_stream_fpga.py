@@ -101,3 +101,33 @@ def test_fpga_engine_refusals(tmp_path):
     with start(other) as vb, session(vb) as s:
         flash(s, bitstream=tmp_path / "w12_d32_b4.bit", blob=VECTORS / "w12_d32_b4" / "model.qtb")
         assert info(s)["fpga"]["state"] == "CONFIGURED"
+
+
+def test_another_table_order(tmp_path):
+    """A blob whose tensor table is in another order than `qtdeploy export` writes (the ABI, which
+    hashes the widths in table order, changes with it): the design descriptor carries the order,
+    so the accelerator model loads and runs it bit-exact; the RTL would refuse to build it."""
+    import dataclasses
+
+    from qtdeploy.errors import NotAvailableError
+    from qtdeploy.sim.rtl import design_config
+
+    b = blob.load(VECTORS / "w12_d32_b4" / "model.qtb")
+    shuffled = dataclasses.replace(b, tensors=list(reversed(b.tensors)))
+    assert shuffled.abi != b.abi
+    data = blob.pack(shuffled)
+    (tmp_path / "m.qtb").write_bytes(data)
+    bit = tmp_path / "m.bit"
+    bit.write_bytes(bitstream.write_sim_bitstream(shuffled.abi, load_board("virtual"), sim_design(shuffled)))
+    with pytest.raises(NotAvailableError):
+        design_config(sim_design(shuffled))
+    im = from_blob(b)
+    lo, hi = (int(v) for v in im.tensors["x.range"])
+    xs = np.random.default_rng(5).integers(lo, hi + 1, size=(16, 12, 4))
+    expect = reference.forward(im, xs).reshape(16, -1)
+    with start(tmp_path / "flash.bin") as vb, session(vb) as s:
+        flash(s, bitstream=bit, blob=tmp_path / "m.qtb")
+        model = load_model(s, Engine.FPGA)
+        with WindowStream(s, Engine.FPGA, model=model) as st:
+            got = list(st.run(xs.astype(np.int8)))
+    assert all(g.ok and np.array_equal(g.outputs, expect[g.seq]) for g in got)

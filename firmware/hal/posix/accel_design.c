@@ -26,6 +26,54 @@ enum {
 
 static accel_design_t *G; /* the design being parsed or run (one call at a time) */
 
+/* The canonical table order (qtdeploy export's, the one the RTL's loader hard-codes): the roles. */
+static const char *const k_roles[ACCEL_N_TENSORS] = {
+    "x.range", "h0.range", "l0.q.range", "l0.k.range", "l0.v.range", "l0.scores.range", "l0.probs.range",
+    "l0.ctx.range", "l0.attn.range", "l0.res1.range", "l0.ffn1.range", "l0.ffn2.range", "l0.res2.range",
+    "pool.range", "in.weight", "in.bias", "in.mult", "in.shift", "l0.q.weight", "l0.q.bias", "l0.q.mult",
+    "l0.q.shift", "l0.k.weight", "l0.k.bias", "l0.k.mult", "l0.k.shift", "l0.v.weight", "l0.v.bias",
+    "l0.v.mult", "l0.v.shift", "l0.scores.mult", "l0.scores.shift", "l0.ctx.mult", "l0.ctx.shift",
+    "l0.o.weight", "l0.o.bias", "l0.o.mult", "l0.o.shift", "l0.res1.mult", "l0.res1.shift", "l0.ffn1.weight",
+    "l0.ffn1.bias", "l0.ffn1.mult", "l0.ffn1.shift", "l0.ffn2.weight", "l0.ffn2.bias", "l0.ffn2.mult",
+    "l0.ffn2.shift", "l0.res2.mult", "l0.res2.shift", "pool.mult", "pool.shift", "head.weight", "head.bias",
+};
+
+/* The memory that holds a role's tensor (the blob's table order may differ from the roles'). */
+static accel_bram_t *R(unsigned role) { return &G->t[G->tab[role]]; }
+
+/* "names=a,b,...|": which role each table index holds; absent: the canonical order. */
+static bool map_names(const char *s, const char *end) {
+    for (unsigned i = 0; i < ACCEL_N_TENSORS; i++) {
+        G->tab[i] = (uint8_t)i;
+    }
+    const char *p = s;
+    while (p + 6 <= end && !((p == s || p[-1] == '|') && strncmp(p, "names=", 6) == 0)) {
+        p++;
+    }
+    if (p + 6 > end) {
+        return true;
+    }
+    p += 6;
+    bool seen[ACCEL_N_TENSORS] = {false};
+    for (unsigned i = 0; i < ACCEL_N_TENSORS; i++) {
+        const char *q = p;
+        while (q < end && *q != ',' && *q != '|') {
+            q++;
+        }
+        unsigned role = 0;
+        while (role < ACCEL_N_TENSORS && !(strlen(k_roles[role]) == (size_t)(q - p) && strncmp(k_roles[role], p, (size_t)(q - p)) == 0)) {
+            role++;
+        }
+        if (role == ACCEL_N_TENSORS || seen[role] || (i + 1 < ACCEL_N_TENSORS && (q >= end || *q != ','))) {
+            return false;
+        }
+        seen[role] = true;
+        G->tab[role] = (uint8_t)i;
+        p = q + 1;
+    }
+    return true;
+}
+
 
 static const char *field(const char *s, const char *end, const char *key, uint32_t *out) {
     size_t n = strlen(key);
@@ -125,24 +173,27 @@ static bool parse(const char *d, size_t len, uint32_t abi, char *err, size_t err
     if (widths(abi_s, end, "tensors", G->t, ACCEL_N_TENSORS) != ACCEL_N_TENSORS || widths(abi_s, end, "luts", &G->lut, 1) != 1) {
         return refuse(err, err_len, "expected 54 tensor widths and 1 LUT width");
     }
+    if (!map_names(d, abi_s)) {
+        return refuse(err, err_len, "names= does not list each of the 54 tensors of protocol/model.md once");
+    }
     const uint32_t T = G->T, M = G->M, D = G->D, F = G->F, H = G->H;
     for (unsigned i = 0; i < N_RANGES; i++) {
-        G->t[i].count = 2;
+        R(i)->count = 2;
     }
     const uint32_t lin[4][2] = {{D, M}, {D, D}, {F, D}, {D, F}}; /* (out, in) of in / qkvo / ffn1 / ffn2 */
     const struct { unsigned at, shape; } lins[] = {{T_IN, 0}, {T_Q, 1}, {T_K, 1}, {T_V, 1}, {T_O, 1}, {T_F1, 2}, {T_F2, 3}};
     for (unsigned k = 0; k < sizeof lins / sizeof lins[0]; k++) {
         uint32_t out = lin[lins[k].shape][0], in = lin[lins[k].shape][1];
-        G->t[lins[k].at].count = out * in;
-        G->t[lins[k].at + 1].count = lins[k].at == T_IN ? T * D : out; /* in.bias carries the PE: (T, d) */
-        G->t[lins[k].at + 2].count = out;
-        G->t[lins[k].at + 3].count = out;
+        R(lins[k].at)->count = out * in;
+        R(lins[k].at + 1)->count = lins[k].at == T_IN ? T * D : out; /* in.bias carries the PE: (T, d) */
+        R(lins[k].at + 2)->count = out;
+        R(lins[k].at + 3)->count = out;
     }
-    G->t[T_SCM].count = G->t[T_SCS].count = G->t[T_CTXM].count = G->t[T_CTXS].count = 1;
-    G->t[T_R1M].count = G->t[T_R2M].count = 2;
-    G->t[T_R1S].count = G->t[T_R2S].count = G->t[T_POOLM].count = G->t[T_POOLS].count = 1;
-    G->t[T_HEADW].count = H * D;
-    G->t[T_HEADB].count = H;
+    R(T_SCM)->count = R(T_SCS)->count = R(T_CTXM)->count = R(T_CTXS)->count = 1;
+    R(T_R1M)->count = R(T_R2M)->count = 2;
+    R(T_R1S)->count = R(T_R2S)->count = R(T_POOLM)->count = R(T_POOLS)->count = 1;
+    R(T_HEADW)->count = H * D;
+    R(T_HEADB)->count = H;
     for (unsigned i = 0; i < ACCEL_N_TENSORS; i++) {
         accel_bram_t *b = &G->t[i];
         if (b->bits < 2 || (b->bits > 8 && b->bits != 16 && b->bits != 32)) {
@@ -152,10 +203,11 @@ static bool parse(const char *d, size_t len, uint32_t abi, char *err, size_t err
         b->mem = calloc(b->bytes, 1);
         b->val = calloc(b->count, sizeof *b->val);
     }
-    if (G->t[R_SC].bits > 8 || G->lut.bits != 16) {
-        return refuse(err, err_len, "the exp LUT must be 16-bit with <= 2^8 entries");
+    if (G->lut.bits != 16) {
+        return refuse(err, err_len, "the exp LUT must be 16-bit");
     }
-    G->lut.count = 1u << G->t[R_SC].bits; /* model.md: at most 2^b(scores) entries */
+    /* model.md: at most 2^b(scores) entries; b <= 8 even when the range is stored wider */
+    G->lut.count = 1u << (R(R_SC)->bits < 8 ? R(R_SC)->bits : 8u);
     G->lut.bytes = 2u * G->lut.count;
     G->lut.mem = calloc(G->lut.bytes, 1);
     G->lut.val = calloc(G->lut.count, sizeof *G->lut.val);
@@ -209,7 +261,7 @@ static void refresh(accel_bram_t *b) {
 static inline int32_t el(const accel_bram_t *b, uint32_t i) { return b->val[i]; }
 
 static int64_t clampr(int64_t v, unsigned range) {
-    int64_t lo = el(&G->t[range], 0), hi = el(&G->t[range], 1);
+    int64_t lo = el(R(range), 0), hi = el(R(range), 1);
     return v < lo ? lo : v > hi ? hi : v;
 }
 
@@ -226,18 +278,18 @@ static void linear(unsigned at, const int64_t *in, uint32_t n_in, int64_t *out, 
         for (uint32_t j = 0; j < n_out; j++) {
             int64_t acc = 0;
             for (uint32_t i = 0; i < n_in; i++) {
-                acc += (int64_t)el(&G->t[at], j * n_in + i) * in[t * n_in + i];
+                acc += (int64_t)el(R(at), j * n_in + i) * in[t * n_in + i];
             }
-            acc += el(&G->t[at + 1], at == T_IN ? t * n_out + j : j);
-            out[t * n_out + j] = rq(acc, el(&G->t[at + 2], j), el(&G->t[at + 3], j), range);
+            acc += el(R(at + 1), at == T_IN ? t * n_out + j : j);
+            out[t * n_out + j] = rq(acc, el(R(at + 2), j), el(R(at + 3), j), range);
         }
     }
 }
 
 static void residual(const int64_t *skip, const int64_t *branch, unsigned mult, unsigned shift, unsigned range,
                      int64_t *out) {
-    unsigned s = shift_ok(el(&G->t[shift], 0));
-    int64_t m0 = el(&G->t[mult], 0), m1 = el(&G->t[mult], 1);
+    unsigned s = shift_ok(el(R(shift), 0));
+    int64_t m0 = el(R(mult), 0), m1 = el(R(mult), 1);
     for (uint32_t i = 0; i < G->T * G->D; i++) {
         out[i] = clampr((skip[i] * m0 + branch[i] * m1 + ((int64_t)1 << (s - 1u))) >> s, range);
     }
@@ -262,7 +314,7 @@ void accel_design_compute(accel_design_t *d, const uint8_t *input, int32_t *y_ou
     linear(T_Q, h, D, q, D, R_Q);
     linear(T_K, h, D, k, D, R_K);
     linear(T_V, h, D, v, D, R_V);
-    const int64_t p_max = el(&G->t[R_PR], 1);
+    const int64_t p_max = el(R(R_PR), 1);
     const uint32_t lut_len = G->lut_len ? G->lut_len : 1u;
     for (uint32_t t = 0; t < T; t++) {
         int64_t s[MAX_T], e[MAX_T], pr[MAX_T], mx = 0;
@@ -271,7 +323,7 @@ void accel_design_compute(accel_design_t *d, const uint8_t *input, int32_t *y_ou
             for (uint32_t j = 0; j < D; j++) {
                 acc += q[t * D + j] * k[u * D + j];
             }
-            s[u] = rq(acc, el(&G->t[T_SCM], 0), el(&G->t[T_SCS], 0), R_SC);
+            s[u] = rq(acc, el(R(T_SCM), 0), el(R(T_SCS), 0), R_SC);
             mx = u == 0 || s[u] > mx ? s[u] : mx;
         }
         uint64_t z = 0;
@@ -290,7 +342,7 @@ void accel_design_compute(accel_design_t *d, const uint8_t *input, int32_t *y_ou
             for (uint32_t u = 0; u < T; u++) {
                 acc += pr[u] * v[u * D + j];
             }
-            c[t * D + j] = rq(acc, el(&G->t[T_CTXM], 0), el(&G->t[T_CTXS], 0), R_CTX);
+            c[t * D + j] = rq(acc, el(R(T_CTXM), 0), el(R(T_CTXS), 0), R_CTX);
         }
     }
     linear(T_O, c, D, a, D, R_ATTN);
@@ -299,14 +351,14 @@ void accel_design_compute(accel_design_t *d, const uint8_t *input, int32_t *y_ou
     linear(T_F2, f1, F, f2, D, R_FFN2);
     residual(r1, f2, T_R2M, T_R2S, R_RES2, h); /* res2 into h */
     for (uint32_t o = 0; o < G->H; o++) {
-        int64_t y = el(&G->t[T_HEADB], o);
+        int64_t y = el(R(T_HEADB), o);
         for (uint32_t j = 0; j < D; j++) {
             int64_t sum = 0;
             for (uint32_t t = 0; t < T; t++) {
                 sum += h[t * D + j];
             }
-            int64_t pool = rq(sum, el(&G->t[T_POOLM], 0), el(&G->t[T_POOLS], 0), R_POOL);
-            y += (int64_t)el(&G->t[T_HEADW], o * D + j) * pool;
+            int64_t pool = rq(sum, el(R(T_POOLM), 0), el(R(T_POOLS), 0), R_POOL);
+            y += (int64_t)el(R(T_HEADW), o * D + j) * pool;
         }
         y_out[o] = (int32_t)y;
     }

@@ -23,7 +23,8 @@ typedef struct {
 
 typedef struct {
     uint32_t T, M, D, F, H, lanes, clock_hz, cycles;
-    accel_bram_t t[ACCEL_N_TENSORS];
+    accel_bram_t t[ACCEL_N_TENSORS]; /* by table index (WLOAD_TENSOR) */
+    uint8_t tab[ACCEL_N_TENSORS];    /* role (canonical order) -> table index */
     accel_bram_t lut;
     uint32_t lut_len; /* the highest entry written since entry 0, + 1 (rtl/README.md) */
 } accel_design_t;

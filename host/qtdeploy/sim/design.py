@@ -6,12 +6,14 @@ its frames, so it states the design in words at the start of its frame data (pro
 "Simulated bitstreams")::
 
     "QTDD" (u32 BE), length in bytes (u32 BE), then the ASCII text, zero-padded to whole words:
-    qtdeploy-sim-design/1|lanes=18|clock_hz=100000000|qtdeploy-abi/1|window=12|...|luts=16u
+    qtdeploy-sim-design/1|lanes=18|clock_hz=100000000|names=x.range,h0.range,...|qtdeploy-abi/1|...
 
-The text after ``clock_hz`` is exactly the ABI string of protocol/blob.md, so the virtual FPGA
-checks it against AXSS (SHA-256) and builds its accelerator model (firmware/hal/posix/
-accel_model.c) for that shape; ``lanes`` and ``clock_hz`` are what the RTL's Verilog parameters
-would be (qtdeploy.rtl.config), and decide the simulated cycles per inference.
+The text from ``qtdeploy-abi/`` on is exactly the ABI string of protocol/blob.md, so the virtual
+FPGA checks it against AXSS (SHA-256) and builds its accelerator model (firmware/hal/posix/
+accel_design.c) for that shape; ``lanes`` and ``clock_hz`` are what the RTL's Verilog parameters
+would be (qtdeploy.rtl.config), and decide the simulated cycles per inference; ``names`` is the
+blob's tensor table order (the ABI string has widths only), which the C model follows and the
+RTL requires to be the exporter's (qtdeploy.sim.rtl refuses to build other orders).
 """
 
 from __future__ import annotations
@@ -34,7 +36,8 @@ def sim_design(blob, *, lanes: int | None = None, clock_hz: int = DEFAULT_CLOCK_
     if not 1 <= cfg.lanes <= 64 or clock_hz <= 0:
         raise CompatibilityError(f"lanes {cfg.lanes} / clock {clock_hz} Hz are outside the RTL's limits.",
                                  "Use 1..64 lanes and a positive clock.")
-    return f"{PREFIX}|lanes={cfg.lanes}|clock_hz={clock_hz}|{blob_abi_string(blob)}"
+    names = ",".join(t.name for t in blob.tensors)
+    return f"{PREFIX}|lanes={cfg.lanes}|clock_hz={clock_hz}|names={names}|{blob_abi_string(blob)}"
 
 
 def design_words(design: str) -> list[int]:

@@ -58,9 +58,12 @@ def design_config(design: str) -> RtlConfig:
     widths = fields["tensors"].split(",")
     wb = {int(widths[i][:-1]) for i in _WEIGHTS}
     ab = {int(w[:-1]) for w in widths[:14]}
-    if len(wb) != 1 or len(ab) != 1 or fields.get("layers") != "1" or fields.get("heads") != "1":
-        raise NotAvailableError("the RTL builds layers = 1, heads = 1 with one weight and one activation width.",
-                                "Use --fpga model for this design.")
+    names = fields.get("names", "").split(",")
+    if (len(wb) != 1 or len(ab) != 1 or fields.get("layers") != "1" or fields.get("heads") != "1"
+            or max(wb | ab) > 8 or (fields.get("names") and names != canonical_names())):
+        raise NotAvailableError("the RTL builds layers = 1, heads = 1 models with one weight and one activation "
+                                "width (2..8 bits), tensors in the exporter's table order.",
+                                "Export the model with `qtdeploy export`, or use --fpga model for this design.")
     from qtdeploy.formats.abi import RESERVED_IDS
 
     abi_text = design[design.index("qtdeploy-abi/"):]
@@ -68,6 +71,17 @@ def design_config(design: str) -> RtlConfig:
     return RtlConfig(window=int(fields["window"]), features=int(fields["features"]), d_model=int(fields["d_model"]),
                      ffn=int(fields["ffn"]), horizon=int(fields["horizon"]), weight_bits=wb.pop(), act_bits=ab.pop(),
                      lanes=int(fields["lanes"]), abi=RESERVED_IDS.get(abi, abi))
+
+
+def canonical_names() -> list[str]:
+    """The table order `qtdeploy export` writes for layers = 1: the one rtl/qtd_loader.v hard-codes."""
+    acts = ["x", "h0"] + [f"l0.{a}" for a in ("q", "k", "v", "scores", "probs", "ctx", "attn", "res1", "ffn1",
+                                              "ffn2", "res2")] + ["pool"]
+    lin = lambda op: [f"{op}.weight", f"{op}.bias", f"{op}.mult", f"{op}.shift"]  # noqa: E731
+    return ([f"{a}.range" for a in acts] + lin("in") + lin("l0.q") + lin("l0.k") + lin("l0.v")
+            + ["l0.scores.mult", "l0.scores.shift", "l0.ctx.mult", "l0.ctx.shift"] + lin("l0.o")
+            + ["l0.res1.mult", "l0.res1.shift"] + lin("l0.ffn1") + lin("l0.ffn2")
+            + ["l0.res2.mult", "l0.res2.shift", "pool.mult", "pool.shift", "head.weight", "head.bias"])
 
 
 def _verilator() -> tuple[str, Path]:
@@ -149,7 +163,7 @@ def prebuild_flash(flash_file: Path) -> list[Path]:
         try:
             libs.append(build_lib(design))
         except NotAvailableError as exc:
-            if "layers = 1" not in exc.problem:
+            if "the RTL builds" not in exc.problem:
                 raise
             log.warning("no RTL for a design in %s: %s", flash_file, exc.problem)
     return libs
