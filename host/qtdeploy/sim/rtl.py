@@ -123,7 +123,7 @@ def build_lib(design: str) -> Path:
         steps = [
             [exe, "--cc", "--build", "-j", "2", "-O2", "--output-split", "0", "-Wno-fatal", "-Wno-lint", "-Wno-style",
              "--top-module", TOP,
-             "-CFLAGS", "-fPIC", "-Mdir", str(work / "obj"), *params, *map(str, source_paths())],
+             "-CFLAGS", "-fPIC", "-MAKEFLAGS", "OPT_FAST=-O2", "-Mdir", str(work / "obj"), *params, *map(str, source_paths())],
             [cxx, "-std=c++17", "-O2", "-fPIC", "-shared", f"-I{work / 'obj'}", f"-I{root / 'include'}",
              f"-I{root / 'include' / 'vltstd'}", str(shim_path()), str(work / "obj" / f"lib{'V' + TOP}.a"),
              str(work / "obj" / "libverilated.a"), "-pthread", "-o", str(work / lib.name)],
