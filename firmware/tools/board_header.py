@@ -23,7 +23,7 @@ from qtdeploy.errors import BoardFileError  # noqa: E402
 
 # What HELLO offers; not a board fact yet (boards/*.toml has no [link] table).
 DEFAULT_MAX_PAYLOAD = 4096
-DEFAULT_WINDOW = 8
+DEFAULT_WINDOW = 16  # the RX ring must hold 16 frames of the largest size (66 KB): hal/posix/uart_pty.c
 # Must match include/qtd/board.h.
 MAX_MONITORS = 4
 MAX_RAILS = 16

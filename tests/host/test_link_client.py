@@ -138,7 +138,7 @@ def test_hello_negotiates_window_and_payload(clock) -> None:
     peer.handler = lambda f: (Status.OK, P.HelloResponse.build(info))
     got = link.hello()
     req = P.HelloRequest.parse(peer.received[0].payload)
-    assert (req.protocol_version, req.window, req.max_payload) == (1, 8, 4096)
+    assert (req.protocol_version, req.window, req.max_payload) == (1, 32, 4096)  # asks the most; the board decides
     assert (link.window, link.max_payload, link.sector_size) == (4, 1024, 65536)
     assert got.board_id == "virtual" and link.info is got
     with pytest.raises(ValueError, match="negotiated 1024"):

@@ -21,13 +21,19 @@
 #include <unistd.h>
 
 #include "hal.h"
+#include "qtd/protocol.h"
 
-/* The board's receive path is an interrupt/DMA-fed ring buffer (16 KiB in the RP2040 HAL's RAM,
- * outside the core's static budget): bytes keep arriving at the wire rate while the core waits
- * on a 130 ms sector erase, as on the real board, so the wire and not the flash sets the pace.
- * Credit is also capped by the bytes actually queued on the pty (FIONREAD), so idle time never
- * banks credit for bytes the host had not sent yet. */
-#define RX_RING_BYTES 16384u
+/* The board's receive path is an interrupt/DMA-fed ring buffer in the RP2040 HAL's RAM (outside
+ * the core's 32 KiB static budget): bytes keep arriving at the wire rate while the core waits on
+ * a 130 ms sector erase, as on the real board, so the wire and not the flash sets the pace. The
+ * ring holds the board's whole window (16 frames of the largest encoded size, 66 KB of the
+ * RP2040's 264 KiB SRAM): link.md 5 asks the board to buffer `window` frames, and at 3 Mbaud a
+ * sector erase lasts 39 KB of wire time. A thread stands for the UART + DMA: it moves bytes from
+ * the pty into the ring as the host writes them and stamps when the wire would have delivered
+ * each (10 bits per byte after the previous one); hal_uart_read hands the core only bytes whose
+ * time has come. (The pty itself cannot stand for the ring: Linux caps what a pty master has
+ * buffered at 4095 bytes, which made the old credit model a 4 KiB ring and cost 13 % at 921600.) */
+#define RX_RING_BYTES (16u * (QTD_LINK_MAX_ENCODED + 1u))
 #define UNIT 10000000ull     /* one byte of credit, in bit-microseconds (10 bits x 1e6) */
 /* The transmit path is a small DMA-fed ring (128 bytes, ~2 result events): hal_uart_write queues
  * and returns unless the ring is full, and the UART empties it at the baud rate while the core
@@ -43,8 +49,12 @@ static int g_master = -1;
 static int g_slave = -1;
 static bool g_paced = true;
 static uint32_t g_baud = 921600u;
-static uint64_t g_rx_credit;  /* bit-microseconds */
-static uint64_t g_rx_last_us;
+static uint8_t g_rx_ring[RX_RING_BYTES];
+static size_t g_rx_head, g_rx_len; /* bytes in the ring, the newest still arriving over the wire */
+static uint64_t g_rx_wire_ns;     /* when the last byte in the ring will have arrived */
+static pthread_mutex_t g_rx_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t g_rx_cond = PTHREAD_COND_INITIALIZER; /* bytes read from the pty, or room */
+static void *rx_thread(void *arg);
 static uint64_t g_tx_free_ns; /* when the last queued byte will have left the wire (ns: a byte at
                                * 921600 baud is 10,851 ns, and whole µs per small write would add up) */
 static uint8_t g_tx_ring[TX_RING_BYTES];
@@ -73,9 +83,8 @@ const char *uart_pty_open(bool paced) {
         tcsetattr(g_slave, TCSANOW, &tio);
     }
     fcntl(g_master, F_SETFL, fcntl(g_master, F_GETFL) | O_NONBLOCK);
-    g_rx_last_us = hal_time_us();
-    pthread_t tx;
-    if (paced && pthread_create(&tx, NULL, tx_thread, NULL) != 0) {
+    pthread_t tx, rx;
+    if (paced && (pthread_create(&tx, NULL, tx_thread, NULL) != 0 || pthread_create(&rx, NULL, rx_thread, NULL) != 0)) {
         return NULL;
     }
     return name;
@@ -89,46 +98,95 @@ bool hal_uart_set_baud(uint32_t baud) {
     while (g_paced && g_tx_len > 0) {
         pthread_cond_wait(&g_tx_cond, &g_tx_lock); /* the ring drains at the old rate first */
     }
+    pthread_mutex_lock(&g_rx_lock);
     g_baud = baud;
+    pthread_mutex_unlock(&g_rx_lock);
     pthread_mutex_unlock(&g_tx_lock);
     return true;
 }
 
-size_t hal_uart_read(uint8_t *buf, size_t cap) {
-    size_t allowed = cap;
-    if (g_paced) {
-        uint64_t now = hal_time_us();
-        g_rx_credit += (now - g_rx_last_us) * g_baud;
-        g_rx_last_us = now;
-        uint64_t cap_bytes = RX_RING_BYTES;
-        int queued = 0;
-        if (ioctl(g_master, FIONREAD, &queued) == 0 && queued >= 0 && (uint64_t)queued < cap_bytes) {
-            cap_bytes = (uint64_t)queued; /* cannot have received what was never sent */
-        }
-        if (g_rx_credit > cap_bytes * UNIT) {
-            g_rx_credit = cap_bytes * UNIT;
-        }
-        allowed = (size_t)(g_rx_credit / UNIT);
-        if (allowed > cap) {
-            allowed = cap;
-        }
-        if (allowed == 0) {
-            hal_delay_us((uint32_t)(UNIT / g_baud) + 1u); /* one byte time */
-            return 0;
-        }
-    }
-    struct pollfd pfd = {g_master, POLLIN, 0};
-    if (poll(&pfd, 1, 1) <= 0) {
-        return 0; /* idle: wait at most 1 ms so the loop does not spin */
-    }
-    ssize_t n = read(g_master, buf, allowed);
-    if (n <= 0) {
+/* Bytes of the ring still on the wire at now_ns (the newest ones). Lock held. */
+static size_t rx_in_flight(uint64_t now_ns) {
+    if (g_rx_wire_ns <= now_ns) {
         return 0;
     }
-    if (g_paced) {
-        g_rx_credit -= (uint64_t)n * UNIT;
+    uint64_t n = ((g_rx_wire_ns - now_ns) * g_baud + UNIT * 1000u - 1u) / (UNIT * 1000u);
+    return n < g_rx_len ? (size_t)n : g_rx_len;
+}
+
+/* The UART + DMA: move what the host wrote into the ring while there is room, each byte
+ * arriving one byte time after the previous one (or after it was written, if the wire was idle). */
+static void *rx_thread(void *arg) {
+    (void)arg;
+    static uint8_t chunk[4096];
+    for (;;) {
+        pthread_mutex_lock(&g_rx_lock);
+        while (g_rx_len == RX_RING_BYTES) {
+            pthread_cond_wait(&g_rx_cond, &g_rx_lock); /* full: the host's writes wait in the pty */
+        }
+        size_t room = RX_RING_BYTES - g_rx_len;
+        pthread_mutex_unlock(&g_rx_lock);
+        struct pollfd pfd = {g_master, POLLIN, 0};
+        if (poll(&pfd, 1, 100) <= 0) {
+            continue;
+        }
+        ssize_t n = read(g_master, chunk, room < sizeof chunk ? room : sizeof chunk);
+        if (n <= 0) {
+            hal_delay_us(1000); /* EAGAIN, or EIO while no one holds the slave */
+            continue;
+        }
+        pthread_mutex_lock(&g_rx_lock);
+        uint64_t now_ns = hal_time_us() * 1000u;
+        uint64_t start = g_rx_wire_ns > now_ns ? g_rx_wire_ns : now_ns;
+        g_rx_wire_ns = start + (uint64_t)n * UNIT * 1000u / g_baud;
+        for (ssize_t i = 0; i < n; i++) {
+            g_rx_ring[(g_rx_head + g_rx_len + (size_t)i) % RX_RING_BYTES] = chunk[i];
+        }
+        g_rx_len += (size_t)n;
+        pthread_cond_broadcast(&g_rx_cond);
+        pthread_mutex_unlock(&g_rx_lock);
     }
-    return (size_t)n;
+    return NULL;
+}
+
+size_t hal_uart_read(uint8_t *buf, size_t cap) {
+    if (!g_paced) {
+        struct pollfd pfd = {g_master, POLLIN, 0};
+        if (poll(&pfd, 1, 1) <= 0) {
+            return 0; /* idle: wait at most 1 ms so the loop does not spin */
+        }
+        ssize_t n = read(g_master, buf, cap);
+        return n > 0 ? (size_t)n : 0;
+    }
+    pthread_mutex_lock(&g_rx_lock);
+    uint64_t now_ns = hal_time_us() * 1000u;
+    size_t arrived = g_rx_len - rx_in_flight(now_ns);
+    size_t n = arrived < cap ? arrived : cap;
+    for (size_t i = 0; i < n; i++) {
+        buf[i] = g_rx_ring[(g_rx_head + i) % RX_RING_BYTES];
+    }
+    g_rx_head = (g_rx_head + n) % RX_RING_BYTES;
+    g_rx_len -= n;
+    if (n > 0) {
+        pthread_cond_broadcast(&g_rx_cond); /* room again */
+    } else if (g_rx_len == 0) {
+        /* idle: wait at most 1 ms for the host so the loop does not spin */
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_nsec += 1000000;
+        if (until.tv_nsec >= 1000000000) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000;
+        }
+        pthread_cond_timedwait(&g_rx_cond, &g_rx_lock, &until);
+    }
+    uint64_t byte_us = UNIT / g_baud;
+    bool on_wire = n == 0 && g_rx_len > 0;
+    pthread_mutex_unlock(&g_rx_lock);
+    if (on_wire) {
+        hal_delay_us((uint32_t)byte_us + 1u); /* the next byte is on the wire */
+    }
+    return n;
 }
 
 static void write_all(const uint8_t *buf, size_t len) {

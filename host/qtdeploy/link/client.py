@@ -74,7 +74,7 @@ class Link:
         self,
         transport,
         *,
-        window: int = LINK_DEFAULT_WINDOW,
+        window: int = LINK_MAX_WINDOW,
         max_payload: int = LINK_MAX_PAYLOAD,
         retries: int = 3,
         timeout: float = 0.5,
@@ -208,7 +208,9 @@ class Link:
             raise ValueError(f"{len(req.payload)}-byte payload exceeds the negotiated {self.max_payload}")
         seq = self._seq
         self._seq = (seq + 1) % LINK_SEQ_MODULUS
-        ahead = sum(self._wire_time(p.request) for p in inflight.values() if p.response is None)
+        # it executes after every unanswered request ahead of it: their wire time and their
+        # command extra (an erase ahead of a write delays the write's answer by the erase)
+        ahead = sum(max(0.0, self._timeout_for(p.request) - self.timeout) for p in inflight.values() if p.response is None)
         pending = _Pending(req, seq, 0.0)
         self._transmit(pending, retry=False)
         pending.deadline += ahead
