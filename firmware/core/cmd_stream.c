@@ -149,7 +149,10 @@ qtd_status_t qtd_cmd_stream_start(const qtd_frame_t *req, qtd_reply_t *rep) {
     if (st != QTD_ST_OK) {
         return qtd_fail(rep, st, why, engine, 1);
     }
-    uint32_t fits = QTD_STREAM_QUEUE_BYTES / in_count;
+    uint32_t fits = in_count ? QTD_STREAM_QUEUE_BYTES / in_count : 0;
+    if (fits == 0) {
+        return qtd_fail(rep, QTD_ST_UNSUPPORTED, "a window is larger than the stream queue, bytes", in_count, 1);
+    }
     qtd_stream_reset();
     g.running = true;
     g.engine = engine;
