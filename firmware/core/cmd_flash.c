@@ -5,6 +5,7 @@
 
 #include "qtd/commands.h"
 #include "qtd/flash.h"
+#include "qtd/flash_codec.h"
 #include "qtd/le.h"
 #include "qtd/slots.h"
 
@@ -87,6 +88,42 @@ qtd_status_t qtd_cmd_flash_erase(const qtd_frame_t *req, qtd_reply_t *rep) {
     return st;
 }
 
+/* Compressed FLASH_WRITE (Codec HEATSHRINK): the payload is one self-contained heatshrink stream,
+ * so a retried or resumed frame needs nothing from an earlier one. Decoded twice through the
+ * reply buffer (free until the answer is built; page-aligned pieces), so a sector's worth of
+ * decoded data needs no extra RAM: pass 1 checks the length and that every byte can be
+ * programmed, pass 2 programs. A bad stream therefore writes nothing. */
+typedef struct {
+    uint32_t offset;
+    bool program;
+} hs_write_t;
+
+static qtd_status_t hs_sink(void *ctx, uint32_t at, const uint8_t *piece, uint32_t n) {
+    const hs_write_t *w = ctx;
+    return w->program ? qtd_flash_program(w->offset + at, piece, n) : qtd_flash_check_program(w->offset + at, piece, n);
+}
+
+static qtd_status_t write_heatshrink(qtd_reply_t *rep, uint32_t offset, uint32_t raw_length, const uint8_t *data,
+                                     uint32_t data_len) {
+    uint32_t page = qtd_link.board->page_size;
+    uint32_t cap = rep->cap / page * page;
+    hs_write_t w = {offset, false};
+    uint32_t got = 0;
+    qtd_status_t st = qtd_codec_heatshrink_decode(data, data_len, raw_length, rep->payload, cap, offset, page,
+                                                  hs_sink, &w, &got);
+    if (st == QTD_ST_BAD_ARGUMENT || (st == QTD_ST_OK && got != raw_length)) {
+        return qtd_fail(rep, QTD_ST_BAD_ARGUMENT, "heatshrink data does not decode to raw_length, decoded",
+                        got, st == QTD_ST_OK);
+    }
+    if (st == QTD_ST_OK) {
+        w.program = true;
+        st = qtd_codec_heatshrink_decode(data, data_len, raw_length, rep->payload, cap, offset, page, hs_sink, &w,
+                                         &got);
+    }
+    rep->len = 0; /* the scratch is not an answer */
+    return st;
+}
+
 qtd_status_t qtd_cmd_flash_write(const qtd_frame_t *req, qtd_reply_t *rep) {
     if (req->length < WRITE_HEADER) {
         return qtd_fail(rep, QTD_ST_BAD_LENGTH, "FLASH_WRITE request is 12 + n bytes, got", req->length, 1);
@@ -99,11 +136,10 @@ qtd_status_t qtd_cmd_flash_write(const qtd_frame_t *req, qtd_reply_t *rep) {
     if (compressed != (codec != QTD_CODEC_NONE)) {
         return qtd_fail(rep, QTD_ST_BAD_ARGUMENT, "COMPRESSED flag disagrees with codec", codec, 1);
     }
-    if (codec != QTD_CODEC_NONE) {
-        /* heatshrink decoding is not implemented yet: HELLO's codecs field says so too */
+    if (codec != QTD_CODEC_NONE && codec != QTD_CODEC_HEATSHRINK) {
         return qtd_fail(rep, QTD_ST_UNSUPPORTED, "codec", codec, 1);
     }
-    if (data_len != raw_length) {
+    if (codec == QTD_CODEC_NONE && data_len != raw_length) {
         return qtd_fail(rep, QTD_ST_BAD_LENGTH, "data length differs from raw_length", raw_length, 1);
     }
     if (raw_length == 0) {
@@ -118,11 +154,13 @@ qtd_status_t qtd_cmd_flash_write(const qtd_frame_t *req, qtd_reply_t *rep) {
         return qtd_fail(rep, QTD_ST_MISALIGNED, "write crosses a sector boundary, offset", offset, 1);
     }
     st = guard(rep, offset, raw_length);
-    if (st == QTD_ST_OK) {
+    if (st == QTD_ST_OK && codec == QTD_CODEC_HEATSHRINK) {
+        st = write_heatshrink(rep, offset, raw_length, req->payload + WRITE_HEADER, data_len);
+    } else if (st == QTD_ST_OK) {
         st = qtd_flash_program(offset, req->payload + WRITE_HEADER, raw_length);
-        if (st == QTD_ST_NOT_ERASED) {
-            return qtd_fail(rep, st, "target not erased, sector", offset - offset % sector, 1);
-        }
+    }
+    if (st == QTD_ST_NOT_ERASED) {
+        return qtd_fail(rep, st, "target not erased, sector", offset - offset % sector, 1);
     }
     if (st == QTD_ST_OK) {
         qtd_put_le32(rep->payload, offset);

@@ -120,8 +120,8 @@ static uint32_t page_piece(uint32_t addr, uint32_t remaining) {
     return remaining < room ? remaining : room;
 }
 
-static qtd_status_t program_held(uint32_t addr, const uint8_t *data, uint32_t len) {
-    /* pass 1: nothing is written unless every byte can be */
+/* NOT_ERASED unless every byte can be programmed over what the array holds. */
+static qtd_status_t check_held(uint32_t addr, const uint8_t *data, uint32_t len) {
     for (uint32_t done = 0; done < len;) {
         uint32_t n = page_piece(addr + done, len - done);
         read_held(addr + done, g_page, n);
@@ -131,6 +131,15 @@ static qtd_status_t program_held(uint32_t addr, const uint8_t *data, uint32_t le
             }
         }
         done += n;
+    }
+    return QTD_ST_OK;
+}
+
+static qtd_status_t program_held(uint32_t addr, const uint8_t *data, uint32_t len) {
+    /* pass 1: nothing is written unless every byte can be */
+    qtd_status_t checked = check_held(addr, data, len);
+    if (checked != QTD_ST_OK) {
+        return checked;
     }
     /* pass 2: program the pages that differ */
     for (uint32_t done = 0; done < len;) {
@@ -149,6 +158,20 @@ static qtd_status_t program_held(uint32_t addr, const uint8_t *data, uint32_t le
         done += n;
     }
     return QTD_ST_OK;
+}
+
+qtd_status_t qtd_flash_check_program(uint32_t addr, const uint8_t *data, uint32_t len) {
+    qtd_status_t st = qtd_flash_check_range(addr, len);
+    if (st != QTD_ST_OK || len == 0) {
+        return st;
+    }
+    hal_fpga_hold_bus(true);
+    st = check_writable_held(addr, len);
+    if (st == QTD_ST_OK) {
+        st = check_held(addr, data, len);
+    }
+    hal_fpga_hold_bus(false);
+    return st;
 }
 
 qtd_status_t qtd_flash_program(uint32_t addr, const uint8_t *data, uint32_t len) {

@@ -39,3 +39,17 @@ def test_fuzz_frame_parser_briefly(run_fuzzer, record_property):
     runs = re.findall(r"Done (\d+) runs", stderr)
     print(f"\nfuzz_frame: {runs[-1] if runs else '?'} runs in 10 s, {done[-1] if done else ''}")
     record_property("fuzz_runs", runs[-1] if runs else "?")
+
+
+def test_fuzz_heatshrink_decoder_briefly(run_fuzzer, record_property):
+    """The FLASH_WRITE decoder (core/flash_codec.c + third_party/heatshrink) on arbitrary streams:
+    bounded output, ordered page-aligned pieces, and the same bytes on both passes."""
+    from qtdeploy.ops.compress import heatshrink_encode
+
+    seeds = {"zeros": b"\x00\xff\x0f" + heatshrink_encode(bytes(4096)),
+             "text": b"\x10\x00\x10" + heatshrink_encode(b"qtdeploy heatshrink seed " * 40)}
+    stderr = run_fuzzer("fuzz_codec", seeds, max_len=8192)
+    runs = re.findall(r"Done (\d+) runs", stderr)
+    print(f"\nfuzz_codec: {runs[-1] if runs else '?'} runs in 10 s")
+    record_property("fuzz_codec_runs", runs[-1] if runs else "?")
+    assert runs and int(runs[-1]) > 1000

@@ -42,6 +42,9 @@ qtd_status_t qtd_flash_read(uint32_t addr, uint8_t *buf, uint32_t len);
  * back into 1 gives NOT_ERASED before anything is written; bytes already equal are skipped, so
  * repeating a write (a link retry) is harmless. */
 qtd_status_t qtd_flash_program(uint32_t addr, const uint8_t *data, uint32_t len);
+/* qtd_flash_program's first pass alone: NOT_ERASED (or FLASH_PROTECTED) if it would refuse,
+ * nothing programmed. Lets a caller check data it produces in pieces before writing any. */
+qtd_status_t qtd_flash_check_program(uint32_t addr, const uint8_t *data, uint32_t len);
 /* Erase the sectors covering [addr, addr + len); both must be sector-aligned. */
 qtd_status_t qtd_flash_erase(uint32_t addr, uint32_t len);
 qtd_status_t qtd_flash_read_status(uint8_t *sr);

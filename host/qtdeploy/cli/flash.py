@@ -19,10 +19,12 @@ from qtdeploy.errors import UsageError
 @click.option("--blob", type=click.Path(dir_okay=False), help="Model blob (.qtb) from `qtdeploy pack`/`export`.")
 @click.option("--slot", type=click.Choice(["a", "b"]), default=None, help="Target slot (default: the inactive one).")
 @click.option("--no-resume", is_flag=True, help="Rewrite every sector, even those that already hold the image.")
+@click.option("--compress", type=click.Choice(["auto", "none", "heatshrink"]), default="auto", show_default=True,
+              help="FLASH_WRITE compression: heatshrink where it pays (auto), never, or every frame.")
 @click.option("--via", default=None, metavar="URL", help="Flash straight over SPI with an FTDI adapter, e.g. ftdi://ftdi:232h/1.")
 @json_option
 def command(port: str | None, baud: int | None, trace: bool, board: str | None, bitstream: str | None, blob: str | None,
-            slot: str | None, no_resume: bool, via: str | None, as_json: bool) -> None:
+            slot: str | None, no_resume: bool, compress: str, via: str | None, as_json: bool) -> None:
     """Write, verify (SHA-256 on the board), commit and configure a new image.
 
     Checks part, ABI and sizes before erasing anything; never writes the active slot; resumes an
@@ -39,7 +41,8 @@ def command(port: str | None, baud: int | None, trace: bool, board: str | None, 
         label = "flash (simulated board)" if session.virtual else "flash"
         with byte_progress(label, total=total, enabled=not as_json and not trace) as update:
             result = flash(session, bitstream=bitstream, blob=blob, slot=slot,
-                           progress=lambda done, _total: update(done), resume=not no_resume)
+                           progress=lambda done, _total: update(done), resume=not no_resume,
+                           compress=compress)
     emit(result, as_json, render)
 
 
@@ -59,3 +62,7 @@ def render(r: dict[str, Any]) -> None:
     if r["bytes_written"]:
         stdout.print(f"throughput{sim}: {r['write_bytes_per_s']:,} B/s payload at {r['baud']} baud = "
                      f"{100 * r['wire_ratio']:.1f} % of the wire's {r['wire_bytes_per_s']:,} B/s", highlight=False, soft_wrap=True)
+        c = r["compression"]
+        stdout.print(f"compression: {c['codec']} ({c['mode']}): {c['raw_bytes']:,} B in {c['wire_bytes']:,} B of frame data, "
+                     f"ratio {c['ratio']:.2f} ({c['compressed_frames']} of {c['frames']} frames compressed)",
+                     highlight=False, soft_wrap=True)

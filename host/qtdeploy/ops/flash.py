@@ -5,11 +5,16 @@ Order of work and why:
 1. **Checks** (:mod:`qtdeploy.ops.images`) before anything is erased.
 2. **Resume**: one FLASH_HASH per sector, compared with the local SHA-256. Sectors that already
    hold the right bytes (an interrupted flash, or the same image again) are not rewritten: a hash
-   costs ~80 bytes on the wire, a sector 64 KiB.
-3. **Erase + write, pipelined**: the erase of sector i+1 is sent before the writes of sector i,
-   so it is answered before sector i+1's writes leave (:func:`write_sectors` says why that
-   holds even with retransmissions, which execute after later requests: link.md §5). Writes are page-aligned chunks as large as the negotiated
-   payload allows, and up to ``window`` frames are in flight, so the wire sets the speed.
+   costs ~80 bytes on the wire, a sector 64 KiB. The same hashes show which sectors already
+   read as erased (a fresh flash): those are written without FLASH_ERASE.
+3. **Erase + write, one pipelined stream**: each erase rides ``window`` writes ahead of its
+   sector's first write, so it is answered before those writes leave (:func:`write_sectors` says
+   why that holds even with retransmissions, which execute after later requests: link.md §5),
+   while the board's receive ring keeps the wire busy during the erase. Writes are page-aligned
+   chunks as large as the negotiated payload allows, and up to ``window`` frames are in flight,
+   so the wire sets the speed.
+   Each frame is heatshrink-compressed where that saves bytes (:mod:`qtdeploy.ops.compress`:
+   which codec and why); one self-contained stream per frame keeps retries idempotent.
 4. **Verify** each image's SHA-256 on the board; sectors that differ are rewritten once.
 5. **SLOT_COMMIT** with SELECT (the board re-hashes), then **FPGA_CONFIGURE** from the new slot.
 
@@ -18,32 +23,30 @@ The active slot is never written: until step 5 succeeds the board keeps booting 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from typing import Any
 
 from qtdeploy._protocol import LINK_NO_SLOT, Codec, Command, FpgaState, Status
 from qtdeploy.errors import DeviceError
 from qtdeploy.link import Request
 from qtdeploy.link import payloads as P
+from qtdeploy.ops.compress import WriteStats, raw_length, resolve_mode, write_requests
 from qtdeploy.ops.images import Sector, Source, choose_slot, prepare, sectors
 from qtdeploy.ops.session import Board
 
 log = logging.getLogger("qtdeploy.ops")
 Progress = Callable[[int, int], None]
-_WRITE_HEADER = 12  # FlashWriteRequest before its data (link.md 7.7)
 # No blob: length 0, and the board re-hashes those 0 bytes, so the hash is SHA-256 of nothing.
 _EMPTY_SHA256 = hashlib.sha256(b"").digest()
 
 
-def _write_requests(sector: Sector, chunk: int) -> Iterator[Request]:
-    for start in range(0, len(sector.data), chunk):
-        data = sector.data[start : start + chunk]
-        payload = P.FlashWriteRequest.build(dict(offset=sector.offset + start, raw_length=len(data),
-                                                 codec=int(Codec.NONE), data=data))
-        yield Request(Command.FLASH_WRITE, payload)
+def _write_requests(board: Board, sector: Sector, compress: str, stats: WriteStats | None) -> Iterator[Request]:
+    return write_requests(sector.offset, sector.data, max_payload=board.link.max_payload,
+                          page=board.caps.flash.page_size, mode=compress, stats=stats)
 
 
 def _erase(board: Board, sector: Sector) -> Request:
@@ -54,38 +57,62 @@ def _hash_request(offset: int, length: int) -> Request:
     return Request(Command.FLASH_HASH, P.FlashHash.build(dict(offset=offset, length=length)))
 
 
+def sector_hashes(board: Board, plan: list[Sector]) -> list[bytes]:
+    """FLASH_HASH of each sector's span on the board (~80 wire bytes per sector)."""
+    return list(board.link.request_many(_hash_request(s.offset, len(s.data)) for s in plan))
+
+
 def stale_sectors(board: Board, plan: list[Sector]) -> list[Sector]:
     """The sectors whose bytes on the board differ from the image (FLASH_HASH per sector)."""
-    answers = board.link.request_many(_hash_request(s.offset, len(s.data)) for s in plan)
-    return [s for s, answer in zip(plan, answers) if answer != s.sha256]
+    return [s for s, answer in zip(plan, sector_hashes(board, plan)) if answer != s.sha256]
 
 
-def write_sectors(board: Board, todo: list[Sector], *, on_bytes: Callable[[int], None] = lambda n: None) -> None:
-    """Erase and write ``todo`` (sector-disjoint), pipelined across sector boundaries.
+def blank_sectors(plan: list[Sector], hashes: list[bytes]) -> set[int]:
+    """Offsets of the sectors whose span already reads as erased (all 0xFF): NOR programs only
+    need their target bytes erased, so these skip FLASH_ERASE (130 ms each on the S25FL128S)."""
+    return {s.offset for s, h in zip(plan, hashes) if h == _blank_sha256(len(s.data))}
 
-    The stream is erase(s0) | erase(s1) writes(s0) erase(s2) writes(s1) ... : the erase of the
-    next sector rides ahead of the current sector's writes. ``request_many`` only sends a new
-    request when fewer than ``window`` are unanswered, in order, and raises on the first non-OK
-    answer; so when erase(s[i+1]) is at least ``window`` requests ahead of writes(s[i+1]), it
-    has been answered OK before the first of those writes leaves. Where a sector has fewer
-    writes than that (a short last sector), the stream is cut there and the link drains.
+
+@functools.lru_cache(maxsize=8)
+def _blank_sha256(length: int) -> bytes:
+    return hashlib.sha256(b"\xff" * length).digest()
+
+
+def write_sectors(board: Board, todo: list[Sector], *, on_bytes: Callable[[int], None] = lambda n: None,
+                  compress: str = "none", stats: WriteStats | None = None, blank: Collection[int] = ()) -> None:
+    """Erase (unless listed in ``blank``) and write ``todo`` (sector-disjoint) as one pipelined stream.
+
+    ``request_many`` only sends a new request when fewer than ``window`` are unanswered, in
+    order, and raises on the first non-OK answer; so a sector's erase placed at least ``window``
+    requests before its first write has been answered OK before that write leaves, even when
+    the erase was retransmitted (a retransmission executes after later requests: link.md §5).
+    Each erase goes exactly ``window`` writes ahead of its sector's first write: while the board
+    erases, the writes behind it wait in the board's receive ring and the wire keeps carrying
+    data (the ring holds the whole window). Erases whose sector starts within the first
+    ``window`` writes are sent first, on their own, and answered before the stream begins.
     """
-    geo = board.caps.flash
-    chunk = max(geo.page_size, (board.link.max_payload - _WRITE_HEADER) // geo.page_size * geo.page_size)
     if not todo:
         return
-    batches: list[list[Request]] = [[_erase(board, todo[0])], []]  # sector 0's writes wait for it
-    for i, sector in enumerate(todo):
-        writes = list(_write_requests(sector, chunk))
-        if i + 1 < len(todo):
-            batches[-1].append(_erase(board, todo[i + 1]))
-        batches[-1].extend(writes)
-        if len(writes) < board.link.window:
-            batches.append([])  # too few requests between this erase and its sector's writes
-    for batch in batches:
+    window = board.link.window
+    writes = [list(_write_requests(board, sector, compress, stats)) for sector in todo]
+    head: list[Request] = []
+    ahead_of: dict[int, list[Request]] = {}  # write index -> erases sent just before it
+    first = 0
+    for sector, sector_writes in zip(todo, writes):
+        if sector.offset not in blank:
+            if first < window:
+                head.append(_erase(board, sector))
+            else:
+                ahead_of.setdefault(first - window, []).append(_erase(board, sector))
+        first += len(sector_writes)
+    stream: list[Request] = []
+    for i, request in enumerate(w for sector_writes in writes for w in sector_writes):
+        stream += ahead_of.get(i, [])
+        stream.append(request)
+    for batch in (head, stream):
         for request, _answer in zip(batch, board.link.request_many(batch)):
             if request.command == Command.FLASH_WRITE:
-                on_bytes(len(request.payload) - _WRITE_HEADER)
+                on_bytes(raw_length(request))
 
 
 def flash(
@@ -97,14 +124,19 @@ def flash(
     progress: Progress | None = None,
     resume: bool = True,
     configure: bool = True,
+    compress: str = "auto",
 ) -> dict[str, Any]:
     """Write, verify, commit (and select) and configure; returns what was done and how fast.
 
     Raises CompatibilityError/FormatError before erasing anything, LinkError/DeviceError when the
     link or the board fails (the previously active image stays active), and DeviceError with
     status VERIFY_FAILED when the flash does not hold the image after one rewrite.
+    ``compress``: ``auto`` (heatshrink where it pays, if the board decodes it), ``none``, or
+    ``heatshrink`` (every frame; :mod:`qtdeploy.ops.compress` says which codec and why).
     """
     board.refresh()  # the active slot may have changed since the session began
+    mode = resolve_mode(compress, board.caps.codecs)
+    stats = WriteStats()
     target = choose_slot(board, slot)
     images, facts = prepare(board, bitstream=bitstream, blob=blob, slot=target)
     geo = board.caps.flash
@@ -112,7 +144,8 @@ def flash(
     total = sum(len(s.data) for s in plan)
     report = progress or (lambda done, total_: None)
     t0 = time.monotonic()
-    todo = stale_sectors(board, plan) if resume else plan
+    hashes = sector_hashes(board, plan)  # resume, and which sectors need no erase
+    todo = [s for s, h in zip(plan, hashes) if h != s.sha256] if resume else plan
     t_hash = time.monotonic()
     skipped = total - sum(len(s.data) for s in todo)
     done = skipped
@@ -123,9 +156,9 @@ def flash(
         done += n
         report(done, total)
 
-    write_sectors(board, todo, on_bytes=on_bytes)
+    write_sectors(board, todo, on_bytes=on_bytes, compress=mode, stats=stats, blank=blank_sectors(plan, hashes))
     t_write = time.monotonic()
-    rewritten = _verify(board, images, plan)
+    rewritten = _verify(board, images, plan, mode)
     t_verify = time.monotonic()
     commit = P.parse_exact(P.SlotCommitResponse, board.link.request(Command.SLOT_COMMIT, P.SlotCommit.build(dict(
         slot=int(target), flags=P.SLOT_COMMIT_SELECT,
@@ -175,6 +208,8 @@ def flash(
         "wire_bytes_per_s": round(wire),
         "wire_ratio": round(rate / wire, 4) if wire else None,
         "link_counters": dict(board.link.counters),
+        "compression": {"mode": mode, "codec": Codec.HEATSHRINK.name if stats.compressed_frames else Codec.NONE.name,
+                        **stats.as_dict()},
     }
 
 
@@ -185,14 +220,14 @@ def _state_name(state: int) -> str:
         return f"0x{state:02x}"
 
 
-def _verify(board: Board, images: list, plan: list[Sector]) -> int:
+def _verify(board: Board, images: list, plan: list[Sector], compress: str = "none") -> int:
     """Whole-image FLASH_HASH; on a mismatch rewrite the differing sectors once. Returns how many."""
     answers = list(board.link.request_many(_hash_request(im.offset, len(im.data)) for im in images))
     if all(a == im.sha256 for a, im in zip(answers, images)):
         return 0
     bad = stale_sectors(board, plan)
     log.warning("verify: %d sectors differ after writing; rewriting them once", len(bad))
-    write_sectors(board, bad)
+    write_sectors(board, bad, compress=compress)
     still = stale_sectors(board, bad)
     if still:
         raise DeviceError(
