@@ -7,7 +7,7 @@
 // A tensor streams in order: a byte continues the tensor when (WLOAD_TENSOR, WLOAD_OFFSET) is
 // where the previous byte left off; a new tensor or a rewrite must start at offset 0 (any other
 // offset is refused with TENSOR_RANGE). At most 4 elements per byte leave per clock, so the engine
-// clock must run at least 4 cycles per SPI byte (always true under qtd_spi_slave's clk >= 8 SCLK).
+// clock must run at least 4 cycles per SPI byte (62.5 MHz SCLK at 100 MHz: 12.8 cycles per byte).
 module qtd_loader #(
     parameter integer T = 12,       // window, 1..64
     parameter integer M = 4,        // input features, 1..16

@@ -64,7 +64,8 @@ module qtd_top #(
     reg [7:0]  cmd;
     reg [15:0] nbytes;
     reg [15:0] addr;
-    reg [7:0]  crc_rx, crc_tx, tx_cur;
+    reg [7:0]  crc_rx, crc_tx, tx_cur, tx_nxt;   // READ data on the wire now / in the next byte
+    reg        tx_cur_ok, tx_nxt_ok;             // ... came from a mapped address
     reg        tx_pending;
     reg [31:0] latch;
     reg [5:0]  latch_word;
@@ -198,7 +199,8 @@ module qtd_top #(
             infer_count <= 32'd0; spi_last <= 32'd0; wl_tensor <= 16'd0; wl_offset <= 32'd0;
             lut_sel <= 8'd0; lut_offset <= 32'd0; mb_addr <= 32'd0; mb_key <= 24'd0;
             cmd <= 8'd0; nbytes <= 16'd0; addr <= 16'd0; crc_rx <= 8'd0; crc_tx <= 8'd0;
-            tx_pending <= 1'b0; latch_ok <= 1'b0; tx_cur <= 8'd0;
+            tx_pending <= 1'b0; latch_ok <= 1'b0; tx_cur <= 8'd0; tx_nxt <= 8'd0;
+            tx_cur_ok <= 1'b1; tx_nxt_ok <= 1'b1;
         end else begin
             // SPI transaction framing
             if (t_start) begin
@@ -206,6 +208,7 @@ module qtd_top #(
             end
             if (t_stop) spi_last <= {nbytes, crc_tx, crc_rx};
             if (rx_valid) begin
+                tx_cur <= tx_nxt; tx_cur_ok <= tx_nxt_ok;   // the byte now on the wire (k+1)
                 crc_rx <= crc8(crc_rx, rx_byte);
                 if (nbytes != 16'hFFFF) nbytes <= nbytes + 16'd1;
                 tx_pending <= 1'b1;
@@ -216,8 +219,7 @@ module qtd_top #(
                 else if (nbytes == 16'd2) addr[7:0] <= rx_byte;
                 else if (cmd == 8'h40 && nbytes >= 16'd4) begin
                     crc_tx <= crc8(crc_tx, tx_cur);
-                    if (!mapped) spi_err <= 1'b1;     // the byte just sent came from an unmapped address
-                    addr <= addr + 16'd1;
+                    if (!tx_cur_ok) spi_err <= 1'b1;  // the byte just sent came from an unmapped address
                 end else if (cmd == 8'h80) begin
                     if (!is_port) addr <= addr + 16'd1;
                     if (!mapped) spi_err <= 1'b1;
@@ -283,14 +285,18 @@ module qtd_top #(
                     end
                 end
             end
-            // next MISO byte, one cycle after the byte completed (state above has settled)
+            // MISO two bytes ahead (qtd_spi_slave): one cycle after byte k completed (state above has
+            // settled), the byte for k+2. READ data starts at byte 4, so after byte 2 (address low) the
+            // first data byte is fetched and `addr` runs one byte ahead of the byte on the wire.
             if (tx_pending) begin
                 tx_pending <= 1'b0;
                 tx_load <= 1'b1;
                 if (cmd == 8'h00) tx_byte <= status8;
-                else if (cmd == 8'h40 && nbytes >= 16'd4) begin
+                else if (cmd == 8'h40 && nbytes >= 16'd3) begin
                     tx_byte <= rd_byte;
-                    tx_cur <= rd_byte;
+                    tx_nxt <= rd_byte;
+                    tx_nxt_ok <= mapped;
+                    addr <= addr + 16'd1;
                     if (in_csr && addr[1:0] == 2'b00) begin
                         latch <= reg32; latch_word <= addr[7:2]; latch_ok <= 1'b1;
                     end

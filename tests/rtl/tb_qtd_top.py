@@ -26,9 +26,9 @@ from qtdeploy.rtl.load import crc8, load_transactions, read, write
 from spi_master import SpiMaster
 
 
-async def _reset(dut) -> SpiMaster:
+async def _reset(dut, sclk_hz: int = 62_500_000, phase_seed: int | None = 1) -> SpiMaster:
     cocotb.start_soon(Clock(dut.clk, 10, unit="ns").start())
-    spi = SpiMaster(dut)
+    spi = SpiMaster(dut, sclk_hz=int(os.environ.get("QTD_SPI_HZ", sclk_hz)), phase_seed=phase_seed)
     dut.rst.value = 1
     await ClockCycles(dut.clk, 5)
     dut.rst.value = 0
@@ -123,8 +123,9 @@ async def golden_windows(dut):
 
 @cocotb.test()
 async def register_errors(dut):
-    """ERROR codes of protocol/regmap.md that need no model: first error kept, W1C clears, RESET aborts."""
-    spi = await _reset(dut)
+    """ERROR codes of protocol/regmap.md that need no model: first error kept, W1C clears, RESET aborts.
+    SPI here at engine clock / 8 with edges on the clock (the virtual board's --fpga rtl timing)."""
+    spi = await _reset(dut, sclk_hz=12_500_000, phase_seed=None)
 
     async def code_then_clear() -> int:
         st = (await spi.xfer(b"\x00"))[0]
@@ -159,3 +160,27 @@ async def register_errors(dut):
     # coherent 32-bit read: bytes 1..3 come from the latch taken at byte 0
     miso = await spi.xfer(read(P.REG_ID, 4))
     assert miso[4:] == b"QTDA"
+
+
+@cocotb.test()
+async def spi_clock_crossing(dut):
+    """The SCLK-domain slave at the enV5's 62.5 MHz and slower rates, each transaction at a random
+    phase to the 100 MHz engine clock: register reads (with SPI_LAST's MISO CRC), read-back of
+    writes, multi-byte STATUS, and the regmap's zero bytes before read data."""
+    blob = fmt.load(Path(os.environ["QTD_CASE"]) / "model.qtb")
+    spi = await _reset(dut)
+    rng = np.random.default_rng(5)
+    for sclk_hz, seed in ((62_500_000, 11), (41_666_667, 12), (25_000_000, 13), (62_500_000, None)):
+        spi = SpiMaster(dut, sclk_hz=sclk_hz, phase_seed=seed)
+        for _ in range(12):
+            miso = await spi.xfer(read(P.REG_ID, 16))
+            assert miso[:4] == b"\x80\x00\x00\x00", (sclk_hz, miso.hex())
+            assert struct.unpack("<IIII", miso[4:]) [:2] == (0x41445451, blob.abi), (sclk_hz, miso.hex())
+            last = await _reg(spi, P.REG_SPI_LAST)
+            assert (last >> 8) & 0xFF == crc8(miso[4:]) and last >> 16 == 20, (sclk_hz, hex(last))
+            v = int(rng.integers(0, 256)) & 0x7F   # IRQ_ENABLE without the ALIVE bit (no IRQ line high)
+            await spi.xfer(write(P.REG_IRQ_ENABLE, bytes([v])))
+            assert await _reg(spi, P.REG_IRQ_ENABLE) == v, sclk_hz
+            await spi.xfer(write(P.REG_IRQ_ENABLE, b"\x00"))
+            n = int(rng.integers(2, 6))
+            assert await spi.xfer(bytes(n)) == b"\x80" * n, sclk_hz

@@ -52,7 +52,8 @@ def build(cfg: RtlConfig) -> Path:
     build_dir.mkdir(parents=True, exist_ok=True)
     runner = get_runner("verilator")
     runner.build(log_file=str(build_dir / "build.log"), sources=[str(p) for p in source_paths()], hdl_toplevel=TOP, parameters=cfg.parameters(),
-                 build_dir=str(build_dir), build_args=["-Wno-fatal", "-Wno-lint", "-Wno-style", "-O2", "--output-split", "0"], always=False)
+                 build_dir=str(build_dir), build_args=["-Wno-fatal", "-Wno-lint", "-Wno-style", "-O2", "--output-split", "0"],
+                 timescale=("1ns", "1ps"), always=False)
     return build_dir
 
 
