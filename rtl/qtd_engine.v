@@ -215,14 +215,43 @@ module qtd_engine #(
 
     qtd_ram #(.W(L*WB), .DEPTH(WDEPTH), .AW(WAW)) u_wm (.clk(clk), .we(ww_en), .waddr(ww_addr), .wdata(ww_data), .raddr(b_addr[WAW-1:0]), .rdata(wm_rd));
     qtd_ram #(.W(L*AB), .DEPTH(T*KGM), .AW(AW)) u_xw (.clk(clk), .we(xw_we), .waddr(xw_wa), .wdata(xw_wd), .raddr(a_addr), .rdata(xw_rd));
-    qtd_ram #(.W(L*AB), .DEPTH(T*KGD), .AW(AW)) u_hb (.clk(clk), .we(ob_we && ob_dst == D_H), .waddr(ob_wa), .wdata(ob_wd), .raddr(phase == P_O ? skip_addr : a_addr), .rdata(hb_rd));
-    qtd_ram #(.W(L*AB), .DEPTH(T*KGD), .AW(AW)) u_qb (.clk(clk), .we(ob_we && ob_dst == D_Q), .waddr(ob_wa), .wdata(ob_wd), .raddr(a_addr), .rdata(qb_rd));
-    qtd_ram #(.W(L*AB), .DEPTH(T*KGD), .AW(AW)) u_kb (.clk(clk), .we(ob_we && ob_dst == D_K), .waddr(ob_wa), .wdata(ob_wd), .raddr(b_addr), .rdata(kb_rd));
+    // Activation buffers share two memories (one block RAM each where they are large): every phase
+    // reads at most one buffer of each and writes one. X = h0 | q | ffn1, Y = k | ctx | res1
+    // (SCORES reads q and k, O reads ctx and the h0 skip, FFN2 reads ffn1 and the res1 skip).
+    localparam integer TKD_I = T * KGD;
+    localparam [AW-1:0] TKD = TKD_I[AW-1:0];
+    localparam [AW-1:0] X_Q = TKD, X_F1 = TKD + TKD, Y_C = TKD, Y_R1 = TKD + TKD;
+    reg  [AW-1:0] x_ra, y_ra, ob_base;
+    wire [L*AB-1:0] x_rd, y_rd;
+    always @(*) begin
+        case (phase)
+            P_O:     x_ra = skip_addr;
+            P_SC:    x_ra = X_Q + a_addr;
+            P_F2:    x_ra = X_F1 + a_addr;
+            default: x_ra = a_addr;
+        endcase
+        case (phase)
+            P_O:     y_ra = Y_C + a_addr;
+            P_F1:    y_ra = Y_R1 + a_addr;
+            P_F2:    y_ra = Y_R1 + skip_addr;
+            default: y_ra = b_addr;
+        endcase
+        case (ob_dst)
+            D_Q: ob_base = X_Q;
+            D_F1: ob_base = X_F1;
+            D_C: ob_base = Y_C;
+            D_R1: ob_base = Y_R1;
+            default: ob_base = {AW{1'b0}};
+        endcase
+    end
+    wire ob_x = (ob_dst == D_H) || (ob_dst == D_Q) || (ob_dst == D_F1);
+    wire ob_y = (ob_dst == D_K) || (ob_dst == D_C) || (ob_dst == D_R1);
+    qtd_ram #(.W(L*AB), .DEPTH(2*T*KGD + T*KGF), .AW(AW)) u_xb (.clk(clk), .we(ob_we && ob_x), .waddr(ob_base + ob_wa), .wdata(ob_wd), .raddr(x_ra), .rdata(x_rd));
+    qtd_ram #(.W(L*AB), .DEPTH(3*T*KGD), .AW(AW)) u_yb (.clk(clk), .we(ob_we && ob_y), .waddr(ob_base + ob_wa), .wdata(ob_wd), .raddr(y_ra), .rdata(y_rd));
+    assign hb_rd = x_rd; assign qb_rd = x_rd; assign f1_rd = x_rd;
+    assign kb_rd = y_rd; assign cb_rd = y_rd; assign r1_rd = y_rd;
     qtd_ram #(.W(L*AB), .DEPTH(D*KGT), .AW(AW)) u_vt (.clk(clk), .we(ob_we && ob_dst == D_VT), .waddr(ob_wa), .wdata(ob_wd), .raddr(b_addr), .rdata(vt_rd));
     qtd_ram #(.W(L*AB), .DEPTH(T*KGT), .AW(AW)) u_pb (.clk(clk), .we(pr_we), .waddr(pr_wa), .wdata(pr_wd), .raddr(a_addr), .rdata(pb_rd));
-    qtd_ram #(.W(L*AB), .DEPTH(T*KGD), .AW(AW)) u_cb (.clk(clk), .we(ob_we && ob_dst == D_C), .waddr(ob_wa), .wdata(ob_wd), .raddr(a_addr), .rdata(cb_rd));
-    qtd_ram #(.W(L*AB), .DEPTH(T*KGD), .AW(AW)) u_r1 (.clk(clk), .we(ob_we && ob_dst == D_R1), .waddr(ob_wa), .wdata(ob_wd), .raddr(phase == P_F2 ? skip_addr : a_addr), .rdata(r1_rd));
-    qtd_ram #(.W(L*AB), .DEPTH(T*KGF), .AW(AW)) u_f1 (.clk(clk), .we(ob_we && ob_dst == D_F1), .waddr(ob_wa), .wdata(ob_wd), .raddr(a_addr), .rdata(f1_rd));
     qtd_ram #(.W(L*AB), .DEPTH(KGD), .AW(AW)) u_po (.clk(clk), .we(ob_we && ob_dst == D_POOL), .waddr(ob_wa), .wdata(ob_wd), .raddr(a_addr), .rdata(po_rd));
     qtd_ram #(.W(32), .DEPTH(PCH), .AW(16)) u_pbias (.clk(clk), .we(pb_we), .waddr(pch_waddr), .wdata(pw_data), .raddr(pch_raddr), .rdata(pbias_rd));
     qtd_ram #(.W(32), .DEPTH(PCH), .AW(16)) u_pmult (.clk(clk), .we(pm_we), .waddr(pch_waddr), .wdata(pw_data), .raddr(pch_raddr), .rdata(pmult_rd));

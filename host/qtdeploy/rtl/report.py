@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from qtdeploy.rtl import config as rcfg
-from qtdeploy.rtl import energy
+from qtdeploy.rtl import energy, memory
 from qtdeploy.rtl.synth import XC7S15
 
 CLOCK_HZ = 100e6
@@ -35,6 +35,7 @@ def build_report(window: int, d_model: int, bits: int, *, synth: bool = True, si
     cfg = rcfg.config_for(window, d_model, bits, lanes=lanes)
     out: dict = {"config": {"window": window, "d_model": d_model, "bits": bits}, "rtl": cfg.to_dict(),
                  "abi": f"{cfg.abi:#010x}", "clock_hz": int(CLOCK_HZ), "capacity": dict(XC7S15)}
+    out["memory"] = memory.budget(cfg)
     res = None
     if synth:
         from qtdeploy.rtl.synth import synthesize
@@ -44,6 +45,7 @@ def build_report(window: int, d_model: int, bits: int, *, synth: bool = True, si
         out["fits"] = all(res[k] <= XC7S15[k] for k in XC7S15)
     cycles = simulated_cycles(cfg, window, d_model, bits) if simulate else None
     out["cycles"] = cycles
+    out["simulated"] = simulate
     paper = PAPER.get((window, d_model, bits))
     out["paper"] = {"latency_ms": paper[0], "energy_mj": paper[1]} if paper else None
     if cycles is not None:
@@ -65,8 +67,16 @@ def render_lines(r: dict) -> list[str]:
                      f"FF {res['ff']:,}/{cap['ff']:,}  DSP48E1 {res['dsp']}/{cap['dsp']}  "
                      f"BRAM {res['bram36']:g}/{cap['bram36']} RAMB36 (RAMB36E1 {res['ramb36']}, RAMB18E1 {res['ramb18']})"
                      f"  -> {'fits' if r['fits'] else 'DOES NOT FIT'} (Yosys synth_xilinx counts)")
+    mb = r.get("memory")
+    if mb:
+        b = mb["bits"]
+        lines.append(f"  contents {mb['total_bits']:,} bits = {mb['total_share_of_bram']:.0%} of the block RAM "
+                     f"({mb['bram_bits']:,}) at perfect packing: weights {b['weights']:,}, per-channel {b['per_channel']:,}, "
+                     f"in.bias {b['in_bias']:,}, activations {b['activations']:,}"
+                     + ("" if mb["bound_fits_bram"] else f"; {mb['overflow_bits']:,} bits must go to distributed RAM"))
     if r.get("cycles") is None:
-        lines.append("  cycles: not simulated (no golden vectors for this config)")
+        why = "no golden vectors for this config" if r.get("simulated", True) else "--no-sim"
+        lines.append(f"  cycles: not simulated ({why})")
     else:
         s = f"  {r['cycles']:,} cycles = {r['latency_ms']:.4f} ms at 100 MHz (simulated)"
         if r.get("paper"):
