@@ -94,7 +94,9 @@ def test_flash_erase_write_read_hash_and_guards(board):
     r = board.request(Command.FLASH_WRITE, struct.pack("<IIB3x", 0x20FFFE, 4, 0) + b"abcd")
     assert r.status == Status.MISALIGNED  # crosses a sector
     r = board.request(Command.FLASH_WRITE, struct.pack("<IIB3x", 0x200000, 4, 1) + b"abcd", flags=0x02)
-    assert r.status == Status.UNSUPPORTED  # heatshrink not implemented yet
+    assert r.status == Status.BAD_ARGUMENT  # not a heatshrink stream of 4 bytes (tests/e2e/test_flash_compress.py)
+    r = board.request(Command.FLASH_WRITE, struct.pack("<IIB3x", 0x200000, 4, 2) + b"abcd", flags=0x02)
+    assert r.status == Status.UNSUPPORTED  # no codec 2
     r = board.request(Command.SLOT_INFO)
     assert r.status == Status.OK and r.payload[:2] == bytes([0xFF, 2]) and len(r.payload) == 164
 
