@@ -19,9 +19,10 @@ module qtd_board #(
     always @(posedge clk) if (por != 4'd0) por <= por - 4'd1;
     wire miso, miso_oe;
     /* verilator lint_off UNUSEDSIGNAL */
-    wire iprog;             // MULTIBOOT_TRIGGER: an ICAPE2 IPROG sequencer is not built yet (rtl/README.md)
+    wire iprog;             // MULTIBOOT_TRIGGER: qtd_top's qtd_iprog (MULTIBOOT = 1) drives ICAPE2 itself
     /* verilator lint_on UNUSEDSIGNAL */
-    qtd_top #(.T(T), .M(M), .D(D), .F(F), .H(H), .WB(WB), .AB(AB), .LANES(LANES), .WAW(WAW), .ABI(ABI)) u_top (
+    qtd_top #(.T(T), .M(M), .D(D), .F(F), .H(H), .WB(WB), .AB(AB), .LANES(LANES), .WAW(WAW), .ABI(ABI),
+              .MULTIBOOT(1)) u_top (
         .clk(clk), .rst(por != 4'd0), .spi_sclk(spi_sclk), .spi_cs_n(spi_cs_n), .spi_mosi(spi_mosi),
         .spi_miso(miso), .spi_miso_oe(miso_oe), .irq(irq), .iprog(iprog)
     );

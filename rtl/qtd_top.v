@@ -14,7 +14,8 @@ module qtd_top #(
     parameter [31:0]  ABI = 32'h00000001,  // accelerator ABI id; = USR_ACCESS in a real build
     parameter [15:0]  BUILD = 16'd1,       // VERSION[31:16]
     parameter [31:0]  CLOCK_HZ = 32'd100000000,
-    parameter [31:0]  WATCHDOG = 32'd16000000  // cycles before ERROR TIMEOUT
+    parameter [31:0]  WATCHDOG = 32'd16000000, // cycles before ERROR TIMEOUT
+    parameter integer MULTIBOOT = 0        // 1: build the ICAPE2 IPROG sequencer (qtd_iprog), FEATURES.MULTIBOOT
 ) (
     input  wire clk,
     input  wire rst,
@@ -28,7 +29,7 @@ module qtd_top #(
 );
     localparam integer IN_LEN = T * M;
     localparam integer OUT_LEN = 4 * H;
-    localparam [31:0] FEATURES = 32'h0000000B;   // IRQ | SPI_CRC | AUTO_START
+    localparam [31:0] FEATURES = (MULTIBOOT != 0) ? 32'h0000000F : 32'h0000000B;   // IRQ | SPI_CRC | AUTO_START (| MULTIBOOT)
 
     // ---------------------------------------------------------------- SPI bytes
     wire       t_start, t_stop, rx_valid;
@@ -175,6 +176,16 @@ module qtd_top #(
         .pw_en(pw_en), .pw_tensor(pw_tensor), .pw_idx(pw_idx), .pw_data(pw_data),
         .lw_en(lw_en), .lw_idx(lw_idx), .lw_hi(lw_hi), .lw_data(ld_byte)
     );
+
+    // ---------------------------------------------------------------- MultiBoot (real builds only)
+    generate
+        if (MULTIBOOT != 0) begin : g_iprog
+            /* verilator lint_off UNUSEDSIGNAL */
+            wire ip_busy;
+            /* verilator lint_on UNUSEDSIGNAL */
+            qtd_iprog u_iprog (.clk(clk), .rst(rst), .go(iprog), .addr(mb_addr[28:0]), .busy(ip_busy));
+        end
+    endgenerate
 
     // ---------------------------------------------------------------- the register file
     // start_req and new_err are per-cycle temporaries of this block (blocking, reset at its top)

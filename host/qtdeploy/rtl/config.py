@@ -12,7 +12,7 @@ from pathlib import Path
 from qtdeploy.errors import CompatibilityError
 from qtdeploy.paths import repo_root
 
-SOURCES = ("qtd_top.v", "qtd_spi_slave.v", "qtd_loader.v", "qtd_engine.v", "qtd_ram.v")
+SOURCES = ("qtd_top.v", "qtd_spi_slave.v", "qtd_loader.v", "qtd_engine.v", "qtd_ram.v", "qtd_iprog.v")
 TOP = "qtd_top"
 N_TENSORS_L1 = 54
 BRAM_WORD_BITS = 72  # a RAMB36 at its widest (512 x 72): LANES * WB fills it
