@@ -34,7 +34,9 @@ class FaultyTransport:
 
     def __init__(self, inner, faults: Faults) -> None:
         self.inner, self.faults = inner, faults
-        self.rng = random.Random(faults.seed)
+        # one generator per direction: what the host sends is damaged the same way whatever the
+        # timing of the board's answers (a shared one made the tx faults depend on read chunking)
+        self.rng = {d: random.Random(f"{faults.seed}/{d}") for d in ("tx", "rx")}
         self.counts: Counter[str] = Counter()
         self.baud = getattr(inner, "baud", 921600)
         self._read_since_stall = 0
@@ -45,14 +47,15 @@ class FaultyTransport:
         f, out = self.faults, bytearray()
         if direction not in f.directions.split():
             return data
+        rng = self.rng[direction]
         for b in data:
-            r = self.rng.random()
+            r = rng.random()
             if r < f.drop:
                 self.counts[f"dropped_{direction}"] += 1
                 continue
             if r < f.drop + f.corrupt:
                 self.counts[f"corrupted_{direction}"] += 1
-                b ^= self.rng.randrange(1, 256)
+                b ^= rng.randrange(1, 256)
             out.append(b)
         return bytes(out)
 

@@ -6,6 +6,7 @@ fault rates are scaled to the ~4x fewer wire bytes, with heatshrink-compressed w
 from __future__ import annotations
 
 import hashlib
+import re
 
 import pytest
 
@@ -40,10 +41,11 @@ def faulty(faults: Faults):
     return lambda inner: FaultyTransport(inner, faults)
 
 
-@pytest.mark.parametrize("seed, compress, scale", [(1, "none", 1), (2, "none", 1), (1, "heatshrink", 5), (2, "auto", 5)])
+@pytest.mark.parametrize("seed, compress, scale", [(1, "none", 1), (2, "none", 1), (1, "heatshrink", 3), (2, "auto", 3)])
 def test_noisy_line_still_flashes_verified(images, old_board, seed, compress, scale):
     """Rates that hit ~1 in 20 full-size frames in each direction (per byte: 1e-5 corrupt,
-    5e-6 drop; x5 with compression, which puts ~4x fewer bytes on the wire). The link retries;
+    5e-6 drop; x3 with compression, which puts ~4x fewer bytes on the wire in frames as large:
+    x5 made one transmission in four fail, and a frame lost four times running in ~1 run of 6). The link retries;
     the board answers retried writes from its cache."""
     _, vb = old_board
     faults = Faults(corrupt=1e-5 * scale, drop=5e-6 * scale, seed=seed)
@@ -79,7 +81,8 @@ def test_one_percent_corrupt_half_percent_dropped_bytes_fails_clearly(images, ol
     with session(vb, faulty(faults), timeout=0.2) as b:
         with pytest.raises(LinkError) as err:
             flash(b, bitstream=images.bitstream, blob=images.blob)
-    assert "No answer to FLASH_" in err.value.problem and "link counters" in err.value.problem
+    # names the command that gave up (the HELLO or a FLASH_*: which one depends on the seed)
+    assert re.search(r"No answer to [A-Z_]+ \(seq \d+\)", err.value.problem) and "link counters" in err.value.problem
     assert "baud" in err.value.fix
     assert_old_image_active(vb, images)
 

@@ -4,7 +4,8 @@ the board boots the last good image, `info` says which, and the next flash resum
 The virtual board counts every flash program/erase/status-write operation and, at the k-th,
 applies it half-way and exits 75. With page-aligned writes the host knows the operations it
 causes: per sector one erase plus one program per 256-byte page, then three for the commit
-record (protocol/slots.md). The default slice cuts at 10 points spread over the write plus every
+record (protocol/slots.md). Slot B holds stale data first (an earlier, uncommitted image), so
+that every sector needs its erase (the host skips erasing sectors that already read as erased). The default slice cuts at 10 points spread over the write plus every
 commit operation; `-m slow` sweeps every k.
 """
 
@@ -16,6 +17,7 @@ import shutil
 import pytest
 
 from vboard import OLD_ABI, session, start
+from qtdeploy.boards import load_board
 from qtdeploy.errors import LinkError
 from qtdeploy.ops import flash, info
 from qtdeploy.sim import EXIT_POWER_CUT
@@ -33,6 +35,15 @@ def write_ops(*paths) -> int:
     return total
 
 
+def stale_slot_b(path) -> None:
+    """Fill slot B's regions with zeros: data from an earlier image, which must be erased."""
+    with open(path, "r+b") as f:
+        for region in load_board("virtual").layout.regions:
+            if region.slot == "B":
+                f.seek(region.offset)
+                f.write(bytes(region.size))
+
+
 def sha(path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
@@ -41,6 +52,7 @@ def cut_at(k: int, images, base_flash, tmp_path, *, resume: bool = True) -> dict
     """Flash the demo onto a copy of the old-image board, cut at op k, restart, check, resume."""
     path = tmp_path / f"flash-{k}.bin"
     shutil.copyfile(base_flash, path)
+    stale_slot_b(path)
     completed = False
     with start(path, die_after_flash_ops=k) as vb:
         with session(vb) as b:

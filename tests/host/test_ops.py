@@ -94,3 +94,29 @@ def test_write_pipeline_erases_ahead_and_writes_page_aligned_chunks():
         # between batches), or >= window requests earlier in the same one
         assert bw > be or pw - pe >= link.window, (sector, be, pe, bw, pw)
     assert link.batches[0] == [stream[0]]  # the first erase stands alone: its writes wait for it
+
+
+@pytest.mark.parametrize("window, compress", [(16, "none"), (16, "heatshrink"), (4, "heatshrink")])
+def test_write_stream_skips_blank_sectors_and_keeps_each_erase_a_window_ahead(window, compress):
+    """Blank sectors get no FLASH_ERASE; every other sector's erase is answered before its first
+    write leaves (an earlier batch, or >= window requests earlier), also when compressed frames
+    make a sector only a few requests long."""
+    link = RecordingLink(window=window)
+    board = SimpleNamespace(link=link, caps=SimpleNamespace(flash=SimpleNamespace(sector_size=65536, page_size=256)))
+    image = Image("bitstream", "x", bytes(6 * 65536 - 5000), 0, 1 << 20)
+    plan = sectors([image], 65536)
+    blank = {plan[1].offset, plan[4].offset}
+    done = []
+    write_sectors(board, plan, on_bytes=done.append, compress=compress, blank=blank)
+    where = [(b, i, r) for b, batch in enumerate(link.batches) for i, r in enumerate(batch)]
+    erased = [struct.unpack_from("<I", r.payload)[0] for _, _, r in where if r.command == Command.FLASH_ERASE]
+    assert sorted(erased) == [s.offset for s in plan if s.offset not in blank] and sum(done) == len(image.data)
+    for sector in plan:
+        bw, pw = next((b, i) for b, i, r in where if r.command == Command.FLASH_WRITE
+                      and struct.unpack_from("<I", r.payload)[0] // 65536 == sector.offset // 65536)
+        if sector.offset in blank:
+            continue
+        be, pe = next((b, i) for b, i, r in where if r.command == Command.FLASH_ERASE
+                      and struct.unpack_from("<I", r.payload)[0] == sector.offset)
+        assert bw > be or pw - pe >= window, (sector.offset, be, pe, bw, pw)
+    assert len(link.batches) <= 2  # one head of erases, then a single stream: no drains between sectors

@@ -46,6 +46,7 @@ _READ_CHUNK = 8192
 _FIXED_EXTRA = {Command.FPGA_CONFIGURE: 2.0, Command.MODEL_LOAD: 2.0, Command.STREAM_STOP: 2.0}
 _ERASE_PER_SECTOR = 0.5
 _HASH_PER_MIB = 1.0
+_PROGRAM_PER_KIB = 0.003  # FLASH_WRITE: S25FL128S page program max 750 us per 256 B, of the raw (decoded) length
 
 
 @dataclass(frozen=True)
@@ -210,7 +211,7 @@ class Link:
         self._seq = (seq + 1) % LINK_SEQ_MODULUS
         # it executes after every unanswered request ahead of it: their wire time and their
         # command extra (an erase ahead of a write delays the write's answer by the erase)
-        ahead = sum(max(0.0, self._timeout_for(p.request) - self.timeout) for p in inflight.values() if p.response is None)
+        ahead = self._ahead(inflight)
         pending = _Pending(req, seq, 0.0)
         self._transmit(pending, retry=False)
         pending.deadline += ahead
@@ -228,7 +229,13 @@ class Link:
         self.transport.write(data)
         pending.deadline = self._clock() + self._timeout_for(req)
 
-    def _retransmit(self, pending: _Pending, reason: str) -> None:
+    def _ahead(self, inflight: dict[int, _Pending], but: _Pending | None = None) -> float:
+        """How long a request sent now waits behind the unanswered ones: the board executes in
+        arrival order, so their wire time and their command extras (an erase) come first."""
+        return sum(max(0.0, self._timeout_for(p.request) - self.timeout)
+                   for p in inflight.values() if p.response is None and p is not but)
+
+    def _retransmit(self, pending: _Pending, reason: str, inflight: dict[int, _Pending]) -> None:
         if pending.attempts > self.retries:
             name = _cmd_name(pending.request.command)
             errors = ", ".join(f"{k} {v}" for k, v in sorted(self.counters.items()) if k != "frames") or "none"
@@ -242,6 +249,7 @@ class Link:
         self.stats[reason] += 1
         pending.attempts += 1
         self._transmit(pending, retry=True)
+        pending.deadline += self._ahead(inflight, but=pending)  # it queues behind the rest again
 
     def _timeout_for(self, req: Request) -> float:
         if req.timeout is not None:
@@ -253,6 +261,9 @@ class Link:
                 extra = _ERASE_PER_SECTOR * -(-length // self.sector_size)
             else:
                 extra = _HASH_PER_MIB * length / (1 << 20)
+        elif req.command == Command.FLASH_WRITE and len(req.payload) >= 8:
+            (length,) = struct.unpack_from("<I", req.payload, 4)
+            extra = _PROGRAM_PER_KIB * length / 1024
         return self.timeout + self._wire_time(req) + extra
 
     def _wire_time(self, req: Request) -> float:
@@ -270,7 +281,7 @@ class Link:
         now = self._clock()
         for p in open_:
             if p.response is None and p.deadline <= now:
-                self._retransmit(p, "timeouts")
+                self._retransmit(p, "timeouts", inflight)
 
     def _drain(self, inflight: dict[int, _Pending]) -> None:
         """Collect the answers still owed so their late arrival cannot confuse the next call."""
@@ -317,7 +328,7 @@ class Link:
         elif frame.command != pending.request.command:
             self.stats["mismatched"] += 1
         elif frame.status == Status.BAD_FRAME:
-            self._retransmit(pending, "bad_frame")
+            self._retransmit(pending, "bad_frame", inflight)
         else:
             pending.response = frame
 

@@ -25,8 +25,10 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import itertools
 import logging
 import time
+from collections import deque
 from collections.abc import Callable, Collection, Iterator
 from typing import Any
 
@@ -90,29 +92,56 @@ def write_sectors(board: Board, todo: list[Sector], *, on_bytes: Callable[[int],
     erases, the writes behind it wait in the board's receive ring and the wire keeps carrying
     data (the ring holds the whole window). Erases whose sector starts within the first
     ``window`` writes are sent first, on their own, and answered before the stream begins.
+    Sectors are encoded (compressed) only a window ahead of the wire, so the encoding of the
+    image overlaps its transfer instead of delaying the first frame.
     """
     if not todo:
         return
     window = board.link.window
-    writes = [list(_write_requests(board, sector, compress, stats)) for sector in todo]
-    head: list[Request] = []
+    sources = iter(todo)
+    loaded: list[Request] = []  # writes in stream order, encoded so far
     ahead_of: dict[int, list[Request]] = {}  # write index -> erases sent just before it
-    first = 0
-    for sector, sector_writes in zip(todo, writes):
-        if sector.offset not in blank:
-            if first < window:
-                head.append(_erase(board, sector))
-            else:
-                ahead_of.setdefault(first - window, []).append(_erase(board, sector))
-        first += len(sector_writes)
-    stream: list[Request] = []
-    for i, request in enumerate(w for sector_writes in writes for w in sector_writes):
-        stream += ahead_of.get(i, [])
-        stream.append(request)
-    for batch in (head, stream):
-        for request, _answer in zip(batch, board.link.request_many(batch)):
+    head: list[Request] = []
+
+    def load_until(count: int) -> None:
+        """Encode sectors until more than ``count`` writes are known (or none are left)."""
+        while len(loaded) <= count:
+            sector = next(sources, None)
+            if sector is None:
+                return
+            first = len(loaded)
+            if sector.offset not in blank:
+                erase = _erase(board, sector)
+                if first < window:
+                    head.append(erase)  # only while loading the first window (see below)
+                else:
+                    ahead_of.setdefault(first - window, []).append(erase)
+            loaded.extend(_write_requests(board, sector, compress, stats))
+
+    def stream() -> Iterator[Request]:
+        for i in itertools.count():
+            # more than `window` writes past i are known, so a sector loaded now starts
+            # beyond i + window and its erase can still go `window` writes ahead of it
+            load_until(i + window)
+            if i >= len(loaded):
+                return
+            yield from ahead_of.pop(i, [])
+            yield loaded[i]
+
+    load_until(window)  # every sector starting within the first window: erases in the head
+    for batch in (iter(head), stream()):
+        sent: deque[Request] = deque()
+        for _answer in board.link.request_many(_recording(batch, sent)):
+            request = sent.popleft()
             if request.command == Command.FLASH_WRITE:
                 on_bytes(raw_length(request))
+
+
+def _recording(requests: Iterator[Request], sent: deque[Request]) -> Iterator[Request]:
+    """Pass requests through, remembering them in order (their answers come back in order)."""
+    for request in requests:
+        sent.append(request)
+        yield request
 
 
 def flash(
@@ -156,7 +185,8 @@ def flash(
         done += n
         report(done, total)
 
-    write_sectors(board, todo, on_bytes=on_bytes, compress=mode, stats=stats, blank=blank_sectors(plan, hashes))
+    blank = blank_sectors(plan, hashes)
+    write_sectors(board, todo, on_bytes=on_bytes, compress=mode, stats=stats, blank=blank)
     t_write = time.monotonic()
     rewritten = _verify(board, images, plan, mode)
     t_verify = time.monotonic()
@@ -195,6 +225,7 @@ def flash(
         "bytes_skipped": skipped,
         "sectors_written": len(todo),
         "sectors_skipped": len(plan) - len(todo),
+        "sectors_erased": sum(s.offset not in blank for s in todo),  # the others already read as erased
         "sectors_rewritten_after_verify": rewritten,
         "fpga": None if fpga is None else {
             "state": _state_name(fpga.state),
