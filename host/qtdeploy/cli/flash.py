@@ -50,7 +50,8 @@ def render(r: dict[str, Any]) -> None:
     sim = " (simulated)" if r["simulated"] else ""
     for im in r["images"]:
         stdout.print(f"{im['kind']:9} {im['length']:>9,} B at {im['offset']:#08x}  sha256 {im['sha256']}", highlight=False, soft_wrap=True)
-    stdout.print(f"slot {r['slot']}: {r['sectors_written']} sectors written, {r['sectors_skipped']} already verified "
+    stdout.print(f"slot {r['slot']}: {r['sectors_written']} sectors written ({r['sectors_erased']} erased first, the others "
+                 f"already blank), {r['sectors_skipped']} already verified "
                  f"(skipped), verified by SHA-256 on the board; committed as seq {r['slot_seq']}, active slot "
                  f"{r['active_slot']}", highlight=False, soft_wrap=True)
     if r["fpga"]:
