@@ -19,6 +19,11 @@ static const qtd_board_t *g_board;
 static uint32_t g_jedec;
 static uint8_t g_page[256]; /* read-back scratch, one page (board page size <= this) */
 static uint8_t g_erase_opcode;
+/* An erase was started and its end not seen yet. FLASH_ERASE answers as soon as the part has
+ * accepted the erase (it runs on its own for ~130 ms), so the link keeps receiving meanwhile; the
+ * next operation waits for it (the part takes nothing but READ STATUS while busy), and the FPGA
+ * stays off the shared bus until then. */
+static bool g_erasing;
 
 static void set_addr(uint8_t cmd[4], uint8_t opcode, uint32_t addr) {
     cmd[0] = opcode;
@@ -52,6 +57,23 @@ static qtd_status_t wait_ready_held(uint32_t max_us, uint32_t poll_us) {
         if (poll_us != 0) {
             hal_delay_us(poll_us);
         }
+    }
+}
+
+/* Hold the FPGA off the bus and let a running erase finish: every operation starts here. */
+static qtd_status_t acquire(void) {
+    hal_fpga_hold_bus(true);
+    if (!g_erasing) {
+        return QTD_ST_OK;
+    }
+    g_erasing = false;
+    return wait_ready_held(g_board->sector_erase_max_us, POLL_ERASE_US);
+}
+
+/* Give the bus back, unless an erase is still running. */
+static void release(void) {
+    if (!g_erasing) {
+        hal_fpga_hold_bus(false);
     }
 }
 
@@ -95,9 +117,15 @@ qtd_status_t qtd_flash_init(const qtd_board_t *board) {
     }
     uint8_t cmd = QTD_NOR_READ_JEDEC;
     uint8_t id[3] = {0};
-    hal_fpga_hold_bus(true);
-    hal_flash_xfer(&cmd, 1, NULL, 0, id, sizeof id);
-    hal_fpga_hold_bus(false);
+    g_erasing = true; /* a reset may have come in the middle of an erase: let it end first */
+    qtd_status_t st = acquire();
+    if (st == QTD_ST_OK) {
+        hal_flash_xfer(&cmd, 1, NULL, 0, id, sizeof id);
+    }
+    release();
+    if (st != QTD_ST_OK) {
+        return st;
+    }
     g_jedec = ((uint32_t)id[0] << 16) | ((uint32_t)id[1] << 8) | id[2];
     return g_jedec == board->jedec_id ? QTD_ST_OK : QTD_ST_INTERNAL;
 }
@@ -116,10 +144,12 @@ qtd_status_t qtd_flash_read(uint32_t addr, uint8_t *buf, uint32_t len) {
     if (st != QTD_ST_OK || len == 0) {
         return st;
     }
-    hal_fpga_hold_bus(true);
-    read_held(addr, buf, len);
-    hal_fpga_hold_bus(false);
-    return QTD_ST_OK;
+    st = acquire();
+    if (st == QTD_ST_OK) {
+        read_held(addr, buf, len);
+    }
+    release();
+    return st;
 }
 
 /* Length of the piece starting at addr that stays inside one page. */
@@ -173,12 +203,14 @@ qtd_status_t qtd_flash_check_program(uint32_t addr, const uint8_t *data, uint32_
     if (st != QTD_ST_OK || len == 0) {
         return st;
     }
-    hal_fpga_hold_bus(true);
-    st = check_writable_held(addr, len);
+    st = acquire();
+    if (st == QTD_ST_OK) {
+        st = check_writable_held(addr, len);
+    }
     if (st == QTD_ST_OK) {
         st = check_held(addr, data, len);
     }
-    hal_fpga_hold_bus(false);
+    release();
     return st;
 }
 
@@ -187,12 +219,14 @@ qtd_status_t qtd_flash_program(uint32_t addr, const uint8_t *data, uint32_t len)
     if (st != QTD_ST_OK || len == 0) {
         return st;
     }
-    hal_fpga_hold_bus(true);
-    st = check_writable_held(addr, len);
+    st = acquire();
+    if (st == QTD_ST_OK) {
+        st = check_writable_held(addr, len);
+    }
     if (st == QTD_ST_OK) {
         st = program_held(addr, data, len);
     }
-    hal_fpga_hold_bus(false);
+    release();
     return st;
 }
 
@@ -204,32 +238,51 @@ qtd_status_t qtd_flash_erase(uint32_t addr, uint32_t len) {
     if (addr % g_board->sector_size != 0 || len % g_board->sector_size != 0) {
         return QTD_ST_MISALIGNED;
     }
-    hal_fpga_hold_bus(true);
-    st = check_writable_held(addr, len);
+    st = acquire();
+    if (st == QTD_ST_OK) {
+        st = check_writable_held(addr, len);
+    }
     for (uint32_t off = 0; st == QTD_ST_OK && off < len; off += g_board->sector_size) {
+        if (off != 0) {
+            st = wait_ready_held(g_board->sector_erase_max_us, POLL_ERASE_US);
+            if (st != QTD_ST_OK) {
+                break;
+            }
+        }
         uint8_t cmd[4];
         set_addr(cmd, g_erase_opcode, addr + off);
         simple_cmd_held(QTD_NOR_WRITE_ENABLE);
         hal_flash_xfer(cmd, sizeof cmd, NULL, 0, NULL, 0);
-        st = wait_ready_held(g_board->sector_erase_max_us, POLL_ERASE_US);
+        g_erasing = true; /* the last one runs on after this returns */
     }
-    hal_fpga_hold_bus(false);
+    if (st != QTD_ST_OK) {
+        g_erasing = false;
+    }
+    release();
     return st;
 }
 
 qtd_status_t qtd_flash_read_status(uint8_t *sr) {
-    hal_fpga_hold_bus(true);
+    qtd_status_t st = acquire();
     *sr = read_sr_held();
-    hal_fpga_hold_bus(false);
-    return QTD_ST_OK;
+    release();
+    return st;
+}
+
+qtd_status_t qtd_flash_idle(void) {
+    qtd_status_t st = acquire();
+    release();
+    return st;
 }
 
 qtd_status_t qtd_flash_write_status(uint8_t sr) {
     uint8_t cmd = QTD_NOR_WRITE_STATUS;
-    hal_fpga_hold_bus(true);
-    simple_cmd_held(QTD_NOR_WRITE_ENABLE);
-    hal_flash_xfer(&cmd, 1, &sr, 1, NULL, 0);
-    qtd_status_t st = wait_ready_held(g_board->page_program_max_us * 10u, POLL_PROGRAM_US);
-    hal_fpga_hold_bus(false);
+    qtd_status_t st = acquire();
+    if (st == QTD_ST_OK) {
+        simple_cmd_held(QTD_NOR_WRITE_ENABLE);
+        hal_flash_xfer(&cmd, 1, &sr, 1, NULL, 0);
+        st = wait_ready_held(g_board->page_program_max_us * 10u, POLL_PROGRAM_US);
+    }
+    release();
     return st;
 }

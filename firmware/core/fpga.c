@@ -2,6 +2,7 @@
 #include "qtd/fpga.h"
 
 #include "hal.h"
+#include "qtd/flash.h"
 #include "qtd/le.h"
 #include "qtd/slots.h"
 
@@ -54,6 +55,10 @@ qtd_status_t qtd_fpga_configure(uint8_t slot) {
     const qtd_slot_entry_t *e = &t->slot[slot];
     if (e->idcode != g_board->fpga_idcode) {
         return QTD_ST_FPGA_IDCODE; /* never ask the part to load a bitstream for another part */
+    }
+    qtd_status_t idle = qtd_flash_idle(); /* a running erase ends before the FPGA reads the flash */
+    if (idle != QTD_ST_OK) {
+        return idle;
     }
     g_status.slot = slot;
     g_status.idcode = e->idcode;

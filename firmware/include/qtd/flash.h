@@ -45,8 +45,12 @@ qtd_status_t qtd_flash_program(uint32_t addr, const uint8_t *data, uint32_t len)
 /* qtd_flash_program's first pass alone: NOT_ERASED (or FLASH_PROTECTED) if it would refuse,
  * nothing programmed. Lets a caller check data it produces in pieces before writing any. */
 qtd_status_t qtd_flash_check_program(uint32_t addr, const uint8_t *data, uint32_t len);
-/* Erase the sectors covering [addr, addr + len); both must be sector-aligned. */
+/* Erase the sectors covering [addr, addr + len); both must be sector-aligned. Returns once the
+ * last sector's erase has started: every later operation (and qtd_flash_idle) waits for it to
+ * end, and reports FLASH_TIMEOUT if it outlasts the datasheet maximum. */
 qtd_status_t qtd_flash_erase(uint32_t addr, uint32_t len);
+/* Wait for a running erase and give the shared bus back to the FPGA (before configuring it). */
+qtd_status_t qtd_flash_idle(void);
 qtd_status_t qtd_flash_read_status(uint8_t *sr);
 qtd_status_t qtd_flash_write_status(uint8_t sr);
 /* Check a range against the flash bounds (no overflow). */
