@@ -16,10 +16,11 @@ CLK_PS = 10_000
 
 
 class SpiMaster:
-    def __init__(self, dut, sclk_hz: int = 62_500_000, phase_seed: int | None = 1) -> None:
+    def __init__(self, dut, sclk_hz: int = 62_500_000, phase_seed: int | None = 1, gaps: bool = False) -> None:
         self.dut = dut
         self.half_ps = round(1e12 / sclk_hz / 2)
         self.rng = random.Random(phase_seed) if phase_seed is not None else None
+        self.gaps = gaps   # SCLK held low for a random 0-50 ns between bytes (software-paced masters)
         dut.spi_cs_n.value = 1
         dut.spi_sclk.value = 0
         dut.spi_mosi.value = 0
@@ -33,6 +34,8 @@ class SpiMaster:
         await Timer(half, "ps")
         miso = bytearray()
         for byte in mosi:
+            if self.gaps and self.rng is not None and miso:
+                await Timer(self.rng.randrange(1, 5 * CLK_PS), "ps")
             rx = 0
             for bit in range(7, -1, -1):
                 dut.spi_sclk.value = 1

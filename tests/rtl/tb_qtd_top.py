@@ -165,13 +165,14 @@ async def register_errors(dut):
 @cocotb.test()
 async def spi_clock_crossing(dut):
     """The SCLK-domain slave at the enV5's 62.5 MHz and slower rates, each transaction at a random
-    phase to the 100 MHz engine clock: register reads (with SPI_LAST's MISO CRC), read-back of
-    writes, multi-byte STATUS, and the regmap's zero bytes before read data."""
+    phase to the 100 MHz engine clock (and once with random pauses between bytes): register reads
+    (with SPI_LAST's MISO CRC), read-back of writes, multi-byte STATUS, the zero bytes before read data."""
     blob = fmt.load(Path(os.environ["QTD_CASE"]) / "model.qtb")
     spi = await _reset(dut)
     rng = np.random.default_rng(5)
-    for sclk_hz, seed in ((62_500_000, 11), (41_666_667, 12), (25_000_000, 13), (62_500_000, None)):
-        spi = SpiMaster(dut, sclk_hz=sclk_hz, phase_seed=seed)
+    for sclk_hz, seed, gaps in ((62_500_000, 11, False), (41_666_667, 12, False), (25_000_000, 13, False),
+                                (62_500_000, None, False), (62_500_000, 14, True)):
+        spi = SpiMaster(dut, sclk_hz=sclk_hz, phase_seed=seed, gaps=gaps)
         for _ in range(12):
             miso = await spi.xfer(read(P.REG_ID, 16))
             assert miso[:4] == b"\x80\x00\x00\x00", (sclk_hz, miso.hex())
