@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import sys
 
+import pytest
+
 from qtdeploy.paths import repo_root
 from qtdeploy.rtl import config, sim
 
@@ -24,3 +26,21 @@ def test_iprog_writes_ug470_sequence(tmp_path):
                       test_dir=str(tmp_path), results_xml=str(tmp_path / "results.xml"), log_file=str(tmp_path / "sim.log"))
     _, failed = get_results(xml)
     assert failed == 0, (tmp_path / "sim.log").read_text()[-3000:]
+
+
+@pytest.mark.slow
+def test_yosys_maps_the_icape2_primitive(tmp_path):
+    """Outside Verilator the sequencer instantiates the real ICAPE2 (Yosys keeps it as a cell)."""
+    import shutil
+    import subprocess
+
+    from qtdeploy.rtl import synth
+
+    shutil.copyfile(config.rtl_dir() / "qtd_iprog.v", tmp_path / "qtd_iprog.v")
+    (tmp_path / "ip.ys").write_text("read_verilog -lib +/xilinx/cells_xtra.v\nread_verilog qtd_iprog.v\n"
+                                    "synth_xilinx -family xc7 -top qtd_iprog\ntee -o stat.txt stat\n")
+    proc = subprocess.run([*synth.yosys_bin(), "-q", "-s", "ip.ys"], cwd=tmp_path, capture_output=True, text=True,
+                          timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    stat = (tmp_path / "stat.txt").read_text()
+    assert "ICAPE2" in stat and "FDRE" in stat, stat
