@@ -1,20 +1,89 @@
 """`qtdeploy forecast`: stream sensor windows to the board, predictions back, live."""
 
+from __future__ import annotations
+
+from pathlib import Path
+
 import click
 
-from qtdeploy.cli.options import board_option, json_option, not_available, port_options
+from qtdeploy.cli.options import board_option, json_option, open_board, port_options
+from qtdeploy.cli.output import emit, stderr, stdout
 
 
 @click.command("forecast")
 @port_options
 @board_option
-@click.option("--source", required=False, metavar="SRC", help="csv:FILE, serial:DEV or synthetic:")
-@click.option("--engine", type=click.Choice(["fpga", "mcu"]), default="fpga", show_default=True)
-@click.option("--count", type=int, default=None, help="Stop after N windows.")
-@click.option("--out", type=click.Path(dir_okay=False), default=None, help="Write every prediction to this CSV.")
-@click.option("--check", is_flag=True, help="Recompute every prediction with the host integer reference.")
-@click.option("--energy", is_flag=True, help="Attach each inference's energy to its row.")
+@click.option("--source", required=True, metavar="SRC",
+              help="csv:FILE (replayed), serial:DEV[?baud=N] (a sensor printing lines: protocol/sensor-lines.md) "
+                   "or synthetic:[seed=N,period=P] (a generator for demos).")
+@click.option("--engine", type=click.Choice(["fpga", "mcu"]), default="fpga", show_default=True,
+              help="The accelerator or the MCU's integer kernel.")
+@click.option("--count", type=click.IntRange(min=1), default=None, help="Stop after N windows (default: source end).")
+@click.option("--rate", type=float, default=None,
+              help="Readings per second for csv:/synthetic: (default: as fast as the link allows).")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write every window's timestamp, seq, prediction and truth (and energy) to this CSV.")
+@click.option("--check", is_flag=True, help="Recompute every prediction with the host integer reference; "
+              "stop with an error on the first mismatch.")
+@click.option("--energy", is_flag=True, help="Attach each inference's energy (POWER_MARK..POWER_ENERGY) to its row. "
+              "Windows then run one at a time (INFER), since the board's energy cannot be split between "
+              "windows in flight together.")
 @json_option
-def command(port, baud, trace, board, source, engine, count, out, check, energy, as_json) -> None:
-    """Forecast live on the board from a CSV, an attached sensor or a generator."""
-    not_available("forecast", 6)
+def command(port, baud, trace, board, source, engine, count, rate, out, check, energy, as_json) -> None:
+    """Forecast live on the board from a CSV, an attached sensor or a generator.
+
+    The model's window, features and normalisation come from the blob in the board's active
+    slot. Timings and energy from the virtual board are simulated.
+    """
+    from qtdeploy._protocol import Engine
+    from qtdeploy.forecast.live import LiveView
+    from qtdeploy.forecast.output import RowWriter
+    from qtdeploy.forecast.run import forecast, prepare
+
+    with open_board(port, baud, trace, board) as b:
+        plan = prepare(b, source, rate=rate)
+        origin = "simulated" if b.virtual else "measured"
+        target = plan.scaling.target or "y"
+        writer = (RowWriter(out, target=target, horizon=plan.im.config.horizon, energy=energy, origin=origin)
+                  if out else None)
+        view = LiveView(stderr, features=plan.scaling.features, target=target, origin=origin, engine=engine,
+                        total=count, enabled=not as_json)
+
+        def on_row(row) -> None:
+            view.on_row(row)
+            if writer is not None:
+                writer.write(row)
+
+        try:
+            with view:
+                summary = forecast(b, plan, engine=Engine[engine.upper()], count=count, check=check, energy=energy,
+                                   on_row=on_row, on_reading=view.on_reading)
+        finally:
+            if writer is not None:
+                writer.close()
+    summary["out"] = str(out) if out else None
+    emit(summary, as_json, _human)
+
+
+def _human(s: dict) -> None:
+    sim = f" ({s['origin']})"
+    stdout.print(f"{s['windows']} windows on the {s['engine']} engine from {s['source']}: {s['ok']} ok, "
+                 f"{s['lost']} lost, {s['failed']} failed", highlight=False)
+    if s["checked"] is not None:
+        stdout.print(f"check: {s['checked']} predictions equal the host integer reference", highlight=False)
+    if s["windows_per_s"]:
+        lat = s["latency_ms"] or {}
+        stdout.print(f"{s['windows_per_s']:.1f} windows/s, latency p50 {lat.get('p50')} ms p99 {lat.get('p99')} ms{sim}",
+                     highlight=False)
+    if s["rmse"] is not None:
+        stdout.print(f"RMSE {s['rmse']:.3f} {s['target']} over {s['scored']} scored steps", highlight=False)
+    if s["energy_mj"]:
+        e = s["energy_mj"]
+        stdout.print(f"energy {e['mean']:.4f} mJ per inference, {e['total']:.3f} mJ total{sim}", highlight=False)
+    if s["skipped_lines"]:
+        stdout.print(f"[yellow]skipped {s['skipped_lines']} malformed line(s)[/]; last: {s['last_skipped']}",
+                     highlight=False)
+    if s["restarts"]:
+        stdout.print(f"[yellow]the stream restarted {s['restarts']} time(s)[/] (board reset)", highlight=False)
+    if s["out"]:
+        stdout.print(f"rows written to {s['out']}", highlight=False)

@@ -1,0 +1,107 @@
+"""Readings -> quantised windows, and int32 predictions -> the target's units.
+
+The blob's metadata holds what training used (``norm``: x_mean, x_std, y_mean, y_std;
+``input_scale``; ``output_scale``), so the host normalises and quantises exactly as evaluation
+did (:func:`qtdeploy.model.intsim.quantise_input`) and de-normalises predictions the same way
+(:func:`qtdeploy.model.evaluate.predict`). Windows slide by one reading.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+
+import numpy as np
+
+from qtdeploy.errors import FormatError
+from qtdeploy.forecast.sources import Reading
+from qtdeploy.model.data import Norm
+from qtdeploy.model.intmodel import IntModel
+from qtdeploy.model.intsim import quantise_input
+
+
+@dataclass(frozen=True)
+class Window:
+    """One model input: ``seq`` numbers windows from 0 for the whole run; ``x`` int8 (T, m);
+    ``stamp`` is the timestamp of its last reading; ``reading`` the index of that reading."""
+
+    seq: int
+    x: np.ndarray
+    stamp: str
+    reading: int
+    last: tuple[float, ...]
+
+
+@dataclass(frozen=True)
+class Scaling:
+    """The blob's host-side statistics."""
+
+    norm: Norm
+    input_scale: float
+    output_scale: np.ndarray  # (H,)
+    x_lo: int
+    x_hi: int
+    features: tuple[str, ...]
+    target: str | None
+
+    @classmethod
+    def from_model(cls, im: IntModel) -> Scaling:
+        meta = im.meta
+        missing = [k for k in ("norm", "input_scale", "output_scale") if k not in meta]
+        if missing:
+            raise FormatError(f"the blob's metadata has no {', '.join(missing)}: it cannot turn sensor readings "
+                              "into model inputs.", "Export the model with `qtdeploy export` (it stores them).")
+        m = im.config.features
+        names = tuple(meta.get("features") or [f"x{i}" for i in range(m)])
+        lo, hi = (int(v) for v in im.tensors["x.range"])
+        out = np.asarray(meta["output_scale"], dtype=np.float64).reshape(-1)
+        if out.size == 1:
+            out = np.repeat(out, im.config.horizon)
+        return cls(Norm.from_dict(meta["norm"]), float(meta["input_scale"]), out, lo, hi, names,
+                   meta.get("target"))
+
+    def quantise(self, values: np.ndarray) -> np.ndarray:
+        """Readings (T, m) in sensor units -> int8 model input."""
+        z = (np.asarray(values, dtype=np.float64) - self.norm.x_mean) / self.norm.x_std
+        return quantise_input(z, self.input_scale, self.x_lo, self.x_hi).astype(np.int8)
+
+    def denormalise(self, y_int: np.ndarray) -> np.ndarray:
+        """int32 outputs (..., H) -> the target in its units."""
+        return np.asarray(y_int, dtype=np.float64) * self.output_scale * self.norm.y_std + self.norm.y_mean
+
+    def normalise_target(self, y: np.ndarray) -> np.ndarray:
+        """The inverse of :meth:`denormalise` (for tests and checks): target units -> int32 steps."""
+        return (np.asarray(y, dtype=np.float64) - self.norm.y_mean) / self.norm.y_std / self.output_scale
+
+
+class Windower:
+    """Slides a window of ``window`` readings; :meth:`push` returns a Window once it is full, and
+    :meth:`truths` the targets that a new reading settles for earlier windows."""
+
+    def __init__(self, scaling: Scaling, window: int, horizon: int) -> None:
+        self.scaling, self.window, self.horizon = scaling, window, horizon
+        self.buf: deque[tuple[float, ...]] = deque(maxlen=window)
+        self.readings = 0
+        self.seq = 0
+
+    def push(self, r: Reading) -> Window | None:
+        self.buf.append(r.values)
+        index = self.readings
+        self.readings += 1
+        if len(self.buf) < self.window:
+            return None
+        w = Window(self.seq, self.scaling.quantise(np.asarray(self.buf)), r.stamp, index, r.values)
+        self.seq += 1
+        return w
+
+    def truths(self, r: Reading, windows_until: int) -> list[tuple[int, int, float | None]]:
+        """(window seq, horizon step, value) settled by reading ``r`` (the last one pushed).
+
+        Window ``k`` ends at reading ``k + window - 1``; its step ``h`` is reading ``k + window + h``."""
+        index = self.readings - 1
+        out = []
+        for h in range(self.horizon):
+            k = index - self.window - h
+            if 0 <= k < windows_until:
+                out.append((k, h, r.truth))
+        return out

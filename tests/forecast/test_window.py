@@ -1,0 +1,66 @@
+"""Windowing and normalisation from the blob's statistics, against the evaluation path."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from qtdeploy.errors import FormatError
+from qtdeploy.forecast.sources import Reading
+from qtdeploy.forecast.window import Scaling, Windower
+from qtdeploy.model import evaluate
+from qtdeploy.model.intmodel import load
+from qtdeploy.paths import repo_root
+
+FORECASTER = repo_root() / "examples" / "forecaster" / "temps-w12-d32-w4a8.qtb"
+WEATHER = repo_root() / "protocol" / "vectors" / "model" / "w12_d32_b4" / "model.qtb"
+
+
+@pytest.fixture(scope="module", params=[FORECASTER, WEATHER], ids=["forecaster", "weather"])
+def im(request):
+    return load(request.param)
+
+
+def test_quantise_matches_evaluation(im):
+    sc = Scaling.from_model(im)
+    rng = np.random.default_rng(1)
+    raw = sc.norm.x_mean + sc.norm.x_std * rng.normal(size=(50, im.config.window, im.config.features))
+    want = evaluate.quantised_inputs(im, (raw - sc.norm.x_mean) / sc.norm.x_std)
+    got = np.stack([sc.quantise(w) for w in raw])
+    assert got.dtype == np.int8 and np.array_equal(got, want)
+
+
+def test_denormalise_round_trip(im):
+    sc = Scaling.from_model(im)
+    y = np.array([[-5000], [0], [1234], [30000]])
+    back = sc.normalise_target(sc.denormalise(y))
+    assert np.allclose(back, y)
+    assert sc.denormalise(np.array([0]))[0] == pytest.approx(sc.norm.y_mean)
+
+
+def test_windows_slide_and_truths_follow(im):
+    sc = Scaling.from_model(im)
+    T, m = im.config.window, im.config.features
+    w = Windower(sc, T, 1)
+    readings = [Reading(tuple(float(i + j) for j in range(m)), str(i), truth=float(i)) for i in range(T + 3)]
+    wins, truths = [], {}
+    for r in readings:
+        win = w.push(r)
+        for k, h, v in w.truths(r, w.seq - (1 if win else 0)):
+            truths[(k, h)] = v
+        if win is not None:
+            wins.append(win)
+    assert [x.seq for x in wins] == [0, 1, 2, 3]
+    assert [x.stamp for x in wins] == [str(T - 1), str(T), str(T + 1), str(T + 2)]
+    for x in wins:  # window k holds readings k..k+T-1
+        rows = np.array([r.values for r in readings[x.seq:x.seq + T]])
+        assert np.array_equal(x.x, sc.quantise(rows))
+    assert truths == {(0, 0): float(T), (1, 0): float(T + 1), (2, 0): float(T + 2)}
+
+
+def test_blob_without_statistics(im):
+    import copy
+
+    bare = copy.copy(im)
+    bare.meta = {k: v for k, v in im.meta.items() if k != "norm"}
+    with pytest.raises(FormatError, match="no norm"):
+        Scaling.from_model(bare)
