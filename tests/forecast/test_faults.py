@@ -1,0 +1,103 @@
+"""Forecast under link faults and a board reset mid-stream: no prediction on the wrong window.
+
+Each row's window number is the host's; its prediction must equal the host integer reference for
+the window of that number (``--check`` semantics, plus a comparison here). Rows whose result the
+link or the reset destroyed are ``lost``, never filled in."""
+
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pytest
+from faults import Faults, FaultyTransport
+from vboard import session, start
+
+from qtdeploy._protocol import Engine
+from qtdeploy.forecast.run import forecast, prepare
+from qtdeploy.forecast.sources import Columns, open_source
+from qtdeploy.forecast.window import Scaling, Windower
+from qtdeploy.model import reference
+from qtdeploy.model.intmodel import load
+from qtdeploy.paths import repo_root
+
+FORECASTER = repo_root() / "examples" / "forecaster" / "temps-w12-d32-w4a8.qtb"
+
+
+def expected(spec: str, count: int) -> np.ndarray:
+    im = load(FORECASTER)
+    sc = Scaling.from_model(im)
+    w = Windower(sc, im.config.window, im.config.horizon)
+    xs = []
+    for r in open_source(spec, Columns(sc.features, sc.target), norm=sc.norm):
+        win = w.push(r)
+        if win is not None:
+            xs.append(win.x)
+        if len(xs) == count:
+            break
+    return reference.forward(im, np.stack(xs).astype(np.int64))
+
+
+def _check_rows(rows, want: np.ndarray, n: int) -> list:
+    assert [r.seq for r in rows] == list(range(n))
+    for r in rows:
+        if r.status == "ok":
+            assert r.y_int == want[r.seq].tolist(), r.seq
+        else:
+            assert r.status == "lost" and r.y_int is None and r.prediction is None
+    return [r for r in rows if r.status == "lost"]
+
+
+@pytest.mark.parametrize("engine", [Engine.FPGA, Engine.MCU])
+def test_noisy_link_never_misattributes(forecaster_flash, tmp_path, engine):
+    path = tmp_path / "flash.bin"
+    shutil.copyfile(forecaster_flash, path)
+    faults = Faults(seed=4, corrupt=2e-3, drop=5e-4, directions="rx")  # ~10 % of result events lost
+    n = 400
+    with start(path) as vb:
+        with session(vb) as clean:  # the blob read-back (1 KB frames) is not what is under test here
+            plan = prepare(clean, "synthetic:seed=11")
+        b = session(vb, lambda inner: FaultyTransport(inner, faults), timeout=0.2)
+        rows = []
+        s = forecast(b, plan, engine=engine, count=n, check=True, on_row=rows.append, max_in_flight=16)
+        proxy = b.link.transport
+        b.close()
+    assert proxy.injected >= 5, proxy.counts
+    lost = _check_rows(rows, expected("synthetic:seed=11", n), n)
+    assert s["lost"] == len(lost) and s["ok"] == n - len(lost) and s["checked"] == n - len(lost)
+    assert len(lost) < n // 3
+
+
+class _ResetAfter:
+    """A source that has the board lose its stream after ``k`` readings: a HELLO (what a rebooted
+    board's host, or another session, sends) ends the board's stream state as a reset does. RESET
+    itself is refused while a stream runs (BUSY), and a power cycle of the virtual board gives it a
+    new pty, which this session cannot follow (the run then stops with a LinkError)."""
+
+    def __init__(self, inner, board, k: int) -> None:
+        self.inner, self.board, self.k = inner, board, k
+        self.live, self.stats, self.name = inner.live, inner.stats, inner.name
+
+    def __iter__(self):
+        for i, r in enumerate(self.inner):
+            if i == self.k:
+                self.board.refresh()
+            yield r
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+def test_board_reset_mid_stream_restarts(forecaster_flash, tmp_path):
+    path = tmp_path / "flash.bin"
+    shutil.copyfile(forecaster_flash, path)
+    n = 300
+    with start(path) as vb, session(vb) as b:
+        plan = prepare(b, "synthetic:seed=12")
+        plan.source = _ResetAfter(plan.source, b, 150)
+        rows = []
+        s = forecast(b, plan, engine=Engine.FPGA, count=n, check=True, on_row=rows.append)
+    assert s["restarts"] == 1
+    lost = _check_rows(rows, expected("synthetic:seed=12", n), n)
+    assert all("board reset" in r.error for r in lost)
+    assert 0 < len(lost) <= 64 and s["checked"] == s["ok"] == n - len(lost)  # at most a queue and a batch
