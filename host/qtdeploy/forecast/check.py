@@ -7,6 +7,9 @@ project's contract: one integer model, four places, one answer). Windows are che
 
 from __future__ import annotations
 
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
+
 import numpy as np
 
 from qtdeploy.errors import DeviceError
@@ -27,31 +30,58 @@ class PredictionMismatch(DeviceError):
 
 
 class Checker:
-    """Collects (seq, window, outputs) and verifies them ``batch`` at a time."""
+    """Collects (seq, window, outputs) in window order and verifies them ``batch`` at a time on a
+    worker thread (NumPy's integer loops release the GIL, so the reference overlaps the link work
+    on a second core); :attr:`verified_upto` says which rows may be written."""
 
     def __init__(self, im: IntModel, engine: str, batch: int = 256) -> None:
         self.im, self.engine, self.batch = im, engine, batch
         self.todo: list[tuple[int, np.ndarray, np.ndarray]] = []
+        self.futures: deque[Future] = deque()
+        self.pool = ThreadPoolExecutor(1, thread_name_prefix="qtd-check") if batch > 1 else None
         self.checked = 0
+        self.verified_upto = 0  # every window below this number that had a result is verified
 
     def add(self, seq: int, x: np.ndarray, outputs: np.ndarray) -> None:
         self.todo.append((seq, x, outputs))
+        if len(self.todo) >= self.batch:
+            self._submit()
+        self.collect(wait=False)
 
-    @property
-    def full(self) -> bool:
-        return len(self.todo) >= self.batch
-
-    def verify(self) -> int:
-        """Check everything added; raises PredictionMismatch on the first (lowest seq) difference."""
+    def _submit(self) -> None:
         if not self.todo:
-            return 0
-        xs = np.stack([x for _, x, _ in self.todo]).astype(np.int64)
-        want = reference.forward(self.im, xs)
-        for (seq, _, got), host in zip(self.todo, want):
-            if not np.array_equal(np.asarray(got, dtype=np.int64), host):
-                self.todo.clear()
-                raise PredictionMismatch(seq, np.asarray(got, dtype=np.int64), host, self.engine)
-        n = len(self.todo)
+            return
+        work, self.todo = self.todo, []
+        if self.pool is None:
+            self._finish(self._verify(work))
+        else:
+            self.futures.append(self.pool.submit(self._verify, work))
+
+    def collect(self, wait: bool) -> None:
+        """Take finished batches in order; raises PredictionMismatch for the first bad window."""
+        while self.futures and (wait or self.futures[0].done()):
+            self._finish(self.futures.popleft().result())
+
+    def finish(self) -> None:
+        """Verify everything added so far (the end of a run)."""
+        self._submit()
+        self.collect(wait=True)
+
+    def close(self) -> None:
+        if self.pool is not None:
+            for f in self.futures:
+                f.cancel()
+            self.pool.shutdown(wait=True)
+
+    def _finish(self, done: tuple[int, int]) -> None:
+        n, upto = done
         self.checked += n
-        self.todo.clear()
-        return n
+        self.verified_upto = max(self.verified_upto, upto)
+
+    def _verify(self, work: list[tuple[int, np.ndarray, np.ndarray]]) -> tuple[int, int]:
+        xs = np.stack([x for _, x, _ in work]).astype(np.int64)
+        want = reference.forward(self.im, xs)
+        for (seq, _, got), host in zip(work, want):
+            if not np.array_equal(np.asarray(got, dtype=np.int64), host):
+                raise PredictionMismatch(seq, np.asarray(got, dtype=np.int64), host, self.engine)
+        return len(work), work[-1][0] + 1

@@ -29,6 +29,7 @@ class LiveView:
         self.live: Live | None = None
 
     def __enter__(self) -> LiveView:
+        self.first = time.monotonic()
         if self.enabled:
             self.live = Live(self._table(), console=self.console, refresh_per_second=4, transient=False,
                              get_renderable=self._table)
@@ -44,9 +45,7 @@ class LiveView:
 
     def on_row(self, row: Row) -> None:
         self.counts[row.status] += 1
-        now = time.monotonic()
-        self.first = self.first or now
-        self.latest = now
+        self.latest = time.monotonic()
         if row.status == "ok":
             self.last_ok = row
             if any(t is not None for t in row.truth):
@@ -54,9 +53,9 @@ class LiveView:
 
     def _rate(self) -> float | None:
         done = sum(self.counts.values())
-        if done < 2 or not self.first or not self.latest or self.latest <= self.first:
+        if not done or not self.first or not self.latest or self.latest <= self.first:
             return None
-        return (done - 1) / (self.latest - self.first)
+        return done / (self.latest - self.first)  # since the view opened: the run's average
 
     def _table(self) -> Table:
         sim = " (simulated)" if self.origin == "simulated" else ""

@@ -22,7 +22,8 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Callable, Iterator
+from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -142,6 +143,7 @@ class _Windows:
 class _State:
     rows_done: int = 0
     restarts: int = 0
+    granted: int = 0  # the board's stream queue (windows in flight)
     t_first: float | None = None
     t_last: float | None = None
     outstanding: dict[int, tuple[Window, float]] = field(default_factory=dict)  # stream seq -> window
@@ -165,10 +167,12 @@ def forecast(board: Board, plan: Plan, *, engine: Engine = Engine.FPGA, count: i
                                  f"its blob says {cfg.window}x{cfg.features} and horizon {cfg.horizon}.",
                                  "Re-flash the image (`qtdeploy flash`) so bitstream and blob agree.")
     wins = _Windows(plan, count, on_reading)
-    checker = Checker(plan.im, engine.name.lower()) if check else None
+    live = plan.source.live
+    # live: each row checked and shown as it arrives; replay: the reference runs in batches
+    checker = Checker(plan.im, engine.name.lower(), batch=1 if live or energy else 256) if check else None
     st = _State()
     held: dict[int, Row] = {}  # results waiting for their truths (and for the check batch)
-    pending_rows: list[Row] = []
+    pending_rows: deque[Row] = deque()
     energy_mj: list[float] = []
     latencies: list[float] = []
     board_us: list[int] = []
@@ -187,20 +191,19 @@ def forecast(board: Board, plan: Plan, *, engine: Engine = Engine.FPGA, count: i
         flush(False)
 
     def flush(final: bool) -> None:
-        # rows leave in window order, once their truths are in; checked rows after the check
+        # rows leave in window order, once their truths are in and (--check) their batch is verified
         while st.rows_done in held and (final or wins.settled(st.rows_done)):
             row = held.pop(st.rows_done)
             row.truth = wins.truth.pop(row.seq, [None] * cfg.horizon)
             pending_rows.append(row)
             st.rows_done += 1
-        if checker is not None and (final or checker.full):
-            checker.verify()
-        if checker is None or not checker.todo:
-            for row in pending_rows:
-                if row.prediction is not None:
-                    errors.extend(p - t for p, t in zip(row.prediction, row.truth) if t is not None)
-                on_row(row)
-            pending_rows.clear()
+        if checker is not None:
+            checker.finish() if final else checker.collect(wait=False)
+        while pending_rows and (checker is None or final or pending_rows[0].seq < checker.verified_upto):
+            row = pending_rows.popleft()
+            if row.prediction is not None:
+                errors.extend(p - t for p, t in zip(row.prediction, row.truth) if t is not None)
+            on_row(row)
 
     def result(win: Window, t_sent: float, r: WindowResult, e_mj: float | None = None) -> None:
         now = time.monotonic()
@@ -241,20 +244,29 @@ def forecast(board: Board, plan: Plan, *, engine: Engine = Engine.FPGA, count: i
                     raise err from None
                 time.sleep(0.2)
 
-    live = plan.source.live
     try:
         if energy:
             _one_at_a_time(board, engine, wins, st, result, restart)
         else:
             _streamed(board, engine, model, wins, st, result, restart, live=live, max_in_flight=max_in_flight)
     except PredictionMismatch:
-        raise  # rows from the mismatch on are not written
+        if checker is not None:
+            checker.close()
+        raise  # rows from the mismatch's batch on are not written
     except QtdeployError:
-        flush(True)  # the rows the board answered before the error still reach --out
+        try:
+            flush(True)  # the rows the board answered before the error still reach --out
+        finally:
+            if checker is not None:
+                checker.close()
         raise
     finally:
         plan.source.close()
-    flush(True)
+    try:
+        flush(True)
+    finally:
+        if checker is not None:
+            checker.close()
     elapsed = (st.t_last - st.t_first) if st.t_first and st.t_last and st.t_last > st.t_first else 0.0
     origin = "simulated" if board.virtual else "measured"
     done = sum(counts.values())
@@ -262,7 +274,7 @@ def forecast(board: Board, plan: Plan, *, engine: Engine = Engine.FPGA, count: i
         "engine": engine.name.lower(), "source": plan.source.name, "board": board.caps.board_id,
         "origin": origin, "windows": done, **counts,
         "checked": checker.checked if checker else None,
-        "restarts": st.restarts, "readings": plan.source.stats.readings,
+        "restarts": st.restarts, "in_flight": st.granted or 1, "readings": plan.source.stats.readings,
         "skipped_lines": plan.source.stats.skipped, "last_skipped": plan.source.stats.last_error or None,
         "windows_per_s": round(done / elapsed, 2) if elapsed else None,
         "latency_ms": _pct(latencies), "board_time_us": _pct(board_us),
@@ -298,7 +310,7 @@ def _streamed(board: Board, engine: Engine, model, wins: _Windows, st: _State, r
         try:
             if not stream.running:
                 stream = WindowStream(board, engine, model=model, max_in_flight=max_in_flight)
-                stream.start()
+                st.granted = stream.start()
             target = 1 if live else max(1, stream.granted // 2)
             while len(st.unsent) < target:
                 w = wins.next()
