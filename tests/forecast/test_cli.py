@@ -199,3 +199,12 @@ def test_serial_sensor_unplugged(vboard, tmp_path, capsys):
     n = int(err.split("disappeared after ")[1].split()[0])
     got = rows(out)
     assert n >= 20 and [int(r["seq"]) for r in got] == list(range(n - 11))  # every window of the readings
+
+
+def test_garbage_source_exit_4(vboard, tmp_path, capsys):
+    junk = tmp_path / "junk.csv"
+    junk.write_text("40\n" * 3 + "\x1b[0m??\n" * 25)
+    out = tmp_path / "p.csv"
+    code, _, err = run(capsys, "forecast", "--port", vboard.port, "--source", f"csv:{junk}", "--out", str(out))
+    assert code == 4 and "20 malformed lines in a row" in err and "sensor-lines.md" in err
+    assert not out.exists()  # three readings make no window: nothing to write

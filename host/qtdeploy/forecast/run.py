@@ -152,7 +152,7 @@ class _State:
 
 def forecast(board: Board, plan: Plan, *, engine: Engine = Engine.FPGA, count: int | None = None,
              check: bool = False, energy: bool = False, on_row: Callable[[Row], None] = lambda r: None,
-             on_reading: Callable[[Reading], None] = lambda r: None, max_in_flight: int = 32,
+             on_reading: Callable[[Reading], None] = lambda r: None, max_in_flight: int = 64,
              restarts: int = 2) -> dict:
     """Stream ``plan.source`` through the board; ``on_row`` gets every window's row in window order.
 
@@ -229,10 +229,10 @@ def forecast(board: Board, plan: Plan, *, engine: Engine = Engine.FPGA, count: i
         st.unsent.clear()
 
     def restart(err: Exception) -> None:
-        if st.restarts >= restarts:
-            raise err
-        st.restarts += 1
         lose_outstanding(f"board reset or stream ended ({getattr(err, 'problem', err)})")
+        if st.restarts >= restarts:
+            raise err  # the rows so far, these marked lost, still reach --out
+        st.restarts += 1
         deadline = time.monotonic() + RESTART_WAIT_S
         while True:
             try:
