@@ -100,4 +100,5 @@ def test_board_reset_mid_stream_restarts(forecaster_flash, tmp_path):
     assert s["restarts"] == 1
     lost = _check_rows(rows, expected("synthetic:seed=12", n), n)
     assert all("board reset" in r.error for r in lost)
-    assert 0 < len(lost) <= 64 and s["checked"] == s["ok"] == n - len(lost)  # at most a queue and a batch
+    # at most the board's queue and the batch being sent
+    assert 0 < len(lost) <= s["in_flight"] * 3 // 2 and s["checked"] == s["ok"] == n - len(lost)
