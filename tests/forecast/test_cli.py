@@ -23,7 +23,6 @@ from qtdeploy.model.intmodel import load
 from qtdeploy.paths import repo_root
 
 FORECASTER = repo_root() / "examples" / "forecaster" / "temps-w12-d32-w4a8.qtb"
-TEMPS = repo_root() / ".venv" / "lib"
 
 
 def expected(spec: str, count: int) -> tuple[np.ndarray, np.ndarray]:
