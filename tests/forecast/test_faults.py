@@ -102,3 +102,33 @@ def test_board_reset_mid_stream_restarts(forecaster_flash, tmp_path):
     assert all("board reset" in r.error for r in lost)
     # at most the board's queue and the batch being sent
     assert 0 < len(lost) <= s["in_flight"] * 3 // 2 and s["checked"] == s["ok"] == n - len(lost)
+
+
+class _PowerOffAfter(_ResetAfter):
+    """The board's process ends (power lost) after ``k`` readings; its pty goes with it."""
+
+    def __init__(self, inner, vb, k: int) -> None:
+        super().__init__(inner, None, k)
+        self.vb = vb
+
+    def __iter__(self):
+        for i, r in enumerate(self.inner):
+            if i == self.k:
+                self.vb.stop()
+            yield r
+
+
+def test_board_gone_stops_cleanly_with_rows(forecaster_flash, tmp_path):
+    from qtdeploy.errors import LinkError
+
+    path = tmp_path / "flash.bin"
+    shutil.copyfile(forecaster_flash, path)
+    rows = []
+    with start(path) as vb, session(vb, timeout=0.2) as b:
+        plan = prepare(b, "synthetic:seed=13")
+        plan.source = _PowerOffAfter(plan.source, vb, 200)
+        with pytest.raises(LinkError) as e:
+            forecast(b, plan, engine=Engine.MCU, count=1000, check=True, on_row=rows.append, restarts=1)
+    print(e.value.problem, "|", e.value.fix)
+    assert e.value.fix and len(rows) >= 100
+    _check_rows(rows, expected("synthetic:seed=13", len(rows)), len(rows))  # in order, none misattributed
