@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import termios
 import threading
 import time
 
@@ -148,12 +149,17 @@ def test_check_mismatch_names_window_and_values(vboard, tmp_path, capsys, monkey
 
 def _sensor(line, period: float, n: int, unplug: bool = False):
     """A pty "sensor" printing ``line(i)`` for i = 0..n-1 every ``period`` s (then, with ``unplug``,
-    closing both ends: the device vanishes). Lines written before the port is opened are flushed
-    by pyserial's open, as with a real sensor that was already printing."""
+    closing both ends: the device vanishes). It starts once forecast has opened the port (pyserial
+    puts the tty in raw mode, then flushes its input), so how long the blob read-back takes before
+    that (seconds on a loaded CI machine) cannot eat the readings a test counts on."""
     master, slave = os.openpty()
     dev = os.ttyname(slave)
 
     def feed() -> None:
+        deadline = time.monotonic() + 60
+        while termios.tcgetattr(slave)[3] & termios.ICANON and time.monotonic() < deadline:
+            time.sleep(0.005)
+        time.sleep(0.1)  # past pyserial's input flush, which follows its tcsetattr
         for i in range(n):
             os.write(master, line(i))
             time.sleep(period)
@@ -207,3 +213,19 @@ def test_garbage_source_exit_4(vboard, tmp_path, capsys):
     code, _, err = run(capsys, "forecast", "--port", vboard.port, "--source", f"csv:{junk}", "--out", str(out))
     assert code == 4 and "20 malformed lines in a row" in err and "sensor-lines.md" in err
     assert not out.exists()  # three readings make no window: nothing to write
+
+
+def test_energy_log_matches_rows(vboard, tmp_path, capsys):
+    """--energy-log: the same per-inference energies in the log (`energy report`) as in --out."""
+    out, log = tmp_path / "e.csv", tmp_path / "elog"
+    code, stdout, err = run(capsys, "forecast", "--port", vboard.port, "--source", "synthetic:seed=8", "--count", "15",
+                            "--energy", "--energy-log", str(log), "--out", str(out), "--json")
+    assert code == 0, err
+    assert json.loads(stdout)["energy_log"] == str(log)
+    code, stdout, err = run(capsys, "energy", "report", str(log), "--json")
+    assert code == 0, err
+    inf = json.loads(stdout)["inferences"]
+    assert inf["count"] == 15 and json.loads(stdout)["origin"] == "simulated"
+    assert np.allclose(sorted(inf["energies_mj"]), sorted(float(r["energy_mj"]) for r in rows(out)), rtol=1e-4)
+    code, _, err = run(capsys, "forecast", "--port", vboard.port, "--source", "synthetic:", "--energy-log", str(log))
+    assert code == 2 and "--energy-log needs --energy" in err

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from contextlib import ExitStack
 from pathlib import Path
 
 import click
 
 from qtdeploy.cli.options import board_option, json_option, open_board, port_options
 from qtdeploy.cli.output import emit, stderr, stdout
+from qtdeploy.errors import UsageError
 
 
 @click.command("forecast")
@@ -28,8 +30,11 @@ from qtdeploy.cli.output import emit, stderr, stdout
 @click.option("--energy", is_flag=True, help="Attach each inference's energy (POWER_MARK..POWER_ENERGY) to its row. "
               "Windows then run one at a time (INFER), since the board's energy cannot be split between "
               "windows in flight together.")
+@click.option("--energy-log", type=click.Path(file_okay=False, path_type=Path), default=None, metavar="DIR",
+              help="With --energy: also log power samples and each inference into DIR (the `energy log` "
+                   "format; `qtdeploy energy report DIR` reads it).")
 @json_option
-def command(port, baud, trace, board, source, engine, count, rate, out, check, energy, as_json) -> None:
+def command(port, baud, trace, board, source, engine, count, rate, out, check, energy, energy_log, as_json) -> None:
     """Forecast live on the board from a CSV, an attached sensor or a generator.
 
     The model's window, features and normalisation come from the blob in the board's active
@@ -38,10 +43,14 @@ def command(port, baud, trace, board, source, engine, count, rate, out, check, e
     from qtdeploy._protocol import Engine
     from qtdeploy.forecast.live import LiveView
     from qtdeploy.forecast.output import RowWriter
+    from qtdeploy.energy.recorder import SessionRecorder
     from qtdeploy.forecast.run import forecast, prepare
 
-    with open_board(port, baud, trace, board) as b:
+    if energy_log is not None and not energy:
+        raise UsageError("--energy-log needs --energy.", "Add --energy (windows then run one at a time).")
+    with open_board(port, baud, trace, board) as b, ExitStack() as stack:
         plan = prepare(b, source, rate=rate)
+        recorder = stack.enter_context(SessionRecorder(b, energy_log)) if energy_log is not None else None
         origin = "simulated" if b.virtual else "measured"
         target = plan.scaling.target or "y"
         writer = (RowWriter(out, target=target, horizon=plan.im.config.horizon, energy=energy, origin=origin)
@@ -54,14 +63,25 @@ def command(port, baud, trace, board, source, engine, count, rate, out, check, e
             if writer is not None:
                 writer.write(row)
 
+        def on_reading(r) -> None:
+            view.on_reading(r)
+            if recorder is not None:
+                recorder.pump()  # samples in, a chunk committed every 0.5 s
+
+        def on_measure(seq: int, m) -> None:
+            recorder.inference(m, detail=f"window {seq}")
+            recorder.pump()
+
         try:
             with view:
                 summary = forecast(b, plan, engine=Engine[engine.upper()], count=count, check=check, energy=energy,
-                                   on_row=on_row, on_reading=view.on_reading)
+                                   on_row=on_row, on_reading=on_reading,
+                                   on_measure=on_measure if recorder is not None else None)
         finally:
             if writer is not None:
                 writer.close()
     summary["out"] = str(out) if out else None
+    summary["energy_log"] = str(energy_log) if energy_log else None
     emit(summary, as_json, _human)
 
 
@@ -87,3 +107,5 @@ def _human(s: dict) -> None:
         stdout.print(f"[yellow]the stream restarted {s['restarts']} time(s)[/] (board reset)", highlight=False)
     if s["out"]:
         stdout.print(f"rows written to {s['out']}", highlight=False)
+    if s["energy_log"]:
+        stdout.print(f"energy log in {s['energy_log']} (`qtdeploy energy report {s['energy_log']}`)", highlight=False)

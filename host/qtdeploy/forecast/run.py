@@ -153,12 +153,13 @@ class _State:
 def forecast(board: Board, plan: Plan, *, engine: Engine = Engine.FPGA, count: int | None = None,
              check: bool = False, energy: bool = False, on_row: Callable[[Row], None] = lambda r: None,
              on_reading: Callable[[Reading], None] = lambda r: None, max_in_flight: int = 64,
-             restarts: int = 2) -> dict:
+             restarts: int = 2, on_measure: Callable[[int, power.Measurement], None] | None = None) -> dict:
     """Stream ``plan.source`` through the board; ``on_row`` gets every window's row in window order.
 
     Raises PredictionMismatch (with ``check``) on the first difference from the host reference;
     LinkError when the board stops answering and ``restarts`` are used up, or the sensor vanishes.
-    Rows produced before an error have been handed to ``on_row``."""
+    Rows produced before an error have been handed to ``on_row``. With ``energy``, ``on_measure``
+    gets (window seq, the board's measurement) for each inference (an energy log's events)."""
     cfg = plan.im.config
     model = load_model(board, engine)
     want = cfg.window * cfg.features
@@ -246,7 +247,7 @@ def forecast(board: Board, plan: Plan, *, engine: Engine = Engine.FPGA, count: i
 
     try:
         if energy:
-            _one_at_a_time(board, engine, wins, st, result, restart)
+            _one_at_a_time(board, engine, wins, st, result, restart, on_measure)
         else:
             _streamed(board, engine, model, wins, st, result, restart, live=live, max_in_flight=max_in_flight)
     except PredictionMismatch:
@@ -341,7 +342,8 @@ def _streamed(board: Board, engine: Engine, model, wins: _Windows, st: _State, r
             restart(err)
 
 
-def _one_at_a_time(board: Board, engine: Engine, wins: _Windows, st: _State, result, restart) -> None:
+def _one_at_a_time(board: Board, engine: Engine, wins: _Windows, st: _State, result, restart,
+                   on_measure: Callable[[int, power.Measurement], None] | None) -> None:
     """--energy: POWER_MARK, INFER, POWER_ENERGY per window, so each window's energy is its own."""
     while True:
         w = wins.next()
@@ -353,6 +355,8 @@ def _one_at_a_time(board: Board, engine: Engine, wins: _Windows, st: _State, res
                 r = infer(board, w.x, engine)
             result(w, t, WindowResult(seq=w.seq, outputs=r.outputs, engine=r.engine, accel_cycles=r.accel_cycles,
                                       t_start_us=r.t_start_us, t_end_us=r.t_end_us), m.energy_mj)
+            if on_measure is not None:
+                on_measure(w.seq, m)
         except LinkError as err:
             st.unsent.append(w)
             restart(err)
