@@ -60,6 +60,32 @@ class Timing:
 
 
 @dataclass(frozen=True)
+class NorCommands:
+    """SPI NOR opcodes the direct-SPI (FTDI) driver sends ([flash.commands])."""
+
+    read_id: int
+    read: int
+    page_program: int
+    sector_erase: int
+    write_enable: int
+    write_disable: int
+    read_status: int
+    write_status: int
+
+
+@dataclass(frozen=True)
+class NorStatusBits:
+    """Status register 1 masks ([flash.status_bits])."""
+
+    busy: int
+    write_enable: int
+    block_protect: int
+    erase_error: int
+    program_error: int
+    write_protect: int
+
+
+@dataclass(frozen=True)
 class Flash:
     part: str
     jedec_id: tuple[int, int, int]
@@ -70,6 +96,10 @@ class Flash:
     page_program: Timing
     sector_erase: Timing
     chip_erase: Timing
+    # Only the direct-SPI path needs these; a board file without them cannot be flashed --via.
+    read_max_hz: int | None = None
+    commands: NorCommands | None = None
+    status_bits: NorStatusBits | None = None
 
     @property
     def jedec_id_u32(self) -> int:
@@ -109,6 +139,27 @@ class Layout:
     slots: dict[str, Slot]
     meta: tuple[Region, Region]
     log: Region | None
+
+
+@dataclass(frozen=True)
+class HoldPin:
+    """An FTDI ADBUS line that holds another bus master off the flash while asserted."""
+
+    name: str
+    adbus: int
+    active_low: bool
+
+    @property
+    def mask(self) -> int:
+        return 1 << self.adbus
+
+
+@dataclass(frozen=True)
+class FtdiWiring:
+    """[ftdi]: how an FTDI adapter reaches the flash (qtdeploy flash --via, protocol/ftdi.md)."""
+
+    spi_hz: int
+    hold: tuple[HoldPin, ...]
 
 
 @dataclass(frozen=True)
@@ -167,6 +218,7 @@ class Board:
     monitors: tuple[Monitor, ...]
     rails: tuple[Rail, ...]
     source: Path
+    ftdi: FtdiWiring | None = None
 
     def rail(self, name: str) -> Rail:
         for r in self.rails:
@@ -343,10 +395,11 @@ def _build(top: _Table, path: Path) -> Board:
     i2c = I2c(i.get("bus", int), i.positive("clock_hz"))
     i.done()
     monitors, rails = _power(top.table("power"))
+    ftdi = _ftdi(ft) if (ft := top.table("ftdi", required=False)) is not None else None
     board = Board(
         id=top.get("id", str), name=top.get("name", str), virtual=top.get("virtual", bool), mcu=mcu, fpga=fpga,
         flash=flash, layout=layout, uart=uart, usb=usb, fpga_spi=spi, i2c=i2c, monitors=monitors, rails=rails,
-        source=path,
+        source=path, ftdi=ftdi,
     )
     top.done()
     return board
@@ -357,11 +410,17 @@ def _flash(t: _Table) -> Flash:
     if len(jedec) != 3 or not all(isinstance(b, int) and 0 <= b <= 0xFF for b in jedec):
         t._fail(f"`flash.jedec_id` is {jedec!r}", "Write the three RDID (0x9F) bytes, e.g. [0x01, 0x20, 0x18].")
     timing = t.table("timing")
+    commands = _bytes_table(t.table("commands", required=False), NorCommands)
+    status_bits = _bytes_table(t.table("status_bits", required=False), NorStatusBits)
+    read_max_hz = t.get("read_max_hz", int, required=False)
+    if read_max_hz is not None and read_max_hz <= 0:
+        t._fail(f"`flash.read_max_hz` is {read_max_hz}, must be > 0", "Copy fSCK for READ from the datasheet.")
     flash = Flash(
         part=t.get("part", str), jedec_id=tuple(jedec), size=t.positive("size_bytes"),
         sector_size=t.positive("sector_bytes"), page_size=t.positive("page_bytes"),
         address_bytes=t.get("address_bytes", int), page_program=_timing(timing, "page_program_us"),
         sector_erase=_timing(timing, "sector_erase_us"), chip_erase=_timing(timing, "chip_erase_us"),
+        read_max_hz=read_max_hz, commands=commands, status_bits=status_bits,
     )
     timing.done()
     t.done()
@@ -373,6 +432,38 @@ def _flash(t: _Table) -> Flash:
     if flash.address_bytes not in (3, 4) or flash.size > 1 << (8 * flash.address_bytes):
         t._fail(f"`flash.address_bytes` {flash.address_bytes} cannot address {flash.size} bytes", "Use 3 up to 16 MiB, else 4.")
     return flash
+
+
+def _bytes_table(t: _Table | None, kind: type) -> Any:
+    """A table of one-byte values, every field of ``kind`` required (opcodes, status masks)."""
+    if t is None:
+        return None
+    values = {}
+    for name in kind.__dataclass_fields__:
+        value = t.get(name, int)
+        if not 0 <= value <= 0xFF:
+            t._fail(f"`{t.where}.{name}` is {value:#x}, not one byte", "Copy the byte from the datasheet table.")
+        values[name] = value
+    t.done()
+    return kind(**values)
+
+
+def _ftdi(t: _Table) -> FtdiWiring:
+    spi_hz = t.positive("spi_hz")
+    hold_t = t.table("hold", required=False)
+    hold: list[HoldPin] = []
+    for name in list(hold_t.data) if hold_t else []:
+        p = hold_t.table(name)
+        pin = HoldPin(name, p.get("adbus", int), p.get("active_low", bool))
+        p.done()
+        # ADBUS0..3 are the MPSSE's SCK/MOSI/MISO/CS# (FTDI AN_108); an FT232H has ADBUS0..7.
+        if not 4 <= pin.adbus <= 7 or any(o.adbus == pin.adbus for o in hold):
+            p._fail(f"`{p.where}.adbus` is {pin.adbus}", "Use a free ADBUS line 4..7 (0..3 are SCK, MOSI, MISO, CS#), one per pin.")
+        hold.append(pin)
+    t.done()
+    if spi_hz > 30_000_000:
+        t._fail(f"`ftdi.spi_hz` is {spi_hz}; an FT232H's MPSSE clock tops out at 30 MHz", "Use 30_000_000 or less.")
+    return FtdiWiring(spi_hz, tuple(hold))
 
 
 def _fpga(t: _Table) -> Fpga:
