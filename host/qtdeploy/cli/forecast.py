@@ -11,6 +11,11 @@ from qtdeploy.cli.options import board_option, json_option, open_board, port_opt
 from qtdeploy.cli.output import emit, stderr, stdout
 from qtdeploy.errors import UsageError
 
+# Power samples per second in a forecast's --energy-log: a run lasts hours, not the days of
+# `energy log` (2/s), and 10/s keeps what a SIGKILL can cost (one sample period plus the 0.5 s
+# commit interval) under a second; ~200 MB a day for 8 rails.
+ENERGY_LOG_RATE_HZ = 10
+
 
 @click.command("forecast")
 @port_options
@@ -50,7 +55,7 @@ def command(port, baud, trace, board, source, engine, count, rate, out, check, e
         raise UsageError("--energy-log needs --energy.", "Add --energy (windows then run one at a time).")
     with open_board(port, baud, trace, board) as b, ExitStack() as stack:
         plan = prepare(b, source, rate=rate)
-        recorder = stack.enter_context(SessionRecorder(b, energy_log)) if energy_log is not None else None
+        recorder = stack.enter_context(SessionRecorder(b, energy_log, rate_hz=ENERGY_LOG_RATE_HZ)) if energy_log is not None else None
         origin = "simulated" if b.virtual else "measured"
         target = plan.scaling.target or "y"
         writer = (RowWriter(out, target=target, horizon=plan.im.config.horizon, energy=energy, origin=origin)
@@ -76,7 +81,8 @@ def command(port, baud, trace, board, source, engine, count, rate, out, check, e
             with view:
                 summary = forecast(b, plan, engine=Engine[engine.upper()], count=count, check=check, energy=energy,
                                    on_row=on_row, on_reading=on_reading,
-                                   on_measure=on_measure if recorder is not None else None)
+                                   on_measure=on_measure if recorder is not None else None,
+                                   on_restart=recorder.after_reset if recorder is not None else None)
         finally:
             if writer is not None:
                 writer.close()

@@ -33,10 +33,8 @@ class SessionRecorder:
     def __init__(self, board: Board, out: str | Path, *, rate_hz: int = DEFAULT_RATE_HZ,
                  rails: tuple[str, ...] | None = None, flush_interval_s: float = 0.5) -> None:
         self.board = board
-        names = tuple(rails) if rails else power.rail_names(board)
-        t0 = time.time()
-        first = power.read(board, names[:1])
-        self.offset = (t0 + time.time()) / 2 - first.t_s
+        self.names = names = tuple(rails) if rails else power.rail_names(board)
+        first = self._sync_clock()
         self.stream = power.PowerStream(board, rate_hz=rate_hz, rails=names)
         self.stream.start()
         self.origin = "simulated" if board.virtual else "measured"
@@ -47,6 +45,27 @@ class SessionRecorder:
         self.writer.add_event(Event(first.t_s, self.offset + first.t_s, "session",
                                     detail=f"session {self.writer.session} {self.origin}"))
         self.samples = 0
+        self.last_unix_s = self.offset + first.t_s
+        self.resets = 0
+
+    def _sync_clock(self) -> power.PowerSample:
+        """board time -> unix time offset from one POWER_READ between two host clock reads."""
+        t0 = time.time()
+        first = power.read(self.board, self.names[:1])
+        self.offset = (t0 + time.time()) / 2 - first.t_s
+        return first
+
+    def after_reset(self, why: str = "board reset") -> None:
+        """The board lost its state (a reset, or a HELLO from another session) and its
+        POWER_STREAM with it: mark the span since the last sample as a ``gap`` (what `energy
+        report` leaves out) and sample again, on a fresh clock offset since a reset board's
+        clock starts over."""
+        now = time.time()
+        self.writer.add_event(Event(0.0, self.last_unix_s, "gap", duration_s=max(0.0, now - self.last_unix_s),
+                                    detail=why))
+        self.resets += 1
+        self._sync_clock()
+        self.stream.start()
 
     def pump(self) -> int:
         """Move arrived samples into the log and commit a chunk if one is due; returns samples."""
@@ -57,6 +76,8 @@ class SessionRecorder:
             self.writer.add_sample(Sample(s.t_s, self.offset + s.t_s,
                                           tuple((r.bus_v, r.current_ma, r.power_mw) for r in s.rails)))
         self.samples += len(got)
+        if got:
+            self.last_unix_s = self.offset + got[-1].t_s
         self.writer.flush_if_due()
         return len(got)
 

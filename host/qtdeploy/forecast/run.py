@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from qtdeploy._protocol import Command, Engine, Slot
+from qtdeploy._protocol import Command, Engine, Slot, Status
 from qtdeploy.errors import CompatibilityError, DeviceError, LinkError, QtdeployError
 from qtdeploy.forecast.check import Checker, PredictionMismatch
 from qtdeploy.forecast.sources import Columns, Reading, SensorError, Source, open_source
@@ -153,13 +153,15 @@ class _State:
 def forecast(board: Board, plan: Plan, *, engine: Engine = Engine.FPGA, count: int | None = None,
              check: bool = False, energy: bool = False, on_row: Callable[[Row], None] = lambda r: None,
              on_reading: Callable[[Reading], None] = lambda r: None, max_in_flight: int = 64,
-             restarts: int = 2, on_measure: Callable[[int, power.Measurement], None] | None = None) -> dict:
+             restarts: int = 2, on_measure: Callable[[int, power.Measurement], None] | None = None,
+             on_restart: Callable[[], None] | None = None) -> dict:
     """Stream ``plan.source`` through the board; ``on_row`` gets every window's row in window order.
 
     Raises PredictionMismatch (with ``check``) on the first difference from the host reference;
     LinkError when the board stops answering and ``restarts`` are used up, or the sensor vanishes.
     Rows produced before an error have been handed to ``on_row``. With ``energy``, ``on_measure``
-    gets (window seq, the board's measurement) for each inference (an energy log's events)."""
+    gets (window seq, the board's measurement) for each inference (an energy log's events);
+    ``on_restart`` runs once the board answers again after a reset (its other streams ended)."""
     cfg = plan.im.config
     model = load_model(board, engine)
     want = cfg.window * cfg.features
@@ -239,6 +241,8 @@ def forecast(board: Board, plan: Plan, *, engine: Engine = Engine.FPGA, count: i
             try:
                 board.refresh()
                 load_model(board, engine)
+                if on_restart is not None:
+                    on_restart()
                 return
             except (LinkError, DeviceError):
                 if time.monotonic() > deadline:
@@ -363,5 +367,9 @@ def _one_at_a_time(board: Board, engine: Engine, wins: _Windows, st: _State, res
         except DeviceError as err:
             if getattr(err, "status", None) is None:
                 raise
+            if err.status == Status.NO_MODEL:  # it had one a window ago: the board reset between windows
+                st.unsent.append(w)
+                restart(err)
+                continue
             result(w, t, WindowResult(seq=w.seq, status=err.status, error=err.problem))
 
