@@ -73,7 +73,9 @@ qtd_status_t qtd_infer_run(uint8_t engine, const int8_t *x, qtd_infer_result_t *
         return st;
     }
     r->t_start_us = hal_time_us();
+    hal_activity(QTD_ACT_MCU_INFERRING); /* power model: the interval the MCU computes (FPGA idle) */
     st = qtd_kernel_run(qtd_model_loaded(), x, r->y, NULL, NULL);
+    hal_activity(QTD_ACT_IDLE);
     r->t_end_us = hal_time_us();
     if (st != QTD_ST_OK) {
         *why = "input value outside x.range";

@@ -5,7 +5,7 @@
  * the flash before it starts the board). Virtual time drives the RTL's clock while the engine
  * is busy: before each transaction it runs for the virtual microseconds since the last one (at
  * CLOCK_HZ, at most RTL_CATCHUP_CYCLES at a time), so BUSY lasts the RTL's own cycles; the SPI
- * transactions clock it too (8 engine clocks per SCLK, the RTL's oversampling). */
+ * transactions clock it too (8 engine clocks per SCLK, the cocotb bench's default timing). */
 #ifndef QTD_RTL_BACKEND_H
 #define QTD_RTL_BACKEND_H
 
