@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from qtdeploy.cli.options import board_option, json_option, not_available, open_board, port_options
+from qtdeploy.cli.options import board_option, json_option, open_board, port_options
 from qtdeploy.cli.output import byte_progress, emit, stdout
 from qtdeploy.errors import UsageError
 
@@ -32,10 +32,12 @@ def command(port: str | None, baud: int | None, trace: bool, board: str | None, 
     """
     from qtdeploy.ops import flash
 
-    if via:
-        not_available("flash --via", 8)
     if not bitstream:
         raise UsageError("`qtdeploy flash` needs --bitstream FILE.bit.", "Add --bitstream (and --blob for the model).")
+    if via:  # straight into the SPI flash through an FTDI adapter, the MCU held in reset (protocol/ftdi.md)
+        from qtdeploy.ftdi.cli import run
+
+        return run(via, board=board, bitstream=bitstream, blob=blob, slot=slot, as_json=as_json)
     total = sum(os.path.getsize(p) for p in (bitstream, blob) if p and os.path.isfile(p))
     with open_board(port, baud, trace, board) as session:
         label = "flash (simulated board)" if session.virtual else "flash"
