@@ -138,10 +138,10 @@ def flash_via(url: str, *, board: BoardFile, bitstream: Source, blob: Source | N
         nor = adapter.nor
         now = nor.clock.now
         t0 = now()
-        jedec = check_part(nor, board)
-        sr = nor.status()
-        if sr & nor.bits.busy:  # someone left an erase running: wait it out, once
+        sr = nor.status()  # the one command a busy part answers: RDID waits for it
+        if sr & nor.bits.busy and sr != 0xFF:  # 0xFF: nothing drives MISO, which RDID will say
             sr = nor.wait_idle(board.flash.sector_erase.max_us, "an operation that was running when we started")
+        jedec = check_part(nor, board)
         current = _read_record(nor, board)
         active = None if current is None or current.active == rec.NO_SLOT else Slot(current.active)
         view = _FlashView(board, active)
