@@ -39,6 +39,8 @@ class LiveView:
     def __exit__(self, *exc: object) -> None:
         if self.live is not None:
             self.live.__exit__(*exc)
+            if not self.console.is_terminal:
+                self.console.line()  # rich's last render into a file or pipe ends without one
 
     def on_reading(self, r: Reading) -> None:
         self.reading = r
