@@ -10,6 +10,8 @@ import sys
 
 import pytest
 
+pytest.importorskip("pyftdi", reason="the ftdi extra (pyftdi, pyusb) is not installed: scripts/setup-env installs it")
+
 from qtdeploy.boards import Board, load_board
 from qtdeploy.formats import bitstream, blob
 from qtdeploy.ftdi.virtual.backend import VirtualFt232h, attached
@@ -17,7 +19,6 @@ from qtdeploy.paths import repo_root
 from qtdeploy.sim.design import sim_design
 
 sys.path.insert(0, str(Path(__file__).parent))  # the test modules import ftdi_helpers beside them
-from ftdi_helpers import URL  # noqa: E402
 EXAMPLE_BLOB = repo_root() / "examples" / "forecaster" / "temps-w12-d32-w4a8.qtb"
 
 

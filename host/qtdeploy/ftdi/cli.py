@@ -8,10 +8,16 @@ from typing import Any
 
 from qtdeploy.boards import load_board
 from qtdeploy.cli.output import byte_progress, emit, stdout
+from qtdeploy.errors import UsageError
 from qtdeploy.ftdi.adapter import virtual_flash_file
 
 
 def run(via: str, *, board: str | None, bitstream: str, blob: str | None, slot: str | None, as_json: bool) -> None:
+    try:
+        import pyftdi  # noqa: F401
+    except ImportError as exc:
+        raise UsageError("flash --via needs pyftdi, which is not installed.",
+                         "pip install 'qtdeploy[ftdi]' (or run scripts/setup-env).") from exc
     from qtdeploy.ftdi.flash import flash_via
 
     virtual = virtual_flash_file()
