@@ -84,3 +84,23 @@ def test_cli_errors_exit_non_zero_with_a_fix(images, board, tmp_path, monkeypatc
     assert _flash(monkeypatch, path, "--bitstream", str(big)) == 5
     assert "region holds" in capsys.readouterr().err
     assert record(path.read_bytes(), board) is None and set(path.read_bytes()[:1 << 20]) == {0xFF}
+
+
+@needs_cc
+def test_a_cut_mid_image_boots_the_other_slot_and_never_the_half_written_one(images, board, tmp_path, monkeypatch, capsys):
+    """The firmware's own view after a power cut while slot A is being rewritten over FTDI."""
+    from qtdeploy.ftdi.flash import flash_via
+    from qtdeploy.ftdi.virtual.backend import VirtualFt232h, attached
+    from qtdeploy.ftdi.virtual.nor import PowerCut
+
+    path = tmp_path / "flash.bin"
+    with attached(VirtualFt232h(board, path)):
+        flash_via(URL, board=board, bitstream=images.bitstream, blob=images.blob)  # A
+        flash_via(URL, board=board, bitstream=images.other_bitstream)  # B, active
+    dev = VirtualFt232h(board, path)
+    dev.nor.die_after = 500  # un-commit (3 ops), 9 erases, then page programs: cut inside A's bitstream
+    with attached(dev), pytest.raises(PowerCut):
+        flash_via(URL, board=board, bitstream=images.other_bitstream, slot="a")
+    i = _info(path, capsys)
+    assert i["slots"][0]["state"] == "EMPTY" and i["active_slot"] == "B"
+    assert i["fpga"]["state"] == "CONFIGURED" and i["fpga"]["slot"] == "B"
