@@ -156,3 +156,25 @@ def test_a_power_cut_never_leaves_a_half_written_slot_marked_valid(adapter, boar
 def test_power_cut_at_every_record_step_and_across_the_images(adapter, board, images, tmp_path):
     total = _cut_sweep(adapter, board, images, tmp_path, [10 ** 6])
     _cut_sweep(adapter, board, images, tmp_path, list(range(1, 8)) + list(range(8, total - 3, 97)) + list(range(total - 3, total + 1)))
+
+
+def test_a_part_slower_than_typical_is_polled_not_overrun(adapter, board, images, tmp_path):
+    dev = adapter()
+    dev.nor.page_program_us = 700  # within the 750 us maximum, but past the typical time the batch waits
+    flash_via(URL, board=board, bitstream=images.bitstream)
+    assert dev.violations == []
+    assert (tmp_path / "flash.bin").read_bytes()[:len(images.bitstream.read_bytes())] == images.bitstream.read_bytes()
+
+
+@pytest.mark.parametrize("batch", [True, False])
+def test_the_driver_programs_across_pages_with_and_without_batching(adapter, board, batch):
+    from qtdeploy.ftdi.adapter import open_adapter
+
+    dev = adapter()
+    data = bytes(range(256)) * 3 + b"tail"
+    with open_adapter(URL, board, batch=batch) as ad:
+        ad.nor.program(0x10080, data)  # starts mid-page: split at every page boundary
+        assert ad.nor.read(0x10080, len(data)) == data
+        ad.nor.erase_sector(0x10000)
+        assert ad.nor.read(0x10000, 0x10000) == b"\xff" * 0x10000
+    assert dev.violations == []

@@ -56,8 +56,41 @@ def _not_found(url: str, why: str) -> AdapterNotFoundError:
     )
 
 
+class MpsseBatch:
+    """Chip-select transactions strung together in one MPSSE command stream (FTDI AN_108 §3).
+
+    pyftdi's ``SpiPort.exchange`` is one transaction per USB write (and a read round trip when it
+    reads); a page program needs three (WRITE ENABLE, PAGE PROGRAM, READ STATUS) and the program
+    time between the last two. Here they go out as one write on the controller's own ``Ftdi``, the
+    wait clocked out with CS# high (0x8F: n bytes of SCK, no data), then one read of the status.
+    Mode 0, CS0, the hold pins kept as the controller keeps them (its GPIO output value).
+    """
+
+    def __init__(self, ctrl, hz: float) -> None:
+        self.ftdi, self.hz = ctrl.ftdi, hz
+        gpio = ctrl._gpio_low  # noqa: SLF001 - the value pyftdi itself ORs into every CS edge
+        direction = ctrl.direction & 0xFF
+        self.select = bytes((0x80, gpio & ~0x0B & 0xFF, direction))  # CS# low, SCK low, MOSI low
+        self.deselect = bytes((0x80, (gpio | 0x08) & ~0x03 & 0xFF, direction))
+
+    @staticmethod
+    def _write(data: bytes) -> bytes:
+        return bytes((0x11,)) + (len(data) - 1).to_bytes(2, "little") + data
+
+    def program_page(self, wren: bytes, program: bytes, delay_us: float, status: bytes) -> int:
+        clocks = max(1, min(0x10000, int(delay_us * 1e-6 * self.hz / 8) + 1))
+        cmd = (self.select + self._write(wren) + self.deselect + self.select + self._write(program) + self.deselect
+               + bytes((0x8F,)) + (clocks - 1).to_bytes(2, "little")
+               + self.select + self._write(status) + bytes((0x20, 0, 0)) + self.deselect + bytes((0x87,)))
+        self.ftdi.write_data(cmd)
+        data = self.ftdi.read_data_bytes(1, 4)
+        if len(data) != 1:
+            raise LinkError("The FTDI adapter did not return the flash status.", "Reconnect the adapter and retry.")
+        return data[0]
+
+
 @contextmanager
-def open_adapter(url: str, board: Board) -> Iterator[Adapter]:
+def open_adapter(url: str, board: Board, *, batch: bool = True) -> Iterator[Adapter]:
     from pyftdi.ftdi import FtdiError
     from pyftdi.spi import SpiController
     from pyftdi.usbtools import UsbToolsError
@@ -82,7 +115,8 @@ def open_adapter(url: str, board: Board) -> Iterator[Adapter]:
         port = ctrl.get_port(0, hz, mode=0)
         dev = find(ctrl.ftdi)
         clock = Clock(dev.now_s, dev.sleep) if dev is not None else Clock()
-        yield Adapter(url, SpiNor(port, board.flash, clock), ctrl.frequency, dev)
+        batcher = MpsseBatch(ctrl, ctrl.frequency) if batch else None
+        yield Adapter(url, SpiNor(port, board.flash, clock, batcher), ctrl.frequency, dev)
     finally:
         ctrl.close()
 

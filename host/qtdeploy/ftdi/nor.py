@@ -40,12 +40,19 @@ class FlashWriteError(DeviceError):
     """The part reports a failed program or erase (P_ERR / E_ERR), or ignored WRITE ENABLE."""
 
 
+class Batch(Protocol):
+    """Several chip-select transactions and a delay in one USB write (:class:`qtdeploy.ftdi.adapter.MpsseBatch`)."""
+
+    def program_page(self, wren: bytes, program: bytes, delay_us: float, status: bytes) -> int: ...
+
+
 class SpiNor:
-    def __init__(self, port: Port, flash: Flash, clock: Clock = Clock()) -> None:
+    def __init__(self, port: Port, flash: Flash, clock: Clock = Clock(), batch: Batch | None = None) -> None:
         if flash.commands is None or flash.status_bits is None:
             raise ValueError("the board file has no [flash.commands] / [flash.status_bits]")
         self.port, self.flash, self.clock = port, flash, clock
         self.cmd, self.bits = flash.commands, flash.status_bits
+        self.batch = batch
         self.polls = 0  # status reads while waiting (bench, tests)
 
     def _addr(self, op: int, addr: int) -> bytes:
@@ -109,9 +116,20 @@ class SpiNor:
         while pos < len(data):
             at = addr + pos
             n = min(page - at % page, len(data) - pos)
-            self._write_enable()
-            self.port.exchange(self._addr(self.cmd.page_program, at) + data[pos:pos + n])
-            sr = self.wait_idle(t.max_us, f"programming the page at {at:#x}", first_us=t.typ_us)
+            what = f"programming the page at {at:#x}"
+            if self.batch is not None:
+                # WRITE ENABLE, PAGE PROGRAM, the typical program time clocked out with CS# high, and
+                # READ STATUS: one USB write and one read per page instead of three round trips
+                sr = self.batch.program_page(bytes((self.cmd.write_enable,)),
+                                             self._addr(self.cmd.page_program, at) + data[pos:pos + n],
+                                             t.typ_us, bytes((self.cmd.read_status,)))
+                self.polls += 1
+                if sr & self.bits.busy:
+                    sr = self.wait_idle(t.max_us, what)
+            else:
+                self._write_enable()
+                self.port.exchange(self._addr(self.cmd.page_program, at) + data[pos:pos + n])
+                sr = self.wait_idle(t.max_us, what, first_us=t.typ_us)
             if sr & self.bits.program_error:
                 raise FlashWriteError(f"The flash reports a program error (P_ERR) at {at:#x}; status {sr:#04x}.",
                                       "Check block protection (status BP bits) and retry; the previous image stays active.")

@@ -4,7 +4,7 @@ What it does with the bytes pyftdi writes to the bulk OUT endpoint (FTDI AN_108,
 Processor for MPSSE and MCU Host Bus Emulation Modes"):
 
 - 0x80 / 0x82 set ADBUS / ACBUS value and direction; 0x81 / 0x83 read them back;
-- 0x86 sets the clock divisor, 0x8A / 0x8B turn the divide-by-5 off / on, 0x8C / 0x8D three-phase
+- 0x8E / 0x8F clock bits / bytes with no data (a delay); 0x86 sets the clock divisor, 0x8A / 0x8B turn the divide-by-5 off / on, 0x8C / 0x8D three-phase
   clocking on / off, 0x96 / 0x97 adaptive clocking, 0x84 / 0x85 loopback, 0x87 send immediate;
 - 0x10/0x11 (write bytes), 0x20/0x24 (read bytes), 0x31/0x34 (read + write bytes) MSB first,
   and the bit variants 0x12/0x13/0x22/0x26/0x33/0x36 (parsed; a bit-level transfer is not a
@@ -240,6 +240,10 @@ class Mpsse:
             count = (cmd[1] | cmd[2] << 8) + 1
             self._produce(nor.clock(cmd[3:], count) if nor is not None else b"\xff" * count, count * self._byte_us())
             self._shift(count)
+        elif op == 0x8F:  # clock n bytes with no data (a delay while CS# is high)
+            self._exec_us += ((cmd[1] | cmd[2] << 8) + 1) * self._byte_us()
+        elif op == 0x8E:
+            self._exec_us += (cmd[1] + 1) * self._byte_us() / 8
         elif op in (0x12, 0x13, 0x22, 0x26, 0x33, 0x36):  # bit transfers: no NOR transaction has them
             if nor is not None:
                 nor.violations.append(f"MPSSE bit-level transfer {op:#04x} inside a flash transaction")
@@ -251,7 +255,7 @@ class Mpsse:
 def _length(op: int, data: bytes, i: int) -> int | None:
     """Bytes of the command starting at ``data[i]`` (0 if its length field is not here yet)."""
     fixed = {0x80: 3, 0x82: 3, 0x81: 1, 0x83: 1, 0x86: 3, 0x8A: 1, 0x8B: 1, 0x8C: 1, 0x8D: 1, 0x84: 1, 0x85: 1,
-             0x87: 1, 0x96: 1, 0x97: 1, 0x20: 3, 0x24: 3, 0x12: 3, 0x13: 3, 0x22: 2, 0x26: 2, 0x33: 3, 0x36: 3}
+             0x87: 1, 0x96: 1, 0x97: 1, 0x8E: 2, 0x8F: 3, 0x20: 3, 0x24: 3, 0x12: 3, 0x13: 3, 0x22: 2, 0x26: 2, 0x33: 3, 0x36: 3}
     if op in fixed:
         return fixed[op]
     if op in (0x10, 0x11, 0x31, 0x34):
