@@ -154,3 +154,20 @@ except EnergyLogError as e:
 def test_energy_log_refuses_without_out(capsys):
     assert main(["energy", "log", "--port", "sim"]) == 2
     assert "--out" in capsys.readouterr().err
+
+
+def test_a_pause_between_runs_is_an_unmarked_gap(tmp_path, capsys):
+    """Two logger runs 12 s apart (the first killed, the second resumed): no gap event covers the
+    pause, yet the log has no samples there; the report counts it, the plot hatches it."""
+    clock = FakeClock()
+    run_logger(CountingSource(RATE, clock=clock, sleep=clock.sleep), tmp_path / "log", duration_s=10,
+               durable=False, clock=clock, sleep=clock.sleep)
+    clock.sleep(12.0)
+    run_logger(CountingSource(RATE, clock=clock, sleep=clock.sleep), tmp_path / "log", duration_s=10,
+               durable=False, clock=clock, sleep=clock.sleep)
+    r = report(tmp_path / "log", png=tmp_path / "p.png")
+    assert r["gaps"]["marked"] == 0 and r["gaps"]["count"] == 1
+    (a, b), = r["gaps"]["unmarked"]
+    assert b - a == pytest.approx(12.0, abs=0.1) and r["gaps"]["seconds"] == pytest.approx(12.0, abs=0.1)
+    assert main(["energy", "report", str(tmp_path / "log")]) == 0
+    assert "1 gap(s)" in capsys.readouterr().out

@@ -118,7 +118,8 @@ def _human(r: dict[str, Any]) -> None:
 
     stdout.print(f"[bold]{r['origin'].upper()}[/] energy log {r['log']} (board {r['board']}): "
                  f"{r['samples']} samples over {r['duration_s']:.1f} s, "
-                 f"{r['gaps']['count']} gap(s) totalling {r['gaps']['seconds']:.1f} s", highlight=False)
+                 f"{r['gaps']['count']} gap(s) totalling {r['gaps']['seconds']:.1f} s "
+                 f"({r['gaps']['marked']} board disconnect(s), {len(r['gaps']['unmarked'])} between runs)", highlight=False)
     table = Table("rail", "mean mW", "energy mJ", "mean V", "mean mA")
     for name, v in r["rails"].items():
         if v["mean_mw"] is None:
@@ -135,6 +136,13 @@ def _human(r: dict[str, Any]) -> None:
                      f"mean {inf['mean_mj'] * k:.4g} {unit}, median {inf['median_mj'] * k:.4g} {unit}, "
                      f"min {inf['min_mj'] * k:.4g}, max {inf['max_mj'] * k:.4g} {unit} over {inf['count']} inferences",
                      highlight=False)
+        if "above_baseline_mean_mj" in inf:
+            k, unit = energy_unit(abs(inf["above_baseline_mean_mj"]) or inf["mean_mj"])
+            stdout.print(f"  of which above the baseline ({inf['baseline_mw']:.1f} mW, the log's median, over each "
+                         f"measured span, median {inf['span_ms_median']:.2f} ms): mean "
+                         f"{inf['above_baseline_mean_mj'] * k:.3g} {unit}"
+                         + (f" +- {inf['above_baseline_sem_mj'] * k:.2g} {unit} (standard error)" if inf["above_baseline_sem_mj"] else "")
+                         + " (a modelled split: the excess of one inference is within the monitor's noise)", highlight=False)
     else:
         stdout.print("no inference markers in this log")
     damaged = r["chunks"]["damaged"]

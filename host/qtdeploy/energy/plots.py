@@ -58,7 +58,9 @@ def plot_report(data: LogData, rows: np.ndarray, runs: list[slice], energies: li
     for g in (e for e in data.events if e.kind == "gap"):
         ax_p.axvspan((g.unix_s - t0) / scale, (g.unix_s + (g.duration_s or 0) - t0) / scale,
                      color="0.85", zorder=0, label=None)
-    ax_p.set_xlabel(f"time since log start [{unit}] (host clock; grey: board disconnected)")
+    for a, b in result["gaps"].get("unmarked", []):  # between runs: no logger was running
+        ax_p.axvspan((a - t0) / scale, (b - t0) / scale, facecolor="0.96", edgecolor="0.75", hatch="//", lw=0, zorder=0, label=None)
+    ax_p.set_xlabel(f"time since log start [{unit}] (host clock; grey: board disconnected, hatched: not logging)")
     ax_p.set_ylabel("power [mW]")
     ax_p.set_title(f"power per rail ({origin.lower()})", fontsize=10)
     ax_p.grid(alpha=0.3)
