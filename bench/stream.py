@@ -64,7 +64,7 @@ def run_case(case: str, windows: int, fpga: str, work: Path, check: bool) -> lis
             live = forecast(s, prepare(s, "synthetic:seed=2", rate=LIVE_HZ), engine=engine, count=LIVE_WINDOWS,
                             check=check)
         hp = b.hparams
-        limit, up, down = link_limit(hp.window * hp.features, hp.horizon, max(1, r["in_flight"] // 2))
+        limit, up, down = link_limit(hp.window * hp.features, hp.horizon, max(1, r["in_flight"] // 4))  # WindowStream.batch
         rows.append({"config": case, "engine": engine.name.lower(), "fpga": fpga, "windows": r["windows"],
                      "ok": r["ok"], "checked": r["checked"], "windows_per_s": r["windows_per_s"],
                      "link_limited_per_s": round(limit, 1), "ratio": round(r["windows_per_s"] / limit, 3),

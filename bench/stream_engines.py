@@ -70,7 +70,7 @@ def run_case(case: str, windows: int, fpga: str, work: Path) -> list[dict]:
                 t0 = time.monotonic()
                 got = list(st.run(xs))
                 seconds = time.monotonic() - t0
-                batch = max(1, st.granted // 2)
+                batch = st.batch
         limit, up, down = link_limit(model.in_count, model.out_count, batch)
         latency = sorted(g.t_end_us - g.t_start_us for g in got if g.ok)
         rate = windows / seconds

@@ -167,12 +167,15 @@ def test_hello_stops_stream(board):
     (1, dict(corrupt=2e-4, drop=1e-4), Engine.MCU),                  # both ways: ~12 % of 400-byte requests hit
     (2, dict(corrupt=2e-3, drop=5e-4, directions="rx"), Engine.MCU),  # board -> host: ~10 % of events lost
     (3, dict(corrupt=2e-3, drop=5e-4, directions="rx"), Engine.FPGA),
-], ids=["both-mcu", "rx-mcu", "rx-fpga"])
+    (4, dict(corrupt=1e-3, drop=5e-4, directions="tx"), Engine.MCU),  # host -> board: STREAM_DATA frames lost
+], ids=["both-mcu", "rx-mcu", "rx-fpga", "tx-mcu"])
 def test_noisy_line_never_misattributes(model_flash, tmp_path, seed, faults, engine):
     """Under the byte-level fault proxy (corrupted and dropped bytes both ways): requests are
     retried (the board answers retried STREAM_DATA from its cache, so no window is queued twice),
     result events the link destroyed show as lost, and every result that does arrive equals the
-    reference for the window of its number."""
+    reference for the window of its number. STREAM_DATA frames are pipelined: one the link lost
+    is retransmitted after later ones arrived, which the board refuses as out of order; the tx
+    case checks that they are sent again and every window still runs exactly once, in order."""
     import shutil
 
     from faults import Faults, FaultyTransport
@@ -201,6 +204,9 @@ def test_noisy_line_never_misattributes(model_flash, tmp_path, seed, faults, eng
     assert len(lost) < 60
     if faults.directions == "rx":
         assert lost, "the rx case must lose some events, or it tests nothing"
+    if faults.directions == "tx":
+        assert st.resent > 0, "no frame was refused as out of order: the re-send path went untested"
+        assert not lost and all(r.ok for r in got)
 
 
 def test_window_bytes_refuses_bad_windows():

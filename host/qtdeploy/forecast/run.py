@@ -302,7 +302,7 @@ def _pct(values: list[float]) -> dict | None:
 
 def _streamed(board: Board, engine: Engine, model, wins: _Windows, st: _State, result, restart, *,
               live: bool, max_in_flight: int) -> None:
-    """Windows through a WindowStream: one per frame when live, half the board's queue otherwise."""
+    """Windows through a WindowStream: one per frame when live, else frames of ``stream.batch``."""
     stream = WindowStream(board, engine, model=model, max_in_flight=max_in_flight)
 
     def deliver(results: list[WindowResult]) -> None:
@@ -316,7 +316,7 @@ def _streamed(board: Board, engine: Engine, model, wins: _Windows, st: _State, r
             if not stream.running:
                 stream = WindowStream(board, engine, model=model, max_in_flight=max_in_flight)
                 st.granted = stream.start()
-            target = 1 if live else max(1, stream.granted // 2)
+            target = 1 if live else stream.batch
             while len(st.unsent) < target:
                 w = wins.next()
                 if w is None:
@@ -328,7 +328,7 @@ def _streamed(board: Board, engine: Engine, model, wins: _Windows, st: _State, r
                 deliver(stream.poll(0.0))  # windows whose result the link lost
                 return
             t = time.monotonic()
-            seqs = stream.submit_many([w.x for w in st.unsent])
+            seqs = stream.submit_many([w.x for w in st.unsent], wait=live)
             for s, w in zip(seqs, st.unsent):
                 st.outstanding[s] = (w, t)
             st.unsent.clear()

@@ -5,7 +5,7 @@ turns bytes into frames and back, ``client.Link`` does requests, window, retries
 ``payloads`` holds every command's layout. Board operations (flash, info, forecast) live above.
 """
 
-from qtdeploy.link.client import Link, Request
+from qtdeploy.link.client import Link, Pipeline, Request
 from qtdeploy.link.framing import BadFrame, Decoder, Frame, FrameErrorKind, encode
 from qtdeploy.link.transport import SerialTransport, Transport
 
@@ -15,6 +15,7 @@ __all__ = [
     "Frame",
     "FrameErrorKind",
     "Link",
+    "Pipeline",
     "Request",
     "SerialTransport",
     "Transport",

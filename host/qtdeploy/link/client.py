@@ -367,3 +367,58 @@ def _cmd_name(code: int) -> str:
         return Command(code).name
     except ValueError:
         return f"command 0x{code:02x}"
+
+
+class Pipeline:
+    """Requests sent now and answered later, for a caller that reads events in between.
+
+    Why not :meth:`Link.request_many`: a window stream must keep sending STREAM_DATA while it
+    takes result events, and a blocking request leaves the host->board direction idle from the
+    end of each frame until its answer has come back behind the board's queued events and the
+    host has turned round (~1.7 ms per 32-window frame at 921600 baud, 9 % of the link,
+    simulated). Here :meth:`send` returns at once, :meth:`pump` reads frames (responses matched,
+    events queued on ``link.events``, timed-out requests retransmitted with RETRY as in
+    :meth:`Link.request_many`), and :meth:`answers` yields the answered heads in send order.
+    The ordering caveat of link.md §5 holds: a retransmitted request runs after later ones that
+    arrived, so a caller whose requests depend on one another must cope (a window stream re-sends
+    what the board refused as out of order)."""
+
+    def __init__(self, link: Link) -> None:
+        self.link = link
+        self.queue: deque[tuple[_Pending, object]] = deque()
+        self.inflight: dict[int, _Pending] = {}
+
+    @property
+    def outstanding(self) -> int:
+        return len(self.queue)
+
+    def send(self, command: int, payload: bytes, tag: object = None) -> None:
+        """Transmit now; ``tag`` comes back with the answer."""
+        pending = self.link._send_new(Request(command, payload), self.inflight)
+        self.inflight[pending.seq] = pending
+        self.queue.append((pending, tag))
+
+    def pump(self, deadline: float) -> None:
+        """Read until ``deadline`` (or the earliest retransmission due); retransmit what timed out."""
+        open_ = [p for p in self.inflight.values() if p.response is None]
+        until = min([deadline, *(p.deadline for p in open_)])
+        self.link._pump(until, self.inflight)
+        now = self.link._clock()
+        for p in open_:
+            if p.response is None and p.deadline <= now:
+                self.link._retransmit(p, "timeouts", self.inflight)
+
+    def answers(self) -> Iterator[tuple[object, bytes | DeviceError]]:
+        """(tag, payload or the DeviceError of a non-OK status) for each answered head, in order."""
+        while self.queue and self.queue[0][0].response is not None:
+            pending, tag = self.queue.popleft()
+            del self.inflight[pending.seq]
+            try:
+                yield tag, self.link._result(pending)
+            except DeviceError as err:
+                yield tag, err
+
+    def abandon(self) -> None:
+        """Forget what is owed (the link broke, or the board was reset): late answers count as late."""
+        self.queue.clear()
+        self.inflight.clear()
