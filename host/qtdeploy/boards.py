@@ -200,6 +200,7 @@ class Rail:
     channel: int
     nominal_mv: int
     shunt_milliohm: int
+    upstream: bool = False  # supplies other rails: left out of the board's total energy
 
 
 @dataclass(frozen=True)
@@ -545,7 +546,8 @@ def _power(t: _Table) -> tuple[tuple[Monitor, ...], tuple[Rail, ...]]:
         monitors[mon.name] = mon
     rails: list[Rail] = []
     for r in t.tables("rails"):
-        rail = Rail(r.get("name", str), r.get("monitor", str), r.get("channel", int), r.positive("nominal_mv"), r.positive("shunt_milliohm"))
+        rail = Rail(r.get("name", str), r.get("monitor", str), r.get("channel", int), r.positive("nominal_mv"), r.positive("shunt_milliohm"),
+                    bool(r.get("upstream", bool, required=False)))
         r.done()
         if rail.monitor not in monitors:
             r._fail(f"rail `{rail.name}` names monitor `{rail.monitor}`, which is not defined", f"Use one of: {', '.join(monitors)}.")

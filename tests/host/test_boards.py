@@ -41,6 +41,8 @@ def test_env5_rails_have_shunts_on_fpga_rails() -> None:
     fpga = [r for r in b.rails if r.name.startswith("fpga_")]
     assert len(fpga) == 4 and all(r.shunt_milliohm == 820 for r in fpga)
     assert b.rail("fpga_vccint").nominal_mv == 1000
+    # the supply of the others is marked, so energy totals leave it out (no double counting)
+    assert [r.name for r in b.rails if r.upstream] == ["usb_raw"]
 
 
 def test_virtual_inherits_env5_and_drops_usb() -> None:

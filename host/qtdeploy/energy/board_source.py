@@ -82,7 +82,7 @@ class BoardSource:
         self.board = b.caps.board_id
         self.origin = "simulated" if b.virtual else "measured"
         self.rails = tuple(rails)
-        self.total_rails = tuple(r for r in self.rails if r not in power.UPSTREAM_RAILS)
+        self.total_rails = tuple(r for r in self.rails if r not in power.upstream_rails(b))
         self.rate_hz = stream.granted_hz
         self.connections += 1
         self._last_t_us = first.t_us

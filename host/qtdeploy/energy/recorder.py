@@ -40,7 +40,7 @@ class SessionRecorder:
         self.origin = "simulated" if board.virtual else "measured"
         self.writer = LogWriter.open(out, board=board.caps.board_id, origin=self.origin, rails=names,
                                      rate_hz=self.stream.granted_hz,
-                                     total_rails=tuple(r for r in names if r not in power.UPSTREAM_RAILS),
+                                     total_rails=tuple(r for r in names if r not in power.upstream_rails(board)),
                                      flush_interval_s=flush_interval_s, sample_power="interval_mean")
         self.writer.add_event(Event(first.t_s, self.offset + first.t_s, "session",
                                     detail=f"session {self.writer.session} {self.origin}"))

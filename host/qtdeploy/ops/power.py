@@ -33,9 +33,6 @@ from qtdeploy.errors import UsageError
 from qtdeploy.link import payloads as P
 from qtdeploy.ops.session import Board
 
-# Rails that supply the others: summing them with their loads would count energy twice. By name
-# until the board files say which rail feeds which (env5: usb_raw feeds the regulators).
-UPSTREAM_RAILS = ("usb_raw",)
 FLAG_INVALID = 0x01
 
 
@@ -93,9 +90,17 @@ def rail_names(board: Board) -> tuple[str, ...]:
     return tuple(r.name for r in bf.rails) if bf is not None else tuple(f"rail{i}" for i in range(32))
 
 
+def upstream_rails(board: Board) -> tuple[str, ...]:
+    """Rails that supply the others (board file ``upstream = true``): summing them with their
+    loads would count energy twice."""
+    bf = board.board_file
+    return tuple(r.name for r in bf.rails if r.upstream) if bf is not None else ()
+
+
 def compute_rails(board: Board) -> tuple[str, ...]:
     """The rails whose sum is "the board's energy": every rail but the upstream supplies."""
-    return tuple(r for r in rail_names(board) if r not in UPSTREAM_RAILS)
+    up = upstream_rails(board)
+    return tuple(r for r in rail_names(board) if r not in up)
 
 
 def rail_mask(board: Board, rails: Iterable[str] | None) -> int:
