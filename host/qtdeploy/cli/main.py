@@ -7,6 +7,7 @@ import sys
 import click
 
 from qtdeploy import __version__
+from qtdeploy import progress as _progress
 from qtdeploy.cli import energy, export, flash, forecast, info, inspect, pack, rtl, sim, train
 from qtdeploy.cli import eval as eval_
 from qtdeploy.cli.output import stderr
@@ -14,6 +15,7 @@ from qtdeploy.errors import QtdeployError
 from qtdeploy.sim import register as _register_sim
 
 _register_sim()  # sim:// for every command's serial_for_url (--port sim)
+_progress.status = lambda what: stderr.status(what)  # first-use builds show a spinner on stderr
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})

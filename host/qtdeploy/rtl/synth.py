@@ -12,6 +12,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+from qtdeploy import progress
 from qtdeploy.errors import UsageError
 from qtdeploy.rtl.config import TOP, RtlConfig, source_hash, source_paths
 from qtdeploy.rtl.sim import cache_dir
@@ -74,8 +75,9 @@ def synthesize(cfg: RtlConfig, *, force: bool = False, timeout: float = 3600) ->
     stat_json.unlink(missing_ok=True)
     (work / "synth.ys").write_text(script(cfg, "stat.json"))
     t0 = time.monotonic()
-    proc = subprocess.run([*yosys_bin(), "-q", "-l", "yosys.log", "-s", "synth.ys"], capture_output=True, text=True,
-                          timeout=timeout, cwd=work)
+    with progress.status(f"Yosys synth_xilinx for {cfg.key} (seconds for d_model 32, minutes for 64; cached)"):
+        proc = subprocess.run([*yosys_bin(), "-q", "-l", "yosys.log", "-s", "synth.ys"], capture_output=True, text=True,
+                              timeout=timeout, cwd=work)
     if proc.returncode != 0 or not stat_json.is_file():
         raise UsageError(f"Yosys failed for {cfg.key}: {proc.stderr.strip()[-2000:] or proc.stdout.strip()[-2000:]}",
                          "Check the RTL with `verilator --lint-only -Wall`.")

@@ -17,6 +17,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+from qtdeploy import progress
 from qtdeploy.errors import NotAvailableError
 from qtdeploy.paths import boards_dir, cache_dir, firmware_dir
 
@@ -87,10 +88,11 @@ def executable(board: str = "virtual", *, rebuild: bool = False) -> Path:
         fcntl.flock(lock, fcntl.LOCK_EX)  # another process may be building this very directory
         if exe.is_file() and not rebuild:
             return exe
-        proc = subprocess.run(
-            ["make", "-s", "-j2", f"BUILD={out}", f"BOARD={board}", "all"],
-            cwd=firmware_dir(), capture_output=True, text=True,
-        )
+        with progress.status(f"building the virtual board's firmware ({board}; once per source change)"):
+            proc = subprocess.run(
+                ["make", "-s", "-j2", f"BUILD={out}", f"BOARD={board}", "all"],
+                cwd=firmware_dir(), capture_output=True, text=True,
+            )
         if proc.returncode != 0 or not exe.is_file():
             tail = (proc.stdout + proc.stderr).strip().splitlines()[-15:]
             raise NotAvailableError(

@@ -23,6 +23,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+from qtdeploy import progress
 from qtdeploy.errors import NotAvailableError
 from qtdeploy.paths import cache_dir, firmware_dir
 from qtdeploy.rtl.config import TOP, RtlConfig, source_hash, source_paths
@@ -129,7 +130,8 @@ def build_lib(design: str) -> Path:
              str(work / "obj" / "libverilated.a"), "-pthread", "-o", str(work / lib.name)],
         ]
         for cmd in steps:
-            proc = subprocess.run(cmd, cwd=work.parent, capture_output=True, text=True, env=env)
+            with progress.status(f"building the Verilated RTL for {cfg.key} (once per design; cached)"):
+                proc = subprocess.run(cmd, cwd=work.parent, capture_output=True, text=True, env=env)
             if proc.returncode != 0:
                 raise NotAvailableError(f"building the Verilated RTL for {cfg.key} failed:\n{(proc.stdout + proc.stderr)[-3000:]}",
                                         "Check the Verilator install (`verilator --version`), or use --fpga model.")
