@@ -15,7 +15,7 @@ def test_iprog_writes_ug470_sequence(tmp_path):
 
     sim._env_with_verilator()
     src = config.rtl_dir() / "qtd_iprog.v"
-    build_dir = sim.cache_dir() / "sim" / f"qtd_iprog-{config.source_hash()}"
+    build_dir = sim.cache_dir() / "sim" / f"qtd_iprog-{config.source_hash()}-{sim._install_key()}"  # see rtl.sim.build
     runner = get_runner("verilator")
     runner.build(sources=[str(src)], hdl_toplevel="qtd_iprog", build_dir=str(build_dir), timescale=("1ns", "1ps"),
                  build_args=["-Wno-fatal"], always=False, log_file=str(build_dir / "build.log"))
