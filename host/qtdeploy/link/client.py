@@ -187,6 +187,11 @@ class Link:
             ) from exc
         return granted
 
+    def read_events(self, deadline: float) -> None:
+        """Read what arrives until ``deadline`` (or one read's worth): events go onto
+        :attr:`events` for their readers; with no request outstanding, a response is a late one."""
+        self._pump(deadline, {})
+
     def next_event(self, timeout: float) -> Frame | None:
         """The oldest EVENT frame, waiting up to ``timeout`` seconds for one; None if none came."""
         deadline = self._clock() + timeout

@@ -220,10 +220,10 @@ class PowerStream:
         """Samples that arrived, waiting up to ``timeout`` s for the first one."""
         link = self.board.link
         deadline = time.monotonic() + timeout
-        link._pump(time.monotonic(), {})  # what has arrived, without waiting (frames onto link.events)
+        link.read_events(time.monotonic())  # what has arrived, without waiting (frames onto link.events)
         self._take()
         while not self._pending and time.monotonic() < deadline:
-            link._pump(deadline, {})
+            link.read_events(deadline)
             self._take()
         out, self._pending = self._pending, []
         return out

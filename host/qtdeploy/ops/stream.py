@@ -378,7 +378,7 @@ class WindowStream:
 
     def _read(self, deadline: float) -> None:
         if self._pipe is None:
-            self.board.link._pump(deadline, {})
+            self.board.link.read_events(deadline)
             return
         self._pipe.pump(deadline)
         self._answers()
