@@ -31,6 +31,18 @@ def test_train_export_eval(tmp_path: Path, capsys) -> None:
     assert main(["inspect", str(blob)]) == 0
 
 
+def test_train_ffn_width(tmp_path: Path) -> None:
+    # --ffn sets the feed-forward width (default 4 x d_model); the blob carries it
+    run, blob = tmp_path / "run", tmp_path / "m.qtb"
+    assert main(["train", "--data", str(CSV), "--target", "temp_max", "--bits", "4", *TINY, "--ffn", "8",
+                 "--out", str(run)]) == 0
+    assert json.loads((run / "metrics.json").read_text())["config"]["ffn"] == 8
+    assert main(["export", str(run), "--out", str(blob)]) == 0
+    from qtdeploy.formats.blob import load
+
+    assert load(blob).hparams.ffn == 8
+
+
 def test_float_run_does_not_export(tmp_path: Path) -> None:
     run = tmp_path / "run"
     assert main(["train", "--data", str(CSV), "--target", "temp_max", "--float", *TINY, "--out", str(run)]) == 0

@@ -1,7 +1,8 @@
 """The Verilated accelerator against the golden vectors and the NumPy reference, through SPI.
 
 Default slice: w12_d32_b4 (every golden window plus random full-range windows). The other
-committed cases run with `pytest -m slow tests/rtl` (about a minute each: build + load + windows).
+committed cases run with `pytest -m slow tests/rtl` (about a minute each: build + load + windows),
+among them the d_model 64 shapes at ffn = d_model (w6_d64_f64_b8, w12_d64_f64_b6).
 Builds are cached in $QTD_RTL_CACHE (default: the user cache dir), keyed by config and RTL hash.
 """
 
@@ -14,19 +15,24 @@ import pytest
 from qtdeploy.rtl import config, sim
 
 FAST = [(12, 32, 4)]
-SLOW = [(6, 64, 8), (12, 64, 6), (12, 32, 2), (12, 32, 5)]
+# (W, D, B) at ffn = 4 d, or (W, D, B, ffn)
+SLOW = [(6, 64, 8), (12, 64, 6), (12, 32, 2), (12, 32, 5), (6, 64, 8, 64), (12, 64, 6, 64)]
 
 
-def _run(w: int, d: int, b: int, n_random: int, tmp_path):
-    cfg = config.config_for(w, d, b)
-    res = sim.run(cfg, config.vectors_case(w, d, b), random_windows=n_random, seed=w * 1000 + d * 10 + b,
+def _id(c: tuple) -> str:
+    return config.vectors_case(*c).name
+
+
+def _run(w: int, d: int, b: int, ffn: int | None = None, *, n_random: int, tmp_path):
+    cfg = config.config_for(w, d, b, ffn=ffn)
+    res = sim.run(cfg, config.vectors_case(w, d, b, ffn), random_windows=n_random, seed=w * 1000 + d * 10 + b,
                   test_dir=tmp_path / "run")
     assert res["windows"] == 4 + n_random
     assert len(set(res["cycles"])) == 1, "latency must not depend on the data"
     return res
 
 
-@pytest.mark.parametrize("wdb", FAST, ids=lambda c: "w{}_d{}_b{}".format(*c))
+@pytest.mark.parametrize("wdb", FAST, ids=_id)
 def test_golden_and_random_windows(wdb, tmp_path):
     res = _run(*wdb, n_random=6, tmp_path=tmp_path)
     # the 10x target against the paper's 1.33 ms at 100 MHz for (12, 32, 4)
@@ -34,7 +40,7 @@ def test_golden_and_random_windows(wdb, tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("wdb", SLOW, ids=lambda c: "w{}_d{}_b{}".format(*c))
+@pytest.mark.parametrize("wdb", SLOW, ids=_id)
 def test_golden_and_random_windows_slow(wdb, tmp_path):
     res = _run(*wdb, n_random=16, tmp_path=tmp_path)
     (tmp_path / "cycles.json").write_text(json.dumps(res))

@@ -16,10 +16,11 @@ LINT_SETS = [
     {"T": 6, "D": 64, "F": 256, "WB": 8, "AB": 8, "LANES": 9, "WAW": 13},
     {"T": 12, "D": 64, "F": 256, "WB": 6, "AB": 6, "LANES": 12, "WAW": 13},
     {"T": 12, "D": 32, "F": 128, "WB": 2, "AB": 2, "LANES": 36, "WAW": 9},
+    {"T": 6, "D": 64, "F": 64, "WB": 8, "AB": 8, "LANES": 9, "WAW": 12},
 ]
 
 
-@pytest.mark.parametrize("params", LINT_SETS, ids=lambda p: f"wb{p['WB']}_d{p['D']}")
+@pytest.mark.parametrize("params", LINT_SETS, ids=lambda p: f"wb{p['WB']}_d{p['D']}_f{p['F']}")
 def test_verilator_lint_wall_clean(params):
     files = [str(p) for p in config.source_paths()] + [str(config.rtl_dir() / "qtd_board.v")]
     gen = [f"-G{k}={v}" for k, v in params.items()]

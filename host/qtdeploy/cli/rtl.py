@@ -78,16 +78,17 @@ def _write_atomic(path: Path, data: bytes) -> None:
 @command.command("report")
 @click.option("--config", "config_text", required=True, metavar="W,D,B", help="Window, d_model, bits (e.g. 12,32,4).")
 @click.option("--lanes", type=int, default=None, help="MAC lanes (default: 72 / bits, one RAMB36 word per cycle).")
+@click.option("--ffn", type=int, default=None, help="FFN width (default: 4 x d_model, the committed paper cases).")
 @click.option("--no-synth", is_flag=True, help="Skip Yosys (minutes for d_model 64; cached by RTL hash + config).")
 @click.option("--no-sim", is_flag=True, help="Skip the simulation that measures cycles.")
 @json_option
-def report(config_text: str, lanes: int | None, no_synth: bool, no_sim: bool, as_json: bool) -> None:
+def report(config_text: str, lanes: int | None, ffn: int | None, no_synth: bool, no_sim: bool, as_json: bool) -> None:
     """Yosys resource use on the XC7S15, simulated cycles and latency, energy estimate (modelled)."""
     from qtdeploy.rtl import config as rcfg
     from qtdeploy.rtl.report import build_report, render_lines
 
     w, d, b = rcfg.parse_config(config_text)
-    result = build_report(w, d, b, synth=not no_synth, simulate=not no_sim, lanes=lanes)
+    result = build_report(w, d, b, synth=not no_synth, simulate=not no_sim, lanes=lanes, ffn=ffn)
     emit(result, as_json, lambda r: [stdout.print(line, markup=False, highlight=False) for line in render_lines(r)])
 
 

@@ -20,11 +20,12 @@ from qtdeploy.cli.output import emit, stderr, stdout
 @click.option("--float", "float_only", is_flag=True, help="Train a float model only (a baseline; does not export).")
 @click.option("--horizon", type=int, default=1, show_default=True)
 @click.option("--layers", type=int, default=1, show_default=True)
+@click.option("--ffn", type=int, default=None, help="Feed-forward width (default: 4 x d_model).")
 @click.option("--epochs", type=int, default=30, show_default=True, help="Per phase (float, then QAT), early-stopped.")
 @click.option("--threads", type=int, default=1, show_default=True, help="CPU threads for torch.")
 @click.option("--out", required=True, type=click.Path(file_okay=False), help="Run directory: checkpoint.pt, metrics.json.")
 @json_option
-def command(data, dataset, target, features, window, d_model, bits, act_bits, float_only, horizon, layers, epochs, threads,
+def command(data, dataset, target, features, window, d_model, bits, act_bits, float_only, horizon, layers, ffn, epochs, threads,
             out, as_json) -> None:
     """Train a forecaster with fake quantisation at 2..8 bits (float pre-training, then QAT)."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
@@ -38,7 +39,7 @@ def command(data, dataset, target, features, window, d_model, bits, act_bits, fl
     series = load_series(data, dataset, target, features.split(",") if features else None)
     config = ModelConfig.uniform(window=window, features=series.x.shape[1], d_model=d_model, horizon=horizon,
                                  layers=layers, bits=None if float_only else bits,
-                                 act_bits=act_bits)
+                                 act_bits=act_bits, ffn=ffn or 0)
     from qtdeploy.model import data as D
 
     D.make_splits(series, window, horizon, D.fit_norm(series))  # refuse too-short data before training

@@ -99,28 +99,44 @@ def parse_config(text: str) -> tuple[int, int, int]:
     return w, d, b
 
 
-def vectors_case(window: int, d_model: int, bits: int) -> Path:
-    return repo_root() / "protocol" / "vectors" / "model" / f"w{window}_d{d_model}_b{bits}"
+def vectors_case(window: int, d_model: int, bits: int, ffn: int | None = None) -> Path:
+    """The golden-vector case of a shape: ``w{W}_d{D}_b{B}`` at ffn = 4 d (the committed paper cases),
+    ``w{W}_d{D}_f{F}_b{B}`` at any other FFN width."""
+    name = (f"w{window}_d{d_model}_b{bits}" if ffn is None or ffn == 4 * d_model
+            else f"w{window}_d{d_model}_f{ffn}_b{bits}")
+    return repo_root() / "protocol" / "vectors" / "model" / name
 
 
 def config_for(window: int, d_model: int, bits: int, features: int = 4, horizon: int = 1,
-               lanes: int | None = None) -> RtlConfig:
+               lanes: int | None = None, ffn: int | None = None) -> RtlConfig:
     """The RTL config of a committed vector case if there is one, else of the paper's shape
-    (4 features, ffn = 4 d, horizon 1) with the ABI computed from the blob layout."""
-    case = vectors_case(window, d_model, bits)
+    (4 features, ffn = 4 d unless ``ffn`` says otherwise, horizon 1) with the ABI computed from the
+    blob layout."""
+    ffn = 4 * d_model if ffn is None else ffn
+    if ffn < 1:
+        raise CompatibilityError(f"ffn {ffn} is not a width.", "Pass --ffn 1 or more (default 4 x d_model).")
+    case = vectors_case(window, d_model, bits, ffn)
     if (case / "model.qtb").is_file():
         from qtdeploy.formats import blob as fmt
 
         return from_blob(fmt.load(case / "model.qtb"), lanes)
+    return computed_config(window, d_model, bits, features=features, horizon=horizon, lanes=lanes, ffn=ffn)
+
+
+def computed_config(window: int, d_model: int, bits: int, features: int = 4, horizon: int = 1,
+                    lanes: int | None = None, ffn: int | None = None) -> RtlConfig:
+    """The config of a uniform-width one-layer model of that shape, the ABI computed from the blob
+    layout (no blob needed; tests check it against every committed case's blob)."""
     from qtdeploy.formats.abi import abi_id
     from qtdeploy.formats.blob import HParams
 
-    hp = HParams(window=window, features=features, d_model=d_model, heads=1, layers=1, ffn=4 * d_model, horizon=horizon)
+    ffn = 4 * d_model if ffn is None else ffn
+    hp = HParams(window=window, features=features, d_model=d_model, heads=1, layers=1, ffn=ffn, horizon=horizon)
     r, w, i32, u8 = (bits, True), (bits, True), (32, True), (8, False)
     rng = [r] * 14
     rng[6] = rng[10] = (bits, False)
     lin = [w, i32, i32, u8]
     tensors = rng + [w, i32, i32, u8] + lin * 3 + [i32, u8, i32, u8] + lin + [i32, u8] + lin * 2 + [i32, u8, i32, u8, w, i32]
     abi = abi_id(hp, tensor_bits=tensors, lut_bits=[(16, False)])
-    return RtlConfig(window=window, features=features, d_model=d_model, ffn=4 * d_model, horizon=horizon,
+    return RtlConfig(window=window, features=features, d_model=d_model, ffn=ffn, horizon=horizon,
                      weight_bits=bits, act_bits=bits, lanes=lanes or default_lanes(bits), abi=abi)

@@ -17,7 +17,7 @@ def simulated_cycles(cfg: rcfg.RtlConfig, window: int, d_model: int, bits: int) 
     """Cycles per inference from the Verilated RTL on the config's golden vectors (cached)."""
     from qtdeploy.rtl import sim
 
-    case = rcfg.vectors_case(window, d_model, bits)
+    case = rcfg.vectors_case(window, d_model, bits, cfg.ffn)
     if not (case / "model.qtb").is_file():
         return None
     cached = sim.cache_dir() / "cycles" / f"{cfg.key}-{rcfg.source_hash()}.json"
@@ -31,8 +31,10 @@ def simulated_cycles(cfg: rcfg.RtlConfig, window: int, d_model: int, bits: int) 
 
 
 def build_report(window: int, d_model: int, bits: int, *, synth: bool = True, simulate: bool = True,
-                 lanes: int | None = None) -> dict:
-    cfg = rcfg.config_for(window, d_model, bits, lanes=lanes)
+                 lanes: int | None = None, ffn: int | None = None) -> dict:
+    """One config's report; ``ffn`` None means the paper cases' 4 x d_model (the paper does not
+    state its FFN width: other widths are a shape choice, compared with the paper's latency all the same)."""
+    cfg = rcfg.config_for(window, d_model, bits, lanes=lanes, ffn=ffn)
     out: dict = {"config": {"window": window, "d_model": d_model, "bits": bits}, "rtl": cfg.to_dict(),
                  "abi": f"{cfg.abi:#010x}", "clock_hz": int(CLOCK_HZ), "capacity": dict(XC7S15)}
     out["memory"] = memory.budget(cfg)
@@ -59,7 +61,9 @@ def build_report(window: int, d_model: int, bits: int, *, synth: bool = True, si
 
 def render_lines(r: dict) -> list[str]:
     c = r["config"]
-    lines = [f"qtd_top for window {c['window']}, d_model {c['d_model']}, {c['bits']} bit "
+    ffn = r["rtl"]["ffn"]
+    shape = "" if ffn == 4 * c["d_model"] else f", ffn {ffn}"
+    lines = [f"qtd_top for window {c['window']}, d_model {c['d_model']}{shape}, {c['bits']} bit "
              f"(LANES {r['rtl']['lanes']}, ABI {r['abi']}) on XC7S15"]
     if "resources" in r:
         res, cap = r["resources"], r["capacity"]
