@@ -239,7 +239,10 @@ def forecast(board: Board, plan: Plan, *, engine: Engine = Engine.FPGA, count: i
         deadline = time.monotonic() + RESTART_WAIT_S
         while True:
             try:
-                board.refresh()
+                try:
+                    board.refresh()
+                except LinkError:
+                    board.reconnect()  # the port itself went away (power cycle, USB re-enumeration)
                 load_model(board, engine)
                 if on_restart is not None:
                     on_restart()

@@ -131,6 +131,7 @@ class Board:
         link = Link(transport, trace=trace)
         try:
             session = cls(link, board_file=board_file, port=getattr(transport, "url", ""))
+            session._reopen = dict(baud=baud, trace=trace)
             if baud and baud != link.baud:
                 link.set_baud(baud)
         except BaseException:
@@ -151,6 +152,22 @@ class Board:
     def refresh(self) -> Capabilities:
         """HELLO again (after RESET or a commit) and return the new capabilities."""
         self.caps = capabilities_from_hello(self.link.hello())
+        return self.caps
+
+    def reconnect(self) -> Capabilities:
+        """Open the port again and HELLO: a board that lost power or reset re-enumerates its USB
+        serial port, and the old handle is dead (a sim:// port starts the virtual board again,
+        as power coming back would). Raises LinkError while the port is not there."""
+        if not self.port:
+            raise LinkError("This session was opened on a transport, not a port; it cannot be reopened.",
+                            "Open the board with Board.open(port) to let it reconnect.")
+        try:
+            self.link.close()
+        except OSError:
+            pass  # the port vanished under it
+        fresh = Board.open(self.port, board=self.board_file.id if self.board_file else None,
+                           **getattr(self, "_reopen", {}))
+        self.link, self.caps = fresh.link, fresh.caps
         return self.caps
 
     def close(self) -> None:
