@@ -73,9 +73,9 @@ def test_rtl_board_bit_exact_slow(case, tmp_path):
 
 
 def test_design_flashed_into_a_running_rtl_board(tmp_path, monkeypatch):
-    """A --fpga rtl board has no RTL library for a design flashed after it started: configuration
-    still succeeds (the fabric answers ID and ABI), the FPGA engine is refused with the reason,
-    and the board says what builds the library (a restart: qtdeploy sim --fpga rtl)."""
+    """Flashed over a bare pty (the host cannot tell the board runs the RTL), a --fpga rtl board has
+    no library for a design it has not seen: configuration still succeeds (the fabric answers ID
+    and ABI), the FPGA engine is refused with the reason, and the board says what builds it."""
     from qtdeploy.errors import DeviceError
     from qtdeploy.ops import info
 
@@ -91,3 +91,28 @@ def test_design_flashed_into_a_running_rtl_board(tmp_path, monkeypatch):
         assert "INPUT_LEN" in e.value.problem
         load_model(s, Engine.MCU)  # the MCU engine is unaffected
     assert "no Verilated RTL for this design" in vb.stderr_text()
+
+
+def test_flash_over_sim_url_builds_the_rtl_before_configuring(tmp_path, monkeypatch):
+    """The same flash through a sim:// port (as the CLI opens one): the host sees from the board's
+    state file that it runs the RTL and builds the new design's library before FPGA_CONFIGURE, so
+    the FPGA engine runs it at once, bit-exact, without restarting the board."""
+    from qtdeploy.ops import Board
+
+    monkeypatch.setattr(rtl, "lib_dir", lambda: tmp_path / "libs")  # nothing prebuilt: the flash builds it
+    case = "w12_d32_b4"
+    b = blob.load(VECTORS / case / "model.qtb")
+    bit = tmp_path / "m.bit"
+    bit.write_bytes(bitstream.write_sim_bitstream(b.abi, load_board("virtual"), sim_design(b)))
+    path = tmp_path / "flash.bin"
+    x = read_tensor(VECTORS / case / "x.txt")[1].astype(np.int8)
+    y = read_tensor(VECTORS / case / "y.txt")[1].reshape(len(x), -1)
+    with start(path, fpga="rtl") as vb:
+        assert not (tmp_path / "libs").exists() or not any((tmp_path / "libs").glob("*.so"))
+        with Board.open(f"sim://?flash={path}") as s:  # attaches to vb
+            flash(s, bitstream=bit, blob=VECTORS / case / "model.qtb")
+            assert list((tmp_path / "libs").glob("qtd-rtl-*.so")) == [tmp_path / "libs" / rtl.lib_name(sim_design(b))]
+            load_model(s, Engine.FPGA)
+            r = infer(s, x[0], Engine.FPGA)
+        assert np.array_equal(r.outputs, y[0]) and r.accel_cycles == RTL_CYCLES[case]["cycles"]
+        assert "no Verilated RTL" not in vb.stderr_text()

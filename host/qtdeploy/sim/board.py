@@ -80,6 +80,17 @@ def running_pty(flash: Path) -> str | None:
     return None
 
 
+def running_fpga(flash: Path) -> str | None:
+    """The --fpga mode ('model' or 'rtl') of a board another process runs on ``flash``, if alive."""
+    if running_pty(flash) is None:
+        return None
+    try:
+        mode = json.loads(_state_file(flash).read_text()).get("fpga")
+    except (OSError, ValueError):
+        return None
+    return mode if isinstance(mode, str) else None
+
+
 class VirtualBoard:
     """One running ``qtd-virtual-board`` process; a context manager that stops it on exit.
 
@@ -134,7 +145,8 @@ class VirtualBoard:
         self._collector = threading.Thread(target=self._collect_stderr, daemon=True)
         self._collector.start()
         if self.publish:
-            _state_file(self.flash_file).write_text(json.dumps({"pid": self.proc.pid, "pty": self.pty}))
+            _state_file(self.flash_file).write_text(json.dumps({"pid": self.proc.pid, "pty": self.pty,
+                                                                "fpga": self.options.fpga}))
         log.debug("virtual board pid %d on %s (flash %s)", self.proc.pid, self.pty, self.flash_file)
         return self
 

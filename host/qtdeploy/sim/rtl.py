@@ -154,6 +154,26 @@ def designs_in(data: bytes) -> list[str]:
     return sorted(set(found))
 
 
+def prebuild_for_port(port: str, bitstream: bytes) -> list[Path]:
+    """Before a virtual board that runs the RTL configures a new bitstream: build its design's
+    library, which the board dlopens at configuration (without it the board had to be restarted
+    to run a design flashed while it ran). A sim:// port says the mode, or the state file of the
+    board it attaches to; anything else (a real board, a bare pty) needs nothing."""
+    from qtdeploy.sim.board import default_flash_file, running_fpga
+    from qtdeploy.sim.protocol_sim import parse_url
+
+    if not port.lower().startswith("sim://"):
+        return []
+    try:
+        opts = parse_url(port)
+    except Exception:  # noqa: BLE001 - not ours to judge here; the link already opened this port
+        return []
+    mode = running_fpga(opts.flash_file or default_flash_file(opts.board)) or opts.fpga
+    if mode != "rtl":
+        return []
+    return [build_lib(d) for d in designs_in(bitstream)]
+
+
 def prebuild_flash(flash_file: Path) -> list[Path]:
     """Build the library of every design the flash file's bitstreams carry (none: nothing)."""
     try:
