@@ -17,6 +17,7 @@ from qtdeploy.paths import repo_root
 from qtdeploy.sim.design import sim_design
 
 sys.path.insert(0, str(repo_root() / "tests" / "e2e"))  # vboard, faults
+sys.path.insert(0, str(Path(__file__).parent))  # source_faults
 from vboard import session, start  # noqa: E402
 
 FORECASTER = repo_root() / "examples" / "forecaster" / "temps-w12-d32-w4a8.qtb"

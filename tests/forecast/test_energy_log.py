@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 
+from source_faults import EventAfter
 from vboard import session, start
 
 from qtdeploy._protocol import Command, Engine
@@ -21,24 +22,6 @@ from qtdeploy.cli.main import main
 from qtdeploy.energy import read_log
 from qtdeploy.energy.recorder import SessionRecorder
 from qtdeploy.forecast.run import forecast, prepare
-
-
-class _ResetAfter:
-    """After ``k`` readings the board reboots (RESET): its model and its power stream are gone."""
-
-    def __init__(self, inner, board, k: int) -> None:
-        self.inner, self.board, self.k = inner, board, k
-        self.live, self.stats, self.name = inner.live, inner.stats, inner.name
-
-    def __iter__(self):
-        for i, r in enumerate(self.inner):
-            if i == self.k:
-                self.board.link.request(Command.RESET, bytes([0]))
-                time.sleep(0.3)  # an outage the gap event must cover
-            yield r
-
-    def close(self) -> None:
-        self.inner.close()
 
 
 def test_reset_mid_run_restarts_the_power_stream_and_marks_the_gap(forecaster_flash, tmp_path):
@@ -50,7 +33,8 @@ def test_reset_mid_run_restarts_the_power_stream_and_marks_the_gap(forecaster_fl
     rows = []
     with start(path) as vb, session(vb) as b:
         plan = prepare(b, "synthetic:seed=5")
-        plan.source = _ResetAfter(plan.source, b, 40)
+        plan.source = EventAfter(plan.source, 40, lambda: (b.link.request(Command.RESET, bytes([0])),
+                                                           time.sleep(0.3)))  # an outage the gap must cover
         with SessionRecorder(b, log, rate_hz=50) as rec:
             s = forecast(b, plan, engine=Engine.FPGA, count=n, energy=True, on_row=rows.append,
                          on_measure=lambda seq, m: (rec.inference(m, detail=f"window {seq}"), rec.pump()),

@@ -11,6 +11,7 @@ import shutil
 import numpy as np
 import pytest
 from faults import Faults, FaultyTransport
+from source_faults import EventAfter
 from vboard import session, start
 
 from qtdeploy._protocol import Engine
@@ -68,33 +69,13 @@ def test_noisy_link_never_misattributes(forecaster_flash, tmp_path, engine):
     assert len(lost) < n // 3
 
 
-class _ResetAfter:
-    """A source that has the board lose its stream after ``k`` readings: a HELLO (what a rebooted
-    board's host, or another session, sends) ends the board's stream state as a reset does. RESET
-    itself is refused while a stream runs (BUSY), and a power cycle of the virtual board gives it a
-    new pty, which this session cannot follow (the run then stops with a LinkError)."""
-
-    def __init__(self, inner, board, k: int) -> None:
-        self.inner, self.board, self.k = inner, board, k
-        self.live, self.stats, self.name = inner.live, inner.stats, inner.name
-
-    def __iter__(self):
-        for i, r in enumerate(self.inner):
-            if i == self.k:
-                self.board.refresh()
-            yield r
-
-    def close(self) -> None:
-        self.inner.close()
-
-
 def test_board_reset_mid_stream_restarts(forecaster_flash, tmp_path):
     path = tmp_path / "flash.bin"
     shutil.copyfile(forecaster_flash, path)
     n = 300
     with start(path) as vb, session(vb) as b:
         plan = prepare(b, "synthetic:seed=12")
-        plan.source = _ResetAfter(plan.source, b, 150)
+        plan.source = EventAfter(plan.source, 150, b.refresh)  # another session's HELLO
         rows = []
         s = forecast(b, plan, engine=Engine.FPGA, count=n, check=True, on_row=rows.append)
     assert s["restarts"] == 1
@@ -102,20 +83,6 @@ def test_board_reset_mid_stream_restarts(forecaster_flash, tmp_path):
     assert all("board reset" in r.error for r in lost)
     # at most the board's queue and the batch being sent
     assert 0 < len(lost) <= s["in_flight"] * 3 // 2 and s["checked"] == s["ok"] == n - len(lost)
-
-
-class _PowerOffAfter(_ResetAfter):
-    """The board's process ends (power lost) after ``k`` readings; its pty goes with it."""
-
-    def __init__(self, inner, vb, k: int) -> None:
-        super().__init__(inner, None, k)
-        self.vb = vb
-
-    def __iter__(self):
-        for i, r in enumerate(self.inner):
-            if i == self.k:
-                self.vb.stop()
-            yield r
 
 
 def test_board_gone_stops_cleanly_with_rows(forecaster_flash, tmp_path):
@@ -126,7 +93,7 @@ def test_board_gone_stops_cleanly_with_rows(forecaster_flash, tmp_path):
     rows = []
     with start(path) as vb, session(vb, timeout=0.2) as b:
         plan = prepare(b, "synthetic:seed=13")
-        plan.source = _PowerOffAfter(plan.source, vb, 200)
+        plan.source = EventAfter(plan.source, 200, vb.stop)  # the board's power goes
         with pytest.raises(LinkError) as e:
             forecast(b, plan, engine=Engine.MCU, count=1000, check=True, on_row=rows.append, restarts=1)
     print(e.value.problem, "|", e.value.fix)
@@ -149,7 +116,7 @@ def test_power_cycle_mid_stream_reconnects(forecaster_flash, tmp_path):
         b = Board.open(f"sim://?flash={path}")  # attaches to vb
         try:
             plan = prepare(b, "synthetic:seed=14")
-            plan.source = _PowerOffAfter(plan.source, vb, 150)
+            plan.source = EventAfter(plan.source, 150, vb.stop)
             s = forecast(b, plan, engine=Engine.FPGA, count=n, check=True, on_row=rows.append)
         finally:
             b.close()  # stops the board the reconnect started

@@ -48,10 +48,15 @@ def command(port: str | None, baud: int | None, trace: bool, board: str | None, 
     emit(result, as_json, render)
 
 
+def render_images(images: list[dict[str, Any]]) -> None:
+    """One line per image written: kind, length, flash offset, SHA-256 (both flash paths)."""
+    for im in images:
+        stdout.print(f"{im['kind']:9} {im['length']:>9,} B at {im['offset']:#08x}  sha256 {im['sha256']}", highlight=False, soft_wrap=True)
+
+
 def render(r: dict[str, Any]) -> None:
     sim = " (simulated)" if r["simulated"] else ""
-    for im in r["images"]:
-        stdout.print(f"{im['kind']:9} {im['length']:>9,} B at {im['offset']:#08x}  sha256 {im['sha256']}", highlight=False, soft_wrap=True)
+    render_images(r["images"])
     stdout.print(f"slot {r['slot']}: {r['sectors_written']} sectors written ({r['sectors_erased']} erased first, the others "
                  f"already blank), {r['sectors_skipped']} already verified "
                  f"(skipped), verified by SHA-256 on the board; committed as seq {r['slot_seq']}, active slot "

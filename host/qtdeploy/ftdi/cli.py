@@ -36,9 +36,10 @@ def run(via: str, *, board: str | None, bitstream: str, blob: str | None, slot: 
 
 
 def render(r: dict[str, Any]) -> None:
+    from qtdeploy.cli.flash import render_images
+
     sim = " (simulated: virtual FT232H timing model)" if r["simulated"] else ""
-    for im in r["images"]:
-        stdout.print(f"{im['kind']:9} {im['length']:>9,} B at {im['offset']:#08x}  sha256 {im['sha256']}", highlight=False, soft_wrap=True)
+    render_images(r["images"])
     stdout.print(f"flash {r['jedec_id']} via {r['via']} at {r['spi_hz'] / 1e6:.1f} MHz SPI, held off the bus: "
                  f"{', '.join(r['mcu_held']) or 'nothing'}", highlight=False, soft_wrap=True)
     stdout.print(f"slot {r['slot']}: {r['sectors_written']} sectors written ({r['sectors_erased']} erased first), "
