@@ -63,3 +63,12 @@ def _parse_summary(out: str) -> tuple[int, int]:
             fields = dict(f.split("=") for f in line.split()[2:])
             return int(fields["passed"]), int(fields["failed"])
     raise AssertionError(f"no SUMMARY line in:\n{out}")
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
+    """The Cortex-M0+ size report (text/data/bss of the core) in every run's output, not only
+    with -s: the issue wants it visible in the test output."""
+    report = getattr(config, "qtd_arm_size_report", None)
+    if report:
+        terminalreporter.section("firmware size, arm-none-eabi-gcc -Os for the Cortex-M0+ (measured from the build)")
+        terminalreporter.write(report if report.endswith("\n") else report + "\n")

@@ -16,13 +16,14 @@ CODE_LIMIT = 64 * 1024
 RAM_LIMIT = 32 * 1024
 
 
-def test_arm_build_fits(fw_build, record_property):
+def test_arm_build_fits(fw_build, record_property, pytestconfig):
     if shutil.which("arm-none-eabi-gcc") is None:
         pytest.skip("arm-none-eabi-gcc not installed and not installable here (scripts/setup-env tries apt-get)")
     proc = subprocess.run(["make", "-s", f"BUILD={fw_build}", "arm"], cwd=repo_root() / "firmware",
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     print("\n" + proc.stdout)  # the size report, visible with -s / in the captured output
+    pytestconfig.qtd_arm_size_report = proc.stdout  # and in the summary (conftest.py)
     m = re.search(r"^\s*(\d+)\s+(\d+)\s+(\d+)\s+\d+\s+\w+\s+\S*qtdcore\.o", proc.stdout, re.M)
     assert m, proc.stdout
     text, data, bss = map(int, m.groups())
