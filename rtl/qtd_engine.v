@@ -14,7 +14,9 @@ module qtd_engine #(
     parameter integer WB = 4,       // weight bits, 2..8
     parameter integer AB = 4,       // activation bits, 2..8 (exp LUT has <= 2^AB entries)
     parameter integer LANES = 18,   // MAC lanes, 1..64
-    parameter integer WAW = 13      // weight address bits: 2^WAW >= WDEPTH
+    parameter integer WAW = 13,     // weight address bits: 2^WAW >= WDEPTH
+    parameter integer LUTRAM_MEMS = 0  // memories forced into distributed RAM, one bit each: 0 X buffer,
+                                       // 1 Y buffer, 2 bias, 3 multiplier, 4 shift, 5 in.bias
 ) (
     input  wire                 clk,
     input  wire                 rst,
@@ -246,17 +248,17 @@ module qtd_engine #(
     end
     wire ob_x = (ob_dst == D_H) || (ob_dst == D_Q) || (ob_dst == D_F1);
     wire ob_y = (ob_dst == D_K) || (ob_dst == D_C) || (ob_dst == D_R1);
-    qtd_ram #(.W(L*AB), .DEPTH(2*T*KGD + T*KGF), .AW(AW)) u_xb (.clk(clk), .we(ob_we && ob_x), .waddr(ob_base + ob_wa), .wdata(ob_wd), .raddr(x_ra), .rdata(x_rd));
-    qtd_ram #(.W(L*AB), .DEPTH(3*T*KGD), .AW(AW)) u_yb (.clk(clk), .we(ob_we && ob_y), .waddr(ob_base + ob_wa), .wdata(ob_wd), .raddr(y_ra), .rdata(y_rd));
+    qtd_ram #(.W(L*AB), .DEPTH(2*T*KGD + T*KGF), .AW(AW), .LUTRAM((LUTRAM_MEMS >> 0) & 1)) u_xb (.clk(clk), .we(ob_we && ob_x), .waddr(ob_base + ob_wa), .wdata(ob_wd), .raddr(x_ra), .rdata(x_rd));
+    qtd_ram #(.W(L*AB), .DEPTH(3*T*KGD), .AW(AW), .LUTRAM((LUTRAM_MEMS >> 1) & 1)) u_yb (.clk(clk), .we(ob_we && ob_y), .waddr(ob_base + ob_wa), .wdata(ob_wd), .raddr(y_ra), .rdata(y_rd));
     assign hb_rd = x_rd; assign qb_rd = x_rd; assign f1_rd = x_rd;
     assign kb_rd = y_rd; assign cb_rd = y_rd; assign r1_rd = y_rd;
     qtd_ram #(.W(L*AB), .DEPTH(D*KGT), .AW(AW)) u_vt (.clk(clk), .we(ob_we && ob_dst == D_VT), .waddr(ob_wa), .wdata(ob_wd), .raddr(b_addr), .rdata(vt_rd));
     qtd_ram #(.W(L*AB), .DEPTH(T*KGT), .AW(AW)) u_pb (.clk(clk), .we(pr_we), .waddr(pr_wa), .wdata(pr_wd), .raddr(a_addr), .rdata(pb_rd));
     qtd_ram #(.W(L*AB), .DEPTH(KGD), .AW(AW)) u_po (.clk(clk), .we(ob_we && ob_dst == D_POOL), .waddr(ob_wa), .wdata(ob_wd), .raddr(a_addr), .rdata(po_rd));
-    qtd_ram #(.W(32), .DEPTH(PCH), .AW(16)) u_pbias (.clk(clk), .we(pb_we), .waddr(pch_waddr), .wdata(pw_data), .raddr(pch_raddr), .rdata(pbias_rd));
-    qtd_ram #(.W(32), .DEPTH(PCH), .AW(16)) u_pmult (.clk(clk), .we(pm_we), .waddr(pch_waddr), .wdata(pw_data), .raddr(pch_raddr), .rdata(pmult_rd));
-    qtd_ram #(.W(8), .DEPTH(PCH), .AW(16)) u_pshift (.clk(clk), .we(ps_we), .waddr(pch_waddr), .wdata(pw_data[7:0]), .raddr(pch_raddr), .rdata(pshift_rd));
-    qtd_ram #(.W(32), .DEPTH(T*D), .AW(16)) u_inb (.clk(clk), .we(inb_we), .waddr(pw_idx), .wdata(pw_data), .raddr(inb_raddr), .rdata(inb_rd));
+    qtd_ram #(.W(32), .DEPTH(PCH), .AW(16), .LUTRAM((LUTRAM_MEMS >> 2) & 1)) u_pbias (.clk(clk), .we(pb_we), .waddr(pch_waddr), .wdata(pw_data), .raddr(pch_raddr), .rdata(pbias_rd));
+    qtd_ram #(.W(32), .DEPTH(PCH), .AW(16), .LUTRAM((LUTRAM_MEMS >> 3) & 1)) u_pmult (.clk(clk), .we(pm_we), .waddr(pch_waddr), .wdata(pw_data), .raddr(pch_raddr), .rdata(pmult_rd));
+    qtd_ram #(.W(8), .DEPTH(PCH), .AW(16), .LUTRAM((LUTRAM_MEMS >> 4) & 1)) u_pshift (.clk(clk), .we(ps_we), .waddr(pch_waddr), .wdata(pw_data[7:0]), .raddr(pch_raddr), .rdata(pshift_rd));
+    qtd_ram #(.W(32), .DEPTH(T*D), .AW(16), .LUTRAM((LUTRAM_MEMS >> 5) & 1)) u_inb (.clk(clk), .we(inb_we), .waddr(pw_idx), .wdata(pw_data), .raddr(inb_raddr), .rdata(inb_rd));
 
     // scores (T x T, element-wise), exp row, pooling sums: small, distributed RAM
     reg signed [9:0]  s_mem [0:T*T-1];

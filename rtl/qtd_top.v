@@ -15,7 +15,8 @@ module qtd_top #(
     parameter [15:0]  BUILD = 16'd1,       // VERSION[31:16]
     parameter [31:0]  CLOCK_HZ = 32'd100000000,
     parameter [31:0]  WATCHDOG = 32'd16000000, // cycles before ERROR TIMEOUT
-    parameter integer MULTIBOOT = 0        // 1: build the ICAPE2 IPROG sequencer (qtd_iprog), FEATURES.MULTIBOOT
+    parameter integer MULTIBOOT = 0,       // 1: build the ICAPE2 IPROG sequencer (qtd_iprog), FEATURES.MULTIBOOT
+    parameter integer LUTRAM_MEMS = 0      // qtd_engine: memories forced into distributed RAM (bit mask)
 ) (
     input  wire clk,
     input  wire rst,
@@ -169,7 +170,8 @@ module qtd_top #(
             assign x_flat[gx*8 +: 8] = xin[gx];
         end
     endgenerate
-    qtd_engine #(.T(T), .M(M), .D(D), .F(F), .H(H), .WB(WB), .AB(AB), .LANES(LANES), .WAW(WAW)) u_eng (
+    qtd_engine #(.T(T), .M(M), .D(D), .F(F), .H(H), .WB(WB), .AB(AB), .LANES(LANES), .WAW(WAW),
+                 .LUTRAM_MEMS(LUTRAM_MEMS)) u_eng (
         .clk(clk), .rst(rst), .start(eng_start), .abort(eng_abort), .done(eng_done),
         .x_flat(x_flat), .y_flat(y_flat),
         .ww_en(ww_en), .ww_addr(ww_addr), .ww_data(ww_data),

@@ -60,3 +60,34 @@ def test_report_cli_takes_ffn(capsys):
 
 def test_report_refuses_a_zero_ffn():
     assert main(["rtl", "report", "--config", "6,64,8", "--ffn", "0", "--no-synth", "--no-sim"]) != 0
+
+
+def test_lutram_option_parses_and_reaches_the_parameters():
+    assert config.parse_lutram(None) == config.parse_lutram("") == 0
+    assert config.parse_lutram("x") == 1 and config.parse_lutram("shift, mult") == 0b11000
+    assert config.parse_lutram(",".join(config.LUTRAM_MEMS)) == 63
+    with pytest.raises(Exception, match="not one of"):
+        config.parse_lutram("weights")
+    plain = config.config_for(6, 64, 8, ffn=64)
+    lut = config.config_for(6, 64, 8, ffn=64, lutram=1)
+    # nothing changes for configs that do not ask: same parameters, cache keys and report fields
+    assert "LUTRAM_MEMS" not in plain.parameters() and "lutram" not in plain.to_dict()
+    assert lut.parameters()["LUTRAM_MEMS"] == 1 and lut.to_dict()["lutram"] == ["x"]
+    assert lut.key == plain.key + "_r01" and lut.abi == plain.abi
+
+
+def test_vivado_passes_lutram_to_the_board_top(tmp_path):
+    qtb = VECTORS / "w6_d64_f64_b8" / "model.qtb"
+    assert main(["rtl", "vivado", "--blob", str(qtb), "--lutram", "x", "--out", str(tmp_path)]) == 0
+    assert " LUTRAM_MEMS=1 " in (tmp_path / "build.tcl").read_text()
+    assert "parameter integer LUTRAM_MEMS" in (config.rtl_dir() / "qtd_board.v").read_text()
+
+
+@pytest.mark.slow
+def test_w6_d64_f64_b8_fits_with_the_x_buffer_in_lutram(tmp_path, capsys):
+    """The (6,64,8) paper config at ffn = d_model: 8 lanes (same cycles as 9: ceil(64/8) = ceil(64/9)),
+    the X activation buffer in distributed RAM; Yosys counts inside the XC7S15, simulated bit-exact."""
+    assert main(["rtl", "report", "--config", "6,64,8", "--ffn", "64", "--lanes", "8", "--lutram", "x", "--json"]) == 0
+    r = json.loads(capsys.readouterr().out)
+    assert r["fits"], r["resources"]
+    assert r["cycles"] == 20_084 and r["speedup_vs_paper"] > 10

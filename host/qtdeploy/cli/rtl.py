@@ -79,16 +79,19 @@ def _write_atomic(path: Path, data: bytes) -> None:
 @click.option("--config", "config_text", required=True, metavar="W,D,B", help="Window, d_model, bits (e.g. 12,32,4).")
 @click.option("--lanes", type=int, default=None, help="MAC lanes (default: 72 / bits, one RAMB36 word per cycle).")
 @click.option("--ffn", type=int, default=None, help="FFN width (default: 4 x d_model, the committed paper cases).")
+@click.option("--lutram", default=None, metavar="MEMS", help="Memories to force into distributed RAM (LUTs) to free "
+              "block RAM, comma-separated: x, y (activation buffers), bias, mult, shift, inbias.")
 @click.option("--no-synth", is_flag=True, help="Skip Yosys (minutes for d_model 64; cached by RTL hash + config).")
 @click.option("--no-sim", is_flag=True, help="Skip the simulation that measures cycles.")
 @json_option
-def report(config_text: str, lanes: int | None, ffn: int | None, no_synth: bool, no_sim: bool, as_json: bool) -> None:
+def report(config_text: str, lanes: int | None, ffn: int | None, lutram: str | None, no_synth: bool, no_sim: bool, as_json: bool) -> None:
     """Yosys resource use on the XC7S15, simulated cycles and latency, energy estimate (modelled)."""
     from qtdeploy.rtl import config as rcfg
     from qtdeploy.rtl.report import build_report, render_lines
 
     w, d, b = rcfg.parse_config(config_text)
-    result = build_report(w, d, b, synth=not no_synth, simulate=not no_sim, lanes=lanes, ffn=ffn)
+    result = build_report(w, d, b, synth=not no_synth, simulate=not no_sim, lanes=lanes, ffn=ffn,
+                          lutram=rcfg.parse_lutram(lutram))
     emit(result, as_json, lambda r: [stdout.print(line, markup=False, highlight=False) for line in render_lines(r)])
 
 
@@ -96,9 +99,10 @@ def report(config_text: str, lanes: int | None, ffn: int | None, no_synth: bool,
 @click.option("--board", default="env5", show_default=True, help="Board file (boards/<name>.toml).")
 @click.option("--config", "config_text", default="12,32,4", show_default=True, metavar="W,D,B", help="Window, d_model, bits.")
 @click.option("--blob", "blob_path", default=None, type=click.Path(dir_okay=False, exists=True), help="Take shape and ABI from a .qtb instead.")
+@click.option("--lutram", default=None, metavar="MEMS", help="Memories forced into distributed RAM, as for `rtl report`.")
 @click.option("--out", required=True, type=click.Path(file_okay=False), help="Directory for build.tcl, the XDC and rtl/.")
 @json_option
-def vivado(board: str, config_text: str, blob_path: str | None, out: str, as_json: bool) -> None:
+def vivado(board: str, config_text: str, blob_path: str | None, lutram: str | None, out: str, as_json: bool) -> None:
     """Write a Vivado project script and constraints for the real bitstream (Vivado not run here)."""
     from qtdeploy.rtl import config as rcfg
     from qtdeploy.rtl.vivado import write_project
@@ -106,9 +110,9 @@ def vivado(board: str, config_text: str, blob_path: str | None, out: str, as_jso
     if blob_path:
         from qtdeploy.formats import blob as fmt
 
-        cfg = rcfg.from_blob(fmt.load(blob_path))
+        cfg = rcfg.from_blob(fmt.load(blob_path), lutram=rcfg.parse_lutram(lutram))
     else:
-        cfg = rcfg.config_for(*rcfg.parse_config(config_text))
+        cfg = rcfg.config_for(*rcfg.parse_config(config_text), lutram=rcfg.parse_lutram(lutram))
     result = write_project(cfg, board, Path(out))
 
     def human(r: dict) -> None:

@@ -16,6 +16,9 @@ SOURCES = ("qtd_top.v", "qtd_spi_slave.v", "qtd_loader.v", "qtd_engine.v", "qtd_
 TOP = "qtd_top"
 N_TENSORS_L1 = 54
 BRAM_WORD_BITS = 72  # a RAMB36 at its widest (512 x 72): LANES * WB fills it
+# qtd_engine's LUTRAM_MEMS bits: memories that can be forced into distributed RAM (LUTs) to free
+# block RAM: the X and Y activation buffers, the per-channel bias / multiplier / shift, in.bias
+LUTRAM_MEMS = ("x", "y", "bias", "mult", "shift", "inbias")
 
 
 def rtl_dir() -> Path:
@@ -49,11 +52,13 @@ class RtlConfig:
     act_bits: int
     lanes: int
     abi: int
+    lutram: int = 0  # LUTRAM_MEMS mask (0: the tools place every memory by size)
 
     @property
     def key(self) -> str:
         return (f"w{self.window}_m{self.features}_d{self.d_model}_f{self.ffn}_h{self.horizon}"
-                f"_wb{self.weight_bits}_ab{self.act_bits}_l{self.lanes}_{self.abi:08x}")
+                f"_wb{self.weight_bits}_ab{self.act_bits}_l{self.lanes}_{self.abi:08x}"
+                + (f"_r{self.lutram:02x}" if self.lutram else ""))
 
     def weight_words(self) -> int:
         lanes = self.lanes
@@ -63,15 +68,38 @@ class RtlConfig:
 
     def parameters(self) -> dict[str, int | str]:
         waw = max(2, (self.weight_words() - 1).bit_length())
-        return {"T": self.window, "M": self.features, "D": self.d_model, "F": self.ffn, "H": self.horizon,
-                "WB": self.weight_bits, "AB": self.act_bits, "LANES": self.lanes, "WAW": waw,
-                "ABI": f"32'h{self.abi:08X}"}
+        p: dict[str, int | str] = {"T": self.window, "M": self.features, "D": self.d_model, "F": self.ffn,
+                                   "H": self.horizon, "WB": self.weight_bits, "AB": self.act_bits,
+                                   "LANES": self.lanes, "WAW": waw, "ABI": f"32'h{self.abi:08X}"}
+        if self.lutram:
+            p["LUTRAM_MEMS"] = self.lutram
+        return p
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        d = asdict(self)
+        if not self.lutram:
+            del d["lutram"]
+        else:
+            d["lutram"] = lutram_names(self.lutram)
+        return d
 
 
-def from_blob(blob, lanes: int | None = None) -> RtlConfig:
+def parse_lutram(text: str | None) -> int:
+    """'x,shift' -> the LUTRAM_MEMS mask; None or '' -> 0."""
+    mask = 0
+    for name in filter(None, (v.strip() for v in (text or "").split(","))):
+        if name not in LUTRAM_MEMS:
+            raise CompatibilityError(f"--lutram {name!r} is not one of the engine's memories.",
+                                     f"Choose from {', '.join(LUTRAM_MEMS)}.")
+        mask |= 1 << LUTRAM_MEMS.index(name)
+    return mask
+
+
+def lutram_names(mask: int) -> list[str]:
+    return [n for i, n in enumerate(LUTRAM_MEMS) if mask >> i & 1]
+
+
+def from_blob(blob, lanes: int | None = None, lutram: int = 0) -> RtlConfig:
     """The parameters a blob needs; refuses what this RTL version does not build."""
     hp = blob.hparams
     if hp.layers != 1 or hp.heads != 1:
@@ -87,7 +115,7 @@ def from_blob(blob, lanes: int | None = None) -> RtlConfig:
                                  "built by this RTL version.", "Use one width for weights and one for activations.")
     wb, ab = wbits.pop(), abits.pop()
     return RtlConfig(window=hp.window, features=hp.features, d_model=hp.d_model, ffn=hp.ffn, horizon=hp.horizon,
-                     weight_bits=wb, act_bits=ab, lanes=lanes or default_lanes(wb), abi=int(blob.abi))
+                     weight_bits=wb, act_bits=ab, lanes=lanes or default_lanes(wb), abi=int(blob.abi), lutram=lutram)
 
 
 def parse_config(text: str) -> tuple[int, int, int]:
@@ -108,7 +136,7 @@ def vectors_case(window: int, d_model: int, bits: int, ffn: int | None = None) -
 
 
 def config_for(window: int, d_model: int, bits: int, features: int = 4, horizon: int = 1,
-               lanes: int | None = None, ffn: int | None = None) -> RtlConfig:
+               lanes: int | None = None, ffn: int | None = None, lutram: int = 0) -> RtlConfig:
     """The RTL config of a committed vector case if there is one, else of the paper's shape
     (4 features, ffn = 4 d unless ``ffn`` says otherwise, horizon 1) with the ABI computed from the
     blob layout."""
@@ -119,12 +147,13 @@ def config_for(window: int, d_model: int, bits: int, features: int = 4, horizon:
     if (case / "model.qtb").is_file():
         from qtdeploy.formats import blob as fmt
 
-        return from_blob(fmt.load(case / "model.qtb"), lanes)
-    return computed_config(window, d_model, bits, features=features, horizon=horizon, lanes=lanes, ffn=ffn)
+        return from_blob(fmt.load(case / "model.qtb"), lanes, lutram)
+    return computed_config(window, d_model, bits, features=features, horizon=horizon, lanes=lanes, ffn=ffn,
+                           lutram=lutram)
 
 
 def computed_config(window: int, d_model: int, bits: int, features: int = 4, horizon: int = 1,
-                    lanes: int | None = None, ffn: int | None = None) -> RtlConfig:
+                    lanes: int | None = None, ffn: int | None = None, lutram: int = 0) -> RtlConfig:
     """The config of a uniform-width one-layer model of that shape, the ABI computed from the blob
     layout (no blob needed; tests check it against every committed case's blob)."""
     from qtdeploy.formats.abi import abi_id
@@ -139,4 +168,5 @@ def computed_config(window: int, d_model: int, bits: int, features: int = 4, hor
     tensors = rng + [w, i32, i32, u8] + lin * 3 + [i32, u8, i32, u8] + lin + [i32, u8] + lin * 2 + [i32, u8, i32, u8, w, i32]
     abi = abi_id(hp, tensor_bits=tensors, lut_bits=[(16, False)])
     return RtlConfig(window=window, features=features, d_model=d_model, ffn=ffn, horizon=horizon,
-                     weight_bits=bits, act_bits=bits, lanes=lanes or default_lanes(bits), abi=abi)
+                     weight_bits=bits, act_bits=bits, lanes=lanes or default_lanes(bits), abi=abi,
+                     lutram=lutram)

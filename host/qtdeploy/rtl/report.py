@@ -31,10 +31,10 @@ def simulated_cycles(cfg: rcfg.RtlConfig, window: int, d_model: int, bits: int) 
 
 
 def build_report(window: int, d_model: int, bits: int, *, synth: bool = True, simulate: bool = True,
-                 lanes: int | None = None, ffn: int | None = None) -> dict:
+                 lanes: int | None = None, ffn: int | None = None, lutram: int = 0) -> dict:
     """One config's report; ``ffn`` None means the paper cases' 4 x d_model (the paper does not
     state its FFN width: other widths are a shape choice, compared with the paper's latency all the same)."""
-    cfg = rcfg.config_for(window, d_model, bits, lanes=lanes, ffn=ffn)
+    cfg = rcfg.config_for(window, d_model, bits, lanes=lanes, ffn=ffn, lutram=lutram)
     out: dict = {"config": {"window": window, "d_model": d_model, "bits": bits}, "rtl": cfg.to_dict(),
                  "abi": f"{cfg.abi:#010x}", "clock_hz": int(CLOCK_HZ), "capacity": dict(XC7S15)}
     out["memory"] = memory.budget(cfg)
@@ -64,7 +64,9 @@ def render_lines(r: dict) -> list[str]:
     ffn = r["rtl"]["ffn"]
     shape = "" if ffn == 4 * c["d_model"] else f", ffn {ffn}"
     lines = [f"qtd_top for window {c['window']}, d_model {c['d_model']}{shape}, {c['bits']} bit "
-             f"(LANES {r['rtl']['lanes']}, ABI {r['abi']}) on XC7S15"]
+             f"(LANES {r['rtl']['lanes']}, ABI {r['abi']}"
+             + (f", distributed RAM for {', '.join(r['rtl']['lutram'])}" if r["rtl"].get("lutram") else "")
+             + ") on XC7S15"]
     if "resources" in r:
         res, cap = r["resources"], r["capacity"]
         lines.append(f"  LUT {res['lut']:,}/{cap['lut']:,} (logic {res['lut_logic']:,}, RAM {res['lut_ram']:,})  "
