@@ -78,8 +78,14 @@ def test_lutram_option_parses_and_reaches_the_parameters():
 
 def test_vivado_passes_lutram_to_the_board_top(tmp_path):
     qtb = VECTORS / "w6_d64_f64_b8" / "model.qtb"
-    assert main(["rtl", "vivado", "--blob", str(qtb), "--lutram", "x", "--out", str(tmp_path)]) == 0
-    assert " LUTRAM_MEMS=1 " in (tmp_path / "build.tcl").read_text()
+    assert main(["rtl", "vivado", "--blob", str(qtb), "--lanes", "8", "--lutram", "x", "--out", str(tmp_path)]) == 0
+    tcl = (tmp_path / "build.tcl").read_text()
+    assert " LANES=8 " in tcl and " LUTRAM_MEMS=1 " in tcl
+    abi = config.config_for(6, 64, 8, ffn=64).abi
+    assert main(["rtl", "vivado", "--config", "6,64,8", "--ffn", "64", "--lanes", "8", "--lutram", "x",
+                 "--out", str(tmp_path / "c")]) == 0
+    assert (tmp_path / "c" / "build.tcl").read_text() == tcl.replace(str(tmp_path), str(tmp_path / "c"))
+    assert f"USR_ACCESS 0x{abi:08X}" in (tmp_path / "c" / "env5.xdc").read_text()
     assert "parameter integer LUTRAM_MEMS" in (config.rtl_dir() / "qtd_board.v").read_text()
 
 

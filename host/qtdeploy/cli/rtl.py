@@ -99,10 +99,13 @@ def report(config_text: str, lanes: int | None, ffn: int | None, lutram: str | N
 @click.option("--board", default="env5", show_default=True, help="Board file (boards/<name>.toml).")
 @click.option("--config", "config_text", default="12,32,4", show_default=True, metavar="W,D,B", help="Window, d_model, bits.")
 @click.option("--blob", "blob_path", default=None, type=click.Path(dir_okay=False, exists=True), help="Take shape and ABI from a .qtb instead.")
+@click.option("--ffn", type=int, default=None, help="FFN width with --config (default: 4 x d_model).")
+@click.option("--lanes", type=int, default=None, help="MAC lanes (default: 72 / bits).")
 @click.option("--lutram", default=None, metavar="MEMS", help="Memories forced into distributed RAM, as for `rtl report`.")
 @click.option("--out", required=True, type=click.Path(file_okay=False), help="Directory for build.tcl, the XDC and rtl/.")
 @json_option
-def vivado(board: str, config_text: str, blob_path: str | None, lutram: str | None, out: str, as_json: bool) -> None:
+def vivado(board: str, config_text: str, blob_path: str | None, ffn: int | None, lanes: int | None, lutram: str | None,
+           out: str, as_json: bool) -> None:
     """Write a Vivado project script and constraints for the real bitstream (Vivado not run here)."""
     from qtdeploy.rtl import config as rcfg
     from qtdeploy.rtl.vivado import write_project
@@ -110,9 +113,9 @@ def vivado(board: str, config_text: str, blob_path: str | None, lutram: str | No
     if blob_path:
         from qtdeploy.formats import blob as fmt
 
-        cfg = rcfg.from_blob(fmt.load(blob_path), lutram=rcfg.parse_lutram(lutram))
+        cfg = rcfg.from_blob(fmt.load(blob_path), lanes, lutram=rcfg.parse_lutram(lutram))
     else:
-        cfg = rcfg.config_for(*rcfg.parse_config(config_text), lutram=rcfg.parse_lutram(lutram))
+        cfg = rcfg.config_for(*rcfg.parse_config(config_text), lanes=lanes, ffn=ffn, lutram=rcfg.parse_lutram(lutram))
     result = write_project(cfg, board, Path(out))
 
     def human(r: dict) -> None:
