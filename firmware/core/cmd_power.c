@@ -331,6 +331,8 @@ void qtd_power_poll(void) {
     }
     if (g.batch_n && (now - g.batch_t0 >= QTD_POWER_BATCH_US || g.batch_len + sample_size() > batch_cap()))
         flush_batch();
+    if (g.streaming) /* the next step of the sample cycle: collect after the REFRESH wait, or the next REFRESH */
+        hal_wake_by(g.refreshing ? g.refresh_us + QTD_PAC_REFRESH_WAIT_US : g.next_us);
 }
 
 /* ---- markers and energy ------------------------------------------------------------------ */

@@ -94,6 +94,7 @@ size_t hal_uart_read(uint8_t *buf, size_t cap) {
 }
 void hal_uart_write(const uint8_t *buf, size_t len) { (void)buf, (void)len; }
 bool hal_uart_set_baud(uint32_t baud) { return baud != 0; }
+void hal_wake_by(uint64_t t_us) { (void)t_us; }
 bool hal_i2c_write(uint8_t a, const uint8_t *b, size_t n) {
     (void)a, (void)b, (void)n;
     return false;

@@ -7,6 +7,7 @@
  * the slave open, and the host may close and reopen the port at any time. */
 #define _XOPEN_SOURCE 700
 #define _DEFAULT_SOURCE
+#define _GNU_SOURCE /* ppoll: an idle wait shorter than poll's 1 ms resolution */
 #include "uart_pty.h"
 
 #include <errno.h>
@@ -149,11 +150,32 @@ static void *rx_thread(void *arg) {
     return NULL;
 }
 
+static uint64_t g_wake_by_us; /* hal_wake_by: 0 = no timed work announced */
+
+void hal_wake_by(uint64_t t_us) { g_wake_by_us = t_us; }
+
+/* How long an idle read may wait: 1 ms (so the loop does not spin), less when the core has timed
+ * work due sooner (a power sample: a late REFRESH makes the stream drop samples); 0 once that
+ * time has come, which also clears the hint. */
+static uint64_t idle_wait_us(void) {
+    if (g_wake_by_us == 0) {
+        return 1000;
+    }
+    uint64_t now = hal_time_us();
+    if (g_wake_by_us <= now) {
+        g_wake_by_us = 0;
+        return 0;
+    }
+    return g_wake_by_us - now < 1000 ? g_wake_by_us - now : 1000;
+}
+
 size_t hal_uart_read(uint8_t *buf, size_t cap) {
     if (!g_paced) {
         struct pollfd pfd = {g_master, POLLIN, 0};
-        if (poll(&pfd, 1, 1) <= 0) {
-            return 0; /* idle: wait at most 1 ms so the loop does not spin */
+        uint64_t wait = idle_wait_us();
+        struct timespec ts = {0, (long)(wait * 1000u)};
+        if (ppoll(&pfd, 1, &ts, NULL) <= 0) {
+            return 0; /* idle */
         }
         ssize_t n = read(g_master, buf, cap);
         return n > 0 ? (size_t)n : 0;
@@ -170,15 +192,18 @@ size_t hal_uart_read(uint8_t *buf, size_t cap) {
     if (n > 0) {
         pthread_cond_broadcast(&g_rx_cond); /* room again */
     } else if (g_rx_len == 0) {
-        /* idle: wait at most 1 ms for the host so the loop does not spin */
-        struct timespec until;
-        clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_nsec += 1000000;
-        if (until.tv_nsec >= 1000000000) {
-            until.tv_sec++;
-            until.tv_nsec -= 1000000000;
+        /* idle: wait for the host, at most idle_wait_us() */
+        uint64_t wait = idle_wait_us();
+        if (wait > 0) {
+            struct timespec until;
+            clock_gettime(CLOCK_REALTIME, &until);
+            until.tv_nsec += (long)(wait * 1000u);
+            if (until.tv_nsec >= 1000000000) {
+                until.tv_sec++;
+                until.tv_nsec -= 1000000000;
+            }
+            pthread_cond_timedwait(&g_rx_cond, &g_rx_lock, &until);
         }
-        pthread_cond_timedwait(&g_rx_cond, &g_rx_lock, &until);
     }
     uint64_t byte_us = UNIT / g_baud;
     bool on_wire = n == 0 && g_rx_len > 0;
