@@ -277,12 +277,13 @@ class Link:
 
     # ---- receiving --------------------------------------------------------------------------
 
-    def _wait(self, inflight: dict[int, _Pending]) -> None:
-        """Read until the earliest deadline of an unanswered request; retransmit what timed out."""
+    def _wait(self, inflight: dict[int, _Pending], until: float | None = None) -> None:
+        """Read until the earliest deadline of an unanswered request (or ``until``, if sooner; with
+        ``until`` it reads even when nothing is owed); retransmit what timed out."""
         open_ = [p for p in inflight.values() if p.response is None]
-        if not open_:
+        if not open_ and until is None:
             return
-        self._pump(min(p.deadline for p in open_), inflight)
+        self._pump(min([*(p.deadline for p in open_), *([until] if until is not None else [])]), inflight)
         now = self._clock()
         for p in open_:
             if p.response is None and p.deadline <= now:
@@ -405,13 +406,7 @@ class Pipeline:
 
     def pump(self, deadline: float) -> None:
         """Read until ``deadline`` (or the earliest retransmission due); retransmit what timed out."""
-        open_ = [p for p in self.inflight.values() if p.response is None]
-        until = min([deadline, *(p.deadline for p in open_)])
-        self.link._pump(until, self.inflight)
-        now = self.link._clock()
-        for p in open_:
-            if p.response is None and p.deadline <= now:
-                self.link._retransmit(p, "timeouts", self.inflight)
+        self.link._wait(self.inflight, until=deadline)
 
     def answers(self) -> Iterator[tuple[object, bytes | DeviceError]]:
         """(tag, payload or the DeviceError of a non-OK status) for each answered head, in order."""

@@ -104,6 +104,7 @@ class Board:
     def __init__(self, link: Link, *, board_file: boards_mod.Board | None = None, port: str = "") -> None:
         self.link = link
         self.port = port
+        self._reopen: dict = {}  # Board.open's baud/trace, for reconnect()
         self.caps = capabilities_from_hello(link.hello())
         self.board_file = board_file or _board_file_for(self.caps.board_id)
 
@@ -166,7 +167,7 @@ class Board:
         except OSError:
             pass  # the port vanished under it
         fresh = Board.open(self.port, board=self.board_file.id if self.board_file else None,
-                           **getattr(self, "_reopen", {}))
+                           **self._reopen)
         self.link, self.caps = fresh.link, fresh.caps
         return self.caps
 

@@ -254,17 +254,17 @@ class WindowStream:
             raise UsageError("windows of one STREAM_DATA differ in size.", "Give every window the same shape.")
         while self._pipe.outstanding >= max(1, self.board.link.window - 1):
             self._pump(0.2)  # the link's window is full of unanswered STREAM_DATAs
-        self._transmit(first, batch)
+        self._transmit(first, batch, 0)
         self._c.submitted += len(batch)
         return list(range(first, first + len(batch)))
 
-    def _transmit(self, first: int, batch: list[bytes]) -> None:
+    def _transmit(self, first: int, batch: list[bytes], resends: int) -> None:
         req = P.StreamData.build(dict(window_seq=first, windows=len(batch), count=len(batch[0]), values=b"".join(batch)))
-        self._pipe.send(Command.STREAM_DATA, req, tag=(first, batch))
+        self._pipe.send(Command.STREAM_DATA, req, tag=(first, batch, resends))
 
     def _answers(self) -> None:
         """STREAM_DATA answers, in send order: OK, or what a refusal means for the stream."""
-        for (first, batch), ans in self._pipe.answers():
+        for (first, batch, resends), ans in self._pipe.answers():
             if not isinstance(ans, DeviceError):
                 P.parse_exact(P.StreamDataResponse, ans, "STREAM_DATA")
                 continue
@@ -275,11 +275,11 @@ class WindowStream:
                                 f"{self._c.submitted - 1} unanswered): it was reset or another session said HELLO.",
                                 "Open the board again (HELLO), MODEL_LOAD and start a new stream.") from ans
             if (ans.status == Status.BAD_ARGUMENT and "not the next window" in ans.problem
-                    and self.resent < 4 * (self.granted // self.batch + 1) * (self.board.link.retries + 1)):
+                    and resends <= self.board.link.retries):
                 # an earlier frame was lost and retransmitted after this one arrived (link.md §5):
                 # this one was refused, not run; send it again, behind the frames still owed
                 self.resent += 1
-                self._transmit(first, batch)
+                self._transmit(first, batch, resends + 1)
                 continue
             self._pipe.abandon()
             raise ans

@@ -68,26 +68,27 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def running_pty(flash: Path) -> str | None:
-    """The pty of a board another process runs on ``flash`` (per its state file), if alive."""
+def _running_state(flash: Path) -> dict | None:
+    """The state file of a board another process runs on ``flash``, if that board is alive."""
     try:
         state = json.loads(_state_file(flash).read_text())
     except (OSError, ValueError):
         return None
     pty = state.get("pty")
     if isinstance(state.get("pid"), int) and _alive(state["pid"]) and pty and os.path.exists(pty):
-        return str(pty)
+        return state
     return None
+
+
+def running_pty(flash: Path) -> str | None:
+    """The pty of a board another process runs on ``flash`` (per its state file), if alive."""
+    state = _running_state(flash)
+    return str(state["pty"]) if state else None
 
 
 def running_fpga(flash: Path) -> str | None:
     """The --fpga mode ('model' or 'rtl') of a board another process runs on ``flash``, if alive."""
-    if running_pty(flash) is None:
-        return None
-    try:
-        mode = json.loads(_state_file(flash).read_text()).get("fpga")
-    except (OSError, ValueError):
-        return None
+    mode = (_running_state(flash) or {}).get("fpga")
     return mode if isinstance(mode, str) else None
 
 

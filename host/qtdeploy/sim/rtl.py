@@ -159,14 +159,17 @@ def prebuild_for_port(port: str, bitstream: bytes) -> list[Path]:
     library, which the board dlopens at configuration (without it the board had to be restarted
     to run a design flashed while it ran). A sim:// port says the mode, or the state file of the
     board it attaches to; anything else (a real board, a bare pty) needs nothing."""
+    import serial
+
+    from qtdeploy.ports import is_sim
     from qtdeploy.sim.board import default_flash_file, running_fpga
     from qtdeploy.sim.protocol_sim import parse_url
 
-    if not port.lower().startswith("sim://"):
+    if not is_sim(port):
         return []
     try:
-        opts = parse_url(port)
-    except Exception:  # noqa: BLE001 - not ours to judge here; the link already opened this port
+        opts = parse_url("sim://" if port == "sim" else port)
+    except serial.SerialException:  # the link already opened this port; not ours to judge here
         return []
     mode = running_fpga(opts.flash_file or default_flash_file(opts.board)) or opts.fpga
     if mode != "rtl":
