@@ -20,18 +20,23 @@ from dataclasses import replace
 import numpy as np
 
 from qtdeploy.model import data as D
-from qtdeploy.model import export as E
 from qtdeploy.model.config import ModelConfig
 from qtdeploy.model.evaluate import evaluate
-from qtdeploy.model.quant import QuantOptions
-from qtdeploy.model.train import TrainSettings, train
+from qtdeploy.train import export as E
+from qtdeploy.train.qat import TrainSettings, train
+from qtdeploy.train.quant import QuantOptions
 
 PAPER_CONFIGS = [(6, 64), (12, 64), (12, 32)]  # (window, d_model); the paper pairs them with 8, 6, 4 bits
 ABLATION = {
-    "paper: minmax, per-tensor, fixed steps": QuantOptions(per_channel=False, learn_scales=False, init="minmax",
-                                                           act_init="minmax"),
-    "+ per-channel weights": QuantOptions(per_channel=True, learn_scales=False, init="minmax", act_init="minmax"),
-    "+ MSE-calibrated ranges": QuantOptions(per_channel=True, learn_scales=False, init="mse", act_init="auto"),
+    "paper: minmax, per-tensor, fixed steps": QuantOptions(
+        per_channel=False, learn_scales=False, init="minmax", act_init="minmax"
+    ),
+    "+ per-channel weights": QuantOptions(
+        per_channel=True, learn_scales=False, init="minmax", act_init="minmax"
+    ),
+    "+ MSE-calibrated ranges": QuantOptions(
+        per_channel=True, learn_scales=False, init="mse", act_init="auto"
+    ),
     "+ LSQ learned steps (default)": QuantOptions(),
 }
 
@@ -55,8 +60,15 @@ def parse_bits(spec: str) -> tuple[int, int | None]:
     return int(spec), None
 
 
-def run_config(series: D.Series, window: int, d_model: int, bits_list: list[str], st: TrainSettings,
-               distill: float = 0.0, seeds: int = 1) -> list[dict]:
+def run_config(
+    series: D.Series,
+    window: int,
+    d_model: int,
+    bits_list: list[str],
+    st: TrainSettings,
+    distill: float = 0.0,
+    seeds: int = 1,
+) -> list[dict]:
     """Per seed: a float model, then one QAT run per width from it; integer-only test scores.
 
     Rows hold the mean over seeds (``rmse_std`` the spread): single QAT runs on these series vary
@@ -73,13 +85,20 @@ def run_config(series: D.Series, window: int, d_model: int, bits_list: list[str]
             bits, act = parse_bits(spec)
             cfg = ModelConfig.uniform(window=window, features=m, d_model=d_model, bits=bits, act_bits=act)
             res = train(series, cfg, replace(sst, distill=distill), float_state=fl.model.state_dict())
-            im = E.export(res.model, {"norm": res.norm.to_dict(), "features": series.features,
-                                      "target": series.target})
+            im = E.export(
+                res.model, {"norm": res.norm.to_dict(), "features": series.features, "target": series.target}
+            )
             runs.setdefault(spec, []).append({**evaluate(im, series, "test"), "size_bytes": blob_size(im)})
     rows = []
     for spec, rs in runs.items():
-        row = {"window": window, "d_model": d_model, "bits": spec, "seeds": len(rs), "size_bytes": rs[0]["size_bytes"],
-               "persistence_rmse": rs[0]["persistence_rmse"]}
+        row = {
+            "window": window,
+            "d_model": d_model,
+            "bits": spec,
+            "seeds": len(rs),
+            "size_bytes": rs[0]["size_bytes"],
+            "persistence_rmse": rs[0]["persistence_rmse"],
+        }
         for key in ("rmse", "mae", "rmse_vs_persistence"):
             row[key] = float(np.mean([r[key] for r in rs]))
         row["rmse_std"] = float(np.std([r["rmse"] for r in rs]))
@@ -99,27 +118,43 @@ def ablation(name: str, series: D.Series, st: TrainSettings, seeds: int) -> list
         fl = train(series, ModelConfig.uniform(window=12, features=m, d_model=32, bits=None), sst)
         floats.append(fl.metrics["float"]["rmse"])
         for label, opts in ABLATION.items():
-            for distill in ([0.0, 1.0] if label.endswith("(default)") else [0.0]):
+            for distill in [0.0, 1.0] if label.endswith("(default)") else [0.0]:
                 cfg = ModelConfig.uniform(window=12, features=m, d_model=32, bits=4)
-                res = train(series, cfg, replace(sst, opts=opts, distill=distill), float_state=fl.model.state_dict())
+                res = train(
+                    series, cfg, replace(sst, opts=opts, distill=distill), float_state=fl.model.state_dict()
+                )
                 im = E.export(res.model, {"norm": res.norm.to_dict()})
                 key = label + (" + distillation" if distill else "")
                 results.setdefault(key, []).append(evaluate(im, series, "test")["rmse"])
     rows = []
     for key, values in results.items():
-        rows.append({"dataset": name, "choice": key, "rmse": float(np.mean(values)), "rmse_std": float(np.std(values)),
-                     "float_rmse": float(np.mean(floats))})
-        print(f"| {name} | {key} | {np.mean(values):.4f} +- {np.std(values):.4f} | float {np.mean(floats):.4f} |",
-              flush=True)
+        rows.append(
+            {
+                "dataset": name,
+                "choice": key,
+                "rmse": float(np.mean(values)),
+                "rmse_std": float(np.std(values)),
+                "float_rmse": float(np.mean(floats)),
+            }
+        )
+        print(
+            f"| {name} | {key} | {np.mean(values):.4f} +- {np.std(values):.4f} | float {np.mean(floats):.4f} |",
+            flush=True,
+        )
     return rows
 
 
 def table(rows: list[dict]) -> str:
-    head = ("| dataset | W | d | bits | RMSE (mean +- sd) | MAE | vs float | vs persist | size (B) |\n"
-            "|---|---|---|---|---|---|---|---|---|")
-    lines = [f"| {r['dataset']} | {r['window']} | {r['d_model']} | {r['bits']} | {r['rmse']:.4f} +- {r['rmse_std']:.4f} | "
-             f"{r['mae']:.4f} | "
-             f"{r['vs_float']:+.1%} | {r['rmse_vs_persistence']:.3f} | {r['size_bytes']} |" for r in rows]
+    head = (
+        "| dataset | W | d | bits | RMSE (mean +- sd) | MAE | vs float | vs persist | size (B) |\n"
+        "|---|---|---|---|---|---|---|---|---|"
+    )
+    lines = [
+        f"| {r['dataset']} | {r['window']} | {r['d_model']} | {r['bits']} | {r['rmse']:.4f} +- {r['rmse_std']:.4f} | "
+        f"{r['mae']:.4f} | "
+        f"{r['vs_float']:+.1%} | {r['rmse_vs_persistence']:.3f} | {r['size_bytes']} |"
+        for r in rows
+    ]
     return "\n".join([head, *lines])
 
 
@@ -148,13 +183,18 @@ def main(argv: list[str] | None = None) -> int:
             for r in run_config(series, w, d, args.bits.split(","), st, args.distill, args.seeds):
                 r["dataset"] = name
                 rows.append(r)
-                print(f"{name} W={w} d={d} bits={r['bits']}: RMSE {r['rmse']:.4f} ({r['vs_float']:+.1%} vs float, "
-                      f"{r['rmse_vs_persistence']:.3f} x persistence) {time.time() - t0:.0f}s", flush=True)
+                print(
+                    f"{name} W={w} d={d} bits={r['bits']}: RMSE {r['rmse']:.4f} ({r['vs_float']:+.1%} vs float, "
+                    f"{r['rmse_vs_persistence']:.3f} x persistence) {time.time() - t0:.0f}s",
+                    flush=True,
+                )
     if not args.ablation:
         print(table(rows))
     if args.json:
         with open(args.json, "w") as fh:
-            json.dump(rows, fh, indent=1, default=lambda o: o.tolist() if isinstance(o, np.ndarray) else str(o))
+            json.dump(
+                rows, fh, indent=1, default=lambda o: o.tolist() if isinstance(o, np.ndarray) else str(o)
+            )
     return 0
 
 

@@ -39,12 +39,24 @@ def run(b: Board, rate: int, seconds: float, rails: tuple[str, ...] | None) -> d
     n_rails = len(samples[0].rails) if samples else 0
     wire = len(samples) * (12 + 12 * n_rails) / seconds  # PowerSample payload bytes (framing not counted)
     names = [r.name for r in samples[0].rails] if samples else []
-    e_samples = sum(s.rails[i].power_mw * dt for i in range(n_rails)
-                    for s, dt in zip(samples[1:], np.diff(t)))  # mJ
+    e_samples = sum(
+        s.rails[i].power_mw * dt for i in range(n_rails) for s, dt in zip(samples[1:], np.diff(t))
+    )  # mJ
     span = t[-1] - t[0] if len(t) > 1 else 0.0
-    board_mj = (end.energy_mj(names) - start.energy_mj(names)) * span / max(1e-9, end.t_end_us / 1e6 - start.t_end_us / 1e6)
-    return {"rate": rate, "granted": ps.granted_hz, "got_per_s": len(samples) / seconds, "lost": ps.lost,
-            "bytes_per_s": wire, "wire_share": wire / (BAUD / 10), "energy_ratio": e_samples / board_mj if board_mj else 0}
+    board_mj = (
+        (end.energy_mj(names) - start.energy_mj(names))
+        * span
+        / max(1e-9, end.t_end_us / 1e6 - start.t_end_us / 1e6)
+    )
+    return {
+        "rate": rate,
+        "granted": ps.granted_hz,
+        "got_per_s": len(samples) / seconds,
+        "lost": ps.lost,
+        "bytes_per_s": wire,
+        "wire_share": wire / (BAUD / 10),
+        "energy_ratio": e_samples / board_mj if board_mj else 0,
+    }
 
 
 def main() -> None:
@@ -58,11 +70,15 @@ def main() -> None:
         opts = SimOptions(flash_file=Path(d) / "flash.bin", time_scale=0.01, pacing=True)
         with VirtualBoard(opts, publish=True) as vb, Board.open(f"sim://?flash={vb.flash_file}") as b:
             print("POWER_STREAM on the virtual board (simulated; paced UART at 921600 baud)")
-            print(f"{'asked/s':>8} {'granted/s':>9} {'got/s':>7} {'lost':>5} {'sample B/s':>10} {'of wire':>7} {'E samples/board':>16}")
+            print(
+                f"{'asked/s':>8} {'granted/s':>9} {'got/s':>7} {'lost':>5} {'sample B/s':>10} {'of wire':>7} {'E samples/board':>16}"
+            )
             for rate in (int(r) for r in args.rates.split(",")):
                 r = run(b, rate, args.seconds, rails)
-                print(f"{r['rate']:>8} {r['granted']:>9} {r['got_per_s']:>7.1f} {r['lost']:>5} "
-                      f"{r['bytes_per_s']:>10.0f} {r['wire_share']:>7.1%} {r['energy_ratio']:>16.4f}")
+                print(
+                    f"{r['rate']:>8} {r['granted']:>9} {r['got_per_s']:>7.1f} {r['lost']:>5} "
+                    f"{r['bytes_per_s']:>10.0f} {r['wire_share']:>7.1%} {r['energy_ratio']:>16.4f}"
+                )
 
 
 if __name__ == "__main__":

@@ -50,7 +50,11 @@ MODES = {"datasheet": 1.0, "link-only": 0.001}
 STATES = ("fresh", "used")
 TARGET = 0.95
 _FLASH = load_board("virtual").flash  # S25FL128S typicals: 64 KiB sector erase, 256 B page program
-ERASE_S, PROGRAM_S, PAGE = _FLASH.sector_erase.typ_us / 1e6, _FLASH.page_program.typ_us / 1e6, _FLASH.page_size
+ERASE_S, PROGRAM_S, PAGE = (
+    _FLASH.sector_erase.typ_us / 1e6,
+    _FLASH.page_program.typ_us / 1e6,
+    _FLASH.page_size,
+)
 
 
 def used_flash(path: Path) -> None:
@@ -62,7 +66,7 @@ def used_flash(path: Path) -> None:
     data = bytearray(b"\xff" * board.flash.size)
     for region in board.layout.regions:
         if region.kind in ("bitstream", "blob"):
-            data[region.offset:region.end] = bytes(region.size)
+            data[region.offset : region.end] = bytes(region.size)
     path.write_bytes(bytes(data))
 
 
@@ -70,8 +74,8 @@ def run(baud: int, time_scale: float, codec: str, state: str, image: Path, work:
     flash_file = work / f"flash-{baud}-{time_scale}-{codec}-{state}.bin"
     if state == "used":
         used_flash(flash_file)
-    with VirtualBoard(SimOptions(flash_file=flash_file, time_scale=time_scale), publish=True) as vb:
-        url = f"sim://?flash={flash_file}"  # attaches to vb, through the sim:// port class
+    with VirtualBoard(SimOptions(flash_file=flash_file, time_scale=time_scale), publish=True):
+        url = f"sim://?flash={flash_file}"  # attaches to the board above, through the sim:// port class
         board = Board(Link(SerialTransport(url)), port=url)
         try:
             if baud != board.link.baud:
@@ -82,29 +86,50 @@ def run(baud: int, time_scale: float, codec: str, state: str, image: Path, work:
     flash_file.unlink(missing_ok=True)
     wire = r["wire_bytes_per_s"]
     c = r["compression"]
-    return {"baud": baud, "time_scale": time_scale, "codec": codec, "state": state, "bytes": r["bytes_written"],
-            "wire_data_bytes": c["wire_bytes"], "compression_ratio": c["ratio"], "sectors_erased": r["sectors_erased"],
-            "write_s": r["seconds"]["write"], "total_s": r["seconds"]["total"], "payload_Bps": r["write_bytes_per_s"],
-            "wire_Bps": wire, "transfer_ratio": r["wire_ratio"],
-            "end_to_end_ratio": round(r["bytes_written"] / r["seconds"]["total"] / wire, 4),
-            "window": board.link.window, "link_counters": r["link_counters"], "simulated": True}
+    return {
+        "baud": baud,
+        "time_scale": time_scale,
+        "codec": codec,
+        "state": state,
+        "bytes": r["bytes_written"],
+        "wire_data_bytes": c["wire_bytes"],
+        "compression_ratio": c["ratio"],
+        "sectors_erased": r["sectors_erased"],
+        "write_s": r["seconds"]["write"],
+        "total_s": r["seconds"]["total"],
+        "payload_Bps": r["write_bytes_per_s"],
+        "wire_Bps": wire,
+        "transfer_ratio": r["wire_ratio"],
+        "end_to_end_ratio": round(r["bytes_written"] / r["seconds"]["total"] / wire, 4),
+        "window": board.link.window,
+        "link_counters": r["link_counters"],
+        "simulated": True,
+    }
 
 
 def line(row: dict) -> str:
-    comp = f" (wire data {row['wire_data_bytes']:,} B, ratio {row['compression_ratio']:.2f}x)" if row["codec"] != "none" else ""
+    comp = (
+        f" (wire data {row['wire_data_bytes']:,} B, ratio {row['compression_ratio']:.2f}x)"
+        if row["codec"] != "none"
+        else ""
+    )
     codec = "raw" if row["codec"] == "none" else f"heatshrink/{row['codec']}"
-    return (f"{codec:15} {row['mode']:9} {row['state']:5} {row['baud']:>7} baud: {row['bytes']:,} B{comp}, "
-            f"{row['sectors_erased']} sectors erased; write {row['write_s']:.2f} s = {row['payload_Bps']:,} B/s vs wire "
-            f"{row['wire_Bps']:,} B/s: transfer {100 * row['transfer_ratio']:.1f} %, end to end "
-            f"{100 * row['end_to_end_ratio']:.1f} % ({row['total_s']:.2f} s with hash check, verify, commit, "
-            f"configure) [simulated]")
+    return (
+        f"{codec:15} {row['mode']:9} {row['state']:5} {row['baud']:>7} baud: {row['bytes']:,} B{comp}, "
+        f"{row['sectors_erased']} sectors erased; write {row['write_s']:.2f} s = {row['payload_Bps']:,} B/s vs wire "
+        f"{row['wire_Bps']:,} B/s: transfer {100 * row['transfer_ratio']:.1f} %, end to end "
+        f"{100 * row['end_to_end_ratio']:.1f} % ({row['total_s']:.2f} s with hash check, verify, commit, "
+        f"configure) [simulated]"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--bauds", default="921600,3000000", help="comma-separated baud rates")
     ap.add_argument("--modes", default="datasheet", help=f"comma-separated of {', '.join(MODES)}")
-    ap.add_argument("--codecs", default="none,auto", help="comma-separated of none, auto, heatshrink (every frame)")
+    ap.add_argument(
+        "--codecs", default="none,auto", help="comma-separated of none, auto, heatshrink (every frame)"
+    )
     ap.add_argument("--states", default=",".join(STATES), help=f"comma-separated of {', '.join(STATES)}")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
@@ -122,19 +147,25 @@ def main(argv: list[str] | None = None) -> int:
                         if not args.json:
                             print(line(row), flush=True)
     if args.json:
-        json.dump({"image_bytes": rows[0]["bytes"], "target_raw_ratio": TARGET, "rows": rows}, sys.stdout, indent=2)
+        json.dump(
+            {"image_bytes": rows[0]["bytes"], "target_raw_ratio": TARGET, "rows": rows}, sys.stdout, indent=2
+        )
         print()
         return 0
-    print(f"target: >= {100 * TARGET:.0f} % of the wire rate raw; compressed above the wire rate (ratio > 100 %).")
+    print(
+        f"target: >= {100 * TARGET:.0f} % of the wire rate raw; compressed above the wire rate (ratio > 100 %)."
+    )
     for row in rows:
         if row["codec"] == "none" and row["mode"] == "datasheet" and row["transfer_ratio"] < TARGET:
             wire_s = row["bytes"] / row["wire_Bps"]
             busy_s = row["sectors_erased"] * ERASE_S + -(-row["bytes"] // PAGE) * PROGRAM_S
-            print(f"  below target: raw {row['state']} at {row['baud']} baud ({100 * row['transfer_ratio']:.1f} %): the "
-                  f"flash is busy {busy_s:.2f} s ({row['sectors_erased']} erases of {1000 * ERASE_S:.0f} ms + page "
-                  f"programs, modelled from the datasheet) for {wire_s:.2f} s of wire, so every erase must hide behind "
-                  f"the {row['window']} frames the board's receive ring holds; the first two erases come back to back "
-                  f"(sector 1's erase must go a window ahead of its first write) and stall the wire once.")
+            print(
+                f"  below target: raw {row['state']} at {row['baud']} baud ({100 * row['transfer_ratio']:.1f} %): the "
+                f"flash is busy {busy_s:.2f} s ({row['sectors_erased']} erases of {1000 * ERASE_S:.0f} ms + page "
+                f"programs, modelled from the datasheet) for {wire_s:.2f} s of wire, so every erase must hide behind "
+                f"the {row['window']} frames the board's receive ring holds; the first two erases come back to back "
+                f"(sector 1's erase must go a window ahead of its first write) and stall the wire once."
+            )
     return 0
 
 

@@ -57,15 +57,27 @@ def run(hz: int, used: bool, tmp: Path) -> dict:
     f = board.flash
     page_s = f.page_program.typ_us / 1e6
     sectors = r["sectors_erased"]
-    part_bound = r["bytes_total"] / (r["bytes_total"] / f.page_size * page_s + sectors * f.sector_erase.typ_us / 1e6)
+    part_bound = r["bytes_total"] / (
+        r["bytes_total"] / f.page_size * page_s + sectors * f.sector_erase.typ_us / 1e6
+    )
     return {
-        "label": LABEL, "spi_hz": r["spi_hz"], "flash": "used" if used else "fresh", "bytes": r["bytes_total"],
-        "sectors_erased": sectors, "write_s": r["seconds"]["write"], "read_s": r["seconds"]["verify"],
-        "total_s": r["seconds"]["total"], "write_bytes_per_s": r["write_bytes_per_s"],
-        "read_bytes_per_s": r["read_bytes_per_s"], "spi_limit_bytes_per_s": r["spi_limit_bytes_per_s"],
-        "write_ratio": r["write_ratio"], "read_ratio": r["read_ratio"],
-        "part_bound_bytes_per_s": round(part_bound), "write_vs_part_bound": round(r["write_bytes_per_s"] / part_bound, 4),
-        "status_polls": r["status_polls"], "violations": len(dev.violations),
+        "label": LABEL,
+        "spi_hz": r["spi_hz"],
+        "flash": "used" if used else "fresh",
+        "bytes": r["bytes_total"],
+        "sectors_erased": sectors,
+        "write_s": r["seconds"]["write"],
+        "read_s": r["seconds"]["verify"],
+        "total_s": r["seconds"]["total"],
+        "write_bytes_per_s": r["write_bytes_per_s"],
+        "read_bytes_per_s": r["read_bytes_per_s"],
+        "spi_limit_bytes_per_s": r["spi_limit_bytes_per_s"],
+        "write_ratio": r["write_ratio"],
+        "read_ratio": r["read_ratio"],
+        "part_bound_bytes_per_s": round(part_bound),
+        "write_vs_part_bound": round(r["write_bytes_per_s"] / part_bound, 4),
+        "status_polls": r["status_polls"],
+        "violations": len(dev.violations),
     }
 
 
@@ -83,14 +95,20 @@ def main() -> int:
         print(json.dumps(rows, indent=2))
         return 0
     print(f"qtdeploy flash --via: {rows[0]['bytes']:,} B (XC7S15-size bitstream + blob), {LABEL}")
-    print(f"{'SPI':>7} {'flash':>5} {'erased':>6} {'write B/s':>10} {'of SPI':>7} {'of part':>7} "
-          f"{'read B/s':>10} {'of SPI':>7} {'total s':>8}")
+    print(
+        f"{'SPI':>7} {'flash':>5} {'erased':>6} {'write B/s':>10} {'of SPI':>7} {'of part':>7} "
+        f"{'read B/s':>10} {'of SPI':>7} {'total s':>8}"
+    )
     for r in rows:
-        print(f"{r['spi_hz'] / 1e6:>5.1f}MHz {r['flash']:>5} {r['sectors_erased']:>6} {r['write_bytes_per_s']:>10,} "
-              f"{100 * r['write_ratio']:>6.1f}% {100 * r['write_vs_part_bound']:>6.1f}% {r['read_bytes_per_s']:>10,} "
-              f"{100 * r['read_ratio']:>6.1f}% {r['total_s']:>8.2f}")
-    print("of SPI: against the SPI clock's bytes/s (hz / 8); of part: against the S25FL128S's own bound "
-          "(256 B per 250 us page program, + 130 ms per erased 64 KiB sector; datasheet typicals, boards/env5.toml)")
+        print(
+            f"{r['spi_hz'] / 1e6:>5.1f}MHz {r['flash']:>5} {r['sectors_erased']:>6} {r['write_bytes_per_s']:>10,} "
+            f"{100 * r['write_ratio']:>6.1f}% {100 * r['write_vs_part_bound']:>6.1f}% {r['read_bytes_per_s']:>10,} "
+            f"{100 * r['read_ratio']:>6.1f}% {r['total_s']:>8.2f}"
+        )
+    print(
+        "of SPI: against the SPI clock's bytes/s (hz / 8); of part: against the S25FL128S's own bound "
+        "(256 B per 250 us page program, + 130 ms per erased 64 KiB sector; datasheet typicals, boards/env5.toml)"
+    )
     bad = sum(r["violations"] for r in rows)
     if bad:
         print(f"WARNING: the NOR model recorded {bad} protocol violations")

@@ -39,13 +39,22 @@ RETURN = 0x10100000  # a mapped address nothing lives at: the callee returns her
 
 def build(build_dir: Path) -> tuple[bytes, dict[str, int]]:
     subprocess.run(["make", "-s", f"BUILD={build_dir}", "m0bench"], cwd=FW, check=True)
-    nm = subprocess.run(["arm-none-eabi-nm", str(build_dir / "arm" / "m0bench.elf")], check=True,
-                        capture_output=True, text=True).stdout
+    nm = subprocess.run(
+        ["arm-none-eabi-nm", str(build_dir / "arm" / "m0bench.elf")],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
     syms = {f[2]: int(f[0], 16) for f in (ln.split() for ln in nm.splitlines()) if len(f) == 3}
-    size = subprocess.run(["arm-none-eabi-size", "-A", str(build_dir / "arm" / "m0bench.elf")], check=True,
-                          capture_output=True, text=True).stdout
-    assert not any(ln.split()[0] == ".data" and int(ln.split()[1]) for ln in size.splitlines()[2:] if ln.split()), \
-        "the bench image must have no initialised .data (nothing copies it)"
+    size = subprocess.run(
+        ["arm-none-eabi-size", "-A", str(build_dir / "arm" / "m0bench.elf")],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    assert not any(
+        ln.split()[0] == ".data" and int(ln.split()[1]) for ln in size.splitlines()[2:] if ln.split()
+    ), "the bench image must have no initialised .data (nothing copies it)"
     return (build_dir / "arm" / "m0bench.bin").read_bytes(), syms
 
 
@@ -99,9 +108,9 @@ class M0:
         branch = False
         i = 0
         while i < size:
-            hw = int.from_bytes(code[i:i + 2], "little")
+            hw = int.from_bytes(code[i : i + 2], "little")
             wide = (hw >> 11) in (0b11101, 0b11110, 0b11111)
-            hw2 = int.from_bytes(code[i + 2:i + 4], "little") if wide else None
+            hw2 = int.from_bytes(code[i + 2 : i + 4], "little") if wide else None
             c, branch = _cycles(hw, hw2)
             cyc += c
             n += 1
@@ -169,11 +178,21 @@ def measure(case: str, image: bytes, syms: dict[str, int]) -> dict:
         instr.append(n)
         cyc.append(c)
     mean_cyc = float(np.mean(cyc))
-    return {"case": case, "bits": cfg["bits"], "window": cfg["window"], "d_model": cfg["d_model"],
-            "ffn": cfg["ffn"], "macs": macs(cfg), "instructions": int(np.mean(instr)),
-            "cycles": int(mean_cyc), "ms_133mhz": mean_cyc / CLOCK_HZ * 1e3,
-            "load_instructions": load_instr, "load_ms_133mhz": load_cyc / CLOCK_HZ * 1e3,
-            "blob_bytes": len(blob), "bit_exact_windows": index["windows"]}
+    return {
+        "case": case,
+        "bits": cfg["bits"],
+        "window": cfg["window"],
+        "d_model": cfg["d_model"],
+        "ffn": cfg["ffn"],
+        "macs": macs(cfg),
+        "instructions": int(np.mean(instr)),
+        "cycles": int(mean_cyc),
+        "ms_133mhz": mean_cyc / CLOCK_HZ * 1e3,
+        "load_instructions": load_instr,
+        "load_ms_133mhz": load_cyc / CLOCK_HZ * 1e3,
+        "blob_bytes": len(blob),
+        "bit_exact_windows": index["windows"],
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -187,13 +206,19 @@ def main(argv: list[str] | None = None) -> int:
         json.dump(rows, sys.stdout, indent=1)
         print()
         return 0
-    print("MCU-only kernel on a Cortex-M0+ (unicorn; arm-none-eabi-gcc -Os, kernel.c -O2); cycles estimated, 133 MHz")
-    print(f"{'config':<12}{'MACs':>9}{'instr/inf':>11}{'instr/MAC':>10}{'cycles':>11}{'ms':>8}"
-          f"{'vs 176 ms':>11}{'load ms':>9}")
+    print(
+        "MCU-only kernel on a Cortex-M0+ (unicorn; arm-none-eabi-gcc -Os, kernel.c -O2); cycles estimated, 133 MHz"
+    )
+    print(
+        f"{'config':<12}{'MACs':>9}{'instr/inf':>11}{'instr/MAC':>10}{'cycles':>11}{'ms':>8}"
+        f"{'vs 176 ms':>11}{'load ms':>9}"
+    )
     for r in rows:
-        print(f"{r['case']:<12}{r['macs']:>9,}{r['instructions']:>11,}{r['instructions'] / r['macs']:>10.2f}"
-              f"{r['cycles']:>11,}{r['ms_133mhz']:>8.2f}{PAPER_MCU_MS / r['ms_133mhz']:>10.1f}x"
-              f"{r['load_ms_133mhz']:>9.2f}")
+        print(
+            f"{r['case']:<12}{r['macs']:>9,}{r['instructions']:>11,}{r['instructions'] / r['macs']:>10.2f}"
+            f"{r['cycles']:>11,}{r['ms_133mhz']:>8.2f}{PAPER_MCU_MS / r['ms_133mhz']:>10.1f}x"
+            f"{r['load_ms_133mhz']:>9.2f}"
+        )
     print("every window's y checked bit-exact against the golden vector; 'load' = SHA-256 + parse + bind")
     return 0
 

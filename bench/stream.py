@@ -28,8 +28,8 @@ from pathlib import Path
 
 from qtdeploy._protocol import Engine
 from qtdeploy.boards import load_board
-from qtdeploy.formats import bitstream, blob
 from qtdeploy.forecast.run import forecast, prepare
+from qtdeploy.formats import bitstream, blob
 from qtdeploy.link import Link, SerialTransport
 from qtdeploy.ops import Board, flash
 from qtdeploy.sim import SimOptions, VirtualBoard
@@ -37,7 +37,6 @@ from qtdeploy.sim.design import sim_design
 
 sys.path.insert(0, str(Path(__file__).parent))
 from stream_engines import BAUD, PAPER, VECTORS, link_limit  # noqa: E402
-
 
 LIVE_HZ, LIVE_WINDOWS = 100, 200
 
@@ -52,25 +51,52 @@ def run_case(case: str, windows: int, fpga: str, work: Path, check: bool) -> lis
     bit = work / f"{case}.bit"
     bit.write_bytes(bitstream.write_sim_bitstream(b.abi, load_board("virtual"), sim_design(b)))
     flash_file = work / f"{case}.bin"
-    with VirtualBoard(SimOptions(flash_file=flash_file, time_scale=0.01, pacing=False), publish=True) as vb, _board(vb) as s:
+    with (
+        VirtualBoard(SimOptions(flash_file=flash_file, time_scale=0.01, pacing=False), publish=True) as vb,
+        _board(vb) as s,
+    ):
         flash(s, bitstream=bit, blob=qtb)
     rows = []
     for engine in (Engine.FPGA, Engine.MCU):
-        with VirtualBoard(SimOptions(flash_file=flash_file, pacing=True, fpga=fpga), publish=True) as vb, _board(vb) as s:
+        with (
+            VirtualBoard(SimOptions(flash_file=flash_file, pacing=True, fpga=fpga), publish=True) as vb,
+            _board(vb) as s,
+        ):
             assert s.link.baud == BAUD, s.link.baud
             plan = prepare(s, "synthetic:seed=1")
             r = forecast(s, plan, engine=engine, count=windows, check=check)
             # one window at a time, as from a sensor: the latency of a single prediction
-            live = forecast(s, prepare(s, "synthetic:seed=2", rate=LIVE_HZ), engine=engine, count=LIVE_WINDOWS,
-                            check=check)
+            live = forecast(
+                s,
+                prepare(s, "synthetic:seed=2", rate=LIVE_HZ),
+                engine=engine,
+                count=LIVE_WINDOWS,
+                check=check,
+            )
         hp = b.hparams
-        limit, up, down = link_limit(hp.window * hp.features, hp.horizon, max(1, r["in_flight"] // 4))  # WindowStream.batch
-        rows.append({"config": case, "engine": engine.name.lower(), "fpga": fpga, "windows": r["windows"],
-                     "ok": r["ok"], "checked": r["checked"], "windows_per_s": r["windows_per_s"],
-                     "link_limited_per_s": round(limit, 1), "ratio": round(r["windows_per_s"] / limit, 3),
-                     "latency_ms": r["latency_ms"], "live_latency_ms": live["latency_ms"], "engine_us": r["board_time_us"], "in_flight": r["in_flight"],
-                     "bytes_up_per_window": round(up, 1), "bytes_down_per_window": round(down, 1),
-                     "figures": "simulated (virtual board, paced 921600 baud)"})
+        limit, up, down = link_limit(
+            hp.window * hp.features, hp.horizon, max(1, r["in_flight"] // 4)
+        )  # WindowStream.batch
+        rows.append(
+            {
+                "config": case,
+                "engine": engine.name.lower(),
+                "fpga": fpga,
+                "windows": r["windows"],
+                "ok": r["ok"],
+                "checked": r["checked"],
+                "windows_per_s": r["windows_per_s"],
+                "link_limited_per_s": round(limit, 1),
+                "ratio": round(r["windows_per_s"] / limit, 3),
+                "latency_ms": r["latency_ms"],
+                "live_latency_ms": live["latency_ms"],
+                "engine_us": r["board_time_us"],
+                "in_flight": r["in_flight"],
+                "bytes_up_per_window": round(up, 1),
+                "bytes_down_per_window": round(down, 1),
+                "figures": "simulated (virtual board, paced 921600 baud)",
+            }
+        )
     return rows
 
 
@@ -84,8 +110,10 @@ def main() -> None:
     args = ap.parse_args()
     rows = []
     if not args.json:
-        print(f"{'config':<11} {'engine':<6} {'windows/s':>9} {'link-lim':>8} {'ratio':>6}  {'lat p50':>8} {'lat p99':>8}"
-              f"  {'live p50/p99 ms':>15}  {'engine p50/p99 us':>17}   (all simulated: virtual board, {BAUD} baud, --fpga {args.fpga})")
+        print(
+            f"{'config':<11} {'engine':<6} {'windows/s':>9} {'link-lim':>8} {'ratio':>6}  {'lat p50':>8} {'lat p99':>8}"
+            f"  {'live p50/p99 ms':>15}  {'engine p50/p99 us':>17}   (all simulated: virtual board, {BAUD} baud, --fpga {args.fpga})"
+        )
     with tempfile.TemporaryDirectory() as work:
         for case in args.configs.split(","):
             got = run_case(case, args.windows, args.fpga, Path(work), not args.no_check)
@@ -93,10 +121,13 @@ def main() -> None:
             if not args.json:
                 for r in got:
                     lat, eng = r["latency_ms"], r["engine_us"]
-                    print(f"{r['config']:<11} {r['engine']:<6} {r['windows_per_s']:9.1f} {r['link_limited_per_s']:8.1f} "
-                          f"{100 * r['ratio']:5.1f}%  {lat['p50']:6.1f}ms {lat['p99']:6.1f}ms  "
-                          f"{r['live_latency_ms']['p50']:7.2f}/{r['live_latency_ms']['p99']:<7.2f}  "
-                          f"{eng['p50']:>8.0f}/{eng['p99']:<8.0f}  ok {r['ok']}/{r['windows']}", flush=True)
+                    print(
+                        f"{r['config']:<11} {r['engine']:<6} {r['windows_per_s']:9.1f} {r['link_limited_per_s']:8.1f} "
+                        f"{100 * r['ratio']:5.1f}%  {lat['p50']:6.1f}ms {lat['p99']:6.1f}ms  "
+                        f"{r['live_latency_ms']['p50']:7.2f}/{r['live_latency_ms']['p99']:<7.2f}  "
+                        f"{eng['p50']:>8.0f}/{eng['p99']:<8.0f}  ok {r['ok']}/{r['windows']}",
+                        flush=True,
+                    )
     if args.json:
         json.dump(rows, sys.stdout, indent=1)
 

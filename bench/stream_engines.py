@@ -57,7 +57,10 @@ def run_case(case: str, windows: int, fpga: str, work: Path) -> list[dict]:
     bit = work / f"{case}.bit"
     bit.write_bytes(bitstream.write_sim_bitstream(b.abi, load_board("virtual"), sim_design(b)))
     flash_file = work / f"{case}.bin"
-    with VirtualBoard(SimOptions(flash_file=flash_file, time_scale=0.01, pacing=False), publish=True) as vb, _board(vb) as s:
+    with (
+        VirtualBoard(SimOptions(flash_file=flash_file, time_scale=0.01, pacing=False), publish=True) as vb,
+        _board(vb) as s,
+    ):
         flash(s, bitstream=bit, blob=VECTORS / case / "model.qtb")
     hp = b.hparams
     xs = np.random.default_rng(1).integers(-2, 2, size=(windows, hp.window, hp.features)).astype(np.int8)
@@ -74,12 +77,24 @@ def run_case(case: str, windows: int, fpga: str, work: Path) -> list[dict]:
         limit, up, down = link_limit(model.in_count, model.out_count, batch)
         latency = sorted(g.t_end_us - g.t_start_us for g in got if g.ok)
         rate = windows / seconds
-        rows.append({"config": case, "engine": engine.name, "fpga": fpga, "windows": windows,
-                     "ok": sum(g.ok for g in got), "windows_per_s": round(rate, 1),
-                     "link_limited_per_s": round(limit, 1), "ratio": round(rate / limit, 3),
-                     "bytes_up_per_window": round(up, 1), "bytes_down_per_window": round(down, 1),
-                     "engine_us_p50": latency[len(latency) // 2], "engine_us_p99": latency[int(len(latency) * 0.99)],
-                     "accel_cycles": got[0].accel_cycles, "figures": "simulated"})
+        rows.append(
+            {
+                "config": case,
+                "engine": engine.name,
+                "fpga": fpga,
+                "windows": windows,
+                "ok": sum(g.ok for g in got),
+                "windows_per_s": round(rate, 1),
+                "link_limited_per_s": round(limit, 1),
+                "ratio": round(rate / limit, 3),
+                "bytes_up_per_window": round(up, 1),
+                "bytes_down_per_window": round(down, 1),
+                "engine_us_p50": latency[len(latency) // 2],
+                "engine_us_p99": latency[int(len(latency) * 0.99)],
+                "accel_cycles": got[0].accel_cycles,
+                "figures": "simulated",
+            }
+        )
     return rows
 
 
@@ -96,10 +111,12 @@ def main() -> None:
             rows += run_case(case, args.windows, args.fpga, Path(work))
             if not args.json:
                 for r in rows[-2:]:
-                    print(f"{r['config']:<11} {r['engine']:<4} {r['windows_per_s']:8.0f} windows/s  link-limited "
-                          f"{r['link_limited_per_s']:6.0f}  {100 * r['ratio']:5.1f} %   engine p50 {r['engine_us_p50']} us "
-                          f"p99 {r['engine_us_p99']} us  cycles {r['accel_cycles']}  (simulated, --fpga {args.fpga})",
-                          flush=True)
+                    print(
+                        f"{r['config']:<11} {r['engine']:<4} {r['windows_per_s']:8.0f} windows/s  link-limited "
+                        f"{r['link_limited_per_s']:6.0f}  {100 * r['ratio']:5.1f} %   engine p50 {r['engine_us_p50']} us "
+                        f"p99 {r['engine_us_p99']} us  cycles {r['accel_cycles']}  (simulated, --fpga {args.fpga})",
+                        flush=True,
+                    )
     if args.json:
         json.dump(rows, sys.stdout, indent=1)
 

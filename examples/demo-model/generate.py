@@ -32,13 +32,21 @@ def _tensors(bits: int, rng: np.random.Generator) -> list[tuple[str, np.ndarray,
         out.append((name, rng.integers(-wmax, wmax + 1, shape, dtype=np.int8), bits, True))
 
     def requant(prefix: str, channels: int) -> None:
-        out.append((f"{prefix}.mult", rng.integers(1 << 29, (1 << 31) - 1, channels, dtype=np.int32), 32, True))
+        out.append(
+            (f"{prefix}.mult", rng.integers(1 << 29, (1 << 31) - 1, channels, dtype=np.int32), 32, True)
+        )
         out.append((f"{prefix}.shift", rng.integers(30, 40, channels, dtype=np.uint8), 8, False))
 
     def linear(prefix: str, shape: tuple[int, int], bias_shape: tuple[int, ...] | None = None) -> None:
         weight(f"{prefix}.weight", shape)
-        out.append((f"{prefix}.bias", rng.integers(-(1 << 12), 1 << 12, bias_shape or shape[:1], dtype=np.int32),
-                    32, True))
+        out.append(
+            (
+                f"{prefix}.bias",
+                rng.integers(-(1 << 12), 1 << 12, bias_shape or shape[:1], dtype=np.int32),
+                32,
+                True,
+            )
+        )
         requant(prefix, shape[0])
 
     out.append(("x.range", srange, 32, True))
@@ -80,9 +88,15 @@ def write_demo(directory: str | Path, bits: int = 4, seed: int = 2026) -> Path:
     lines = [
         f"# The demo forecaster at {bits} bits, written by generate.py (seeded random integers with",
         "# the names and widths of protocol/model.md). Format: protocol/blob.md, 'Description'.",
-        "", "[model]", *(f"{k} = {v}" for k, v in HPARAMS.items()), "",
+        "",
+        "[model]",
+        *(f"{k} = {v}" for k, v in HPARAMS.items()),
+        "",
         "# Most tensors are int32 (ranges, biases, multipliers); weights and shifts say otherwise.",
-        "[defaults]", "bits = 32", "signed = true", "",
+        "[defaults]",
+        "bits = 32",
+        "signed = true",
+        "",
     ]
     for name, data, width, signed in _tensors(bits, rng):
         np.save(root / f"{name}.npy", data)
@@ -96,11 +110,18 @@ def write_demo(directory: str | Path, bits: int = 4, seed: int = 2026) -> Path:
         np.save(root / f"l{layer}.exp_lut.npy", exp_lut(bits))
         lines += ["[[lut]]", f'name = "l{layer}.exp_lut"', "bits = 16", "signed = false", ""]
     lines += [
-        "[meta]", 'model_name = "demo-forecaster"', 'features = ["load_kw"]', 'target = "load_kw"',
-        "input_scale = 0.0625", "output_scale = [0.001953125]",
+        "[meta]",
+        'model_name = "demo-forecaster"',
+        'features = ["load_kw"]',
+        'target = "load_kw"',
+        "input_scale = 0.0625",
+        "output_scale = [0.001953125]",
         "bits = { weights = %d, activations = %d }" % (bits, bits),
-        "", "[meta.norm]", "mean = [41.7, 41.7]   # input feature(s), then the target",
-        "std = [12.3, 12.3]", "",
+        "",
+        "[meta.norm]",
+        "mean = [41.7, 41.7]   # input feature(s), then the target",
+        "std = [12.3, 12.3]",
+        "",
     ]
     (root / "model.toml").write_text("\n".join(lines), encoding="utf-8")
     return root

@@ -7,9 +7,9 @@
 #include "qtd/fpga.h"
 #include "qtd/le.h"
 
-#define STICKY (QTD_ASTAT_DONE | QTD_ASTAT_ERROR | QTD_ASTAT_INPUT_OVERRUN | QTD_ASTAT_SPI_ERROR)
+#define STICKY    (QTD_ASTAT_DONE | QTD_ASTAT_ERROR | QTD_ASTAT_INPUT_OVERRUN | QTD_ASTAT_SPI_ERROR)
 #define WRITE_HDR 3u
-#define READ_HDR (3u + QTD_RM_READ_TURNAROUND_BYTES)
+#define READ_HDR  (3u + QTD_RM_READ_TURNAROUND_BYTES)
 #define MAX_INPUT (QTD_KERNEL_MAX_WINDOW * QTD_KERNEL_MAX_FEATURES)
 
 static struct {
@@ -32,7 +32,9 @@ static void reg_write(uint16_t addr, const uint8_t *data, uint16_t n) {
     hal_fabric_xfer(g_buf, WRITE_HDR + n, NULL, 0);
 }
 
-static void reg_write8(uint16_t addr, uint8_t v) { reg_write(addr, &v, 1); }
+static void reg_write8(uint16_t addr, uint8_t v) {
+    reg_write(addr, &v, 1);
+}
 
 static void reg_read(uint16_t addr, uint8_t *out, uint16_t n) {
     const uint8_t cmd[READ_HDR] = {QTD_SPI_CMD_READ, (uint8_t)(addr >> 8), (uint8_t)addr};
@@ -93,7 +95,9 @@ static bool load_one(uint16_t select_reg, uint16_t port, uint32_t index, const u
     return false;
 }
 
-void qtd_accel_forget(void) { memset(&g, 0, sizeof g); }
+void qtd_accel_forget(void) {
+    memset(&g, 0, sizeof g);
+}
 
 qtd_status_t qtd_accel_load(const qtd_model_t *m, const char **why) {
     qtd_accel_forget();
@@ -122,7 +126,8 @@ qtd_status_t qtd_accel_load(const qtd_model_t *m, const char **why) {
     reg_write8(QTD_REG_STATUS, STICKY);
     const uint16_t in_count = (uint16_t)(m->hp.window * m->hp.features);
     if (reg_read32(QTD_REG_INPUT_LEN) != in_count || reg_read32(QTD_REG_OUTPUT_LEN) != 4u * m->hp.horizon) {
-        *why = "the accelerator's INPUT_LEN/OUTPUT_LEN do not fit the model (a bitstream without this design?)";
+        *why =
+            "the accelerator's INPUT_LEN/OUTPUT_LEN do not fit the model (a bitstream without this design?)";
         return QTD_ST_UNSUPPORTED;
     }
     const uint32_t n = (uint32_t)m->blob.n_tensors + m->blob.n_luts;
@@ -131,8 +136,9 @@ qtd_status_t qtd_accel_load(const qtd_model_t *m, const char **why) {
         qtd_tensor_t t;
         qtd_blob_at(&m->blob, i, &name, &t);
         bool lut = i >= m->blob.n_tensors;
-        if (!load_one(lut ? QTD_REG_LUT_SELECT : QTD_REG_WLOAD_TENSOR, lut ? QTD_REG_LUT_DATA : QTD_REG_WLOAD_DATA,
-                      lut ? i - m->blob.n_tensors : i, t.v.data, t.length)) {
+        if (!load_one(lut ? QTD_REG_LUT_SELECT : QTD_REG_WLOAD_TENSOR,
+                      lut ? QTD_REG_LUT_DATA : QTD_REG_WLOAD_DATA, lut ? i - m->blob.n_tensors : i, t.v.data,
+                      t.length)) {
             *why = "SPI_LAST CRC-8 mismatch while loading a tensor (twice): check the FPGA SPI wiring";
             return QTD_ST_INTERNAL;
         }
@@ -220,7 +226,8 @@ bool qtd_accel_poll(int32_t *y, uint32_t *cycles, qtd_status_t *st, const char *
         reg_write8(QTD_REG_CTRL, (uint8_t)(g.ctrl | QTD_ACTRL_RESET));
         g.running = false;
         *st = code == QTD_AERR_TIMEOUT ? QTD_ST_ACCEL_TIMEOUT : QTD_ST_INTERNAL;
-        *why = code == QTD_AERR_TIMEOUT ? "the accelerator's watchdog expired" : "the accelerator flagged an error";
+        *why = code == QTD_AERR_TIMEOUT ? "the accelerator's watchdog expired"
+                                        : "the accelerator flagged an error";
         return true;
     }
     if (!(s & QTD_ASTAT_DONE)) {

@@ -19,7 +19,7 @@
 #include "qtd/slots.h"
 #include "qtd/stream.h"
 
-#define CACHE_PAYLOAD QTD_LINK_DETAIL_MAX
+#define CACHE_PAYLOAD  QTD_LINK_DETAIL_MAX
 #define BAUD_REVERT_US 1000000u /* link.md 7.3: revert when nothing good arrives at the new rate */
 
 typedef struct {
@@ -37,12 +37,12 @@ static qtd_rx_t g_rx;
 static uint8_t g_tx[QTD_FRAME_MAX_RAW];
 static cache_entry_t g_cache[QTD_LINK_MAX_WINDOW];
 static unsigned g_cache_next;
-static uint32_t g_errors[8];      /* rejected runs per qtd_frame_err_t (for a debugger) */
-static uint32_t g_ignored;        /* well-formed frames with RESPONSE or EVENT set */
-static uint32_t g_old_baud;       /* rate to fall back to after SET_BAUD ... */
-static uint64_t g_baud_deadline;  /* ... if no good frame arrives before this time (0: none) */
+static uint32_t g_errors[8];     /* rejected runs per qtd_frame_err_t (for a debugger) */
+static uint32_t g_ignored;       /* well-formed frames with RESPONSE or EVENT set */
+static uint32_t g_old_baud;      /* rate to fall back to after SET_BAUD ... */
+static uint64_t g_baud_deadline; /* ... if no good frame arrives before this time (0: none) */
 static uint32_t g_baud;
-static uint16_t g_event_seq;      /* EVENT frames have their own seq space, from 0 at HELLO (link.md 5) */
+static uint16_t g_event_seq; /* EVENT frames have their own seq space, from 0 at HELLO (link.md 5) */
 
 static void cache_clear(void) {
     memset(g_cache, 0, sizeof g_cache);
@@ -85,14 +85,16 @@ static void cache_store(uint16_t seq, uint8_t command, uint8_t status, const uin
 
 static void send_frame(uint8_t flags, uint16_t seq, uint8_t command, uint8_t status, uint16_t len) {
     static const uint8_t delim = QTD_LINK_DELIMITER;
-    qtd_frame_t f = {QTD_LINK_PROTOCOL_VERSION, flags, seq, command, status, len,
+    qtd_frame_t f = {QTD_LINK_PROTOCOL_VERSION,  flags, seq, command, status, len,
                      g_tx + QTD_LINK_HEADER_SIZE};
     size_t n = qtd_frame_build(&f, g_tx, sizeof g_tx);
     qtd_cobs_encode_to(g_tx, n, hal_uart_write);
     hal_uart_write(&delim, 1);
 }
 
-uint8_t *qtd_app_event_payload(void) { return g_tx + QTD_LINK_HEADER_SIZE; }
+uint8_t *qtd_app_event_payload(void) {
+    return g_tx + QTD_LINK_HEADER_SIZE;
+}
 
 void qtd_app_send_event(uint8_t command, uint8_t status, uint16_t len) {
     send_frame(QTD_FLAG_EVENT, g_event_seq++, command, status, len);
@@ -117,9 +119,11 @@ static void execute(const qtd_frame_t *req) {
     } else if (cmd->handler == NULL) {
         st = qtd_fail(&rep, QTD_ST_UNSUPPORTED, "not in this firmware yet: command", req->command, 1);
     } else if (qtd_stream_running() && !qtd_stream_allows(req->command)) {
-        st = qtd_fail(&rep, QTD_ST_BUSY, "a window stream is running; STREAM_STOP first, command", req->command, 1);
+        st = qtd_fail(&rep, QTD_ST_BUSY, "a window stream is running; STREAM_STOP first, command",
+                      req->command, 1);
     } else if (req->length > qtd_link.max_payload) {
-        st = qtd_fail(&rep, QTD_ST_BAD_LENGTH, "payload longer than negotiated max_payload", qtd_link.max_payload, 1);
+        st = qtd_fail(&rep, QTD_ST_BAD_LENGTH, "payload longer than negotiated max_payload",
+                      qtd_link.max_payload, 1);
     } else {
         /* the handler reads req->payload (in the receive buffer) and writes g_tx: no overlap */
         st = cmd->handler(req, &rep);
@@ -146,7 +150,7 @@ static void on_frame(const qtd_frame_t *req) {
     }
     if (req->command == QTD_CMD_HELLO) {
         cache_clear();
-        qtd_stream_reset(); /* link.md 5: HELLO stops any running stream, events count from 0 */
+        qtd_stream_reset();       /* link.md 5: HELLO stops any running stream, events count from 0 */
         qtd_power_stream_reset(); /* ... and any power stream */
         g_event_seq = 0;
     }
@@ -161,8 +165,10 @@ static void on_bad_frame(qtd_frame_err_t err, const qtd_frame_t *hdr) {
     qtd_reply_t rep;
     rep.detail_len = 0;
     qtd_status_t st = err == QTD_FRAME_ERR_VERSION
-                          ? qtd_fail(&rep, QTD_ST_BAD_VERSION, "board speaks protocol version", QTD_LINK_PROTOCOL_VERSION, 1)
-                          : qtd_fail(&rep, QTD_ST_BAD_FRAME, "header length disagrees with the frame, length", hdr->length, 1);
+                          ? qtd_fail(&rep, QTD_ST_BAD_VERSION, "board speaks protocol version",
+                                     QTD_LINK_PROTOCOL_VERSION, 1)
+                          : qtd_fail(&rep, QTD_ST_BAD_FRAME, "header length disagrees with the frame, length",
+                                     hdr->length, 1);
     send_frame(QTD_FLAG_RESPONSE, hdr->seq, hdr->command, st, put_detail(&rep));
 }
 

@@ -9,10 +9,10 @@
 
 #include "qtd/le.h"
 
-#define MAGIC0 0x89u
-#define VERSION 1u
-#define ALIGN 4u
-#define TABLES_AT (QTD_BLOB_HEADER_SIZE + QTD_BLOB_MODEL_SIZE)
+#define MAGIC0      0x89u
+#define VERSION     1u
+#define ALIGN       4u
+#define TABLES_AT   (QTD_BLOB_HEADER_SIZE + QTD_BLOB_MODEL_SIZE)
 #define FLAG_SIGNED 0x01u
 
 static const uint8_t k_magic[4] = {MAGIC0, 'Q', 'T', 'B'};
@@ -31,7 +31,8 @@ static qtd_status_t invalid(const char **why, const char *text) {
     return QTD_ST_BLOB_INVALID;
 }
 
-qtd_status_t qtd_blob_check_header(const uint8_t *hdr, uint32_t avail, uint32_t *payload_size, const char **why) {
+qtd_status_t qtd_blob_check_header(const uint8_t *hdr, uint32_t avail, uint32_t *payload_size,
+                                   const char **why) {
     if (avail < QTD_BLOB_HEADER_SIZE) {
         return invalid(why, "blob shorter than its 128-byte header");
     }
@@ -92,10 +93,14 @@ static entry_t get_entry(const qtd_blob_t *b, uint32_t i) {
     return e;
 }
 
-static bool bits_ok(uint8_t bits) { return (bits >= 2 && bits <= 8) || bits == 16 || bits == 32; }
+static bool bits_ok(uint8_t bits) {
+    return (bits >= 2 && bits <= 8) || bits == 16 || bits == 32;
+}
 
 /* ceil(count * bits / 8) without 32-bit overflow. */
-static uint64_t packed_size(uint32_t count, uint8_t bits) { return ((uint64_t)count * bits + 7u) / 8u; }
+static uint64_t packed_size(uint32_t count, uint8_t bits) {
+    return ((uint64_t)count * bits + 7u) / 8u;
+}
 
 static bool name_ok(const uint8_t *name) {
     uint32_t n = 0;
@@ -153,7 +158,8 @@ static qtd_status_t check_entry(const qtd_blob_t *b, uint32_t i, uint32_t data_s
     if (e.length != packed_size(e.count, e.bits)) {
         return invalid(why, "table entry: length does not match count and bits");
     }
-    if (e.offset % ALIGN != 0 || e.offset < data_start || e.offset > b->size || e.length > b->size - e.offset) {
+    if (e.offset % ALIGN != 0 || e.offset < data_start || e.offset > b->size ||
+        e.length > b->size - e.offset) {
         return invalid(why, "table entry: data outside the data area or unaligned");
     }
     if (e.offset > b->kept || e.length > b->kept - e.offset) {
@@ -226,7 +232,9 @@ static qtd_status_t check_regions(const qtd_blob_t *b, uint32_t data_start, cons
 
 /* ---- ABI id (blob.md "ABI id"): SHA-256 of the ABI string, first 4 bytes big-endian -------- */
 
-static void put_str(qtd_sha256_t *s, const char *text) { qtd_sha256_update(s, (const uint8_t *)text, strlen(text)); }
+static void put_str(qtd_sha256_t *s, const char *text) {
+    qtd_sha256_update(s, (const uint8_t *)text, strlen(text));
+}
 
 static void put_dec(qtd_sha256_t *s, uint32_t v) {
     char buf[10];
@@ -250,9 +258,10 @@ static void put_widths(qtd_sha256_t *s, const qtd_blob_t *b, uint32_t from, uint
 }
 
 static uint32_t derive_abi(const qtd_blob_t *b) {
-    static const char *const names[7] = {"window", "features", "d_model", "heads", "layers", "ffn", "horizon"};
+    static const char *const names[7] = {"window", "features", "d_model", "heads",
+                                         "layers", "ffn",      "horizon"};
     const uint16_t vals[7] = {b->hp.window, b->hp.features, b->hp.d_model, b->hp.heads,
-                              b->hp.layers, b->hp.ffn, b->hp.horizon};
+                              b->hp.layers, b->hp.ffn,      b->hp.horizon};
     qtd_sha256_t s;
     uint8_t digest[QTD_SHA256_SIZE];
     qtd_sha256_init(&s);
@@ -268,7 +277,8 @@ static uint32_t derive_abi(const qtd_blob_t *b) {
     put_str(&s, "|luts=");
     put_widths(&s, b, b->n_tensors, (uint32_t)b->n_tensors + b->n_luts);
     qtd_sha256_final(&s, digest);
-    uint32_t id = ((uint32_t)digest[0] << 24) | ((uint32_t)digest[1] << 16) | ((uint32_t)digest[2] << 8) | digest[3];
+    uint32_t id =
+        ((uint32_t)digest[0] << 24) | ((uint32_t)digest[1] << 16) | ((uint32_t)digest[2] << 8) | digest[3];
     return id == 0 ? 1u : id == 0xFFFFFFFFu ? 0xFFFFFFFEu : id;
 }
 
@@ -286,7 +296,7 @@ qtd_status_t qtd_blob_parse(qtd_blob_t *b, const uint8_t *base, uint32_t kept, c
     }
     const uint8_t *m = base + QTD_BLOB_HEADER_SIZE;
     uint16_t *hp[7] = {&b->hp.window, &b->hp.features, &b->hp.d_model, &b->hp.heads,
-                       &b->hp.layers, &b->hp.ffn, &b->hp.horizon};
+                       &b->hp.layers, &b->hp.ffn,      &b->hp.horizon};
     for (unsigned i = 0; i < 7; i++) {
         *hp[i] = qtd_le16(m + 2 * i);
         if (*hp[i] == 0) {

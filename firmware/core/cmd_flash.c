@@ -100,11 +100,12 @@ typedef struct {
 
 static qtd_status_t hs_sink(void *ctx, uint32_t at, const uint8_t *piece, uint32_t n) {
     const hs_write_t *w = ctx;
-    return w->program ? qtd_flash_program(w->offset + at, piece, n) : qtd_flash_check_program(w->offset + at, piece, n);
+    return w->program ? qtd_flash_program(w->offset + at, piece, n)
+                      : qtd_flash_check_program(w->offset + at, piece, n);
 }
 
-static qtd_status_t write_heatshrink(qtd_reply_t *rep, uint32_t offset, uint32_t raw_length, const uint8_t *data,
-                                     uint32_t data_len) {
+static qtd_status_t write_heatshrink(qtd_reply_t *rep, uint32_t offset, uint32_t raw_length,
+                                     const uint8_t *data, uint32_t data_len) {
     uint32_t page = qtd_link.board->page_size;
     uint32_t cap = rep->cap / page * page;
     hs_write_t w = {offset, false};
@@ -117,8 +118,8 @@ static qtd_status_t write_heatshrink(qtd_reply_t *rep, uint32_t offset, uint32_t
     }
     if (st == QTD_ST_OK) {
         w.program = true;
-        st = qtd_codec_heatshrink_decode(data, data_len, raw_length, rep->payload, cap, offset, page, hs_sink, &w,
-                                         &got);
+        st = qtd_codec_heatshrink_decode(data, data_len, raw_length, rep->payload, cap, offset, page, hs_sink,
+                                         &w, &got);
     }
     rep->len = 0; /* the scratch is not an answer */
     return st;

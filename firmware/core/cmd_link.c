@@ -38,10 +38,12 @@ qtd_status_t qtd_cmd_hello(const qtd_frame_t *req, qtd_reply_t *rep) {
     qtd_put_le16(p + 20, qtd_link.max_payload);
     p[22] = qtd_link.window;
     p[23] = fs.state;
-    qtd_put_le16(p + 24, 0x01FCu);      /* bit_widths: 2..8 (the MCU kernel unpacks any of them) */
+    qtd_put_le16(p + 24, 0x01FCu); /* bit_widths: 2..8 (the MCU kernel unpacks any of them) */
     /* engines: the MCU kernel always; the accelerator while the FPGA is configured */
-    p[26] = (uint8_t)((1u << QTD_ENGINE_MCU) | (fs.state == QTD_FPGA_CONFIGURED ? 1u << QTD_ENGINE_FPGA : 0u));
-    p[27] = (1u << QTD_CODEC_NONE) | (1u << QTD_CODEC_HEATSHRINK); /* FLASH_WRITE decodes both (cmd_flash.c) */
+    p[26] =
+        (uint8_t)((1u << QTD_ENGINE_MCU) | (fs.state == QTD_FPGA_CONFIGURED ? 1u << QTD_ENGINE_FPGA : 0u));
+    p[27] =
+        (1u << QTD_CODEC_NONE) | (1u << QTD_CODEC_HEATSHRINK); /* FLASH_WRITE decodes both (cmd_flash.c) */
     qtd_put_le32(p + 28, fs.state == QTD_FPGA_CONFIGURED ? fs.abi : 0);
     p[32] = qtd_slots_table()->active;
     rep->len = (uint16_t)(36u + qtd_put_flash_layout(p + 36));

@@ -27,7 +27,9 @@ static struct {
     qtd_infer_result_t r;
 } g_async;
 
-static uint16_t model_in_count(const qtd_model_t *m) { return (uint16_t)(m->hp.window * m->hp.features); }
+static uint16_t model_in_count(const qtd_model_t *m) {
+    return (uint16_t)(m->hp.window * m->hp.features);
+}
 
 static qtd_status_t check_engine(uint8_t engine, const char **why) {
     if (engine != QTD_ENGINE_MCU && engine != QTD_ENGINE_FPGA) {
@@ -132,7 +134,9 @@ bool qtd_infer_poll(qtd_infer_result_t *r, qtd_status_t *st, const char **why) {
     return true;
 }
 
-bool qtd_infer_pending(void) { return g_async.pending; }
+bool qtd_infer_pending(void) {
+    return g_async.pending;
+}
 
 void qtd_infer_abort(void) {
     if (g_async.pending && !g_async.finished && g_async.engine == QTD_ENGINE_FPGA) {
@@ -167,7 +171,8 @@ qtd_status_t qtd_cmd_model_load(const qtd_frame_t *req, qtd_reply_t *rep) {
     }
     const qtd_slot_table_t *t = qtd_slots_table();
     uint8_t slot = req->payload[1] == QTD_LINK_NO_SLOT ? t->active : req->payload[1];
-    if (slot >= QTD_SLOT_COUNT || t->slot[slot].state != QTD_SLOT_STATE_COMMITTED || t->slot[slot].blob_size == 0) {
+    if (slot >= QTD_SLOT_COUNT || t->slot[slot].state != QTD_SLOT_STATE_COMMITTED ||
+        t->slot[slot].blob_size == 0) {
         return qtd_fail(rep, QTD_ST_BAD_SLOT, "slot holds no committed blob", slot, 1);
     }
     if (req->payload[0] == QTD_ENGINE_FPGA) {

@@ -21,14 +21,14 @@
 #include "qtd/le.h"
 #include "qtd/pac193x.h"
 
-#define SAMPLE_HEADER 12u
-#define READING_SIZE 12u
-#define EVENT_HEADER 8u
-#define STREAM_SIZE 8u
-#define MARK_SIZE 12u
-#define REPORT_HEADER 24u
+#define SAMPLE_HEADER    12u
+#define READING_SIZE     12u
+#define EVENT_HEADER     8u
+#define STREAM_SIZE      8u
+#define MARK_SIZE        12u
+#define REPORT_HEADER    24u
 #define RAIL_ENERGY_SIZE 12u
-#define FLAG_INVALID 0x01u
+#define FLAG_INVALID     0x01u
 /* link.md 7.21 caps rate_hz at the PAC rate; a sample also needs the 1 ms REFRESH wait plus a
  * poll, so the firmware grants at most this many. */
 #define GRANT_MAX_HZ 500u
@@ -72,7 +72,9 @@ static unsigned rail_count(void) {
 }
 
 static unsigned monitor_count(void) {
-    return g.board == NULL ? 0u : g.board->monitor_count < QTD_MAX_MONITORS ? g.board->monitor_count : QTD_MAX_MONITORS;
+    return g.board == NULL                             ? 0u
+           : g.board->monitor_count < QTD_MAX_MONITORS ? g.board->monitor_count
+                                                       : QTD_MAX_MONITORS;
 }
 
 static int64_t rail_nj(unsigned r) {
@@ -90,10 +92,12 @@ static bool init_monitor(unsigned m) {
     pac->addr7 = g.board->monitors[m].addr7;
     for (unsigned r = 0; r < rail_count(); r++) {
         const qtd_rail_t *rl = &g.board->rails[r];
-        if (rl->monitor == m && rl->channel < QTD_PAC_CHANNELS) pac->shunt_uohm[rl->channel] = rl->shunt_uohm;
+        if (rl->monitor == m && rl->channel < QTD_PAC_CHANNELS)
+            pac->shunt_uohm[rl->channel] = rl->shunt_uohm;
     }
     g.ok[m] = qtd_pac_init(pac, QTD_POWER_PAC_RATE) == QTD_PAC_OK;
-    for (unsigned ch = 0; ch < QTD_PAC_CHANNELS; ch++) pac->energy_nj[ch] += keep[ch];
+    for (unsigned ch = 0; ch < QTD_PAC_CHANNELS; ch++)
+        pac->energy_nj[ch] += keep[ch];
     pac->samples += keep_n; /* stream samples divide by the conversions counted since the last */
     return g.ok[m];
 }
@@ -103,20 +107,23 @@ void qtd_power_init(const qtd_board_t *board) {
     g.board = board;
     g.next_marker = 1;
     g.boot_us = hal_time_us();
-    for (unsigned m = 0; m < monitor_count(); m++) init_monitor(m);
+    for (unsigned m = 0; m < monitor_count(); m++)
+        init_monitor(m);
     g.next_us = hal_time_us() + QTD_POWER_KEEPALIVE_US;
 }
 
 static void refresh_all(void) {
     g.refresh_us = hal_time_us();
     for (unsigned m = 0; m < monitor_count(); m++)
-        if (g.ok[m] && qtd_pac_refresh(&g.pac[m], true) != QTD_PAC_OK) g.ok[m] = false;
+        if (g.ok[m] && qtd_pac_refresh(&g.pac[m], true) != QTD_PAC_OK)
+            g.ok[m] = false;
     g.refreshing = true;
 }
 
 static void collect_all(void) {
     for (unsigned m = 0; m < monitor_count(); m++)
-        if (g.ok[m] && qtd_pac_collect(&g.pac[m], &g.blk[m]) != QTD_PAC_OK) g.ok[m] = false;
+        if (g.ok[m] && qtd_pac_collect(&g.pac[m], &g.blk[m]) != QTD_PAC_OK)
+            g.ok[m] = false;
     g.refreshing = false;
 }
 
@@ -129,9 +136,11 @@ static void take_sample(void);
 static void sync_update(void) {
     if (g.refreshing) {
         uint64_t ready = g.refresh_us + QTD_PAC_REFRESH_WAIT_US, now = hal_time_us();
-        if (now < ready) hal_delay_us((uint32_t)(ready - now));
+        if (now < ready)
+            hal_delay_us((uint32_t)(ready - now));
         collect_all();
-        if (g.streaming) take_sample();
+        if (g.streaming)
+            take_sample();
     }
     refresh_all();
     hal_delay_us(QTD_PAC_REFRESH_WAIT_US);
@@ -146,12 +155,15 @@ static uint32_t resolve_mask(uint32_t mask) {
 /* SENSOR_ERROR unless every rail of mask is known and on a monitor that answers (a monitor that
  * did not answer is tried once more first: it may have been powered up since). */
 static qtd_status_t check_rails(uint32_t mask, qtd_reply_t *rep) {
-    if (rail_count() == 0) return qtd_fail(rep, QTD_ST_SENSOR_ERROR, "this board file has no power rails", 0, 0);
-    if (mask & ~resolve_mask(0)) return qtd_fail(rep, QTD_ST_BAD_ARGUMENT, "rail_mask names rails the board lacks", mask, 1);
+    if (rail_count() == 0)
+        return qtd_fail(rep, QTD_ST_SENSOR_ERROR, "this board file has no power rails", 0, 0);
+    if (mask & ~resolve_mask(0))
+        return qtd_fail(rep, QTD_ST_BAD_ARGUMENT, "rail_mask names rails the board lacks", mask, 1);
     for (unsigned r = 0; r < rail_count(); r++) {
         unsigned m = g.board->rails[r].monitor;
         if ((mask & (1u << r)) && !g.ok[m] && !init_monitor(m))
-            return qtd_fail(rep, QTD_ST_SENSOR_ERROR, "power monitor does not answer on I2C at address", g.pac[m].addr7, 1);
+            return qtd_fail(rep, QTD_ST_SENSOR_ERROR, "power monitor does not answer on I2C at address",
+                            g.pac[m].addr7, 1);
     }
     return QTD_ST_OK;
 }
@@ -177,27 +189,33 @@ static uint16_t put_sample_header(uint8_t *p, uint64_t t_us, unsigned n) {
 
 static unsigned popcount(uint32_t x) {
     unsigned n = 0;
-    for (; x; x &= x - 1u) n++;
+    for (; x; x &= x - 1u)
+        n++;
     return n;
 }
 
 qtd_status_t qtd_cmd_power_read(const qtd_frame_t *req, qtd_reply_t *rep) {
-    if (req->length != 4) return qtd_fail(rep, QTD_ST_BAD_LENGTH, "PowerRead is 4 bytes, got", req->length, 1);
+    if (req->length != 4)
+        return qtd_fail(rep, QTD_ST_BAD_LENGTH, "PowerRead is 4 bytes, got", req->length, 1);
     uint32_t mask = resolve_mask(qtd_le32(req->payload));
     qtd_status_t st = check_rails(mask, rep);
-    if (st != QTD_ST_OK) return st;
+    if (st != QTD_ST_OK)
+        return st;
     sync_update();
     uint8_t *p = rep->payload;
     uint16_t len = put_sample_header(p, g.refresh_us, popcount(mask));
     for (unsigned r = 0; r < rail_count(); r++)
-        if (mask & (1u << r)) len = (uint16_t)(len + put_reading(p + len, r));
+        if (mask & (1u << r))
+            len = (uint16_t)(len + put_reading(p + len, r));
     rep->len = len;
     return QTD_ST_OK;
 }
 
 /* ---- stream ---------------------------------------------------------------------------- */
 
-static uint16_t sample_size(void) { return (uint16_t)(SAMPLE_HEADER + READING_SIZE * popcount(g.mask)); }
+static uint16_t sample_size(void) {
+    return (uint16_t)(SAMPLE_HEADER + READING_SIZE * popcount(g.mask));
+}
 
 static uint16_t batch_cap(void) {
     uint16_t cap = (uint16_t)(qtd_link.max_payload - EVENT_HEADER);
@@ -205,7 +223,8 @@ static uint16_t batch_cap(void) {
 }
 
 static void flush_batch(void) {
-    if (g.batch_n == 0) return;
+    if (g.batch_n == 0)
+        return;
     uint8_t *p = qtd_app_event_payload();
     qtd_put_le32(p, g.batch_first);
     p[4] = g.batch_n;
@@ -218,15 +237,19 @@ static void flush_batch(void) {
 
 static void baseline(void) {
     g.last_t = g.refresh_us;
-    for (unsigned m = 0; m < monitor_count(); m++) g.last_n_mon[m] = g.pac[m].samples;
-    for (unsigned r = 0; r < rail_count(); r++) g.last_nj[r] = rail_nj(r);
+    for (unsigned m = 0; m < monitor_count(); m++)
+        g.last_n_mon[m] = g.pac[m].samples;
+    for (unsigned r = 0; r < rail_count(); r++)
+        g.last_nj[r] = rail_nj(r);
 }
 
 /* One stream sample at the last REFRESH: mean power since the previous sample per rail. */
 static void take_sample(void) {
     uint64_t dt = g.refresh_us - g.last_t;
-    if (dt == 0) return;
-    if (g.batch_len + sample_size() > batch_cap() || g.batch_n == 255u) flush_batch();
+    if (dt == 0)
+        return;
+    if (g.batch_len + sample_size() > batch_cap() || g.batch_n == 255u)
+        flush_batch();
     if (g.batch_n == 0) {
         g.batch_first = g.sample_seq;
         g.batch_t0 = g.refresh_us;
@@ -234,7 +257,8 @@ static void take_sample(void) {
     uint8_t *p = g_batch + g.batch_len;
     uint16_t len = put_sample_header(p, g.refresh_us, popcount(g.mask));
     for (unsigned r = 0; r < rail_count(); r++) {
-        if (!(g.mask & (1u << r))) continue;
+        if (!(g.mask & (1u << r)))
+            continue;
         const qtd_rail_t *rl = &g.board->rails[r];
         int64_t nj = rail_nj(r);
         /* the mean over the conversions in the window: energy x rate / conversions (nJ x 1/s
@@ -264,7 +288,9 @@ void qtd_power_stream_reset(void) {
     g.next_us = hal_time_us() + QTD_POWER_KEEPALIVE_US;
 }
 
-bool qtd_power_streaming(void) { return g.streaming; }
+bool qtd_power_streaming(void) {
+    return g.streaming;
+}
 
 /* What the UART can carry: samples may use half the board's boot baud (10 bits a byte). */
 static uint16_t link_cap_hz(uint32_t mask) {
@@ -274,7 +300,8 @@ static uint16_t link_cap_hz(uint32_t mask) {
 }
 
 qtd_status_t qtd_cmd_power_stream(const qtd_frame_t *req, qtd_reply_t *rep) {
-    if (req->length != STREAM_SIZE) return qtd_fail(rep, QTD_ST_BAD_LENGTH, "PowerStream is 8 bytes, got", req->length, 1);
+    if (req->length != STREAM_SIZE)
+        return qtd_fail(rep, QTD_ST_BAD_LENGTH, "PowerStream is 8 bytes, got", req->length, 1);
     uint8_t op = req->payload[0];
     uint16_t rate = qtd_le16(req->payload + 2);
     uint32_t mask = resolve_mask(qtd_le32(req->payload + 4));
@@ -286,13 +313,18 @@ qtd_status_t qtd_cmd_power_stream(const qtd_frame_t *req, qtd_reply_t *rep) {
         rep->len = STREAM_SIZE;
         return QTD_ST_OK;
     }
-    if (op != 1) return qtd_fail(rep, QTD_ST_BAD_ARGUMENT, "op (0 stop, 1 start)", op, 1);
-    if (rate == 0 || rate > QTD_POWER_MAX_RATE) return qtd_fail(rep, QTD_ST_BAD_ARGUMENT, "rate_hz (1..1024)", rate, 1);
+    if (op != 1)
+        return qtd_fail(rep, QTD_ST_BAD_ARGUMENT, "op (0 stop, 1 start)", op, 1);
+    if (rate == 0 || rate > QTD_POWER_MAX_RATE)
+        return qtd_fail(rep, QTD_ST_BAD_ARGUMENT, "rate_hz (1..1024)", rate, 1);
     qtd_status_t st = check_rails(mask, rep);
-    if (st != QTD_ST_OK) return st;
+    if (st != QTD_ST_OK)
+        return st;
     uint16_t cap = link_cap_hz(mask);
-    if (rate > GRANT_MAX_HZ) rate = GRANT_MAX_HZ;
-    if (rate > cap) rate = cap;
+    if (rate > GRANT_MAX_HZ)
+        rate = GRANT_MAX_HZ;
+    if (rate > cap)
+        rate = cap;
     flush_batch(); /* a running stream's last samples, then the new stream */
     g.streaming = false;
     sync_update();
@@ -314,40 +346,48 @@ qtd_status_t qtd_cmd_power_stream(const qtd_frame_t *req, qtd_reply_t *rep) {
 }
 
 void qtd_power_poll(void) {
-    if (monitor_count() == 0) return;
+    if (monitor_count() == 0)
+        return;
     uint64_t now = hal_time_us();
     if (g.refreshing && now - g.refresh_us >= QTD_PAC_REFRESH_WAIT_US) {
         collect_all();
-        if (g.streaming) take_sample();
+        if (g.streaming)
+            take_sample();
     }
     if (!g.refreshing && now >= g.next_us) {
         refresh_all();
         if (g.streaming) {
             g.next_us += g.period_us;
-            if (g.next_us < now) g.next_us = now; /* fell behind: no burst of catch-up samples */
+            if (g.next_us < now)
+                g.next_us = now; /* fell behind: no burst of catch-up samples */
         } else {
             g.next_us = now + QTD_POWER_KEEPALIVE_US;
         }
     }
     if (g.batch_n && (now - g.batch_t0 >= QTD_POWER_BATCH_US || g.batch_len + sample_size() > batch_cap()))
         flush_batch();
-    if (g.streaming) /* the next step of the sample cycle: collect after the REFRESH wait, or the next REFRESH */
+    if (g.streaming) /* the next step of the sample cycle: collect after the REFRESH wait, or the next REFRESH
+                      */
         hal_wake_by(g.refreshing ? g.refresh_us + QTD_PAC_REFRESH_WAIT_US : g.next_us);
 }
 
 /* ---- markers and energy ------------------------------------------------------------------ */
 
 qtd_status_t qtd_cmd_power_mark(const qtd_frame_t *req, qtd_reply_t *rep) {
-    if (req->length != 0) return qtd_fail(rep, QTD_ST_BAD_LENGTH, "POWER_MARK takes no payload, got", req->length, 1);
+    if (req->length != 0)
+        return qtd_fail(rep, QTD_ST_BAD_LENGTH, "POWER_MARK takes no payload, got", req->length, 1);
     qtd_status_t st = check_rails(resolve_mask(0), rep);
-    if (st != QTD_ST_OK) return st;
+    if (st != QTD_ST_OK)
+        return st;
     sync_update();
     uint32_t id = g.next_marker++;
-    if (g.next_marker == 0) g.next_marker = 1;
+    if (g.next_marker == 0)
+        g.next_marker = 1;
     marker_t *mk = &g.mark[id % QTD_POWER_MARKERS];
     mk->id = id;
     mk->t_us = g.refresh_us;
-    for (unsigned r = 0; r < rail_count(); r++) mk->nj[r] = rail_nj(r);
+    for (unsigned r = 0; r < rail_count(); r++)
+        mk->nj[r] = rail_nj(r);
     qtd_put_le32(rep->payload, id);
     put_le64(rep->payload + 4, mk->t_us);
     rep->len = MARK_SIZE;
@@ -355,16 +395,19 @@ qtd_status_t qtd_cmd_power_mark(const qtd_frame_t *req, qtd_reply_t *rep) {
 }
 
 qtd_status_t qtd_cmd_power_energy(const qtd_frame_t *req, qtd_reply_t *rep) {
-    if (req->length != 4) return qtd_fail(rep, QTD_ST_BAD_LENGTH, "PowerEnergy is 4 bytes, got", req->length, 1);
+    if (req->length != 4)
+        return qtd_fail(rep, QTD_ST_BAD_LENGTH, "PowerEnergy is 4 bytes, got", req->length, 1);
     uint32_t id = qtd_le32(req->payload);
     const marker_t *mk = NULL;
     if (id != 0) {
         mk = &g.mark[id % QTD_POWER_MARKERS];
         if (mk->id != id)
-            return qtd_fail(rep, QTD_ST_BAD_ARGUMENT, "marker unknown or overwritten (the board keeps the last 4):", id, 1);
+            return qtd_fail(rep, QTD_ST_BAD_ARGUMENT,
+                            "marker unknown or overwritten (the board keeps the last 4):", id, 1);
     }
     qtd_status_t st = check_rails(resolve_mask(0), rep);
-    if (st != QTD_ST_OK) return st;
+    if (st != QTD_ST_OK)
+        return st;
     sync_update();
     uint8_t *p = rep->payload;
     qtd_put_le32(p, id);

@@ -26,7 +26,8 @@ qtd_status_t qtd_cmd_slot_commit(const qtd_frame_t *req, qtd_reply_t *rep) {
         return qtd_fail(rep, st, "slot image hash differs from the request, slot", slot, 1);
     }
     if (st == QTD_ST_FPGA_IDCODE) {
-        return qtd_fail(rep, st, "bitstream IDCODE is not the board's part, expected", qtd_link.board->fpga_idcode, 1);
+        return qtd_fail(rep, st, "bitstream IDCODE is not the board's part, expected",
+                        qtd_link.board->fpga_idcode, 1);
     }
     if (st == QTD_ST_BAD_IMAGE) {
         return qtd_fail(rep, st, "no sync word or IDCODE packet in the bitstream, slot", slot, 1);
@@ -99,12 +100,14 @@ qtd_status_t qtd_cmd_fpga_configure(const qtd_frame_t *req, qtd_reply_t *rep) {
     uint8_t slot = req->payload[0] == QTD_LINK_NO_SLOT ? qtd_slots_table()->active : req->payload[0];
     qtd_status_t st = qtd_fpga_configure(slot);
     switch (st) {
-    case QTD_ST_OK: put_fpga_status(rep); return st;
-    case QTD_ST_BAD_SLOT: return qtd_fail(rep, st, "slot holds no committed bitstream", slot, 1);
-    case QTD_ST_FPGA_NOT_DONE: return qtd_fail(rep, st, "DONE stayed low configuring slot", slot, 1);
-    case QTD_ST_FPGA_IDCODE: return qtd_fail(rep, st, "bitstream IDCODE is not the board's part, slot", slot, 1);
-    case QTD_ST_BAD_IMAGE: return qtd_fail(rep, st, "DONE rose but no accelerator answered, slot", slot, 1);
-    default: return st;
+        case QTD_ST_OK: put_fpga_status(rep); return st;
+        case QTD_ST_BAD_SLOT: return qtd_fail(rep, st, "slot holds no committed bitstream", slot, 1);
+        case QTD_ST_FPGA_NOT_DONE: return qtd_fail(rep, st, "DONE stayed low configuring slot", slot, 1);
+        case QTD_ST_FPGA_IDCODE:
+            return qtd_fail(rep, st, "bitstream IDCODE is not the board's part, slot", slot, 1);
+        case QTD_ST_BAD_IMAGE:
+            return qtd_fail(rep, st, "DONE rose but no accelerator answered, slot", slot, 1);
+        default: return st;
     }
 }
 

@@ -16,26 +16,28 @@
 #include "qtd/infer.h"
 #include "qtd/le.h"
 
-#define START_SIZE 4u
-#define DATA_HEADER 8u
+#define START_SIZE         4u
+#define DATA_HEADER        8u
 #define DATA_RESPONSE_SIZE 8u
 #define STOP_RESPONSE_SIZE 8u
 
 static struct {
     bool running;
-    bool head_running;  /* the head window was started on the engine */
+    bool head_running; /* the head window was started on the engine */
     uint8_t engine;
-    uint8_t cap;        /* granted max_in_flight = ring slots */
+    uint8_t cap; /* granted max_in_flight = ring slots */
     uint16_t in_count, out_count;
-    uint32_t head_seq;  /* number of the oldest unanswered window */
-    uint16_t head;      /* its ring slot */
-    uint16_t count;     /* windows accepted and not yet answered */
+    uint32_t head_seq; /* number of the oldest unanswered window */
+    uint16_t head;     /* its ring slot */
+    uint16_t count;    /* windows accepted and not yet answered */
     uint32_t done, failed;
 } g;
 
 static uint8_t g_ring[QTD_STREAM_QUEUE_BYTES];
 
-bool qtd_stream_running(void) { return g.running; }
+bool qtd_stream_running(void) {
+    return g.running;
+}
 
 bool qtd_stream_allows(uint8_t command) {
     return command == QTD_CMD_STREAM_DATA || command == QTD_CMD_STREAM_STOP || command == QTD_CMD_PING ||
@@ -49,7 +51,9 @@ void qtd_stream_reset(void) {
     memset(&g, 0, sizeof g);
 }
 
-static const int8_t *slot_at(uint16_t slot) { return (const int8_t *)(g_ring + (uint32_t)slot * g.in_count); }
+static const int8_t *slot_at(uint16_t slot) {
+    return (const int8_t *)(g_ring + (uint32_t)slot * g.in_count);
+}
 
 /* Send the event of window `seq`: its result on OK, else its status and detail text. */
 static void send_event(uint32_t seq, qtd_status_t st, const qtd_infer_result_t *r, const char *why) {
@@ -151,7 +155,8 @@ qtd_status_t qtd_cmd_stream_start(const qtd_frame_t *req, qtd_reply_t *rep) {
     }
     uint32_t fits = in_count ? QTD_STREAM_QUEUE_BYTES / in_count : 0;
     if (fits == 0) {
-        return qtd_fail(rep, QTD_ST_UNSUPPORTED, "a window is larger than the stream queue, bytes", in_count, 1);
+        return qtd_fail(rep, QTD_ST_UNSUPPORTED, "a window is larger than the stream queue, bytes", in_count,
+                        1);
     }
     qtd_stream_reset();
     g.running = true;
@@ -172,15 +177,18 @@ qtd_status_t qtd_cmd_stream_data(const qtd_frame_t *req, qtd_reply_t *rep) {
         return qtd_fail(rep, QTD_ST_BAD_ARGUMENT, "no stream running; send STREAM_START", 0, 0);
     }
     if (req->length < DATA_HEADER) {
-        return qtd_fail(rep, QTD_ST_BAD_LENGTH, "STREAM_DATA request is 8 + windows x count bytes, got", req->length, 1);
+        return qtd_fail(rep, QTD_ST_BAD_LENGTH, "STREAM_DATA request is 8 + windows x count bytes, got",
+                        req->length, 1);
     }
     uint32_t seq = qtd_le32(req->payload);
     uint16_t k = qtd_le16(req->payload + 4), n = qtd_le16(req->payload + 6);
     if (n != g.in_count) {
-        return qtd_fail(rep, QTD_ST_BAD_LENGTH, "STREAM_DATA count must equal the model's in_count", g.in_count, 1);
+        return qtd_fail(rep, QTD_ST_BAD_LENGTH, "STREAM_DATA count must equal the model's in_count",
+                        g.in_count, 1);
     }
     if (req->length != DATA_HEADER + (uint32_t)k * n) {
-        return qtd_fail(rep, QTD_ST_BAD_LENGTH, "STREAM_DATA length is not 8 + windows x count, got", req->length, 1);
+        return qtd_fail(rep, QTD_ST_BAD_LENGTH, "STREAM_DATA length is not 8 + windows x count, got",
+                        req->length, 1);
     }
     if (k == 0) {
         return qtd_fail(rep, QTD_ST_BAD_ARGUMENT, "STREAM_DATA windows must be >= 1", 0, 0);

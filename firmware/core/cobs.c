@@ -3,7 +3,7 @@
 #include "qtd/cobs.h"
 
 size_t qtd_cobs_encode(const uint8_t *in, size_t len, uint8_t *out, size_t cap) {
-    size_t o = 1;      /* next output byte */
+    size_t o = 1;       /* next output byte */
     size_t code_at = 0; /* where the current block's code byte goes */
     uint8_t code = 1;
     if (cap == 0) {

@@ -12,7 +12,7 @@
  * datasheet's flow chart does; a 20 us sleep between polls finished each page ~10 us late on
  * average (4 % of the program time; ~80 us late on the virtual board, whose sleeps overshoot). */
 #define POLL_PROGRAM_US 0u
-#define POLL_ERASE_US 1000u   /* a 64 KiB erase takes ~150 ms typical */
+#define POLL_ERASE_US   1000u /* a 64 KiB erase takes ~150 ms typical */
 #define MAX_FLASH_3BYTE (16u * 1024u * 1024u)
 
 static const qtd_board_t *g_board;
@@ -40,7 +40,9 @@ static uint8_t read_sr_held(void) {
     return sr;
 }
 
-static void simple_cmd_held(uint8_t opcode) { hal_flash_xfer(&opcode, 1, NULL, 0, NULL, 0); }
+static void simple_cmd_held(uint8_t opcode) {
+    hal_flash_xfer(&opcode, 1, NULL, 0, NULL, 0);
+}
 
 static qtd_status_t wait_ready_held(uint32_t max_us, uint32_t poll_us) {
     uint64_t start = hal_time_us();
@@ -130,7 +132,9 @@ qtd_status_t qtd_flash_init(const qtd_board_t *board) {
     return g_jedec == board->jedec_id ? QTD_ST_OK : QTD_ST_INTERNAL;
 }
 
-uint32_t qtd_flash_jedec_id(void) { return g_jedec; }
+uint32_t qtd_flash_jedec_id(void) {
+    return g_jedec;
+}
 
 qtd_status_t qtd_flash_check_range(uint32_t addr, uint32_t len) {
     if (addr > g_board->flash_size || len > g_board->flash_size - addr) {

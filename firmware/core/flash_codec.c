@@ -21,7 +21,9 @@ typedef struct {
 } out_t;
 
 /* How many bytes the piece now being filled may hold. */
-static uint32_t piece_limit(const out_t *o) { return o->cap - (o->base + o->produced) % o->align; }
+static uint32_t piece_limit(const out_t *o) {
+    return o->cap - (o->base + o->produced) % o->align;
+}
 
 static qtd_status_t flush(out_t *o) {
     if (o->fill == 0) {
@@ -61,9 +63,9 @@ static qtd_status_t drain(out_t *o, uint32_t *got) {
     }
 }
 
-qtd_status_t qtd_codec_heatshrink_decode(const uint8_t *in, uint32_t in_len, uint32_t max_out, uint8_t *scratch,
-                                         uint32_t cap, uint32_t base, uint32_t align, qtd_codec_sink_t sink,
-                                         void *ctx, uint32_t *out_len) {
+qtd_status_t qtd_codec_heatshrink_decode(const uint8_t *in, uint32_t in_len, uint32_t max_out,
+                                         uint8_t *scratch, uint32_t cap, uint32_t base, uint32_t align,
+                                         qtd_codec_sink_t sink, void *ctx, uint32_t *out_len) {
     out_t o = {scratch, cap, base, align, max_out, 0, 0, sink, ctx};
     *out_len = 0;
     if (align == 0 || cap < align || cap % align != 0) {
@@ -84,7 +86,8 @@ qtd_status_t qtd_codec_heatshrink_decode(const uint8_t *in, uint32_t in_len, uin
     }
     /* The last byte's padding bits end the stream; a back-reference still being yielded needs
      * more polls. Each round yields bytes or ends, so this terminates (guarded anyway). */
-    for (uint32_t rounds = 0; st == QTD_ST_OK && heatshrink_decoder_finish(&g_hsd) == HSDR_FINISH_MORE; rounds++) {
+    for (uint32_t rounds = 0; st == QTD_ST_OK && heatshrink_decoder_finish(&g_hsd) == HSDR_FINISH_MORE;
+         rounds++) {
         uint32_t got = 0;
         st = drain(&o, &got);
         if (got == 0 || rounds > 64) {

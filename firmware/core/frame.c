@@ -8,13 +8,13 @@
 
 const char *qtd_frame_err_name(qtd_frame_err_t err) {
     switch (err) {
-    case QTD_FRAME_OK: return "ok";
-    case QTD_FRAME_ERR_COBS: return "cobs";
-    case QTD_FRAME_ERR_SHORT: return "short";
-    case QTD_FRAME_ERR_TOO_LONG: return "too_long";
-    case QTD_FRAME_ERR_LENGTH: return "length";
-    case QTD_FRAME_ERR_CRC: return "crc";
-    case QTD_FRAME_ERR_VERSION: return "version";
+        case QTD_FRAME_OK: return "ok";
+        case QTD_FRAME_ERR_COBS: return "cobs";
+        case QTD_FRAME_ERR_SHORT: return "short";
+        case QTD_FRAME_ERR_TOO_LONG: return "too_long";
+        case QTD_FRAME_ERR_LENGTH: return "length";
+        case QTD_FRAME_ERR_CRC: return "crc";
+        case QTD_FRAME_ERR_VERSION: return "version";
     }
     return "?";
 }

@@ -15,7 +15,7 @@
 #include "qtd/model.h"
 
 static uint8_t g_work[QTD_KERNEL_WORK_BYTES];
-static int8_t g_wrow[QTD_KERNEL_MAX_FFN];     /* one unpacked weight row */
+static int8_t g_wrow[QTD_KERNEL_MAX_FFN];       /* one unpacked weight row */
 static int32_t g_row[3][QTD_KERNEL_MAX_WINDOW]; /* scores, exp, probs of one attention row */
 static int32_t g_pool[QTD_KERNEL_MAX_DMODEL];
 
@@ -79,8 +79,8 @@ static int32_t dot_u8(const uint8_t *x, const int8_t *w, unsigned n) {
 /* out[t][j] = requant(W[j] . in[t] + bias[t*bias_stride + j]) for t < rows, j < n_out.
  * j outer: each packed weight row is unpacked once and used for all rows. in is int8 or, for
  * ffn2, the uint8 ReLU output; out is written as the range requires (int8 or uint8 bytes). */
-static void linear(const qtd_linear_t *l, const uint8_t *in, int in_unsigned, unsigned rows, unsigned bias_stride,
-                   uint8_t *out, qtd_range_t r) {
+static void linear(const qtd_linear_t *l, const uint8_t *in, int in_unsigned, unsigned rows,
+                   unsigned bias_stride, uint8_t *out, qtd_range_t r) {
     const unsigned k_in = l->n_in, n_out = l->n_out;
     for (unsigned j = 0; j < n_out; j++) {
         const int8_t *w = g_wrow;
@@ -113,8 +113,8 @@ static void residual(const qtd_res_t *res, int8_t *skip, const int8_t *branch, u
 }
 
 /* Attention for query row t: scores, integer softmax, ctx (written over Q[t]). */
-static void attention_row(const qtd_layer_t *L, unsigned T, unsigned d, int8_t *Q, const int8_t *K, const int8_t *V,
-                          unsigned t, const tracer_t *tr) {
+static void attention_row(const qtd_layer_t *L, unsigned T, unsigned d, int8_t *Q, const int8_t *K,
+                          const int8_t *V, unsigned t, const tracer_t *tr) {
     int32_t *s = g_row[0], *e = g_row[1], *p = g_row[2];
     const int8_t *q = Q + t * d;
     int32_t rowmax = L->r_scores.lo;
@@ -179,7 +179,8 @@ static void layer(const qtd_layer_t *L, unsigned T, unsigned d, unsigned f, trac
     trace_rows(tr, QTD_TR_RES2, H, QTD_TR_I8, T, d);
 }
 
-qtd_status_t qtd_kernel_run(const qtd_model_t *m, const int8_t *x, int32_t *y, qtd_trace_fn trace, void *trace_ctx) {
+qtd_status_t qtd_kernel_run(const qtd_model_t *m, const int8_t *x, int32_t *y, qtd_trace_fn trace,
+                            void *trace_ctx) {
     const unsigned T = m->hp.window, d = m->hp.d_model, f = m->hp.ffn;
     const unsigned n_in = T * m->hp.features;
     tracer_t tr = {trace, trace_ctx, 0};

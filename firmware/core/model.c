@@ -7,7 +7,7 @@
 #include <string.h>
 
 #define INT32_MAX_ 2147483647LL
-#define EXP_ONE 32767
+#define EXP_ONE    32767
 
 typedef struct {
     const qtd_blob_t *blob;
@@ -40,19 +40,22 @@ static const char *mkname(binder_t *b, int layer, const char *op, const char *su
 
 /* Find a tensor; BLOB_INVALID if absent, of the wrong width/signedness/count, or with a zero
  * point (model.md: all zero points are 0). bits 0 accepts 2..8; sign < 0 accepts either. */
-static qtd_status_t get(binder_t *b, const char *name, uint8_t bits, int sign, uint32_t count, qtd_tensor_t *t) {
+static qtd_status_t get(binder_t *b, const char *name, uint8_t bits, int sign, uint32_t count,
+                        qtd_tensor_t *t) {
     if (!qtd_blob_find(b->blob, name, t)) {
         return fail(b, QTD_ST_BLOB_INVALID, "a tensor protocol/model.md needs is missing");
     }
     bool width_ok = bits ? t->v.bits == bits : (t->v.bits >= 2 && t->v.bits <= 8);
-    if (!width_ok || (sign >= 0 && t->v.is_signed != (sign > 0)) || t->v.count != count || t->zero_point != 0) {
+    if (!width_ok || (sign >= 0 && t->v.is_signed != (sign > 0)) || t->v.count != count ||
+        t->zero_point != 0) {
         return fail(b, QTD_ST_BLOB_INVALID, "a model tensor has the wrong width, sign, size or a zero point");
     }
     return QTD_ST_OK;
 }
 
 /* An activation's clamp range, which must fit the buffer type the kernel keeps it in. */
-static qtd_status_t get_range(binder_t *b, int layer, const char *act, int32_t lo_min, int32_t hi_max, qtd_range_t *r) {
+static qtd_status_t get_range(binder_t *b, int layer, const char *act, int32_t lo_min, int32_t hi_max,
+                              qtd_range_t *r) {
     qtd_tensor_t t;
     if (!qtd_blob_find(b->blob, mkname(b, layer, act, ".range"), &t) || t.v.count != 2 || t.v.bits > 8 ||
         t.zero_point != 0) {
@@ -188,10 +191,12 @@ static qtd_status_t check_limits(binder_t *b, const qtd_hparams_t *hp) {
     if (hp->heads != 1) {
         return fail(b, QTD_ST_UNSUPPORTED, "heads != 1 (this model version has one head)");
     }
-    if (hp->window > QTD_KERNEL_MAX_WINDOW || hp->d_model > QTD_KERNEL_MAX_DMODEL || hp->ffn > QTD_KERNEL_MAX_FFN ||
-        hp->features > QTD_KERNEL_MAX_FEATURES || hp->horizon > QTD_KERNEL_MAX_HORIZON ||
-        hp->layers > QTD_KERNEL_MAX_LAYERS || work > QTD_KERNEL_WORK_BYTES) {
-        return fail(b, QTD_ST_UNSUPPORTED, "model exceeds the MCU kernel limits (T<=32 d<=128 ffn<=512 m,H<=16 L<=4, 4Td+Tf<=8K)");
+    if (hp->window > QTD_KERNEL_MAX_WINDOW || hp->d_model > QTD_KERNEL_MAX_DMODEL ||
+        hp->ffn > QTD_KERNEL_MAX_FFN || hp->features > QTD_KERNEL_MAX_FEATURES ||
+        hp->horizon > QTD_KERNEL_MAX_HORIZON || hp->layers > QTD_KERNEL_MAX_LAYERS ||
+        work > QTD_KERNEL_WORK_BYTES) {
+        return fail(b, QTD_ST_UNSUPPORTED,
+                    "model exceeds the MCU kernel limits (T<=32 d<=128 ffn<=512 m,H<=16 L<=4, 4Td+Tf<=8K)");
     }
     return QTD_ST_OK;
 }
@@ -210,8 +215,8 @@ qtd_status_t qtd_model_bind(qtd_model_t *m, const qtd_blob_t *blob, const char *
     if ((st = get_range(&b, -1, "x", -128, 127, &m->r_x)) != QTD_ST_OK ||
         (st = get_range(&b, -1, "h0", -128, 127, &m->r_h0)) != QTD_ST_OK ||
         (st = get_range(&b, -1, "pool", -255, 255, &m->r_pool)) != QTD_ST_OK ||
-        (st = get_linear(&b, -1, "in", hp->d_model, hp->features, (uint32_t)hp->window * hp->d_model, &m->in)) !=
-            QTD_ST_OK ||
+        (st = get_linear(&b, -1, "in", hp->d_model, hp->features, (uint32_t)hp->window * hp->d_model,
+                         &m->in)) != QTD_ST_OK ||
         (st = get_rq(&b, -1, "pool", &m->pool)) != QTD_ST_OK ||
         (st = get(&b, "head.weight", 0, 1, (uint32_t)hp->horizon * hp->d_model, &head_w)) != QTD_ST_OK ||
         (st = get(&b, "head.bias", 32, 1, hp->horizon, &head_b)) != QTD_ST_OK) {

@@ -17,9 +17,13 @@ void qtd_model_set_arena(uint8_t *arena, uint32_t size) {
     g_arena_size = size;
 }
 
-void qtd_model_unload(void) { g_loaded = false; }
+void qtd_model_unload(void) {
+    g_loaded = false;
+}
 
-const qtd_model_t *qtd_model_loaded(void) { return g_loaded ? &g_model : NULL; }
+const qtd_model_t *qtd_model_loaded(void) {
+    return g_loaded ? &g_model : NULL;
+}
 
 qtd_status_t qtd_model_load_flash(uint32_t addr, uint32_t region_size, const char **why) {
     static uint8_t piece[256]; /* what is hashed past the arena (the metadata) goes through here */

@@ -11,7 +11,9 @@
 
 static const uint16_t k_rates[4] = {1024u, 256u, 64u, 8u}; /* CTRL[7:6] = 0..3 */
 
-uint16_t qtd_pac_rate_from_ctrl(uint8_t ctrl) { return k_rates[(ctrl >> 6) & 3u]; }
+uint16_t qtd_pac_rate_from_ctrl(uint8_t ctrl) {
+    return k_rates[(ctrl >> 6) & 3u];
+}
 
 uint8_t qtd_pac_ctrl_for_rate(uint16_t rate_sps, bool *ok) {
     for (uint8_t i = 0; i < 4u; i++) {
@@ -52,13 +54,16 @@ uint64_t qtd_pac_muldiv(uint64_t a, uint64_t b, uint64_t c) {
  *   P_uW     = code x 3.2 W / R / 2^28 = code x 3.2x10^12 / (2^28 x R_uohm)
  *   E_nJ     = acc x 3.2x10^15 / (2^28 x R_uohm x rate)                                      */
 int64_t qtd_pac_energy_nj(uint64_t acc, uint32_t shunt_uohm, uint16_t rate_sps) {
-    if (shunt_uohm == 0 || rate_sps == 0) return 0;
+    if (shunt_uohm == 0 || rate_sps == 0)
+        return 0;
     /* 3.2e15 / 2^28 = 3.2e15 / 2^19 / 2^9 = 6103515625 / 2^9 */
     uint64_t den = ((uint64_t)shunt_uohm * rate_sps) << 9;
     return (int64_t)qtd_pac_muldiv(acc, 6103515625ull, den);
 }
 
-static bool send_byte(const qtd_pac_t *pac, uint8_t reg) { return hal_i2c_write(pac->addr7, &reg, 1); }
+static bool send_byte(const qtd_pac_t *pac, uint8_t reg) {
+    return hal_i2c_write(pac->addr7, &reg, 1);
+}
 
 static bool write_byte(const qtd_pac_t *pac, uint8_t reg, uint8_t value) {
     uint8_t buf[2] = {reg, value};
@@ -71,27 +76,32 @@ static bool block_read(const qtd_pac_t *pac, uint8_t reg, uint8_t *buf, size_t l
 
 static uint64_t be(const uint8_t *p, unsigned n) {
     uint64_t v = 0;
-    for (unsigned i = 0; i < n; i++) v = (v << 8) | p[i];
+    for (unsigned i = 0; i < n; i++)
+        v = (v << 8) | p[i];
     return v;
 }
 
 qtd_pac_err_t qtd_pac_init(qtd_pac_t *pac, uint16_t rate_sps) {
     uint8_t id[3];
-    if (!block_read(pac, QTD_PAC_PID, id, sizeof id)) return QTD_PAC_NACK;
+    if (!block_read(pac, QTD_PAC_PID, id, sizeof id))
+        return QTD_PAC_NACK;
     if (id[1] != QTD_PAC_MID_MICROCHIP || id[0] < QTD_PAC_PID_PAC1931 || id[0] > QTD_PAC_PID_PAC1931 + 3u)
         return QTD_PAC_BAD_ID;
     pac->channels = (uint8_t)(id[0] - QTD_PAC_PID_PAC1931 + 1u);
     pac->revision = id[2];
-    for (unsigned ch = 0; ch < QTD_PAC_CHANNELS; ch++) pac->energy_nj[ch] = 0;
+    for (unsigned ch = 0; ch < QTD_PAC_CHANNELS; ch++)
+        pac->energy_nj[ch] = 0;
     pac->samples = 0;
     bool ok;
     uint8_t ctrl = qtd_pac_ctrl_for_rate(rate_sps, &ok);
-    if (!ok) return QTD_PAC_BAD_ARG;
+    if (!ok)
+        return QTD_PAC_BAD_ARG;
     /* Channels beyond the part's count, or without a shunt, are switched off: they are not
      * sampled, which also shortens the chip's conversion cycle. NEG_PWR 0: unipolar. */
     uint8_t dis = 0;
     for (unsigned ch = 0; ch < QTD_PAC_CHANNELS; ch++)
-        if (ch >= pac->channels || pac->shunt_uohm[ch] == 0) dis |= (uint8_t)(0x80u >> ch);
+        if (ch >= pac->channels || pac->shunt_uohm[ch] == 0)
+            dis |= (uint8_t)(0x80u >> ch);
     if (!write_byte(pac, QTD_PAC_CHANNEL_DIS, dis) || !write_byte(pac, QTD_PAC_NEG_PWR, 0) ||
         !write_byte(pac, QTD_PAC_CTRL, ctrl))
         return QTD_PAC_NACK;
@@ -99,10 +109,12 @@ qtd_pac_err_t qtd_pac_init(qtd_pac_t *pac, uint16_t rate_sps) {
      * rate, unknown start) is discarded, not counted. */
     pac->last_refresh_us = hal_time_us();
     pac->pending_reset = false;
-    if (!send_byte(pac, QTD_PAC_REFRESH)) return QTD_PAC_NACK;
+    if (!send_byte(pac, QTD_PAC_REFRESH))
+        return QTD_PAC_NACK;
     hal_delay_us(QTD_PAC_REFRESH_WAIT_US);
     uint8_t act;
-    if (!block_read(pac, QTD_PAC_CTRL_ACT, &act, 1)) return QTD_PAC_NACK;
+    if (!block_read(pac, QTD_PAC_CTRL_ACT, &act, 1))
+        return QTD_PAC_NACK;
     pac->rate_sps = qtd_pac_rate_from_ctrl(act);
     return pac->rate_sps == rate_sps ? QTD_PAC_OK : QTD_PAC_BAD_ID;
 }
@@ -110,7 +122,8 @@ qtd_pac_err_t qtd_pac_init(qtd_pac_t *pac, uint16_t rate_sps) {
 qtd_pac_err_t qtd_pac_refresh(qtd_pac_t *pac, bool reset) {
     /* The latched window ends at the command: its time is taken before it goes out. */
     uint64_t t = hal_time_us();
-    if (!send_byte(pac, reset ? QTD_PAC_REFRESH : QTD_PAC_REFRESH_V)) return QTD_PAC_NACK;
+    if (!send_byte(pac, reset ? QTD_PAC_REFRESH : QTD_PAC_REFRESH_V))
+        return QTD_PAC_NACK;
     pac->last_refresh_us = t;
     pac->pending_reset = reset;
     return QTD_PAC_OK;
@@ -125,12 +138,18 @@ qtd_pac_err_t qtd_pac_collect(qtd_pac_t *pac, qtd_pac_block_t *out) {
     const uint8_t *p = raw;
     b.acc_count = (uint32_t)be(p, 3);
     p += 3;
-    for (unsigned ch = 0; ch < QTD_PAC_CHANNELS; ch++, p += 6) b.vpower_acc[ch] = be(p, 6);
-    for (unsigned ch = 0; ch < QTD_PAC_CHANNELS; ch++, p += 2) b.vbus[ch] = (uint16_t)be(p, 2);
-    for (unsigned ch = 0; ch < QTD_PAC_CHANNELS; ch++, p += 2) b.vsense[ch] = (uint16_t)be(p, 2);
-    for (unsigned ch = 0; ch < QTD_PAC_CHANNELS; ch++, p += 2) b.vbus_avg[ch] = (uint16_t)be(p, 2);
-    for (unsigned ch = 0; ch < QTD_PAC_CHANNELS; ch++, p += 2) b.vsense_avg[ch] = (uint16_t)be(p, 2);
-    for (unsigned ch = 0; ch < QTD_PAC_CHANNELS; ch++, p += 4) b.vpower[ch] = (uint32_t)(be(p, 4) >> 4);
+    for (unsigned ch = 0; ch < QTD_PAC_CHANNELS; ch++, p += 6)
+        b.vpower_acc[ch] = be(p, 6);
+    for (unsigned ch = 0; ch < QTD_PAC_CHANNELS; ch++, p += 2)
+        b.vbus[ch] = (uint16_t)be(p, 2);
+    for (unsigned ch = 0; ch < QTD_PAC_CHANNELS; ch++, p += 2)
+        b.vsense[ch] = (uint16_t)be(p, 2);
+    for (unsigned ch = 0; ch < QTD_PAC_CHANNELS; ch++, p += 2)
+        b.vbus_avg[ch] = (uint16_t)be(p, 2);
+    for (unsigned ch = 0; ch < QTD_PAC_CHANNELS; ch++, p += 2)
+        b.vsense_avg[ch] = (uint16_t)be(p, 2);
+    for (unsigned ch = 0; ch < QTD_PAC_CHANNELS; ch++, p += 4)
+        b.vpower[ch] = (uint32_t)(be(p, 4) >> 4);
     b.window_rate_sps = qtd_pac_rate_from_ctrl(lat[3]);
     pac->rate_sps = qtd_pac_rate_from_ctrl(lat[0]);
     if (pac->pending_reset) {
@@ -140,13 +159,15 @@ qtd_pac_err_t qtd_pac_collect(qtd_pac_t *pac, qtd_pac_block_t *out) {
         pac->samples += b.acc_count;
         pac->pending_reset = false;
     }
-    if (out) *out = b;
+    if (out)
+        *out = b;
     return QTD_PAC_OK;
 }
 
 qtd_pac_err_t qtd_pac_update(qtd_pac_t *pac, bool reset, qtd_pac_block_t *out) {
     qtd_pac_err_t e = qtd_pac_refresh(pac, reset);
-    if (e != QTD_PAC_OK) return e;
+    if (e != QTD_PAC_OK)
+        return e;
     hal_delay_us(QTD_PAC_REFRESH_WAIT_US);
     return qtd_pac_collect(pac, out);
 }
@@ -154,15 +175,18 @@ qtd_pac_err_t qtd_pac_update(qtd_pac_t *pac, bool reset, qtd_pac_block_t *out) {
 qtd_pac_err_t qtd_pac_set_rate(qtd_pac_t *pac, uint16_t rate_sps) {
     bool ok;
     uint8_t ctrl = qtd_pac_ctrl_for_rate(rate_sps, &ok);
-    if (!ok) return QTD_PAC_BAD_ARG;
-    if (!write_byte(pac, QTD_PAC_CTRL, ctrl)) return QTD_PAC_NACK;
+    if (!ok)
+        return QTD_PAC_BAD_ARG;
+    if (!write_byte(pac, QTD_PAC_CTRL, ctrl))
+        return QTD_PAC_NACK;
     /* The REFRESH latches the old window (CTRL_LAT = old rate) and starts the new rate. */
     return qtd_pac_update(pac, true, NULL);
 }
 
 qtd_pac_reading_t qtd_pac_reading(const qtd_pac_t *pac, const qtd_pac_block_t *b, unsigned ch) {
     qtd_pac_reading_t r = {0, 0, 0, true};
-    if (ch >= QTD_PAC_CHANNELS || pac->shunt_uohm[ch] == 0) return r;
+    if (ch >= QTD_PAC_CHANNELS || pac->shunt_uohm[ch] == 0)
+        return r;
     uint32_t shunt = pac->shunt_uohm[ch];
     r.bus_mv = (uint16_t)(((uint32_t)b->vbus[ch] * 32000u) >> 16);
     r.current_ua = (int32_t)qtd_pac_muldiv(b->vsense[ch], 100000000000ull, (uint64_t)shunt << 16);

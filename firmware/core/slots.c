@@ -19,7 +19,9 @@ static const qtd_board_t *g_board;
 static qtd_slot_table_t g_table;
 static uint8_t g_rec[QTD_SLOTS_RECORD_SIZE];
 
-static uint32_t copy_offset(uint8_t copy) { return g_board->meta[copy].offset; }
+static uint32_t copy_offset(uint8_t copy) {
+    return g_board->meta[copy].offset;
+}
 
 void qtd_slots_put_info_record(const qtd_slot_entry_t *e, uint8_t out[QTD_SLOTS_INFO_RECORD_SIZE]) {
     out[0] = e->state;
@@ -76,8 +78,7 @@ bool qtd_slots_decode(const uint8_t in[QTD_SLOTS_RECORD_SIZE], qtd_slot_table_t 
     return true;
 }
 
-static qtd_status_t hash_matches(const qtd_region_t *r, uint32_t size,
-                                 const uint8_t sha[QTD_SHA256_SIZE]) {
+static qtd_status_t hash_matches(const qtd_region_t *r, uint32_t size, const uint8_t sha[QTD_SHA256_SIZE]) {
     uint8_t got[QTD_SHA256_SIZE];
     if (size > r->size) {
         return QTD_ST_OUT_OF_RANGE;
@@ -120,7 +121,9 @@ qtd_status_t qtd_slots_load(const qtd_board_t *board) {
     return QTD_ST_OK;
 }
 
-const qtd_slot_table_t *qtd_slots_table(void) { return &g_table; }
+const qtd_slot_table_t *qtd_slots_table(void) {
+    return &g_table;
+}
 
 uint8_t qtd_slots_boot_slot(void) {
     uint8_t a = g_table.active;

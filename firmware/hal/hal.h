@@ -21,16 +21,16 @@ bool hal_uart_set_baud(uint32_t baud);
 /* ---- SPI NOR flash (shared with the FPGA) ----------------------------------------------- */
 /* One chip-select-framed transaction: clock out cmd (opcode + address), then out_len bytes of
  * out, then clock in in_len bytes into in. Either data part may be empty. */
-void hal_flash_xfer(const uint8_t *cmd, size_t cmd_len, const uint8_t *out, size_t out_len,
-                    uint8_t *in, size_t in_len);
+void hal_flash_xfer(const uint8_t *cmd, size_t cmd_len, const uint8_t *out, size_t out_len, uint8_t *in,
+                    size_t in_len);
 
 /* ---- FPGA control pins and the fabric SPI ---------------------------------------------- */
 /* Hold the FPGA off the shared flash bus (true) or let it drive the bus (false). The core
  * holds it around every flash operation and releases it only for configuration. */
 void hal_fpga_hold_bus(bool hold);
-void hal_fpga_prog_b(bool level);   /* PROG_B: low clears the configuration. */
-bool hal_fpga_init_b(void);         /* INIT_B: high = ready for / no error in configuration. */
-bool hal_fpga_done(void);           /* DONE: high = configured and running. */
+void hal_fpga_prog_b(bool level); /* PROG_B: low clears the configuration. */
+bool hal_fpga_init_b(void);       /* INIT_B: high = ready for / no error in configuration. */
+bool hal_fpga_done(void);         /* DONE: high = configured and running. */
 /* Xilinx MultiBoot: make the next configuration start at flash byte address addr (WBSTAR).
  * The reference board reaches WBSTAR through the fabric's MultiBoot/ICAP registers
  * (protocol/regmap.md) or a golden image's header; the virtual FPGA has a WBSTAR latch. */
@@ -44,7 +44,7 @@ bool hal_i2c_write(uint8_t addr7, const uint8_t *buf, size_t len);
 bool hal_i2c_read(uint8_t addr7, uint8_t *buf, size_t len);
 
 /* ---- time ------------------------------------------------------------------------------ */
-uint64_t hal_time_us(void);          /* monotonic microseconds since power-on */
+uint64_t hal_time_us(void); /* monotonic microseconds since power-on */
 void hal_delay_us(uint32_t us);
 /* The core has timed work due at t_us (a power sample): a HAL whose idle read waits (the
  * virtual board's, so that it does not spin) must not sleep past it. A no-op on the MCU, whose

@@ -43,7 +43,9 @@ def _power(board: Board) -> list[str]:
         )
     index = {m.name: i for i, m in enumerate(board.monitors)}
     monitors = ", ".join("{0x%02Xu}" % m.i2c_address for m in board.monitors)
-    rails = ", ".join(f"{{{index[r.monitor]}u, {r.channel - 1}u, {r.shunt_milliohm * 1000}u}}" for r in board.rails)
+    rails = ", ".join(
+        f"{{{index[r.monitor]}u, {r.channel - 1}u, {r.shunt_milliohm * 1000}u}}" for r in board.rails
+    )
     return [
         f"    .monitor_count = {len(board.monitors)}u, \\",
         f"    .monitors = {{{monitors}}}, \\" if board.monitors else "    .monitors = {{0}}, \\",

@@ -264,20 +264,30 @@ def _load_merged(path: Path, chain: list[Path]) -> dict[str, Any]:
     resolved = path.resolve()
     if resolved in chain:
         cycle = " -> ".join(p.name for p in [*chain, resolved])
-        raise BoardFileError(f"{path}: `extends` forms a cycle ({cycle}).", "Make one board the base of the other, not both.")
+        raise BoardFileError(
+            f"{path}: `extends` forms a cycle ({cycle}).", "Make one board the base of the other, not both."
+        )
     if len(chain) >= _MAX_EXTENDS_DEPTH:
-        raise BoardFileError(f"{path}: `extends` nests deeper than {_MAX_EXTENDS_DEPTH}.", "Extend a base board directly.")
+        raise BoardFileError(
+            f"{path}: `extends` nests deeper than {_MAX_EXTENDS_DEPTH}.", "Extend a base board directly."
+        )
     data = _read_toml(path)
     parent_name = data.pop("extends", None)
     unset = data.pop("unset", [])
     if not isinstance(unset, list) or not all(isinstance(u, str) for u in unset):
-        raise BoardFileError(f"{path}: `unset` must be a list of dotted key names.", 'Write e.g. unset = ["usb"].')
+        raise BoardFileError(
+            f"{path}: `unset` must be a list of dotted key names.", 'Write e.g. unset = ["usb"].'
+        )
     if parent_name is None:
         if unset:
-            raise BoardFileError(f"{path}: `unset` without `extends`.", "Delete the keys instead, or add extends.")
+            raise BoardFileError(
+                f"{path}: `unset` without `extends`.", "Delete the keys instead, or add extends."
+            )
         return data
     if not isinstance(parent_name, str):
-        raise BoardFileError(f"{path}: `extends` must be a board name or path string.", 'Write e.g. extends = "env5".')
+        raise BoardFileError(
+            f"{path}: `extends` must be a board name or path string.", 'Write e.g. extends = "env5".'
+        )
     is_path = parent_name.endswith(".toml") or "/" in parent_name
     parent_path = resolve_board_path(path.parent / parent_name if is_path else parent_name)
     merged = _merge(_load_merged(parent_path, [*chain, resolved]), data)
@@ -302,7 +312,10 @@ def _unset(data: dict[str, Any], dotted: str, path: Path) -> None:
     for part in parents:
         node = node.get(part) if isinstance(node, dict) else None
     if not isinstance(node, dict) or last not in node:
-        raise BoardFileError(f"{path}: unset names {dotted!r}, which the parent board does not have.", "Remove it from `unset`.")
+        raise BoardFileError(
+            f"{path}: unset names {dotted!r}, which the parent board does not have.",
+            "Remove it from `unset`.",
+        )
     del node[last]
 
 
@@ -326,7 +339,10 @@ class _Table:
         self.seen.add(key)
         if key not in self.data:
             if required:
-                self._fail(f"missing key `{self._key(key)}`", f"Add `{key} = ...` to [{self.where or 'top level'}] (see boards/env5.toml).")
+                self._fail(
+                    f"missing key `{self._key(key)}`",
+                    f"Add `{key} = ...` to [{self.where or 'top level'}] (see boards/env5.toml).",
+                )
             return None
         value = self.data[key]
         ok = isinstance(value, kind) and not (kind is int and isinstance(value, bool))
@@ -369,7 +385,10 @@ def _timing(t: _Table, key: str) -> Timing:
 
 def _build(top: _Table, path: Path) -> Board:
     if top.get("schema", int) != 1:
-        top._fail(f"`schema` is {top.data['schema']}, this qtdeploy reads schema 1", "Update qtdeploy or the board file.")
+        top._fail(
+            f"`schema` is {top.data['schema']}, this qtdeploy reads schema 1",
+            "Update qtdeploy or the board file.",
+        )
     mcu_t = top.table("mcu")
     mcu = Mcu(mcu_t.get("part", str), mcu_t.positive("clock_hz"))
     mcu_t.done()
@@ -380,13 +399,19 @@ def _build(top: _Table, path: Path) -> Board:
     uart = Uart(u.positive("default_baud"), u.positive("max_baud"))
     u.done()
     if uart.default_baud > uart.max_baud:
-        u._fail(f"`uart.default_baud` {uart.default_baud} exceeds `uart.max_baud` {uart.max_baud}", "Lower default_baud.")
+        u._fail(
+            f"`uart.default_baud` {uart.default_baud} exceeds `uart.max_baud` {uart.max_baud}",
+            "Lower default_baud.",
+        )
     usb = None
     if (usb_t := top.table("usb", required=False)) is not None:
         usb = Usb(usb_t.get("vid", int), usb_t.get("pid", int))
         usb_t.done()
         if not (0 <= usb.vid <= 0xFFFF and 0 <= usb.pid <= 0xFFFF):
-            usb_t._fail(f"USB id {usb.vid:#x}:{usb.pid:#x} is not two 16-bit numbers", "Write vid/pid as 0x2E8A-style hex.")
+            usb_t._fail(
+                f"USB id {usb.vid:#x}:{usb.pid:#x} is not two 16-bit numbers",
+                "Write vid/pid as 0x2E8A-style hex.",
+            )
     s = top.table("fpga_spi")
     spi = FpgaSpi(s.get("mode", int), s.positive("max_hz"))
     s.done()
@@ -398,9 +423,21 @@ def _build(top: _Table, path: Path) -> Board:
     monitors, rails = _power(top.table("power"))
     ftdi = _ftdi(ft) if (ft := top.table("ftdi", required=False)) is not None else None
     board = Board(
-        id=top.get("id", str), name=top.get("name", str), virtual=top.get("virtual", bool), mcu=mcu, fpga=fpga,
-        flash=flash, layout=layout, uart=uart, usb=usb, fpga_spi=spi, i2c=i2c, monitors=monitors, rails=rails,
-        source=path, ftdi=ftdi,
+        id=top.get("id", str),
+        name=top.get("name", str),
+        virtual=top.get("virtual", bool),
+        mcu=mcu,
+        fpga=fpga,
+        flash=flash,
+        layout=layout,
+        uart=uart,
+        usb=usb,
+        fpga_spi=spi,
+        i2c=i2c,
+        monitors=monitors,
+        rails=rails,
+        source=path,
+        ftdi=ftdi,
     )
     top.done()
     return board
@@ -409,29 +446,53 @@ def _build(top: _Table, path: Path) -> Board:
 def _flash(t: _Table) -> Flash:
     jedec = t.get("jedec_id", list)
     if len(jedec) != 3 or not all(isinstance(b, int) and 0 <= b <= 0xFF for b in jedec):
-        t._fail(f"`flash.jedec_id` is {jedec!r}", "Write the three RDID (0x9F) bytes, e.g. [0x01, 0x20, 0x18].")
+        t._fail(
+            f"`flash.jedec_id` is {jedec!r}", "Write the three RDID (0x9F) bytes, e.g. [0x01, 0x20, 0x18]."
+        )
     timing = t.table("timing")
     commands = _bytes_table(t.table("commands", required=False), NorCommands)
     status_bits = _bytes_table(t.table("status_bits", required=False), NorStatusBits)
     read_max_hz = t.get("read_max_hz", int, required=False)
     if read_max_hz is not None and read_max_hz <= 0:
-        t._fail(f"`flash.read_max_hz` is {read_max_hz}, must be > 0", "Copy fSCK for READ from the datasheet.")
+        t._fail(
+            f"`flash.read_max_hz` is {read_max_hz}, must be > 0", "Copy fSCK for READ from the datasheet."
+        )
     flash = Flash(
-        part=t.get("part", str), jedec_id=tuple(jedec), size=t.positive("size_bytes"),
-        sector_size=t.positive("sector_bytes"), page_size=t.positive("page_bytes"),
-        address_bytes=t.get("address_bytes", int), page_program=_timing(timing, "page_program_us"),
-        sector_erase=_timing(timing, "sector_erase_us"), chip_erase=_timing(timing, "chip_erase_us"),
-        read_max_hz=read_max_hz, commands=commands, status_bits=status_bits,
+        part=t.get("part", str),
+        jedec_id=tuple(jedec),
+        size=t.positive("size_bytes"),
+        sector_size=t.positive("sector_bytes"),
+        page_size=t.positive("page_bytes"),
+        address_bytes=t.get("address_bytes", int),
+        page_program=_timing(timing, "page_program_us"),
+        sector_erase=_timing(timing, "sector_erase_us"),
+        chip_erase=_timing(timing, "chip_erase_us"),
+        read_max_hz=read_max_hz,
+        commands=commands,
+        status_bits=status_bits,
     )
     timing.done()
     t.done()
-    for key, value in (("size_bytes", flash.size), ("sector_bytes", flash.sector_size), ("page_bytes", flash.page_size)):
+    for key, value in (
+        ("size_bytes", flash.size),
+        ("sector_bytes", flash.sector_size),
+        ("page_bytes", flash.page_size),
+    ):
         if value & (value - 1):
-            t._fail(f"`flash.{key}` is {value}, not a power of two", "NOR geometries are powers of two; check the datasheet.")
+            t._fail(
+                f"`flash.{key}` is {value}, not a power of two",
+                "NOR geometries are powers of two; check the datasheet.",
+            )
     if not flash.page_size <= flash.sector_size <= flash.size:
-        t._fail("flash geometry must satisfy page <= sector <= size", "Check page_bytes, sector_bytes, size_bytes.")
+        t._fail(
+            "flash geometry must satisfy page <= sector <= size",
+            "Check page_bytes, sector_bytes, size_bytes.",
+        )
     if flash.address_bytes not in (3, 4) or flash.size > 1 << (8 * flash.address_bytes):
-        t._fail(f"`flash.address_bytes` {flash.address_bytes} cannot address {flash.size} bytes", "Use 3 up to 16 MiB, else 4.")
+        t._fail(
+            f"`flash.address_bytes` {flash.address_bytes} cannot address {flash.size} bytes",
+            "Use 3 up to 16 MiB, else 4.",
+        )
     return flash
 
 
@@ -443,7 +504,9 @@ def _bytes_table(t: _Table | None, kind: type) -> Any:
     for name in kind.__dataclass_fields__:
         value = t.get(name, int)
         if not 0 <= value <= 0xFF:
-            t._fail(f"`{t.where}.{name}` is {value:#x}, not one byte", "Copy the byte from the datasheet table.")
+            t._fail(
+                f"`{t.where}.{name}` is {value:#x}, not one byte", "Copy the byte from the datasheet table."
+            )
         values[name] = value
     t.done()
     return kind(**values)
@@ -459,11 +522,17 @@ def _ftdi(t: _Table) -> FtdiWiring:
         p.done()
         # ADBUS0..3 are the MPSSE's SCK/MOSI/MISO/CS# (FTDI AN_108); an FT232H has ADBUS0..7.
         if not 4 <= pin.adbus <= 7 or any(o.adbus == pin.adbus for o in hold):
-            p._fail(f"`{p.where}.adbus` is {pin.adbus}", "Use a free ADBUS line 4..7 (0..3 are SCK, MOSI, MISO, CS#), one per pin.")
+            p._fail(
+                f"`{p.where}.adbus` is {pin.adbus}",
+                "Use a free ADBUS line 4..7 (0..3 are SCK, MOSI, MISO, CS#), one per pin.",
+            )
         hold.append(pin)
     t.done()
     if spi_hz > 30_000_000:
-        t._fail(f"`ftdi.spi_hz` is {spi_hz}; an FT232H's MPSSE clock tops out at 30 MHz", "Use 30_000_000 or less.")
+        t._fail(
+            f"`ftdi.spi_hz` is {spi_hz}; an FT232H's MPSSE clock tops out at 30 MHz",
+            "Use 30_000_000 or less.",
+        )
     return FtdiWiring(spi_hz, tuple(hold))
 
 
@@ -476,38 +545,69 @@ def _fpga(t: _Table) -> Fpga:
         pins[name] = Pin(name, gpio, p.get("active_low", bool))
         p.done()
         if gpio is not None and not 0 <= gpio <= 29:
-            p._fail(f"`{p.where}.gpio` is {gpio}; the RP2040 has GPIO 0..29", "Fix the pin number or drop gpio if not routed.")
+            p._fail(
+                f"`{p.where}.gpio` is {gpio}; the RP2040 has GPIO 0..29",
+                "Fix the pin number or drop gpio if not routed.",
+            )
     for needed in ("prog_b", "init_b", "done"):
         if needed not in pins:
-            pins_t._fail(f"missing control pin `fpga.pins.{needed}`", f"Add {needed} = {{ active_low = ... }} (gpio only if routed).")
+            pins_t._fail(
+                f"missing control pin `fpga.pins.{needed}`",
+                f"Add {needed} = {{ active_low = ... }} (gpio only if routed).",
+            )
     fpga = Fpga(
-        part=t.get("part", str), family=t.get("family", str), idcode=t.get("idcode", int),
-        bitstream_bytes=t.positive("bitstream_bytes"), config_mode=t.get("config_mode", str),
-        config_clock_hz=t.positive("config_clock_hz"), pins=pins,
+        part=t.get("part", str),
+        family=t.get("family", str),
+        idcode=t.get("idcode", int),
+        bitstream_bytes=t.positive("bitstream_bytes"),
+        config_mode=t.get("config_mode", str),
+        config_clock_hz=t.positive("config_clock_hz"),
+        pins=pins,
     )
     t.done()
     # JTAG IDCODE (IEEE 1149.1): bit 0 is always 1, bits 11:1 the manufacturer (Xilinx = 0x049).
     if fpga.idcode & 0xFFF != 0x093 or not 0 <= fpga.idcode <= 0xFFFFFFFF:
-        t._fail(f"`fpga.idcode` {fpga.idcode:#010x} is not a Xilinx JTAG IDCODE (low 12 bits 0x093)", "Copy it from UG470 Table 1-1.")
+        t._fail(
+            f"`fpga.idcode` {fpga.idcode:#010x} is not a Xilinx JTAG IDCODE (low 12 bits 0x093)",
+            "Copy it from UG470 Table 1-1.",
+        )
     return fpga
 
 
 def _layout(t: _Table, flash: Flash, fpga: Fpga) -> Layout:
     regions: list[Region] = []
     for r in t.tables("regions"):
-        region = Region(r.get("name", str), r.get("kind", str), r.get("offset", int), r.positive("size"), r.get("slot", str, required=False))
+        region = Region(
+            r.get("name", str),
+            r.get("kind", str),
+            r.get("offset", int),
+            r.positive("size"),
+            r.get("slot", str, required=False),
+        )
         r.done()
         where = f"region `{region.name}`"
         if region.kind not in _REGION_KINDS:
             r._fail(f"{where} has kind {region.kind!r}", f"Use one of {', '.join(_REGION_KINDS)}.")
         if (region.slot is None) != (region.kind in ("meta", "log")):
-            r._fail(f"{where}: `slot` is required for bitstream/blob regions and only for them", 'Add or remove slot = "A".')
+            r._fail(
+                f"{where}: `slot` is required for bitstream/blob regions and only for them",
+                'Add or remove slot = "A".',
+            )
         if region.offset < 0 or region.end > flash.size:
-            r._fail(f"{where} [{region.offset:#x}, {region.end:#x}) lies outside the {flash.size:#x}-byte flash", "Move or shrink it.")
+            r._fail(
+                f"{where} [{region.offset:#x}, {region.end:#x}) lies outside the {flash.size:#x}-byte flash",
+                "Move or shrink it.",
+            )
         if region.offset % flash.sector_size or region.size % flash.sector_size:
-            r._fail(f"{where} is not aligned to the {flash.sector_size:#x}-byte erase sector", "Make offset and size multiples of sector_bytes.")
+            r._fail(
+                f"{where} is not aligned to the {flash.sector_size:#x}-byte erase sector",
+                "Make offset and size multiples of sector_bytes.",
+            )
         if region.kind == "bitstream" and region.size < fpga.bitstream_bytes:
-            r._fail(f"{where} ({region.size} bytes) cannot hold a {fpga.part} bitstream ({fpga.bitstream_bytes} bytes)", "Enlarge the region.")
+            r._fail(
+                f"{where} ({region.size} bytes) cannot hold a {fpga.part} bitstream ({fpga.bitstream_bytes} bytes)",
+                "Enlarge the region.",
+            )
         regions.append(region)
     t.done()
     names = [r.name for r in regions]
@@ -516,19 +616,33 @@ def _layout(t: _Table, flash: Flash, fpga: Fpga) -> Layout:
     ordered = sorted(regions, key=lambda r: r.offset)
     for a, b in zip(ordered, ordered[1:]):
         if b.offset < a.end:
-            t._fail(f"regions `{a.name}` and `{b.name}` overlap at {b.offset:#x}", f"Start `{b.name}` at or after {a.end:#x}.")
+            t._fail(
+                f"regions `{a.name}` and `{b.name}` overlap at {b.offset:#x}",
+                f"Start `{b.name}` at or after {a.end:#x}.",
+            )
     slots: dict[str, Slot] = {}
     for slot_name in sorted({r.slot for r in regions if r.slot}):
-        parts = {k: [r for r in regions if r.slot == slot_name and r.kind == k] for k in ("bitstream", "blob")}
+        parts = {
+            k: [r for r in regions if r.slot == slot_name and r.kind == k] for k in ("bitstream", "blob")
+        }
         if any(len(v) != 1 for v in parts.values()):
-            t._fail(f"slot {slot_name} needs exactly one bitstream and one blob region", "Fix the slot fields of the regions.")
+            t._fail(
+                f"slot {slot_name} needs exactly one bitstream and one blob region",
+                "Fix the slot fields of the regions.",
+            )
         slots[slot_name] = Slot(slot_name, parts["bitstream"][0], parts["blob"][0])
     if sorted(slots) != ["A", "B"]:
-        t._fail(f"the layout has slots {sorted(slots)}; A/B updates need exactly A and B", 'Use slot = "A" and slot = "B".')
+        t._fail(
+            f"the layout has slots {sorted(slots)}; A/B updates need exactly A and B",
+            'Use slot = "A" and slot = "B".',
+        )
     meta = [r for r in regions if r.kind == "meta"]
     logs = [r for r in regions if r.kind == "log"]
     if len(meta) != 2 or len(logs) > 1:
-        t._fail(f"the layout has {len(meta)} meta and {len(logs)} log regions", "Give exactly two meta regions and at most one log.")
+        t._fail(
+            f"the layout has {len(meta)} meta and {len(logs)} log regions",
+            "Give exactly two meta regions and at most one log.",
+        )
     return Layout(tuple(regions), slots, (meta[0], meta[1]), logs[0] if logs else None)
 
 
@@ -538,28 +652,54 @@ def _power(t: _Table) -> tuple[tuple[Monitor, ...], tuple[Rail, ...]]:
         mon = Monitor(m.get("name", str), m.get("part", str), m.get("i2c_address", int))
         m.done()
         if mon.part not in _PAC193X_CHANNELS:
-            m._fail(f"monitor `{mon.name}` is a {mon.part!r}", f"Supported parts: {', '.join(_PAC193X_CHANNELS)}.")
+            m._fail(
+                f"monitor `{mon.name}` is a {mon.part!r}", f"Supported parts: {', '.join(_PAC193X_CHANNELS)}."
+            )
         if mon.i2c_address not in _PAC193X_ADDRESSES:
-            m._fail(f"monitor `{mon.name}` has I2C address {mon.i2c_address:#x}; a PAC193x answers at 0x10..0x1F", "Set the address its ADDRSEL resistor selects.")
+            m._fail(
+                f"monitor `{mon.name}` has I2C address {mon.i2c_address:#x}; a PAC193x answers at 0x10..0x1F",
+                "Set the address its ADDRSEL resistor selects.",
+            )
         if mon.name in monitors or any(o.i2c_address == mon.i2c_address for o in monitors.values()):
-            m._fail(f"monitor `{mon.name}` repeats a name or I2C address", "Give each monitor its own name and address.")
+            m._fail(
+                f"monitor `{mon.name}` repeats a name or I2C address",
+                "Give each monitor its own name and address.",
+            )
         monitors[mon.name] = mon
     rails: list[Rail] = []
     for r in t.tables("rails"):
-        rail = Rail(r.get("name", str), r.get("monitor", str), r.get("channel", int), r.positive("nominal_mv"), r.positive("shunt_milliohm"),
-                    bool(r.get("upstream", bool, required=False)))
+        rail = Rail(
+            r.get("name", str),
+            r.get("monitor", str),
+            r.get("channel", int),
+            r.positive("nominal_mv"),
+            r.positive("shunt_milliohm"),
+            bool(r.get("upstream", bool, required=False)),
+        )
         r.done()
         if rail.monitor not in monitors:
-            r._fail(f"rail `{rail.name}` names monitor `{rail.monitor}`, which is not defined", f"Use one of: {', '.join(monitors)}.")
+            r._fail(
+                f"rail `{rail.name}` names monitor `{rail.monitor}`, which is not defined",
+                f"Use one of: {', '.join(monitors)}.",
+            )
         count = _PAC193X_CHANNELS[monitors[rail.monitor].part]
         if not 1 <= rail.channel <= count:
-            r._fail(f"rail `{rail.name}` uses channel {rail.channel}; a {monitors[rail.monitor].part} has 1..{count}", "Fix the channel.")
+            r._fail(
+                f"rail `{rail.name}` uses channel {rail.channel}; a {monitors[rail.monitor].part} has 1..{count}",
+                "Fix the channel.",
+            )
         if any(o.name == rail.name for o in rails):
             r._fail(f"duplicate rail name `{rail.name}`", "Give every rail its own name.")
         if any((o.monitor, o.channel) == (rail.monitor, rail.channel) for o in rails):
-            r._fail(f"rail `{rail.name}` shares {rail.monitor} channel {rail.channel} with another rail", "One rail per channel.")
+            r._fail(
+                f"rail `{rail.name}` shares {rail.monitor} channel {rail.channel} with another rail",
+                "One rail per channel.",
+            )
         if rail.nominal_mv > 32_000:  # PAC193x VBUS range is 0..32 V (DS20005850 §1.0).
-            r._fail(f"rail `{rail.name}` is {rail.nominal_mv} mV, above the PAC193x's 32 V bus range", "Check nominal_mv.")
+            r._fail(
+                f"rail `{rail.name}` is {rail.nominal_mv} mV, above the PAC193x's 32 V bus range",
+                "Check nominal_mv.",
+            )
         rails.append(rail)
     t.done()
     return tuple(monitors.values()), tuple(rails)

@@ -153,7 +153,9 @@ def render_c(spec: Spec) -> str:
         lines.append(f"/* {e.doc.replace('*/', '* /')} */")
         lines.append("enum {")
         for m in e.members:
-            comment = (m.extra.get("doc") or m.extra.get("meaning", "")).replace("*/", "* /").replace("/*", "/ *")
+            comment = (
+                (m.extra.get("doc") or m.extra.get("meaning", "")).replace("*/", "* /").replace("/*", "/ *")
+            )
             lines.append(f"    {e.c_prefix}{m.name} = {m.value:#04x}, /* {comment} */")
         lines.append("};")
         lines.append("")

@@ -28,7 +28,9 @@ class PortInfo:
 
     @property
     def usb_id(self) -> str:
-        return f"{self.vid:04X}:{self.pid:04X}" if self.vid is not None and self.pid is not None else "no USB id"
+        return (
+            f"{self.vid:04X}:{self.pid:04X}" if self.vid is not None and self.pid is not None else "no USB id"
+        )
 
     def line(self) -> str:
         serial = f", serial {self.serial_number}" if self.serial_number else ""
@@ -43,8 +45,7 @@ def is_sim(port: str) -> bool:
 def attached_ports() -> list[PortInfo]:
     """Every serial port the OS lists, sorted by device name (stable messages and choices)."""
     ports = [
-        PortInfo(p.device, p.vid, p.pid, p.description or "", p.serial_number)
-        for p in list_ports.comports()
+        PortInfo(p.device, p.vid, p.pid, p.description or "", p.serial_number) for p in list_ports.comports()
     ]
     return sorted(ports, key=lambda p: p.device)
 

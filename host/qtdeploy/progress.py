@@ -11,4 +11,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 
-status: Callable[[str], AbstractContextManager] = lambda what: nullcontext()
+
+def _silent(what: str) -> AbstractContextManager:
+    return nullcontext()
+
+
+status: Callable[[str], AbstractContextManager] = _silent

@@ -18,7 +18,9 @@ from qtdeploy.sim.design import sim_design
 
 sys.path.insert(0, str(Path(__file__).parent))  # the test modules import vboard/faults beside them
 from vboard import OLD_ABI, Images, session, start  # noqa: E402
+
 from qtdeploy.sim import VirtualBoard  # noqa: E402
+
 
 @pytest.fixture(scope="session")
 def images(tmp_path_factory) -> Images:

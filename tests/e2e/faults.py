@@ -61,7 +61,10 @@ class FaultyTransport:
 
     def _check_alive(self) -> None:
         if self._dead:
-            raise LinkError("The serial port is gone (the cable was pulled).", "Reconnect the board and run the command again.")
+            raise LinkError(
+                "The serial port is gone (the cable was pulled).",
+                "Reconnect the board and run the command again.",
+            )
 
     def write(self, data: bytes) -> None:
         self._check_alive()

@@ -17,8 +17,9 @@ def test_readme_main_command(tmp_path):
     if shutil.which("cc") is None:
         pytest.skip("no C compiler: the virtual board cannot be built")
     env = dict(os.environ, QTD_DEMO_OUT=str(tmp_path), COLUMNS="120")
-    proc = subprocess.run(["bash", "scripts/demo"], cwd=repo_root(), env=env, capture_output=True, text=True,
-                          timeout=600)
+    proc = subprocess.run(
+        ["bash", "scripts/demo"], cwd=repo_root(), env=env, capture_output=True, text=True, timeout=600
+    )
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out[-4000:]
     assert out.count("matches demo.") == 2, "the board's SHA-256s of bitstream and blob"

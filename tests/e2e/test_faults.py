@@ -9,9 +9,9 @@ import hashlib
 import re
 
 import pytest
-
 from faults import Faults, FaultyTransport
 from vboard import OLD_ABI, session
+
 from qtdeploy.errors import LinkError
 from qtdeploy.ops import flash, info
 
@@ -41,7 +41,9 @@ def faulty(faults: Faults):
     return lambda inner: FaultyTransport(inner, faults)
 
 
-@pytest.mark.parametrize("seed, compress, scale", [(1, "none", 1), (2, "none", 1), (1, "heatshrink", 3), (2, "auto", 3)])
+@pytest.mark.parametrize(
+    "seed, compress, scale", [(1, "none", 1), (2, "none", 1), (1, "heatshrink", 3), (2, "auto", 3)]
+)
 def test_noisy_line_still_flashes_verified(images, old_board, seed, compress, scale):
     """Rates that hit ~1 in 20 full-size frames in each direction (per byte: 1e-5 corrupt,
     5e-6 drop; x3 with compression, which puts ~4x fewer bytes on the wire in frames as large:
@@ -82,7 +84,10 @@ def test_one_percent_corrupt_half_percent_dropped_bytes_fails_clearly(images, ol
         with pytest.raises(LinkError) as err:
             flash(b, bitstream=images.bitstream, blob=images.blob)
     # names the command that gave up (the HELLO or a FLASH_*: which one depends on the seed)
-    assert re.search(r"No answer to [A-Z_]+ \(seq \d+\)", err.value.problem) and "link counters" in err.value.problem
+    assert (
+        re.search(r"No answer to [A-Z_]+ \(seq \d+\)", err.value.problem)
+        and "link counters" in err.value.problem
+    )
     assert "baud" in err.value.fix
     assert_old_image_active(vb, images)
 

@@ -9,8 +9,8 @@ import json
 import os
 
 import pytest
-
 from vboard import session
+
 from qtdeploy._protocol import Codec, Command, Flag, Status
 from qtdeploy.cli.main import main
 from qtdeploy.errors import CompatibilityError, DeviceError
@@ -26,8 +26,12 @@ def sha(path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def _write(b, offset: int, raw_length: int, data: bytes, *, codec=Codec.HEATSHRINK, flags=Flag.COMPRESSED) -> bytes:
-    payload = P.FlashWriteRequest.build(dict(offset=offset, raw_length=raw_length, codec=int(codec), data=data))
+def _write(
+    b, offset: int, raw_length: int, data: bytes, *, codec=Codec.HEATSHRINK, flags=Flag.COMPRESSED
+) -> bytes:
+    payload = P.FlashWriteRequest.build(
+        dict(offset=offset, raw_length=raw_length, codec=int(codec), data=data)
+    )
     return b.link.request(Command.FLASH_WRITE, payload, flags=int(flags))
 
 
@@ -75,8 +79,11 @@ def test_golden_stream_decoded_by_the_board_at_an_unaligned_offset(old_board, na
 def test_bad_stream_is_bad_argument_and_writes_nothing(old_board, case):
     raw = (VECTORS / "bitstream_like.bin").read_bytes()
     stream = (VECTORS / "bitstream_like.hs").read_bytes()
-    data, raw_length = {"longer": (stream, len(raw) - 1), "shorter": (stream[: len(stream) // 2], len(raw)),
-                        "garbage": (os.urandom(3000), 4096)}[case]
+    data, raw_length = {
+        "longer": (stream, len(raw) - 1),
+        "shorter": (stream[: len(stream) // 2], len(raw)),
+        "garbage": (os.urandom(3000), 4096),
+    }[case]
     _, vb = old_board
     with session(vb) as b:
         offset = _erased_sector(b)
@@ -121,7 +128,9 @@ def test_flash_compresses_the_bitstream_and_verifies(images, old_board):
         i = info(b)
     c = r["compression"]
     assert c["codec"] == "HEATSHRINK" and c["compressed_frames"] >= 1 and c["raw_bytes"] == r["bytes_written"]
-    assert c["ratio"] > 2.0 and c["wire_bytes"] < r["bytes_written"] / 2  # the simulated bitstream is mostly zeros
+    assert (
+        c["ratio"] > 2.0 and c["wire_bytes"] < r["bytes_written"] / 2
+    )  # the simulated bitstream is mostly zeros
     bslot = i["slots"][1]
     assert i["active_slot"] == "B" and bslot["bitstream"]["sha256"] == sha(images.bitstream)
     assert bslot["blob"]["sha256"] == sha(images.blob)
@@ -131,10 +140,26 @@ def test_cli_compress_option_and_json(images, base_flash, tmp_path, capsys):
     path = tmp_path / "f.bin"
     path.write_bytes(base_flash.read_bytes())
     url = f"sim://?flash={path}&time_scale=0.01"
-    assert main(["flash", "--port", url, "--bitstream", str(images.bitstream), "--compress", "none", "--json"]) == 0
+    assert (
+        main(["flash", "--port", url, "--bitstream", str(images.bitstream), "--compress", "none", "--json"])
+        == 0
+    )
     r = json.loads(capsys.readouterr().out)
     assert r["compression"]["codec"] == "NONE" and r["compression"]["ratio"] == 1.0
-    assert main(["flash", "--port", url, "--bitstream", str(images.bitstream), "--compress", "heatshrink",
-                 "--no-resume"]) == 0
+    assert (
+        main(
+            [
+                "flash",
+                "--port",
+                url,
+                "--bitstream",
+                str(images.bitstream),
+                "--compress",
+                "heatshrink",
+                "--no-resume",
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     assert "compression: HEATSHRINK (heatshrink)" in out and "ratio" in out

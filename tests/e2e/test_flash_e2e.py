@@ -8,8 +8,8 @@ import hashlib
 import json
 
 import pytest
-
 from vboard import OLD_ABI, session, start
+
 from qtdeploy.boards import load_board
 from qtdeploy.cli.main import main
 from qtdeploy.errors import CompatibilityError
@@ -31,7 +31,10 @@ def test_flash_goes_to_the_inactive_slot_verified_and_configured(images, old_boa
         i = info(b)
     a, bslot = i["slots"]
     assert i["active_slot"] == "B" and i["fpga"]["slot"] == "B"
-    assert (bslot["bitstream"]["sha256"], bslot["blob"]["sha256"]) == (sha(images.bitstream), sha(images.blob))
+    assert (bslot["bitstream"]["sha256"], bslot["blob"]["sha256"]) == (
+        sha(images.bitstream),
+        sha(images.blob),
+    )
     assert a["state"] == "COMMITTED" and a["bitstream"]["sha256"] == sha(images.old_bitstream)
     assert bslot["seq"] > a["seq"]
 
@@ -78,7 +81,21 @@ def test_cli_flash_then_info_json(images, base_flash, tmp_path, capsys):
     path = tmp_path / "f.bin"
     path.write_bytes(base_flash.read_bytes())
     url = f"sim://?flash={path}&time_scale=0.01&pacing=0"
-    assert main(["flash", "--port", url, "--bitstream", str(images.bitstream), "--blob", str(images.blob), "--json"]) == 0
+    assert (
+        main(
+            [
+                "flash",
+                "--port",
+                url,
+                "--bitstream",
+                str(images.bitstream),
+                "--blob",
+                str(images.blob),
+                "--json",
+            ]
+        )
+        == 0
+    )
     result = json.loads(capsys.readouterr().out)
     assert result["slot"] == "B" and result["simulated"]
     assert main(["info", "--port", url, "--json"]) == 0
@@ -100,8 +117,17 @@ def test_cli_trace_logs_every_frame(images, base_flash, tmp_path, capsys):
 def test_cli_flash_refusal_exit_code(images, base_flash, tmp_path, capsys):
     path = tmp_path / "f.bin"
     path.write_bytes(base_flash.read_bytes())
-    code = main(["flash", "--port", f"sim://?flash={path}&pacing=0", "--bitstream", str(images.old_bitstream),
-                 "--blob", str(images.blob)])
+    code = main(
+        [
+            "flash",
+            "--port",
+            f"sim://?flash={path}&pacing=0",
+            "--bitstream",
+            str(images.old_bitstream),
+            "--blob",
+            str(images.blob),
+        ]
+    )
     assert code == 5
     err = capsys.readouterr().err
     assert "ABI" in err and "fix:" in err
@@ -115,7 +141,9 @@ def test_board_that_dies_is_named_in_the_error(images, base_flash, tmp_path):
     path = tmp_path / "f.bin"
     path.write_bytes(base_flash.read_bytes())
     with Board.open(f"sim://?flash={path}&pacing=0&time_scale=0.01&die_after=3") as b:
-        with pytest.raises(LinkError, match=r"exited with status 75 \(.*power cut during flash operation 3\)"):
+        with pytest.raises(
+            LinkError, match=r"exited with status 75 \(.*power cut during flash operation 3\)"
+        ):
             flash(b, bitstream=images.bitstream, blob=images.blob)
 
 
@@ -124,8 +152,23 @@ def test_cli_flash_at_another_baud(images, base_flash, tmp_path, capsys):
     path = tmp_path / "f.bin"
     path.write_bytes(base_flash.read_bytes())
     url = f"sim://?flash={path}&time_scale=0.01"
-    assert main(["flash", "--port", url, "--baud", "3000000", "--bitstream", str(images.old_bitstream), "--json",
-                 "--compress", "none"]) == 0
+    assert (
+        main(
+            [
+                "flash",
+                "--port",
+                url,
+                "--baud",
+                "3000000",
+                "--bitstream",
+                str(images.old_bitstream),
+                "--json",
+                "--compress",
+                "none",
+            ]
+        )
+        == 0
+    )
     r = json.loads(capsys.readouterr().out)
     assert r["baud"] == 3_000_000 and r["wire_bytes_per_s"] == 300_000 and r["slot"] == "B"
     assert 0.5 < r["wire_ratio"] <= 1.0  # paced at the new rate: raw payload cannot beat the wire

@@ -53,7 +53,9 @@ def fpga_flash(tmp_path_factory):
     vec = repo_root() / "protocol" / "vectors" / "model" / CASE
     b = blob.unpack((vec / "model.qtb").read_bytes())
     bit = d / "slow.bit"
-    bit.write_bytes(bitstream.write_sim_bitstream(b.abi, load_board("virtual"), sim_design(b, clock_hz=CLOCK_HZ)))
+    bit.write_bytes(
+        bitstream.write_sim_bitstream(b.abi, load_board("virtual"), sim_design(b, clock_hz=CLOCK_HZ))
+    )
     path = d / "flash.bin"
     with start(path) as vb, session(vb) as s:
         flash(s, bitstream=bit, blob=vec / "model.qtb")
@@ -84,7 +86,11 @@ def test_energy_over_an_interval_matches_the_integrated_profile(fpga_flash):
     path, lo_hi = fpga_flash
     with start(path) as vb, session(vb) as b:
         model = load_model(b, Engine.FPGA)
-        windows = np.random.default_rng(3).integers(lo_hi[0], lo_hi[1] + 1, size=(30, model.in_count)).astype(np.int8)
+        windows = (
+            np.random.default_rng(3)
+            .integers(lo_hi[0], lo_hi[1] + 1, size=(30, model.in_count))
+            .astype(np.int8)
+        )
         m = power.mark(b)
         time.sleep(0.3)
         with WindowStream(b, Engine.FPGA, model=model, max_in_flight=4) as st:
@@ -101,7 +107,9 @@ def test_energy_over_an_interval_matches_the_integrated_profile(fpga_flash):
             assert rep.energy_nj[name] == 0, name
             continue
         err = rep.energy_nj[name] / expect_nj[k] - 1
-        assert abs(err) < 0.01, f"{name}: board {rep.energy_nj[name]} nJ, model {expect_nj[k]:.0f} nJ ({err:+.2%})"
+        assert abs(err) < 0.01, (
+            f"{name}: board {rep.energy_nj[name]} nJ, model {expect_nj[k]:.0f} nJ ({err:+.2%})"
+        )
     # the inferences are visible: vccint's energy is well above idle for the span
     assert rep.energy_nj["fpga_vccint"] > power_uw("idle")[6] * total_s * 1e3 * 1.2
 
@@ -162,7 +170,9 @@ def test_power_stream_rate_timestamps_and_energy(tmp_path):
     mean_mw = rep.energy_nj["fpga_vccint"] / 1e6 / rep.duration_s
     assert e_mj == pytest.approx(mean_mw * span, rel=0.01)
     # each sample's mean of ~10 conversions with +-2 % noise: close to the model's idle mcu power
-    assert np.median([s.rails[0].power_mw for s in samples]) == pytest.approx(power_uw("idle")[2] / 1000, rel=0.01)
+    assert np.median([s.rails[0].power_mw for s in samples]) == pytest.approx(
+        power_uw("idle")[2] / 1000, rel=0.01
+    )
     assert all(abs(s.rails[0].power_mw / (power_uw("idle")[2] / 1000) - 1) < 0.03 for s in samples[1:])
 
 
@@ -179,8 +189,13 @@ def test_hello_stops_a_power_stream(tmp_path):
 def test_missing_monitor_answers_sensor_error(tmp_path, monkeypatch):
     monkeypatch.setenv("QTD_SIM_ABSENT_MONITORS", "0x12")  # the FPGA rails' PAC1934 NACKs
     with start(tmp_path / "flash.bin") as vb, session(vb) as b:
-        for call in (lambda: power.read(b), lambda: power.read(b, ["fpga_vccint"]), lambda: power.mark(b),
-                     lambda: power.energy(b), lambda: power.PowerStream(b, rails=["fpga_vccio"]).start()):
+        for call in (
+            lambda: power.read(b),
+            lambda: power.read(b, ["fpga_vccint"]),
+            lambda: power.mark(b),
+            lambda: power.energy(b),
+            lambda: power.PowerStream(b, rails=["fpga_vccio"]).start(),
+        ):
             with pytest.raises(DeviceError) as e:
                 call()
             assert e.value.status == Status.SENSOR_ERROR and "0x00000012" in str(e.value)

@@ -15,8 +15,8 @@ import hashlib
 import shutil
 
 import pytest
-
 from vboard import OLD_ABI, session, start
+
 from qtdeploy.boards import load_board
 from qtdeploy.errors import LinkError
 from qtdeploy.ops import flash, info
@@ -74,7 +74,10 @@ def cut_at(k: int, images, base_flash, tmp_path, *, resume: bool = True) -> dict
             assert active["bitstream"]["sha256"] == sha(images.old_bitstream)
             assert before["fpga"]["abi"] == f"{OLD_ABI:#010x}"
         else:
-            assert (active["bitstream"]["sha256"], active["blob"]["sha256"]) == (sha(images.bitstream), sha(images.blob))
+            assert (active["bitstream"]["sha256"], active["blob"]["sha256"]) == (
+                sha(images.bitstream),
+                sha(images.blob),
+            )
         resumed = None
         if before["active_slot"] == "A" and resume:
             resumed = flash(b, bitstream=images.bitstream, blob=images.blob)

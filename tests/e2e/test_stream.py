@@ -108,9 +108,11 @@ def test_errors(board):
     st = WindowStream(s, Engine.MCU, model=model, max_in_flight=4)
     st.start()
     # STREAM_DATA with a count other than in_count, or a length that disagrees: BAD_LENGTH
-    for payload in (struct.pack("<IHH", 0, 1, n - 1) + bytes(n - 1),
-                    struct.pack("<IHH", 0, 2, n) + bytes(n),
-                    b"\x00\x00"):
+    for payload in (
+        struct.pack("<IHH", 0, 1, n - 1) + bytes(n - 1),
+        struct.pack("<IHH", 0, 2, n) + bytes(n),
+        b"\x00\x00",
+    ):
         with pytest.raises(DeviceError) as e:
             link.request(Command.STREAM_DATA, payload)
         assert e.value.status == Status.BAD_LENGTH
@@ -124,7 +126,9 @@ def test_errors(board):
     assert e.value.status == Status.BUSY
     # more windows than granted: BUSY (the host API never does this; a raw request may)
     with pytest.raises(DeviceError) as e:
-        link.request(Command.STREAM_DATA, struct.pack("<IHH", 0, st.granted + 1, n) + bytes(n * (st.granted + 1)))
+        link.request(
+            Command.STREAM_DATA, struct.pack("<IHH", 0, st.granted + 1, n) + bytes(n * (st.granted + 1))
+        )
     assert e.value.status == Status.BUSY
     # a window outside x.range fails alone, as a StreamErrorEvent for its number
     lo, hi = (int(v) for v in im.tensors["x.range"])
@@ -163,12 +167,24 @@ def test_hello_stops_stream(board):
     load_model(s, Engine.MCU)  # no longer BUSY
 
 
-@pytest.mark.parametrize("seed,faults,engine", [
-    (1, dict(corrupt=2e-4, drop=1e-4), Engine.MCU),                  # both ways: ~12 % of 400-byte requests hit
-    (2, dict(corrupt=2e-3, drop=5e-4, directions="rx"), Engine.MCU),  # board -> host: ~10 % of events lost
-    (3, dict(corrupt=2e-3, drop=5e-4, directions="rx"), Engine.FPGA),
-    (4, dict(corrupt=1e-3, drop=5e-4, directions="tx"), Engine.MCU),  # host -> board: STREAM_DATA frames lost
-], ids=["both-mcu", "rx-mcu", "rx-fpga", "tx-mcu"])
+@pytest.mark.parametrize(
+    "seed,faults,engine",
+    [
+        (1, dict(corrupt=2e-4, drop=1e-4), Engine.MCU),  # both ways: ~12 % of 400-byte requests hit
+        (
+            2,
+            dict(corrupt=2e-3, drop=5e-4, directions="rx"),
+            Engine.MCU,
+        ),  # board -> host: ~10 % of events lost
+        (3, dict(corrupt=2e-3, drop=5e-4, directions="rx"), Engine.FPGA),
+        (
+            4,
+            dict(corrupt=1e-3, drop=5e-4, directions="tx"),
+            Engine.MCU,
+        ),  # host -> board: STREAM_DATA frames lost
+    ],
+    ids=["both-mcu", "rx-mcu", "rx-fpga", "tx-mcu"],
+)
 def test_noisy_line_never_misattributes(model_flash, tmp_path, seed, faults, engine):
     """Under the byte-level fault proxy (corrupted and dropped bytes both ways): requests are
     retried (the board answers retried STREAM_DATA from its cache, so no window is queued twice),

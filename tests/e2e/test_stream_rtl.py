@@ -111,7 +111,9 @@ def test_flash_over_sim_url_builds_the_rtl_before_configuring(tmp_path, monkeypa
         assert not (tmp_path / "libs").exists() or not any((tmp_path / "libs").glob("*.so"))
         with Board.open(f"sim://?flash={path}") as s:  # attaches to vb
             flash(s, bitstream=bit, blob=VECTORS / case / "model.qtb")
-            assert list((tmp_path / "libs").glob("qtd-rtl-*.so")) == [tmp_path / "libs" / rtl.lib_name(sim_design(b))]
+            assert list((tmp_path / "libs").glob("qtd-rtl-*.so")) == [
+                tmp_path / "libs" / rtl.lib_name(sim_design(b))
+            ]
             load_model(s, Engine.FPGA)
             r = infer(s, x[0], Engine.FPGA)
         assert np.array_equal(r.outputs, y[0]) and r.accel_cycles == RTL_CYCLES[case]["cycles"]

@@ -46,9 +46,17 @@ class CountingSource:
     origin = "simulated"
     rails = RAILS
 
-    def __init__(self, rate_hz: int, *, clock: Callable[[], float] = time.time,
-                 sleep: Callable[[float], None] = time.sleep, lose_at: tuple[int, ...] = (),
-                 down_s: float = 0.0, infer_every: int = 25, infer_samples: int = 10) -> None:
+    def __init__(
+        self,
+        rate_hz: int,
+        *,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
+        lose_at: tuple[int, ...] = (),
+        down_s: float = 0.0,
+        infer_every: int = 25,
+        infer_samples: int = 10,
+    ) -> None:
         self.rate_hz = rate_hz
         self.clock, self.sleep = clock, sleep
         self.lose_at, self.down_s = list(lose_at), down_s
@@ -82,7 +90,9 @@ class CountingSource:
             samples.append(Sample(t, self.t_open + t, rail_values(self.k)))
             self.emitted.append((self.sessions, self.t_open + t))
             if self.k % self.infer_every == 0:
-                events.append(Event(t, self.t_open + t, "inference", duration_s=self.infer_samples / self.rate_hz))
+                events.append(
+                    Event(t, self.t_open + t, "inference", duration_s=self.infer_samples / self.rate_hz)
+                )
             self.k += 1
             self.total += 1
         return samples, events
@@ -98,4 +108,6 @@ if __name__ == "__main__":
 
     stopping = []
     signal.signal(signal.SIGTERM, lambda *_: stopping.append(1))  # SIGTERM: a clean stop
-    run_logger(CountingSource(int(sys.argv[2])), sys.argv[1], flush_interval_s=0.5, stop=lambda: bool(stopping))
+    run_logger(
+        CountingSource(int(sys.argv[2])), sys.argv[1], flush_interval_s=0.5, stop=lambda: bool(stopping)
+    )

@@ -40,8 +40,21 @@ def board(tmp_path):
 
 
 def _spawn(flash: Path, out: Path, *extra: str) -> subprocess.Popen:
-    cmd = [sys.executable, "-m", "qtdeploy.cli.main", "energy", "log", "--port", f"sim://?flash={flash}",
-           "--out", str(out), "--rate", str(RATE), "--json", *extra]
+    cmd = [
+        sys.executable,
+        "-m",
+        "qtdeploy.cli.main",
+        "energy",
+        "log",
+        "--port",
+        f"sim://?flash={flash}",
+        "--out",
+        str(out),
+        "--rate",
+        str(RATE),
+        "--json",
+        *extra,
+    ]
     return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 

@@ -22,11 +22,20 @@ def test_log_from_the_virtual_board_then_report(tmp_path, capsys):
     _need_cc()
     out = tmp_path / "log"
     port = f"sim://?flash={tmp_path / 'flash.bin'}&pacing=0"
-    assert main(["energy", "log", "--port", port, "--out", str(out), "--duration", "3s", "--rate", "20", "--json"]) == 0
+    assert (
+        main(
+            ["energy", "log", "--port", port, "--out", str(out), "--duration", "3s", "--rate", "20", "--json"]
+        )
+        == 0
+    )
     res = json.loads(capsys.readouterr().out)
     assert res["origin"] == "simulated" and res["board"] == "virtual" and res["rate_hz"] == 20
     data = read_log(out)
-    assert data.meta["origin"] == "simulated" and len(data.rails) == 8 and "usb_raw" not in data.meta["total_rails"]
+    assert (
+        data.meta["origin"] == "simulated"
+        and len(data.rails) == 8
+        and "usb_raw" not in data.meta["total_rails"]
+    )
     assert data.damaged == [] and 40 <= len(data.samples) <= 65 and res["samples"] == len(data.samples)
     t = [r[0] for r in data.samples]
     assert all(b > a for a, b in zip(t, t[1:])), "board timestamps increase"
@@ -41,8 +50,24 @@ def test_log_with_a_subset_of_rails(tmp_path, capsys):
     _need_cc()
     out = tmp_path / "log"
     port = f"sim://?flash={tmp_path / 'flash.bin'}&pacing=0"
-    assert main(["energy", "log", "--port", port, "--out", str(out), "--duration", "1s", "--rails",
-                 "mcu,fpga_vccint", "--json"]) == 0
+    assert (
+        main(
+            [
+                "energy",
+                "log",
+                "--port",
+                port,
+                "--out",
+                str(out),
+                "--duration",
+                "1s",
+                "--rails",
+                "mcu,fpga_vccint",
+                "--json",
+            ]
+        )
+        == 0
+    )
     assert read_log(out).rails == ["mcu", "fpga_vccint"]
     assert main(["energy", "log", "--port", port, "--out", str(tmp_path / "x"), "--rails", "nope"]) == 2
     assert "not on board" in capsys.readouterr().err and not (tmp_path / "x").exists()

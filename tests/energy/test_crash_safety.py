@@ -13,8 +13,8 @@ import time
 from pathlib import Path
 
 import pytest
-
 from fixture_source import RAILS, rail_values
+
 from qtdeploy.energy import read_log
 from qtdeploy.energy.reader import repair_tail
 
@@ -32,8 +32,12 @@ def _check_rows(data) -> None:
 
 
 def _spawn(out: Path) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, str(HERE / "fixture_source.py"), str(out), str(RATE)],
-                            cwd=HERE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    return subprocess.Popen(
+        [sys.executable, str(HERE / "fixture_source.py"), str(out), str(RATE)],
+        cwd=HERE,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
 
 
 def _wait_started(proc: subprocess.Popen, seg: Path, timeout: float = 30.0) -> None:
@@ -83,11 +87,18 @@ def test_sigkill_at_random_moments_loses_at_most_one_second(tmp_path):
 
 def test_damage_is_reported_not_accepted(tmp_path):
     from fixture_source import CountingSource, FakeClock
+
     from qtdeploy.energy.logger import run_logger
 
     clock = FakeClock()
-    run_logger(CountingSource(RATE, clock=clock, sleep=clock.sleep), tmp_path, duration_s=5,
-               durable=False, clock=clock, sleep=clock.sleep)
+    run_logger(
+        CountingSource(RATE, clock=clock, sleep=clock.sleep),
+        tmp_path,
+        duration_s=5,
+        durable=False,
+        clock=clock,
+        sleep=clock.sleep,
+    )
     good = read_log(tmp_path)
     assert good.damaged == [] and good.chunks_ok >= 10
     seg = tmp_path / "samples-0000.csv"

@@ -38,8 +38,12 @@ def session(tmp_path):
     vec = repo_root() / "protocol" / "vectors" / "model" / CASE
     b = blob.unpack((vec / "model.qtb").read_bytes())
     bit = tmp_path / "slow.bit"
-    bit.write_bytes(bitstream.write_sim_bitstream(b.abi, load_board("virtual"), sim_design(b, clock_hz=CLOCK_HZ)))
-    with VirtualBoard(SimOptions(flash_file=tmp_path / "flash.bin", time_scale=0.01, pacing=False), publish=True) as vb:
+    bit.write_bytes(
+        bitstream.write_sim_bitstream(b.abi, load_board("virtual"), sim_design(b, clock_hz=CLOCK_HZ))
+    )
+    with VirtualBoard(
+        SimOptions(flash_file=tmp_path / "flash.bin", time_scale=0.01, pacing=False), publish=True
+    ) as vb:
         with Board(Link(SerialTransport(f"sim://?flash={vb.flash_file}")), port=vb.pty) as s:
             flash(s, bitstream=bit, blob=vec / "model.qtb")
             yield s
@@ -63,7 +67,9 @@ def test_measured_inferences_and_samples_into_one_log(session, tmp_path):
             busy.append(r.accel_cycles / CLOCK_HZ)
             rec.inference(m, detail=f"window {i}")
             rec.pump()
-        with WindowStream(b, Engine.FPGA, model=model) as st:  # window results and power samples share the link
+        with WindowStream(
+            b, Engine.FPGA, model=model
+        ) as st:  # window results and power samples share the link
             assert all(g.ok for g in st.run(windows))
         time.sleep(0.2)  # idle, so the samples cover every inference
         rec.pump()

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from fixture_source import RAILS, CountingSource, FakeClock, rail_values
+
 from qtdeploy.cli.main import main
 from qtdeploy.energy import EnergyLogError, LogWriter, read_log
 from qtdeploy.energy.logger import run_logger
@@ -63,7 +63,10 @@ def test_report_numbers_match_an_independent_computation(log_with_gap, tmp_path)
     assert r["origin"] == "simulated" and r["samples"] == want["count"]
     for j, name in enumerate(RAILS):
         assert r["rails"][name]["energy_mj"] == pytest.approx(want["energy"][j], rel=1e-9)
-        mean = np.mean([rail_values(k)[j][2] for k in range(2500)] + [rail_values(k)[j][2] for k in range(want["count"] - 2500)])
+        mean = np.mean(
+            [rail_values(k)[j][2] for k in range(2500)]
+            + [rail_values(k)[j][2] for k in range(want["count"] - 2500)]
+        )
         assert r["rails"][name]["mean_mw"] == pytest.approx(mean, rel=1e-9)
     # the 7 s outage is a gap, marked and not integrated over
     assert r["gaps"]["count"] == 1 and r["gaps"]["seconds"] == pytest.approx(7.0, abs=1.1)
@@ -104,8 +107,14 @@ def test_report_of_a_non_log_is_a_clear_error(tmp_path, capsys):
 def test_resume_appends_to_the_same_log(tmp_path):
     clock = FakeClock()
     for _ in range(3):
-        run_logger(CountingSource(RATE, clock=clock, sleep=clock.sleep), tmp_path, duration_s=5,
-                   durable=False, clock=clock, sleep=clock.sleep)
+        run_logger(
+            CountingSource(RATE, clock=clock, sleep=clock.sleep),
+            tmp_path,
+            duration_s=5,
+            durable=False,
+            clock=clock,
+            sleep=clock.sleep,
+        )
         clock.sleep(2.0)
     data = read_log(tmp_path)
     assert data.next_session == 3 and data.damaged == []
@@ -140,13 +149,15 @@ from qtdeploy.energy.logger import run_logger
 from qtdeploy.energy import EnergyLogError
 clock = FakeClock()
 try:
-    run_logger(CountingSource(100, clock=clock, sleep=clock.sleep), {str(tmp_path / 'log')!r}, duration_s=600,
+    run_logger(CountingSource(100, clock=clock, sleep=clock.sleep), {str(tmp_path / "log")!r}, duration_s=600,
                durable=False, clock=clock, sleep=clock.sleep)
 except EnergyLogError as e:
     print("ERROR", e.problem, "|", e.fix)
 """
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
-    assert "ERROR" in proc.stdout and "disk is full" in proc.stdout and "resumes" in proc.stdout, proc.stdout + proc.stderr
+    assert "ERROR" in proc.stdout and "disk is full" in proc.stdout and "resumes" in proc.stdout, (
+        proc.stdout + proc.stderr
+    )
     data = read_log(tmp_path / "log")
     assert data.damaged == [] and len(data.samples) > 100  # what was committed before stays readable
 
@@ -160,14 +171,26 @@ def test_a_pause_between_runs_is_an_unmarked_gap(tmp_path, capsys):
     """Two logger runs 12 s apart (the first killed, the second resumed): no gap event covers the
     pause, yet the log has no samples there; the report counts it, the plot hatches it."""
     clock = FakeClock()
-    run_logger(CountingSource(RATE, clock=clock, sleep=clock.sleep), tmp_path / "log", duration_s=10,
-               durable=False, clock=clock, sleep=clock.sleep)
+    run_logger(
+        CountingSource(RATE, clock=clock, sleep=clock.sleep),
+        tmp_path / "log",
+        duration_s=10,
+        durable=False,
+        clock=clock,
+        sleep=clock.sleep,
+    )
     clock.sleep(12.0)
-    run_logger(CountingSource(RATE, clock=clock, sleep=clock.sleep), tmp_path / "log", duration_s=10,
-               durable=False, clock=clock, sleep=clock.sleep)
+    run_logger(
+        CountingSource(RATE, clock=clock, sleep=clock.sleep),
+        tmp_path / "log",
+        duration_s=10,
+        durable=False,
+        clock=clock,
+        sleep=clock.sleep,
+    )
     r = report(tmp_path / "log", png=tmp_path / "p.png")
     assert r["gaps"]["marked"] == 0 and r["gaps"]["count"] == 1
-    (a, b), = r["gaps"]["unmarked"]
+    ((a, b),) = r["gaps"]["unmarked"]
     assert b - a == pytest.approx(12.0, abs=0.1) and r["gaps"]["seconds"] == pytest.approx(12.0, abs=0.1)
     assert main(["energy", "report", str(tmp_path / "log")]) == 0
     assert "1 gap(s)" in capsys.readouterr().out

@@ -20,8 +20,9 @@ def fw_build() -> Path:
     build = Path(os.environ.get("QTD_FW_BUILD", cache_dir() / "firmware-build"))
     build.mkdir(parents=True, exist_ok=True)
     fw = repo_root() / "firmware"
-    proc = subprocess.run(["make", "-s", "-j2", f"BUILD={build}", "all", "tests"], cwd=fw,
-                          capture_output=True, text=True)
+    proc = subprocess.run(
+        ["make", "-s", "-j2", f"BUILD={build}", "all", "tests"], cwd=fw, capture_output=True, text=True
+    )
     assert proc.returncode == 0, f"firmware build failed:\n{proc.stdout}\n{proc.stderr}"
     return build
 
@@ -36,15 +37,24 @@ def run_fuzzer(fw_build: Path, tmp_path: Path):
     def run(name: str, seeds: dict[str, bytes], *, max_len: int, seconds: int = 10) -> str:
         if shutil.which("clang") is None:
             pytest.skip("clang not installed (apt-get install clang): the libFuzzer harness needs it")
-        proc = subprocess.run(["make", "-s", f"BUILD={fw_build}", "fuzz"], cwd=repo_root() / "firmware",
-                              capture_output=True, text=True, timeout=300)
+        proc = subprocess.run(
+            ["make", "-s", f"BUILD={fw_build}", "fuzz"],
+            cwd=repo_root() / "firmware",
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         assert proc.returncode == 0, proc.stdout + proc.stderr
         corpus = tmp_path / f"corpus-{name}"
         corpus.mkdir()
         for seed, data in seeds.items():
             (corpus / seed).write_bytes(data)
-        fuzz = subprocess.run([str(fw_build / "fuzz" / name), f"-max_total_time={seconds}", f"-max_len={max_len}",
-                               str(corpus)], capture_output=True, text=True, timeout=120 + seconds)
+        fuzz = subprocess.run(
+            [str(fw_build / "fuzz" / name), f"-max_total_time={seconds}", f"-max_len={max_len}", str(corpus)],
+            capture_output=True,
+            text=True,
+            timeout=120 + seconds,
+        )
         assert fuzz.returncode == 0, fuzz.stderr[-3000:]
         return fuzz.stderr
 
@@ -70,5 +80,7 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
     with -s: the issue wants it visible in the test output."""
     report = getattr(config, "qtd_arm_size_report", None)
     if report:
-        terminalreporter.section("firmware size, arm-none-eabi-gcc -Os for the Cortex-M0+ (measured from the build)")
+        terminalreporter.section(
+            "firmware size, arm-none-eabi-gcc -Os for the Cortex-M0+ (measured from the build)"
+        )
         terminalreporter.write(report if report.endswith("\n") else report + "\n")

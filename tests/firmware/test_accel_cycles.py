@@ -25,8 +25,21 @@ def cycles(tmp_path_factory):
     if shutil.which("cc") is None:
         pytest.skip("no C compiler")
     lib = tmp_path_factory.mktemp("cycles") / "libcycles.so"
-    subprocess.run(["cc", "-std=c11", "-Wall", "-Werror", "-O2", "-shared", "-fPIC", "-o", str(lib),
-                    str(POSIX / "accel_cycles.c")], check=True)
+    subprocess.run(
+        [
+            "cc",
+            "-std=c11",
+            "-Wall",
+            "-Werror",
+            "-O2",
+            "-shared",
+            "-fPIC",
+            "-o",
+            str(lib),
+            str(POSIX / "accel_cycles.c"),
+        ],
+        check=True,
+    )
     fn = ctypes.CDLL(str(lib)).accel_cycles
     fn.restype = ctypes.c_uint32
     fn.argtypes = [ctypes.c_uint32] * 6

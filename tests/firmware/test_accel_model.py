@@ -26,7 +26,9 @@ from qtdeploy.sim.design import sim_design
 
 FW = repo_root() / "firmware"
 CASE = repo_root() / "protocol" / "vectors" / "model" / "w12_d32_b4"
-CYCLES = json.loads((repo_root() / "tests" / "firmware" / "rtl_cycles.json").read_text())["cases"]["w12_d32_b4"]
+CYCLES = json.loads((repo_root() / "tests" / "firmware" / "rtl_cycles.json").read_text())["cases"][
+    "w12_d32_b4"
+]
 STUB = "#include <stdint.h>\nuint64_t g_now;\nuint64_t hal_time_us(void) { return g_now; }\n"
 
 
@@ -62,13 +64,42 @@ def lib(tmp_path_factory):
     d = tmp_path_factory.mktemp("accel")
     (d / "stub.c").write_text(STUB)
     so = d / "libaccel.so"
-    srcs = [FW / "hal/posix/accel_model.c", FW / "hal/posix/accel_design.c", FW / "hal/posix/accel_cycles.c", FW / "core/sha256.c", d / "stub.c"]
-    subprocess.run(["cc", "-std=c11", "-Wall", "-Wextra", "-Werror", "-O1", "-g", "-shared", "-fPIC",
-                    f"-I{FW / 'include'}", f"-I{FW / 'hal'}", f"-I{FW / 'hal/posix'}", "-o", str(so),
-                    *map(str, srcs)], check=True)
+    srcs = [
+        FW / "hal/posix/accel_model.c",
+        FW / "hal/posix/accel_design.c",
+        FW / "hal/posix/accel_cycles.c",
+        FW / "core/sha256.c",
+        d / "stub.c",
+    ]
+    subprocess.run(
+        [
+            "cc",
+            "-std=c11",
+            "-Wall",
+            "-Wextra",
+            "-Werror",
+            "-O1",
+            "-g",
+            "-shared",
+            "-fPIC",
+            f"-I{FW / 'include'}",
+            f"-I{FW / 'hal'}",
+            f"-I{FW / 'hal/posix'}",
+            "-o",
+            str(so),
+            *map(str, srcs),
+        ],
+        check=True,
+    )
     lib = ctypes.CDLL(str(so))
     lib.accel_model_configure.restype = ctypes.c_bool
-    lib.accel_model_configure.argtypes = [ctypes.c_char_p, ctypes.c_size_t, ctypes.c_uint32, ctypes.c_char_p, ctypes.c_size_t]
+    lib.accel_model_configure.argtypes = [
+        ctypes.c_char_p,
+        ctypes.c_size_t,
+        ctypes.c_uint32,
+        ctypes.c_char_p,
+        ctypes.c_size_t,
+    ]
     lib.accel_model_spi.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_size_t]
     return lib
 
@@ -122,7 +153,7 @@ def test_load_and_infer_bit_exact(accel):
     last = a.reg(P.REG_SPI_LAST)
     assert last & 0xFF == crc8(txs[-1]) and last >> 16 == len(txs[-1])
     assert a.st() == 0x80, f"ERROR_CODE {a.reg(P.REG_ERROR_CODE)}"
-    a.xfer(write(P.REG_CTRL, b"\x0C"))  # MODEL_VALID | AUTO_START
+    a.xfer(write(P.REG_CTRL, b"\x0c"))  # MODEL_VALID | AUTO_START
     x, y = read_tensor(CASE / "x.txt")[1], read_tensor(CASE / "y.txt")[1]
     for i in range(len(x)):
         got, cycles = _infer(a, x[i], b.hparams.horizon)
@@ -142,7 +173,7 @@ def test_a_wrong_load_gives_wrong_answers(accel):
     txs[at] = bytes(data)
     for tx in txs:
         a.xfer(tx)
-    a.xfer(write(P.REG_CTRL, b"\x0C"))
+    a.xfer(write(P.REG_CTRL, b"\x0c"))
     lo, hi = (int(v) for v in im.tensors["x.range"])
     xr = np.random.default_rng(3).integers(lo, hi + 1, size=(16, 12, 4))
     expect = reference.forward(im, xr).reshape(16, -1)
@@ -160,33 +191,33 @@ def test_errors_as_the_rtl_bench(accel):
         assert st & 0x04 and a.st() & 0x04 == 0
         return code
 
-    a.xfer(write(P.REG_CTRL, b"\x01"))                 # START without MODEL_VALID
-    assert a.st() == 0x84 and code_then_clear() == 1   # NO_MODEL
-    a.xfer(write(0x0070, b"\x00"))                     # unmapped
+    a.xfer(write(P.REG_CTRL, b"\x01"))  # START without MODEL_VALID
+    assert a.st() == 0x84 and code_then_clear() == 1  # NO_MODEL
+    a.xfer(write(0x0070, b"\x00"))  # unmapped
     assert a.st() & 0x20
     a.xfer(write(P.REG_STATUS, b"\x20"))
     a.xfer(write(P.REG_WLOAD_TENSOR, struct.pack("<II", 60, 0)))
     a.xfer(write(P.REG_WLOAD_DATA, b"\x01"))
-    assert code_then_clear() == 2                      # BAD_TENSOR
+    assert code_then_clear() == 2  # BAD_TENSOR
     a.xfer(write(P.REG_WLOAD_TENSOR, struct.pack("<II", 0, 5)))
     a.xfer(write(P.REG_WLOAD_DATA, b"\x01"))
-    assert code_then_clear() == 3                      # TENSOR_RANGE (not where the stream left off)
+    assert code_then_clear() == 3  # TENSOR_RANGE (not where the stream left off)
     a.xfer(write(P.REG_LUT_SELECT, struct.pack("<II", 1, 0)))
     a.xfer(write(P.REG_LUT_DATA, b"\x01"))
-    assert code_then_clear() == 4                      # BAD_LUT
+    assert code_then_clear() == 4  # BAD_LUT
     a.xfer(write(P.REG_LUT_SELECT, struct.pack("<II", 0, 32)))
     a.xfer(write(P.REG_LUT_DATA, b"\x01"))
-    assert code_then_clear() == 5                      # LUT_RANGE: 2^4 entries of 2 bytes
+    assert code_then_clear() == 5  # LUT_RANGE: 2^4 entries of 2 bytes
     a.xfer(write(P.REG_MULTIBOOT_TRIGGER, b"IPRX"))
-    assert code_then_clear() == 9                      # BAD_IPROG_KEY
-    a.xfer(write(P.REG_CTRL, b"\x05"))                 # MODEL_VALID | START: BUSY
+    assert code_then_clear() == 9  # BAD_IPROG_KEY
+    a.xfer(write(P.REG_CTRL, b"\x05"))  # MODEL_VALID | START: BUSY
     assert a.st() & 0x01
-    a.xfer(write(P.REGMAP_INPUT_BASE, b"\x00"))        # overrun
-    a.xfer(write(P.REG_CTRL, b"\x05"))                 # START_BUSY ...
-    a.xfer(write(P.REG_WLOAD_DATA, b"\x00"))           # ... then LOAD_BUSY: the first is kept
+    a.xfer(write(P.REGMAP_INPUT_BASE, b"\x00"))  # overrun
+    a.xfer(write(P.REG_CTRL, b"\x05"))  # START_BUSY ...
+    a.xfer(write(P.REG_WLOAD_DATA, b"\x00"))  # ... then LOAD_BUSY: the first is kept
     st = a.st()
     assert st & 0x10 and st & 0x04 and a.reg(P.REG_ERROR_CODE) == 6
-    a.xfer(write(P.REG_CTRL, b"\x02"))                 # RESET
+    a.xfer(write(P.REG_CTRL, b"\x02"))  # RESET
     assert a.st() & 0x07 == 0
     assert a.xfer(read(P.REG_ID, 4))[4:] == b"QTDA"
     assert a.xfer(b"\x33\x00")[0] & 0x80 and a.st() & 0x20  # unknown command: SPI_ERROR

@@ -25,8 +25,9 @@ def decode_c(fw_build: Path):
 
     def run(jobs: list[tuple[int, int, bytes]]) -> list:
         text = "".join(f"{base} {max_out} {stream.hex()}\n" for base, max_out, stream in jobs)
-        proc = subprocess.run([str(fw_build / "tests" / "test_codec")], input=text, capture_output=True, text=True,
-                              timeout=60)
+        proc = subprocess.run(
+            [str(fw_build / "tests" / "test_codec")], input=text, capture_output=True, text=True, timeout=60
+        )
         assert proc.returncode == 0, proc.stderr
         out = []
         for line in proc.stdout.splitlines():
@@ -70,10 +71,13 @@ def test_incompressible_vector_really_expands():
 
 def test_longer_than_raw_length_is_bad_argument_and_shorter_stops_early(decode_c):
     raw, stream = (VECTORS / "bitstream_like.bin").read_bytes(), (VECTORS / "bitstream_like.hs").read_bytes()
-    too_long, truncated, garbage = decode_c([(0, len(raw) - 1, stream), (0, len(raw), stream[: len(stream) // 2]),
-                                             (0, 4096, os.urandom(64))])
+    too_long, truncated, garbage = decode_c(
+        [(0, len(raw) - 1, stream), (0, len(raw), stream[: len(stream) // 2]), (0, 4096, os.urandom(64))]
+    )
     assert too_long[0] == int(Status.BAD_ARGUMENT) and too_long[1] == raw[: len(too_long[1])]
-    assert truncated[0] == int(Status.OK) and 0 < len(truncated[1]) < len(raw)  # the command turns this into BAD_ARGUMENT
+    assert truncated[0] == int(Status.OK) and 0 < len(truncated[1]) < len(
+        raw
+    )  # the command turns this into BAD_ARGUMENT
     assert raw.startswith(truncated[1])
     assert garbage[0] in (int(Status.OK), int(Status.BAD_ARGUMENT))  # any bytes decode to something bounded
 

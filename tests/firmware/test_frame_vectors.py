@@ -8,14 +8,18 @@ import json
 import subprocess
 
 
-
 def _frame_fields(d: dict) -> str:
     return f"{d['version']} {d['flags']} {d['seq']} {d['command']} {d['status']} {d['length']} {d['payload_hex']}"
 
 
 def _run(fw_build, parse_summary, lines: list[str]) -> str:
-    proc = subprocess.run([str(fw_build / "tests" / "test_frame")], input="".join(l + "\n" for l in lines),
-                          capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        [str(fw_build / "tests" / "test_frame")],
+        input="".join(line + "\n" for line in lines),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     passed, failed = parse_summary(proc.stdout)
     assert failed == 0 and passed > 0, proc.stdout
     return proc.stdout
@@ -36,7 +40,7 @@ def test_malformed_streams(fw_build, parse_summary, root):
                     line += " " + _frame_fields(ev["header"])
                 want.append(line)
         want.append(f"PENDING {case['pending_bytes']}")
-        got = [l.rstrip() for l in block.strip().splitlines() if not l.startswith(("FAIL", "SUMMARY"))]
+        got = [ln.rstrip() for ln in block.strip().splitlines() if not ln.startswith(("FAIL", "SUMMARY"))]
         assert got == [w.rstrip() for w in want], case["name"]
     assert len(cases) >= 10
 
@@ -46,7 +50,9 @@ def test_every_good_frame(fw_build, parse_summary, root):
     lines = []
     for f in frames:
         lines.append(f"encode {f['raw_hex']}")
-        lines.append(f"build {f['version']} {f['flags']} {f['seq']} {f['command']} {f['status']} {f['payload_hex']}")
+        lines.append(
+            f"build {f['version']} {f['flags']} {f['seq']} {f['command']} {f['status']} {f['payload_hex']}"
+        )
         lines.append(f"stream {f['encoded_hex']}")
     out = _run(fw_build, parse_summary, lines).split("\n")
     i = 0

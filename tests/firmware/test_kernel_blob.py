@@ -25,10 +25,18 @@ TABLES_AT = 0xA0
 @pytest.fixture(scope="module")
 def checker(fw_build) -> Path:
     """The ASan/UBSan driver where the compiler has the sanitizers, else the plain one."""
-    proc = subprocess.run(["make", "-s", f"BUILD={fw_build}", "asan"], cwd=repo_root() / "firmware",
-                          capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        ["make", "-s", f"BUILD={fw_build}", "asan"],
+        cwd=repo_root() / "firmware",
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     exe = fw_build / "asan" / "run_model"
-    if proc.returncode == 0 and subprocess.run([str(exe), str(TINY), "--dump"], capture_output=True).returncode == 0:
+    if (
+        proc.returncode == 0
+        and subprocess.run([str(exe), str(TINY), "--dump"], capture_output=True).returncode == 0
+    ):
         return exe
     return fw_build / "tests" / "run_model"
 
@@ -53,7 +61,7 @@ def tensor_entry(data: bytes, name: str) -> int:
     n = struct.unpack_from("<H", data, 0x80 + 16)[0]
     for i in range(n):
         at = TABLES_AT + 80 * i
-        if data[at + 48: at + 80].rstrip(b"\0") == name.encode():
+        if data[at + 48 : at + 80].rstrip(b"\0") == name.encode():
             return at
     raise KeyError(name)
 
@@ -96,7 +104,7 @@ def test_header_damage(checker, tmp_path, what):
     at, value = HEADER_DAMAGE[what]
     if value is None:
         value = struct.pack("<I", struct.unpack_from("<I", data, at)[0] - 1)
-    data[at:at + len(value)] = value
+    data[at : at + len(value)] = value
     assert refused(run(checker, tmp_path, data))
 
 
@@ -112,7 +120,7 @@ def _table_damage(data: bytes) -> dict[str, bytearray]:
     b = tensor_entry(data, "l0.q.bias")
     size = len(data)
     dup = bytearray(data)
-    dup[b + 48: b + 80] = data[w + 48: w + 80]
+    dup[b + 48 : b + 80] = data[w + 48 : w + 80]
     return {
         "n_tensors_huge": with_u32(data, 0x80 + 16, 0xFFFF, "<H"),
         "hparam_zero": with_u32(data, 0x80, 0, "<H"),
@@ -131,7 +139,7 @@ def _table_damage(data: bytes) -> dict[str, bytearray]:
         "id": with_u32(data, w, 7, "<H"),
         "name_space": with_u32(data, w + 48, 0x20, "<B"),
         "name_empty": with_u32(data, w + 48, 0, "<B"),
-        "name_no_nul": bytearray(data[:w + 48]) + b"x" * 32 + data[w + 80:],
+        "name_no_nul": bytearray(data[: w + 48]) + b"x" * 32 + data[w + 80 :],
         "name_duplicate": dup,
         "shift_field": with_u32(data, w + 32, 64),
         "meta_past_end": with_u32(data, 0x80 + 24, size),
@@ -145,7 +153,11 @@ def test_table_damage_with_valid_hash(checker, tmp_path, what):
     """Damage behind a recomputed hash: only the table and region checks can catch it."""
     data = rehash(_table_damage(MODEL.read_bytes())[what])
     proc = run(checker, tmp_path, data)
-    assert proc.returncode == 3 and proc.stderr.startswith("ERR "), (what, proc.returncode, proc.stderr[-2000:])
+    assert proc.returncode == 3 and proc.stderr.startswith("ERR "), (
+        what,
+        proc.returncode,
+        proc.stderr[-2000:],
+    )
     if what != "n_tensors_huge":
         assert refused(proc), proc.stderr
     with pytest.raises(FormatError):
@@ -157,7 +169,9 @@ def _value_damage(data: bytes) -> dict[str, tuple[bytearray, str]]:
         e = tensor_entry(data, name)
         return struct.unpack_from("<I", data, e + 36)[0] + index
 
-    lut_off = struct.unpack_from("<I", data, TABLES_AT + 80 * struct.unpack_from("<H", data, 0x80 + 16)[0] + 8)[0]
+    lut_off = struct.unpack_from(
+        "<I", data, TABLES_AT + 80 * struct.unpack_from("<H", data, 0x80 + 16)[0] + 8
+    )[0]
     return {
         "zero_point": (with_u32(data, tensor_entry(data, "l0.k.bias") + 24, 3, "<i"), "BLOB_INVALID"),
         "mult_zero": (with_u32(data, at("l0.q.mult", 4), 0), "BLOB_INVALID"),
@@ -195,7 +209,9 @@ def test_random_damage_agrees_with_the_host_reader(checker, tmp_path):
         data = bytearray(base)
         for _ in range(int(rng.integers(1, 4))):
             i = int(rng.integers(0x80, meta_off))
-            data[i] = int(rng.integers(0, 256)) if rng.random() < 0.5 else data[i] ^ (1 << int(rng.integers(0, 8)))
+            data[i] = (
+                int(rng.integers(0, 256)) if rng.random() < 0.5 else data[i] ^ (1 << int(rng.integers(0, 8)))
+            )
         rehash(data)
         proc = run(checker, tmp_path, data, "--dump")
         assert proc.returncode in (0, 3), proc.stderr[-3000:]

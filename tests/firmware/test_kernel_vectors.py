@@ -30,8 +30,12 @@ def read_ints(path: Path) -> np.ndarray:
 
 def run_driver(exe: Path, model: Path, x: Path, trace: bool = True) -> tuple[dict, dict]:
     """Returns ({(window, name): flat values}, {window: y})."""
-    proc = subprocess.run([str(exe), str(model), str(x)] + (["--trace"] if trace else []),
-                          capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [str(exe), str(model), str(x)] + (["--trace"] if trace else []),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr
     rows: dict[tuple[int, str], list[int]] = defaultdict(list)
     ys: dict[int, list[int]] = {}
@@ -69,8 +73,10 @@ def test_every_intermediate_bit_exact(driver, case):
             got = np.array(rows[(w, t["name"])], dtype=np.int64)
             assert got.shape == want[w].shape, (case, t["name"], w)
             bad = np.nonzero(got != want[w])[0]
-            assert bad.size == 0, f"{case} {t['name']} window {w}: first mismatch at {bad[0]}: " \
-                                  f"{got[bad[0]]} != {want[w][bad[0]]}"
+            assert bad.size == 0, (
+                f"{case} {t['name']} window {w}: first mismatch at {bad[0]}: "
+                f"{got[bad[0]]} != {want[w][bad[0]]}"
+            )
             checked += 1
     assert checked == windows * (len(index["tensors"]) - 1)
     y = read_ints(d / "y.txt").reshape(windows, -1)
@@ -111,15 +117,19 @@ def test_input_outside_x_range_is_refused(driver, tmp_path):
     assert proc.returncode == 4 and "BAD_ARGUMENT" in proc.stderr
 
 
-@pytest.mark.parametrize("blob", ["tests/data/blob/tiny.qtb"] + [f"protocol/vectors/model/{c}/model.qtb" for c in CASES])
+@pytest.mark.parametrize(
+    "blob", ["tests/data/blob/tiny.qtb"] + [f"protocol/vectors/model/{c}/model.qtb" for c in CASES]
+)
 def test_c_reader_unpacks_like_the_host(driver, blob):
     """Every tensor and LUT, every width present (2..8, 16, 32), element for element."""
     data = (repo_root() / blob).read_bytes()
     proc = subprocess.run([str(driver), "--dump", str(repo_root() / blob)], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     assert "MISMATCH" not in proc.stdout  # the kernel's row unpacker agrees with the element reader
-    got = {f[1]: (int(f[2]), f[3] == "s", list(map(int, f[5:])))
-           for f in (ln.split() for ln in proc.stdout.splitlines() if ln.startswith("E "))}
+    got = {
+        f[1]: (int(f[2]), f[3] == "s", list(map(int, f[5:])))
+        for f in (ln.split() for ln in proc.stdout.splitlines() if ln.startswith("E "))
+    }
     b = unpack(data)
     items = list(b.tensors) + list(b.luts)
     assert list(got) == [t.name for t in items]

@@ -29,8 +29,12 @@ SELECT = 0x01
 
 class Board:
     def __init__(self, exe, flash):
-        self.proc = subprocess.Popen([str(exe), "--flash-file", str(flash), "--time-scale", "0.01", "--no-pacing"],
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.proc = subprocess.Popen(
+            [str(exe), "--flash-file", str(flash), "--time-scale", "0.01", "--no-pacing"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         self.port = serial.Serial(self.proc.stdout.readline().strip(), 921600, timeout=0.2)
         self.decoder = Decoder()
         self.seq = 1000
@@ -66,7 +70,7 @@ class Board:
         erase = -(-len(data) // sector) * sector
         self.ok(Command.FLASH_ERASE, struct.pack("<II", offset, erase))
         for at in range(0, len(data), 2048):  # 2 KiB frames never cross a 4 KiB sector
-            chunk = data[at:at + 2048]
+            chunk = data[at : at + 2048]
             self.ok(Command.FLASH_WRITE, struct.pack("<IIB3x", offset + at, len(chunk), 0) + chunk)
 
     def install(self, slot, blob: bytes, bitstream: bytes, select=True):
@@ -74,9 +78,14 @@ class Board:
         bs_off, bs_size, blob_off, blob_size = regions[slot]
         self.write_region(bs_off, bs_size, bitstream, sector)
         self.write_region(blob_off, blob_size, blob, sector)
-        self.ok(Command.SLOT_COMMIT, struct.pack("<BBH", slot, SELECT if select else 0, 0)
-                + struct.pack("<I", len(bitstream)) + hashlib.sha256(bitstream).digest()
-                + struct.pack("<I", len(blob)) + hashlib.sha256(blob).digest())
+        self.ok(
+            Command.SLOT_COMMIT,
+            struct.pack("<BBH", slot, SELECT if select else 0, 0)
+            + struct.pack("<I", len(bitstream))
+            + hashlib.sha256(bitstream).digest()
+            + struct.pack("<I", len(blob))
+            + hashlib.sha256(blob).digest(),
+        )
 
 
 def infer_request(x: np.ndarray, engine=Engine.MCU) -> bytes:
@@ -145,7 +154,10 @@ def test_refusals(board, bitstream_for):
     board.install(SLOT_A, blob, bitstream_for(abi))
     assert board.request(Command.MODEL_LOAD, struct.pack("<BB", Engine.MCU, SLOT_B)).status == Status.BAD_SLOT
     # the FPGA engine needs a configured FPGA whose ABI is the blob's (installed, not configured yet)
-    assert board.request(Command.MODEL_LOAD, struct.pack("<BB", Engine.FPGA, SLOT_A)).status == Status.ABI_MISMATCH
+    assert (
+        board.request(Command.MODEL_LOAD, struct.pack("<BB", Engine.FPGA, SLOT_A)).status
+        == Status.ABI_MISMATCH
+    )
     assert board.request(Command.MODEL_LOAD, struct.pack("<BB", 7, SLOT_A)).status == Status.BAD_ARGUMENT
     assert board.request(Command.MODEL_LOAD, b"\x01").status == Status.BAD_LENGTH
     board.ok(Command.MODEL_LOAD, struct.pack("<BB", Engine.MCU, SLOT_A))
@@ -191,8 +203,12 @@ def test_blob_bigger_than_the_arena(board, bitstream_for):
     res = board.ok(Command.INFER, infer_request(x[2]))
     assert struct.unpack_from("<i", res, 24)[0] == read_ints(d / "y.txt")[2]
 
-    big = Blob(HParams(window=12, features=4, d_model=128, heads=1, layers=1, ffn=512, horizon=1),
-               tensors=[Tensor(name="l0.ffn1.weight", data=np.ones((512, 300), dtype=np.int64), bits=8, signed=True)])
+    big = Blob(
+        HParams(window=12, features=4, d_model=128, heads=1, layers=1, ffn=512, horizon=1),
+        tensors=[
+            Tensor(name="l0.ffn1.weight", data=np.ones((512, 300), dtype=np.int64), bits=8, signed=True)
+        ],
+    )
     data = pack(big)
     board.install(SLOT_B, data, bitstream_for(big.abi), select=False)
     r = board.request(Command.MODEL_LOAD, struct.pack("<BB", Engine.MCU, SLOT_B))

@@ -17,8 +17,12 @@ from qtdeploy.link.framing import Decoder, Frame, encode
 
 class Board:
     def __init__(self, exe, flash, *extra):
-        self.proc = subprocess.Popen([str(exe), "--flash-file", str(flash), "--time-scale", "0.01", *extra],
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.proc = subprocess.Popen(
+            [str(exe), "--flash-file", str(flash), "--time-scale", "0.01", *extra],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         self.path = self.proc.stdout.readline().strip()
         self.port = serial.Serial(self.path, 921600, timeout=0.2)
         self.decoder = Decoder()
@@ -81,20 +85,31 @@ def test_flash_erase_write_read_hash_and_guards(board):
     assert r.status == Status.OK and r.payload == struct.pack("<II", 0x200010, len(data))
     # a retried write of the same bytes is harmless; different bytes over them are not
     flags_retry = 0x08
-    r = board.request(Command.FLASH_WRITE, struct.pack("<IIB3x", 0x200010, len(data), 0) + data,
-                      flags=flags_retry, seq=board.seq)
+    r = board.request(
+        Command.FLASH_WRITE,
+        struct.pack("<IIB3x", 0x200010, len(data), 0) + data,
+        flags=flags_retry,
+        seq=board.seq,
+    )
     assert r.status == Status.OK
     r = board.request(Command.FLASH_WRITE, struct.pack("<IIB3x", 0x200010, 4, 0) + b"\xff\xff\xff\xff")
     assert r.status == Status.NOT_ERASED
     assert board.request(Command.FLASH_READ, struct.pack("<II", 0x200010, 2048)).payload == data
     r = board.request(Command.FLASH_HASH, struct.pack("<II", 0x200010, 2048))
     assert r.payload == hashlib.sha256(data).digest()
-    assert board.request(Command.FLASH_ERASE, struct.pack("<II", 0x200100, 0x10000)).status == Status.MISALIGNED
-    assert board.request(Command.FLASH_ERASE, struct.pack("<II", 0x400000, 0x10000)).status == Status.OUT_OF_RANGE
+    assert (
+        board.request(Command.FLASH_ERASE, struct.pack("<II", 0x200100, 0x10000)).status == Status.MISALIGNED
+    )
+    assert (
+        board.request(Command.FLASH_ERASE, struct.pack("<II", 0x400000, 0x10000)).status
+        == Status.OUT_OF_RANGE
+    )
     r = board.request(Command.FLASH_WRITE, struct.pack("<IIB3x", 0x20FFFE, 4, 0) + b"abcd")
     assert r.status == Status.MISALIGNED  # crosses a sector
     r = board.request(Command.FLASH_WRITE, struct.pack("<IIB3x", 0x200000, 4, 1) + b"abcd", flags=0x02)
-    assert r.status == Status.BAD_ARGUMENT  # not a heatshrink stream of 4 bytes (tests/e2e/test_flash_compress.py)
+    assert (
+        r.status == Status.BAD_ARGUMENT
+    )  # not a heatshrink stream of 4 bytes (tests/e2e/test_flash_compress.py)
     r = board.request(Command.FLASH_WRITE, struct.pack("<IIB3x", 0x200000, 4, 2) + b"abcd", flags=0x02)
     assert r.status == Status.UNSUPPORTED  # no codec 2
     r = board.request(Command.SLOT_INFO)
@@ -105,8 +120,16 @@ def test_power_cut_option_exits_abruptly(fw_build, tmp_path):
     b = Board(fw_build / "qtd-virtual-board", tmp_path / "flash.bin", "--die-after-flash-ops", "2")
     try:
         assert b.request(Command.FLASH_ERASE, struct.pack("<II", 0x200000, 0x10000)).status == Status.OK
-        b.port.write(b"\0" + encode(Frame(command=Command.FLASH_WRITE, seq=7,
-                                          payload=struct.pack("<IIB3x", 0x200000, 4, 0) + b"abcd")))
+        b.port.write(
+            b"\0"
+            + encode(
+                Frame(
+                    command=Command.FLASH_WRITE,
+                    seq=7,
+                    payload=struct.pack("<IIB3x", 0x200000, 4, 0) + b"abcd",
+                )
+            )
+        )
         assert b.proc.wait(5) == 75
         assert "power cut during flash operation 2" in b.proc.stderr.read()
     finally:

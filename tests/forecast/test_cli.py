@@ -57,8 +57,22 @@ def rows(path) -> list[dict]:
 @pytest.mark.parametrize("engine", ["fpga", "mcu"])
 def test_check_out_json(vboard, tmp_path, capsys, engine):
     out = tmp_path / "p.csv"
-    code, stdout, err = run(capsys, "forecast", "--port", vboard.port, "--source", "synthetic:seed=5",
-                            "--engine", engine, "--count", "150", "--check", "--out", str(out), "--json")
+    code, stdout, err = run(
+        capsys,
+        "forecast",
+        "--port",
+        vboard.port,
+        "--source",
+        "synthetic:seed=5",
+        "--engine",
+        engine,
+        "--count",
+        "150",
+        "--check",
+        "--out",
+        str(out),
+        "--json",
+    )
     assert code == 0, err
     s = json.loads(stdout)
     assert (s["windows"], s["ok"], s["lost"], s["failed"], s["checked"]) == (150, 150, 0, 0, 150)
@@ -75,8 +89,23 @@ def test_check_out_json(vboard, tmp_path, capsys, engine):
 
 def test_energy_rows(vboard, tmp_path, capsys):
     out = tmp_path / "e.csv"
-    code, stdout, err = run(capsys, "forecast", "--port", vboard.port, "--source", "synthetic:seed=6",
-                            "--engine", "mcu", "--count", "20", "--energy", "--check", "--out", str(out), "--json")
+    code, stdout, err = run(
+        capsys,
+        "forecast",
+        "--port",
+        vboard.port,
+        "--source",
+        "synthetic:seed=6",
+        "--engine",
+        "mcu",
+        "--count",
+        "20",
+        "--energy",
+        "--check",
+        "--out",
+        str(out),
+        "--json",
+    )
     assert code == 0, err
     s = json.loads(stdout)
     assert s["energy_mj"]["origin"] == "simulated" and s["energy_mj"]["mean"] > 0
@@ -90,10 +119,14 @@ def test_energy_rows(vboard, tmp_path, capsys):
 
 
 def test_human_output_and_csv_replay(vboard, tmp_path, capsys):
-    temps = next(repo_root().glob(".venv/lib/python3*/site-packages/vega_datasets/_data/seattle-temps.csv"), None)
+    temps = next(
+        repo_root().glob(".venv/lib/python3*/site-packages/vega_datasets/_data/seattle-temps.csv"), None
+    )
     if temps is None:
         pytest.skip("vega_datasets not installed")
-    code, stdout, err = run(capsys, "forecast", "--port", vboard.port, "--source", f"csv:{temps}", "--count", "100")
+    code, stdout, err = run(
+        capsys, "forecast", "--port", vboard.port, "--source", f"csv:{temps}", "--count", "100"
+    )
     assert code == 0, err
     assert "100 windows on the fpga engine" in stdout and "(simulated)" in stdout
     rmse = float(stdout.split("RMSE ")[1].split()[0])
@@ -110,17 +143,22 @@ def test_feature_mismatch_fails_before_streaming(vboard, tmp_path, capsys):
     assert not out.exists()
     four = tmp_path / "four.csv"
     four.write_text("1,2,3,4\n" * 30)
-    code, _, err = run(capsys, "forecast", "--port", vboard.port, "--source", f"csv:{four}", "--out", str(out))
+    code, _, err = run(
+        capsys, "forecast", "--port", vboard.port, "--source", f"csv:{four}", "--out", str(out)
+    )
     assert code == 5 and "model takes 1 feature" in err
     assert not out.exists()
 
 
-@pytest.mark.parametrize("argv,code", [
-    (["--source", "bogus:1"], 2),
-    (["--source", "synthetic:seed=1", "--rate", "-1"], 2),
-    (["--source", "synthetic:", "--count", "0"], 2),
-    (["--source", "csv:/nonexistent.csv"], 2),
-])
+@pytest.mark.parametrize(
+    "argv,code",
+    [
+        (["--source", "bogus:1"], 2),
+        (["--source", "synthetic:seed=1", "--rate", "-1"], 2),
+        (["--source", "synthetic:", "--count", "0"], 2),
+        (["--source", "csv:/nonexistent.csv"], 2),
+    ],
+)
 def test_bad_arguments(vboard, capsys, argv, code):
     got, _, err = run(capsys, "forecast", "--port", vboard.port, *argv)
     assert got == code, err
@@ -139,11 +177,25 @@ def test_check_mismatch_names_window_and_values(vboard, tmp_path, capsys, monkey
 
     monkeypatch.setattr(check.reference, "forward", skewed)
     out = tmp_path / "p.csv"
-    code, _, err = run(capsys, "forecast", "--port", vboard.port, "--source", "synthetic:seed=7",
-                       "--count", "300", "--check", "--out", str(out))
+    code, _, err = run(
+        capsys,
+        "forecast",
+        "--port",
+        vboard.port,
+        "--source",
+        "synthetic:seed=7",
+        "--count",
+        "300",
+        "--check",
+        "--out",
+        str(out),
+    )
     assert code == 7, err
     y, _ = expected("synthetic:seed=7", 300)
-    assert f"window 128: the board (fpga engine) predicted [{y[128][0]}], the host integer reference [{y[128][0] + 1}]" in err
+    assert (
+        f"window 128: the board (fpga engine) predicted [{y[128][0]}], the host integer reference [{y[128][0] + 1}]"
+        in err
+    )
     written = rows(out) if out.exists() else []
     assert all(int(r["seq"]) < 128 for r in written)
 
@@ -183,8 +235,20 @@ def test_serial_sensor_with_garbage(vboard, tmp_path, capsys):
 
     dev = _sensor(line, 0.01, 2000)
     out = tmp_path / "s.csv"
-    code, stdout, err = run(capsys, "forecast", "--port", vboard.port, "--source", f"serial:{dev}?baud=115200",
-                            "--count", "25", "--check", "--out", str(out), "--json")
+    code, stdout, err = run(
+        capsys,
+        "forecast",
+        "--port",
+        vboard.port,
+        "--source",
+        f"serial:{dev}?baud=115200",
+        "--count",
+        "25",
+        "--check",
+        "--out",
+        str(out),
+        "--json",
+    )
     assert code == 0, err
     s = json.loads(stdout)
     assert (s["windows"], s["ok"], s["checked"]) == (25, 25, 25) and s["skipped_lines"] >= 4
@@ -193,14 +257,17 @@ def test_serial_sensor_with_garbage(vboard, tmp_path, capsys):
     for r in got:  # the truth of a window is the reading after its last one
         i = int(r["timestamp"]) // 1000
         assert float(r["truth_temp"]) == pytest.approx(_value(i + 1), abs=1e-3)
-    assert [int(r["timestamp"]) // 1000 for r in got] == list(range(int(got[0]["timestamp"]) // 1000, 
-                                                                   int(got[0]["timestamp"]) // 1000 + 25))
+    assert [int(r["timestamp"]) // 1000 for r in got] == list(
+        range(int(got[0]["timestamp"]) // 1000, int(got[0]["timestamp"]) // 1000 + 25)
+    )
 
 
 def test_serial_sensor_unplugged(vboard, tmp_path, capsys):
     dev = _sensor(lambda i: f"{50 + i % 7}\n".encode(), 0.01, 60, unplug=True)
     out = tmp_path / "u.csv"
-    code, _, err = run(capsys, "forecast", "--port", vboard.port, "--source", f"serial:{dev}", "--out", str(out))
+    code, _, err = run(
+        capsys, "forecast", "--port", vboard.port, "--source", f"serial:{dev}", "--out", str(out)
+    )
     assert code == 6 and "disappeared after" in err and "rows so far are written" in err, err
     # the CLI's own line (CI once had a second "disappeared after" in stderr: the source line of
     # sources.py, printed by something else in the process; the regex takes the CLI's message)
@@ -213,7 +280,9 @@ def test_garbage_source_exit_4(vboard, tmp_path, capsys):
     junk = tmp_path / "junk.csv"
     junk.write_text("40\n" * 3 + "\x1b[0m??\n" * 25)
     out = tmp_path / "p.csv"
-    code, _, err = run(capsys, "forecast", "--port", vboard.port, "--source", f"csv:{junk}", "--out", str(out))
+    code, _, err = run(
+        capsys, "forecast", "--port", vboard.port, "--source", f"csv:{junk}", "--out", str(out)
+    )
     assert code == 4 and "20 malformed lines in a row" in err and "sensor-lines.md" in err
     assert not out.exists()  # three readings make no window: nothing to write
 
@@ -221,16 +290,36 @@ def test_garbage_source_exit_4(vboard, tmp_path, capsys):
 def test_energy_log_matches_rows(vboard, tmp_path, capsys):
     """--energy-log: the same per-inference energies in the log (`energy report`) as in --out."""
     out, log = tmp_path / "e.csv", tmp_path / "elog"
-    code, stdout, err = run(capsys, "forecast", "--port", vboard.port, "--source", "synthetic:seed=8", "--count", "15", "--rate", "50",
-                            "--energy", "--energy-log", str(log), "--out", str(out), "--json")
+    code, stdout, err = run(
+        capsys,
+        "forecast",
+        "--port",
+        vboard.port,
+        "--source",
+        "synthetic:seed=8",
+        "--count",
+        "15",
+        "--rate",
+        "50",
+        "--energy",
+        "--energy-log",
+        str(log),
+        "--out",
+        str(out),
+        "--json",
+    )
     assert code == 0, err
     assert json.loads(stdout)["energy_log"] == str(log)
     code, stdout, err = run(capsys, "energy", "report", str(log), "--json")
     assert code == 0, err
     inf = json.loads(stdout)["inferences"]
     assert inf["count"] == 15 and json.loads(stdout)["origin"] == "simulated"
-    assert np.allclose(sorted(inf["energies_mj"]), sorted(float(r["energy_mj"]) for r in rows(out)), rtol=1e-4)
+    assert np.allclose(
+        sorted(inf["energies_mj"]), sorted(float(r["energy_mj"]) for r in rows(out)), rtol=1e-4
+    )
     # the board's figure spans the host round trip; what rises above the idle baseline is far smaller
     assert inf["baseline_mw"] > 0 and abs(inf["above_baseline_mean_mj"]) < 0.5 * inf["mean_mj"]
-    code, _, err = run(capsys, "forecast", "--port", vboard.port, "--source", "synthetic:", "--energy-log", str(log))
+    code, _, err = run(
+        capsys, "forecast", "--port", vboard.port, "--source", "synthetic:", "--energy-log", str(log)
+    )
     assert code == 2 and "--energy-log needs --energy" in err

@@ -33,12 +33,20 @@ def test_reset_mid_run_restarts_the_power_stream_and_marks_the_gap(forecaster_fl
     rows = []
     with start(path) as vb, session(vb) as b:
         plan = prepare(b, "synthetic:seed=5")
-        plan.source = EventAfter(plan.source, 40, lambda: (b.link.request(Command.RESET, bytes([0])),
-                                                           time.sleep(0.3)))  # an outage the gap must cover
+        plan.source = EventAfter(
+            plan.source, 40, lambda: (b.link.request(Command.RESET, bytes([0])), time.sleep(0.3))
+        )  # an outage the gap must cover
         with SessionRecorder(b, log, rate_hz=50) as rec:
-            s = forecast(b, plan, engine=Engine.FPGA, count=n, energy=True, on_row=rows.append,
-                         on_measure=lambda seq, m: (rec.inference(m, detail=f"window {seq}"), rec.pump()),
-                         on_restart=rec.after_reset)
+            s = forecast(
+                b,
+                plan,
+                engine=Engine.FPGA,
+                count=n,
+                energy=True,
+                on_row=rows.append,
+                on_measure=lambda seq, m: (rec.inference(m, detail=f"window {seq}"), rec.pump()),
+                on_restart=rec.after_reset,
+            )
             time.sleep(0.2)
     assert s["restarts"] == 1 and rec.resets == 1
     data = read_log(log)
@@ -57,8 +65,22 @@ def test_reset_mid_run_restarts_the_power_stream_and_marks_the_gap(forecaster_fl
 
 
 def _spawn(port: str, log, count: int | None) -> subprocess.Popen:
-    args = [sys.executable, "-m", "qtdeploy.cli.main", "forecast", "--port", port, "--source", "synthetic:seed=6",
-            "--rate", "200", "--energy", "--energy-log", str(log), "--json"]
+    args = [
+        sys.executable,
+        "-m",
+        "qtdeploy.cli.main",
+        "forecast",
+        "--port",
+        port,
+        "--source",
+        "synthetic:seed=6",
+        "--rate",
+        "200",
+        "--energy",
+        "--energy-log",
+        str(log),
+        "--json",
+    ]
     if count is not None:
         args += ["--count", str(count)]
     return subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE)

@@ -25,25 +25,31 @@ WX = Columns(("temp_max", "temp_min", "precipitation", "wind"), "temp_max")
 NORM1 = Norm(np.array([50.0]), np.array([10.0]), 50.0, 10.0)
 
 
-@pytest.mark.parametrize("line,values", [
-    ("21.5", (21.5,)),
-    ("21.5\r\n", (21.5,)),
-    ("1,2,3,4", (1, 2, 3, 4)),
-    ("1 2 3 4", (1, 2, 3, 4)),
-    ("1\t2\t3\t4", (1, 2, 3, 4)),
-    ("1;2;3;4", (1, 2, 3, 4)),
-    ("1, 2 ,3 ;4", (1, 2, 3, 4)),
-    ("-1.5e2,+.5,3.,0", (-150, 0.5, 3, 0)),
-])
+@pytest.mark.parametrize(
+    "line,values",
+    [
+        ("21.5", (21.5,)),
+        ("21.5\r\n", (21.5,)),
+        ("1,2,3,4", (1, 2, 3, 4)),
+        ("1 2 3 4", (1, 2, 3, 4)),
+        ("1\t2\t3\t4", (1, 2, 3, 4)),
+        ("1;2;3;4", (1, 2, 3, 4)),
+        ("1, 2 ,3 ;4", (1, 2, 3, 4)),
+        ("-1.5e2,+.5,3.,0", (-150, 0.5, 3, 0)),
+    ],
+)
 def test_positional(line, values):
     assert parse_line(line) == ParsedLine(values=tuple(float(v) for v in values))
 
 
-@pytest.mark.parametrize("line,stamp", [
-    ("2024-05-01T12:00:00Z,21.5", "2024-05-01T12:00:00Z"),
-    ("2024-05-01 12:00:00 21.5", "2024-05-01 12:00:00"),
-    ("12:00:03.250 21.5", "12:00:03.250"),
-])
+@pytest.mark.parametrize(
+    "line,stamp",
+    [
+        ("2024-05-01T12:00:00Z,21.5", "2024-05-01T12:00:00Z"),
+        ("2024-05-01 12:00:00 21.5", "2024-05-01 12:00:00"),
+        ("12:00:03.250 21.5", "12:00:03.250"),
+    ],
+)
 def test_leading_timestamp(line, stamp):
     p = parse_line(line)
     assert p.stamp == stamp and p.values == (21.5,)
@@ -58,14 +64,17 @@ def test_numeric_timestamp_only_when_one_extra_column():
         ONE.reading(parse_line("1,2,3"))
 
 
-@pytest.mark.parametrize("line", [
-    "temp=21.5",
-    "temp: 21.5",
-    "Temp:21.5 F",
-    "t=1000 temp=21.5 humidity=40",           # extra names ignored, t is a timestamp
-    "ms:1000, temp:21.5",
-    "temp = 21.5 °F",
-])
+@pytest.mark.parametrize(
+    "line",
+    [
+        "temp=21.5",
+        "temp: 21.5",
+        "Temp:21.5 F",
+        "t=1000 temp=21.5 humidity=40",  # extra names ignored, t is a timestamp
+        "ms:1000, temp:21.5",
+        "temp = 21.5 °F",
+    ],
+)
 def test_named(line):
     r = ONE.reading(parse_line(line))
     assert r.values == (21.5,) and r.truth == 21.5
@@ -96,9 +105,11 @@ def test_malformed(line):
 
 def test_csv_with_header_by_name(tmp_path):
     f = tmp_path / "wx.csv"
-    f.write_text("date,precipitation,temp_max,temp_min,wind,weather\n"
-                 "2012-01-01,0.0,12.8,5.0,4.7,drizzle\n2012-01-02,10.9,10.6,2.8,4.5,rain\n"
-                 "2012-01-03,oops,11.7,7.2,2.3,rain\n2012-01-04,20.3,12.2,5.6,4.7,rain\n")
+    f.write_text(
+        "date,precipitation,temp_max,temp_min,wind,weather\n"
+        "2012-01-01,0.0,12.8,5.0,4.7,drizzle\n2012-01-02,10.9,10.6,2.8,4.5,rain\n"
+        "2012-01-03,oops,11.7,7.2,2.3,rain\n2012-01-04,20.3,12.2,5.6,4.7,rain\n"
+    )
     src = open_source(f"csv:{f}", WX, norm=None)
     rows = list(src)
     assert [r.values for r in rows] == [(12.8, 5.0, 0.0, 4.7), (10.6, 2.8, 10.9, 4.5), (12.2, 5.6, 20.3, 4.7)]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from qtdeploy.errors import FormatError
 from qtdeploy.forecast.sources import Reading
 from qtdeploy.forecast.window import Scaling, Windower
@@ -52,7 +53,7 @@ def test_windows_slide_and_truths_follow(im):
     assert [x.seq for x in wins] == [0, 1, 2, 3]
     assert [x.stamp for x in wins] == [str(T - 1), str(T), str(T + 1), str(T + 2)]
     for x in wins:  # window k holds readings k..k+T-1
-        rows = np.array([r.values for r in readings[x.seq:x.seq + T]])
+        rows = np.array([r.values for r in readings[x.seq : x.seq + T]])
         assert np.array_equal(x.x, sc.quantise(rows))
     assert truths == {(0, 0): float(T), (1, 0): float(T + 1), (2, 0): float(T + 2)}
 

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import sys
-
 import pytest
 
-pytest.importorskip("pyftdi", reason="the ftdi extra (pyftdi, pyusb) is not installed: scripts/setup-env installs it")
+pytest.importorskip(
+    "pyftdi", reason="the ftdi extra (pyftdi, pyusb) is not installed: scripts/setup-env installs it"
+)
 
 from qtdeploy.boards import Board, load_board
 from qtdeploy.formats import bitstream, blob

@@ -17,7 +17,7 @@ def sha(path: Path) -> str:
 
 def record(flash: bytes, board: Board) -> rec.Record | None:
     """The current slot record of a flash image, as the firmware would pick it."""
-    return rec.current([flash[m.offset:m.offset + rec.RECORD_SIZE] for m in board.layout.meta])
+    return rec.current([flash[m.offset : m.offset + rec.RECORD_SIZE] for m in board.layout.meta])
 
 
 def committed_slots_intact(flash: bytes, board: Board) -> bool:
@@ -29,8 +29,11 @@ def committed_slots_intact(flash: bytes, board: Board) -> bool:
         if not entry.committed:
             continue
         s = board.layout.slots[name]
-        bit = flash[s.bitstream.offset:s.bitstream.offset + entry.bitstream_length]
-        blob = flash[s.blob.offset:s.blob.offset + entry.blob_length]
-        if hashlib.sha256(bit).digest() != entry.bitstream_sha256 or hashlib.sha256(blob).digest() != entry.blob_sha256:
+        bit = flash[s.bitstream.offset : s.bitstream.offset + entry.bitstream_length]
+        blob = flash[s.blob.offset : s.blob.offset + entry.blob_length]
+        if (
+            hashlib.sha256(bit).digest() != entry.bitstream_sha256
+            or hashlib.sha256(blob).digest() != entry.blob_sha256
+        ):
             return False
     return True

@@ -10,8 +10,8 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from ftdi_helpers import URL, record, sha
+
 from qtdeploy.cli.main import main
 from qtdeploy.formats import slots as rec
 from qtdeploy.ftdi.adapter import VIRTUAL_ENV
@@ -20,7 +20,9 @@ from qtdeploy.paths import repo_root
 sys.path.insert(0, str(repo_root() / "tests" / "e2e"))
 from vboard import session, start  # noqa: E402
 
-needs_cc = pytest.mark.skipif(shutil.which("cc") is None, reason="no C compiler: the virtual board cannot be built")
+needs_cc = pytest.mark.skipif(
+    shutil.which("cc") is None, reason="no C compiler: the virtual board cannot be built"
+)
 
 
 def _flash(monkeypatch, flash_file: Path, *args: str) -> int:
@@ -38,7 +40,10 @@ def _info(flash_file: Path, capsys) -> dict:
 @needs_cc
 def test_flash_via_ftdi_then_the_virtual_board_boots_it(images, board, tmp_path, monkeypatch, capsys):
     path = tmp_path / "flash.bin"
-    assert _flash(monkeypatch, path, "--bitstream", str(images.bitstream), "--blob", str(images.blob), "--json") == 0
+    assert (
+        _flash(monkeypatch, path, "--bitstream", str(images.bitstream), "--blob", str(images.blob), "--json")
+        == 0
+    )
     r = json.loads(capsys.readouterr().out)
     assert (r["slot"], r["simulated"], r["jedec_id"]) == ("A", True, "01 20 18")
     i = _info(path, capsys)
@@ -54,17 +59,22 @@ def test_flash_via_ftdi_then_the_virtual_board_boots_it(images, board, tmp_path,
 
 
 @needs_cc
-def test_the_record_the_firmware_writes_decodes_and_re_encodes_to_the_same_bytes(images, board, tmp_path, monkeypatch, capsys):
+def test_the_record_the_firmware_writes_decodes_and_re_encodes_to_the_same_bytes(
+    images, board, tmp_path, monkeypatch, capsys
+):
     """The other direction: a record the firmware's SLOT_COMMIT wrote, byte for byte through Python."""
     from qtdeploy.ops import flash
 
     path = tmp_path / "flash.bin"
-    assert _flash(monkeypatch, path, "--bitstream", str(images.bitstream), "--blob", str(images.blob), "--json") == 0
+    assert (
+        _flash(monkeypatch, path, "--bitstream", str(images.bitstream), "--blob", str(images.blob), "--json")
+        == 0
+    )
     with start(path) as vb, session(vb) as b:
         assert flash(b, bitstream=images.other_bitstream)["slot"] == "B"  # the firmware commits seq 2
     data = path.read_bytes()
     meta_1 = board.layout.meta[1].offset
-    raw = data[meta_1:meta_1 + rec.RECORD_SIZE]
+    raw = data[meta_1 : meta_1 + rec.RECORD_SIZE]
     r = record(data, board)
     assert r.copy == 1 and r.seq == 2 and r.active == 1 and r.slots[0].committed
     assert rec.encode(r) == raw
@@ -83,11 +93,13 @@ def test_cli_errors_exit_non_zero_with_a_fix(images, board, tmp_path, monkeypatc
     big.write_bytes(images.bitstream.read_bytes() + b"\xff" * (1 << 20))
     assert _flash(monkeypatch, path, "--bitstream", str(big)) == 5
     assert "region holds" in capsys.readouterr().err
-    assert record(path.read_bytes(), board) is None and set(path.read_bytes()[:1 << 20]) == {0xFF}
+    assert record(path.read_bytes(), board) is None and set(path.read_bytes()[: 1 << 20]) == {0xFF}
 
 
 @needs_cc
-def test_a_cut_mid_image_boots_the_other_slot_and_never_the_half_written_one(images, board, tmp_path, monkeypatch, capsys):
+def test_a_cut_mid_image_boots_the_other_slot_and_never_the_half_written_one(
+    images, board, tmp_path, monkeypatch, capsys
+):
     """The firmware's own view after a power cut while slot A is being rewritten over FTDI."""
     from qtdeploy.ftdi.flash import flash_via
     from qtdeploy.ftdi.virtual.backend import VirtualFt232h, attached

@@ -7,8 +7,8 @@ from __future__ import annotations
 import hashlib
 
 import pytest
-
 from ftdi_helpers import URL, committed_slots_intact, record
+
 from qtdeploy.boards import load_board
 from qtdeploy.errors import CompatibilityError, LinkError
 from qtdeploy.ftdi.adapter import AdapterNotFoundError
@@ -21,16 +21,27 @@ from qtdeploy.ftdi.virtual.nor import PowerCut
 def test_writes_images_verified_and_commits_slot_a_active(adapter, board, images, tmp_path):
     dev = adapter()
     r = flash_via(URL, board=board, bitstream=images.bitstream, blob=images.blob)
-    assert (r["slot"], r["active_slot"], r["slot_seq"], r["meta_copy"], r["simulated"]) == ("A", "A", 1, 0, True)
+    assert (r["slot"], r["active_slot"], r["slot_seq"], r["meta_copy"], r["simulated"]) == (
+        "A",
+        "A",
+        1,
+        0,
+        True,
+    )
     assert r["mcu_held"] == ["mcu_run", "fpga_prog_b"] and dev.violations == []
     flash = (tmp_path / "flash.bin").read_bytes()
     a = board.layout.slots["A"]
     bit, blob = images.bitstream.read_bytes(), images.blob.read_bytes()
-    assert flash[a.bitstream.offset:a.bitstream.offset + len(bit)] == bit
-    assert flash[a.blob.offset:a.blob.offset + len(blob)] == blob
+    assert flash[a.bitstream.offset : a.bitstream.offset + len(bit)] == bit
+    assert flash[a.blob.offset : a.blob.offset + len(blob)] == blob
     rec_ = record(flash, board)
     e = rec_.slots[0]
-    assert rec_.active == 0 and e.committed and e.slot_seq == 1 and e.blob_sha256 == hashlib.sha256(blob).digest()
+    assert (
+        rec_.active == 0
+        and e.committed
+        and e.slot_seq == 1
+        and e.blob_sha256 == hashlib.sha256(blob).digest()
+    )
     assert e.idcode == board.fpga.idcode and e.usr_access == int(r["abi"], 16)
     assert not dev.mpsse.bus_granted()  # closed: the board runs again
 
@@ -59,7 +70,9 @@ def test_no_adapter_lists_what_is_attached(adapter, board, images):
 
 
 def test_wrong_jedec_id_is_refused_before_anything(adapter, images, tmp_path):
-    (tmp_path / "w25.toml").write_text('extends = "virtual"\nid = "w25"\n[flash]\npart = "W25Q128JV"\njedec_id = [0xEF, 0x40, 0x18]\n')
+    (tmp_path / "w25.toml").write_text(
+        'extends = "virtual"\nid = "w25"\n[flash]\npart = "W25Q128JV"\njedec_id = [0xEF, 0x40, 0x18]\n'
+    )
     dev = adapter()
     with pytest.raises(WrongJedecError, match=r"answers JEDEC ID 01 20 18.*W25Q128JV \(ef 40 18\)") as err:
         flash_via(URL, board=load_board(tmp_path / "w25.toml"), bitstream=images.bitstream)
@@ -108,7 +121,9 @@ def test_an_image_too_large_for_its_slot_is_refused(adapter, board, images, tmp_
     big = tmp_path / "big.bit"  # dummy words (0xFFFFFFFF) after the configuration: still a valid bitstream
     big.write_bytes(images.bitstream.read_bytes() + b"\xff" * board.layout.slots["A"].bitstream.size)
     dev = adapter()
-    with pytest.raises(CompatibilityError, match=r"big.bit is 1,587,563 bytes; slot A's bitstream region holds 1,048,576"):
+    with pytest.raises(
+        CompatibilityError, match=r"big.bit is 1,587,563 bytes; slot A's bitstream region holds 1,048,576"
+    ):
         flash_via(URL, board=board, bitstream=big, blob=images.blob)
     assert dev.nor.write_ops == 0
 
@@ -154,8 +169,14 @@ def test_a_power_cut_never_leaves_a_half_written_slot_marked_valid(adapter, boar
 
 @pytest.mark.slow
 def test_power_cut_at_every_record_step_and_across_the_images(adapter, board, images, tmp_path):
-    total = _cut_sweep(adapter, board, images, tmp_path, [10 ** 6])
-    _cut_sweep(adapter, board, images, tmp_path, list(range(1, 8)) + list(range(8, total - 3, 97)) + list(range(total - 3, total + 1)))
+    total = _cut_sweep(adapter, board, images, tmp_path, [10**6])
+    _cut_sweep(
+        adapter,
+        board,
+        images,
+        tmp_path,
+        list(range(1, 8)) + list(range(8, total - 3, 97)) + list(range(total - 3, total + 1)),
+    )
 
 
 def test_a_part_slower_than_typical_is_polled_not_overrun(adapter, board, images, tmp_path):
@@ -163,7 +184,9 @@ def test_a_part_slower_than_typical_is_polled_not_overrun(adapter, board, images
     dev.nor.page_program_us = 700  # within the 750 us maximum, but past the typical time the batch waits
     flash_via(URL, board=board, bitstream=images.bitstream)
     assert dev.violations == []
-    assert (tmp_path / "flash.bin").read_bytes()[:len(images.bitstream.read_bytes())] == images.bitstream.read_bytes()
+    assert (tmp_path / "flash.bin").read_bytes()[
+        : len(images.bitstream.read_bytes())
+    ] == images.bitstream.read_bytes()
 
 
 @pytest.mark.parametrize("batch", [True, False])

@@ -8,13 +8,26 @@ from qtdeploy.formats import slots as rec
 
 
 def test_layout_matches_the_spec_table():
-    e = rec.Entry(rec.STATE_COMMITTED, 7, 538_844, bytes(range(32)), 16_524, bytes(range(32, 64)), 0x03620093, 0x39C3A7C1)
+    e = rec.Entry(
+        rec.STATE_COMMITTED,
+        7,
+        538_844,
+        bytes(range(32)),
+        16_524,
+        bytes(range(32, 64)),
+        0x03620093,
+        0x39C3A7C1,
+    )
     data = rec.encode(rec.Record(7, 1, (rec.Entry(), e)))
     assert len(data) == 196
-    assert data[:16] == bytes.fromhex("51544453" "0100" "c400" "07000000" "01" "000000")
-    b = data[16 + 88:16 + 176]
+    assert data[:16] == bytes.fromhex("515444530100c4000700000001000000")
+    b = data[16 + 88 : 16 + 176]
     assert b[0] == 1 and b[4:8] == (7).to_bytes(4, "little") and b[8:12] == (538_844).to_bytes(4, "little")
-    assert b[12:44] == bytes(range(32)) and b[44:48] == (16_524).to_bytes(4, "little") and b[48:80] == bytes(range(32, 64))
+    assert (
+        b[12:44] == bytes(range(32))
+        and b[44:48] == (16_524).to_bytes(4, "little")
+        and b[48:80] == bytes(range(32, 64))
+    )
     assert b[80:84] == (0x03620093).to_bytes(4, "little") and b[84:88] == (0x39C3A7C1).to_bytes(4, "little")
     assert data[16:104] == bytes(88)  # slot A empty
     assert int.from_bytes(data[192:], "little") == zlib.crc32(data[:192])

@@ -4,10 +4,10 @@
 from __future__ import annotations
 
 import pytest
+from ftdi_helpers import URL
 from pyftdi.ftdi import Ftdi
 from pyftdi.spi import SpiController
 
-from ftdi_helpers import URL
 from qtdeploy.ftdi.adapter import attached_urls
 
 HOLD = 0x30  # ADBUS4 (MCU RUN) and ADBUS5 (FPGA PROG_B), both active low in boards/env5.toml

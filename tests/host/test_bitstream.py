@@ -71,7 +71,9 @@ def test_sim_is_deterministic_and_fill_depends_on_abi(board, sim: bytes) -> None
 
 def test_check_part_refuses_other_fpga(sim: bytes, board) -> None:
     info = bs.describe(sim, "sim.bit")
-    s50 = dataclasses.replace(board, fpga=dataclasses.replace(board.fpga, idcode=0x0362F093, part="xc7s50csga324-1"))
+    s50 = dataclasses.replace(
+        board, fpga=dataclasses.replace(board.fpga, idcode=0x0362F093, part="xc7s50csga324-1")
+    )
     with pytest.raises(CompatibilityError, match="xc7s15.*xc7s50csga324-1") as err:
         bs.check_part(info, s50)
     assert "Build the bitstream for xc7s50" in err.value.fix
@@ -109,8 +111,14 @@ MALFORMED = {
     "bad packet type": (lambda s: _bin(*HEAD, 0x80000000), "bad packet header 0x80000000"),
     "reserved opcode": (lambda s: _bin(*HEAD, 0x38008001, 0), "opcode 3"),
     "reserved register bits": (lambda s: _bin(*HEAD, 0x30000001 | 0x25 << 13, 0), "register 0x25"),
-    "type 2 first": (lambda s: _bin(*HEAD, 0x50000004, 0, 0, 0, 0), "type-2 packet .* without a preceding type-1"),
-    "length beyond data": (lambda s: _bin(*HEAD, 0x30004000, 0x50001000, 0, 0), "announces 4096 words for FDRI"),
+    "type 2 first": (
+        lambda s: _bin(*HEAD, 0x50000004, 0, 0, 0, 0),
+        "type-2 packet .* without a preceding type-1",
+    ),
+    "length beyond data": (
+        lambda s: _bin(*HEAD, 0x30004000, 0x50001000, 0, 0),
+        "announces 4096 words for FDRI",
+    ),
     "idcode two words": (lambda s: _bin(*HEAD, 0x30018002, XC7S15_IDCODE, 0), "IDCODE write .* exactly 1"),
     "idcode missing": (lambda s: _drop_idcode(_config(s)), "no IDCODE packet"),
 }
@@ -128,15 +136,25 @@ def test_rtl_sim_bitstream_cli_writes_atomically(tmp_path: Path, capsys) -> None
     out = tmp_path / "accel.bit"
     assert main(["rtl", "sim-bitstream", "--abi", "0xA0B1", "--out", str(out), "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
-    assert result == {"out": str(out), "bytes": out.stat().st_size, "board": "virtual", "idcode": "0x03620093", "abi": "0x0000a0b1"}
+    assert result == {
+        "out": str(out),
+        "bytes": out.stat().st_size,
+        "board": "virtual",
+        "idcode": "0x03620093",
+        "abi": "0x0000a0b1",
+    }
     assert main(["rtl", "sim-bitstream", "--abi", "not-hex", "--out", str(tmp_path / "x.bit")]) == 2
     assert main(["rtl", "sim-bitstream", "--abi", "0x1FFFFFFFF", "--out", str(tmp_path / "x.bit")]) == 2
-    assert main(["rtl", "sim-bitstream", "--abi", "1", "--board", "nope", "--out", str(tmp_path / "x.bit")]) == 4
+    assert (
+        main(["rtl", "sim-bitstream", "--abi", "1", "--board", "nope", "--out", str(tmp_path / "x.bit")]) == 4
+    )
     assert sorted(p.name for p in tmp_path.iterdir()) == ["accel.bit"]  # nothing written on error
 
 
 def test_inspect_cli_reports_idcode_and_abi(tmp_path: Path, capsys) -> None:
-    pytest.importorskip("qtdeploy.formats.blob", reason="inspect dispatches through the blob module (issue #2, blob part)")
+    pytest.importorskip(
+        "qtdeploy.formats.blob", reason="inspect dispatches through the blob module (issue #2, blob part)"
+    )
     out = tmp_path / "accel.bit"
     assert main(["rtl", "sim-bitstream", "--abi", "00c0ffee", "--board", "env5", "--out", str(out)]) == 0
     capsys.readouterr()

@@ -22,7 +22,9 @@ WIDTHS = (2, 4, 6, 8, 16, 32)
 
 
 def load_generator(root: Path):
-    spec = importlib.util.spec_from_file_location("demo_generate", root / "examples" / "demo-model" / "generate.py")
+    spec = importlib.util.spec_from_file_location(
+        "demo_generate", root / "examples" / "demo-model" / "generate.py"
+    )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -34,25 +36,46 @@ def items(draw: st.DrawFn, index: int, lut: bool) -> fmt.Tensor | fmt.Lut:
     lo, hi = value_range(bits, signed)
     shape = (draw(st.integers(1, 40)),) if lut else tuple(draw(st.lists(st.integers(1, 5), max_size=4)))
     size = int(np.prod(shape))
-    data = np.array(draw(st.lists(st.integers(lo, hi), min_size=size, max_size=size)), dtype=np.int64).reshape(shape)
-    name = f"{'lut' if lut else 'l0.t'}{index}.{draw(st.sampled_from(['weight', 'bias', 'mult', 'shift', 'x']))}"
+    data = np.array(
+        draw(st.lists(st.integers(lo, hi), min_size=size, max_size=size)), dtype=np.int64
+    ).reshape(shape)
+    name = (
+        f"{'lut' if lut else 'l0.t'}{index}.{draw(st.sampled_from(['weight', 'bias', 'mult', 'shift', 'x']))}"
+    )
     if lut:
         return fmt.Lut(name, data, bits, signed)
     zp = draw(st.integers(max(lo, -(2**31)), min(hi, 2**31 - 1)))  # the zero-point field is int32
-    return fmt.Tensor(name, data, bits, signed, zero_point=zp,
-                      multiplier=draw(st.integers(-(2**31), 2**31 - 1)), shift=draw(st.integers(-32, 63)))
+    return fmt.Tensor(
+        name,
+        data,
+        bits,
+        signed,
+        zero_point=zp,
+        multiplier=draw(st.integers(-(2**31), 2**31 - 1)),
+        shift=draw(st.integers(-32, 63)),
+    )
 
 
 @st.composite
 def blobs(draw: st.DrawFn) -> fmt.Blob:
     heads = draw(st.integers(1, 4))
-    hp = HParams(window=draw(st.integers(1, 64)), features=draw(st.integers(1, 3)), d_model=heads * draw(st.integers(1, 16)),
-                 heads=heads, layers=draw(st.integers(1, 4)), ffn=draw(st.integers(1, 65535)),
-                 horizon=draw(st.integers(1, 24)))
+    hp = HParams(
+        window=draw(st.integers(1, 64)),
+        features=draw(st.integers(1, 3)),
+        d_model=heads * draw(st.integers(1, 16)),
+        heads=heads,
+        layers=draw(st.integers(1, 4)),
+        ffn=draw(st.integers(1, 65535)),
+        horizon=draw(st.integers(1, 24)),
+    )
     tensors = [draw(items(i, False)) for i in range(draw(st.integers(0, 6)))]
     luts = [draw(items(i, True)) for i in range(draw(st.integers(0, 3)))]
-    scalar = st.one_of(st.integers(-(2**53), 2**53), st.floats(allow_nan=False, allow_infinity=False), st.text(max_size=8))
-    meta = draw(st.dictionaries(st.text(max_size=8), st.one_of(scalar, st.lists(scalar, max_size=3)), max_size=4))
+    scalar = st.one_of(
+        st.integers(-(2**53), 2**53), st.floats(allow_nan=False, allow_infinity=False), st.text(max_size=8)
+    )
+    meta = draw(
+        st.dictionaries(st.text(max_size=8), st.one_of(scalar, st.lists(scalar, max_size=3)), max_size=4)
+    )
     return fmt.Blob(hp, tensors, luts, meta)
 
 
@@ -81,9 +104,15 @@ def test_abi_matches_the_spec_and_sha256sum() -> None:
     hp = HParams(12, 1, 32, 1, 1, 128, 1)
     widths = [(4, True), (32, True), (32, True), (8, False)]
     text = abi_string(hp, widths, [(16, False)])
-    assert text == ("qtdeploy-abi/1|window=12|features=1|d_model=32|heads=1|layers=1|ffn=128|horizon=1"
-                    "|tensors=4s,32s,32s,8u|luts=16u")
-    assert abi_id(hp, widths, [(16, False)]) == int(hashlib.sha256(text.encode()).hexdigest()[:8], 16) == 0x74F61C3B
+    assert text == (
+        "qtdeploy-abi/1|window=12|features=1|d_model=32|heads=1|layers=1|ffn=128|horizon=1"
+        "|tensors=4s,32s,32s,8u|luts=16u"
+    )
+    assert (
+        abi_id(hp, widths, [(16, False)])
+        == int(hashlib.sha256(text.encode()).hexdigest()[:8], 16)
+        == 0x74F61C3B
+    )
 
 
 def test_abi_depends_on_shape_widths_and_order_not_values() -> None:
@@ -112,7 +141,9 @@ def test_save_is_atomic_and_load_reads_back(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("bits", [2, 4, 6, 8])
-def test_pack_and_inspect_json_round_trip_through_the_cli(bits: int, root: Path, tmp_path: Path, capsys) -> None:
+def test_pack_and_inspect_json_round_trip_through_the_cli(
+    bits: int, root: Path, tmp_path: Path, capsys
+) -> None:
     source = load_generator(root).write_demo(tmp_path / "demo", bits)
     out = tmp_path / f"demo{bits}.qtb"
     assert main(["pack", str(source), "--out", str(out), "--json"]) == 0
@@ -120,8 +151,15 @@ def test_pack_and_inspect_json_round_trip_through_the_cli(bits: int, root: Path,
     assert main(["inspect", str(out), "--json"]) == 0
     inspected = json.loads(capsys.readouterr().out)
     assert packed == inspected and inspected["verified"] is True
-    assert inspected["hparams"] == {"window": 12, "features": 1, "d_model": 32, "heads": 1, "layers": 1,
-                                    "ffn": 128, "horizon": 1}
+    assert inspected["hparams"] == {
+        "window": 12,
+        "features": 1,
+        "d_model": 32,
+        "heads": 1,
+        "layers": 1,
+        "ffn": 128,
+        "horizon": 1,
+    }
     weights = [t for t in inspected["tensors"] if t["name"].endswith(".weight")]
     assert weights and all(t["bits"] == bits and t["signed"] for t in weights)
     blob = fmt.load(out)

@@ -26,9 +26,11 @@ ENTRY = 80
 def tiny() -> fmt.Blob:
     return fmt.Blob(
         HP,
-        [fmt.Tensor("w", np.array([[-4, -1, 0], [1, 2, 3]]), 3, True),
-         fmt.Tensor("b", np.array([-70000, 5]), 32, True, multiplier=1 << 30, shift=31),
-         fmt.Tensor("s", np.array([7]), 8, False)],
+        [
+            fmt.Tensor("w", np.array([[-4, -1, 0], [1, 2, 3]]), 3, True),
+            fmt.Tensor("b", np.array([-70000, 5]), 32, True, multiplier=1 << 30, shift=31),
+            fmt.Tensor("s", np.array([7]), 8, False),
+        ],
         [fmt.Lut("lut", np.array([32767, 9000, 0]), 16, False)],
         {"features": ["f0"], "model_name": "tiny"},
     )
@@ -62,7 +64,7 @@ def meta_at(data: bytes) -> tuple[int, int]:
 def replace_meta(data: bytes, text: bytes) -> bytes:
     off, length = meta_at(data)
     buf = bytearray(data)
-    buf[off: off + length] = text.ljust(length)  # JSON allows trailing spaces
+    buf[off : off + length] = text.ljust(length)  # JSON allows trailing spaces
     return reseal(bytes(buf))
 
 
@@ -155,7 +157,11 @@ def source(tmp_path: Path, toml: str = GOOD_TOML, **arrays: np.ndarray) -> Path:
     src = tmp_path / "src"
     src.mkdir()
     (src / "model.toml").write_text(toml)
-    for name, arr in {"w": np.array([[1, -2], [3, -4]], np.int8), "lut": np.array([3, 2, 1], np.uint16), **arrays}.items():
+    for name, arr in {
+        "w": np.array([[1, -2], [3, -4]], np.int8),
+        "lut": np.array([3, 2, 1], np.uint16),
+        **arrays,
+    }.items():
         np.save(src / f"{name}.npy", arr)
     return src
 
@@ -168,7 +174,11 @@ PACK_CASES: dict[str, tuple[dict, Callable[[str], str], str]] = {
     "undescribed array": ({"extra": np.array([1])}, str, "does not mention: extra.npy"),
     "missing array": ({}, lambda t: t.replace('name = "w"', 'name = "w2"'), "has no array 'w2.npy'"),
     "float array": ({"w": np.array([0.5])}, str, "blobs hold integers only"),
-    "unknown key": ({}, lambda t: t.replace("signed = true", "signed = true\nscale = 3"), "unknown key(s) scale"),
+    "unknown key": (
+        {},
+        lambda t: t.replace("signed = true", "signed = true\nscale = 3"),
+        "unknown key(s) scale",
+    ),
     "bad TOML": ({}, lambda t: t + "[[tensor\n", "not valid TOML"),
     "missing hyper-parameter": ({}, lambda t: t.replace("ffn = 16\n", ""), "lacks ffn"),
     "2-D LUT": ({"lut": np.ones((2, 2), np.uint16)}, str, "a LUT is 1-D"),

@@ -5,10 +5,21 @@ from __future__ import annotations
 import subprocess
 import sys
 
-
 from qtdeploy.cli.main import main
 
-SUBCOMMANDS = ["info", "flash", "forecast", "energy", "train", "export", "eval", "pack", "inspect", "sim", "rtl"]
+SUBCOMMANDS = [
+    "info",
+    "flash",
+    "forecast",
+    "energy",
+    "train",
+    "export",
+    "eval",
+    "pack",
+    "inspect",
+    "sim",
+    "rtl",
+]
 
 
 def test_help_lists_every_subcommand(capsys) -> None:
@@ -19,7 +30,9 @@ def test_help_lists_every_subcommand(capsys) -> None:
 
 
 def test_console_script_runs() -> None:
-    proc = subprocess.run([sys.executable, "-m", "qtdeploy.cli.main", "--version"], capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "qtdeploy.cli.main", "--version"], capture_output=True, text=True
+    )
     assert proc.returncode == 0 and "qtdeploy" in proc.stdout
 
 

@@ -44,7 +44,7 @@ def test_every_status_has_meaning_and_action() -> None:
 def test_c_header_compiles_and_agrees(tmp_path: Path, root: Path) -> None:
     """Compile a C program that prints every code through the header; compare with Python."""
     src = tmp_path / "t.c"
-    lines = ['#include <stdio.h>', '#include "qtd/protocol.h"', "int main(void) {"]
+    lines = ["#include <stdio.h>", '#include "qtd/protocol.h"', "int main(void) {"]
     for status in _protocol.Status:
         lines.append(f'printf("%d %s\\n", QTD_ST_{status.name}, qtd_status_name(QTD_ST_{status.name}));')
     for cmd in _protocol.Command:
@@ -53,9 +53,21 @@ def test_c_header_compiles_and_agrees(tmp_path: Path, root: Path) -> None:
     src.write_text("\n".join(lines))
     exe = tmp_path / "t"
     subprocess.run(
-        ["cc", "-std=c11", "-Wall", "-Werror", "-I", str(root / "firmware/include"), str(src), "-o", str(exe)],
+        [
+            "cc",
+            "-std=c11",
+            "-Wall",
+            "-Werror",
+            "-I",
+            str(root / "firmware/include"),
+            str(src),
+            "-o",
+            str(exe),
+        ],
         check=True,
     )
     out = subprocess.run([str(exe)], check=True, capture_output=True, text=True).stdout.split("\n")
-    expected = [f"{s.value} {s.name}" for s in _protocol.Status] + [f"{c.value} {c.name}" for c in _protocol.Command]
+    expected = [f"{s.value} {s.name}" for s in _protocol.Status] + [
+        f"{c.value} {c.name}" for c in _protocol.Command
+    ]
     assert out[: len(expected)] == expected

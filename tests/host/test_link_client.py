@@ -132,13 +132,30 @@ def test_trace_callback_and_logging(clock, caplog) -> None:
 
 def test_hello_negotiates_window_and_payload(clock) -> None:
     link, peer = make(clock)
-    info = dict(protocol_version=LINK_PROTOCOL_VERSION, fw_major=1, fw_minor=2, fw_patch=3, board_id="virtual",
-                max_payload=1024, window=4, fpga_state=0, bit_widths=0x1FC, engines=3, codecs=1, accel_abi=0,
-                active_slot=0xFF, layout=dict(LAYOUT, sector_size=65536))
+    info = dict(
+        protocol_version=LINK_PROTOCOL_VERSION,
+        fw_major=1,
+        fw_minor=2,
+        fw_patch=3,
+        board_id="virtual",
+        max_payload=1024,
+        window=4,
+        fpga_state=0,
+        bit_widths=0x1FC,
+        engines=3,
+        codecs=1,
+        accel_abi=0,
+        active_slot=0xFF,
+        layout=dict(LAYOUT, sector_size=65536),
+    )
     peer.handler = lambda f: (Status.OK, P.HelloResponse.build(info))
     got = link.hello()
     req = P.HelloRequest.parse(peer.received[0].payload)
-    assert (req.protocol_version, req.window, req.max_payload) == (1, 32, 4096)  # asks the most; the board decides
+    assert (req.protocol_version, req.window, req.max_payload) == (
+        1,
+        32,
+        4096,
+    )  # asks the most; the board decides
     assert (link.window, link.max_payload, link.sector_size) == (4, 1024, 65536)
     assert got.board_id == "virtual" and link.info is got
     with pytest.raises(ValueError, match="negotiated 1024"):
@@ -258,7 +275,11 @@ def test_events_are_queued_and_gaps_counted(clock) -> None:
 
 def test_set_baud_switches_and_reverts_when_silent(clock) -> None:
     link, peer = make(clock)
-    peer.handler = lambda f: (Status.OK, P.SetBaudResponse.build(dict(baud=3_000_000))) if f.command == Command.SET_BAUD else (Status.OK, f.payload)
+    peer.handler = lambda f: (
+        (Status.OK, P.SetBaudResponse.build(dict(baud=3_000_000)))
+        if f.command == Command.SET_BAUD
+        else (Status.OK, f.payload)
+    )
     assert link.set_baud(3_000_000) == 3_000_000 and link.baud == 3_000_000 and peer.bauds == [3_000_000]
 
     link2, peer2 = make(clock)
@@ -279,5 +300,7 @@ def test_sequence_numbers_wrap(clock) -> None:
 def test_erase_timeout_scales_with_length(clock) -> None:
     link, _ = make(clock)
     short = link._timeout_for(Request(Command.FLASH_ERASE, P.FlashErase.build(dict(offset=0, length=4096))))
-    long = link._timeout_for(Request(Command.FLASH_ERASE, P.FlashErase.build(dict(offset=0, length=64 * 4096))))
+    long = link._timeout_for(
+        Request(Command.FLASH_ERASE, P.FlashErase.build(dict(offset=0, length=64 * 4096)))
+    )
     assert long - short == pytest.approx(63 * 0.5)

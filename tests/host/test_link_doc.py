@@ -52,10 +52,14 @@ def test_every_documented_table_has_a_struct_and_back(tables) -> None:
     structs = {name for name in dir(P) if isinstance(getattr(P, name), Struct)}
     undocumented_ok = {"Empty", "PingPayload", "FlashReadResponse", "FlashHash"}  # described in prose
     assert documented <= structs, f"tables without a Struct: {documented - structs}"
-    assert structs - documented <= undocumented_ok, f"Structs without a table: {structs - documented - undocumented_ok}"
+    assert structs - documented <= undocumented_ok, (
+        f"Structs without a table: {structs - documented - undocumented_ok}"
+    )
 
 
-@pytest.mark.parametrize("name", sorted(doc_tables(Path(__file__).parents[2].joinpath("protocol/link.md").read_text())))
+@pytest.mark.parametrize(
+    "name", sorted(doc_tables(Path(__file__).parents[2].joinpath("protocol/link.md").read_text()))
+)
 def test_table_matches_struct(name: str, tables) -> None:
     declared, rows = tables[name]
     struct = getattr(P, name)
@@ -72,7 +76,9 @@ def test_table_matches_struct(name: str, tables) -> None:
         else:
             offset = None  # everything after a variable field is relative
     if declared is not None:
-        assert _fixed_size(struct) == declared or declared == _prefix_size(struct), f"{name}: declared {declared} bytes"
+        assert _fixed_size(struct) == declared or declared == _prefix_size(struct), (
+            f"{name}: declared {declared} bytes"
+        )
 
 
 def _prefix_size(struct: Construct) -> int:
@@ -106,7 +112,9 @@ def test_every_command_has_a_layout_and_a_section(root: Path) -> None:
     text = (root / "protocol/link.md").read_text()
     for cmd in Command:
         assert cmd in P.COMMANDS, cmd.name
-        assert re.search(rf"^### 7\.\d+ {cmd.name} \(0x{cmd.value:02X}\)", text, re.M), f"link.md lacks §7 {cmd.name}"
+        assert re.search(rf"^### 7\.\d+ {cmd.name} \(0x{cmd.value:02X}\)", text, re.M), (
+            f"link.md lacks §7 {cmd.name}"
+        )
 
 
 def test_rerun_marks_agree_and_cached_answers_are_small(root: Path) -> None:

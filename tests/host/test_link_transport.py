@@ -54,7 +54,9 @@ def test_link_over_loopback_sees_its_own_request_as_not_a_response() -> None:
 
 def test_frames_survive_the_serial_path() -> None:
     with SerialTransport("loop://") as t:
-        frames = [Frame(Command.FLASH_READ, bytes(range(256)) * 4, seq=i, flags=Flag.RESPONSE) for i in range(3)]
+        frames = [
+            Frame(Command.FLASH_READ, bytes(range(256)) * 4, seq=i, flags=Flag.RESPONSE) for i in range(3)
+        ]
         t.write(b"".join(encode(f) for f in frames))
         d, got = Decoder(), []
         deadline = time.monotonic() + 2

@@ -20,7 +20,9 @@ from qtdeploy.link.payloads import parse_exact
 
 def test_committed_vectors_are_fresh(root: Path) -> None:
     for rel, text in vectors.outputs(root).items():
-        assert (root / rel).read_text() == text, f"{rel} is stale: run `python -m qtdeploy.link.vectors --write`"
+        assert (root / rel).read_text() == text, (
+            f"{rel} is stale: run `python -m qtdeploy.link.vectors --write`"
+        )
 
 
 def test_check_flag(root: Path) -> None:
@@ -51,7 +53,11 @@ def test_encoded_bytes_decode_to_the_stated_fields(frames) -> None:
         [frame] = Decoder().feed(bytes.fromhex(vec["encoded_hex"]))
         assert isinstance(frame, Frame), vec["name"]
         assert (frame.version, frame.flags, frame.seq, frame.command, frame.status) == (
-            vec["version"], vec["flags"], vec["seq"], vec["command"], vec["status"]
+            vec["version"],
+            vec["flags"],
+            vec["seq"],
+            vec["command"],
+            vec["status"],
         ), vec["name"]
         assert frame.payload.hex() == vec["payload_hex"] and len(frame.payload) == vec["length"]
         fields = vectors.jsonable(parse_exact(getattr(P, vec["layout"]), frame.payload, vec["name"]))

@@ -15,16 +15,41 @@ from qtdeploy.ops import choose_slot, sectors, write_sectors
 from qtdeploy.ops.images import Image
 from qtdeploy.ops.session import capabilities_from_hello
 
-LAYOUT = dict(flash_size=16 << 20, sector_size=65536, page_size=256, jedec_id=0x012018, meta_offset=0x400000,
-              meta_size=0x80000, log_offset=0x480000, log_size=0xB80000,
-              slots=[dict(bitstream_offset=0, bitstream_size=1 << 20, blob_offset=1 << 20, blob_size=1 << 20),
-                     dict(bitstream_offset=2 << 20, bitstream_size=1 << 20, blob_offset=3 << 20, blob_size=1 << 20)])
+LAYOUT = dict(
+    flash_size=16 << 20,
+    sector_size=65536,
+    page_size=256,
+    jedec_id=0x012018,
+    meta_offset=0x400000,
+    meta_size=0x80000,
+    log_offset=0x480000,
+    log_size=0xB80000,
+    slots=[
+        dict(bitstream_offset=0, bitstream_size=1 << 20, blob_offset=1 << 20, blob_size=1 << 20),
+        dict(bitstream_offset=2 << 20, bitstream_size=1 << 20, blob_offset=3 << 20, blob_size=1 << 20),
+    ],
+)
 
 
 def hello(active: int = 0xFF) -> bytes:
-    return P.HelloResponse.build(dict(protocol_version=1, fw_major=0, fw_minor=1, fw_patch=2, board_id="virtual",
-                                      max_payload=4096, window=8, fpga_state=1, bit_widths=0b1_0101_0000,
-                                      engines=0, codecs=1, accel_abi=0x1234, active_slot=active, layout=LAYOUT))
+    return P.HelloResponse.build(
+        dict(
+            protocol_version=1,
+            fw_major=0,
+            fw_minor=1,
+            fw_patch=2,
+            board_id="virtual",
+            max_payload=4096,
+            window=8,
+            fpga_state=1,
+            bit_widths=0b1_0101_0000,
+            engines=0,
+            codecs=1,
+            accel_abi=0x1234,
+            active_slot=active,
+            layout=LAYOUT,
+        )
+    )
 
 
 def test_capabilities_from_hello():
@@ -40,9 +65,16 @@ def _board(active):
     return SimpleNamespace(caps=SimpleNamespace(active_slot=active))
 
 
-@pytest.mark.parametrize(("active", "asked", "chosen"), [
-    (None, None, Slot.A), (Slot.A, None, Slot.B), (Slot.B, None, Slot.A), (Slot.A, "b", Slot.B), (None, "b", Slot.B),
-])
+@pytest.mark.parametrize(
+    ("active", "asked", "chosen"),
+    [
+        (None, None, Slot.A),
+        (Slot.A, None, Slot.B),
+        (Slot.B, None, Slot.A),
+        (Slot.A, "b", Slot.B),
+        (None, "b", Slot.B),
+    ],
+)
 def test_choose_slot_defaults_to_the_inactive_one(active, asked, chosen):
     assert choose_slot(_board(active), asked) == chosen
 
@@ -70,13 +102,15 @@ class RecordingLink:
     def request_many(self, requests):
         batch = list(requests)
         self.batches.append(batch)
-        for r in batch:
+        for _ in batch:
             yield b""
 
 
 def test_write_pipeline_erases_ahead_and_writes_page_aligned_chunks():
     link = RecordingLink()
-    board = SimpleNamespace(link=link, caps=SimpleNamespace(flash=SimpleNamespace(sector_size=65536, page_size=256)))
+    board = SimpleNamespace(
+        link=link, caps=SimpleNamespace(flash=SimpleNamespace(sector_size=65536, page_size=256))
+    )
     image = Image("bitstream", "x", bytes(3 * 65536 - 1000), 0, 1 << 20)
     done = []
     write_sectors(board, sectors([image], 65536), on_bytes=done.append)
@@ -86,10 +120,16 @@ def test_write_pipeline_erases_ahead_and_writes_page_aligned_chunks():
     assert sum(r.command == Command.FLASH_ERASE for r in stream) == 3 and sum(done) == len(image.data)
     assert all(off % 256 == 0 and n <= 4096 - 12 for off, n in writes)
     for sector in range(3):
-        be, pe = next((b, i) for b, i, r in where if r.command == Command.FLASH_ERASE
-                      and struct.unpack_from("<I", r.payload)[0] == sector * 65536)
-        bw, pw = next((b, i) for b, i, r in where if r.command == Command.FLASH_WRITE
-                      and struct.unpack_from("<I", r.payload)[0] // 65536 == sector)
+        be, pe = next(
+            (b, i)
+            for b, i, r in where
+            if r.command == Command.FLASH_ERASE and struct.unpack_from("<I", r.payload)[0] == sector * 65536
+        )
+        bw, pw = next(
+            (b, i)
+            for b, i, r in where
+            if r.command == Command.FLASH_WRITE and struct.unpack_from("<I", r.payload)[0] // 65536 == sector
+        )
         # answered before the sector's first write leaves: an earlier batch (the link drains
         # between batches), or >= window requests earlier in the same one
         assert bw > be or pw - pe >= link.window, (sector, be, pe, bw, pw)
@@ -102,7 +142,9 @@ def test_write_stream_skips_blank_sectors_and_keeps_each_erase_a_window_ahead(wi
     write leaves (an earlier batch, or >= window requests earlier), also when compressed frames
     make a sector only a few requests long."""
     link = RecordingLink(window=window)
-    board = SimpleNamespace(link=link, caps=SimpleNamespace(flash=SimpleNamespace(sector_size=65536, page_size=256)))
+    board = SimpleNamespace(
+        link=link, caps=SimpleNamespace(flash=SimpleNamespace(sector_size=65536, page_size=256))
+    )
     image = Image("bitstream", "x", bytes(6 * 65536 - 5000), 0, 1 << 20)
     plan = sectors([image], 65536)
     blank = {plan[1].offset, plan[4].offset}
@@ -110,13 +152,22 @@ def test_write_stream_skips_blank_sectors_and_keeps_each_erase_a_window_ahead(wi
     write_sectors(board, plan, on_bytes=done.append, compress=compress, blank=blank)
     where = [(b, i, r) for b, batch in enumerate(link.batches) for i, r in enumerate(batch)]
     erased = [struct.unpack_from("<I", r.payload)[0] for _, _, r in where if r.command == Command.FLASH_ERASE]
-    assert sorted(erased) == [s.offset for s in plan if s.offset not in blank] and sum(done) == len(image.data)
+    assert sorted(erased) == [s.offset for s in plan if s.offset not in blank] and sum(done) == len(
+        image.data
+    )
     for sector in plan:
-        bw, pw = next((b, i) for b, i, r in where if r.command == Command.FLASH_WRITE
-                      and struct.unpack_from("<I", r.payload)[0] // 65536 == sector.offset // 65536)
+        bw, pw = next(
+            (b, i)
+            for b, i, r in where
+            if r.command == Command.FLASH_WRITE
+            and struct.unpack_from("<I", r.payload)[0] // 65536 == sector.offset // 65536
+        )
         if sector.offset in blank:
             continue
-        be, pe = next((b, i) for b, i, r in where if r.command == Command.FLASH_ERASE
-                      and struct.unpack_from("<I", r.payload)[0] == sector.offset)
+        be, pe = next(
+            (b, i)
+            for b, i, r in where
+            if r.command == Command.FLASH_ERASE and struct.unpack_from("<I", r.payload)[0] == sector.offset
+        )
         assert bw > be or pw - pe >= window, (sector.offset, be, pe, bw, pw)
     assert len(link.batches) <= 2  # one head of erases, then a single stream: no drains between sectors

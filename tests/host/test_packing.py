@@ -56,7 +56,9 @@ def test_stream_layout_matches_the_spec_formula(case: tuple[np.ndarray, int, boo
         assert ((u ^ sign) - sign if signed else u) == want
 
 
-@pytest.mark.parametrize("bits,signed,dtype", [(16, True, "<i2"), (16, False, "<u2"), (32, True, "<i4"), (32, False, "<u4")])
+@pytest.mark.parametrize(
+    "bits,signed,dtype", [(16, True, "<i2"), (16, False, "<u2"), (32, True, "<i4"), (32, False, "<u4")]
+)
 def test_plain_widths_are_little_endian(bits: int, signed: bool, dtype: str) -> None:
     lo, hi = value_range(bits, signed)
     values = np.array([lo, hi, 1, 0], dtype=np.int64)
@@ -66,7 +68,10 @@ def test_plain_widths_are_little_endian(bits: int, signed: bool, dtype: str) -> 
 def _spec_examples(root) -> list[tuple[int, list[int], bytes]]:
     text = (root / "protocol" / "blob.md").read_text(encoding="utf-8")
     rows = re.findall(r"^\| (\d) \| ([-\d, ]+) \| [01 ]+ \| `([0-9a-f \\|]+)` \|$", text, re.M)
-    return [(int(b), [int(v) for v in vals.split(",")], bytes.fromhex(raw.replace("\\|", ""))) for b, vals, raw in rows]
+    return [
+        (int(b), [int(v) for v in vals.split(",")], bytes.fromhex(raw.replace("\\|", "")))
+        for b, vals, raw in rows
+    ]
 
 
 def test_worked_examples_in_blob_md_are_exact(root) -> None:
@@ -89,7 +94,9 @@ def test_other_widths_are_refused(bits) -> None:
 def test_out_of_range_values_are_refused(bits: int, signed: bool) -> None:
     lo, hi = value_range(bits, signed)
     for bad in (lo - 1, hi + 1):
-        with pytest.raises(FormatError, match=f"outside the {'signed' if signed else 'unsigned'} {bits}-bit range"):
+        with pytest.raises(
+            FormatError, match=f"outside the {'signed' if signed else 'unsigned'} {bits}-bit range"
+        ):
             pack_bits(np.array([0, bad], dtype=np.int64), bits, signed)
 
 

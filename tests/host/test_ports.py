@@ -39,13 +39,19 @@ def test_sim_passes_through_unchanged(attached, port: str) -> None:
 
 
 def test_single_match_is_chosen(attached) -> None:
-    attached += [_port("/dev/ttyUSB0", 0x0403, 0x6014, "FT232H"), _port("/dev/ttyACM1", 0x2E8A, 0x000A, "enV5")]
+    attached += [
+        _port("/dev/ttyUSB0", 0x0403, 0x6014, "FT232H"),
+        _port("/dev/ttyACM1", 0x2E8A, 0x000A, "enV5"),
+    ]
     assert [p.device for p in find_ports(ENV5)] == ["/dev/ttyACM1"]
     assert resolve_port(None, ENV5) == "/dev/ttyACM1"
 
 
 def test_no_match_lists_what_is_attached(attached) -> None:
-    attached += [_port("/dev/ttyUSB0", 0x0403, 0x6014, "FT232H", "FT7X"), _port("/dev/ttyS0", None, None, "n/a")]
+    attached += [
+        _port("/dev/ttyUSB0", 0x0403, 0x6014, "FT232H", "FT7X"),
+        _port("/dev/ttyS0", None, None, "n/a"),
+    ]
     with pytest.raises(LinkError) as err:
         resolve_port(None, ENV5)
     problem = err.value.problem
@@ -60,7 +66,10 @@ def test_no_ports_at_all(attached) -> None:
 
 
 def test_several_matches_are_refused_and_listed(attached) -> None:
-    attached += [_port("/dev/ttyACM2", 0x2E8A, 0x000A, serial="B"), _port("/dev/ttyACM0", 0x2E8A, 0x000A, serial="A")]
+    attached += [
+        _port("/dev/ttyACM2", 0x2E8A, 0x000A, serial="B"),
+        _port("/dev/ttyACM0", 0x2E8A, 0x000A, serial="A"),
+    ]
     with pytest.raises(LinkError, match="2 boards") as err:
         resolve_port(None, ENV5)
     assert err.value.problem.index("/dev/ttyACM0") < err.value.problem.index("/dev/ttyACM2")

@@ -75,8 +75,22 @@ def test_url_attaches_to_a_published_board(tmp_path):
 def test_cli_sim_runs_until_interrupted_and_others_attach(tmp_path):
     flash = tmp_path / "f.bin"
     env = dict(os.environ, PYTHONUNBUFFERED="1")
-    proc = subprocess.Popen([sys.executable, "-m", "qtdeploy.cli.main", "sim", "--flash-file", str(flash), "--json",
-                             "--no-pacing"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "qtdeploy.cli.main",
+            "sim",
+            "--flash-file",
+            str(flash),
+            "--json",
+            "--no-pacing",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
     try:
         lines = []
         while not lines or lines[-1] != "}\n":
@@ -85,8 +99,12 @@ def test_cli_sim_runs_until_interrupted_and_others_attach(tmp_path):
             lines.append(line)
         started = json.loads("".join(lines))
         assert started["port"].startswith("/dev/pts/") and running_pty(flash) == started["port"]
-        out = subprocess.run([sys.executable, "-m", "qtdeploy.cli.main", "info", "--port", f"sim://?flash={flash}",
-                              "--json"], capture_output=True, text=True, timeout=60)
+        out = subprocess.run(
+            [sys.executable, "-m", "qtdeploy.cli.main", "info", "--port", f"sim://?flash={flash}", "--json"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert out.returncode == 0, out.stderr
         assert json.loads(out.stdout)["board"] == "virtual"
         assert proc.poll() is None  # info attached; the board is still sim's

@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 
 from qtdeploy.model import data as D
-from qtdeploy.model import export as E
 from qtdeploy.model.config import ModelConfig
 from qtdeploy.model.intmodel import IntModel
-from qtdeploy.model.train import TrainResult, TrainSettings, train
+from qtdeploy.train import export as E
+from qtdeploy.train.qat import TrainResult, TrainSettings, train
 
 TINY_CSV = Path(__file__).resolve().parents[1] / "data" / "model" / "seattle_weather_300.csv"
 
@@ -20,12 +20,28 @@ def tiny_series() -> D.Series:
     return D.load_csv(TINY_CSV, target="temp_max", features=["temp_max", "temp_min", "wind"])
 
 
-def tiny_model(series: D.Series, bits: int, window: int = 6, d_model: int = 8, layers: int = 1,
-               horizon: int = 1, act_bits: int | None = None) -> tuple[TrainResult, IntModel]:
-    cfg = ModelConfig.uniform(window=window, features=series.x.shape[1], d_model=d_model, bits=bits, layers=layers,
-                              horizon=horizon, act_bits=act_bits)
+def tiny_model(
+    series: D.Series,
+    bits: int,
+    window: int = 6,
+    d_model: int = 8,
+    layers: int = 1,
+    horizon: int = 1,
+    act_bits: int | None = None,
+) -> tuple[TrainResult, IntModel]:
+    cfg = ModelConfig.uniform(
+        window=window,
+        features=series.x.shape[1],
+        d_model=d_model,
+        bits=bits,
+        layers=layers,
+        horizon=horizon,
+        act_bits=act_bits,
+    )
     res = train(series, cfg, TrainSettings(epochs=2, patience=2))
-    im = E.export(res.model, {"norm": res.norm.to_dict(), "features": series.features, "target": series.target})
+    im = E.export(
+        res.model, {"norm": res.norm.to_dict(), "features": series.features, "target": series.target}
+    )
     return res, im
 
 

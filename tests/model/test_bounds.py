@@ -7,15 +7,23 @@ import pytest
 import torch
 
 from qtdeploy.errors import CompatibilityError
-from qtdeploy.model import export as E
 from qtdeploy.model import reference
 from qtdeploy.model.config import ModelConfig
 from qtdeploy.model.intmath import INT32_MAX, saturate_bias
-from qtdeploy.model.net import Forecaster
+from qtdeploy.train import export as E
+from qtdeploy.train.net import Forecaster
 
 # (op, input activation) for every linear layer of a one-layer model
-LINEARS = [("in", "x"), ("l0.q", "h0"), ("l0.k", "h0"), ("l0.v", "h0"), ("l0.o", "l0.ctx"),
-           ("l0.ffn1", "l0.res1"), ("l0.ffn2", "l0.ffn1"), ("head", "pool")]
+LINEARS = [
+    ("in", "x"),
+    ("l0.q", "h0"),
+    ("l0.k", "h0"),
+    ("l0.v", "h0"),
+    ("l0.o", "l0.ctx"),
+    ("l0.ffn1", "l0.res1"),
+    ("l0.ffn2", "l0.ffn1"),
+    ("head", "pool"),
+]
 
 
 def worst_model(window: int, d_model: int, bits: int, features: int = 4):
@@ -60,8 +68,9 @@ def test_worst_case_inputs_reach_but_never_exceed_the_bounds() -> None:
 def test_reference_runs_worst_case_inputs_within_ranges() -> None:
     cfg, im = worst_model(12, 64, 8)
     lo, hi = (int(v) for v in im.tensors["x.range"])
-    x = np.stack([np.full((12, 4), hi), np.full((12, 4), lo),
-                  np.where(np.indices((12, 4)).sum(0) % 2 == 0, hi, lo)]).astype(np.int64)
+    x = np.stack(
+        [np.full((12, 4), hi), np.full((12, 4), lo), np.where(np.indices((12, 4)).sum(0) % 2 == 0, hi, lo)]
+    ).astype(np.int64)
     trace = reference.forward(im, x, trace=True)
     for name in cfg.act_names():
         r = im.tensors[f"{name}.range"]

@@ -15,8 +15,26 @@ TINY = ["--window", "6", "--d-model", "8", "--epochs", "2"]
 
 def test_train_export_eval(tmp_path: Path, capsys) -> None:
     run, blob, vec = tmp_path / "run", tmp_path / "m.qtb", tmp_path / "vec"
-    assert main(["train", "--data", str(CSV), "--target", "temp_max", "--features", "temp_max,wind",
-                 "--bits", "4", *TINY, "--out", str(run), "--json"]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--data",
+                str(CSV),
+                "--target",
+                "temp_max",
+                "--features",
+                "temp_max,wind",
+                "--bits",
+                "4",
+                *TINY,
+                "--out",
+                str(run),
+                "--json",
+            ]
+        )
+        == 0
+    )
     assert (run / "checkpoint.pt").is_file()
     metrics = json.loads((run / "metrics.json").read_text())
     assert metrics["config"]["bits"] == 4 and "qat" in metrics
@@ -34,8 +52,25 @@ def test_train_export_eval(tmp_path: Path, capsys) -> None:
 def test_train_ffn_width(tmp_path: Path) -> None:
     # --ffn sets the feed-forward width (default 4 x d_model); the blob carries it
     run, blob = tmp_path / "run", tmp_path / "m.qtb"
-    assert main(["train", "--data", str(CSV), "--target", "temp_max", "--bits", "4", *TINY, "--ffn", "8",
-                 "--out", str(run)]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--data",
+                str(CSV),
+                "--target",
+                "temp_max",
+                "--bits",
+                "4",
+                *TINY,
+                "--ffn",
+                "8",
+                "--out",
+                str(run),
+            ]
+        )
+        == 0
+    )
     assert json.loads((run / "metrics.json").read_text())["config"]["ffn"] == 8
     assert main(["export", str(run), "--out", str(blob)]) == 0
     from qtdeploy.formats.blob import load
@@ -45,7 +80,9 @@ def test_train_ffn_width(tmp_path: Path) -> None:
 
 def test_float_run_does_not_export(tmp_path: Path) -> None:
     run = tmp_path / "run"
-    assert main(["train", "--data", str(CSV), "--target", "temp_max", "--float", *TINY, "--out", str(run)]) == 0
+    assert (
+        main(["train", "--data", str(CSV), "--target", "temp_max", "--float", *TINY, "--out", str(run)]) == 0
+    )
     assert main(["export", str(run), "--out", str(tmp_path / "m.qtb")]) == 2
     assert not (tmp_path / "m.qtb").exists()
 
@@ -60,16 +97,46 @@ def _rows(n: int) -> str:
     return "".join(f"{i},{i * 0.5}\n" for i in range(n))
 
 
-@pytest.mark.parametrize("case,args_fn,code,word", [
-    ("missing value", lambda p: ["--data", _csv(p, "a,b\n" + _rows(40) + "1,\n" + _rows(5)), "--target", "b"], 4, "missing"),
-    ("non-numeric", lambda p: ["--data", _csv(p, "a,b\n" + _rows(40) + "x,2\n"), "--target", "b", "--features", "a,b"], 4, "non-numeric"),
-    ("too few rows", lambda p: ["--data", _csv(p, "a,b\n" + _rows(12)), "--target", "b"], 4, "too few"),
-    ("unknown column", lambda p: ["--data", _csv(p, "a,b\n" + _rows(40)), "--target", "c"], 2, "not in"),
-    ("bits 1", lambda p: ["--data", _csv(p, "a,b\n" + _rows(40)), "--target", "b", "--bits", "1"], 2, "2..8"),
-    ("bits 9", lambda p: ["--data", _csv(p, "a,b\n" + _rows(40)), "--target", "b", "--bits", "9"], 2, "2..8"),
-    ("no data", lambda p: ["--target", "b"], 2, "exactly one"),
-    ("unknown dataset", lambda p: ["--dataset", "nope"], 2, "unknown dataset"),
-])
+@pytest.mark.parametrize(
+    "case,args_fn,code,word",
+    [
+        (
+            "missing value",
+            lambda p: ["--data", _csv(p, "a,b\n" + _rows(40) + "1,\n" + _rows(5)), "--target", "b"],
+            4,
+            "missing",
+        ),
+        (
+            "non-numeric",
+            lambda p: [
+                "--data",
+                _csv(p, "a,b\n" + _rows(40) + "x,2\n"),
+                "--target",
+                "b",
+                "--features",
+                "a,b",
+            ],
+            4,
+            "non-numeric",
+        ),
+        ("too few rows", lambda p: ["--data", _csv(p, "a,b\n" + _rows(12)), "--target", "b"], 4, "too few"),
+        ("unknown column", lambda p: ["--data", _csv(p, "a,b\n" + _rows(40)), "--target", "c"], 2, "not in"),
+        (
+            "bits 1",
+            lambda p: ["--data", _csv(p, "a,b\n" + _rows(40)), "--target", "b", "--bits", "1"],
+            2,
+            "2..8",
+        ),
+        (
+            "bits 9",
+            lambda p: ["--data", _csv(p, "a,b\n" + _rows(40)), "--target", "b", "--bits", "9"],
+            2,
+            "2..8",
+        ),
+        ("no data", lambda p: ["--target", "b"], 2, "exactly one"),
+        ("unknown dataset", lambda p: ["--dataset", "nope"], 2, "unknown dataset"),
+    ],
+)
 def test_bad_input_is_refused_and_nothing_written(tmp_path: Path, capsys, case, args_fn, code, word) -> None:
     out = tmp_path / "run"
     assert main(["train", *args_fn(tmp_path), *TINY, "--out", str(out)]) == code, case

@@ -18,8 +18,27 @@ def test_paper_config_train_export_eval(tmp_path: Path, capsys, window: int, d_m
     if importlib.util.find_spec("vega_datasets") is None:
         pytest.skip("vega-datasets (the train extra) is not installed")
     run, blob = tmp_path / "run", tmp_path / "m.qtb"
-    assert main(["train", "--dataset", "seattle-weather", "--window", str(window), "--d-model", str(d_model),
-                 "--bits", str(bits), "--epochs", "15", "--out", str(run), "--json"]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--dataset",
+                "seattle-weather",
+                "--window",
+                str(window),
+                "--d-model",
+                str(d_model),
+                "--bits",
+                str(bits),
+                "--epochs",
+                "15",
+                "--out",
+                str(run),
+                "--json",
+            ]
+        )
+        == 0
+    )
     capsys.readouterr()
     assert main(["export", str(run), "--out", str(blob), "--json"]) == 0
     report = json.loads(capsys.readouterr().out)

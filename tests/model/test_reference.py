@@ -9,8 +9,8 @@ import torch
 from qtdeploy.model import data as D
 from qtdeploy.model import reference
 from qtdeploy.model.evaluate import quantised_inputs
-from qtdeploy.model.intsim import IntegerSim, compare
-from qtdeploy.model.runs import agreement
+from qtdeploy.train.intsim import IntegerSim, compare
+from qtdeploy.train.runs import agreement
 
 
 def _test_windows(res, im, series) -> np.ndarray:

@@ -16,11 +16,13 @@ CLK_PS = 10_000
 
 
 class SpiMaster:
-    def __init__(self, dut, sclk_hz: int = 62_500_000, phase_seed: int | None = 1, gaps: bool = False) -> None:
+    def __init__(
+        self, dut, sclk_hz: int = 62_500_000, phase_seed: int | None = 1, gaps: bool = False
+    ) -> None:
         self.dut = dut
         self.half_ps = round(1e12 / sclk_hz / 2)
         self.rng = random.Random(phase_seed) if phase_seed is not None else None
-        self.gaps = gaps   # SCLK held low for a random 0-50 ns between bytes (software-paced masters)
+        self.gaps = gaps  # SCLK held low for a random 0-50 ns between bytes (software-paced masters)
         dut.spi_cs_n.value = 1
         dut.spi_sclk.value = 0
         dut.spi_mosi.value = 0
@@ -47,5 +49,5 @@ class SpiMaster:
             miso.append(rx)
         await Timer(half, "ps")
         dut.spi_cs_n.value = 1
-        await ClockCycles(dut.clk, 12)   # CS high >= 100 ns between transactions (protocol/regmap.md)
+        await ClockCycles(dut.clk, 12)  # CS high >= 100 ns between transactions (protocol/regmap.md)
         return bytes(miso)

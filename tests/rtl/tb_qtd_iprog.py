@@ -22,7 +22,7 @@ async def iprog_sequence(dut):
     dut.rst.value = 0
     await ClockCycles(dut.clk, 2)
     assert int(dut.busy.value) == 0 and int(dut.sim_iprog.value) == 0
-    dut.addr.value = 0x00200000   # slot B's bitstream region on the enV5 (regmap example 6)
+    dut.addr.value = 0x00200000  # slot B's bitstream region on the enV5 (regmap example 6)
     dut.go.value = 1
     await RisingEdge(dut.clk)
     dut.go.value = 0
@@ -31,7 +31,16 @@ async def iprog_sequence(dut):
         await RisingEdge(dut.clk)
         if int(dut.icap_csib.value) == 0:
             words.append(_swap(int(dut.icap_i.value)))
-    assert words == [0xFFFFFFFF, 0xAA995566, 0x20000000, 0x30020001, 0x00200000, 0x20000000,
-                     0x30008001, 0x0000000F, 0x20000000], [hex(w) for w in words]
+    assert words == [
+        0xFFFFFFFF,
+        0xAA995566,
+        0x20000000,
+        0x30020001,
+        0x00200000,
+        0x20000000,
+        0x30008001,
+        0x0000000F,
+        0x20000000,
+    ], [hex(w) for w in words]
     assert int(dut.busy.value) == 0
     assert int(dut.sim_wbstar.value) == 0x00200000 and int(dut.sim_iprog.value) == 1

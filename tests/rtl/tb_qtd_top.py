@@ -16,6 +16,7 @@ import cocotb
 import numpy as np
 from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles
+from spi_master import SpiMaster
 
 from qtdeploy import _protocol as P
 from qtdeploy.formats import blob as fmt
@@ -23,7 +24,6 @@ from qtdeploy.model import reference
 from qtdeploy.model.intmodel import from_blob
 from qtdeploy.model.vectors import read_tensor
 from qtdeploy.rtl.load import crc8, load_transactions, read, write
-from spi_master import SpiMaster
 
 
 async def _reset(dut, sclk_hz: int = 62_500_000, phase_seed: int | None = 1) -> SpiMaster:
@@ -136,25 +136,25 @@ async def register_errors(dut):
 
     await spi.xfer(write(P.REG_WLOAD_TENSOR, struct.pack("<II", 60, 0)))
     await spi.xfer(write(P.REG_WLOAD_DATA, b"\x01"))
-    assert await code_then_clear() == 2                       # BAD_TENSOR
+    assert await code_then_clear() == 2  # BAD_TENSOR
     await spi.xfer(write(P.REG_WLOAD_TENSOR, struct.pack("<II", 0, 5)))
     await spi.xfer(write(P.REG_WLOAD_DATA, b"\x01"))
-    assert await code_then_clear() == 3                       # TENSOR_RANGE (x.range is 1 byte)
+    assert await code_then_clear() == 3  # TENSOR_RANGE (x.range is 1 byte)
     await spi.xfer(write(P.REG_LUT_SELECT, struct.pack("<II", 1, 0)))
     await spi.xfer(write(P.REG_LUT_DATA, b"\x01"))
-    assert await code_then_clear() == 4                       # BAD_LUT
+    assert await code_then_clear() == 4  # BAD_LUT
     await spi.xfer(write(P.REG_MULTIBOOT_TRIGGER, b"IPRX"))
-    assert await code_then_clear() == 9                       # BAD_IPROG_KEY
+    assert await code_then_clear() == 9  # BAD_IPROG_KEY
 
     # a run with whatever the memories hold: BUSY, then overrun / START_BUSY / LOAD_BUSY, first kept
-    await spi.xfer(write(P.REG_CTRL, b"\x05"))                # MODEL_VALID | START
-    assert (await spi.xfer(b"\x00"))[0] & 0x01                # BUSY
+    await spi.xfer(write(P.REG_CTRL, b"\x05"))  # MODEL_VALID | START
+    assert (await spi.xfer(b"\x00"))[0] & 0x01  # BUSY
     await spi.xfer(write(P.REGMAP_INPUT_BASE, b"\x00"))
     await spi.xfer(write(P.REG_CTRL, b"\x05"))
     await spi.xfer(write(P.REG_WLOAD_DATA, b"\x00"))
     st = (await spi.xfer(b"\x00"))[0]
     assert st & 0x10 and st & 0x04 and await _reg(spi, P.REG_ERROR_CODE) == 6
-    await spi.xfer(write(P.REG_CTRL, b"\x02"))                # RESET
+    await spi.xfer(write(P.REG_CTRL, b"\x02"))  # RESET
     st = (await spi.xfer(b"\x00"))[0]
     assert st & 0x07 == 0, hex(st)
     # coherent 32-bit read: bytes 1..3 come from the latch taken at byte 0
@@ -170,16 +170,21 @@ async def spi_clock_crossing(dut):
     blob = fmt.load(Path(os.environ["QTD_CASE"]) / "model.qtb")
     spi = await _reset(dut)
     rng = np.random.default_rng(5)
-    for sclk_hz, seed, gaps in ((62_500_000, 11, False), (41_666_667, 12, False), (25_000_000, 13, False),
-                                (62_500_000, None, False), (62_500_000, 14, True)):
+    for sclk_hz, seed, gaps in (
+        (62_500_000, 11, False),
+        (41_666_667, 12, False),
+        (25_000_000, 13, False),
+        (62_500_000, None, False),
+        (62_500_000, 14, True),
+    ):
         spi = SpiMaster(dut, sclk_hz=sclk_hz, phase_seed=seed, gaps=gaps)
         for _ in range(12):
             miso = await spi.xfer(read(P.REG_ID, 16))
             assert miso[:4] == b"\x80\x00\x00\x00", (sclk_hz, miso.hex())
-            assert struct.unpack("<IIII", miso[4:]) [:2] == (0x41445451, blob.abi), (sclk_hz, miso.hex())
+            assert struct.unpack("<IIII", miso[4:])[:2] == (0x41445451, blob.abi), (sclk_hz, miso.hex())
             last = await _reg(spi, P.REG_SPI_LAST)
             assert (last >> 8) & 0xFF == crc8(miso[4:]) and last >> 16 == 20, (sclk_hz, hex(last))
-            v = int(rng.integers(0, 256)) & 0x7F   # IRQ_ENABLE without the ALIVE bit (no IRQ line high)
+            v = int(rng.integers(0, 256)) & 0x7F  # IRQ_ENABLE without the ALIVE bit (no IRQ line high)
             await spi.xfer(write(P.REG_IRQ_ENABLE, bytes([v])))
             assert await _reg(spi, P.REG_IRQ_ENABLE) == v, sclk_hz
             await spi.xfer(write(P.REG_IRQ_ENABLE, b"\x00"))

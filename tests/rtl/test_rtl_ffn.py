@@ -27,7 +27,9 @@ def _uniform_bits(b) -> int:
 def test_computed_abi_and_case_name_match_the_blob(case):
     b = fmt.load(VECTORS / case / "model.qtb")
     hp, bits = b.hparams, _uniform_bits(b)
-    computed = config.computed_config(hp.window, hp.d_model, bits, features=hp.features, horizon=hp.horizon, ffn=hp.ffn)
+    computed = config.computed_config(
+        hp.window, hp.d_model, bits, features=hp.features, horizon=hp.horizon, ffn=hp.ffn
+    )
     assert computed == config.from_blob(b)
     assert config.vectors_case(hp.window, hp.d_model, bits, hp.ffn).name == case
     assert config.config_for(hp.window, hp.d_model, bits, ffn=hp.ffn) == computed
@@ -43,11 +45,16 @@ def test_default_ffn_is_four_d_model():
     assert config.config_for(6, 64, 8, ffn=64).ffn == 64
     # no blob for this width: the shape and ABI are computed
     c = config.config_for(12, 64, 6, ffn=128)
-    assert c.ffn == 128 and c.abi not in (config.config_for(12, 64, 6).abi, config.config_for(12, 64, 6, ffn=64).abi)
+    assert c.ffn == 128 and c.abi not in (
+        config.config_for(12, 64, 6).abi,
+        config.config_for(12, 64, 6, ffn=64).abi,
+    )
 
 
 def test_report_cli_takes_ffn(capsys):
-    assert main(["rtl", "report", "--config", "6,64,8", "--ffn", "64", "--no-synth", "--no-sim", "--json"]) == 0
+    assert (
+        main(["rtl", "report", "--config", "6,64,8", "--ffn", "64", "--no-synth", "--no-sim", "--json"]) == 0
+    )
     r = json.loads(capsys.readouterr().out)
     assert r["rtl"]["ffn"] == 64 and r["abi"] == f"{config.config_for(6, 64, 8, ffn=64).abi:#010x}"
     assert r["memory"]["total_bits"] == 263_848 and r["memory"]["bound_fits_bram"]
@@ -78,12 +85,32 @@ def test_lutram_option_parses_and_reaches_the_parameters():
 
 def test_vivado_passes_lutram_to_the_board_top(tmp_path):
     qtb = VECTORS / "w6_d64_f64_b8" / "model.qtb"
-    assert main(["rtl", "vivado", "--blob", str(qtb), "--lanes", "8", "--lutram", "x", "--out", str(tmp_path)]) == 0
+    assert (
+        main(["rtl", "vivado", "--blob", str(qtb), "--lanes", "8", "--lutram", "x", "--out", str(tmp_path)])
+        == 0
+    )
     tcl = (tmp_path / "build.tcl").read_text()
     assert " LANES=8 " in tcl and " LUTRAM_MEMS=1 " in tcl
     abi = config.config_for(6, 64, 8, ffn=64).abi
-    assert main(["rtl", "vivado", "--config", "6,64,8", "--ffn", "64", "--lanes", "8", "--lutram", "x",
-                 "--out", str(tmp_path / "c")]) == 0
+    assert (
+        main(
+            [
+                "rtl",
+                "vivado",
+                "--config",
+                "6,64,8",
+                "--ffn",
+                "64",
+                "--lanes",
+                "8",
+                "--lutram",
+                "x",
+                "--out",
+                str(tmp_path / "c"),
+            ]
+        )
+        == 0
+    )
     assert (tmp_path / "c" / "build.tcl").read_text() == tcl.replace(str(tmp_path), str(tmp_path / "c"))
     assert f"USR_ACCESS 0x{abi:08X}" in (tmp_path / "c" / "env5.xdc").read_text()
     assert "parameter integer LUTRAM_MEMS" in (config.rtl_dir() / "qtd_board.v").read_text()
@@ -93,7 +120,12 @@ def test_vivado_passes_lutram_to_the_board_top(tmp_path):
 def test_w6_d64_f64_b8_fits_with_the_x_buffer_in_lutram(tmp_path, capsys):
     """The (6,64,8) paper config at ffn = d_model: 8 lanes (same cycles as 9: ceil(64/8) = ceil(64/9)),
     the X activation buffer in distributed RAM; Yosys counts inside the XC7S15, simulated bit-exact."""
-    assert main(["rtl", "report", "--config", "6,64,8", "--ffn", "64", "--lanes", "8", "--lutram", "x", "--json"]) == 0
+    assert (
+        main(
+            ["rtl", "report", "--config", "6,64,8", "--ffn", "64", "--lanes", "8", "--lutram", "x", "--json"]
+        )
+        == 0
+    )
     r = json.loads(capsys.readouterr().out)
     assert r["fits"], r["resources"]
     assert r["cycles"] == 20_084 and r["speedup_vs_paper"] > 10

@@ -19,8 +19,12 @@ def test_content_bits_match_the_blob(wdb):
     assert bits["weights"] == sum(v for k, v in size.items() if k.endswith(".weight"))
     assert bits["in_bias"] == size["in.bias"]
     linears = ["in"] + [f"l0.{n}" for n in ("q", "k", "v", "o", "ffn1", "ffn2")] + ["head"]
-    per_channel = [f"{n}.{p}" for n in linears for p in ("bias", "mult", "shift")
-                   if f"{n}.{p}" in size and f"{n}.{p}" != "in.bias"]
+    per_channel = [
+        f"{n}.{p}"
+        for n in linears
+        for p in ("bias", "mult", "shift")
+        if f"{n}.{p}" in size and f"{n}.{p}" != "in.bias"
+    ]
     assert bits["per_channel"] == sum(size[k] for k in per_channel)
 
 

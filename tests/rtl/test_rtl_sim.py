@@ -25,8 +25,13 @@ def _id(c: tuple) -> str:
 
 def _run(w: int, d: int, b: int, ffn: int | None = None, *, n_random: int, tmp_path):
     cfg = config.config_for(w, d, b, ffn=ffn)
-    res = sim.run(cfg, config.vectors_case(w, d, b, ffn), random_windows=n_random, seed=w * 1000 + d * 10 + b,
-                  test_dir=tmp_path / "run")
+    res = sim.run(
+        cfg,
+        config.vectors_case(w, d, b, ffn),
+        random_windows=n_random,
+        seed=w * 1000 + d * 10 + b,
+        test_dir=tmp_path / "run",
+    )
     assert res["windows"] == 4 + n_random
     assert len(set(res["cycles"])) == 1, "latency must not depend on the data"
     return res

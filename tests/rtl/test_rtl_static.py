@@ -24,8 +24,11 @@ LINT_SETS = [
 def test_verilator_lint_wall_clean(params):
     files = [str(p) for p in config.source_paths()] + [str(config.rtl_dir() / "qtd_board.v")]
     gen = [f"-G{k}={v}" for k, v in params.items()]
-    proc = subprocess.run([sim.verilator_bin(), "--lint-only", "-Wall", *gen, "--top-module", "qtd_board", *files],
-                          capture_output=True, text=True)
+    proc = subprocess.run(
+        [sim.verilator_bin(), "--lint-only", "-Wall", *gen, "--top-module", "qtd_board", *files],
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 0 and "%Warning" not in proc.stderr, proc.stderr
 
 
@@ -37,7 +40,10 @@ def test_every_rtl_file_starts_default_nettype_none_and_holds_one_module():
 
 
 def test_vivado_project_is_complete(tmp_path):
-    assert main(["rtl", "vivado", "--board", "env5", "--config", "12,32,4", "--out", str(tmp_path), "--json"]) == 0
+    assert (
+        main(["rtl", "vivado", "--board", "env5", "--config", "12,32,4", "--out", str(tmp_path), "--json"])
+        == 0
+    )
     tcl = (tmp_path / "build.tcl").read_text()
     xdc = (tmp_path / "env5.xdc").read_text()
     cfg = config.config_for(12, 32, 4)
@@ -65,9 +71,25 @@ def test_vivado_takes_abi_from_blob(tmp_path, root):
 
 
 def test_stat_parser_counts_lutram_and_bram():
-    stat = {"modules": {"\\qtd_top": {"num_cells_by_type": {
-        "LUT2": 10, "LUT6": 5, "RAM32M": 2, "SRL16E": 3, "FDRE": 40, "FDSE": 2, "DSP48E1": 4,
-        "RAMB36E1": 3, "RAMB18E1": 3, "CARRY4": 7, "MUXF7": 9}}}}
+    stat = {
+        "modules": {
+            "\\qtd_top": {
+                "num_cells_by_type": {
+                    "LUT2": 10,
+                    "LUT6": 5,
+                    "RAM32M": 2,
+                    "SRL16E": 3,
+                    "FDRE": 40,
+                    "FDSE": 2,
+                    "DSP48E1": 4,
+                    "RAMB36E1": 3,
+                    "RAMB18E1": 3,
+                    "CARRY4": 7,
+                    "MUXF7": 9,
+                }
+            }
+        }
+    }
     r = synth.parse_stat(stat)
     assert (r["lut"], r["lut_logic"], r["lut_ram"], r["ff"], r["dsp"]) == (26, 15, 11, 42, 4)
     assert (r["ramb36"], r["ramb18"], r["bram36"]) == (3, 3, 4.5)
@@ -103,4 +125,4 @@ def test_load_sequence_matches_regmap_examples():
 
     assert crc8(b"123456789") == 0xF4
     tx = write(0x0048, bytes.fromhex("123456789ABCDEF00F1E"))
-    assert tx[:3] == b"\x80\x00\x48" and len(tx) == 13 and crc8(tx) == 0x6D   # regmap.md example 2
+    assert tx[:3] == b"\x80\x00\x48" and len(tx) == 13 and crc8(tx) == 0x6D  # regmap.md example 2

@@ -12,34 +12,69 @@
 #include "qtd/protocol.h"
 #include "qtd/sha256.h"
 
-#define N_RANGES 14u
-#define MAX_T 64u
+#define N_RANGES      14u
+#define MAX_T         64u
 #define DESIGN_PREFIX "qtdeploy-sim-design/1|"
-#define ABI_PREFIX "qtdeploy-abi/1|"
+#define ABI_PREFIX    "qtdeploy-abi/1|"
 
 /* tensor roles, blob table order for one layer */
 enum {
-    R_X, R_H0, R_Q, R_K, R_V, R_SC, R_PR, R_CTX, R_ATTN, R_RES1, R_FFN1, R_FFN2, R_RES2, R_POOL,
-    T_IN = 14, T_Q = 18, T_K = 22, T_V = 26, T_SCM = 30, T_SCS, T_CTXM, T_CTXS, T_O = 34, T_R1M = 38,
-    T_R1S, T_F1 = 40, T_F2 = 44, T_R2M = 48, T_R2S, T_POOLM, T_POOLS, T_HEADW, T_HEADB,
+    R_X,
+    R_H0,
+    R_Q,
+    R_K,
+    R_V,
+    R_SC,
+    R_PR,
+    R_CTX,
+    R_ATTN,
+    R_RES1,
+    R_FFN1,
+    R_FFN2,
+    R_RES2,
+    R_POOL,
+    T_IN = 14,
+    T_Q = 18,
+    T_K = 22,
+    T_V = 26,
+    T_SCM = 30,
+    T_SCS,
+    T_CTXM,
+    T_CTXS,
+    T_O = 34,
+    T_R1M = 38,
+    T_R1S,
+    T_F1 = 40,
+    T_F2 = 44,
+    T_R2M = 48,
+    T_R2S,
+    T_POOLM,
+    T_POOLS,
+    T_HEADW,
+    T_HEADB,
 };
 
 static accel_design_t *G; /* the design being parsed or run (one call at a time) */
 
 /* The canonical table order (qtdeploy export's, the one the RTL's loader hard-codes): the roles. */
 static const char *const k_roles[ACCEL_N_TENSORS] = {
-    "x.range", "h0.range", "l0.q.range", "l0.k.range", "l0.v.range", "l0.scores.range", "l0.probs.range",
-    "l0.ctx.range", "l0.attn.range", "l0.res1.range", "l0.ffn1.range", "l0.ffn2.range", "l0.res2.range",
-    "pool.range", "in.weight", "in.bias", "in.mult", "in.shift", "l0.q.weight", "l0.q.bias", "l0.q.mult",
-    "l0.q.shift", "l0.k.weight", "l0.k.bias", "l0.k.mult", "l0.k.shift", "l0.v.weight", "l0.v.bias",
-    "l0.v.mult", "l0.v.shift", "l0.scores.mult", "l0.scores.shift", "l0.ctx.mult", "l0.ctx.shift",
-    "l0.o.weight", "l0.o.bias", "l0.o.mult", "l0.o.shift", "l0.res1.mult", "l0.res1.shift", "l0.ffn1.weight",
-    "l0.ffn1.bias", "l0.ffn1.mult", "l0.ffn1.shift", "l0.ffn2.weight", "l0.ffn2.bias", "l0.ffn2.mult",
-    "l0.ffn2.shift", "l0.res2.mult", "l0.res2.shift", "pool.mult", "pool.shift", "head.weight", "head.bias",
+    "x.range",         "h0.range",        "l0.q.range",    "l0.k.range",    "l0.v.range",
+    "l0.scores.range", "l0.probs.range",  "l0.ctx.range",  "l0.attn.range", "l0.res1.range",
+    "l0.ffn1.range",   "l0.ffn2.range",   "l0.res2.range", "pool.range",    "in.weight",
+    "in.bias",         "in.mult",         "in.shift",      "l0.q.weight",   "l0.q.bias",
+    "l0.q.mult",       "l0.q.shift",      "l0.k.weight",   "l0.k.bias",     "l0.k.mult",
+    "l0.k.shift",      "l0.v.weight",     "l0.v.bias",     "l0.v.mult",     "l0.v.shift",
+    "l0.scores.mult",  "l0.scores.shift", "l0.ctx.mult",   "l0.ctx.shift",  "l0.o.weight",
+    "l0.o.bias",       "l0.o.mult",       "l0.o.shift",    "l0.res1.mult",  "l0.res1.shift",
+    "l0.ffn1.weight",  "l0.ffn1.bias",    "l0.ffn1.mult",  "l0.ffn1.shift", "l0.ffn2.weight",
+    "l0.ffn2.bias",    "l0.ffn2.mult",    "l0.ffn2.shift", "l0.res2.mult",  "l0.res2.shift",
+    "pool.mult",       "pool.shift",      "head.weight",   "head.bias",
 };
 
 /* The memory that holds a role's tensor (the blob's table order may differ from the roles'). */
-static accel_bram_t *R(unsigned role) { return &G->t[G->tab[role]]; }
+static accel_bram_t *R(unsigned role) {
+    return &G->t[G->tab[role]];
+}
 
 /* "names=a,b,...|": which role each table index holds; absent: the canonical order. */
 static bool map_names(const char *s, const char *end) {
@@ -61,7 +96,8 @@ static bool map_names(const char *s, const char *end) {
             q++;
         }
         unsigned role = 0;
-        while (role < ACCEL_N_TENSORS && !(strlen(k_roles[role]) == (size_t)(q - p) && strncmp(k_roles[role], p, (size_t)(q - p)) == 0)) {
+        while (role < ACCEL_N_TENSORS && !(strlen(k_roles[role]) == (size_t)(q - p) &&
+                                           strncmp(k_roles[role], p, (size_t)(q - p)) == 0)) {
             role++;
         }
         if (role == ACCEL_N_TENSORS || seen[role] || (i + 1 < ACCEL_N_TENSORS && (q >= end || *q != ','))) {
@@ -73,7 +109,6 @@ static bool map_names(const char *s, const char *end) {
     }
     return true;
 }
-
 
 static const char *field(const char *s, const char *end, const char *key, uint32_t *out) {
     size_t n = strlen(key);
@@ -149,7 +184,8 @@ static bool parse(const char *d, size_t len, uint32_t abi, char *err, size_t err
             break;
         }
     }
-    if (len < strlen(DESIGN_PREFIX) || strncmp(d, DESIGN_PREFIX, strlen(DESIGN_PREFIX)) != 0 || abi_s == NULL) {
+    if (len < strlen(DESIGN_PREFIX) || strncmp(d, DESIGN_PREFIX, strlen(DESIGN_PREFIX)) != 0 ||
+        abi_s == NULL) {
         return refuse(err, err_len, "not a qtdeploy-sim-design/1 string");
     }
     if (abi_of(abi_s, (size_t)(end - abi_s)) != abi) {
@@ -166,11 +202,13 @@ static bool parse(const char *d, size_t len, uint32_t abi, char *err, size_t err
     if (heads != 1 || layers != 1) {
         return refuse(err, err_len, "the accelerator builds heads = 1, layers = 1");
     }
-    if (G->lanes < 1 || G->lanes > 64 || G->clock_hz == 0 || G->T < 1 || G->T > MAX_T || G->M < 1 || G->M > 16 ||
-        G->D < 2 || G->D > 256 || G->F < 2 || G->F > 1024 || G->H < 1 || G->H > 16 || G->T * G->M > QTD_RM_INPUT_SIZE) {
+    if (G->lanes < 1 || G->lanes > 64 || G->clock_hz == 0 || G->T < 1 || G->T > MAX_T || G->M < 1 ||
+        G->M > 16 || G->D < 2 || G->D > 256 || G->F < 2 || G->F > 1024 || G->H < 1 || G->H > 16 ||
+        G->T * G->M > QTD_RM_INPUT_SIZE) {
         return refuse(err, err_len, "a parameter is outside the RTL's limits");
     }
-    if (widths(abi_s, end, "tensors", G->t, ACCEL_N_TENSORS) != ACCEL_N_TENSORS || widths(abi_s, end, "luts", &G->lut, 1) != 1) {
+    if (widths(abi_s, end, "tensors", G->t, ACCEL_N_TENSORS) != ACCEL_N_TENSORS ||
+        widths(abi_s, end, "luts", &G->lut, 1) != 1) {
         return refuse(err, err_len, "expected 54 tensor widths and 1 LUT width");
     }
     if (!map_names(d, abi_s)) {
@@ -181,7 +219,9 @@ static bool parse(const char *d, size_t len, uint32_t abi, char *err, size_t err
         R(i)->count = 2;
     }
     const uint32_t lin[4][2] = {{D, M}, {D, D}, {F, D}, {D, F}}; /* (out, in) of in / qkvo / ffn1 / ffn2 */
-    const struct { unsigned at, shape; } lins[] = {{T_IN, 0}, {T_Q, 1}, {T_K, 1}, {T_V, 1}, {T_O, 1}, {T_F1, 2}, {T_F2, 3}};
+    const struct {
+        unsigned at, shape;
+    } lins[] = {{T_IN, 0}, {T_Q, 1}, {T_K, 1}, {T_V, 1}, {T_O, 1}, {T_F1, 2}, {T_F2, 3}};
     for (unsigned k = 0; k < sizeof lins / sizeof lins[0]; k++) {
         uint32_t out = lin[lins[k].shape][0], in = lin[lins[k].shape][1];
         R(lins[k].at)->count = out * in;
@@ -215,7 +255,8 @@ static bool parse(const char *d, size_t len, uint32_t abi, char *err, size_t err
     return true;
 }
 
-bool accel_design_parse(accel_design_t *dst, const char *s, size_t len, uint32_t abi, char *err, size_t err_len) {
+bool accel_design_parse(accel_design_t *dst, const char *s, size_t len, uint32_t abi, char *err,
+                        size_t err_len) {
     memset(dst, 0, sizeof *dst);
     G = dst;
     if (!parse(s, len, abi, err, err_len)) {
@@ -258,14 +299,18 @@ static void refresh(accel_bram_t *b) {
     }
 }
 
-static inline int32_t el(const accel_bram_t *b, uint32_t i) { return b->val[i]; }
+static inline int32_t el(const accel_bram_t *b, uint32_t i) {
+    return b->val[i];
+}
 
 static int64_t clampr(int64_t v, unsigned range) {
     int64_t lo = el(R(range), 0), hi = el(R(range), 1);
     return v < lo ? lo : v > hi ? hi : v;
 }
 
-static unsigned shift_ok(int32_t s) { return s < 1 ? 1u : s > 62 ? 62u : (unsigned)s; }
+static unsigned shift_ok(int32_t s) {
+    return s < 1 ? 1u : s > 62 ? 62u : (unsigned)s;
+}
 
 static int64_t rq(int64_t acc, int32_t mult, int32_t shift, unsigned range) {
     unsigned s = shift_ok(shift);
@@ -273,7 +318,8 @@ static int64_t rq(int64_t acc, int32_t mult, int32_t shift, unsigned range) {
 }
 
 /* out[t][j] = requant(W[j] . in[t] + bias, ...) for a linear at table index `at` */
-static void linear(unsigned at, const int64_t *in, uint32_t n_in, int64_t *out, uint32_t n_out, unsigned range) {
+static void linear(unsigned at, const int64_t *in, uint32_t n_in, int64_t *out, uint32_t n_out,
+                   unsigned range) {
     for (uint32_t t = 0; t < G->T; t++) {
         for (uint32_t j = 0; j < n_out; j++) {
             int64_t acc = 0;
@@ -286,8 +332,8 @@ static void linear(unsigned at, const int64_t *in, uint32_t n_in, int64_t *out, 
     }
 }
 
-static void residual(const int64_t *skip, const int64_t *branch, unsigned mult, unsigned shift, unsigned range,
-                     int64_t *out) {
+static void residual(const int64_t *skip, const int64_t *branch, unsigned mult, unsigned shift,
+                     unsigned range, int64_t *out) {
     unsigned s = shift_ok(el(R(shift), 0));
     int64_t m0 = el(R(mult), 0), m1 = el(R(mult), 1);
     for (uint32_t i = 0; i < G->T * G->D; i++) {
@@ -364,4 +410,3 @@ void accel_design_compute(accel_design_t *d, const uint8_t *input, int32_t *y_ou
     }
     free(x), free(h), free(q), free(k), free(v), free(c), free(a), free(r1), free(f1), free(f2);
 }
-

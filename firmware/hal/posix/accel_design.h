@@ -10,14 +10,14 @@
 #include <stdint.h>
 
 #define ACCEL_N_TENSORS 54u /* layers = 1 (blob table order, protocol/model.md) */
-#define ACCEL_MAX_H 16u
+#define ACCEL_MAX_H     16u
 
 typedef struct {
     uint8_t bits;
     bool is_signed;
     uint32_t count, bytes;
-    uint8_t *mem;     /* the bytes as written through the port */
-    int32_t *val;     /* its elements, unpacked at START when written since (the RTL unpacks on load) */
+    uint8_t *mem; /* the bytes as written through the port */
+    int32_t *val; /* its elements, unpacked at START when written since (the RTL unpacks on load) */
     bool stale;
 } accel_bram_t;
 
@@ -31,7 +31,8 @@ typedef struct {
 
 /* Parse a descriptor (accel_model.h) whose ABI string must hash to abi, and allocate the
  * memories. false, with the reason in err, for an unusable one (nothing stays allocated). */
-bool accel_design_parse(accel_design_t *d, const char *s, size_t len, uint32_t abi, char *err, size_t err_len);
+bool accel_design_parse(accel_design_t *d, const char *s, size_t len, uint32_t abi, char *err,
+                        size_t err_len);
 void accel_design_free(accel_design_t *d);
 /* One inference: input (T*M int8) -> y[H] from the memories' contents. */
 void accel_design_compute(accel_design_t *d, const uint8_t *input, int32_t *y);

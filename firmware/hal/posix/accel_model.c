@@ -12,8 +12,8 @@
 #include "hal.h"
 #include "qtd/protocol.h"
 
-#define VERSION_BUILD 0xC0u   /* VERSION[31:16]: "C model" (the RTL puts its build number there) */
-#define FEATURES (QTD_AFEAT_IRQ | QTD_AFEAT_SPI_CRC | QTD_AFEAT_AUTO_START) /* what the RTL has */
+#define VERSION_BUILD 0xC0u /* VERSION[31:16]: "C model" (the RTL puts its build number there) */
+#define FEATURES      (QTD_AFEAT_IRQ | QTD_AFEAT_SPI_CRC | QTD_AFEAT_AUTO_START) /* what the RTL has */
 
 static struct {
     bool configured, engine;
@@ -34,7 +34,9 @@ static struct {
 
 static void (*g_busy_hook)(bool busy, uint64_t t_us);
 
-void accel_model_set_busy_hook(void (*hook)(bool busy, uint64_t t_us)) { g_busy_hook = hook; }
+void accel_model_set_busy_hook(void (*hook)(bool busy, uint64_t t_us)) {
+    g_busy_hook = hook;
+}
 
 void accel_model_report_busy(bool busy, uint64_t t_us) {
     if (g_busy_hook) {
@@ -42,7 +44,9 @@ void accel_model_report_busy(bool busy, uint64_t t_us) {
     }
 }
 
-static void set_busy(bool busy, uint64_t t_us) { accel_model_report_busy(busy, t_us); }
+static void set_busy(bool busy, uint64_t t_us) {
+    accel_model_report_busy(busy, t_us);
+}
 
 static void free_design(void) {
     accel_design_free(&g.d);
@@ -173,27 +177,30 @@ static void lutload(uint8_t byte) {
 static uint32_t reg_value(uint16_t reg, bool *mapped) {
     *mapped = true;
     switch (reg) {
-    case QTD_REG_ID: return QTD_RM_MAGIC;
-    case QTD_REG_ABI: return g.abi;
-    case QTD_REG_VERSION: return (VERSION_BUILD << 16) | (QTD_RM_VERSION_MAJOR << 8) | QTD_RM_VERSION_MINOR;
-    case QTD_REG_FEATURES: return FEATURES;
-    case QTD_REG_CTRL: return g.ctrl;
-    case QTD_REG_STATUS: return status_now();
-    case QTD_REG_ERROR_CODE: return g.error_code;
-    case QTD_REG_IRQ_ENABLE: return g.irq_enable;
-    case QTD_REG_CYCLES: return g.cycles_reg;
-    case QTD_REG_CLOCK_HZ: return g.engine ? g.d.clock_hz : 0;
-    case QTD_REG_INFER_COUNT: return g.infer_count;
-    case QTD_REG_SPI_LAST: return g.spi_last;
-    case QTD_REG_INPUT_LEN: return g.engine ? g.d.T * g.d.M : 0;
-    case QTD_REG_OUTPUT_LEN: return g.engine ? 4u * g.d.H : 0;
-    case QTD_REG_WLOAD_TENSOR: return g.wload_tensor;
-    case QTD_REG_WLOAD_OFFSET: return g.wload_offset;
-    case QTD_REG_LUT_SELECT: return g.lut_select;
-    case QTD_REG_LUT_OFFSET: return g.lut_offset;
-    case QTD_REG_MULTIBOOT_ADDR: return g.multiboot_addr;
-    case QTD_REG_WLOAD_DATA: case QTD_REG_LUT_DATA: case QTD_REG_MULTIBOOT_TRIGGER: return 0; /* write-only */
-    default: *mapped = false; return 0;
+        case QTD_REG_ID: return QTD_RM_MAGIC;
+        case QTD_REG_ABI: return g.abi;
+        case QTD_REG_VERSION:
+            return (VERSION_BUILD << 16) | (QTD_RM_VERSION_MAJOR << 8) | QTD_RM_VERSION_MINOR;
+        case QTD_REG_FEATURES: return FEATURES;
+        case QTD_REG_CTRL: return g.ctrl;
+        case QTD_REG_STATUS: return status_now();
+        case QTD_REG_ERROR_CODE: return g.error_code;
+        case QTD_REG_IRQ_ENABLE: return g.irq_enable;
+        case QTD_REG_CYCLES: return g.cycles_reg;
+        case QTD_REG_CLOCK_HZ: return g.engine ? g.d.clock_hz : 0;
+        case QTD_REG_INFER_COUNT: return g.infer_count;
+        case QTD_REG_SPI_LAST: return g.spi_last;
+        case QTD_REG_INPUT_LEN: return g.engine ? g.d.T * g.d.M : 0;
+        case QTD_REG_OUTPUT_LEN: return g.engine ? 4u * g.d.H : 0;
+        case QTD_REG_WLOAD_TENSOR: return g.wload_tensor;
+        case QTD_REG_WLOAD_OFFSET: return g.wload_offset;
+        case QTD_REG_LUT_SELECT: return g.lut_select;
+        case QTD_REG_LUT_OFFSET: return g.lut_offset;
+        case QTD_REG_MULTIBOOT_ADDR: return g.multiboot_addr;
+        case QTD_REG_WLOAD_DATA:
+        case QTD_REG_LUT_DATA:
+        case QTD_REG_MULTIBOOT_TRIGGER: return 0; /* write-only */
+        default: *mapped = false; return 0;
     }
 }
 
@@ -244,42 +251,43 @@ static void write_byte(uint16_t addr, uint8_t v) {
         return;
     }
     switch (reg) {
-    case QTD_REG_CTRL:
-        if (b == 0) {
-            g.ctrl = v & (QTD_ACTRL_MODEL_VALID | QTD_ACTRL_AUTO_START | QTD_ACTRL_CLOCK_GATE);
-            if (v & QTD_ACTRL_RESET) {
-                reset();
+        case QTD_REG_CTRL:
+            if (b == 0) {
+                g.ctrl = v & (QTD_ACTRL_MODEL_VALID | QTD_ACTRL_AUTO_START | QTD_ACTRL_CLOCK_GATE);
+                if (v & QTD_ACTRL_RESET) {
+                    reset();
+                }
+                if (v & QTD_ACTRL_START) {
+                    start();
+                }
             }
-            if (v & QTD_ACTRL_START) {
-                start();
+            break;
+        case QTD_REG_STATUS:
+            if (b == 0) {
+                uint32_t w1c =
+                    v & (QTD_ASTAT_DONE | QTD_ASTAT_ERROR | QTD_ASTAT_INPUT_OVERRUN | QTD_ASTAT_SPI_ERROR);
+                g.status &= ~w1c;
+                if (w1c & QTD_ASTAT_ERROR) {
+                    g.error_code = 0;
+                }
             }
-        }
-        break;
-    case QTD_REG_STATUS:
-        if (b == 0) {
-            uint32_t w1c = v & (QTD_ASTAT_DONE | QTD_ASTAT_ERROR | QTD_ASTAT_INPUT_OVERRUN | QTD_ASTAT_SPI_ERROR);
-            g.status &= ~w1c;
-            if (w1c & QTD_ASTAT_ERROR) {
-                g.error_code = 0;
+            break;
+        case QTD_REG_IRQ_ENABLE: set_byte(&g.irq_enable, b, v); break;
+        case QTD_REG_WLOAD_TENSOR: set_byte(&g.wload_tensor, b, v); break;
+        case QTD_REG_WLOAD_OFFSET: set_byte(&g.wload_offset, b, v); break;
+        case QTD_REG_WLOAD_DATA: wload(v); break;
+        case QTD_REG_LUT_SELECT: set_byte(&g.lut_select, b, v); break;
+        case QTD_REG_LUT_OFFSET: set_byte(&g.lut_offset, b, v); break;
+        case QTD_REG_LUT_DATA: lutload(v); break;
+        case QTD_REG_MULTIBOOT_ADDR: set_byte(&g.multiboot_addr, b, v); break;
+        case QTD_REG_MULTIBOOT_TRIGGER:
+            g.iprog[b] = v;
+            if (b == 3 && (uint32_t)(g.iprog[0] | g.iprog[1] << 8 | g.iprog[2] << 16 |
+                                     (uint32_t)g.iprog[3] << 24) != QTD_RM_IPROG_KEY) {
+                error(QTD_AERR_BAD_IPROG_KEY); /* the right key: no IPROG sequencer (FEATURES.MULTIBOOT 0) */
             }
-        }
-        break;
-    case QTD_REG_IRQ_ENABLE: set_byte(&g.irq_enable, b, v); break;
-    case QTD_REG_WLOAD_TENSOR: set_byte(&g.wload_tensor, b, v); break;
-    case QTD_REG_WLOAD_OFFSET: set_byte(&g.wload_offset, b, v); break;
-    case QTD_REG_WLOAD_DATA: wload(v); break;
-    case QTD_REG_LUT_SELECT: set_byte(&g.lut_select, b, v); break;
-    case QTD_REG_LUT_OFFSET: set_byte(&g.lut_offset, b, v); break;
-    case QTD_REG_LUT_DATA: lutload(v); break;
-    case QTD_REG_MULTIBOOT_ADDR: set_byte(&g.multiboot_addr, b, v); break;
-    case QTD_REG_MULTIBOOT_TRIGGER:
-        g.iprog[b] = v;
-        if (b == 3 && (uint32_t)(g.iprog[0] | g.iprog[1] << 8 | g.iprog[2] << 16 | (uint32_t)g.iprog[3] << 24) !=
-                          QTD_RM_IPROG_KEY) {
-            error(QTD_AERR_BAD_IPROG_KEY); /* the right key: no IPROG sequencer (FEATURES.MULTIBOOT 0) */
-        }
-        break;
-    default: break; /* read-only registers ignore writes */
+            break;
+        default: break; /* read-only registers ignore writes */
     }
 }
 
@@ -344,4 +352,6 @@ void accel_model_xfer(const uint8_t *out, size_t out_len, uint8_t *in, size_t in
     transaction(out, out_len, out_len + in_len, NULL, in);
 }
 
-void accel_model_spi(const uint8_t *mosi, uint8_t *miso, size_t n) { transaction(mosi, n, n, miso, NULL); }
+void accel_model_spi(const uint8_t *mosi, uint8_t *miso, size_t n) {
+    transaction(mosi, n, n, miso, NULL);
+}

@@ -24,7 +24,7 @@
 #include "pac1934_model.h"
 
 #define POWER_NOISE_PPM 20000u /* protocol/power.md §3: +-2 % on each current */
-#define POWER_SEED 0x5EED0007u
+#define POWER_SEED      0x5EED0007u
 
 static nor_model_t g_nor;
 static pac1934_model_t g_pac[QTD_MAX_MONITORS];
@@ -58,7 +58,9 @@ static bool monitor_absent(uint8_t addr7) {
 }
 
 /* The accelerator computing a window: PM_INFERRING from START to DONE, at their own instants. */
-static void on_accel_busy(bool busy, uint64_t t_us) { sim_activity_set_at(busy ? PM_INFERRING : PM_IDLE, t_us); }
+static void on_accel_busy(bool busy, uint64_t t_us) {
+    sim_activity_set_at(busy ? PM_INFERRING : PM_IDLE, t_us);
+}
 
 static void power_init(const qtd_board_t *board) {
     g_board = board;
@@ -87,7 +89,9 @@ static void fatal_violation(nor_model_t *m, const char *msg) {
     _exit(QTD_EXIT_VIOLATION);
 }
 
-static void fpga_violation(const char *msg) { fatal_violation(NULL, msg); }
+static void fpga_violation(const char *msg) {
+    fatal_violation(NULL, msg);
+}
 
 static void power_cut(nor_model_t *m) {
     fprintf(stderr, "qtd-virtual-board: power cut during flash operation %lu\n", m->write_ops);
@@ -130,7 +134,8 @@ static uint8_t *map_flash(const char *path, uint32_t size) {
 bool board_posix_init(const board_posix_options_t *opt, const qtd_board_t *board) {
     uint8_t *mem = map_flash(opt->flash_file, board->flash_size);
     if (mem == NULL) {
-        fprintf(stderr, "qtd-virtual-board: cannot map flash file %s: %s\n", opt->flash_file, strerror(errno));
+        fprintf(stderr, "qtd-virtual-board: cannot map flash file %s: %s\n", opt->flash_file,
+                strerror(errno));
         return false;
     }
     nor_model_init(&g_nor, mem, board->flash_size, board->page_size, board->jedec_id);
@@ -150,8 +155,8 @@ bool board_posix_init(const board_posix_options_t *opt, const qtd_board_t *board
     return true;
 }
 
-void hal_flash_xfer(const uint8_t *cmd, size_t cmd_len, const uint8_t *out, size_t out_len,
-                    uint8_t *in, size_t in_len) {
+void hal_flash_xfer(const uint8_t *cmd, size_t cmd_len, const uint8_t *out, size_t out_len, uint8_t *in,
+                    size_t in_len) {
     nor_model_xfer(&g_nor, cmd, cmd_len, out, out_len, in, in_len);
 }
 
@@ -163,7 +168,9 @@ bool hal_i2c_read(uint8_t addr7, uint8_t *buf, size_t len) {
     return pac1934_bus_read(addr7, buf, len, hal_time_us());
 }
 
-void hal_gpio_set(unsigned pin, bool level) { (void)pin, (void)level; }
+void hal_gpio_set(unsigned pin, bool level) {
+    (void)pin, (void)level;
+}
 bool hal_gpio_get(unsigned pin) {
     (void)pin;
     return false;
@@ -171,4 +178,5 @@ bool hal_gpio_get(unsigned pin) {
 
 /* RAM state is re-made by main re-running qtd_app_init; the pty and flash file stay, like the
  * USB cable and the flash chip across a watchdog reset. */
-void hal_system_reset(void) {}
+void hal_system_reset(void) {
+}

@@ -7,8 +7,8 @@
 
 #include "qtd/board.h"
 
-#define QTD_EXIT_VIOLATION 70  /* a hardware rule was broken (EX_SOFTWARE) */
-#define QTD_EXIT_POWER_CUT 75  /* --die-after-flash-ops fired */
+#define QTD_EXIT_VIOLATION 70 /* a hardware rule was broken (EX_SOFTWARE) */
+#define QTD_EXIT_POWER_CUT 75 /* --die-after-flash-ops fired */
 
 typedef struct {
     const char *flash_file;

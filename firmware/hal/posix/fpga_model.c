@@ -12,12 +12,12 @@
 #include "rtl_backend.h"
 #include "qtd/protocol.h"
 
-#define SYNC 0xAA995566u
-#define REG_IDCODE 0x0Cu
-#define REG_AXSS 0x0Du
-#define T_INIT_US 1000u /* INIT_B rises ~1 ms after PROG_B is released */
+#define SYNC         0xAA995566u
+#define REG_IDCODE   0x0Cu
+#define REG_AXSS     0x0Du
+#define T_INIT_US    1000u       /* INIT_B rises ~1 ms after PROG_B is released */
 #define DESIGN_MAGIC 0x51544444u /* "QTDD": a simulated bitstream's design descriptor (bitstream.md) */
-#define DESIGN_MAX 4096u
+#define DESIGN_MAX   4096u
 
 typedef enum { PH_OFF, PH_CLEARING, PH_INIT, PH_CONFIGURING, PH_DONE, PH_ERROR } phase_t;
 
@@ -46,13 +46,17 @@ void fpga_model_init(const fpga_model_config_t *cfg) {
     g_error[0] = 0;
 }
 
-bool fpga_model_bus_held(void) { return g_held; }
+bool fpga_model_bus_held(void) {
+    return g_held;
+}
 
 void fpga_model_use_rtl(const char *lib_dir) {
     g_rtl = true;
     rtl_backend_set_dir(lib_dir);
 }
-const char *fpga_model_last_error(void) { return g_error; }
+const char *fpga_model_last_error(void) {
+    return g_error;
+}
 
 static uint32_t be32(uint32_t at) {
     const uint8_t *p = g_cfg.flash + at;
@@ -169,7 +173,9 @@ void hal_fpga_hold_bus(bool hold) {
     g_held = hold;
 }
 
-void hal_fpga_multiboot(uint32_t addr) { g_wbstar = addr; }
+void hal_fpga_multiboot(uint32_t addr) {
+    g_wbstar = addr;
+}
 
 void hal_fpga_prog_b(bool level) {
     advance();

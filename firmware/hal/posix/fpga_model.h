@@ -12,10 +12,10 @@
 #include <stdint.h>
 
 typedef struct {
-    const uint8_t *flash;      /* the configuration flash, read by the FPGA as bus master */
+    const uint8_t *flash; /* the configuration flash, read by the FPGA as bus master */
     uint32_t flash_size;
-    uint32_t idcode;           /* this part's JTAG IDCODE */
-    uint32_t config_clock_hz;  /* bits per second read from the flash while configuring */
+    uint32_t idcode;          /* this part's JTAG IDCODE */
+    uint32_t config_clock_hz; /* bits per second read from the flash while configuring */
     /* called when the MCU grabs the shared bus in the middle of a configuration */
     void (*on_violation)(const char *msg);
 } fpga_model_config_t;

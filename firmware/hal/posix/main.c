@@ -37,8 +37,13 @@ static int usage(const char *argv0) {
 }
 
 int main(int argc, char **argv) {
-    board_posix_options_t opt = {NULL, 0, 1.0, true, QTD_BOARD_PAGE_PROGRAM_TYP_US,
-                                 QTD_BOARD_SECTOR_ERASE_TYP_US, QTD_BOARD_FPGA_CONFIG_CLOCK_HZ};
+    board_posix_options_t opt = {NULL,
+                                 0,
+                                 1.0,
+                                 true,
+                                 QTD_BOARD_PAGE_PROGRAM_TYP_US,
+                                 QTD_BOARD_SECTOR_ERASE_TYP_US,
+                                 QTD_BOARD_FPGA_CONFIG_CLOCK_HZ};
     const char *env = getenv("QTD_DIE_AFTER_FLASH_OPS");
     if (env != NULL && *env) {
         opt.die_after_flash_ops = strtoul(env, NULL, 10);
@@ -63,7 +68,8 @@ int main(int argc, char **argv) {
         }
     }
     bool rtl = strcmp(fpga, "rtl") == 0;
-    if (opt.flash_file == NULL || opt.time_scale <= 0 || (!rtl && strcmp(fpga, "model") != 0) || (rtl && !rtl_dir)) {
+    if (opt.flash_file == NULL || opt.time_scale <= 0 || (!rtl && strcmp(fpga, "model") != 0) ||
+        (rtl && !rtl_dir)) {
         return usage(argv[0]);
     }
     signal(SIGPIPE, SIG_IGN);

@@ -19,8 +19,7 @@ static void violation(nor_model_t *m, const char *fmt, ...) {
     }
 }
 
-void nor_model_init(nor_model_t *m, uint8_t *mem, uint32_t size, uint32_t page_size,
-                    uint32_t jedec_id) {
+void nor_model_init(nor_model_t *m, uint8_t *mem, uint32_t size, uint32_t page_size, uint32_t jedec_id) {
     memset(m, 0, sizeof *m);
     m->mem = mem;
     m->size = size;
@@ -34,7 +33,9 @@ void nor_model_init(nor_model_t *m, uint8_t *mem, uint32_t size, uint32_t page_s
     m->write_status_us = 10000;
 }
 
-bool nor_model_busy(const nor_model_t *m) { return hal_time_us() < m->busy_until_us; }
+bool nor_model_busy(const nor_model_t *m) {
+    return hal_time_us() < m->busy_until_us;
+}
 
 static uint32_t protected_from(const nor_model_t *m) {
     unsigned bp = (m->sr & QTD_NOR_SR_BP_MASK) >> QTD_NOR_SR_BP_SHIFT;
@@ -77,8 +78,8 @@ static void page_program(nor_model_t *m, uint32_t addr, const uint8_t *data, siz
         return;
     }
     if (len > m->page_size) {
-        violation(m, "page program of %zu bytes: more than one page (the part keeps the last %u)",
-                  len, m->page_size);
+        violation(m, "page program of %zu bytes: more than one page (the part keeps the last %u)", len,
+                  m->page_size);
     }
     uint32_t base = addr - addr % m->page_size;
     size_t apply = start_write_op(m, len);
@@ -86,8 +87,8 @@ static void page_program(nor_model_t *m, uint32_t addr, const uint8_t *data, siz
         /* a real part wraps inside the page: that is what a driver bug would do to the data */
         uint32_t at = base + (uint32_t)((addr - base + i) % m->page_size);
         if ((uint8_t)(data[i] & ~m->mem[at]) != 0) {
-            violation(m, "page program sets a 0 bit back to 1 at 0x%08x (0x%02x over 0x%02x)", at,
-                      data[i], m->mem[at]);
+            violation(m, "page program sets a 0 bit back to 1 at 0x%08x (0x%02x over 0x%02x)", at, data[i],
+                      m->mem[at]);
         }
         if (i < apply) {
             m->mem[at] &= data[i];
@@ -112,8 +113,8 @@ static void erase(nor_model_t *m, uint32_t addr, uint32_t unit, uint32_t busy_us
     finish_write_op(m, apply, unit, busy_us);
 }
 
-void nor_model_xfer(nor_model_t *m, const uint8_t *cmd, size_t cmd_len, const uint8_t *out,
-                    size_t out_len, uint8_t *in, size_t in_len) {
+void nor_model_xfer(nor_model_t *m, const uint8_t *cmd, size_t cmd_len, const uint8_t *out, size_t out_len,
+                    uint8_t *in, size_t in_len) {
     if (m->bus_granted && !m->bus_granted()) {
         violation(m, "MCU flash access (opcode 0x%02x) while the FPGA is not held off the shared bus",
                   cmd_len ? cmd[0] : 0);
@@ -146,31 +147,31 @@ void nor_model_xfer(nor_model_t *m, const uint8_t *cmd, size_t cmd_len, const ui
         return;
     }
     switch (op) {
-    case QTD_NOR_READ_JEDEC:
-        for (size_t i = 0; i < in_len; i++) {
-            in[i] = i < 3 ? (uint8_t)(m->jedec_id >> (16 - 8 * i)) : 0;
+        case QTD_NOR_READ_JEDEC:
+            for (size_t i = 0; i < in_len; i++) {
+                in[i] = i < 3 ? (uint8_t)(m->jedec_id >> (16 - 8 * i)) : 0;
+            }
+            break;
+        case QTD_NOR_READ: {
+            uint32_t a = addr24(cmd);
+            for (size_t i = 0; i < in_len; i++) {
+                in[i] = m->mem[(a + i) % m->size]; /* reads wrap at the end of the array */
+            }
+            break;
         }
-        break;
-    case QTD_NOR_READ: {
-        uint32_t a = addr24(cmd);
-        for (size_t i = 0; i < in_len; i++) {
-            in[i] = m->mem[(a + i) % m->size]; /* reads wrap at the end of the array */
+        case QTD_NOR_WRITE_ENABLE: m->wel = true; break;
+        case QTD_NOR_WRITE_DISABLE: m->wel = false; break;
+        case QTD_NOR_PAGE_PROGRAM: page_program(m, addr24(cmd), out, out_len); break;
+        case QTD_NOR_SECTOR_ERASE_4K: erase(m, addr24(cmd), 4096u, m->erase_4k_us); break;
+        case QTD_NOR_BLOCK_ERASE_64K: erase(m, addr24(cmd), 65536u, m->erase_64k_us); break;
+        case QTD_NOR_WRITE_STATUS: {
+            size_t apply = start_write_op(m, 1);
+            if (out_len >= 1 && apply == 1) {
+                m->sr = (uint8_t)(out[0] & QTD_NOR_SR_BP_MASK);
+            }
+            finish_write_op(m, apply, 1, m->write_status_us);
+            break;
         }
-        break;
-    }
-    case QTD_NOR_WRITE_ENABLE: m->wel = true; break;
-    case QTD_NOR_WRITE_DISABLE: m->wel = false; break;
-    case QTD_NOR_PAGE_PROGRAM: page_program(m, addr24(cmd), out, out_len); break;
-    case QTD_NOR_SECTOR_ERASE_4K: erase(m, addr24(cmd), 4096u, m->erase_4k_us); break;
-    case QTD_NOR_BLOCK_ERASE_64K: erase(m, addr24(cmd), 65536u, m->erase_64k_us); break;
-    case QTD_NOR_WRITE_STATUS: {
-        size_t apply = start_write_op(m, 1);
-        if (out_len >= 1 && apply == 1) {
-            m->sr = (uint8_t)(out[0] & QTD_NOR_SR_BP_MASK);
-        }
-        finish_write_op(m, apply, 1, m->write_status_us);
-        break;
-    }
-    default: violation(m, "unknown opcode 0x%02x", op); break;
+        default: violation(m, "unknown opcode 0x%02x", op); break;
     }
 }

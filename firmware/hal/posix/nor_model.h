@@ -22,14 +22,14 @@ struct nor_model {
     /* busy times (typical, datasheet-like), microseconds */
     uint32_t page_program_us, erase_4k_us, erase_64k_us, write_status_us;
 
-    uint8_t sr;               /* BP bits live here; BUSY and WEL are derived below */
+    uint8_t sr; /* BP bits live here; BUSY and WEL are derived below */
     bool wel;
     uint64_t busy_until_us;
 
     /* power-cut simulation: the die_after-th program/erase (1-based) is cut half-way;
      * 0 = never. on_power_cut must not return (exit, or longjmp in tests). */
     unsigned long die_after;
-    unsigned long write_ops;  /* program + erase + write-status operations started */
+    unsigned long write_ops; /* program + erase + write-status operations started */
     void (*on_power_cut)(nor_model_t *m);
 
     /* returns true when the MCU may use the bus (the FPGA is held off it) */
@@ -40,10 +40,9 @@ struct nor_model {
 };
 
 /* Fill in geometry and timings with defaults; mem must hold size bytes. */
-void nor_model_init(nor_model_t *m, uint8_t *mem, uint32_t size, uint32_t page_size,
-                    uint32_t jedec_id);
-void nor_model_xfer(nor_model_t *m, const uint8_t *cmd, size_t cmd_len, const uint8_t *out,
-                    size_t out_len, uint8_t *in, size_t in_len);
+void nor_model_init(nor_model_t *m, uint8_t *mem, uint32_t size, uint32_t page_size, uint32_t jedec_id);
+void nor_model_xfer(nor_model_t *m, const uint8_t *cmd, size_t cmd_len, const uint8_t *out, size_t out_len,
+                    uint8_t *in, size_t in_len);
 bool nor_model_busy(const nor_model_t *m);
 
 #endif /* QTD_NOR_MODEL_H */

@@ -29,10 +29,10 @@ typedef struct {
     uint8_t ptr;
     uint8_t ctrl, ctrl_act, ctrl_lat, dis, dis_act, dis_lat, neg, neg_act, neg_lat, slow;
     uint8_t rev;
-    uint64_t epoch_us, n_since_epoch;   /* sample schedule at the active rate */
-    uint64_t acc[4];                    /* live, 48-bit */
-    uint32_t count;                     /* live, 24-bit */
-    uint16_t vbus[4], vsense[4];        /* last conversion */
+    uint64_t epoch_us, n_since_epoch; /* sample schedule at the active rate */
+    uint64_t acc[4];                  /* live, 48-bit */
+    uint32_t count;                   /* live, 24-bit */
+    uint16_t vbus[4], vsense[4];      /* last conversion */
     uint16_t hist_vbus[4][8], hist_vsense[4][8];
     unsigned hist_n;
     /* latched registers */

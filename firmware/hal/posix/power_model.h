@@ -10,22 +10,31 @@
 #include <stdint.h>
 
 /* Rails in boards/env5.toml order (rail id = index). */
-enum { PM_SENSORS, PM_USB_RAW, PM_MCU, PM_WIFI, PM_FPGA_VCCIO, PM_FPGA_VCCAUX, PM_FPGA_VCCINT,
-       PM_FPGA_VCCBRAM, PM_RAILS };
+enum {
+    PM_SENSORS,
+    PM_USB_RAW,
+    PM_MCU,
+    PM_WIFI,
+    PM_FPGA_VCCIO,
+    PM_FPGA_VCCAUX,
+    PM_FPGA_VCCINT,
+    PM_FPGA_VCCBRAM,
+    PM_RAILS
+};
 
 typedef enum {
-    PM_IDLE = 0,        /* MCU polling the link; FPGA configured, clock running, no work */
-    PM_CONFIGURING,     /* FPGA reading its bitstream from flash (~131 ms, boards/env5.toml) */
-    PM_LOADING,         /* weights streaming MCU -> accelerator over the fabric SPI */
-    PM_INFERRING,       /* accelerator computing one window */
-    PM_MCU_INFERRING,   /* the MCU kernel computing one window; FPGA idle */
+    PM_IDLE = 0,      /* MCU polling the link; FPGA configured, clock running, no work */
+    PM_CONFIGURING,   /* FPGA reading its bitstream from flash (~131 ms, boards/env5.toml) */
+    PM_LOADING,       /* weights streaming MCU -> accelerator over the fabric SPI */
+    PM_INFERRING,     /* accelerator computing one window */
+    PM_MCU_INFERRING, /* the MCU kernel computing one window; FPGA idle */
     PM_STATES
 } pm_state_t;
 
 typedef struct {
     pm_state_t state;
-    uint32_t noise_ppm;   /* peak of uniform zero-mean noise on each current, ppm of the value */
-    uint64_t rng;         /* xorshift64 state: the same seed gives the same trace */
+    uint32_t noise_ppm; /* peak of uniform zero-mean noise on each current, ppm of the value */
+    uint64_t rng;       /* xorshift64 state: the same seed gives the same trace */
 } power_model_t;
 
 /* Nominal bus voltage (mV) and the state's current (uA) of a rail: the table. */

@@ -24,7 +24,9 @@ static uint64_t g_last_us;
 static bool g_busy;    /* the engine may be running: the last ST said BUSY, or a window went in */
 static bool g_st_busy; /* STATUS.BUSY as the last ST byte showed it (the power model's hook) */
 
-void rtl_backend_set_dir(const char *dir) { g_dir = dir; }
+void rtl_backend_set_dir(const char *dir) {
+    g_dir = dir;
+}
 
 void rtl_backend_unconfigure(void) {
     if (g_st_busy) {
@@ -41,7 +43,8 @@ void rtl_backend_unconfigure(void) {
 bool rtl_backend_configure(const char *design, size_t len, char *err, size_t err_len) {
     rtl_backend_unconfigure();
     if (design == NULL || len == 0) {
-        snprintf(err, err_len, "--fpga rtl: the bitstream carries no design descriptor, so there is no RTL to run");
+        snprintf(err, err_len,
+                 "--fpga rtl: the bitstream carries no design descriptor, so there is no RTL to run");
         return false;
     }
     qtd_sha256_t h;
@@ -57,7 +60,8 @@ bool rtl_backend_configure(const char *design, size_t len, char *err, size_t err
     snprintf(path + n, sizeof path - (size_t)n, ".so");
     g_lib = dlopen(path, RTLD_NOW | RTLD_LOCAL);
     if (g_lib == NULL) {
-        snprintf(err, err_len, "--fpga rtl: no Verilated RTL for this design (%s); `qtdeploy sim --fpga rtl` builds it",
+        snprintf(err, err_len,
+                 "--fpga rtl: no Verilated RTL for this design (%s); `qtdeploy sim --fpga rtl` builds it",
                  dlerror());
         return false;
     }
@@ -99,7 +103,8 @@ void rtl_backend_xfer(const uint8_t *out, size_t out_len, uint8_t *in, size_t in
         g_st_busy = !g_st_busy;
         accel_model_report_busy(g_st_busy, g_last_us); /* seen at this transaction's CS fall */
     }
-    g_busy = (miso[0] & 0x01u) != 0 || (out[0] == 0x00 && total > 1 && (miso[total - 1] & 0x01u)) ||
-             (out[0] == 0x80 && out_len >= 3 && out[1] == 0x10); /* a write into the input window may AUTO_START */
+    g_busy =
+        (miso[0] & 0x01u) != 0 || (out[0] == 0x00 && total > 1 && (miso[total - 1] & 0x01u)) ||
+        (out[0] == 0x80 && out_len >= 3 && out[1] == 0x10); /* a write into the input window may AUTO_START */
     memcpy(in, miso + out_len, in_len);
 }

@@ -35,7 +35,7 @@
  * time has come. (The pty itself cannot stand for the ring: Linux caps what a pty master has
  * buffered at 4095 bytes, which made the old credit model a 4 KiB ring and cost 13 % at 921600.) */
 #define RX_RING_BYTES (16u * (QTD_LINK_MAX_ENCODED + 1u))
-#define UNIT 10000000ull     /* one byte of credit, in bit-microseconds (10 bits x 1e6) */
+#define UNIT          10000000ull /* one byte of credit, in bit-microseconds (10 bits x 1e6) */
 /* The transmit path is a small DMA-fed ring (128 bytes, ~2 result events): hal_uart_write queues
  * and returns unless the ring is full, and the UART empties it at the baud rate while the core
  * works on (the next window runs while this result is on the wire). Small, so that a response
@@ -52,7 +52,7 @@ static bool g_paced = true;
 static uint32_t g_baud = 921600u;
 static uint8_t g_rx_ring[RX_RING_BYTES];
 static size_t g_rx_head, g_rx_len; /* bytes in the ring, the newest still arriving over the wire */
-static uint64_t g_rx_wire_ns;     /* when the last byte in the ring will have arrived */
+static uint64_t g_rx_wire_ns;      /* when the last byte in the ring will have arrived */
 static pthread_mutex_t g_rx_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t g_rx_cond = PTHREAD_COND_INITIALIZER; /* bytes read from the pty, or room */
 static void *rx_thread(void *arg);
@@ -85,7 +85,8 @@ const char *uart_pty_open(bool paced) {
     }
     fcntl(g_master, F_SETFL, fcntl(g_master, F_GETFL) | O_NONBLOCK);
     pthread_t tx, rx;
-    if (paced && (pthread_create(&tx, NULL, tx_thread, NULL) != 0 || pthread_create(&rx, NULL, rx_thread, NULL) != 0)) {
+    if (paced && (pthread_create(&tx, NULL, tx_thread, NULL) != 0 ||
+                  pthread_create(&rx, NULL, rx_thread, NULL) != 0)) {
         return NULL;
     }
     return name;
@@ -152,7 +153,9 @@ static void *rx_thread(void *arg) {
 
 static uint64_t g_wake_by_us; /* hal_wake_by: 0 = no timed work announced */
 
-void hal_wake_by(uint64_t t_us) { g_wake_by_us = t_us; }
+void hal_wake_by(uint64_t t_us) {
+    g_wake_by_us = t_us;
+}
 
 /* How long an idle read may wait: 1 ms (so the loop does not spin), less when the core has timed
  * work due sooner (a power sample: a late REFRESH makes the stream drop samples); 0 once that
@@ -243,7 +246,8 @@ static void *tx_thread(void *arg) {
         uint64_t byte_bits_us = UNIT / g_baud; /* whole microseconds per byte, rounded down */
         uint64_t now_ns = now * 1000u;
         uint64_t left_ns = g_tx_free_ns > now_ns ? g_tx_free_ns - now_ns : 0;
-        size_t on_wire = (size_t)((left_ns * g_baud + UNIT * 1000u - 1u) / (UNIT * 1000u)); /* still being sent */
+        size_t on_wire =
+            (size_t)((left_ns * g_baud + UNIT * 1000u - 1u) / (UNIT * 1000u)); /* still being sent */
         size_t due = on_wire >= g_tx_len ? 0 : g_tx_len - on_wire;
         if (due == 0) {
             pthread_mutex_unlock(&g_tx_lock);

@@ -20,8 +20,8 @@
 #include "qtd/model.h"
 #include "qtd/status.h"
 
-#define QTD_ACCEL_CHUNK 256u          /* data bytes per load burst */
-#define QTD_ACCEL_TIMEOUT_US 100000u  /* 10x the slowest paper config (57k cycles at 100 MHz) */
+#define QTD_ACCEL_CHUNK      256u    /* data bytes per load burst */
+#define QTD_ACCEL_TIMEOUT_US 100000u /* 10x the slowest paper config (57k cycles at 100 MHz) */
 
 /* MODEL_LOAD for the FPGA engine (m: the model MODEL_LOAD just bound). */
 qtd_status_t qtd_accel_load(const qtd_model_t *m, const char **why);

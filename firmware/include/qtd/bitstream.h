@@ -8,9 +8,9 @@
 
 #include "qtd/status.h"
 
-#define QTD_BIT_SYNC_WORD 0xAA995566u
-#define QTD_BIT_REG_IDCODE 0x0Cu
-#define QTD_BIT_REG_AXSS 0x0Du
+#define QTD_BIT_SYNC_WORD   0xAA995566u
+#define QTD_BIT_REG_IDCODE  0x0Cu
+#define QTD_BIT_REG_AXSS    0x0Du
 #define QTD_BIT_SYNC_SEARCH 4096u /* a .bit header is ~100 bytes; .bin has none */
 
 typedef struct {

@@ -16,26 +16,26 @@
 #include "qtd/sha256.h"
 #include "qtd/status.h"
 
-#define QTD_BLOB_HEADER_SIZE 128u
-#define QTD_BLOB_MODEL_SIZE 32u
+#define QTD_BLOB_HEADER_SIZE  128u
+#define QTD_BLOB_MODEL_SIZE   32u
 #define QTD_BLOB_TENSOR_ENTRY 80u
-#define QTD_BLOB_LUT_ENTRY 48u
-#define QTD_BLOB_NAME_MAX 32u     /* including the NUL padding: names are 1..31 characters */
-#define QTD_BLOB_MAX_ENTRIES 256u /* tensors + LUTs; a 1-layer model has 55, 4 layers 151 */
+#define QTD_BLOB_LUT_ENTRY    48u
+#define QTD_BLOB_NAME_MAX     32u  /* including the NUL padding: names are 1..31 characters */
+#define QTD_BLOB_MAX_ENTRIES  256u /* tensors + LUTs; a 1-layer model has 55, 4 layers 151 */
 
 /* The elements of a tensor or LUT: all the kernel keeps of it (12 bytes). */
 typedef struct {
-    const uint8_t *data;  /* first byte of the element data (inside the blob buffer) */
-    uint32_t count;       /* elements */
-    uint8_t bits;         /* 2..8, 16 or 32 */
+    const uint8_t *data; /* first byte of the element data (inside the blob buffer) */
+    uint32_t count;      /* elements */
+    uint8_t bits;        /* 2..8, 16 or 32 */
     bool is_signed;
 } qtd_vec_t;
 
 /* A table entry: its elements plus what the binder checks once. */
 typedef struct {
     qtd_vec_t v;
-    uint32_t length;      /* bytes of data, ceil(count * bits / 8) */
-    uint32_t shape[4];    /* outermost first; unused dims 0 */
+    uint32_t length;   /* bytes of data, ceil(count * bits / 8) */
+    uint32_t shape[4]; /* outermost first; unused dims 0 */
     uint8_t ndim;
     int32_t zero_point;
 } qtd_tensor_t;
@@ -45,9 +45,9 @@ typedef struct {
 } qtd_hparams_t;
 
 typedef struct {
-    const uint8_t *base;  /* blob byte 0 */
-    uint32_t kept;        /* bytes available at base (may stop before the metadata) */
-    uint32_t size;        /* the blob's full size, 128 + payload_size */
+    const uint8_t *base; /* blob byte 0 */
+    uint32_t kept;       /* bytes available at base (may stop before the metadata) */
+    uint32_t size;       /* the blob's full size, 128 + payload_size */
     uint32_t abi;
     qtd_hparams_t hp;
     uint16_t n_tensors;
@@ -57,7 +57,8 @@ typedef struct {
 /* Step 1 of blob.md: magic, version, header size, reserved fields, sig_type, payload size a
  * multiple of 4 and 128 + payload_size <= avail. On success *payload_size is set. *why names
  * the failed check (a static string) for the link's error detail. */
-qtd_status_t qtd_blob_check_header(const uint8_t *hdr, uint32_t avail, uint32_t *payload_size, const char **why);
+qtd_status_t qtd_blob_check_header(const uint8_t *hdr, uint32_t avail, uint32_t *payload_size,
+                                   const char **why);
 
 /* Steps 3-5 and 7 on a blob whose header passed qtd_blob_check_header and whose payload hash
  * was checked by the caller (qtd_blob_open does both for a blob fully in RAM). kept may be less

@@ -20,10 +20,10 @@ const qtd_command_t *qtd_command_find(uint8_t command);
 /* Shared state the handlers read (set by app.c). */
 typedef struct {
     const qtd_board_t *board;
-    uint16_t max_payload;  /* negotiated by HELLO */
+    uint16_t max_payload; /* negotiated by HELLO */
     uint8_t window;
-    bool reset_requested;  /* RESET answered: reboot after the response is out */
-    uint32_t new_baud;     /* SET_BAUD answered: switch after the response is out (0: none) */
+    bool reset_requested; /* RESET answered: reboot after the response is out */
+    uint32_t new_baud;    /* SET_BAUD answered: switch after the response is out (0: none) */
 } qtd_link_state_t;
 
 extern qtd_link_state_t qtd_link;

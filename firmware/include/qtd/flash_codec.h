@@ -16,8 +16,8 @@ typedef qtd_status_t (*qtd_codec_sink_t)(void *ctx, uint32_t at, const uint8_t *
  * the page size: each piece is then one page program). Returns OK with *out_len decoded bytes,
  * BAD_ARGUMENT when the stream would decode to more than max_out bytes, or the sink's status.
  * Uses one static decoder (300 bytes of RAM): not reentrant. */
-qtd_status_t qtd_codec_heatshrink_decode(const uint8_t *in, uint32_t in_len, uint32_t max_out, uint8_t *scratch,
-                                         uint32_t cap, uint32_t base, uint32_t align, qtd_codec_sink_t sink,
-                                         void *ctx, uint32_t *out_len);
+qtd_status_t qtd_codec_heatshrink_decode(const uint8_t *in, uint32_t in_len, uint32_t max_out,
+                                         uint8_t *scratch, uint32_t cap, uint32_t base, uint32_t align,
+                                         qtd_codec_sink_t sink, void *ctx, uint32_t *out_len);
 
 #endif

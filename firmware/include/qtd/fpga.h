@@ -12,12 +12,12 @@
 #include "qtd/board.h"
 #include "qtd/status.h"
 
-#define QTD_FPGA_INIT_TIMEOUT_US 50000u     /* INIT_B rises ~ms after PROG_B (UG470 T_POR) */
-#define QTD_FPGA_DONE_BASE_US 500000u       /* plus the bitstream's time at a slow 1-bit clock */
-#define QTD_FPGA_PROG_PULSE_US 10u          /* > T_PROGRAM (250 ns) */
+#define QTD_FPGA_INIT_TIMEOUT_US 50000u  /* INIT_B rises ~ms after PROG_B (UG470 T_POR) */
+#define QTD_FPGA_DONE_BASE_US    500000u /* plus the bitstream's time at a slow 1-bit clock */
+#define QTD_FPGA_PROG_PULSE_US   10u     /* > T_PROGRAM (250 ns) */
 
 typedef struct {
-    uint8_t state;   /* QTD_FPGA_* */
+    uint8_t state; /* QTD_FPGA_* */
     uint8_t done;
     uint8_t init_b;
     uint8_t slot;    /* slot configured from, QTD_LINK_NO_SLOT if none */

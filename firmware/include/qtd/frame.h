@@ -20,7 +20,7 @@
 #include "qtd/cobs.h"
 #include "qtd/protocol.h"
 
-#define QTD_FRAME_MAX_RAW (QTD_LINK_HEADER_SIZE + QTD_LINK_MAX_PAYLOAD + QTD_LINK_CRC_SIZE)
+#define QTD_FRAME_MAX_RAW     (QTD_LINK_HEADER_SIZE + QTD_LINK_MAX_PAYLOAD + QTD_LINK_CRC_SIZE)
 #define QTD_FRAME_MAX_ENCODED QTD_LINK_MAX_ENCODED
 _Static_assert(QTD_LINK_MAX_ENCODED >= QTD_COBS_MAX_ENCODED(QTD_FRAME_MAX_RAW), "COBS bound");
 
@@ -38,12 +38,12 @@ typedef struct {
  * the stable names the vectors in protocol/vectors/link use. */
 typedef enum {
     QTD_FRAME_OK = 0,
-    QTD_FRAME_ERR_COBS,        /* not valid COBS */
-    QTD_FRAME_ERR_SHORT,       /* fewer bytes than header + CRC */
-    QTD_FRAME_ERR_TOO_LONG,    /* more than the largest frame (max payload) */
-    QTD_FRAME_ERR_LENGTH,      /* header length disagrees with the bytes received */
-    QTD_FRAME_ERR_CRC,         /* CRC mismatch */
-    QTD_FRAME_ERR_VERSION,     /* unknown protocol version (CRC was good) */
+    QTD_FRAME_ERR_COBS,     /* not valid COBS */
+    QTD_FRAME_ERR_SHORT,    /* fewer bytes than header + CRC */
+    QTD_FRAME_ERR_TOO_LONG, /* more than the largest frame (max payload) */
+    QTD_FRAME_ERR_LENGTH,   /* header length disagrees with the bytes received */
+    QTD_FRAME_ERR_CRC,      /* CRC mismatch */
+    QTD_FRAME_ERR_VERSION,  /* unknown protocol version (CRC was good) */
 } qtd_frame_err_t;
 
 const char *qtd_frame_err_name(qtd_frame_err_t err);
@@ -69,9 +69,9 @@ typedef struct {
 } qtd_rx_t;
 
 typedef enum {
-    QTD_RX_NONE = 0,  /* no complete frame yet */
-    QTD_RX_FRAME,     /* out holds a good frame (valid until the next feed) */
-    QTD_RX_ERROR,     /* a delimited run was not a good frame; *err says why */
+    QTD_RX_NONE = 0, /* no complete frame yet */
+    QTD_RX_FRAME,    /* out holds a good frame (valid until the next feed) */
+    QTD_RX_ERROR,    /* a delimited run was not a good frame; *err says why */
 } qtd_rx_event_t;
 
 void qtd_rx_reset(qtd_rx_t *rx);

@@ -17,7 +17,7 @@
 
 typedef struct {
     uint8_t engine;
-    uint16_t out_count;   /* int32 outputs (model.md row 15) */
+    uint16_t out_count; /* int32 outputs (model.md row 15) */
     uint32_t accel_cycles;
     uint64_t t_start_us, t_end_us;
     int32_t y[QTD_KERNEL_MAX_HORIZON];

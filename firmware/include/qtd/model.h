@@ -27,13 +27,13 @@
 #include "qtd/blob.h"
 #include "qtd/status.h"
 
-#define QTD_KERNEL_MAX_WINDOW 32u
-#define QTD_KERNEL_MAX_DMODEL 128u
-#define QTD_KERNEL_MAX_FFN 512u
+#define QTD_KERNEL_MAX_WINDOW   32u
+#define QTD_KERNEL_MAX_DMODEL   128u
+#define QTD_KERNEL_MAX_FFN      512u
 #define QTD_KERNEL_MAX_FEATURES 16u
-#define QTD_KERNEL_MAX_HORIZON 16u
-#define QTD_KERNEL_MAX_LAYERS 4u
-#define QTD_KERNEL_WORK_BYTES 8192u
+#define QTD_KERNEL_MAX_HORIZON  16u
+#define QTD_KERNEL_MAX_LAYERS   4u
+#define QTD_KERNEL_WORK_BYTES   8192u
 
 /* The arena a board sets aside for the packed blob (outside the core's 32 KiB static budget):
  * 128 KiB of the RP2040's 264 KiB, twice the paper's largest model (62 KiB with its metadata). */
@@ -67,19 +67,19 @@ typedef struct {
     qtd_rq_t scores, ctx;
     qtd_res_t res1, res2;
     qtd_range_t r_q, r_k, r_v, r_scores, r_ctx, r_attn, r_res1, r_ffn1, r_ffn2, r_res2;
-    uint16_t p_max;            /* probs.range[1] */
-    qtd_vec_t exp_lut;         /* 16-bit unsigned, exp_lut[0] = 32767 */
+    uint16_t p_max;    /* probs.range[1] */
+    qtd_vec_t exp_lut; /* 16-bit unsigned, exp_lut[0] = 32767 */
 } qtd_layer_t;
 
 typedef struct {
     qtd_blob_t blob;
     qtd_hparams_t hp;
     qtd_range_t r_x, r_h0, r_pool;
-    qtd_linear_t in;           /* bias is (T, d): bias plus positional encoding */
+    qtd_linear_t in; /* bias is (T, d): bias plus positional encoding */
     qtd_layer_t layer[QTD_KERNEL_MAX_LAYERS];
     qtd_rq_t pool;
     qtd_vec_t head_w;
-    const uint8_t *head_b;     /* int32 */
+    const uint8_t *head_b; /* int32 */
 } qtd_model_t;
 
 /* Bind a parsed blob: find every tensor of protocol/model.md by name, check shapes, widths,
@@ -91,9 +91,23 @@ qtd_status_t qtd_model_bind(qtd_model_t *m, const qtd_blob_t *blob, const char *
 
 /* Intermediate tensors, for tests and debugging (protocol/model.md vector names). */
 typedef enum {
-    QTD_TR_H0, QTD_TR_Q, QTD_TR_K, QTD_TR_V, QTD_TR_SCORES, QTD_TR_EXP, QTD_TR_EXPSUM, QTD_TR_RECIP,
-    QTD_TR_PROBS, QTD_TR_CTX, QTD_TR_ATTN, QTD_TR_RES1, QTD_TR_FFN1, QTD_TR_FFN2, QTD_TR_RES2,
-    QTD_TR_POOL, QTD_TR_Y,
+    QTD_TR_H0,
+    QTD_TR_Q,
+    QTD_TR_K,
+    QTD_TR_V,
+    QTD_TR_SCORES,
+    QTD_TR_EXP,
+    QTD_TR_EXPSUM,
+    QTD_TR_RECIP,
+    QTD_TR_PROBS,
+    QTD_TR_CTX,
+    QTD_TR_ATTN,
+    QTD_TR_RES1,
+    QTD_TR_FFN1,
+    QTD_TR_FFN2,
+    QTD_TR_RES2,
+    QTD_TR_POOL,
+    QTD_TR_Y,
 } qtd_trace_id_t;
 
 typedef enum { QTD_TR_I8, QTD_TR_U8, QTD_TR_I32 } qtd_trace_type_t;
@@ -105,7 +119,8 @@ typedef void (*qtd_trace_fn)(void *ctx, qtd_trace_id_t id, unsigned layer, unsig
                              qtd_trace_type_t type, unsigned n);
 
 /* One window x (T*m int8, row-major) -> y (H int32). BAD_ARGUMENT if x leaves x.range. */
-qtd_status_t qtd_kernel_run(const qtd_model_t *m, const int8_t *x, int32_t *y, qtd_trace_fn trace, void *trace_ctx);
+qtd_status_t qtd_kernel_run(const qtd_model_t *m, const int8_t *x, int32_t *y, qtd_trace_fn trace,
+                            void *trace_ctx);
 
 /* ---- the loaded model (MODEL_LOAD / INFER state) ------------------------------------------- */
 

@@ -15,12 +15,12 @@
 #include "qtd/board.h"
 #include "qtd/reply.h"
 
-#define QTD_POWER_PAC_RATE 1024u        /* samples/s every monitor runs at */
-#define QTD_POWER_MAX_RATE 1024u        /* POWER_STREAM rate_hz cap (the PAC rate) */
+#define QTD_POWER_PAC_RATE     1024u    /* samples/s every monitor runs at */
+#define QTD_POWER_MAX_RATE     1024u    /* POWER_STREAM rate_hz cap (the PAC rate) */
 #define QTD_POWER_KEEPALIVE_US 1000000u /* REFRESH at least this often */
-#define QTD_POWER_BATCH_US 100000u      /* a PowerEvent goes out at least this often */
-#define QTD_POWER_BATCH_BYTES 512u      /* room for the samples of one PowerEvent */
-#define QTD_POWER_MARKERS 4u            /* POWER_MARK ring: older markers are forgotten */
+#define QTD_POWER_BATCH_US     100000u  /* a PowerEvent goes out at least this often */
+#define QTD_POWER_BATCH_BYTES  512u     /* room for the samples of one PowerEvent */
+#define QTD_POWER_MARKERS      4u       /* POWER_MARK ring: older markers are forgotten */
 
 /* What the MCU and FPGA are doing, for the virtual board's power model (hal/posix/activity.c).
  * hal_activity is the HAL's: a no-op on the RP2040, where the rails simply draw what they draw. */

@@ -11,8 +11,8 @@
 #include "qtd/status.h"
 
 typedef struct {
-    uint8_t *payload;     /* room for cap bytes */
-    uint16_t cap;         /* the negotiated max payload */
+    uint8_t *payload; /* room for cap bytes */
+    uint16_t cap;     /* the negotiated max payload */
     uint16_t len;
     char detail[QTD_LINK_DETAIL_MAX];
     uint8_t detail_len;

@@ -9,9 +9,9 @@
 
 typedef struct {
     uint32_t h[8];
-    uint64_t total;     /* bytes hashed so far */
+    uint64_t total; /* bytes hashed so far */
     uint8_t block[64];
-    size_t used;        /* bytes waiting in block */
+    size_t used; /* bytes waiting in block */
 } qtd_sha256_t;
 
 void qtd_sha256_init(qtd_sha256_t *s);

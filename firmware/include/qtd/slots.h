@@ -15,30 +15,30 @@
 #include "qtd/sha256.h"
 #include "qtd/status.h"
 
-#define QTD_SLOTS_MAGIC 0x53445451u /* "QTDS" as little-endian bytes */
-#define QTD_SLOTS_FORMAT 1u
-#define QTD_SLOTS_HEADER_SIZE 16u
-#define QTD_SLOTS_ENTRY_SIZE 88u
-#define QTD_SLOTS_BODY_SIZE (QTD_SLOTS_HEADER_SIZE + QTD_SLOT_COUNT * QTD_SLOTS_ENTRY_SIZE)
-#define QTD_SLOTS_RECORD_SIZE (QTD_SLOTS_BODY_SIZE + 4u)
+#define QTD_SLOTS_MAGIC         0x53445451u /* "QTDS" as little-endian bytes */
+#define QTD_SLOTS_FORMAT        1u
+#define QTD_SLOTS_HEADER_SIZE   16u
+#define QTD_SLOTS_ENTRY_SIZE    88u
+#define QTD_SLOTS_BODY_SIZE     (QTD_SLOTS_HEADER_SIZE + QTD_SLOT_COUNT * QTD_SLOTS_ENTRY_SIZE)
+#define QTD_SLOTS_RECORD_SIZE   (QTD_SLOTS_BODY_SIZE + 4u)
 #define QTD_SLOTS_COMMIT_SELECT 0x01u /* SLOT_COMMIT flags bit 0 */
 
 typedef struct {
-    uint8_t state;            /* QTD_SLOT_STATE_*: INVALID is only ever set in RAM (see load) */
-    uint32_t seq;             /* record sequence number of the commit, 0 when empty */
+    uint8_t state; /* QTD_SLOT_STATE_*: INVALID is only ever set in RAM (see load) */
+    uint32_t seq;  /* record sequence number of the commit, 0 when empty */
     uint32_t bitstream_size;
     uint8_t bitstream_sha256[QTD_SHA256_SIZE];
     uint32_t blob_size;
     uint8_t blob_sha256[QTD_SHA256_SIZE];
-    uint32_t idcode;          /* read from the bitstream at commit, 0 if none */
-    uint32_t usr_access;      /* the bitstream's USR_ACCESS (its accelerator ABI), 0 if none */
+    uint32_t idcode;     /* read from the bitstream at commit, 0 if none */
+    uint32_t usr_access; /* the bitstream's USR_ACCESS (its accelerator ABI), 0 if none */
 } qtd_slot_entry_t;
 
 typedef struct {
-    bool valid;          /* false: no record yet (fresh flash) */
-    uint8_t copy;        /* which metadata copy holds it */
+    bool valid;   /* false: no record yet (fresh flash) */
+    uint8_t copy; /* which metadata copy holds it */
     uint32_t seq;
-    uint8_t active;      /* QTD_SLOT_A, QTD_SLOT_B or QTD_LINK_NO_SLOT */
+    uint8_t active; /* QTD_SLOT_A, QTD_SLOT_B or QTD_LINK_NO_SLOT */
     qtd_slot_entry_t slot[QTD_SLOT_COUNT];
 } qtd_slot_table_t;
 

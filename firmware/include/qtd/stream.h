@@ -13,7 +13,7 @@
 #include "qtd/reply.h"
 
 #define QTD_STREAM_QUEUE_BYTES 3072u /* 64 windows of 12 x 4, 6 of the kernel's largest (32 x 16) */
-#define QTD_STREAM_SLICE_US 2000u    /* stream work per poll before the link is read again */
+#define QTD_STREAM_SLICE_US    2000u /* stream work per poll before the link is read again */
 
 bool qtd_stream_running(void);
 /* While a stream runs only STREAM_DATA, STREAM_STOP, PING, HELLO and POWER_* execute. */

@@ -28,12 +28,20 @@ def render(r: dict[str, Any]) -> None:
     from rich.table import Table
 
     kind = "virtual board" if r["virtual"] else "board"
-    stdout.print(f"[bold]{kind} {r['board']}[/]  firmware {r['firmware']}, link protocol v{r['protocol_version']}, "
-                 f"{r['baud']} baud, window {r['link']['window']} x {r['link']['max_payload']} B, "
-                 f"codecs {', '.join(r['link']['codecs'])}", highlight=False, soft_wrap=True)
+    stdout.print(
+        f"[bold]{kind} {r['board']}[/]  firmware {r['firmware']}, link protocol v{r['protocol_version']}, "
+        f"{r['baud']} baud, window {r['link']['window']} x {r['link']['max_payload']} B, "
+        f"codecs {', '.join(r['link']['codecs'])}",
+        highlight=False,
+        soft_wrap=True,
+    )
     f = r["flash"]
-    stdout.print(f"flash: {f['size'] // 1024:,} KiB, JEDEC {f['jedec_id']}, sector {f['sector_size'] // 1024} KiB, "
-                 f"page {f['page_size']} B", highlight=False, soft_wrap=True)
+    stdout.print(
+        f"flash: {f['size'] // 1024:,} KiB, JEDEC {f['jedec_id']}, sector {f['sector_size'] // 1024} KiB, "
+        f"page {f['page_size']} B",
+        highlight=False,
+        soft_wrap=True,
+    )
     table = Table(title=f"slots (active: {r['active_slot'] or 'none'})")
     for col in ("slot", "state", "seq", "image", "bytes"):
         table.add_column(col, no_wrap=True)
@@ -43,9 +51,19 @@ def render(r: dict[str, Any]) -> None:
         for i, part in enumerate(("bitstream", "blob")):
             p = s[part]
             first = i == 0
-            table.add_row(name if first else "", s["state"] if first else "", str(s["seq"]) if first else "", part,
-                          f"{p['length']:,}", p["sha256"][:24] if p["length"] else "-")
+            table.add_row(
+                name if first else "",
+                s["state"] if first else "",
+                str(s["seq"]) if first else "",
+                part,
+                f"{p['length']:,}",
+                p["sha256"][:24] if p["length"] else "-",
+            )
     stdout.print(table)
     g = r["fpga"]
-    stdout.print(f"FPGA: {g['state']} from slot {g['slot'] or '-'}, DONE {int(g['done'])}, IDCODE {g['idcode']}, "
-                 f"ABI {g['abi']}", highlight=False, soft_wrap=True)
+    stdout.print(
+        f"FPGA: {g['state']} from slot {g['slot'] or '-'}, DONE {int(g['done'])}, IDCODE {g['idcode']}, "
+        f"ABI {g['abi']}",
+        highlight=False,
+        soft_wrap=True,
+    )

@@ -12,8 +12,12 @@ from qtdeploy.errors import UsageError
 @click.command("pack")
 @click.argument("source", type=click.Path(exists=True))
 @click.option("--out", type=click.Path(dir_okay=False), help="Blob to write (.qtb).")
-@click.option("--desc", type=click.Path(dir_okay=False, exists=True), default=None,
-              help="Description (model.toml/.json); required for an .npz SOURCE.")
+@click.option(
+    "--desc",
+    type=click.Path(dir_okay=False, exists=True),
+    default=None,
+    help="Description (model.toml/.json); required for an .npz SOURCE.",
+)
 @json_option
 def command(source: str, out: str | None, desc: str | None, as_json: bool) -> None:
     """Build a versioned, checksummed blob from a directory or .npz plus a description.
@@ -33,5 +37,6 @@ def _summary(info: dict) -> None:
     stdout.print(
         f"wrote {info['source']}: {info['size']:,} bytes, {len(info['tensors'])} tensors, "
         f"{len(info['luts'])} LUTs, ABI {info['abi']}, sha256 {info['sha256'][:16]}...",
-        highlight=False, soft_wrap=True,
+        highlight=False,
+        soft_wrap=True,
     )

@@ -10,40 +10,83 @@ from qtdeploy.cli.output import emit, stderr, stdout
 
 @click.command("train")
 @click.option("--data", type=click.Path(dir_okay=False), default=None, help="CSV with a header row.")
-@click.option("--dataset", default=None, help="A packaged public dataset instead: seattle-temps, seattle-weather.")
+@click.option(
+    "--dataset", default=None, help="A packaged public dataset instead: seattle-temps, seattle-weather."
+)
 @click.option("--target", default=None, help="Column to forecast.")
 @click.option("--features", default=None, help="Comma-separated input columns (default: the target).")
 @click.option("--window", type=int, default=12, show_default=True)
 @click.option("--d-model", type=int, default=32, show_default=True)
-@click.option("--bits", type=int, default=8, show_default=True, help="Width of every weight and activation, 2..8.")
-@click.option("--act-bits", type=int, default=None, help="Activation width if different from --bits (mixed precision).")
-@click.option("--float", "float_only", is_flag=True, help="Train a float model only (a baseline; does not export).")
+@click.option(
+    "--bits", type=int, default=8, show_default=True, help="Width of every weight and activation, 2..8."
+)
+@click.option(
+    "--act-bits", type=int, default=None, help="Activation width if different from --bits (mixed precision)."
+)
+@click.option(
+    "--float", "float_only", is_flag=True, help="Train a float model only (a baseline; does not export)."
+)
 @click.option("--horizon", type=int, default=1, show_default=True)
 @click.option("--layers", type=int, default=1, show_default=True)
 @click.option("--ffn", type=int, default=None, help="Feed-forward width (default: 4 x d_model).")
-@click.option("--epochs", type=int, default=30, show_default=True, help="Per phase (float, then QAT), early-stopped.")
+@click.option(
+    "--epochs", type=int, default=30, show_default=True, help="Per phase (float, then QAT), early-stopped."
+)
 @click.option("--threads", type=int, default=1, show_default=True, help="CPU threads for torch.")
-@click.option("--out", required=True, type=click.Path(file_okay=False), help="Run directory: checkpoint.pt, metrics.json.")
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(file_okay=False),
+    help="Run directory: checkpoint.pt, metrics.json.",
+)
 @json_option
-def command(data, dataset, target, features, window, d_model, bits, act_bits, float_only, horizon, layers, ffn, epochs, threads,
-            out, as_json) -> None:
+def command(
+    data,
+    dataset,
+    target,
+    features,
+    window,
+    d_model,
+    bits,
+    act_bits,
+    float_only,
+    horizon,
+    layers,
+    ffn,
+    epochs,
+    threads,
+    out,
+    as_json,
+) -> None:
     """Train a forecaster with fake quantisation at 2..8 bits (float pre-training, then QAT)."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     from qtdeploy.model.config import ModelConfig, check_bits
-    from qtdeploy.model.runs import load_series
-    from qtdeploy.model.train import TrainSettings, save_run, train
+    from qtdeploy.model.data import load_series
+    from qtdeploy.train.qat import TrainSettings, save_run, train
 
     if not float_only:
         check_bits(bits)
     series = load_series(data, dataset, target, features.split(",") if features else None)
-    config = ModelConfig.uniform(window=window, features=series.x.shape[1], d_model=d_model, horizon=horizon,
-                                 layers=layers, bits=None if float_only else bits,
-                                 act_bits=act_bits, ffn=ffn or 0)
+    config = ModelConfig.uniform(
+        window=window,
+        features=series.x.shape[1],
+        d_model=d_model,
+        horizon=horizon,
+        layers=layers,
+        bits=None if float_only else bits,
+        act_bits=act_bits,
+        ffn=ffn or 0,
+    )
     from qtdeploy.model import data as D
 
     D.make_splits(series, window, horizon, D.fit_norm(series))  # refuse too-short data before training
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[val]}"))
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[val]}"),
+    )
     with Progress(*columns, console=stderr, disable=as_json) as bar:
         tasks: dict[str, int] = {}
 
@@ -55,7 +98,12 @@ def command(data, dataset, target, features, window, d_model, bits, act_bits, fl
         result = train(series, config, TrainSettings(epochs=epochs, threads=threads), progress)
     save_run(result, out)
     summary = {"run": out, **{k: result.metrics[k] for k in ("float", "qat") if k in result.metrics}}
-    emit(summary, as_json, lambda s: stdout.print(
-        f"float test RMSE {s['float']['rmse']:.4f}"
-        + (f", QAT {s['qat']['rmse']:.4f}" if "qat" in s else "")
-        + f", persistence {s['float']['persistence_rmse']:.4f}; wrote {out}/checkpoint.pt, metrics.json"))
+    emit(
+        summary,
+        as_json,
+        lambda s: stdout.print(
+            f"float test RMSE {s['float']['rmse']:.4f}"
+            + (f", QAT {s['qat']['rmse']:.4f}" if "qat" in s else "")
+            + f", persistence {s['float']['persistence_rmse']:.4f}; wrote {out}/checkpoint.pt, metrics.json"
+        ),
+    )

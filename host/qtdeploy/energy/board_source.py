@@ -34,9 +34,18 @@ class BoardSource:
     board goes away. ``board``, ``origin``, ``rails`` and ``rate_hz`` are known after the first
     ``open`` (the CLI opens once before logging, so a wrong port fails at once)."""
 
-    def __init__(self, port: str | None, *, baud: int | None = None, board_file: str | None = None,
-                 rate_hz: int = DEFAULT_RATE_HZ, rails: tuple[str, ...] | None = None, silence_s: float | None = None,
-                 opener: Callable[..., Board] = Board.open, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        port: str | None,
+        *,
+        baud: int | None = None,
+        board_file: str | None = None,
+        rate_hz: int = DEFAULT_RATE_HZ,
+        rails: tuple[str, ...] | None = None,
+        silence_s: float | None = None,
+        opener: Callable[..., Board] = Board.open,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.port, self.baud, self.board_file = port, baud, board_file
         self.wanted_hz = rate_hz
         self.wanted_rails = rails
@@ -110,8 +119,11 @@ class BoardSource:
             if s.t_us <= self._last_t_us:
                 raise SourceLost("the board's clock went backwards: it restarted")
             self._last_t_us = s.t_us
-            out.append(Sample(s.t_s, self._offset + s.t_s,
-                              tuple((r.bus_v, r.current_ma, r.power_mw) for r in s.rails)))
+            out.append(
+                Sample(
+                    s.t_s, self._offset + s.t_s, tuple((r.bus_v, r.current_ma, r.power_mw) for r in s.rails)
+                )
+            )
         return out, []
 
     def close(self) -> None:

@@ -62,7 +62,9 @@ def sample_header(rails: tuple[str, ...]) -> str:
     return ",".join(cols) + "\n"
 
 
-def manifest_line(seq: int, name: str, offset: int, length: int, rows: int, sha: str, t0: float, t1: float) -> str:
+def manifest_line(
+    seq: int, name: str, offset: int, length: int, rows: int, sha: str, t0: float, t1: float
+) -> str:
     body = f"{seq},{name},{offset},{length},{rows},{sha},{t0:.3f},{t1:.3f}"
     return f"{body},{zlib.crc32(body.encode()):08x}\n"
 
@@ -82,7 +84,9 @@ def _disk_error(err: OSError, path: Path) -> EnergyLogError:
             f"cannot write the energy log in {path}: {err.strerror}.",
             "Choose a directory you can write (--out DIR), or fix its permissions.",
         )
-    return EnergyLogError(f"cannot write the energy log {path}: {err.strerror or err}.", "Check the disk and the path.")
+    return EnergyLogError(
+        f"cannot write the energy log {path}: {err.strerror or err}.", "Check the disk and the path."
+    )
 
 
 @dataclass
@@ -105,8 +109,17 @@ class LogWriter:
     the page cache outlives the process; a power cut is not).
     """
 
-    def __init__(self, root: Path, meta: dict[str, Any], session: int, seq: int, *,
-                 flush_interval_s: float, durable: bool, clock: Any) -> None:
+    def __init__(
+        self,
+        root: Path,
+        meta: dict[str, Any],
+        session: int,
+        seq: int,
+        *,
+        flush_interval_s: float,
+        durable: bool,
+        clock: Any,
+    ) -> None:
         self.root = root
         self.meta = meta
         self.rails = tuple(meta["rails"])
@@ -123,18 +136,36 @@ class LogWriter:
 
     # ---- opening ---------------------------------------------------------------------------
     @classmethod
-    def open(cls, root: str | Path, *, board: str, origin: str, rails: tuple[str, ...], rate_hz: int,
-             total_rails: tuple[str, ...] | None = None, flush_interval_s: float = 0.5,
-             durable: bool = True, clock: Any = time.time, sample_power: str = "instantaneous") -> LogWriter:
+    def open(
+        cls,
+        root: str | Path,
+        *,
+        board: str,
+        origin: str,
+        rails: tuple[str, ...],
+        rate_hz: int,
+        total_rails: tuple[str, ...] | None = None,
+        flush_interval_s: float = 0.5,
+        durable: bool = True,
+        clock: Any = time.time,
+        sample_power: str = "instantaneous",
+    ) -> LogWriter:
         """Create the log at ``root`` or resume it; returns a writer on a new session."""
         from qtdeploy.energy.reader import read_log, repair_tail
 
         if not 0 < flush_interval_s <= 1.0:
             raise ValueError("flush_interval_s must be in (0, 1]: the log promises to lose at most 1 s")
         root = Path(root)
-        meta = {"format": FORMAT, "version": VERSION, "board": board, "origin": origin, "rails": list(rails),
-                "rate_hz": rate_hz, "total_rails": list(total_rails if total_rails is not None else rails),
-                "sample_power": sample_power}  # "interval_mean": each sample's power is the mean since the previous
+        meta = {
+            "format": FORMAT,
+            "version": VERSION,
+            "board": board,
+            "origin": origin,
+            "rails": list(rails),
+            "rate_hz": rate_hz,
+            "total_rails": list(total_rails if total_rails is not None else rails),
+            "sample_power": sample_power,
+        }  # "interval_mean": each sample's power is the mean since the previous
         try:
             root.mkdir(parents=True, exist_ok=True)
             meta_path = root / "meta.json"
@@ -157,7 +188,9 @@ class LogWriter:
                     os.fsync(fh.fileno())
                 os.replace(tmp, meta_path)
                 session, seq = 0, 0
-            writer = cls(root, meta, session, seq, flush_interval_s=flush_interval_s, durable=durable, clock=clock)
+            writer = cls(
+                root, meta, session, seq, flush_interval_s=flush_interval_s, durable=durable, clock=clock
+            )
         except OSError as err:
             raise _disk_error(err, root) from err
         return writer
@@ -191,7 +224,9 @@ class LogWriter:
         if e.kind not in EVENT_KINDS:
             raise ValueError(f"event kind {e.kind!r} is not one of {EVENT_KINDS}")
         detail = e.detail.replace(",", ";").replace("\n", " ")
-        line = f"{e.t_s:.6f},{e.unix_s:.3f},{e.kind},{_fmt(e.duration_s, 6)},{_fmt(e.energy_mj, 6)},{detail}\n"
+        line = (
+            f"{e.t_s:.6f},{e.unix_s:.3f},{e.kind},{_fmt(e.duration_s, 6)},{_fmt(e.energy_mj, 6)},{detail}\n"
+        )
         self._queue(self._events, line, e.unix_s)
 
     def _queue(self, seg: _Segment, line: str, t: float) -> None:
@@ -220,8 +255,18 @@ class LogWriter:
                 data = "".join(seg.pending).encode()
                 seg.fh.write(data)
                 self._sync(seg.fh)
-                lines.append(manifest_line(self.seq, seg.path.name, seg.size, len(data), len(seg.pending),
-                                           hashlib.sha256(data).hexdigest(), seg.t_first, seg.t_last))
+                lines.append(
+                    manifest_line(
+                        self.seq,
+                        seg.path.name,
+                        seg.size,
+                        len(data),
+                        len(seg.pending),
+                        hashlib.sha256(data).hexdigest(),
+                        seg.t_first,
+                        seg.t_last,
+                    )
+                )
                 self.seq += 1
                 self.rows_committed += len(seg.pending)
                 seg.size += len(data)

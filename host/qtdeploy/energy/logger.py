@@ -49,22 +49,38 @@ class LogStats:
     seconds: float = 0.0
 
 
-def run_logger(source: SampleSource, out: str | Path, *, duration_s: float | None = None,
-               flush_interval_s: float = 0.5, reconnect_interval_s: float = 1.0,
-               total_rails: tuple[str, ...] | None = None, durable: bool = True,
-               clock: Callable[[], float] = time.time, sleep: Callable[[float], None] = time.sleep,
-               stop: Callable[[], bool] = lambda: False,
-               progress: Callable[[LogStats], None] | None = None) -> LogStats:
+def run_logger(
+    source: SampleSource,
+    out: str | Path,
+    *,
+    duration_s: float | None = None,
+    flush_interval_s: float = 0.5,
+    reconnect_interval_s: float = 1.0,
+    total_rails: tuple[str, ...] | None = None,
+    durable: bool = True,
+    clock: Callable[[], float] = time.time,
+    sleep: Callable[[float], None] = time.sleep,
+    stop: Callable[[], bool] = lambda: False,
+    progress: Callable[[LogStats], None] | None = None,
+) -> LogStats:
     """Log until ``duration_s`` has passed or ``stop()`` says so; returns what was logged.
 
     A ``SourceLost`` closes the source, retries ``open`` every ``reconnect_interval_s`` (the
     writer keeps committing meanwhile) and, once back, writes a ``gap`` event with the outage.
     Errors of the log itself (``EnergyLogError``) end the loop: nothing can be kept then.
     """
-    writer = LogWriter.open(out, board=source.board, origin=source.origin, rails=source.rails,
-                            rate_hz=source.rate_hz, total_rails=total_rails,
-                            flush_interval_s=flush_interval_s, durable=durable, clock=clock,
-                            sample_power=getattr(source, "sample_power", "instantaneous"))
+    writer = LogWriter.open(
+        out,
+        board=source.board,
+        origin=source.origin,
+        rails=source.rails,
+        rate_hz=source.rate_hz,
+        total_rails=total_rails,
+        flush_interval_s=flush_interval_s,
+        durable=durable,
+        clock=clock,
+        sample_power=getattr(source, "sample_power", "instantaneous"),
+    )
     stats = LogStats()
     start = clock()
     read_timeout = min(0.1, flush_interval_s / 2)
@@ -84,8 +100,15 @@ def run_logger(source: SampleSource, out: str | Path, *, duration_s: float | Non
                 connected = _try_open(source)
                 if connected and lost_at is not None:
                     now = clock()
-                    writer.add_event(Event(0.0, lost_at, "gap", duration_s=now - lost_at,
-                                           detail="board disconnected; reconnected"))
+                    writer.add_event(
+                        Event(
+                            0.0,
+                            lost_at,
+                            "gap",
+                            duration_s=now - lost_at,
+                            detail="board disconnected; reconnected",
+                        )
+                    )
                     stats.gaps += 1
                     stats.gap_s += now - lost_at
                     lost_at = None
@@ -106,8 +129,15 @@ def run_logger(source: SampleSource, out: str | Path, *, duration_s: float | Non
                 stats.seconds = clock() - start
                 progress(stats)
         if lost_at is not None:
-            writer.add_event(Event(0.0, lost_at, "gap", duration_s=clock() - lost_at,
-                                   detail="board still disconnected at the end of the log"))
+            writer.add_event(
+                Event(
+                    0.0,
+                    lost_at,
+                    "gap",
+                    duration_s=clock() - lost_at,
+                    detail="board still disconnected at the end of the log",
+                )
+            )
             stats.gaps += 1
     finally:
         source.close()

@@ -33,8 +33,14 @@ def _decimate(t: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return t[:m].reshape(-1, n).mean(axis=1), y[:m].reshape(-1, n).mean(axis=1)
 
 
-def plot_report(data: LogData, rows: np.ndarray, runs: list[slice], energies: list[float],
-                result: dict[str, Any], png: Path) -> None:
+def plot_report(
+    data: LogData,
+    rows: np.ndarray,
+    runs: list[slice],
+    energies: list[float],
+    result: dict[str, Any],
+    png: Path,
+) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -43,8 +49,11 @@ def plot_report(data: LogData, rows: np.ndarray, runs: list[slice], energies: li
     origin = data.origin.upper()
     rails = data.rails
     fig, (ax_p, ax_h) = plt.subplots(1, 2, figsize=(13, 5), gridspec_kw={"width_ratios": [2.2, 1]})
-    fig.suptitle(f"{origin} energy log: board {result.get('board')}, {result['samples']} samples, "
-                 f"{result['duration_s']:.1f} s ({data.root.name})", fontsize=11)
+    fig.suptitle(
+        f"{origin} energy log: board {result.get('board')}, {result['samples']} samples, "
+        f"{result['duration_s']:.1f} s ({data.root.name})",
+        fontsize=11,
+    )
     t0 = rows[0, 1] if len(rows) else 0.0
     span = (rows[-1, 1] - t0) if len(rows) else 0.0
     scale, unit = (60.0, "min") if span > 600 else (1.0, "s")
@@ -56,11 +65,27 @@ def plot_report(data: LogData, rows: np.ndarray, runs: list[slice], energies: li
             ax_p.plot(tt, pp, lw=0.8, color=f"C{k % 10}", label=label if first else None)
             first = False
     for g in (e for e in data.events if e.kind == "gap"):
-        ax_p.axvspan((g.unix_s - t0) / scale, (g.unix_s + (g.duration_s or 0) - t0) / scale,
-                     color="0.85", zorder=0, label=None)
+        ax_p.axvspan(
+            (g.unix_s - t0) / scale,
+            (g.unix_s + (g.duration_s or 0) - t0) / scale,
+            color="0.85",
+            zorder=0,
+            label=None,
+        )
     for a, b in result["gaps"].get("unmarked", []):  # between runs: no logger was running
-        ax_p.axvspan((a - t0) / scale, (b - t0) / scale, facecolor="0.96", edgecolor="0.75", hatch="//", lw=0, zorder=0, label=None)
-    ax_p.set_xlabel(f"time since log start [{unit}] (host clock; grey: board disconnected, hatched: not logging)")
+        ax_p.axvspan(
+            (a - t0) / scale,
+            (b - t0) / scale,
+            facecolor="0.96",
+            edgecolor="0.75",
+            hatch="//",
+            lw=0,
+            zorder=0,
+            label=None,
+        )
+    ax_p.set_xlabel(
+        f"time since log start [{unit}] (host clock; grey: board disconnected, hatched: not logging)"
+    )
     ax_p.set_ylabel("power [mW]")
     ax_p.set_title(f"power per rail ({origin.lower()})", fontsize=10)
     ax_p.grid(alpha=0.3)
@@ -76,8 +101,9 @@ def plot_report(data: LogData, rows: np.ndarray, runs: list[slice], energies: li
         ax_h.set_xlabel(f"energy per inference [{unit}]\n({inf['source']})", fontsize=9)
         ax_h.set_ylabel("inferences")
     else:
-        ax_h.text(0.5, 0.5, "no inference markers in this log", ha="center", va="center",
-                  transform=ax_h.transAxes)
+        ax_h.text(
+            0.5, 0.5, "no inference markers in this log", ha="center", va="center", transform=ax_h.transAxes
+        )
         ax_h.set_xticks([])
         ax_h.set_yticks([])
     ax_h.set_title(f"energy per inference ({origin.lower()}, n={inf['count']})", fontsize=10)

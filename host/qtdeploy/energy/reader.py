@@ -63,10 +63,14 @@ def read_meta(root: Path) -> dict[str, Any]:
     try:
         meta = json.loads(path.read_text())
     except FileNotFoundError:
-        raise FormatError(f"{root} is not an energy log: no meta.json.",
-                          "Give the directory that `qtdeploy energy log --out` wrote.") from None
+        raise FormatError(
+            f"{root} is not an energy log: no meta.json.",
+            "Give the directory that `qtdeploy energy log --out` wrote.",
+        ) from None
     except (OSError, ValueError) as err:
-        raise FormatError(f"{path} cannot be read: {err}.", "Restore meta.json from a backup of the log.") from None
+        raise FormatError(
+            f"{path} cannot be read: {err}.", "Restore meta.json from a backup of the log."
+        ) from None
     if meta.get("format") != FORMAT or not isinstance(meta.get("rails"), list):
         raise FormatError(f"{path} is not a {FORMAT} meta file.", "Give the directory of an energy log.")
     return meta
@@ -108,7 +112,13 @@ def read_log(root: str | Path) -> LogData:
     # manifest interleaves the two kinds, so a single slot would re-read them every chunk)
     cached: dict[str, tuple[str, bytes]] = {}
     for fields in _manifest_entries(root, data):
-        seq, name, offset, length, rows = int(fields[0]), fields[1], int(fields[2]), int(fields[3]), int(fields[4])
+        seq, name, offset, length, rows = (
+            int(fields[0]),
+            fields[1],
+            int(fields[2]),
+            int(fields[3]),
+            int(fields[4]),
+        )
         data.next_seq = max(data.next_seq, seq + 1)
         kind = name.split("-")[0]
         if cached.get(kind, ("", b""))[0] != name:
@@ -116,14 +126,16 @@ def read_log(root: str | Path) -> LogData:
                 cached[kind] = (name, (root / name).read_bytes())
             except OSError:
                 cached[kind] = (name, b"")
-        chunk = cached[kind][1][offset:offset + length]
+        chunk = cached[kind][1][offset : offset + length]
         data.committed_end[name] = max(data.committed_end.get(name, 0), offset + length)
         where = f"{name} chunk {seq} (bytes {offset}..{offset + length})"
         if len(chunk) != length:
             data.damaged.append(Damaged(where, f"file holds {len(chunk)} of its {length} bytes"))
             continue
         if hashlib.sha256(chunk).hexdigest() != fields[5]:
-            data.damaged.append(Damaged(where, "SHA-256 mismatch: the bytes changed after they were committed"))
+            data.damaged.append(
+                Damaged(where, "SHA-256 mismatch: the bytes changed after they were committed")
+            )
             continue
         text = chunk.decode()
         if text.count("\n") != rows:
@@ -134,9 +146,16 @@ def read_log(root: str | Path) -> LogData:
             data.samples.extend([float(x) for x in row] for row in csv.reader(io.StringIO(text)))
         else:
             for row in csv.reader(io.StringIO(text)):
-                data.events.append(Event(float(row[0]), float(row[1]), row[2],
-                                         float(row[3]) if row[3] else None,
-                                         float(row[4]) if row[4] else None, row[5]))
+                data.events.append(
+                    Event(
+                        float(row[0]),
+                        float(row[1]),
+                        row[2],
+                        float(row[3]) if row[3] else None,
+                        float(row[4]) if row[4] else None,
+                        row[5],
+                    )
+                )
     sessions = [-1]
     for path in root.iterdir():
         m = _SESSION.match(path.name)
@@ -159,7 +178,7 @@ def repair_tail(root: Path, data: LogData) -> None:
     Damaged chunks are left in place for a person to inspect; only bytes no manifest line
     points at are removed, and only from the end of a file.
     """
-    for name, tail in data.uncommitted_bytes.items():
+    for name in data.uncommitted_bytes:
         path = root / name
         if name == MANIFEST:
             keep = data.manifest_good_bytes

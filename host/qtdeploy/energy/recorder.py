@@ -30,20 +30,39 @@ from qtdeploy.ops.session import Board
 class SessionRecorder:
     """POWER_STREAM samples and measured inferences from an open session into a log directory."""
 
-    def __init__(self, board: Board, out: str | Path, *, rate_hz: int = DEFAULT_RATE_HZ,
-                 rails: tuple[str, ...] | None = None, flush_interval_s: float = 0.5) -> None:
+    def __init__(
+        self,
+        board: Board,
+        out: str | Path,
+        *,
+        rate_hz: int = DEFAULT_RATE_HZ,
+        rails: tuple[str, ...] | None = None,
+        flush_interval_s: float = 0.5,
+    ) -> None:
         self.board = board
         self.names = names = tuple(rails) if rails else power.rail_names(board)
         first = self._sync_clock()
         self.stream = power.PowerStream(board, rate_hz=rate_hz, rails=names)
         self.stream.start()
         self.origin = "simulated" if board.virtual else "measured"
-        self.writer = LogWriter.open(out, board=board.caps.board_id, origin=self.origin, rails=names,
-                                     rate_hz=self.stream.granted_hz,
-                                     total_rails=tuple(r for r in names if r not in power.upstream_rails(board)),
-                                     flush_interval_s=flush_interval_s, sample_power="interval_mean")
-        self.writer.add_event(Event(first.t_s, self.offset + first.t_s, "session",
-                                    detail=f"session {self.writer.session} {self.origin}"))
+        self.writer = LogWriter.open(
+            out,
+            board=board.caps.board_id,
+            origin=self.origin,
+            rails=names,
+            rate_hz=self.stream.granted_hz,
+            total_rails=tuple(r for r in names if r not in power.upstream_rails(board)),
+            flush_interval_s=flush_interval_s,
+            sample_power="interval_mean",
+        )
+        self.writer.add_event(
+            Event(
+                first.t_s,
+                self.offset + first.t_s,
+                "session",
+                detail=f"session {self.writer.session} {self.origin}",
+            )
+        )
         self.samples = 0
         self.last_unix_s = self.offset + first.t_s
         self.resets = 0
@@ -61,8 +80,9 @@ class SessionRecorder:
         report` leaves out) and sample again, on a fresh clock offset since a reset board's
         clock starts over."""
         now = time.time()
-        self.writer.add_event(Event(0.0, self.last_unix_s, "gap", duration_s=max(0.0, now - self.last_unix_s),
-                                    detail=why))
+        self.writer.add_event(
+            Event(0.0, self.last_unix_s, "gap", duration_s=max(0.0, now - self.last_unix_s), detail=why)
+        )
         self.resets += 1
         self._sync_clock()
         self.stream.start()
@@ -73,8 +93,11 @@ class SessionRecorder:
 
     def _add(self, got: list[power.PowerSample]) -> int:
         for s in got:
-            self.writer.add_sample(Sample(s.t_s, self.offset + s.t_s,
-                                          tuple((r.bus_v, r.current_ma, r.power_mw) for r in s.rails)))
+            self.writer.add_sample(
+                Sample(
+                    s.t_s, self.offset + s.t_s, tuple((r.bus_v, r.current_ma, r.power_mw) for r in s.rails)
+                )
+            )
         self.samples += len(got)
         if got:
             self.last_unix_s = self.offset + got[-1].t_s
@@ -87,8 +110,11 @@ class SessionRecorder:
         if m.report is None:
             raise ValueError("the measurement has not ended")
         t = m.report.t_start_us / 1e6
-        self.writer.add_event(Event(t, self.offset + t, "inference", duration_s=m.duration_s,
-                                    energy_mj=m.energy_mj, detail=detail))
+        self.writer.add_event(
+            Event(
+                t, self.offset + t, "inference", duration_s=m.duration_s, energy_mj=m.energy_mj, detail=detail
+            )
+        )
 
     def close(self) -> None:
         try:

@@ -21,7 +21,6 @@ import numpy as np
 
 from qtdeploy.energy.reader import LogData, read_log
 
-
 # Interval-mean logs: a silence this long means the stream stopped (the BoardSource gives up on
 # a board after max(3 s, 5 periods) without samples and reconnects, which a gap event marks).
 MEAN_SILENCE_S = 10.0
@@ -56,7 +55,10 @@ def _holes(t: np.ndarray, runs: list[slice], gaps: list, rate_hz: float) -> list
     period = 1.0 / max(rate_hz, 1e-9)
     out = []
     for prev, nxt in zip(runs, runs[1:]):
-        a, b = float(t[prev.stop - 1]), float(t[nxt.start]) - period  # the next run's first sample covers one period
+        a, b = (
+            float(t[prev.stop - 1]),
+            float(t[nxt.start]) - period,
+        )  # the next run's first sample covers one period
         if b - a <= 1.5 * period:
             continue
         if any(g.unix_s < b and g.unix_s + (g.duration_s or 0) > a for g in gaps):
@@ -129,11 +131,17 @@ def report(logdir: str | Path, *, png: str | Path | None = None, gap_factor: flo
         "total_rails": total_rails,
         "total_mean_mw": float(total.mean()) if len(t) else None,
         "total_energy_mj": _integrate(t, total, runs, interval_mean),
-        "gaps": {"count": len(gaps) + len(holes),
-                 "seconds": float(sum(g.duration_s or 0 for g in gaps) + sum(b - a for a, b in holes)),
-                 "marked": len(gaps), "unmarked": [[a, b] for a, b in holes]},
+        "gaps": {
+            "count": len(gaps) + len(holes),
+            "seconds": float(sum(g.duration_s or 0 for g in gaps) + sum(b - a for a, b in holes)),
+            "marked": len(gaps),
+            "unmarked": [[a, b] for a, b in holes],
+        },
         "inferences": _stats(energies, source) | _above_baseline(data, total, energies),
-        "chunks": {"ok": data.chunks_ok, "damaged": [{"where": d.where, "reason": d.reason} for d in data.damaged]},
+        "chunks": {
+            "ok": data.chunks_ok,
+            "damaged": [{"where": d.where, "reason": d.reason} for d in data.damaged],
+        },
         "uncommitted_bytes": dict(data.uncommitted_bytes),
     }
     if png is not None:
@@ -158,14 +166,25 @@ def _above_baseline(data: LogData, total_mw: np.ndarray, energies: list[float]) 
     base = float(np.median(total_mw))
     extra = np.array([float(e.energy_mj) - base * float(e.duration_s) for e in infs])
     span = np.array([float(e.duration_s) for e in infs])
-    return {"baseline_mw": base, "span_ms_median": float(np.median(span) * 1e3),
-            "above_baseline_mean_mj": float(extra.mean()),
-            "above_baseline_sem_mj": float(extra.std(ddof=1) / np.sqrt(len(extra))) if len(extra) > 1 else None}
+    return {
+        "baseline_mw": base,
+        "span_ms_median": float(np.median(span) * 1e3),
+        "above_baseline_mean_mj": float(extra.mean()),
+        "above_baseline_sem_mj": float(extra.std(ddof=1) / np.sqrt(len(extra))) if len(extra) > 1 else None,
+    }
 
 
 def _stats(energies: list[float], source: str) -> dict[str, Any]:
     if not energies:
         return {"count": 0, "source": None}
     e = np.array(energies)
-    return {"count": len(e), "source": source, "mean_mj": float(e.mean()), "median_mj": float(np.median(e)),
-            "std_mj": float(e.std()), "min_mj": float(e.min()), "max_mj": float(e.max()), "energies_mj": e.tolist()}
+    return {
+        "count": len(e),
+        "source": source,
+        "mean_mj": float(e.mean()),
+        "median_mj": float(np.median(e)),
+        "std_mj": float(e.std()),
+        "min_mj": float(e.min()),
+        "max_mj": float(e.max()),
+        "energies_mj": e.tolist(),
+    }

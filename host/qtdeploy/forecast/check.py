@@ -25,7 +25,8 @@ class PredictionMismatch(DeviceError):
             f"window {seq}: the board ({engine} engine) predicted {board.tolist()}, the host integer "
             f"reference {host.tolist()} (int32 outputs).",
             "Re-flash the image (`qtdeploy flash`); if it repeats, report it with the blob and this window "
-            "(--out keeps the rows before it).")
+            "(--out keeps the rows before it).",
+        )
         self.seq, self.board, self.host = seq, board, host
 
 

@@ -16,8 +16,17 @@ from qtdeploy.forecast.sources import Reading
 class LiveView:
     """Feed it readings and rows; it redraws itself. ``enabled=False`` (``--json``) draws nothing."""
 
-    def __init__(self, console: Console, *, features: tuple[str, ...], target: str, origin: str, engine: str,
-                 total: int | None, enabled: bool = True) -> None:
+    def __init__(
+        self,
+        console: Console,
+        *,
+        features: tuple[str, ...],
+        target: str,
+        origin: str,
+        engine: str,
+        total: int | None,
+        enabled: bool = True,
+    ) -> None:
         self.console, self.features, self.target = console, features, target
         self.origin, self.engine, self.total, self.enabled = origin, engine, total, enabled
         self.reading: Reading | None = None
@@ -31,8 +40,13 @@ class LiveView:
     def __enter__(self) -> LiveView:
         self.first = time.monotonic()
         if self.enabled:
-            self.live = Live(self._table(), console=self.console, refresh_per_second=4, transient=False,
-                             get_renderable=self._table)
+            self.live = Live(
+                self._table(),
+                console=self.console,
+                refresh_per_second=4,
+                transient=False,
+                get_renderable=self._table,
+            )
             self.live.__enter__()
         return self
 
@@ -62,22 +76,41 @@ class LiveView:
     def _table(self) -> Table:
         sim = " (simulated)" if self.origin == "simulated" else ""
         done = sum(self.counts.values())
-        t = Table(title=f"qtdeploy forecast · {self.engine} engine · {done}"
-                        + (f"/{self.total}" if self.total else "") + " windows", show_header=False, box=None)
+        t = Table(
+            title=f"qtdeploy forecast · {self.engine} engine · {done}"
+            + (f"/{self.total}" if self.total else "")
+            + " windows",
+            show_header=False,
+            box=None,
+        )
         t.add_column(style="bold")
         t.add_column()
         if self.reading is not None:
-            t.add_row("reading", f"{self.reading.stamp}  " + "  ".join(
-                f"{n}={v:g}" for n, v in zip(self.features, self.reading.values)))
+            t.add_row(
+                "reading",
+                f"{self.reading.stamp}  "
+                + "  ".join(f"{n}={v:g}" for n, v in zip(self.features, self.reading.values)),
+            )
         if self.last_ok is not None and self.last_ok.prediction:
-            t.add_row(f"prediction (window {self.last_ok.seq})",
-                      "  ".join(f"{self.target}={p:.3f}" for p in self.last_ok.prediction))
-            t.add_row("latency", f"{self.last_ok.latency_ms:.2f} ms host round trip, "
-                                 f"{self.last_ok.board_us} µs on the board{sim}")
+            t.add_row(
+                f"prediction (window {self.last_ok.seq})",
+                "  ".join(f"{self.target}={p:.3f}" for p in self.last_ok.prediction),
+            )
+            t.add_row(
+                "latency",
+                f"{self.last_ok.latency_ms:.2f} ms host round trip, "
+                f"{self.last_ok.board_us} µs on the board{sim}",
+            )
         if self.last_scored is not None:
-            errs = [p - y for p, y in zip(self.last_scored.prediction or [], self.last_scored.truth) if y is not None]
+            errs = [
+                p - y
+                for p, y in zip(self.last_scored.prediction or [], self.last_scored.truth)
+                if y is not None
+            ]
             t.add_row(f"error (window {self.last_scored.seq})", "  ".join(f"{e:+.3f}" for e in errs))
         rate = self._rate()
         t.add_row("windows/s", f"{rate:.1f}{sim}" if rate else "-")
-        t.add_row("status", f"{self.counts['ok']} ok, {self.counts['lost']} lost, {self.counts['failed']} failed")
+        t.add_row(
+            "status", f"{self.counts['ok']} ok, {self.counts['lost']} lost, {self.counts['failed']} failed"
+        )
         return t

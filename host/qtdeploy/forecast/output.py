@@ -27,8 +27,19 @@ class RowWriter:
 
     def __init__(self, path: Path, *, target: str, horizon: int, energy: bool, origin: str) -> None:
         self.path, self.horizon, self.energy, self.origin = path, horizon, energy, origin
-        self.header = (["timestamp", "seq", "status", *_names("pred", target, horizon), *_names("truth", target, horizon),
-                        "latency_ms", "board_us"] + (["energy_mj"] if energy else []) + ["origin", "error"])
+        self.header = (
+            [
+                "timestamp",
+                "seq",
+                "status",
+                *_names("pred", target, horizon),
+                *_names("truth", target, horizon),
+                "latency_ms",
+                "board_us",
+            ]
+            + (["energy_mj"] if energy else [])
+            + ["origin", "error"]
+        )
         self.f: IO[str] | None = None
         self.rows = 0
         if path.exists() and path.is_dir():
@@ -43,8 +54,15 @@ class RowWriter:
             self.csv.writerow(self.header)
         pred = row.prediction or [None] * self.horizon
         truth = list(row.truth) + [None] * (self.horizon - len(row.truth))
-        cells = [row.stamp, row.seq, row.status, *(_fmt(v) for v in pred), *(_fmt(v) for v in truth),
-                 _fmt(row.latency_ms, 3), "" if row.board_us is None else row.board_us]
+        cells = [
+            row.stamp,
+            row.seq,
+            row.status,
+            *(_fmt(v) for v in pred),
+            *(_fmt(v) for v in truth),
+            _fmt(row.latency_ms, 3),
+            "" if row.board_us is None else row.board_us,
+        ]
         if self.energy:
             cells.append(_fmt(row.energy_mj, 6))
         self.csv.writerow(cells + [self.origin, row.error])

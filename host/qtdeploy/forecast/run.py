@@ -36,8 +36,8 @@ from qtdeploy.forecast.window import Scaling, Window, Windower
 from qtdeploy.formats import blob as blob_fmt
 from qtdeploy.link import payloads as P
 from qtdeploy.model.intmodel import IntModel, from_blob
-from qtdeploy.ops.info import slot_info
 from qtdeploy.ops import power
+from qtdeploy.ops.info import slot_info
 from qtdeploy.ops.session import Board
 from qtdeploy.ops.stream import WindowResult, WindowStream, infer, load_model
 
@@ -51,12 +51,12 @@ class Row:
 
     seq: int
     stamp: str
-    status: str                      # ok | lost | failed
+    status: str  # ok | lost | failed
     y_int: list[int] | None = None
     prediction: list[float] | None = None
     truth: list[float | None] = field(default_factory=list)
     latency_ms: float | None = None  # host: window ready -> result received
-    board_us: int | None = None      # board: the engine's time for it (MCU clock)
+    board_us: int | None = None  # board: the engine's time for it (MCU clock)
     energy_mj: float | None = None
     error: str = ""
     reading: tuple[float, ...] = ()
@@ -66,21 +66,33 @@ def read_active_blob(board: Board) -> tuple[IntModel, bytes]:
     """The blob in the board's active slot, read with FLASH_READ and checked against SLOT_INFO's hash."""
     slots = slot_info(board)
     if slots.active_slot >= len(slots.slots):
-        raise CompatibilityError("The board has no active image, so there is no model to forecast with.",
-                                 "Flash one: `qtdeploy flash --bitstream B --blob MODEL.qtb`.")
+        raise CompatibilityError(
+            "The board has no active image, so there is no model to forecast with.",
+            "Flash one: `qtdeploy flash --bitstream B --blob MODEL.qtb`.",
+        )
     rec = slots.slots[slots.active_slot]
     if rec.blob_length == 0:
-        raise CompatibilityError(f"Slot {Slot(slots.active_slot).name} holds no model blob.",
-                                 "Flash a bitstream together with --blob MODEL.qtb.")
+        raise CompatibilityError(
+            f"Slot {Slot(slots.active_slot).name} holds no model blob.",
+            "Flash a bitstream together with --blob MODEL.qtb.",
+        )
     base = board.slot_regions(Slot(slots.active_slot)).blob_offset
     chunk = max(64, min(READ_CHUNK, board.caps.max_payload - 16))
-    reads = [(Command.FLASH_READ, P.FlashRead.build(dict(offset=base + off, length=min(chunk, rec.blob_length - off))))
-             for off in range(0, rec.blob_length, chunk)]
-    data = b"".join(P.parse_exact(P.FlashReadResponse, ans, "FLASH_READ").data
-                    for ans in board.link.request_many(reads))  # pipelined: the wire, not round trips
+    reads = [
+        (
+            Command.FLASH_READ,
+            P.FlashRead.build(dict(offset=base + off, length=min(chunk, rec.blob_length - off))),
+        )
+        for off in range(0, rec.blob_length, chunk)
+    ]
+    data = b"".join(
+        P.parse_exact(P.FlashReadResponse, ans, "FLASH_READ").data for ans in board.link.request_many(reads)
+    )  # pipelined: the wire, not round trips
     if hashlib.sha256(data).digest() != bytes(rec.blob_sha256):
-        raise LinkError("The model blob read back from the board does not match the slot's SHA-256.",
-                        "Run `qtdeploy info`; re-flash the image if its hash is wrong.")
+        raise LinkError(
+            "The model blob read back from the board does not match the slot's SHA-256.",
+            "Run `qtdeploy info`; re-flash the image if its hash is wrong.",
+        )
     return from_blob(blob_fmt.unpack(data)), data
 
 
@@ -150,11 +162,21 @@ class _State:
     unsent: list[Window] = field(default_factory=list)  # taken from the source, never accepted by the board
 
 
-def forecast(board: Board, plan: Plan, *, engine: Engine = Engine.FPGA, count: int | None = None,
-             check: bool = False, energy: bool = False, on_row: Callable[[Row], None] = lambda r: None,
-             on_reading: Callable[[Reading], None] = lambda r: None, max_in_flight: int = 64,
-             restarts: int = 2, on_measure: Callable[[int, power.Measurement], None] | None = None,
-             on_restart: Callable[[], None] | None = None) -> dict:
+def forecast(
+    board: Board,
+    plan: Plan,
+    *,
+    engine: Engine = Engine.FPGA,
+    count: int | None = None,
+    check: bool = False,
+    energy: bool = False,
+    on_row: Callable[[Row], None] = lambda r: None,
+    on_reading: Callable[[Reading], None] = lambda r: None,
+    max_in_flight: int = 64,
+    restarts: int = 2,
+    on_measure: Callable[[int, power.Measurement], None] | None = None,
+    on_restart: Callable[[], None] | None = None,
+) -> dict:
     """Stream ``plan.source`` through the board; ``on_row`` gets every window's row in window order.
 
     Raises PredictionMismatch (with ``check``) on the first difference from the host reference;
@@ -166,9 +188,11 @@ def forecast(board: Board, plan: Plan, *, engine: Engine = Engine.FPGA, count: i
     model = load_model(board, engine)
     want = cfg.window * cfg.features
     if model.in_count != want or model.out_count != cfg.horizon:
-        raise CompatibilityError(f"The board's loaded model takes {model.in_count} values and gives {model.out_count}; "
-                                 f"its blob says {cfg.window}x{cfg.features} and horizon {cfg.horizon}.",
-                                 "Re-flash the image (`qtdeploy flash`) so bitstream and blob agree.")
+        raise CompatibilityError(
+            f"The board's loaded model takes {model.in_count} values and gives {model.out_count}; "
+            f"its blob says {cfg.window}x{cfg.features} and horizon {cfg.horizon}.",
+            "Re-flash the image (`qtdeploy flash`) so bitstream and blob agree.",
+        )
     wins = _Windows(plan, count, on_reading)
     live = plan.source.live
     # live: each row checked and shown as it arrives; replay: the reference runs in batches
@@ -221,9 +245,19 @@ def forecast(board: Board, plan: Plan, *, engine: Engine = Engine.FPGA, count: i
         y = np.asarray(r.outputs, dtype=np.int64)
         if checker is not None:
             checker.add(win.seq, win.x, y)
-        finish(Row(win.seq, win.stamp, "ok", y_int=y.tolist(), prediction=plan.scaling.denormalise(y).tolist(),
-                   latency_ms=(now - t_sent) * 1e3, board_us=r.t_end_us - r.t_start_us, energy_mj=e_mj,
-                   reading=win.last))
+        finish(
+            Row(
+                win.seq,
+                win.stamp,
+                "ok",
+                y_int=y.tolist(),
+                prediction=plan.scaling.denormalise(y).tolist(),
+                latency_ms=(now - t_sent) * 1e3,
+                board_us=r.t_end_us - r.t_start_us,
+                energy_mj=e_mj,
+                reading=win.last,
+            )
+        )
 
     def lose_outstanding(why: str) -> None:
         for win in [w for _, (w, _t) in sorted(st.outstanding.items())] + st.unsent:
@@ -279,18 +313,35 @@ def forecast(board: Board, plan: Plan, *, engine: Engine = Engine.FPGA, count: i
     origin = "simulated" if board.virtual else "measured"
     done = sum(counts.values())
     return {
-        "engine": engine.name.lower(), "source": plan.source.name, "board": board.caps.board_id,
-        "origin": origin, "windows": done, **counts,
+        "engine": engine.name.lower(),
+        "source": plan.source.name,
+        "board": board.caps.board_id,
+        "origin": origin,
+        "windows": done,
+        **counts,
         "checked": checker.checked if checker else None,
-        "restarts": st.restarts, "in_flight": st.granted or 1, "readings": plan.source.stats.readings,
-        "skipped_lines": plan.source.stats.skipped, "last_skipped": plan.source.stats.last_error or None,
+        "restarts": st.restarts,
+        "in_flight": st.granted or 1,
+        "readings": plan.source.stats.readings,
+        "skipped_lines": plan.source.stats.skipped,
+        "last_skipped": plan.source.stats.last_error or None,
         "windows_per_s": round(done / elapsed, 2) if elapsed else None,
-        "latency_ms": _pct(latencies), "board_time_us": _pct(board_us),
-        "rmse": float(np.sqrt(np.mean(np.square(errors)))) if errors else None, "scored": len(errors),
-        "target": plan.scaling.target, "units_from": "blob metadata (norm, input_scale, output_scale)",
-        "energy_mj": ({"mean": float(np.mean(energy_mj)), "total": float(np.sum(energy_mj)),
-                       "per": "inference (POWER_MARK..POWER_ENERGY around INFER)", "origin": origin}
-                      if energy_mj else None),
+        "latency_ms": _pct(latencies),
+        "board_time_us": _pct(board_us),
+        "rmse": float(np.sqrt(np.mean(np.square(errors)))) if errors else None,
+        "scored": len(errors),
+        "target": plan.scaling.target,
+        "units_from": "blob metadata (norm, input_scale, output_scale)",
+        "energy_mj": (
+            {
+                "mean": float(np.mean(energy_mj)),
+                "total": float(np.sum(energy_mj)),
+                "per": "inference (POWER_MARK..POWER_ENERGY around INFER)",
+                "origin": origin,
+            }
+            if energy_mj
+            else None
+        ),
         "mode": "one window at a time (--energy)" if energy else ("live" if live else "streamed"),
     }
 
@@ -299,12 +350,25 @@ def _pct(values: list[float]) -> dict | None:
     if not values:
         return None
     a = np.asarray(values, dtype=np.float64)
-    return {"p50": round(float(np.percentile(a, 50)), 3), "p99": round(float(np.percentile(a, 99)), 3),
-            "max": round(float(a.max()), 3)}
+    return {
+        "p50": round(float(np.percentile(a, 50)), 3),
+        "p99": round(float(np.percentile(a, 99)), 3),
+        "max": round(float(a.max()), 3),
+    }
 
 
-def _streamed(board: Board, engine: Engine, model, wins: _Windows, st: _State, result, restart, *,
-              live: bool, max_in_flight: int) -> None:
+def _streamed(
+    board: Board,
+    engine: Engine,
+    model,
+    wins: _Windows,
+    st: _State,
+    result,
+    restart,
+    *,
+    live: bool,
+    max_in_flight: int,
+) -> None:
     """Windows through a WindowStream: one per frame when live, else frames of ``stream.batch``."""
     stream = WindowStream(board, engine, model=model, max_in_flight=max_in_flight)
 
@@ -349,8 +413,15 @@ def _streamed(board: Board, engine: Engine, model, wins: _Windows, st: _State, r
             restart(err)
 
 
-def _one_at_a_time(board: Board, engine: Engine, wins: _Windows, st: _State, result, restart,
-                   on_measure: Callable[[int, power.Measurement], None] | None) -> None:
+def _one_at_a_time(
+    board: Board,
+    engine: Engine,
+    wins: _Windows,
+    st: _State,
+    result,
+    restart,
+    on_measure: Callable[[int, power.Measurement], None] | None,
+) -> None:
     """--energy: POWER_MARK, INFER, POWER_ENERGY per window, so each window's energy is its own."""
     while True:
         w = wins.next()
@@ -360,8 +431,19 @@ def _one_at_a_time(board: Board, engine: Engine, wins: _Windows, st: _State, res
         try:
             with power.measure(board) as m:  # SensorError cannot happen in here: the window is complete
                 r = infer(board, w.x, engine)
-            result(w, t, WindowResult(seq=w.seq, outputs=r.outputs, engine=r.engine, accel_cycles=r.accel_cycles,
-                                      t_start_us=r.t_start_us, t_end_us=r.t_end_us), m.energy_mj)
+            result(
+                w,
+                t,
+                WindowResult(
+                    seq=w.seq,
+                    outputs=r.outputs,
+                    engine=r.engine,
+                    accel_cycles=r.accel_cycles,
+                    t_start_us=r.t_start_us,
+                    t_end_us=r.t_end_us,
+                ),
+                m.energy_mj,
+            )
             if on_measure is not None:
                 on_measure(w.seq, m)
         except LinkError as err:
@@ -375,4 +457,3 @@ def _one_at_a_time(board: Board, engine: Engine, wins: _Windows, st: _State, res
                 restart(err)
                 continue
             result(w, t, WindowResult(seq=w.seq, status=err.status, error=err.problem))
-

@@ -19,7 +19,7 @@ import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import parse_qs
 
@@ -34,8 +34,10 @@ _NUM = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
 _NUM_RE = re.compile(rf"^{_NUM}$")
 _PAIR_RE = re.compile(rf"([A-Za-z_][\w.\-]*)\s*[=:]\s*({_NUM})(?![\w:])")
 _SPLIT_RE = re.compile(r"[,;\t ]+")
-_STAMP_RE = re.compile(r"^(?:\d{4}-\d{2}-\d{2}(?:[T ]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?"
-                       r"|\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)$")
+_STAMP_RE = re.compile(
+    r"^(?:\d{4}-\d{2}-\d{2}(?:[T ]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?"
+    r"|\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)$"
+)
 
 
 class SensorError(LinkError):
@@ -123,8 +125,9 @@ class Columns:
                 vals = tuple(p.named.values())[:m]  # unnamed-to-us sensor: by position
             else:
                 missing = [f for f in self.features if f.lower() not in lower]
-                raise ColumnMismatch(f"no value for feature(s) {', '.join(missing)} (the line names "
-                                    f"{', '.join(p.named)})")
+                raise ColumnMismatch(
+                    f"no value for feature(s) {', '.join(missing)} (the line names {', '.join(p.named)})"
+                )
             truth = lower.get(self.target.lower()) if self.target else None
             if truth is None and self.target in self.features:
                 truth = vals[self.features.index(self.target)]
@@ -133,14 +136,16 @@ class Columns:
         if len(vals) == m + 1 and p.stamp is None:
             stamp, vals = _fmt_num(vals[0]), vals[1:]  # a leading numeric timestamp (millis())
         if len(vals) != m:
-            raise ColumnMismatch(f"{len(p.values)} numbers, the model takes {m} feature(s) "
-                                f"({', '.join(self.features)}), optionally after a timestamp")
+            raise ColumnMismatch(
+                f"{len(p.values)} numbers, the model takes {m} feature(s) "
+                f"({', '.join(self.features)}), optionally after a timestamp"
+            )
         truth = vals[self.features.index(self.target)] if self.target in self.features else None
         return Reading(tuple(vals), stamp, truth)
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
 def _fmt_num(v: float) -> str:
@@ -150,7 +155,7 @@ def _fmt_num(v: float) -> str:
 @dataclass
 class SourceStats:
     readings: int = 0
-    skipped: int = 0          # malformed lines skipped (each warned about once, counted here)
+    skipped: int = 0  # malformed lines skipped (each warned about once, counted here)
     bad_in_a_row: int = 0
     last_error: str = ""
 
@@ -177,13 +182,17 @@ class Source:
         s.bad_in_a_row += 1
         s.last_error = f"{where}: {err}"
         if isinstance(err, ColumnMismatch) and s.readings == 0 and s.bad_in_a_row >= 3:
-            raise CompatibilityError(f"{self.name} does not match the model: {err}.",
-                                     "Use the blob trained for this sensor, or make the sensor print "
-                                     f"{', '.join(self.columns.features)} (protocol/sensor-lines.md).")
+            raise CompatibilityError(
+                f"{self.name} does not match the model: {err}.",
+                "Use the blob trained for this sensor, or make the sensor print "
+                f"{', '.join(self.columns.features)} (protocol/sensor-lines.md).",
+            )
         if s.bad_in_a_row >= MAX_BAD_IN_A_ROW:
-            raise FormatError(f"{s.bad_in_a_row} malformed lines in a row from {self.name} (last: {s.last_error}).",
-                              "Check the sensor's baud rate and output format (protocol/sensor-lines.md); "
-                              f"the model expects {', '.join(self.columns.features)}.")
+            raise FormatError(
+                f"{s.bad_in_a_row} malformed lines in a row from {self.name} (last: {s.last_error}).",
+                "Check the sensor's baud rate and output format (protocol/sensor-lines.md); "
+                f"the model expects {', '.join(self.columns.features)}.",
+            )
 
     def _good(self) -> None:
         self.stats.readings += 1
@@ -230,11 +239,21 @@ class CsvSource(Source):
                 raise CompatibilityError(
                     f"{path} has columns {', '.join(self.header)}; the model needs feature(s) "
                     f"{', '.join(columns.features)} ({len(columns.features)} column(s)); missing {', '.join(missing)}"
-                    + (f" (the file has {numeric} data column(s))" if numeric != len(columns.features) else "") + ".",
-                    "Use a CSV with those columns (by name), or the blob trained on this data.")
+                    + (
+                        f" (the file has {numeric} data column(s))"
+                        if numeric != len(columns.features)
+                        else ""
+                    )
+                    + ".",
+                    "Use a CSV with those columns (by name), or the blob trained on this data.",
+                )
             self.idx = [lower.index(f.lower()) for f in columns.features]
             self.t_idx = next((i for i, h in enumerate(lower) if h in TIME_NAMES), None)
-            self.y_idx = lower.index(columns.target.lower()) if columns.target and columns.target.lower() in lower else None
+            self.y_idx = (
+                lower.index(columns.target.lower())
+                if columns.target and columns.target.lower() in lower
+                else None
+            )
 
     def __iter__(self) -> Iterator[Reading]:
         pace = _pace(self.rate)
@@ -290,8 +309,10 @@ class SerialSource(Source):
         try:
             self.port = serial.Serial(device, baud, timeout=0.2)
         except (serial.SerialException, OSError) as err:
-            raise SensorError(f"Cannot open the sensor on {device}: {err}.",
-                            "Check the device name (ls /dev/tty*) and that no other program holds it.") from None
+            raise SensorError(
+                f"Cannot open the sensor on {device}: {err}.",
+                "Check the device name (ls /dev/tty*) and that no other program holds it.",
+            ) from None
 
     def __iter__(self) -> Iterator[Reading]:
         import serial
@@ -302,12 +323,16 @@ class SerialSource(Source):
             try:
                 chunk = self.port.read(self.port.in_waiting or 1)
             except (serial.SerialException, OSError) as err:
-                raise SensorError(f"The sensor on {self.device} disappeared after {self.stats.readings} readings ({err}).",
-                                "Plug it back in and run forecast again; the rows so far are written.") from None
+                raise SensorError(
+                    f"The sensor on {self.device} disappeared after {self.stats.readings} readings ({err}).",
+                    "Plug it back in and run forecast again; the rows so far are written.",
+                ) from None
             if not chunk:
                 if time.monotonic() - last > self.idle_timeout:
-                    raise SensorError(f"No line from the sensor on {self.device} for {self.idle_timeout:g} s.",
-                                    "Check that it prints readings and the baud rate (serial:DEV?baud=N).")
+                    raise SensorError(
+                        f"No line from the sensor on {self.device} for {self.idle_timeout:g} s.",
+                        "Check that it prints readings and the baud rate (serial:DEV?baud=N).",
+                    )
                 continue
             last = time.monotonic()
             buf += chunk
@@ -338,8 +363,15 @@ class SyntheticSource(Source):
     """A daily-cycle-like sine per feature in the blob's units (mean + std * sin) plus seeded noise,
     for demos and tests; the truth is the target column of the next readings."""
 
-    def __init__(self, columns: Columns, norm, seed: int = 0, period: float = 24.0, noise: float = 0.05,
-                 rate: float | None = None) -> None:
+    def __init__(
+        self,
+        columns: Columns,
+        norm,
+        seed: int = 0,
+        period: float = 24.0,
+        noise: float = 0.05,
+        rate: float | None = None,
+    ) -> None:
         super().__init__(columns)
         self.norm, self.seed, self.period, self.noise, self.rate = norm, seed, period, noise, rate
         self.name = f"synthetic:seed={seed},period={period:g}"
@@ -355,7 +387,11 @@ class SyntheticSource(Source):
         while True:
             z = np.sin(2 * np.pi * t / self.period + phase) * 1.2 + rng.normal(0, self.noise, m)
             vals = tuple(float(v) for v in np.round(mean + std * z, 3))
-            truth = vals[self.columns.features.index(self.columns.target)] if self.columns.target in self.columns.features else None
+            truth = (
+                vals[self.columns.features.index(self.columns.target)]
+                if self.columns.target in self.columns.features
+                else None
+            )
             self._good()
             next(pace)
             yield Reading(vals, str(t), truth)
@@ -368,7 +404,9 @@ def _options(text: str, what: str, allowed: set[str]) -> dict[str, str]:
     opts = {k: v[-1] for k, v in parse_qs(text.replace(",", "&"), keep_blank_values=True).items()}
     bad = set(opts) - allowed
     if bad:
-        raise UsageError(f"unknown {what} option(s): {', '.join(sorted(bad))}.", f"Use {', '.join(sorted(allowed))}.")
+        raise UsageError(
+            f"unknown {what} option(s): {', '.join(sorted(bad))}.", f"Use {', '.join(sorted(allowed))}."
+        )
     return opts
 
 
@@ -386,9 +424,19 @@ def open_source(spec: str, columns: Columns, *, norm, rate: float | None = None)
             return SerialSource(dev, int(opts.get("baud", 115200)), columns)
         if kind == "synthetic":
             opts = _options(rest, "synthetic", {"seed", "period", "noise"})
-            return SyntheticSource(columns, norm, seed=int(opts.get("seed", 0)), period=float(opts.get("period", 24)),
-                                   noise=float(opts.get("noise", 0.05)), rate=rate)
+            return SyntheticSource(
+                columns,
+                norm,
+                seed=int(opts.get("seed", 0)),
+                period=float(opts.get("period", 24)),
+                noise=float(opts.get("noise", 0.05)),
+                rate=rate,
+            )
     except ValueError as err:
-        raise UsageError(f"--source {spec!r}: {err}.", "Options are numbers, e.g. synthetic:seed=1,period=24.") from None
-    raise UsageError(f"--source {spec!r} is not csv:FILE, serial:DEV[?baud=N] or synthetic:[seed=N,period=P].",
-                     "For example --source csv:readings.csv or --source serial:/dev/ttyUSB0?baud=115200.")
+        raise UsageError(
+            f"--source {spec!r}: {err}.", "Options are numbers, e.g. synthetic:seed=1,period=24."
+        ) from None
+    raise UsageError(
+        f"--source {spec!r} is not csv:FILE, serial:DEV[?baud=N] or synthetic:[seed=N,period=P].",
+        "For example --source csv:readings.csv or --source serial:/dev/ttyUSB0?baud=115200.",
+    )

@@ -2,7 +2,7 @@
 
 The blob's metadata holds what training used (``norm``: x_mean, x_std, y_mean, y_std;
 ``input_scale``; ``output_scale``), so the host normalises and quantises exactly as evaluation
-did (:func:`qtdeploy.model.intsim.quantise_input`) and de-normalises predictions the same way
+did (:func:`qtdeploy.train.intsim.quantise_input`) and de-normalises predictions the same way
 (:func:`qtdeploy.model.evaluate.predict`). Windows slide by one reading.
 """
 
@@ -16,8 +16,8 @@ import numpy as np
 from qtdeploy.errors import FormatError
 from qtdeploy.forecast.sources import Reading
 from qtdeploy.model.data import Norm
+from qtdeploy.model.intmath import quantise_input
 from qtdeploy.model.intmodel import IntModel
-from qtdeploy.model.intsim import quantise_input
 
 
 @dataclass(frozen=True)
@@ -49,16 +49,20 @@ class Scaling:
         meta = im.meta
         missing = [k for k in ("norm", "input_scale", "output_scale") if k not in meta]
         if missing:
-            raise FormatError(f"the blob's metadata has no {', '.join(missing)}: it cannot turn sensor readings "
-                              "into model inputs.", "Export the model with `qtdeploy export` (it stores them).")
+            raise FormatError(
+                f"the blob's metadata has no {', '.join(missing)}: it cannot turn sensor readings "
+                "into model inputs.",
+                "Export the model with `qtdeploy export` (it stores them).",
+            )
         m = im.config.features
         names = tuple(meta.get("features") or [f"x{i}" for i in range(m)])
         lo, hi = (int(v) for v in im.tensors["x.range"])
         out = np.asarray(meta["output_scale"], dtype=np.float64).reshape(-1)
         if out.size == 1:
             out = np.repeat(out, im.config.horizon)
-        return cls(Norm.from_dict(meta["norm"]), float(meta["input_scale"]), out, lo, hi, names,
-                   meta.get("target"))
+        return cls(
+            Norm.from_dict(meta["norm"]), float(meta["input_scale"]), out, lo, hi, names, meta.get("target")
+        )
 
     def quantise(self, values: np.ndarray) -> np.ndarray:
         """Readings (T, m) in sensor units -> int8 model input."""

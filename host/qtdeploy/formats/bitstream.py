@@ -24,29 +24,77 @@ SIM_DESIGN = "qtdeploy-sim, not loadable onto silicon"
 
 # Configuration registers (UG470 Table 5-23) and CMD codes (UG470 Table 5-25).
 REGISTERS = {
-    0x00: "CRC", 0x01: "FAR", 0x02: "FDRI", 0x03: "FDRO", 0x04: "CMD", 0x05: "CTL0", 0x06: "MASK",
-    0x07: "STAT", 0x08: "LOUT", 0x09: "COR0", 0x0A: "MFWR", 0x0B: "CBC", 0x0C: "IDCODE", 0x0D: "AXSS",
-    0x0E: "COR1", 0x10: "WBSTAR", 0x11: "TIMER", 0x13: "RBCRC_SW", 0x16: "BOOTSTS", 0x18: "CTL1", 0x1F: "BSPI",
+    0x00: "CRC",
+    0x01: "FAR",
+    0x02: "FDRI",
+    0x03: "FDRO",
+    0x04: "CMD",
+    0x05: "CTL0",
+    0x06: "MASK",
+    0x07: "STAT",
+    0x08: "LOUT",
+    0x09: "COR0",
+    0x0A: "MFWR",
+    0x0B: "CBC",
+    0x0C: "IDCODE",
+    0x0D: "AXSS",
+    0x0E: "COR1",
+    0x10: "WBSTAR",
+    0x11: "TIMER",
+    0x13: "RBCRC_SW",
+    0x16: "BOOTSTS",
+    0x18: "CTL1",
+    0x1F: "BSPI",
 }
 REG = {name: addr for addr, name in REGISTERS.items()}
 COMMANDS = {
-    0x00: "NULL", 0x01: "WCFG", 0x02: "MFW", 0x03: "LFRM", 0x04: "RCFG", 0x05: "START", 0x06: "RCAP",
-    0x07: "RCRC", 0x08: "AGHIGH", 0x09: "SWITCH", 0x0A: "GRESTORE", 0x0B: "SHUTDOWN", 0x0C: "GCAPTURE",
-    0x0D: "DESYNC", 0x0F: "IPROG", 0x10: "CRCC", 0x11: "LTIMER", 0x12: "BSPI_READ", 0x13: "FALL_EDGE",
+    0x00: "NULL",
+    0x01: "WCFG",
+    0x02: "MFW",
+    0x03: "LFRM",
+    0x04: "RCFG",
+    0x05: "START",
+    0x06: "RCAP",
+    0x07: "RCRC",
+    0x08: "AGHIGH",
+    0x09: "SWITCH",
+    0x0A: "GRESTORE",
+    0x0B: "SHUTDOWN",
+    0x0C: "GCAPTURE",
+    0x0D: "DESYNC",
+    0x0F: "IPROG",
+    0x10: "CRCC",
+    0x11: "LTIMER",
+    0x12: "BSPI_READ",
+    0x13: "FALL_EDGE",
 }
 CMD = {name: code for code, name in COMMANDS.items()}
 
 # JTAG IDCODEs without the revision nibble (UG470 Table 1-1), to name the part a bitstream is for.
 DEVICES = {
-    0x3622093: "xc7s6", 0x3620093: "xc7s15", 0x37C4093: "xc7s25", 0x362F093: "xc7s50",
-    0x37C8093: "xc7s75", 0x37C7093: "xc7s100", 0x37C3093: "xc7a12t", 0x362E093: "xc7a15t",
-    0x37C2093: "xc7a25t", 0x362D093: "xc7a35t", 0x362C093: "xc7a50t", 0x3632093: "xc7a75t",
-    0x3631093: "xc7a100t", 0x3636093: "xc7a200t",
+    0x3622093: "xc7s6",
+    0x3620093: "xc7s15",
+    0x37C4093: "xc7s25",
+    0x362F093: "xc7s50",
+    0x37C8093: "xc7s75",
+    0x37C7093: "xc7s100",
+    0x37C3093: "xc7a12t",
+    0x362E093: "xc7a15t",
+    0x37C2093: "xc7a25t",
+    0x362D093: "xc7a35t",
+    0x362C093: "xc7a50t",
+    0x3632093: "xc7a75t",
+    0x3631093: "xc7a100t",
+    0x3636093: "xc7a200t",
 }
 _IDCODE_MASK = 0x0FFFFFFF  # bits 31:28 are the silicon revision
 
 
-def _fail(source: str, problem: str, fix: str = "Rebuild or re-export the bitstream; the file is damaged or not a 7-series bitstream.") -> FormatError:
+def _fail(
+    source: str,
+    problem: str,
+    fix: str = "Rebuild or re-export the bitstream; the file is damaged or not a 7-series bitstream.",
+) -> FormatError:
     return FormatError(f"{source}: {problem}", fix)
 
 
@@ -67,7 +115,10 @@ def parse_bit_header(data: bytes, source: str) -> tuple[dict[str, str], bytes]:
             (length,) = struct.unpack_from(">I", data, pos)
             pos += 4
             if pos + length > len(data):
-                raise _fail(source, f"the .bit 'e' field announces {length} bytes but only {len(data) - pos} follow (truncated file).")
+                raise _fail(
+                    source,
+                    f"the .bit 'e' field announces {length} bytes but only {len(data) - pos} follow (truncated file).",
+                )
             return fields, data[pos : pos + length]
         if key not in names:
             raise _fail(source, f"unknown .bit header field {key!r} at byte {pos - 1}.")
@@ -89,10 +140,18 @@ def walk_packets(config: bytes, source: str) -> dict[str, Any]:
     """
     sync_at = config.find(SYNC_BYTES, 0, SYNC_SEARCH + 4)
     if sync_at < 0:
-        raise _fail(source, f"no sync word 0xAA995566 in the first {SYNC_SEARCH} bytes of configuration data.")
+        raise _fail(
+            source, f"no sync word 0xAA995566 in the first {SYNC_SEARCH} bytes of configuration data."
+        )
     words_total = (len(config) - sync_at - 4) // 4
     words = struct.unpack_from(f">{words_total}I", config, sync_at + 4)
-    out: dict[str, Any] = {"sync_offset": sync_at, "commands": [], "fdri_words": 0, "crc_checks": 0, "desync": False}
+    out: dict[str, Any] = {
+        "sync_offset": sync_at,
+        "commands": [],
+        "fdri_words": 0,
+        "crc_checks": 0,
+        "desync": False,
+    }
     i, last_reg = 0, None
     while i < len(words):
         header = words[i]
@@ -105,17 +164,24 @@ def walk_packets(config: bytes, source: str) -> dict[str, Any]:
                 raise _fail(source, f"type-2 packet at byte {at} without a preceding type-1 packet.")
             reg, count = last_reg, header & 0x07FFFFFF
         else:
-            raise _fail(source, f"bad packet header {header:#010x} at byte {at} (type {kind}; only 1 and 2 exist).")
+            raise _fail(
+                source, f"bad packet header {header:#010x} at byte {at} (type {kind}; only 1 and 2 exist)."
+            )
         i += 1
         if op == 0 or op == 1:  # NOOP, or a read: no payload in the stream
             continue
         # Register addresses are 5 bits (UG470 Table 5-20: bits 26:18 reserved, 0); unnamed
         # addresses below 0x20 exist in real bitstreams and are passed over, not refused.
         if op == 3 or reg > 0x1F:
-            raise _fail(source, f"bad packet header {header:#010x} at byte {at} (opcode {op}, register {reg:#x}).")
+            raise _fail(
+                source, f"bad packet header {header:#010x} at byte {at} (opcode {op}, register {reg:#x})."
+            )
         name = REGISTERS.get(reg, f"REG_{reg:#04x}")
         if i + count > len(words):
-            raise _fail(source, f"packet at byte {at} announces {count} words for {name} but only {len(words) - i} remain (truncated file).")
+            raise _fail(
+                source,
+                f"packet at byte {at} announces {count} words for {name} but only {len(words) - i} remain (truncated file).",
+            )
         last_reg = reg
         payload = words[i : i + count]
         i += count
@@ -146,8 +212,11 @@ def describe(data: bytes, source: str) -> dict[str, Any]:
         config, container = data, "bin"
     packets = walk_packets(config, source)
     if "idcode" not in packets:
-        raise _fail(source, "no IDCODE packet: the bitstream does not say which FPGA it is for.",
-                    "Build it with Vivado (write_bitstream) or `qtdeploy rtl sim-bitstream`; raw partial bitstreams are not supported.")
+        raise _fail(
+            source,
+            "no IDCODE packet: the bitstream does not say which FPGA it is for.",
+            "Build it with Vivado (write_bitstream) or `qtdeploy rtl sim-bitstream`; raw partial bitstreams are not supported.",
+        )
     idcode, abi = packets["idcode"], packets.get("axss")
     return {
         "kind": "bitstream",
@@ -180,7 +249,9 @@ def render(info: dict[str, Any]) -> None:
 
     from qtdeploy.cli.output import stdout
 
-    table = Table(title=f"{info['source']} ({info['container']}, {info['file_bytes']:,} bytes)", show_header=False)
+    table = Table(
+        title=f"{info['source']} ({info['container']}, {info['file_bytes']:,} bytes)", show_header=False
+    )
     table.add_column("field", style="bold")
     table.add_column("value")
     if info["header"]:
@@ -188,7 +259,11 @@ def render(info: dict[str, Any]) -> None:
             table.add_row(key, value)
     table.add_row("IDCODE", f"{info['idcode']} ({info['device'] or 'unknown part'})")
     table.add_row("ABI (USR_ACCESS)", info["abi"] or "not set (no AXSS write)")
-    table.add_row("frame data", f"{info['fdri_words'] * 4:,} bytes, {info['frames']:,} frames" + (", compressed" if info["compressed"] else ""))
+    table.add_row(
+        "frame data",
+        f"{info['fdri_words'] * 4:,} bytes, {info['frames']:,} frames"
+        + (", compressed" if info["compressed"] else ""),
+    )
     table.add_row("CRC checks", str(info["crc_checks"]))
     table.add_row("commands", " ".join(info["commands"]))
     if info["simulated"]:
@@ -268,7 +343,10 @@ def write_sim_bitstream(abi: int, board: Any, design: str | None = None) -> byte
     ``design`` (qtdeploy.sim.design.sim_design) goes at the start of the frame data: without it
     the virtual FPGA answers ID and ABI but has no accelerator engine."""
     if not 0 <= abi <= 0xFFFFFFFF:
-        raise UsageError(f"ABI {abi:#x} does not fit the 32-bit USR_ACCESS register.", "Pass an ABI between 0 and 0xFFFFFFFF.")
+        raise UsageError(
+            f"ABI {abi:#x} does not fit the 32-bit USR_ACCESS register.",
+            "Pass an ABI between 0 and 0xFFFFFFFF.",
+        )
     head = [0xFFFFFFFF] * 8 + [0x000000BB, 0x11220044, 0xFFFFFFFF, 0xFFFFFFFF, SYNC_WORD, NOOP]
     head += [_type1("TIMER"), 0, _type1("WBSTAR"), 0, _type1("CMD"), CMD["NULL"], NOOP]
     head += [_type1("CMD"), CMD["RCRC"], NOOP, NOOP]
@@ -282,22 +360,31 @@ def write_sim_bitstream(abi: int, board: Any, design: str | None = None) -> byte
     total_words = board.fpga.bitstream_bytes // 4
     frames = (total_words - len(head) - 1 - len(tail)) // FRAME_WORDS
     if frames < 2:
-        raise CompatibilityError(f"board {board.id}: fpga.bitstream_bytes {board.fpga.bitstream_bytes} is too small for a bitstream.", "Fix the board file.")
+        raise CompatibilityError(
+            f"board {board.id}: fpga.bitstream_bytes {board.fpga.bitstream_bytes} is too small for a bitstream.",
+            "Fix the board file.",
+        )
     fill = _sim_frames(abi, frames)
     if design is not None:
         from qtdeploy.sim.design import design_words
 
         words = design_words(design)
         if len(words) > len(fill) - FRAME_WORDS:
-            raise CompatibilityError("the design descriptor does not fit the frame data.", "Shorten the design.")
+            raise CompatibilityError(
+                "the design descriptor does not fit the frame data.", "Shorten the design."
+            )
         fill[: len(words)] = words
     body = head + [0x50000000 | len(fill)] + fill + tail
     body += [NOOP] * (total_words - len(body))
     config = struct.pack(f">{len(body)}I", *body)
     from qtdeploy import __version__
 
-    fields = [("a", f"{SIM_DESIGN};UserID=0XFFFFFFFF;Version=qtdeploy-{__version__}"),
-              ("b", _short_part(board.fpga.part)), ("c", "2000/01/01"), ("d", "00:00:00")]
+    fields = [
+        ("a", f"{SIM_DESIGN};UserID=0XFFFFFFFF;Version=qtdeploy-{__version__}"),
+        ("b", _short_part(board.fpga.part)),
+        ("c", "2000/01/01"),
+        ("d", "00:00:00"),
+    ]
     header = bytearray(BIT_PREAMBLE)
     for key, text in fields:
         raw = text.encode("ascii") + b"\0"

@@ -38,8 +38,19 @@ from qtdeploy.formats.packing import (
 )
 
 __all__ = [
-    "HParams", "Tensor", "Lut", "Blob", "pack", "unpack", "load", "save", "looks_like_blob",
-    "describe", "render", "MAGIC", "VERSION",
+    "HParams",
+    "Tensor",
+    "Lut",
+    "Blob",
+    "pack",
+    "unpack",
+    "load",
+    "save",
+    "looks_like_blob",
+    "describe",
+    "render",
+    "MAGIC",
+    "VERSION",
 ]
 
 MAGIC = b"\x89QTB"
@@ -153,7 +164,9 @@ def _check_name(name: object, what: str) -> str:
 
 def _check_int(value: object, lo: int, hi: int, what: str) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not lo <= int(value) <= hi:
-        raise FormatError(f"{what} = {value!r} is not an integer in [{lo}, {hi}].", f"Set {what} within that range.")
+        raise FormatError(
+            f"{what} = {value!r} is not an integer in [{lo}, {hi}].", f"Set {what} within that range."
+        )
     return int(value)
 
 
@@ -162,7 +175,9 @@ def _check_item(item: Tensor | Lut, what: str) -> np.ndarray:
     label = f"{what} '{item.name}'"
     check_bits(item.bits, label)
     if not isinstance(item.signed, (bool, np.bool_)):
-        raise FormatError(f"{label}: signed = {item.signed!r} is not true/false.", "Set signed to true or false.")
+        raise FormatError(
+            f"{label}: signed = {item.signed!r} is not true/false.", "Set signed to true or false."
+        )
     arr = as_integers(item.data, label)
     if arr.size == 0:
         raise FormatError(f"{label} has no elements.", "Drop it from the model or give it data.")
@@ -190,13 +205,22 @@ def _numpy_json(obj: object) -> Any:
 def _check_meta(meta: object, hparams: HParams) -> bytes:
     """The metadata as canonical JSON bytes (sorted keys, no NaN), after checking known keys."""
     if not isinstance(meta, dict):
-        raise FormatError(f"metadata is a {type(meta).__name__}, not a JSON object.", "Pass a dict of metadata.")
+        raise FormatError(
+            f"metadata is a {type(meta).__name__}, not a JSON object.", "Pass a dict of metadata."
+        )
     try:
-        text = json.dumps(meta, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False,
-                          default=_numpy_json)
+        text = json.dumps(
+            meta,
+            sort_keys=True,
+            separators=(",", ":"),
+            ensure_ascii=False,
+            allow_nan=False,
+            default=_numpy_json,
+        )
     except (TypeError, ValueError) as err:
-        raise FormatError(f"metadata is not valid JSON: {err}.",
-                          "Use strings, finite numbers, lists and dicts.") from None
+        raise FormatError(
+            f"metadata is not valid JSON: {err}.", "Use strings, finite numbers, lists and dicts."
+        ) from None
     names = meta.get("features")
     if names is not None and (not isinstance(names, list) or len(names) != hparams.features):
         raise FormatError(
@@ -216,12 +240,16 @@ def validate(blob: Blob) -> tuple[list[np.ndarray], list[np.ndarray], bytes]:
     blob.hparams.validate()
     for what, items in (("tensors", blob.tensors), ("LUTs", blob.luts)):
         if len(items) > 0xFFFF:
-            raise FormatError(f"the model has {len(items)} {what}; a blob holds at most 65535.", "Merge some.")
+            raise FormatError(
+                f"the model has {len(items)} {what}; a blob holds at most 65535.", "Merge some."
+            )
     seen: set[str] = set()
     for what, item in [("tensor", t) for t in blob.tensors] + [("LUT", lut) for lut in blob.luts]:
         _check_name(item.name, what)
         if item.name in seen:
-            raise FormatError(f"the name '{item.name}' is used twice.", "Give every tensor and LUT its own name.")
+            raise FormatError(
+                f"the name '{item.name}' is used twice.", "Give every tensor and LUT its own name."
+            )
         seen.add(item.name)
     tensors = [_check_item(t, "tensor") for t in blob.tensors]
     luts = [_check_item(lut, "LUT") for lut in blob.luts]
@@ -238,12 +266,25 @@ def pack(blob: Blob) -> bytes:
     offset, chunks, t_entries, l_entries = tables_end, [], [], []
     for item, arr in zip([*blob.tensors, *blob.luts], [*tensors, *luts]):
         raw = pack_bits(arr, item.bits, bool(item.signed))
-        entry = dict(id=0, bits=item.bits, flags=FLAG_SIGNED if item.signed else 0, offset=offset,
-                     length=len(raw), name=item.name.encode("ascii").ljust(NAME_LEN, b"\0"))
+        entry = dict(
+            id=0,
+            bits=item.bits,
+            flags=FLAG_SIGNED if item.signed else 0,
+            offset=offset,
+            length=len(raw),
+            name=item.name.encode("ascii").ljust(NAME_LEN, b"\0"),
+        )
         if isinstance(item, Tensor):
-            entry.update(id=len(t_entries), ndim=arr.ndim, reserved=bytes(3),
-                         shape=list(arr.shape) + [0] * (MAX_DIMS - arr.ndim), zero_point=int(item.zero_point),
-                         multiplier=int(item.multiplier), shift=int(item.shift), count=arr.size)
+            entry.update(
+                id=len(t_entries),
+                ndim=arr.ndim,
+                reserved=bytes(3),
+                shape=list(arr.shape) + [0] * (MAX_DIMS - arr.ndim),
+                zero_point=int(item.zero_point),
+                multiplier=int(item.multiplier),
+                shift=int(item.shift),
+                count=arr.size,
+            )
             t_entries.append(TENSOR_ENTRY.build(entry))
         else:
             entry.update(id=len(l_entries), entries=arr.size)
@@ -254,12 +295,33 @@ def pack(blob: Blob) -> bytes:
     if end > 0xFFFFFFFF:
         raise FormatError(f"the blob would be {end} bytes; the format's limit is 4 GiB.", "Shrink the model.")
     hp = blob.hparams
-    model = MODEL.build(dict(hparams=list(hp.as_tuple()), reserved0=0, n_tensors=len(tensors),
-                             n_luts=len(luts), meta_offset=offset, meta_length=len(meta), reserved1=0))
+    model = MODEL.build(
+        dict(
+            hparams=list(hp.as_tuple()),
+            reserved0=0,
+            n_tensors=len(tensors),
+            n_luts=len(luts),
+            meta_offset=offset,
+            meta_length=len(meta),
+            reserved1=0,
+        )
+    )
     payload = b"".join([model, *t_entries, *l_entries, *chunks, meta.ljust(padded(len(meta)), b"\0")])
-    header = HEADER.build(dict(magic=MAGIC, version=VERSION, header_size=HEADER_SIZE, abi=blob.abi, flags=0,
-                               payload_size=len(payload), sig_type=SIG_NONE, reserved0=0,
-                               sha256=hashlib.sha256(payload).digest(), signature=bytes(64), reserved1=bytes(8)))
+    header = HEADER.build(
+        dict(
+            magic=MAGIC,
+            version=VERSION,
+            header_size=HEADER_SIZE,
+            abi=blob.abi,
+            flags=0,
+            payload_size=len(payload),
+            sig_type=SIG_NONE,
+            reserved0=0,
+            sha256=hashlib.sha256(payload).digest(),
+            signature=bytes(64),
+            reserved1=bytes(8),
+        )
+    )
     return header + payload
 
 
@@ -268,39 +330,57 @@ def looks_like_blob(data: bytes) -> bool:
     return data[:4] == MAGIC
 
 
-def _fail(problem: str, fix: str = "The blob is damaged or was not written by qtdeploy: pack it again.") -> None:
+def _fail(
+    problem: str, fix: str = "The blob is damaged or was not written by qtdeploy: pack it again."
+) -> None:
     raise FormatError(problem, fix)
 
 
 def _check_header(data: bytes) -> Any:
     if len(data) < 4 or not looks_like_blob(data):
-        _fail(f"not a qtdeploy blob: it starts with {data[:4].hex() or 'nothing'}, not {MAGIC.hex()}.",
-              "Pass a .qtb file written by `qtdeploy pack` or `qtdeploy export`.")
+        _fail(
+            f"not a qtdeploy blob: it starts with {data[:4].hex() or 'nothing'}, not {MAGIC.hex()}.",
+            "Pass a .qtb file written by `qtdeploy pack` or `qtdeploy export`.",
+        )
     if len(data) < HEADER_SIZE:
-        _fail(f"the blob is truncated: {len(data)} bytes, shorter than its {HEADER_SIZE}-byte header.",
-              "Copy or flash the whole file again.")
+        _fail(
+            f"the blob is truncated: {len(data)} bytes, shorter than its {HEADER_SIZE}-byte header.",
+            "Copy or flash the whole file again.",
+        )
     h = HEADER.parse(data)
     if h.version != VERSION:
-        _fail(f"blob format version {h.version} is not supported (this qtdeploy reads version {VERSION}).",
-              "Use the qtdeploy release that wrote it, or pack the model again with this one.")
+        _fail(
+            f"blob format version {h.version} is not supported (this qtdeploy reads version {VERSION}).",
+            "Use the qtdeploy release that wrote it, or pack the model again with this one.",
+        )
     if h.header_size != HEADER_SIZE:
         _fail(f"the header says it is {h.header_size} bytes; version 1 headers are {HEADER_SIZE}.")
     want = HEADER_SIZE + h.payload_size
     if len(data) < want:
-        _fail(f"the blob is truncated: {len(data)} bytes, but its header says {want}.",
-              "Copy or flash the whole file again.")
+        _fail(
+            f"the blob is truncated: {len(data)} bytes, but its header says {want}.",
+            "Copy or flash the whole file again.",
+        )
     if len(data) > want:
-        _fail(f"the blob has {len(data) - want} unexpected bytes after its {want}-byte end.",
-              "Strip the trailing bytes (e.g. a flash dump's 0xFF fill) or pack it again.")
+        _fail(
+            f"the blob has {len(data) - want} unexpected bytes after its {want}-byte end.",
+            "Strip the trailing bytes (e.g. a flash dump's 0xFF fill) or pack it again.",
+        )
     digest = hashlib.sha256(data[HEADER_SIZE:]).digest()
     if digest != h.sha256:
-        _fail(f"SHA-256 mismatch: the header says {h.sha256.hex()}, the payload hashes to {digest.hex()}.",
-              "The file is corrupt: copy or pack it again.")
+        _fail(
+            f"SHA-256 mismatch: the header says {h.sha256.hex()}, the payload hashes to {digest.hex()}.",
+            "The file is corrupt: copy or pack it again.",
+        )
     if h.sig_type != SIG_NONE:
-        _fail(f"signature type {h.sig_type} is not supported (version 1 knows only 0 = none).",
-              "Use a qtdeploy release that verifies this signature type.")
+        _fail(
+            f"signature type {h.sig_type} is not supported (version 1 knows only 0 = none).",
+            "Use a qtdeploy release that verifies this signature type.",
+        )
     if h.flags or h.reserved0 or any(h.signature) or any(h.reserved1) or h.payload_size % ALIGN:
-        _fail("the header has non-zero reserved fields, flags or signature bytes, or an unaligned payload size.")
+        _fail(
+            "the header has non-zero reserved fields, flags or signature bytes, or an unaligned payload size."
+        )
     return h
 
 
@@ -319,16 +399,20 @@ def _decode(data: bytes) -> tuple[Blob, Any, list[Any], list[Any]]:
     """Parse and fully check ``data``; returns the blob and the raw header and table entries."""
     h = _check_header(data)
     if h.payload_size < MODEL.sizeof():
-        _fail(f"the payload is {h.payload_size} bytes, too short for the {MODEL.sizeof()}-byte model section.")
+        _fail(
+            f"the payload is {h.payload_size} bytes, too short for the {MODEL.sizeof()}-byte model section."
+        )
     m = MODEL.parse(data[HEADER_SIZE:])
     hp = HParams(*m.hparams)
     hp.validate()
     tables_end = TABLES_AT + TENSOR_ENTRY.sizeof() * m.n_tensors + LUT_ENTRY.sizeof() * m.n_luts
     if m.reserved0 or m.reserved1 or tables_end > len(data):
-        _fail(f"the model section lists {m.n_tensors} tensors and {m.n_luts} LUTs, whose tables do not fit "
-              f"in the {len(data)}-byte blob, or has non-zero reserved fields.")
+        _fail(
+            f"the model section lists {m.n_tensors} tensors and {m.n_luts} LUTs, whose tables do not fit "
+            f"in the {len(data)}-byte blob, or has non-zero reserved fields."
+        )
     t_raw = cs.Array(m.n_tensors, TENSOR_ENTRY).parse(data[TABLES_AT:])
-    l_raw = cs.Array(m.n_luts, LUT_ENTRY).parse(data[TABLES_AT + TENSOR_ENTRY.sizeof() * m.n_tensors:])
+    l_raw = cs.Array(m.n_luts, LUT_ENTRY).parse(data[TABLES_AT + TENSOR_ENTRY.sizeof() * m.n_tensors :])
     regions = [(m.meta_offset, m.meta_length, "metadata")]
     items: list[Tensor | Lut] = []
     for what, entries in (("tensor", t_raw), ("LUT", l_raw)):
@@ -338,32 +422,56 @@ def _decode(data: bytes) -> tuple[Blob, Any, list[Any], list[Any]]:
             check_bits(e.bits, label)
             count = e.count if what == "tensor" else e.entries
             if e.id != i or e.flags & ~FLAG_SIGNED or count < 1:
-                _fail(f"{label} has id {e.id}, flags {e.flags:#x} or {count} elements; expected id {i}, "
-                      "flags 0 or 1, and at least one element.")
+                _fail(
+                    f"{label} has id {e.id}, flags {e.flags:#x} or {count} elements; expected id {i}, "
+                    "flags 0 or 1, and at least one element."
+                )
             if what == "tensor":
                 shape = tuple(e.shape[: e.ndim])
-                if e.ndim > MAX_DIMS or any(e.reserved) or any(e.shape[e.ndim:]) or math.prod(shape) != count:
-                    _fail(f"{label} has shape {list(e.shape)} with ndim {e.ndim}, which does not give its "
-                          f"count {count} (unused dims must be 0, used ones positive).")
+                if (
+                    e.ndim > MAX_DIMS
+                    or any(e.reserved)
+                    or any(e.shape[e.ndim :])
+                    or math.prod(shape) != count
+                ):
+                    _fail(
+                        f"{label} has shape {list(e.shape)} with ndim {e.ndim}, which does not give its "
+                        f"count {count} (unused dims must be 0, used ones positive)."
+                    )
             if e.length != packed_size(count, e.bits):
-                _fail(f"{label} says {e.length} bytes, but {count} values of {e.bits} bits take "
-                      f"{packed_size(count, e.bits)}.")
+                _fail(
+                    f"{label} says {e.length} bytes, but {count} values of {e.bits} bits take "
+                    f"{packed_size(count, e.bits)}."
+                )
             if e.offset % ALIGN or e.offset < tables_end or e.offset + e.length > len(data):
-                _fail(f"{label} points at bytes {e.offset}..{e.offset + e.length}, outside the data area "
-                      f"{tables_end}..{len(data)} or not {ALIGN}-byte aligned.")
+                _fail(
+                    f"{label} points at bytes {e.offset}..{e.offset + e.length}, outside the data area "
+                    f"{tables_end}..{len(data)} or not {ALIGN}-byte aligned."
+                )
             regions.append((e.offset, e.length, label))
-            raw = data[e.offset: e.offset + e.length]
+            raw = data[e.offset : e.offset + e.length]
             arr = unpack_bits(raw, e.bits, bool(e.flags & FLAG_SIGNED), count)
             if pack_bits(arr, e.bits, bool(e.flags & FLAG_SIGNED)) != raw:
                 _fail(f"{label} has non-zero unused bits after its last element.")
             if what == "tensor":
-                items.append(Tensor(name, arr.reshape(shape), e.bits, bool(e.flags & FLAG_SIGNED),
-                                    e.zero_point, e.multiplier, e.shift))
+                items.append(
+                    Tensor(
+                        name,
+                        arr.reshape(shape),
+                        e.bits,
+                        bool(e.flags & FLAG_SIGNED),
+                        e.zero_point,
+                        e.multiplier,
+                        e.shift,
+                    )
+                )
             else:
                 items.append(Lut(name, arr, e.bits, bool(e.flags & FLAG_SIGNED)))
     _check_regions(data, regions, tables_end)
-    meta = _decode_meta(data[m.meta_offset: m.meta_offset + m.meta_length])
-    blob = Blob(hp, [x for x in items if isinstance(x, Tensor)], [x for x in items if isinstance(x, Lut)], meta)
+    meta = _decode_meta(data[m.meta_offset : m.meta_offset + m.meta_length])
+    blob = Blob(
+        hp, [x for x in items if isinstance(x, Tensor)], [x for x in items if isinstance(x, Lut)], meta
+    )
     validate(blob)  # names, ranges, zero points, shifts, metadata: the same rules as pack
     if blob.abi != h.abi:
         _fail(f"the header's ABI id {h.abi:#010x} differs from {blob.abi:#010x}, derived from the model.")
@@ -427,8 +535,9 @@ def write_atomic(path: Path, data: bytes) -> None:
     try:
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     except OSError as err:
-        raise UsageError(f"cannot write {path}: {err.strerror}.",
-                         "Check that its directory exists and is writable.") from None
+        raise UsageError(
+            f"cannot write {path}: {err.strerror}.", "Check that its directory exists and is writable."
+        ) from None
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
@@ -454,17 +563,37 @@ def describe(data: bytes, source: str | os.PathLike[str] | None = None) -> dict[
         "size": len(data),
         "abi": f"{blob.abi:#010x}",
         "abi_string": abi_mod.blob_abi_string(blob),
-        "hparams": dict(zip(("window", "features", "d_model", "heads", "layers", "ffn", "horizon"),
-                            blob.hparams.as_tuple())),
+        "hparams": dict(
+            zip(
+                ("window", "features", "d_model", "heads", "layers", "ffn", "horizon"),
+                blob.hparams.as_tuple(),
+            )
+        ),
         "tensors": [
-            {"id": e.id, "name": t.name, "bits": t.bits, "signed": t.signed, "shape": list(t.data.shape),
-             "zero_point": t.zero_point, "multiplier": t.multiplier, "shift": t.shift,
-             "offset": e.offset, "length": e.length}
+            {
+                "id": e.id,
+                "name": t.name,
+                "bits": t.bits,
+                "signed": t.signed,
+                "shape": list(t.data.shape),
+                "zero_point": t.zero_point,
+                "multiplier": t.multiplier,
+                "shift": t.shift,
+                "offset": e.offset,
+                "length": e.length,
+            }
             for t, e in zip(blob.tensors, t_raw)
         ],
         "luts": [
-            {"id": e.id, "name": lut.name, "bits": lut.bits, "signed": lut.signed, "entries": e.entries,
-             "offset": e.offset, "length": e.length}
+            {
+                "id": e.id,
+                "name": lut.name,
+                "bits": lut.bits,
+                "signed": lut.signed,
+                "entries": e.entries,
+                "offset": e.offset,
+                "length": e.length,
+            }
             for lut, e in zip(blob.luts, l_raw)
         ],
         "meta": blob.meta,
@@ -481,24 +610,46 @@ def render(info: dict[str, Any]) -> None:
     from qtdeploy.cli.output import stdout
 
     hp = info["hparams"]
-    stdout.print(f"[bold]{info['source'] or 'blob'}[/]: qtdeploy blob v{info['version']}, {info['size']:,} bytes")
-    stdout.print(f"  ABI        [bold]{info['abi']}[/]  ({info['abi_string']})", highlight=False, soft_wrap=True)
-    stdout.print("  model      " + "  ".join(f"{k}={v}" for k, v in hp.items()), highlight=False, soft_wrap=True)
+    stdout.print(
+        f"[bold]{info['source'] or 'blob'}[/]: qtdeploy blob v{info['version']}, {info['size']:,} bytes"
+    )
+    stdout.print(
+        f"  ABI        [bold]{info['abi']}[/]  ({info['abi_string']})", highlight=False, soft_wrap=True
+    )
+    stdout.print(
+        "  model      " + "  ".join(f"{k}={v}" for k, v in hp.items()), highlight=False, soft_wrap=True
+    )
     table = Table(title=f"{len(info['tensors'])} tensors", title_justify="left", box=None, pad_edge=False)
     for col in ("#", "name", "bits", "signed", "shape", "zp", "mult", "shift", "offset", "bytes"):
         table.add_column(col, justify="left" if col in ("name", "shape", "signed") else "right")
     for t in info["tensors"]:
-        table.add_row(str(t["id"]), t["name"], str(t["bits"]), "s" if t["signed"] else "u",
-                      "x".join(map(str, t["shape"])) or "scalar", str(t["zero_point"]), str(t["multiplier"]),
-                      str(t["shift"]), f"{t['offset']:#x}", f"{t['length']:,}")
+        table.add_row(
+            str(t["id"]),
+            t["name"],
+            str(t["bits"]),
+            "s" if t["signed"] else "u",
+            "x".join(map(str, t["shape"])) or "scalar",
+            str(t["zero_point"]),
+            str(t["multiplier"]),
+            str(t["shift"]),
+            f"{t['offset']:#x}",
+            f"{t['length']:,}",
+        )
     stdout.print(table)
     if info["luts"]:
         luts = Table(title=f"{len(info['luts'])} LUTs", title_justify="left", box=None, pad_edge=False)
         for col in ("#", "name", "bits", "signed", "entries", "offset", "bytes"):
             luts.add_column(col, justify="left" if col in ("name", "signed") else "right")
         for lut in info["luts"]:
-            luts.add_row(str(lut["id"]), lut["name"], str(lut["bits"]), "s" if lut["signed"] else "u",
-                         str(lut["entries"]), f"{lut['offset']:#x}", f"{lut['length']:,}")
+            luts.add_row(
+                str(lut["id"]),
+                lut["name"],
+                str(lut["bits"]),
+                "s" if lut["signed"] else "u",
+                str(lut["entries"]),
+                f"{lut['offset']:#x}",
+                f"{lut['length']:,}",
+            )
         stdout.print(luts)
     stdout.print(f"metadata ({len(info['meta'])} keys)")
     for key, value in info["meta"].items():

@@ -80,12 +80,28 @@ class Record:
 
 def encode(record: Record) -> bytes:
     """The 196 bytes the firmware writes for ``record`` (CRC-32 of bytes 0..191 appended)."""
-    body = Body.build(dict(
-        magic=MAGIC, format=FORMAT, record_size=RECORD_SIZE, seq=record.seq, active=record.active,
-        slots=[dict(state=e.state, slot_seq=e.slot_seq, bitstream_length=e.bitstream_length,
-                    bitstream_sha256=e.bitstream_sha256, blob_length=e.blob_length, blob_sha256=e.blob_sha256,
-                    idcode=e.idcode, usr_access=e.usr_access) for e in record.slots],
-    ))
+    body = Body.build(
+        dict(
+            magic=MAGIC,
+            format=FORMAT,
+            record_size=RECORD_SIZE,
+            seq=record.seq,
+            active=record.active,
+            slots=[
+                dict(
+                    state=e.state,
+                    slot_seq=e.slot_seq,
+                    bitstream_length=e.bitstream_length,
+                    bitstream_sha256=e.bitstream_sha256,
+                    blob_length=e.blob_length,
+                    blob_sha256=e.blob_sha256,
+                    idcode=e.idcode,
+                    usr_access=e.usr_access,
+                )
+                for e in record.slots
+            ],
+        )
+    )
     return body + zlib.crc32(body).to_bytes(4, "little")
 
 
@@ -95,12 +111,25 @@ def decode(data: bytes, copy: int | None = None) -> Record | None:
         return None
     body, crc = data[:BODY_SIZE], int.from_bytes(data[BODY_SIZE:RECORD_SIZE], "little")
     parsed = Body.parse(body)
-    if (parsed.magic, parsed.format, parsed.record_size) != (MAGIC, FORMAT, RECORD_SIZE) or zlib.crc32(body) != crc:
+    if (parsed.magic, parsed.format, parsed.record_size) != (MAGIC, FORMAT, RECORD_SIZE) or zlib.crc32(
+        body
+    ) != crc:
         return None
     if parsed.active != NO_SLOT and parsed.active >= 2:
         return None
-    entries = tuple(Entry(e.state, e.slot_seq, e.bitstream_length, bytes(e.bitstream_sha256), e.blob_length,
-                          bytes(e.blob_sha256), e.idcode, e.usr_access) for e in parsed.slots)
+    entries = tuple(
+        Entry(
+            e.state,
+            e.slot_seq,
+            e.bitstream_length,
+            bytes(e.bitstream_sha256),
+            e.blob_length,
+            bytes(e.blob_sha256),
+            e.idcode,
+            e.usr_access,
+        )
+        for e in parsed.slots
+    )
     return Record(parsed.seq, parsed.active, (entries[0], entries[1]), copy)
 
 

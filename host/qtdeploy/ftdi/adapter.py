@@ -43,12 +43,16 @@ def attached_urls() -> list[str]:
         devices = Ftdi.list_devices()
     except (ValueError, OSError):  # ValueError: no libusb backend at all
         return []
-    return [url for url, _desc in UsbTools.build_dev_strings("ftdi", Ftdi.VENDOR_IDS, Ftdi.PRODUCT_IDS, devices)]
+    return [
+        url for url, _desc in UsbTools.build_dev_strings("ftdi", Ftdi.VENDOR_IDS, Ftdi.PRODUCT_IDS, devices)
+    ]
 
 
 def _not_found(url: str, why: str) -> AdapterNotFoundError:
     urls = attached_urls()
-    seen = ("attached: " + ", ".join(urls)) if urls else "no FTDI device is attached (or libusb cannot see it)"
+    seen = (
+        ("attached: " + ", ".join(urls)) if urls else "no FTDI device is attached (or libusb cannot see it)"
+    )
     return AdapterNotFoundError(
         f"No FTDI adapter answers at {url} ({why}); {seen}.",
         "Plug the adapter in and pass its URL with --via (`python -m pyftdi.ftdi_urls` lists them); "
@@ -79,13 +83,27 @@ class MpsseBatch:
 
     def program_page(self, wren: bytes, program: bytes, delay_us: float, status: bytes) -> int:
         clocks = max(1, min(0x10000, int(delay_us * 1e-6 * self.hz / 8) + 1))
-        cmd = (self.select + self._write(wren) + self.deselect + self.select + self._write(program) + self.deselect
-               + bytes((0x8F,)) + (clocks - 1).to_bytes(2, "little")
-               + self.select + self._write(status) + bytes((0x20, 0, 0)) + self.deselect + bytes((0x87,)))
+        cmd = (
+            self.select
+            + self._write(wren)
+            + self.deselect
+            + self.select
+            + self._write(program)
+            + self.deselect
+            + bytes((0x8F,))
+            + (clocks - 1).to_bytes(2, "little")
+            + self.select
+            + self._write(status)
+            + bytes((0x20, 0, 0))
+            + self.deselect
+            + bytes((0x87,))
+        )
         self.ftdi.write_data(cmd)
         data = self.ftdi.read_data_bytes(1, 4)
         if len(data) != 1:
-            raise LinkError("The FTDI adapter did not return the flash status.", "Reconnect the adapter and retry.")
+            raise LinkError(
+                "The FTDI adapter did not return the flash status.", "Reconnect the adapter and retry."
+            )
         return data[0]
 
 
@@ -100,8 +118,10 @@ def open_adapter(url: str, board: Board, *, batch: bool = True) -> Iterator[Adap
 
     wiring = board.ftdi
     if wiring is None or board.flash.commands is None or board.flash.status_bits is None:
-        raise UsageError(f"Board file {board.source} says nothing about direct SPI flashing.",
-                         "Add [ftdi] and [flash.commands] / [flash.status_bits] (see boards/env5.toml), or flash over UART.")
+        raise UsageError(
+            f"Board file {board.source} says nothing about direct SPI flashing.",
+            "Add [ftdi] and [flash.commands] / [flash.status_bits] (see boards/env5.toml), or flash over UART.",
+        )
     hold_mask = sum(p.mask for p in wiring.hold)
     hold_value = sum(0 if p.active_low else p.mask for p in wiring.hold)
     hz = float(min(wiring.spi_hz, board.flash.read_max_hz or wiring.spi_hz))

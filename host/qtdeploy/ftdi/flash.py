@@ -71,8 +71,9 @@ def check_part(nor: SpiNor, board: BoardFile) -> bytes:
             f"The flash answers JEDEC ID {got.hex(' ')}, but {board.id}'s board file says {board.flash.part} "
             f"({want.hex(' ')})" + ("; nothing drives MISO: no flash answers." if nothing else "."),
             "Check the adapter's wiring (SCK ADBUS0, MOSI ADBUS1, MISO ADBUS2, CS# ADBUS3), that the board is powered "
-            "and held (MCU RUN, FPGA PROG_B)" if nothing else
-            f"Pass the --board whose [flash] is this part, or check that the adapter is on the right board.",
+            "and held (MCU RUN, FPGA PROG_B)"
+            if nothing
+            else "Pass the --board whose [flash] is this part, or check that the adapter is on the right board.",
         )
     return got
 
@@ -82,7 +83,11 @@ def check_writable(nor: SpiNor, board: BoardFile, sr: int, spans: list[tuple[int
     hit = [(a, n) for a, n in spans if a + n > start]
     if hit:
         bits = nor.bits
-        srwd = " SRWD is set too: with WP# low the status register cannot be changed." if sr & bits.write_protect else ""
+        srwd = (
+            " SRWD is set too: with WP# low the status register cannot be changed."
+            if sr & bits.write_protect
+            else ""
+        )
         raise FlashProtectedError(
             f"The flash is write-protected from {start:#x} (status {sr:#04x}: BP bits {(sr & bits.block_protect) >> 2:#x}); "
             f"this flash must write {hit[0][1]:,} bytes at {hit[0][0]:#x}.{srwd}",
@@ -101,21 +106,26 @@ def write_record(nor: SpiNor, board: BoardFile, record: rec.Record, current: rec
     at = board.layout.meta[copy].offset
     data = rec.encode(record)
     nor.erase_sector(at)
-    nor.program(at, data[:rec.BODY_SIZE])
-    nor.program(at + rec.BODY_SIZE, data[rec.BODY_SIZE:])
+    nor.program(at, data[: rec.BODY_SIZE])
+    nor.program(at + rec.BODY_SIZE, data[rec.BODY_SIZE :])
     back = rec.decode(nor.read(at, rec.RECORD_SIZE), copy)
     if back is None or back.seq != record.seq:
-        raise DeviceError(f"The slot record written to meta_{copy} does not read back.",
-                          "Retry; the previous record is intact.", status=int(Status.VERIFY_FAILED))
+        raise DeviceError(
+            f"The slot record written to meta_{copy} does not read back.",
+            "Retry; the previous record is intact.",
+            status=int(Status.VERIFY_FAILED),
+        )
     return back
 
 
-def _write_images(nor: SpiNor, images: list[Image], sector: int, report: Callable[[int], None]) -> dict[str, int]:
+def _write_images(
+    nor: SpiNor, images: list[Image], sector: int, report: Callable[[int], None]
+) -> dict[str, int]:
     counts = {"sectors_written": 0, "sectors_skipped": 0, "sectors_erased": 0}
     done = 0
     for image in images:
         for start in range(0, len(image.data), sector):
-            chunk = image.data[start:start + sector]
+            chunk = image.data[start : start + sector]
             at = image.offset + start
             have = nor.read(at, len(chunk))
             if have != chunk:
@@ -131,8 +141,15 @@ def _write_images(nor: SpiNor, images: list[Image], sector: int, report: Callabl
     return counts
 
 
-def flash_via(url: str, *, board: BoardFile, bitstream: Source, blob: Source | None = None, slot: str | None = None,
-              progress: Progress | None = None) -> dict[str, Any]:
+def flash_via(
+    url: str,
+    *,
+    board: BoardFile,
+    bitstream: Source,
+    blob: Source | None = None,
+    slot: str | None = None,
+    progress: Progress | None = None,
+) -> dict[str, Any]:
     """Write, verify and commit (active) through an FTDI adapter; returns what was done and how fast."""
     with open_adapter(url, board) as adapter:
         nor = adapter.nor
@@ -140,7 +157,9 @@ def flash_via(url: str, *, board: BoardFile, bitstream: Source, blob: Source | N
         t0 = now()
         sr = nor.status()  # the one command a busy part answers: RDID waits for it
         if sr & nor.bits.busy and sr != 0xFF:  # 0xFF: nothing drives MISO, which RDID will say
-            sr = nor.wait_idle(board.flash.sector_erase.max_us, "an operation that was running when we started")
+            sr = nor.wait_idle(
+                board.flash.sector_erase.max_us, "an operation that was running when we started"
+            )
         jedec = check_part(nor, board)
         current = _read_record(nor, board)
         active = None if current is None or current.active == rec.NO_SLOT else Slot(current.active)
@@ -156,8 +175,12 @@ def flash_via(url: str, *, board: BoardFile, bitstream: Source, blob: Source | N
         t_check = now()
         index = int(target)
         if current is not None and current.slots[index].committed:
-            current = write_record(nor, board, rec.Record(current.seq + 1, current.active, current.slots)
-                                   .with_slot(index, rec.Entry()), current)
+            current = write_record(
+                nor,
+                board,
+                rec.Record(current.seq + 1, current.active, current.slots).with_slot(index, rec.Entry()),
+                current,
+            )
         counts = _write_images(nor, images, board.flash.sector_size, lambda done: report(done, total))
         t_write = now()
         for im in images:
@@ -167,16 +190,26 @@ def flash_via(url: str, *, board: BoardFile, bitstream: Source, blob: Source | N
                     f"Verification failed: the {im.kind} at {im.offset:#x} reads back with SHA-256 {got.hex()[:16]}..., "
                     f"not {im.sha256.hex()[:16]}...; the slot was not committed.",
                     "Run the flash again (lower the SPI clock in the board file's [ftdi] if it repeats).",
-                    status=int(Status.VERIFY_FAILED))
+                    status=int(Status.VERIFY_FAILED),
+                )
         t_verify = now()
         bit = bit_fmt.describe(images[0].data, images[0].source)
         blob_im = images[1] if len(images) > 1 else None
         seq = current.seq + 1 if current else 1
-        entry = rec.Entry(rec.STATE_COMMITTED, seq, len(images[0].data), images[0].sha256,
-                          len(blob_im.data) if blob_im else 0, blob_im.sha256 if blob_im else hashlib.sha256(b"").digest(),
-                          bit["idcode_value"], bit["abi_value"] or 0)
+        entry = rec.Entry(
+            rec.STATE_COMMITTED,
+            seq,
+            len(images[0].data),
+            images[0].sha256,
+            len(blob_im.data) if blob_im else 0,
+            blob_im.sha256 if blob_im else hashlib.sha256(b"").digest(),
+            bit["idcode_value"],
+            bit["abi_value"] or 0,
+        )
         base = current or rec.Record()
-        written = write_record(nor, board, rec.Record(seq, index, base.slots).with_slot(index, entry), current)
+        written = write_record(
+            nor, board, rec.Record(seq, index, base.slots).with_slot(index, entry), current
+        )
         t_end = now()
         verify_bytes = total
     write_s, verify_s = t_write - t_check, t_verify - t_write
@@ -189,15 +222,28 @@ def flash_via(url: str, *, board: BoardFile, bitstream: Source, blob: Source | N
         "active_slot": target.name,
         "slot_seq": written.seq,
         "meta_copy": written.copy,
-        "images": [{"kind": im.kind, "source": im.source, "offset": im.offset, "length": len(im.data),
-                    "sha256": im.sha256.hex()} for im in images],
+        "images": [
+            {
+                "kind": im.kind,
+                "source": im.source,
+                "offset": im.offset,
+                "length": len(im.data),
+                "sha256": im.sha256.hex(),
+            }
+            for im in images
+        ],
         **facts,
         "bytes_total": total,
         **counts,
         "spi_hz": adapter.spi_hz,
         "status_polls": nor.polls,
-        "seconds": {"check": round(t_check - t0, 4), "write": round(write_s, 4), "verify": round(verify_s, 4),
-                    "commit": round(t_end - t_verify, 4), "total": round(t_end - t0, 4)},
+        "seconds": {
+            "check": round(t_check - t0, 4),
+            "write": round(write_s, 4),
+            "verify": round(verify_s, 4),
+            "commit": round(t_end - t_verify, 4),
+            "total": round(t_end - t0, 4),
+        },
         "write_bytes_per_s": round(total / write_s) if write_s > 0 else None,
         "read_bytes_per_s": round(verify_bytes / verify_s) if verify_s > 0 else None,
         "spi_limit_bytes_per_s": round(limit),

@@ -105,8 +105,10 @@ class SpiNor:
         t = self.flash.sector_erase
         sr = self.wait_idle(t.max_us, f"erasing the sector at {addr:#x}", first_us=t.typ_us)
         if sr & self.bits.erase_error:
-            raise FlashWriteError(f"The flash reports an erase error (E_ERR) at {addr:#x}; status {sr:#04x}.",
-                                  "Check block protection (status BP bits) and retry; the previous image stays active.")
+            raise FlashWriteError(
+                f"The flash reports an erase error (E_ERR) at {addr:#x}; status {sr:#04x}.",
+                "Check block protection (status BP bits) and retry; the previous image stays active.",
+            )
 
     def program(self, addr: int, data: bytes) -> None:
         """Page programs, split at page boundaries (a program must never wrap inside its page)."""
@@ -120,17 +122,22 @@ class SpiNor:
             if self.batch is not None:
                 # WRITE ENABLE, PAGE PROGRAM, the typical program time clocked out with CS# high, and
                 # READ STATUS: one USB write and one read per page instead of three round trips
-                sr = self.batch.program_page(bytes((self.cmd.write_enable,)),
-                                             self._addr(self.cmd.page_program, at) + data[pos:pos + n],
-                                             t.typ_us, bytes((self.cmd.read_status,)))
+                sr = self.batch.program_page(
+                    bytes((self.cmd.write_enable,)),
+                    self._addr(self.cmd.page_program, at) + data[pos : pos + n],
+                    t.typ_us,
+                    bytes((self.cmd.read_status,)),
+                )
                 self.polls += 1
                 if sr & self.bits.busy:
                     sr = self.wait_idle(t.max_us, what)
             else:
                 self._write_enable()
-                self.port.exchange(self._addr(self.cmd.page_program, at) + data[pos:pos + n])
+                self.port.exchange(self._addr(self.cmd.page_program, at) + data[pos : pos + n])
                 sr = self.wait_idle(t.max_us, what, first_us=t.typ_us)
             if sr & self.bits.program_error:
-                raise FlashWriteError(f"The flash reports a program error (P_ERR) at {at:#x}; status {sr:#04x}.",
-                                      "Check block protection (status BP bits) and retry; the previous image stays active.")
+                raise FlashWriteError(
+                    f"The flash reports a program error (P_ERR) at {at:#x}; status {sr:#04x}.",
+                    "Check block protection (status BP bits) and retry; the previous image stays active.",
+                )
             pos += n

@@ -46,7 +46,9 @@ _READ_CHUNK = 8192
 _FIXED_EXTRA = {Command.FPGA_CONFIGURE: 2.0, Command.MODEL_LOAD: 2.0, Command.STREAM_STOP: 2.0}
 _ERASE_PER_SECTOR = 0.5
 _HASH_PER_MIB = 1.0
-_PROGRAM_PER_KIB = 0.003  # FLASH_WRITE: S25FL128S page program max 750 us per 256 B, of the raw (decoded) length
+_PROGRAM_PER_KIB = (
+    0.003  # FLASH_WRITE: S25FL128S page program max 750 us per 256 B, of the raw (decoded) length
+)
 
 
 @dataclass(frozen=True)
@@ -104,7 +106,9 @@ class Link:
 
     # ---- public API -------------------------------------------------------------------------
 
-    def request(self, command: int, payload: bytes = b"", *, flags: int = 0, timeout: float | None = None) -> bytes:
+    def request(
+        self, command: int, payload: bytes = b"", *, flags: int = 0, timeout: float | None = None
+    ) -> bytes:
         """Send one request, return the OK response's payload; DeviceError/LinkError otherwise."""
         results = self.request_many([Request(command, payload, flags, timeout)])
         try:
@@ -152,10 +156,16 @@ class Link:
     def hello(self) -> Container:
         """Exchange capabilities and adopt the negotiated window and payload size (link.md §7.1)."""
         payload = P.HelloRequest.build(
-            dict(protocol_version=LINK_PROTOCOL_VERSION, window=self.host_window, max_payload=self.host_max_payload)
+            dict(
+                protocol_version=LINK_PROTOCOL_VERSION,
+                window=self.host_window,
+                max_payload=self.host_max_payload,
+            )
         )
         info = P.parse_exact(P.HelloResponse, self.request(Command.HELLO, payload), "HELLO response")
-        if not (1 <= info.window <= LINK_MAX_WINDOW and LINK_MIN_PAYLOAD <= info.max_payload <= LINK_MAX_PAYLOAD):
+        if not (
+            1 <= info.window <= LINK_MAX_WINDOW and LINK_MIN_PAYLOAD <= info.max_payload <= LINK_MAX_PAYLOAD
+        ):
             raise LinkError(
                 f"The board offered window {info.window} and max payload {info.max_payload}, outside the protocol's limits.",
                 "Update the firmware; `qtdeploy info` shows its version.",
@@ -171,7 +181,9 @@ class Link:
     def set_baud(self, baud: int) -> int:
         """SET_BAUD, switch, and prove the new rate with a PING; revert if the board is silent."""
         granted = P.parse_exact(
-            P.SetBaudResponse, self.request(Command.SET_BAUD, P.SetBaudRequest.build(dict(baud=baud))), "SET_BAUD"
+            P.SetBaudResponse,
+            self.request(Command.SET_BAUD, P.SetBaudRequest.build(dict(baud=baud))),
+            "SET_BAUD",
         ).baud
         old = self.baud
         self.transport.set_baud(granted)
@@ -237,13 +249,18 @@ class Link:
     def _ahead(self, inflight: dict[int, _Pending], but: _Pending | None = None) -> float:
         """How long a request sent now waits behind the unanswered ones: the board executes in
         arrival order, so their wire time and their command extras (an erase) come first."""
-        return sum(max(0.0, self._timeout_for(p.request) - self.timeout)
-                   for p in inflight.values() if p.response is None and p is not but)
+        return sum(
+            max(0.0, self._timeout_for(p.request) - self.timeout)
+            for p in inflight.values()
+            if p.response is None and p is not but
+        )
 
     def _retransmit(self, pending: _Pending, reason: str, inflight: dict[int, _Pending]) -> None:
         if pending.attempts > self.retries:
             name = _cmd_name(pending.request.command)
-            errors = ", ".join(f"{k} {v}" for k, v in sorted(self.counters.items()) if k != "frames") or "none"
+            errors = (
+                ", ".join(f"{k} {v}" for k, v in sorted(self.counters.items()) if k != "frames") or "none"
+            )
             raise LinkError(
                 f"No answer to {name} (seq {pending.seq}) after {pending.attempts} attempts ({reason}); "
                 f"link counters: {errors}.",
@@ -349,7 +366,8 @@ class Link:
             status = Status(frame.status)
         except ValueError:
             raise DeviceError(
-                f"{name} failed with unknown status 0x{frame.status:02x}" + (f": {detail}" if detail else "."),
+                f"{name} failed with unknown status 0x{frame.status:02x}"
+                + (f": {detail}" if detail else "."),
                 "Update qtdeploy; the firmware is newer than this host.",
                 status=frame.status,
             ) from None

@@ -91,9 +91,7 @@ def _name(enum: type, value: int) -> str:
         return f"0x{value:02x}"
 
 
-def build_raw(
-    frame: Frame, *, length: int | None = None, crc: int | None = None
-) -> bytes:
+def build_raw(frame: Frame, *, length: int | None = None, crc: int | None = None) -> bytes:
     """Header + payload + CRC, before COBS. ``length``/``crc`` override fields (for vectors only)."""
     n = len(frame.payload) if length is None else length
     body = HEADER.pack(frame.version, frame.flags, frame.seq, frame.command, frame.status, n) + frame.payload
@@ -103,7 +101,9 @@ def build_raw(
 def encode(frame: Frame) -> bytes:
     """The exact bytes to put on the wire: COBS(header + payload + CRC) followed by 0x00."""
     if len(frame.payload) > LINK_MAX_PAYLOAD:
-        raise ValueError(f"payload of {len(frame.payload)} bytes exceeds LINK_MAX_PAYLOAD ({LINK_MAX_PAYLOAD})")
+        raise ValueError(
+            f"payload of {len(frame.payload)} bytes exceeds LINK_MAX_PAYLOAD ({LINK_MAX_PAYLOAD})"
+        )
     if not (0 <= frame.seq <= 0xFFFF):
         raise ValueError(f"seq {frame.seq} does not fit in u16")
     return cobs.encode(build_raw(frame)) + _DELIM
@@ -124,7 +124,7 @@ def parse_run(run: bytes) -> Frame | BadFrame | None:
     if len(raw) > MAX_RAW:
         return BadFrame(FrameErrorKind.TOO_LONG)
     (crc,) = CRC.unpack_from(raw, len(raw) - LINK_CRC_SIZE)
-    if zlib.crc32(raw[: -LINK_CRC_SIZE]) != crc:
+    if zlib.crc32(raw[:-LINK_CRC_SIZE]) != crc:
         return BadFrame(FrameErrorKind.CRC)
     version, flags, seq, command, status, length = HEADER.unpack_from(raw)
     frame = Frame(command, bytes(raw[LINK_HEADER_SIZE:-LINK_CRC_SIZE]), seq, flags, status, version)

@@ -15,10 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from qtdeploy._protocol import STATUS_INFO, Command, Status
+from qtdeploy.codegen import sync_outputs
 from qtdeploy.link.examples import examples
 from qtdeploy.link.framing import BadFrame, Decoder, Frame, build_raw, encode
 from qtdeploy.link.malformed import cases
-from qtdeploy.codegen import sync_outputs
 from qtdeploy.paths import repo_root
 
 VECTOR_DIR = Path("protocol/vectors/link")
@@ -65,14 +65,16 @@ def frames_json() -> dict[str, Any]:
     for ex in examples():
         payload = ex.struct.build(ex.fields)
         frame = Frame(ex.command, payload, ex.seq, int(ex.flags), int(ex.status))
-        out.append({
-            "name": ex.name,
-            **header_json(frame),
-            "layout": ex.layout,
-            "fields": jsonable(ex.struct.parse(payload)),
-            "raw_hex": build_raw(frame).hex(),
-            "encoded_hex": encode(frame).hex(),
-        })
+        out.append(
+            {
+                "name": ex.name,
+                **header_json(frame),
+                "layout": ex.layout,
+                "fields": jsonable(ex.struct.parse(payload)),
+                "raw_hex": build_raw(frame).hex(),
+                "encoded_hex": encode(frame).hex(),
+            }
+        )
     return {
         "about": "Good frames: every command's request and response, events, retries and error answers. "
         "raw_hex is header+payload+CRC before COBS; encoded_hex is the exact wire bytes including the "
@@ -94,15 +96,19 @@ def malformed_json() -> dict[str, Any]:
         got = decoder.feed(case.data)
         kinds = tuple("frame" if isinstance(i, Frame) else i.kind.value for i in got)
         if kinds != case.expect:
-            raise AssertionError(f"malformed case {case.name}: decoder gives {kinds}, spec says {case.expect}")
-        out.append({
-            "name": case.name,
-            "about": case.about,
-            "input_hex": case.data.hex(),
-            "expect": [_expect(i) for i in got],
-            "pending_bytes": decoder.pending,
-            "counters": dict(sorted(decoder.counters.items())),
-        })
+            raise AssertionError(
+                f"malformed case {case.name}: decoder gives {kinds}, spec says {case.expect}"
+            )
+        out.append(
+            {
+                "name": case.name,
+                "about": case.about,
+                "input_hex": case.data.hex(),
+                "expect": [_expect(i) for i in got],
+                "pending_bytes": decoder.pending,
+                "counters": dict(sorted(decoder.counters.items())),
+            }
+        )
     return {
         "about": "Byte streams fed to a fresh receiver, and what it must produce, in order: frames and "
         "rejections by stable error name (protocol/link.md section 4). header is present only for "
@@ -140,11 +146,15 @@ def outputs(root: Path) -> dict[Path, str]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     group = parser.add_mutually_exclusive_group(required=True)
-    group.add_argument("--write", action="store_true", help="regenerate the vectors and link.md's status table")
+    group.add_argument(
+        "--write", action="store_true", help="regenerate the vectors and link.md's status table"
+    )
     group.add_argument("--check", action="store_true", help="exit 1 if anything is stale")
     args = parser.parse_args(argv)
     root = repo_root()
-    return sync_outputs(root, outputs(root), check=args.check, regenerate="python -m qtdeploy.link.vectors --write")
+    return sync_outputs(
+        root, outputs(root), check=args.check, regenerate="python -m qtdeploy.link.vectors --write"
+    )
 
 
 if __name__ == "__main__":

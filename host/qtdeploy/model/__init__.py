@@ -1,7 +1,7 @@
-"""The integer-only quantized Transformer forecaster: QAT, integer export, the integer reference.
+"""The integer-only quantized Transformer forecaster as the board runs it, in NumPy (no torch).
 
-``config`` shapes and widths; ``net``/``quant`` the PyTorch model with fake quantisation;
-``export`` turns it into an :class:`~qtdeploy.model.intmodel.IntModel`; ``reference`` is the
-integer semantics of protocol/model.md in NumPy; ``intsim`` the same in torch (the QAT model's
-integer eval path); ``data``/``train``/``evaluate`` the workflow; ``vectors`` the golden files.
+``config`` shapes and widths; ``intmodel`` the exported integer model and its blob; ``reference``
+is the integer semantics of protocol/model.md; ``intmath`` its integer helpers and the host's input
+quantisation; ``data`` the series and windows; ``evaluate`` scores a model against baselines;
+``vectors`` the golden files. Training (torch) lives in :mod:`qtdeploy.train`.
 """

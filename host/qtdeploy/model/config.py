@@ -26,7 +26,9 @@ LINEAR_OUT = {"q": "q", "k": "k", "v": "v", "o": "attn", "ffn1": "ffn1", "ffn2":
 def check_bits(bits: int, what: str = "--bits") -> int:
     """Refuse a width the integer format cannot hold, with the fix."""
     if not isinstance(bits, int) or not MIN_BITS <= bits <= MAX_BITS:
-        raise UsageError(f"{what} is {bits}; widths must be {MIN_BITS}..{MAX_BITS}.", f"Pass {what} between 2 and 8.")
+        raise UsageError(
+            f"{what} is {bits}; widths must be {MIN_BITS}..{MAX_BITS}.", f"Pass {what} between 2 and 8."
+        )
     return bits
 
 
@@ -53,12 +55,21 @@ class ModelConfig:
     def __post_init__(self) -> None:
         if self.ffn <= 0:
             self.ffn = 4 * self.d_model
-        for name, value in (("window", self.window), ("features", self.features), ("d_model", self.d_model),
-                            ("layers", self.layers), ("horizon", self.horizon)):
+        for name, value in (
+            ("window", self.window),
+            ("features", self.features),
+            ("d_model", self.d_model),
+            ("layers", self.layers),
+            ("horizon", self.horizon),
+        ):
             if value < 1:
-                raise UsageError(f"--{name.replace('_', '-')} is {value}; it must be at least 1.", "Pass a positive value.")
+                raise UsageError(
+                    f"--{name.replace('_', '-')} is {value}; it must be at least 1.", "Pass a positive value."
+                )
         if self.heads != 1:
-            raise UsageError(f"heads={self.heads}: this version implements single-head attention only.", "Use heads=1.")
+            raise UsageError(
+                f"heads={self.heads}: this version implements single-head attention only.", "Use heads=1."
+            )
         if self.bits is not None:
             check_bits(self.bits)
             for name in self.act_names():
@@ -67,10 +78,28 @@ class ModelConfig:
                 check_bits(self.weight_bits.setdefault(name, self.bits), f"bits of {name}")
 
     @classmethod
-    def uniform(cls, *, window: int, features: int, d_model: int, bits: int | None, horizon: int = 1,
-                layers: int = 1, ffn: int = 0, act_bits: int | None = None) -> "ModelConfig":
+    def uniform(
+        cls,
+        *,
+        window: int,
+        features: int,
+        d_model: int,
+        bits: int | None,
+        horizon: int = 1,
+        layers: int = 1,
+        ffn: int = 0,
+        act_bits: int | None = None,
+    ) -> ModelConfig:
         """The paper's models: every weight and activation at ``bits`` (activations at ``act_bits`` if given)."""
-        cfg = cls(window=window, features=features, d_model=d_model, layers=layers, ffn=ffn, horizon=horizon, bits=bits)
+        cfg = cls(
+            window=window,
+            features=features,
+            d_model=d_model,
+            layers=layers,
+            ffn=ffn,
+            horizon=horizon,
+            bits=bits,
+        )
         if act_bits is not None and bits is not None:
             check_bits(act_bits, "--act-bits")
             cfg.act_bits = {name: act_bits for name in cfg.act_names()}
@@ -100,12 +129,19 @@ class ModelConfig:
         return (1 << (self.weight_bits[name] - 1)) - 1
 
     def hparams(self) -> dict[str, int]:
-        return {"window": self.window, "features": self.features, "d_model": self.d_model, "heads": self.heads,
-                "layers": self.layers, "ffn": self.ffn, "horizon": self.horizon}
+        return {
+            "window": self.window,
+            "features": self.features,
+            "d_model": self.d_model,
+            "heads": self.heads,
+            "layers": self.layers,
+            "ffn": self.ffn,
+            "horizon": self.horizon,
+        }
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "ModelConfig":
+    def from_dict(cls, data: dict[str, Any]) -> ModelConfig:
         return cls(**data)

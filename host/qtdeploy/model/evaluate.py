@@ -12,8 +12,8 @@ import numpy as np
 
 from qtdeploy.model import data as D
 from qtdeploy.model import reference
+from qtdeploy.model.intmath import quantise_input
 from qtdeploy.model.intmodel import IntModel
-from qtdeploy.model.intsim import quantise_input
 
 
 def scores(pred: np.ndarray, true: np.ndarray, persist: np.ndarray) -> dict[str, float]:
@@ -22,8 +22,14 @@ def scores(pred: np.ndarray, true: np.ndarray, persist: np.ndarray) -> dict[str,
     mae = float(np.mean(np.abs(pred - true)))
     p_rmse = float(np.sqrt(np.mean((persist - true) ** 2)))
     p_mae = float(np.mean(np.abs(persist - true)))
-    return {"rmse": rmse, "mae": mae, "persistence_rmse": p_rmse, "persistence_mae": p_mae,
-            "rmse_vs_persistence": rmse / p_rmse if p_rmse else float("inf"), "windows": int(len(true))}
+    return {
+        "rmse": rmse,
+        "mae": mae,
+        "persistence_rmse": p_rmse,
+        "persistence_mae": p_mae,
+        "rmse_vs_persistence": rmse / p_rmse if p_rmse else float("inf"),
+        "windows": int(len(true)),
+    }
 
 
 def quantised_inputs(im: IntModel, x_norm: np.ndarray) -> np.ndarray:
@@ -35,7 +41,7 @@ def predict(im: IntModel, x_norm: np.ndarray, batch: int = 2048) -> np.ndarray:
     """De-normalised forecasts (N, H) of the integer model for normalised windows (N, T, m)."""
     norm = D.Norm.from_dict(im.meta["norm"])
     xq = quantised_inputs(im, x_norm)
-    ys = [reference.forward(im, xq[i:i + batch]) for i in range(0, len(xq), batch)]
+    ys = [reference.forward(im, xq[i : i + batch]) for i in range(0, len(xq), batch)]
     y_int = np.concatenate(ys) if ys else np.zeros((0, im.config.horizon), dtype=np.int64)
     return y_int * np.asarray(im.meta["output_scale"])[None, :] * norm.y_std + norm.y_mean
 
@@ -45,11 +51,17 @@ def evaluate(im: IntModel, series: D.Series, split: str = "test") -> dict[str, A
     if im.config.features != series.x.shape[1]:
         from qtdeploy.errors import CompatibilityError
 
-        raise CompatibilityError(f"the model takes {im.config.features} features, the data has {series.x.shape[1]}.",
-                                 f"Pass --features {','.join(im.meta.get('features', []))}.")
+        raise CompatibilityError(
+            f"the model takes {im.config.features} features, the data has {series.x.shape[1]}.",
+            f"Pass --features {','.join(im.meta.get('features', []))}.",
+        )
     norm = D.Norm.from_dict(im.meta["norm"])
-    rows = dict(zip(("train", "val", "test"), D.split_rows(len(series.y)))).get(split, slice(0, len(series.y)))
+    rows = dict(zip(("train", "val", "test"), D.split_rows(len(series.y)))).get(
+        split, slice(0, len(series.y))
+    )
     w = D.windows(series, rows, im.config.window, im.config.horizon, norm)
     result = scores(predict(im, w["x"]), w["y"], w["persist"])
-    result.update({"split": split, "source": series.source, "target": series.target, "features": series.features})
+    result.update(
+        {"split": split, "source": series.source, "target": series.target, "features": series.features}
+    )
     return result

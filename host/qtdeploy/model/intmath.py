@@ -31,8 +31,10 @@ def dyadic(m: float) -> tuple[int, int]:
     int64 rounding term never overflows (protocol/model.md, requantisation).
     """
     if not m > 0 or not math.isfinite(m):
-        raise CompatibilityError(f"requantisation multiplier {m!r} is not a positive finite number.",
-                                 "Retrain: a scale collapsed to zero or diverged.")
+        raise CompatibilityError(
+            f"requantisation multiplier {m!r} is not a positive finite number.",
+            "Retrain: a scale collapsed to zero or diverged.",
+        )
     mant, exp = math.frexp(m)  # m = mant * 2^exp, mant in [0.5, 1)
     shift = 31 - exp
     mult = int(round_half_up(mant * (1 << 31)))
@@ -42,8 +44,10 @@ def dyadic(m: float) -> tuple[int, int]:
         mult = int(round_half_up(m * 2.0**SHIFT_MAX))
         shift = SHIFT_MAX
     if shift < SHIFT_MIN:
-        raise CompatibilityError(f"requantisation multiplier {m:.3g} is too large for a shift >= 1.",
-                                 "Retrain with activation scales that are not degenerate.")
+        raise CompatibilityError(
+            f"requantisation multiplier {m:.3g} is too large for a shift >= 1.",
+            "Retrain with activation scales that are not degenerate.",
+        )
     return max(mult, 1), shift
 
 
@@ -104,7 +108,14 @@ def saturate_bias(bias: np.ndarray, fan_in: int, in_max: int, w_max: int) -> tup
     """
     limit = INT32_MAX - fan_in * in_max * w_max
     if limit <= 0:
-        raise CompatibilityError(f"a linear layer with fan-in {fan_in} at these widths can overflow int32.",
-                                 "Use a smaller layer or narrower widths.")
+        raise CompatibilityError(
+            f"a linear layer with fan-in {fan_in} at these widths can overflow int32.",
+            "Use a smaller layer or narrower widths.",
+        )
     clipped = np.clip(bias, -limit, limit)
     return clipped.astype(np.int64), int(np.count_nonzero(clipped != bias))
+
+
+def quantise_input(x: np.ndarray, input_scale: float, lo: int, hi: int) -> np.ndarray:
+    """Host-side input quantisation (floats allowed here: this runs before the device)."""
+    return np.clip(np.floor(np.asarray(x, dtype=np.float64) / input_scale + 0.5), lo, hi).astype(np.int64)

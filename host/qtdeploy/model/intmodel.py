@@ -52,10 +52,21 @@ def to_blob(im: IntModel) -> Any:
     tensors = []
     for name, data in im.tensors.items():
         bits, signed = im.storage(name)
-        tensors.append(fmt.Tensor(name=name, data=np.asarray(data, dtype=np.int64), bits=bits, signed=signed,
-                                  zero_point=0, multiplier=0, shift=0))
-    luts = [fmt.Lut(name=n, data=np.asarray(a, dtype=np.int64), bits=LUT_BITS, signed=False)
-            for n, a in im.luts.items()]
+        tensors.append(
+            fmt.Tensor(
+                name=name,
+                data=np.asarray(data, dtype=np.int64),
+                bits=bits,
+                signed=signed,
+                zero_point=0,
+                multiplier=0,
+                shift=0,
+            )
+        )
+    luts = [
+        fmt.Lut(name=n, data=np.asarray(a, dtype=np.int64), bits=LUT_BITS, signed=False)
+        for n, a in im.luts.items()
+    ]
     meta = dict(im.meta)
     meta["config"] = im.config.to_dict()
     return fmt.Blob(hparams=fmt.HParams(**im.config.hparams()), tensors=tensors, luts=luts, meta=meta)
@@ -65,21 +76,27 @@ def from_blob(blob: Any) -> IntModel:
     """Rebuild the integer model from a Blob; refuses what protocol/model.md does not allow."""
     meta = dict(blob.meta or {})
     if "config" not in meta:
-        raise FormatError("the blob has no model config in its meta; it was not written by `qtdeploy export`.",
-                          "Export the model again with `qtdeploy export RUN --out model.qtb`.")
+        raise FormatError(
+            "the blob has no model config in its meta; it was not written by `qtdeploy export`.",
+            "Export the model again with `qtdeploy export RUN --out model.qtb`.",
+        )
     config = ModelConfig.from_dict(meta.pop("config"))
     tensors: dict[str, np.ndarray] = {}
     for t in blob.tensors:
         if int(getattr(t, "zero_point", 0) or 0) != 0:
-            raise FormatError(f"tensor {t.name} has zero point {t.zero_point}; this model format needs 0.",
-                              "Re-export the model with this qtdeploy version.")
+            raise FormatError(
+                f"tensor {t.name} has zero point {t.zero_point}; this model format needs 0.",
+                "Re-export the model with this qtdeploy version.",
+            )
         tensors[t.name] = np.asarray(t.data, dtype=np.int64)
     luts = {lut.name: np.asarray(lut.data, dtype=np.int64) for lut in blob.luts}
     im = IntModel(config=config, tensors=tensors, luts=luts, meta=meta)
     missing = [n for n in required_names(config) if n not in tensors and n not in luts]
     if missing:
-        raise FormatError(f"the blob lacks model tensors: {', '.join(missing[:5])}.",
-                          "Re-export the model; the blob is incomplete or from another tool.")
+        raise FormatError(
+            f"the blob lacks model tensors: {', '.join(missing[:5])}.",
+            "Re-export the model; the blob is incomplete or from another tool.",
+        )
     return im
 
 
@@ -110,5 +127,7 @@ def load(path: str | Path) -> IntModel:
 
     p = Path(path)
     if not p.is_file():
-        raise FormatError(f"{p} does not exist or is not a file.", "Pass the .qtb written by `qtdeploy export`.")
+        raise FormatError(
+            f"{p} does not exist or is not a file.", "Pass the .qtb written by `qtdeploy export`."
+        )
     return from_blob(fmt.unpack(p.read_bytes()))

@@ -56,20 +56,36 @@ def forward(im: IntModel, x: np.ndarray, trace: bool = False) -> np.ndarray | di
         q = _linear(im, p + "q", h, p + "q")
         k = _linear(im, p + "k", h, p + "k")
         v = _linear(im, p + "v", h, p + "v")
-        scores = requant_int(q @ np.swapaxes(k, -1, -2), im.tensors[p + "scores.mult"],
-                             im.tensors[p + "scores.shift"], *_range(im, p + "scores"))
+        scores = requant_int(
+            q @ np.swapaxes(k, -1, -2),
+            im.tensors[p + "scores.mult"],
+            im.tensors[p + "scores.shift"],
+            *_range(im, p + "scores"),
+        )
         soft = softmax_int(scores, im.luts[p + "exp_lut"], _range(im, p + "probs")[1])
-        ctx = requant_int(soft["probs"] @ v, im.tensors[p + "ctx.mult"], im.tensors[p + "ctx.shift"],
-                          *_range(im, p + "ctx"))
+        ctx = requant_int(
+            soft["probs"] @ v, im.tensors[p + "ctx.mult"], im.tensors[p + "ctx.shift"], *_range(im, p + "ctx")
+        )
         attn = _linear(im, p + "o", ctx, p + "attn")
         res1 = _residual(im, p + "res1", h, attn)
         ffn1 = _linear(im, p + "ffn1", res1, p + "ffn1")
         ffn2 = _linear(im, p + "ffn2", ffn1, p + "ffn2")
         h = _residual(im, p + "res2", res1, ffn2)
-        out.update({p + "q": q, p + "k": k, p + "v": v, p + "scores": scores,
-                    **{p + key: val for key, val in soft.items()},
-                    p + "ctx": ctx, p + "attn": attn, p + "res1": res1, p + "ffn1": ffn1,
-                    p + "ffn2": ffn2, p + "res2": h})
+        out.update(
+            {
+                p + "q": q,
+                p + "k": k,
+                p + "v": v,
+                p + "scores": scores,
+                **{p + key: val for key, val in soft.items()},
+                p + "ctx": ctx,
+                p + "attn": attn,
+                p + "res1": res1,
+                p + "ffn1": ffn1,
+                p + "ffn2": ffn2,
+                p + "res2": h,
+            }
+        )
     pool = requant_int(h.sum(axis=-2), im.tensors["pool.mult"], im.tensors["pool.shift"], *_range(im, "pool"))
     out["pool"] = pool
     out["y"] = pool @ im.tensors["head.weight"].astype(np.int64).T + im.tensors["head.bias"].astype(np.int64)
@@ -80,6 +96,23 @@ def vector_names(layers: int) -> list[str]:
     """Every traced tensor, in execution order: the files a golden-vector case holds."""
     names = ["x", "h0"]
     for i in range(layers):
-        names += [f"l{i}.{n}" for n in ("q", "k", "v", "scores", "exp", "expsum", "recip", "probs", "ctx",
-                                        "attn", "res1", "ffn1", "ffn2", "res2")]
+        names += [
+            f"l{i}.{n}"
+            for n in (
+                "q",
+                "k",
+                "v",
+                "scores",
+                "exp",
+                "expsum",
+                "recip",
+                "probs",
+                "ctx",
+                "attn",
+                "res1",
+                "ffn1",
+                "ffn2",
+                "res2",
+            )
+        ]
     return names + ["pool", "y"]

@@ -38,16 +38,22 @@ def read_tensor(path: Path) -> tuple[str, np.ndarray]:
     """Parse one vector file; refuses a header/shape mismatch rather than guessing."""
     text = path.read_text().splitlines()
     if not text or not text[0].startswith("# "):
-        raise FormatError(f"{path} has no '# name type shape' header.", "Regenerate it with `qtdeploy export --vectors`.")
+        raise FormatError(
+            f"{path} has no '# name type shape' header.", "Regenerate it with `qtdeploy export --vectors`."
+        )
     _, name, _dtype_name, shape_s = text[0].split(" ")
     shape = tuple(int(n) for n in shape_s.split(","))
     values = np.array([int(v) for line in text[1:] for v in line.split()], dtype=np.int64)
     if values.size != int(np.prod(shape)):
-        raise FormatError(f"{path} holds {values.size} values, its header says shape {shape}.", "Regenerate the vectors.")
+        raise FormatError(
+            f"{path} holds {values.size} values, its header says shape {shape}.", "Regenerate the vectors."
+        )
     return name, values.reshape(shape)
 
 
-def write_vectors(im: IntModel, x: np.ndarray, out: str | Path, info: dict[str, Any] | None = None) -> list[str]:
+def write_vectors(
+    im: IntModel, x: np.ndarray, out: str | Path, info: dict[str, Any] | None = None
+) -> list[str]:
     """Write ``out/model.qtb``, ``out/index.json`` and one ``<name>.txt`` per traced tensor."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -56,9 +62,13 @@ def write_vectors(im: IntModel, x: np.ndarray, out: str | Path, info: dict[str, 
     names = reference.vector_names(im.config.layers)
     for name in names:
         write_tensor(out / f"{name}.txt", name, trace[name])
-    index = {"format": "qtdeploy-vectors/1", "windows": int(len(x)), "config": im.config.to_dict(),
-             "tensors": [{"name": n, "file": f"{n}.txt", "shape": list(np.shape(trace[n]))} for n in names],
-             **(info or {})}
+    index = {
+        "format": "qtdeploy-vectors/1",
+        "windows": int(len(x)),
+        "config": im.config.to_dict(),
+        "tensors": [{"name": n, "file": f"{n}.txt", "shape": list(np.shape(trace[n]))} for n in names],
+        **(info or {}),
+    }
     (out / "index.json").write_text(json.dumps(index, indent=1) + "\n")
     return names
 

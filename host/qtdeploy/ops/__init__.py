@@ -10,6 +10,20 @@ from qtdeploy.ops.info import fpga_status, info, slot_info
 from qtdeploy.ops.session import Board, Capabilities, FlashGeometry, SlotRegions, open_board
 
 __all__ = [
-    "Board", "Capabilities", "FlashGeometry", "Image", "Sector", "SlotRegions", "choose_slot", "flash",
-    "fpga_status", "info", "open_board", "prepare", "sectors", "slot_info", "stale_sectors", "write_sectors",
+    "Board",
+    "Capabilities",
+    "FlashGeometry",
+    "Image",
+    "Sector",
+    "SlotRegions",
+    "choose_slot",
+    "flash",
+    "fpga_status",
+    "info",
+    "open_board",
+    "prepare",
+    "sectors",
+    "slot_info",
+    "stale_sectors",
+    "write_sectors",
 ]

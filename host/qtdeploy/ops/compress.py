@@ -55,8 +55,13 @@ class WriteStats:
 
     def as_dict(self) -> dict:
         ratio = self.raw_bytes / self.wire_bytes if self.wire_bytes else None
-        return {"raw_bytes": self.raw_bytes, "wire_bytes": self.wire_bytes, "frames": self.frames,
-                "compressed_frames": self.compressed_frames, "ratio": None if ratio is None else round(ratio, 3)}
+        return {
+            "raw_bytes": self.raw_bytes,
+            "wire_bytes": self.wire_bytes,
+            "frames": self.frames,
+            "compressed_frames": self.compressed_frames,
+            "ratio": None if ratio is None else round(ratio, 3),
+        }
 
 
 def resolve_mode(mode: str, codecs: tuple[Codec, ...]) -> str:
@@ -69,7 +74,8 @@ def resolve_mode(mode: str, codecs: tuple[Codec, ...]) -> str:
     if mode == "heatshrink" and Codec.HEATSHRINK not in codecs:
         raise CompatibilityError(
             "The board's firmware does not accept heatshrink-compressed writes (HELLO codecs: "
-            + ", ".join(c.name for c in codecs) + ").",
+            + ", ".join(c.name for c in codecs)
+            + ").",
             "Use --compress none or auto, or update the firmware.",
         )
     return mode
@@ -94,8 +100,9 @@ def _longest_fit(data: bytes, start: int, limit: int, page: int) -> tuple[int, b
     return best
 
 
-def write_requests(offset: int, data: bytes, *, max_payload: int, page: int, mode: str,
-                   stats: WriteStats | None = None) -> Iterator[Request]:
+def write_requests(
+    offset: int, data: bytes, *, max_payload: int, page: int, mode: str, stats: WriteStats | None = None
+) -> Iterator[Request]:
     """FLASH_WRITE requests programming ``data`` at ``offset`` (one sector: the board refuses
     writes that cross one). ``mode`` as :func:`resolve_mode` returns it: ``none`` sends raw,
     ``auto`` compresses where it pays and sends the rest raw, ``heatshrink`` compresses every
@@ -112,7 +119,9 @@ def write_requests(offset: int, data: bytes, *, max_payload: int, page: int, mod
         else:
             n = min(len(data) - pos, raw_chunk)
             codec, body, flags = Codec.NONE, data[pos : pos + n], 0
-        payload = P.FlashWriteRequest.build(dict(offset=offset + pos, raw_length=n, codec=int(codec), data=body))
+        payload = P.FlashWriteRequest.build(
+            dict(offset=offset + pos, raw_length=n, codec=int(codec), data=body)
+        )
         stats.raw_bytes += n
         stats.wire_bytes += len(body)
         stats.frames += 1

@@ -46,13 +46,24 @@ Progress = Callable[[int, int], None]
 _EMPTY_SHA256 = hashlib.sha256(b"").digest()
 
 
-def _write_requests(board: Board, sector: Sector, compress: str, stats: WriteStats | None) -> Iterator[Request]:
-    return write_requests(sector.offset, sector.data, max_payload=board.link.max_payload,
-                          page=board.caps.flash.page_size, mode=compress, stats=stats)
+def _write_requests(
+    board: Board, sector: Sector, compress: str, stats: WriteStats | None
+) -> Iterator[Request]:
+    return write_requests(
+        sector.offset,
+        sector.data,
+        max_payload=board.link.max_payload,
+        page=board.caps.flash.page_size,
+        mode=compress,
+        stats=stats,
+    )
 
 
 def _erase(board: Board, sector: Sector) -> Request:
-    return Request(Command.FLASH_ERASE, P.FlashErase.build(dict(offset=sector.offset, length=board.caps.flash.sector_size)))
+    return Request(
+        Command.FLASH_ERASE,
+        P.FlashErase.build(dict(offset=sector.offset, length=board.caps.flash.sector_size)),
+    )
 
 
 def _hash_request(offset: int, length: int) -> Request:
@@ -80,8 +91,15 @@ def _blank_sha256(length: int) -> bytes:
     return hashlib.sha256(b"\xff" * length).digest()
 
 
-def write_sectors(board: Board, todo: list[Sector], *, on_bytes: Callable[[int], None] = lambda n: None,
-                  compress: str = "none", stats: WriteStats | None = None, blank: Collection[int] = ()) -> None:
+def write_sectors(
+    board: Board,
+    todo: list[Sector],
+    *,
+    on_bytes: Callable[[int], None] = lambda n: None,
+    compress: str = "none",
+    stats: WriteStats | None = None,
+    blank: Collection[int] = (),
+) -> None:
     """Erase (unless listed in ``blank``) and write ``todo`` (sector-disjoint) as one pipelined stream.
 
     ``request_many`` only sends a new request when fewer than ``window`` are unanswered, in
@@ -190,12 +208,23 @@ def flash(
     t_write = time.monotonic()
     rewritten = _verify(board, images, plan, mode)
     t_verify = time.monotonic()
-    commit = P.parse_exact(P.SlotCommitResponse, board.link.request(Command.SLOT_COMMIT, P.SlotCommit.build(dict(
-        slot=int(target), flags=P.SLOT_COMMIT_SELECT,
-        bitstream_length=len(images[0].data), bitstream_sha256=images[0].sha256,
-        blob_length=len(images[1].data) if len(images) > 1 else 0,
-        blob_sha256=images[1].sha256 if len(images) > 1 else _EMPTY_SHA256,
-    ))), "SLOT_COMMIT")
+    commit = P.parse_exact(
+        P.SlotCommitResponse,
+        board.link.request(
+            Command.SLOT_COMMIT,
+            P.SlotCommit.build(
+                dict(
+                    slot=int(target),
+                    flags=P.SLOT_COMMIT_SELECT,
+                    bitstream_length=len(images[0].data),
+                    bitstream_sha256=images[0].sha256,
+                    blob_length=len(images[1].data) if len(images) > 1 else 0,
+                    blob_sha256=images[1].sha256 if len(images) > 1 else _EMPTY_SHA256,
+                )
+            ),
+        ),
+        "SLOT_COMMIT",
+    )
     t_commit = time.monotonic()
     fpga = None
     if configure:
@@ -203,8 +232,11 @@ def flash(
             from qtdeploy.sim.rtl import prebuild_for_port
 
             prebuild_for_port(board.port, images[0].data)
-        fpga = P.parse_exact(P.FpgaStatus, board.link.request(Command.FPGA_CONFIGURE, P.FpgaConfigure.build(
-            dict(slot=LINK_NO_SLOT))), "FPGA_CONFIGURE")
+        fpga = P.parse_exact(
+            P.FpgaStatus,
+            board.link.request(Command.FPGA_CONFIGURE, P.FpgaConfigure.build(dict(slot=LINK_NO_SLOT))),
+            "FPGA_CONFIGURE",
+        )
         if facts["abi"] is not None and fpga.abi != int(facts["abi"], 16):
             raise DeviceError(
                 f"Slot {target.name} is committed and active, but the FPGA reports ABI {fpga.abi:#010x} after "
@@ -221,8 +253,16 @@ def flash(
         "slot": target.name,
         "active_slot": "none" if commit.active_slot == LINK_NO_SLOT else ("A", "B")[commit.active_slot],
         "slot_seq": commit.slot_seq,
-        "images": [{"kind": im.kind, "source": im.source, "offset": im.offset, "length": len(im.data),
-                    "sha256": im.sha256.hex()} for im in images],
+        "images": [
+            {
+                "kind": im.kind,
+                "source": im.source,
+                "offset": im.offset,
+                "length": len(im.data),
+                "sha256": im.sha256.hex(),
+            }
+            for im in images
+        ],
         **facts,
         "bytes_total": total,
         "bytes_written": written,
@@ -231,20 +271,28 @@ def flash(
         "sectors_skipped": len(plan) - len(todo),
         "sectors_erased": sum(s.offset not in blank for s in todo),  # the others already read as erased
         "sectors_rewritten_after_verify": rewritten,
-        "fpga": None if fpga is None else {
-            "state": _state_name(fpga.state),
-            "idcode": f"{fpga.idcode:#010x}", "abi": f"{fpga.abi:#010x}"},
+        "fpga": None
+        if fpga is None
+        else {"state": _state_name(fpga.state), "idcode": f"{fpga.idcode:#010x}", "abi": f"{fpga.abi:#010x}"},
         "simulated": board.virtual,
         "baud": board.link.baud,
-        "seconds": {"check": round(t_hash - t0, 3), "write": round(write_s, 3), "verify": round(t_verify - t_write, 3),
-                    "commit": round(t_commit - t_verify, 3), "configure": round(t_end - t_commit, 3),
-                    "total": round(t_end - t0, 3)},
+        "seconds": {
+            "check": round(t_hash - t0, 3),
+            "write": round(write_s, 3),
+            "verify": round(t_verify - t_write, 3),
+            "commit": round(t_commit - t_verify, 3),
+            "configure": round(t_end - t_commit, 3),
+            "total": round(t_end - t0, 3),
+        },
         "write_bytes_per_s": round(rate),
         "wire_bytes_per_s": round(wire),
         "wire_ratio": round(rate / wire, 4) if wire else None,
         "link_counters": dict(board.link.counters),
-        "compression": {"mode": mode, "codec": Codec.HEATSHRINK.name if stats.compressed_frames else Codec.NONE.name,
-                        **stats.as_dict()},
+        "compression": {
+            "mode": mode,
+            "codec": Codec.HEATSHRINK.name if stats.compressed_frames else Codec.NONE.name,
+            **stats.as_dict(),
+        },
     }
 
 

@@ -46,7 +46,9 @@ def read_source(source: Source, what: str) -> tuple[bytes, str]:
     try:
         return path.read_bytes(), str(path)
     except OSError as exc:
-        raise UsageError(f"Cannot read the {what} {path}: {exc.strerror}.", f"Pass an existing, readable {what} file.") from exc
+        raise UsageError(
+            f"Cannot read the {what} {path}: {exc.strerror}.", f"Pass an existing, readable {what} file."
+        ) from exc
 
 
 def choose_slot(board: Board, slot: str | Slot | None) -> Slot:
@@ -64,7 +66,9 @@ def choose_slot(board: Board, slot: str | Slot | None) -> Slot:
     return target
 
 
-def prepare(board: Board, *, bitstream: Source, blob: Source | None, slot: Slot) -> tuple[list[Image], dict[str, Any]]:
+def prepare(
+    board: Board, *, bitstream: Source, blob: Source | None, slot: Slot
+) -> tuple[list[Image], dict[str, Any]]:
     """Parse and cross-check the inputs against the board; the images to write and their facts."""
     bit_data, bit_name = read_source(bitstream, "bitstream")
     bit_info = bit_fmt.describe(bit_data, bit_name)
@@ -72,8 +76,12 @@ def prepare(board: Board, *, bitstream: Source, blob: Source | None, slot: Slot)
         bit_fmt.check_part(bit_info, board.board_file)
     regions = board.slot_regions(slot)
     images = [Image("bitstream", bit_name, bit_data, regions.bitstream_offset, regions.bitstream_size)]
-    facts: dict[str, Any] = {"idcode": bit_info["idcode"], "device": bit_info["device"], "abi": bit_info["abi"],
-                             "simulated_bitstream": bit_info["simulated"]}
+    facts: dict[str, Any] = {
+        "idcode": bit_info["idcode"],
+        "device": bit_info["device"],
+        "abi": bit_info["abi"],
+        "simulated_bitstream": bit_info["simulated"],
+    }
     if blob is not None:
         blob_data, blob_name = read_source(blob, "blob")
         try:

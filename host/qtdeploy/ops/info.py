@@ -40,16 +40,26 @@ def info(board: Board) -> dict[str, Any]:
     slots = []
     for i, rec in enumerate(slots_answer.slots):
         regions = board.slot_regions(Slot(i))
-        slots.append({
-            "slot": _name(Slot, i),
-            "state": _name(SlotState, rec.state),
-            "seq": rec.slot_seq,
-            "active": slots_answer.active_slot == i,
-            "bitstream": {"offset": regions.bitstream_offset, "region_size": regions.bitstream_size,
-                          "length": rec.bitstream_length, "sha256": rec.bitstream_sha256.hex()},
-            "blob": {"offset": regions.blob_offset, "region_size": regions.blob_size,
-                     "length": rec.blob_length, "sha256": rec.blob_sha256.hex()},
-        })
+        slots.append(
+            {
+                "slot": _name(Slot, i),
+                "state": _name(SlotState, rec.state),
+                "seq": rec.slot_seq,
+                "active": slots_answer.active_slot == i,
+                "bitstream": {
+                    "offset": regions.bitstream_offset,
+                    "region_size": regions.bitstream_size,
+                    "length": rec.bitstream_length,
+                    "sha256": rec.bitstream_sha256.hex(),
+                },
+                "blob": {
+                    "offset": regions.blob_offset,
+                    "region_size": regions.blob_size,
+                    "length": rec.blob_length,
+                    "sha256": rec.blob_sha256.hex(),
+                },
+            }
+        )
     active = slots_answer.active_slot
     return {
         "board": caps.board_id,
@@ -58,15 +68,29 @@ def info(board: Board) -> dict[str, Any]:
         "firmware": caps.firmware,
         "protocol_version": caps.protocol_version,
         "baud": board.link.baud,
-        "link": {"window": caps.window, "max_payload": caps.max_payload,
-                 "codecs": [c.name for c in caps.codecs]},
-        "flash": {"size": geo.size, "sector_size": geo.sector_size, "page_size": geo.page_size,
-                  "jedec_id": f"{geo.jedec_id:#08x}", "meta_offset": geo.meta_offset, "log_offset": geo.log_offset},
+        "link": {
+            "window": caps.window,
+            "max_payload": caps.max_payload,
+            "codecs": [c.name for c in caps.codecs],
+        },
+        "flash": {
+            "size": geo.size,
+            "sector_size": geo.sector_size,
+            "page_size": geo.page_size,
+            "jedec_id": f"{geo.jedec_id:#08x}",
+            "meta_offset": geo.meta_offset,
+            "log_offset": geo.log_offset,
+        },
         "active_slot": None if active == LINK_NO_SLOT else _name(Slot, active),
         "slots": slots,
-        "fpga": {"state": _name(FpgaState, fpga.state), "done": bool(fpga.done), "init_b": bool(fpga.init_b),
-                 "slot": None if fpga.slot == LINK_NO_SLOT else _name(Slot, fpga.slot),
-                 "idcode": f"{fpga.idcode:#010x}", "abi": f"{fpga.abi:#010x}"},
+        "fpga": {
+            "state": _name(FpgaState, fpga.state),
+            "done": bool(fpga.done),
+            "init_b": bool(fpga.init_b),
+            "slot": None if fpga.slot == LINK_NO_SLOT else _name(Slot, fpga.slot),
+            "idcode": f"{fpga.idcode:#010x}",
+            "abi": f"{fpga.abi:#010x}",
+        },
         "bit_widths": list(caps.bit_widths),
         "engines": caps.engines,
     }

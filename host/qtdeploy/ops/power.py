@@ -111,18 +111,29 @@ def rail_mask(board: Board, rails: Iterable[str] | None) -> int:
     mask = 0
     for r in rails:
         if r not in names:
-            raise UsageError(f"rail {r!r} is not on board {board.caps.board_id!r}.",
-                             f"Use one of: {', '.join(names)}.")
+            raise UsageError(
+                f"rail {r!r} is not on board {board.caps.board_id!r}.", f"Use one of: {', '.join(names)}."
+            )
         mask |= 1 << names.index(r)
     return mask
 
 
 def _sample(board: Board, c) -> PowerSample:
     names = rail_names(board)
-    return PowerSample(c.t_us, tuple(
-        RailReading(r.rail, names[r.rail] if r.rail < len(names) else f"rail{r.rail}", r.bus_mv / 1000.0,
-                    r.current_ua / 1000.0, r.power_uw / 1000.0, bool(r.flags & FLAG_INVALID))
-        for r in c.rails))
+    return PowerSample(
+        c.t_us,
+        tuple(
+            RailReading(
+                r.rail,
+                names[r.rail] if r.rail < len(names) else f"rail{r.rail}",
+                r.bus_mv / 1000.0,
+                r.current_ua / 1000.0,
+                r.power_uw / 1000.0,
+                bool(r.flags & FLAG_INVALID),
+            )
+            for r in c.rails
+        ),
+    )
 
 
 def read(board: Board, rails: Iterable[str] | None = None) -> PowerSample:
@@ -140,10 +151,16 @@ def mark(board: Board) -> Marker:
 def energy(board: Board, marker: Marker | int = 0) -> EnergyReport:
     """POWER_ENERGY: energy per rail since ``marker`` (0: since the board booted)."""
     mid = marker.id if isinstance(marker, Marker) else int(marker)
-    c = P.parse_exact(P.EnergyReport, board.link.request(Command.POWER_ENERGY, struct.pack("<I", mid)), "POWER_ENERGY")
+    c = P.parse_exact(
+        P.EnergyReport, board.link.request(Command.POWER_ENERGY, struct.pack("<I", mid)), "POWER_ENERGY"
+    )
     names = rail_names(board)
-    return EnergyReport(c.marker, c.t_start_us, c.t_end_us,
-                        {names[r.rail] if r.rail < len(names) else f"rail{r.rail}": r.energy_nj for r in c.rails})
+    return EnergyReport(
+        c.marker,
+        c.t_start_us,
+        c.t_end_us,
+        {names[r.rail] if r.rail < len(names) else f"rail{r.rail}": r.energy_nj for r in c.rails},
+    )
 
 
 @dataclass

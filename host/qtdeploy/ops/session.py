@@ -86,8 +86,17 @@ def capabilities_from_hello(info) -> Capabilities:
         codecs=tuple(c for c in Codec if info.codecs >> int(c) & 1),
         accel_abi=info.accel_abi,
         active_slot=None if info.active_slot == LINK_NO_SLOT else Slot(info.active_slot),
-        flash=FlashGeometry(lay.flash_size, lay.sector_size, lay.page_size, lay.jedec_id, lay.meta_offset,
-                            lay.meta_size, lay.log_offset, lay.log_size, slots),
+        flash=FlashGeometry(
+            lay.flash_size,
+            lay.sector_size,
+            lay.page_size,
+            lay.jedec_id,
+            lay.meta_offset,
+            lay.meta_size,
+            lay.log_offset,
+            lay.log_size,
+            slots,
+        ),
     )
 
 
@@ -148,7 +157,9 @@ class Board:
         for regions in self.caps.flash.slots:
             if regions.slot == slot:
                 return regions
-        raise LinkError(f"The board reports no slot {slot.name}.", "Update the firmware; `qtdeploy info` lists its slots.")
+        raise LinkError(
+            f"The board reports no slot {slot.name}.", "Update the firmware; `qtdeploy info` lists its slots."
+        )
 
     def refresh(self) -> Capabilities:
         """HELLO again (after RESET or a commit) and return the new capabilities."""
@@ -160,14 +171,15 @@ class Board:
         serial port, and the old handle is dead (a sim:// port starts the virtual board again,
         as power coming back would). Raises LinkError while the port is not there."""
         if not self.port:
-            raise LinkError("This session was opened on a transport, not a port; it cannot be reopened.",
-                            "Open the board with Board.open(port) to let it reconnect.")
+            raise LinkError(
+                "This session was opened on a transport, not a port; it cannot be reopened.",
+                "Open the board with Board.open(port) to let it reconnect.",
+            )
         try:
             self.link.close()
         except OSError:
             pass  # the port vanished under it
-        fresh = Board.open(self.port, board=self.board_file.id if self.board_file else None,
-                           **self._reopen)
+        fresh = Board.open(self.port, board=self.board_file.id if self.board_file else None, **self._reopen)
         self.link, self.caps = fresh.link, fresh.caps
         return self.caps
 
@@ -190,7 +202,12 @@ def _board_file_for(board_id: str) -> boards_mod.Board | None:
         return None
 
 
-def open_board(port: str | None = None, *, board: str | None = None, baud: int | None = None,
-               trace: Callable | None = None) -> Board:
+def open_board(
+    port: str | None = None,
+    *,
+    board: str | None = None,
+    baud: int | None = None,
+    trace: Callable | None = None,
+) -> Board:
     """Shorthand for :meth:`Board.open`."""
     return Board.open(port, board=board, baud=baud, trace=trace)

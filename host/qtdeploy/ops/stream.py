@@ -51,7 +51,7 @@ class ModelInfo:
     """MODEL_LOAD's answer: what one window and one prediction look like on this engine."""
 
     engine: Engine
-    in_count: int   # int8 values per window (window x features, row-major)
+    in_count: int  # int8 values per window (window x features, row-major)
     out_count: int  # int32 outputs per prediction (horizon)
     out_width: int
     abi: int
@@ -113,27 +113,39 @@ def window_bytes(window, in_count: int | None = None) -> bytes:
     else:
         arr = np.asarray(window)
         if arr.dtype.kind not in "iu":
-            raise UsageError(f"a window must hold integers (quantized int8), got dtype {arr.dtype}.",
-                             "Quantize the window with the blob's x scale first.")
+            raise UsageError(
+                f"a window must hold integers (quantized int8), got dtype {arr.dtype}.",
+                "Quantize the window with the blob's x scale first.",
+            )
         if arr.size and (arr.min() < -128 or arr.max() > 127):
-            raise UsageError(f"window values {int(arr.min())}..{int(arr.max())} do not fit int8.",
-                             "Clamp to the model's x.range when quantizing.")
+            raise UsageError(
+                f"window values {int(arr.min())}..{int(arr.max())} do not fit int8.",
+                "Clamp to the model's x.range when quantizing.",
+            )
         data = arr.astype(np.int8).ravel().tobytes()
     if in_count is not None and len(data) != in_count:
-        raise UsageError(f"a window has {len(data)} values; the loaded model takes {in_count}.",
-                         "Window the input with the model's window x features.")
+        raise UsageError(
+            f"a window has {len(data)} values; the loaded model takes {in_count}.",
+            "Window the input with the model's window x features.",
+        )
     return data
 
 
 def _result(seq: int, res) -> WindowResult:
-    return WindowResult(seq=seq, outputs=np.asarray(res.outputs, dtype=np.int64), engine=Engine(res.engine),
-                        accel_cycles=res.accel_cycles, t_start_us=res.t_start_us, t_end_us=res.t_end_us)
+    return WindowResult(
+        seq=seq,
+        outputs=np.asarray(res.outputs, dtype=np.int64),
+        engine=Engine(res.engine),
+        accel_cycles=res.accel_cycles,
+        t_start_us=res.t_start_us,
+        t_end_us=res.t_end_us,
+    )
 
 
 @dataclass
 class _Counts:
-    submitted: int = 0   # windows sent (the next window number)
-    answered: int = 0    # windows whose result (or loss) has been handed to _ready
+    submitted: int = 0  # windows sent (the next window number)
+    answered: int = 0  # windows whose result (or loss) has been handed to _ready
     lost: int = 0
     unexpected: int = 0  # events for no outstanding window (a previous stream's, or garbage)
     ready: deque = field(default_factory=deque)
@@ -148,8 +160,15 @@ class WindowStream:
     outstanding (a board that stopped answering becomes a LinkError, not a hang).
     """
 
-    def __init__(self, board: Board, engine: Engine = Engine.FPGA, *, model: ModelInfo | None = None,
-                 max_in_flight: int = 32, event_timeout: float = 5.0) -> None:
+    def __init__(
+        self,
+        board: Board,
+        engine: Engine = Engine.FPGA,
+        *,
+        model: ModelInfo | None = None,
+        max_in_flight: int = 32,
+        event_timeout: float = 5.0,
+    ) -> None:
         if not 1 <= max_in_flight <= 255:
             raise UsageError(f"max_in_flight {max_in_flight} is outside 1..255.", "Pass 1..255.")
         self.board, self.engine, self.model = board, Engine(engine), model
@@ -251,7 +270,9 @@ class WindowStream:
         first = self._c.submitted
         n = len(batch[0])
         if any(len(b) != n for b in batch):
-            raise UsageError("windows of one STREAM_DATA differ in size.", "Give every window the same shape.")
+            raise UsageError(
+                "windows of one STREAM_DATA differ in size.", "Give every window the same shape."
+            )
         while self._pipe.outstanding >= max(1, self.board.link.window - 1):
             self._pump(0.2)  # the link's window is full of unanswered STREAM_DATAs
         self._transmit(first, batch, 0)
@@ -259,7 +280,9 @@ class WindowStream:
         return list(range(first, first + len(batch)))
 
     def _transmit(self, first: int, batch: list[bytes], resends: int) -> None:
-        req = P.StreamData.build(dict(window_seq=first, windows=len(batch), count=len(batch[0]), values=b"".join(batch)))
+        req = P.StreamData.build(
+            dict(window_seq=first, windows=len(batch), count=len(batch[0]), values=b"".join(batch))
+        )
         self._pipe.send(Command.STREAM_DATA, req, tag=(first, batch, resends))
 
     def _answers(self) -> None:
@@ -271,11 +294,16 @@ class WindowStream:
             if ans.status == Status.BAD_ARGUMENT and "no stream running" in ans.problem:
                 self.running = False  # a reset or another session's HELLO ended it on the board
                 self._pipe.abandon()
-                raise LinkError(f"The board is no longer streaming (windows {self._c.answered}.."
-                                f"{self._c.submitted - 1} unanswered): it was reset or another session said HELLO.",
-                                "Open the board again (HELLO), MODEL_LOAD and start a new stream.") from ans
-            if (ans.status == Status.BAD_ARGUMENT and "not the next window" in ans.problem
-                    and resends <= self.board.link.retries):
+                raise LinkError(
+                    f"The board is no longer streaming (windows {self._c.answered}.."
+                    f"{self._c.submitted - 1} unanswered): it was reset or another session said HELLO.",
+                    "Open the board again (HELLO), MODEL_LOAD and start a new stream.",
+                ) from ans
+            if (
+                ans.status == Status.BAD_ARGUMENT
+                and "not the next window" in ans.problem
+                and resends <= self.board.link.retries
+            ):
                 # an earlier frame was lost and retransmitted after this one arrived (link.md §5):
                 # this one was refused, not run; send it again, behind the frames still owed
                 self.resent += 1
@@ -293,9 +321,11 @@ class WindowStream:
                 self._timeout()
 
     def _timeout(self) -> None:
-        raise LinkError(f"No result from the board for windows {self._c.answered}..{self._c.submitted - 1} "
-                        f"within {self.event_timeout:g} s.",
-                        "Check the board (a reset stops the stream; `qtdeploy info`), then start the stream again.")
+        raise LinkError(
+            f"No result from the board for windows {self._c.answered}..{self._c.submitted - 1} "
+            f"within {self.event_timeout:g} s.",
+            "Check the board (a reset stops the stream; `qtdeploy info`), then start the stream again.",
+        )
 
     def _check_running(self) -> None:
         if not self.running:
@@ -414,7 +444,14 @@ class WindowStream:
 
     def _mark_lost(self, upto: int) -> None:
         for seq in range(self._c.answered, upto):
-            self._c.ready.append(WindowResult(seq=seq, status=Status.OK, engine=self.engine, lost=True,
-                                              error="result event lost on the link"))
+            self._c.ready.append(
+                WindowResult(
+                    seq=seq,
+                    status=Status.OK,
+                    engine=self.engine,
+                    lost=True,
+                    error="result event lost on the link",
+                )
+            )
             self._c.lost += 1
         self._c.answered = max(self._c.answered, upto)

@@ -56,9 +56,11 @@ class RtlConfig:
 
     @property
     def key(self) -> str:
-        return (f"w{self.window}_m{self.features}_d{self.d_model}_f{self.ffn}_h{self.horizon}"
-                f"_wb{self.weight_bits}_ab{self.act_bits}_l{self.lanes}_{self.abi:08x}"
-                + (f"_r{self.lutram:02x}" if self.lutram else ""))
+        return (
+            f"w{self.window}_m{self.features}_d{self.d_model}_f{self.ffn}_h{self.horizon}"
+            f"_wb{self.weight_bits}_ab{self.act_bits}_l{self.lanes}_{self.abi:08x}"
+            + (f"_r{self.lutram:02x}" if self.lutram else "")
+        )
 
     def weight_words(self) -> int:
         lanes = self.lanes
@@ -68,9 +70,18 @@ class RtlConfig:
 
     def parameters(self) -> dict[str, int | str]:
         waw = max(2, (self.weight_words() - 1).bit_length())
-        p: dict[str, int | str] = {"T": self.window, "M": self.features, "D": self.d_model, "F": self.ffn,
-                                   "H": self.horizon, "WB": self.weight_bits, "AB": self.act_bits,
-                                   "LANES": self.lanes, "WAW": waw, "ABI": f"32'h{self.abi:08X}"}
+        p: dict[str, int | str] = {
+            "T": self.window,
+            "M": self.features,
+            "D": self.d_model,
+            "F": self.ffn,
+            "H": self.horizon,
+            "WB": self.weight_bits,
+            "AB": self.act_bits,
+            "LANES": self.lanes,
+            "WAW": waw,
+            "ABI": f"32'h{self.abi:08X}",
+        }
         if self.lutram:
             p["LUTRAM_MEMS"] = self.lutram
         return p
@@ -89,8 +100,10 @@ def parse_lutram(text: str | None) -> int:
     mask = 0
     for name in filter(None, (v.strip() for v in (text or "").split(","))):
         if name not in LUTRAM_MEMS:
-            raise CompatibilityError(f"--lutram {name!r} is not one of the engine's memories.",
-                                     f"Choose from {', '.join(LUTRAM_MEMS)}.")
+            raise CompatibilityError(
+                f"--lutram {name!r} is not one of the engine's memories.",
+                f"Choose from {', '.join(LUTRAM_MEMS)}.",
+            )
         mask |= 1 << LUTRAM_MEMS.index(name)
     return mask
 
@@ -103,19 +116,36 @@ def from_blob(blob, lanes: int | None = None, lutram: int = 0) -> RtlConfig:
     """The parameters a blob needs; refuses what this RTL version does not build."""
     hp = blob.hparams
     if hp.layers != 1 or hp.heads != 1:
-        raise CompatibilityError(f"the RTL builds layers=1, heads=1 models; this one has layers={hp.layers}, "
-                                 f"heads={hp.heads}.", "Export a one-layer, one-head model, or use the MCU engine.")
+        raise CompatibilityError(
+            f"the RTL builds layers=1, heads=1 models; this one has layers={hp.layers}, heads={hp.heads}.",
+            "Export a one-layer, one-head model, or use the MCU engine.",
+        )
     if len(blob.tensors) != N_TENSORS_L1:
-        raise CompatibilityError(f"expected {N_TENSORS_L1} tensors in blob order, found {len(blob.tensors)}.",
-                                 "Export the model with `qtdeploy export`.")
+        raise CompatibilityError(
+            f"expected {N_TENSORS_L1} tensors in blob order, found {len(blob.tensors)}.",
+            "Export the model with `qtdeploy export`.",
+        )
     wbits = {t.bits for t in blob.tensors if t.name.endswith(".weight")}
     abits = {t.bits for t in blob.tensors if t.name.endswith(".range")}
     if len(wbits) != 1 or len(abits) != 1:
-        raise CompatibilityError(f"mixed widths (weights {sorted(wbits)}, activations {sorted(abits)}) are not "
-                                 "built by this RTL version.", "Use one width for weights and one for activations.")
+        raise CompatibilityError(
+            f"mixed widths (weights {sorted(wbits)}, activations {sorted(abits)}) are not "
+            "built by this RTL version.",
+            "Use one width for weights and one for activations.",
+        )
     wb, ab = wbits.pop(), abits.pop()
-    return RtlConfig(window=hp.window, features=hp.features, d_model=hp.d_model, ffn=hp.ffn, horizon=hp.horizon,
-                     weight_bits=wb, act_bits=ab, lanes=lanes or default_lanes(wb), abi=int(blob.abi), lutram=lutram)
+    return RtlConfig(
+        window=hp.window,
+        features=hp.features,
+        d_model=hp.d_model,
+        ffn=hp.ffn,
+        horizon=hp.horizon,
+        weight_bits=wb,
+        act_bits=ab,
+        lanes=lanes or default_lanes(wb),
+        abi=int(blob.abi),
+        lutram=lutram,
+    )
 
 
 def parse_config(text: str) -> tuple[int, int, int]:
@@ -130,13 +160,24 @@ def parse_config(text: str) -> tuple[int, int, int]:
 def vectors_case(window: int, d_model: int, bits: int, ffn: int | None = None) -> Path:
     """The golden-vector case of a shape: ``w{W}_d{D}_b{B}`` at ffn = 4 d (the committed paper cases),
     ``w{W}_d{D}_f{F}_b{B}`` at any other FFN width."""
-    name = (f"w{window}_d{d_model}_b{bits}" if ffn is None or ffn == 4 * d_model
-            else f"w{window}_d{d_model}_f{ffn}_b{bits}")
+    name = (
+        f"w{window}_d{d_model}_b{bits}"
+        if ffn is None or ffn == 4 * d_model
+        else f"w{window}_d{d_model}_f{ffn}_b{bits}"
+    )
     return repo_root() / "protocol" / "vectors" / "model" / name
 
 
-def config_for(window: int, d_model: int, bits: int, features: int = 4, horizon: int = 1,
-               lanes: int | None = None, ffn: int | None = None, lutram: int = 0) -> RtlConfig:
+def config_for(
+    window: int,
+    d_model: int,
+    bits: int,
+    features: int = 4,
+    horizon: int = 1,
+    lanes: int | None = None,
+    ffn: int | None = None,
+    lutram: int = 0,
+) -> RtlConfig:
     """The RTL config of a committed vector case if there is one, else of the paper's shape
     (4 features, ffn = 4 d unless ``ffn`` says otherwise, horizon 1) with the ABI computed from the
     blob layout."""
@@ -148,25 +189,54 @@ def config_for(window: int, d_model: int, bits: int, features: int = 4, horizon:
         from qtdeploy.formats import blob as fmt
 
         return from_blob(fmt.load(case / "model.qtb"), lanes, lutram)
-    return computed_config(window, d_model, bits, features=features, horizon=horizon, lanes=lanes, ffn=ffn,
-                           lutram=lutram)
+    return computed_config(
+        window, d_model, bits, features=features, horizon=horizon, lanes=lanes, ffn=ffn, lutram=lutram
+    )
 
 
-def computed_config(window: int, d_model: int, bits: int, features: int = 4, horizon: int = 1,
-                    lanes: int | None = None, ffn: int | None = None, lutram: int = 0) -> RtlConfig:
+def computed_config(
+    window: int,
+    d_model: int,
+    bits: int,
+    features: int = 4,
+    horizon: int = 1,
+    lanes: int | None = None,
+    ffn: int | None = None,
+    lutram: int = 0,
+) -> RtlConfig:
     """The config of a uniform-width one-layer model of that shape, the ABI computed from the blob
     layout (no blob needed; tests check it against every committed case's blob)."""
     from qtdeploy.formats.abi import abi_id
     from qtdeploy.formats.blob import HParams
 
     ffn = 4 * d_model if ffn is None else ffn
-    hp = HParams(window=window, features=features, d_model=d_model, heads=1, layers=1, ffn=ffn, horizon=horizon)
+    hp = HParams(
+        window=window, features=features, d_model=d_model, heads=1, layers=1, ffn=ffn, horizon=horizon
+    )
     r, w, i32, u8 = (bits, True), (bits, True), (32, True), (8, False)
     rng = [r] * 14
     rng[6] = rng[10] = (bits, False)
     lin = [w, i32, i32, u8]
-    tensors = rng + [w, i32, i32, u8] + lin * 3 + [i32, u8, i32, u8] + lin + [i32, u8] + lin * 2 + [i32, u8, i32, u8, w, i32]
+    tensors = (
+        rng
+        + [w, i32, i32, u8]
+        + lin * 3
+        + [i32, u8, i32, u8]
+        + lin
+        + [i32, u8]
+        + lin * 2
+        + [i32, u8, i32, u8, w, i32]
+    )
     abi = abi_id(hp, tensor_bits=tensors, lut_bits=[(16, False)])
-    return RtlConfig(window=window, features=features, d_model=d_model, ffn=ffn, horizon=horizon,
-                     weight_bits=bits, act_bits=bits, lanes=lanes or default_lanes(bits), abi=abi,
-                     lutram=lutram)
+    return RtlConfig(
+        window=window,
+        features=features,
+        d_model=d_model,
+        ffn=ffn,
+        horizon=horizon,
+        weight_bits=bits,
+        act_bits=bits,
+        lanes=lanes or default_lanes(bits),
+        abi=abi,
+        lutram=lutram,
+    )

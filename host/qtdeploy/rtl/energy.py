@@ -40,9 +40,19 @@ ASSUMPTIONS = [
 def estimate(res: dict, cycles: int, clock_hz: float = 100e6) -> dict:
     """Modelled power (mW) and energy per inference (mJ) from Yosys counts and simulated cycles."""
     f_mhz = clock_hz / 1e6
-    dyn_uw = f_mhz * (res["lut"] * ACT_LOGIC * C_LUT_UW_MHZ + res["ff"] * ACT_LOGIC * C_FF_UW_MHZ
-                      + res["dsp"] * ACT_MAC * C_DSP_UW_MHZ + res["bram36"] * ACT_MAC * C_BRAM_UW_MHZ)
+    dyn_uw = f_mhz * (
+        res["lut"] * ACT_LOGIC * C_LUT_UW_MHZ
+        + res["ff"] * ACT_LOGIC * C_FF_UW_MHZ
+        + res["dsp"] * ACT_MAC * C_DSP_UW_MHZ
+        + res["bram36"] * ACT_MAC * C_BRAM_UW_MHZ
+    )
     p_mw = P_STATIC_MW + P_CLOCK_MW + dyn_uw / 1000.0
     latency_s = cycles / clock_hz
-    return {"power_mw": round(p_mw, 1), "dynamic_mw": round(dyn_uw / 1000.0, 1), "static_mw": P_STATIC_MW,
-            "energy_mj": p_mw * latency_s, "modelled": True, "assumptions": ASSUMPTIONS}
+    return {
+        "power_mw": round(p_mw, 1),
+        "dynamic_mw": round(dyn_uw / 1000.0, 1),
+        "static_mw": P_STATIC_MW,
+        "energy_mj": p_mw * latency_s,
+        "modelled": True,
+        "assumptions": ASSUMPTIONS,
+    }

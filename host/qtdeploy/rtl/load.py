@@ -34,7 +34,7 @@ def load_transactions(blob, chunk: int = 4096) -> list[bytes]:
         data = tensor_bytes(t.data, t.bits, t.signed)
         out.append(write(P.REG_WLOAD_TENSOR, struct.pack("<II", idx, 0)))
         for o in range(0, len(data), chunk):
-            out.append(write(P.REG_WLOAD_DATA, data[o:o + chunk]))
+            out.append(write(P.REG_WLOAD_DATA, data[o : o + chunk]))
     for idx, lut in enumerate(blob.luts):
         data = tensor_bytes(lut.data, lut.bits, lut.signed)
         out.append(write(P.REG_LUT_SELECT, struct.pack("<II", idx, 0)))

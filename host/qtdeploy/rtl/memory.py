@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from qtdeploy.rtl.config import RtlConfig
 
-RAMB36_BITS = 36 * 1024       # 32 Kib data + 4 Kib parity, all usable at 72-bit width
+RAMB36_BITS = 36 * 1024  # 32 Kib data + 4 Kib parity, all usable at 72-bit width
 XC7S15_RAMB36 = 10
-XC7S15_LUTRAM_BITS = 150 * 1024   # DS180: 150 Kb distributed RAM (every SLICEM LUT as RAM)
+XC7S15_LUTRAM_BITS = 150 * 1024  # DS180: 150 Kb distributed RAM (every SLICEM LUT as RAM)
 
 
 def content_bits(cfg: RtlConfig) -> dict[str, int]:
@@ -22,7 +22,7 @@ def content_bits(cfg: RtlConfig) -> dict[str, int]:
     t, m, d, f, h = cfg.window, cfg.features, cfg.d_model, cfg.ffn, cfg.horizon
     wb, ab = cfg.weight_bits, cfg.act_bits
     weights = wb * (d * m + 4 * d * d + 2 * d * f + h * d)
-    per_channel = 32 * (5 * d + f + h) + (32 + 8) * (6 * d + f)   # biases; multipliers + shifts
+    per_channel = 32 * (5 * d + f + h) + (32 + 8) * (6 * d + f)  # biases; multipliers + shifts
     in_bias = 32 * t * d
     # h0, q, k, v, ctx, res1 (t x d), ffn1 (t x f), probs (t x t), scores (t x t, 10 bit)
     activations = ab * (6 * t * d + t * f + t * t) + 10 * t * t
@@ -34,7 +34,13 @@ def budget(cfg: RtlConfig) -> dict:
     parts = content_bits(cfg)
     total = sum(parts.values())
     bram = XC7S15_RAMB36 * RAMB36_BITS
-    return {"bits": parts, "total_bits": total, "bram_bits": bram,
-            "weights_share_of_bram": parts["weights"] / bram, "total_share_of_bram": total / bram,
-            "overflow_bits": max(0, total - bram), "lutram_bits": XC7S15_LUTRAM_BITS,
-            "bound_fits_bram": total <= bram}
+    return {
+        "bits": parts,
+        "total_bits": total,
+        "bram_bits": bram,
+        "weights_share_of_bram": parts["weights"] / bram,
+        "total_share_of_bram": total / bram,
+        "overflow_bits": max(0, total - bram),
+        "lutram_bits": XC7S15_LUTRAM_BITS,
+        "bound_fits_bram": total <= bram,
+    }

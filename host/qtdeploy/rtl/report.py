@@ -30,20 +30,36 @@ def simulated_cycles(cfg: rcfg.RtlConfig, window: int, d_model: int, bits: int) 
     return cycles
 
 
-def build_report(window: int, d_model: int, bits: int, *, synth: bool = True, simulate: bool = True,
-                 lanes: int | None = None, ffn: int | None = None, lutram: int = 0) -> dict:
+def build_report(
+    window: int,
+    d_model: int,
+    bits: int,
+    *,
+    synth: bool = True,
+    simulate: bool = True,
+    lanes: int | None = None,
+    ffn: int | None = None,
+    lutram: int = 0,
+) -> dict:
     """One config's report; ``ffn`` None means the paper cases' 4 x d_model (the paper does not
     state its FFN width: other widths are a shape choice, compared with the paper's latency all the same)."""
     cfg = rcfg.config_for(window, d_model, bits, lanes=lanes, ffn=ffn, lutram=lutram)
-    out: dict = {"config": {"window": window, "d_model": d_model, "bits": bits}, "rtl": cfg.to_dict(),
-                 "abi": f"{cfg.abi:#010x}", "clock_hz": int(CLOCK_HZ), "capacity": dict(XC7S15)}
+    out: dict = {
+        "config": {"window": window, "d_model": d_model, "bits": bits},
+        "rtl": cfg.to_dict(),
+        "abi": f"{cfg.abi:#010x}",
+        "clock_hz": int(CLOCK_HZ),
+        "capacity": dict(XC7S15),
+    }
     out["memory"] = memory.budget(cfg)
     res = None
     if synth:
         from qtdeploy.rtl.synth import synthesize
 
         res = synthesize(cfg)
-        out["resources"] = {k: res[k] for k in ("lut", "lut_logic", "lut_ram", "ff", "dsp", "ramb36", "ramb18", "bram36")}
+        out["resources"] = {
+            k: res[k] for k in ("lut", "lut_logic", "lut_ram", "ff", "dsp", "ramb36", "ramb18", "bram36")
+        }
         out["fits"] = all(res[k] <= XC7S15[k] for k in XC7S15)
     cycles = simulated_cycles(cfg, window, d_model, bits) if simulate else None
     out["cycles"] = cycles
@@ -63,23 +79,29 @@ def render_lines(r: dict) -> list[str]:
     c = r["config"]
     ffn = r["rtl"]["ffn"]
     shape = "" if ffn == 4 * c["d_model"] else f", ffn {ffn}"
-    lines = [f"qtd_top for window {c['window']}, d_model {c['d_model']}{shape}, {c['bits']} bit "
-             f"(LANES {r['rtl']['lanes']}, ABI {r['abi']}"
-             + (f", distributed RAM for {', '.join(r['rtl']['lutram'])}" if r["rtl"].get("lutram") else "")
-             + ") on XC7S15"]
+    lines = [
+        f"qtd_top for window {c['window']}, d_model {c['d_model']}{shape}, {c['bits']} bit "
+        f"(LANES {r['rtl']['lanes']}, ABI {r['abi']}"
+        + (f", distributed RAM for {', '.join(r['rtl']['lutram'])}" if r["rtl"].get("lutram") else "")
+        + ") on XC7S15"
+    ]
     if "resources" in r:
         res, cap = r["resources"], r["capacity"]
-        lines.append(f"  LUT {res['lut']:,}/{cap['lut']:,} (logic {res['lut_logic']:,}, RAM {res['lut_ram']:,})  "
-                     f"FF {res['ff']:,}/{cap['ff']:,}  DSP48E1 {res['dsp']}/{cap['dsp']}  "
-                     f"BRAM {res['bram36']:g}/{cap['bram36']} RAMB36 (RAMB36E1 {res['ramb36']}, RAMB18E1 {res['ramb18']})"
-                     f"  -> {'fits' if r['fits'] else 'DOES NOT FIT'} (Yosys synth_xilinx counts)")
+        lines.append(
+            f"  LUT {res['lut']:,}/{cap['lut']:,} (logic {res['lut_logic']:,}, RAM {res['lut_ram']:,})  "
+            f"FF {res['ff']:,}/{cap['ff']:,}  DSP48E1 {res['dsp']}/{cap['dsp']}  "
+            f"BRAM {res['bram36']:g}/{cap['bram36']} RAMB36 (RAMB36E1 {res['ramb36']}, RAMB18E1 {res['ramb18']})"
+            f"  -> {'fits' if r['fits'] else 'DOES NOT FIT'} (Yosys synth_xilinx counts)"
+        )
     mb = r.get("memory")
     if mb:
         b = mb["bits"]
-        lines.append(f"  contents {mb['total_bits']:,} bits = {mb['total_share_of_bram']:.0%} of the block RAM "
-                     f"({mb['bram_bits']:,}) at perfect packing: weights {b['weights']:,}, per-channel {b['per_channel']:,}, "
-                     f"in.bias {b['in_bias']:,}, activations {b['activations']:,}"
-                     + ("" if mb["bound_fits_bram"] else f"; {mb['overflow_bits']:,} bits must go to distributed RAM"))
+        lines.append(
+            f"  contents {mb['total_bits']:,} bits = {mb['total_share_of_bram']:.0%} of the block RAM "
+            f"({mb['bram_bits']:,}) at perfect packing: weights {b['weights']:,}, per-channel {b['per_channel']:,}, "
+            f"in.bias {b['in_bias']:,}, activations {b['activations']:,}"
+            + ("" if mb["bound_fits_bram"] else f"; {mb['overflow_bits']:,} bits must go to distributed RAM")
+        )
     if r.get("cycles") is None:
         why = "no golden vectors for this config" if r.get("simulated", True) else "--no-sim"
         lines.append(f"  cycles: not simulated ({why})")

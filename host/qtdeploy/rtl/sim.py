@@ -62,13 +62,22 @@ def build(cfg: RtlConfig) -> Path:
     build_dir = cache_dir() / "sim" / f"{cfg.key}-{source_hash()}-{_install_key()}"
     build_dir.mkdir(parents=True, exist_ok=True)
     runner = get_runner("verilator")
-    runner.build(log_file=str(build_dir / "build.log"), sources=[str(p) for p in source_paths()], hdl_toplevel=TOP, parameters=cfg.parameters(),
-                 build_dir=str(build_dir), build_args=["-Wno-fatal", "-Wno-lint", "-Wno-style", "-O2", "--output-split", "0"],
-                 timescale=("1ns", "1ps"), always=False)
+    runner.build(
+        log_file=str(build_dir / "build.log"),
+        sources=[str(p) for p in source_paths()],
+        hdl_toplevel=TOP,
+        parameters=cfg.parameters(),
+        build_dir=str(build_dir),
+        build_args=["-Wno-fatal", "-Wno-lint", "-Wno-style", "-O2", "--output-split", "0"],
+        timescale=("1ns", "1ps"),
+        always=False,
+    )
     return build_dir
 
 
-def run(cfg: RtlConfig, case: Path, *, random_windows: int = 0, seed: int = 1, test_dir: Path | None = None) -> dict:
+def run(
+    cfg: RtlConfig, case: Path, *, random_windows: int = 0, seed: int = 1, test_dir: Path | None = None
+) -> dict:
     """Run the testbench for a golden-vector case; returns {'cycles': [...], 'windows': n}.
 
     Raises AssertionError when a window disagrees with the reference (the cocotb test failed).
@@ -84,13 +93,24 @@ def run(cfg: RtlConfig, case: Path, *, random_windows: int = 0, seed: int = 1, t
     result = test_dir / "result.json"
     result.unlink(missing_ok=True)
     runner = get_runner("verilator")
-    env = {"QTD_CASE": str(case), "QTD_RANDOM": str(random_windows), "QTD_SEED": str(seed),
-           "QTD_RESULT": str(result)}
+    env = {
+        "QTD_CASE": str(case),
+        "QTD_RANDOM": str(random_windows),
+        "QTD_SEED": str(seed),
+        "QTD_RESULT": str(result),
+    }
     if str(tests_dir) not in sys.path:  # the runner passes sys.path on as the simulator's PYTHONPATH
         sys.path.insert(0, str(tests_dir))
-    xml = runner.test(test_module="tb_qtd_top", hdl_toplevel=TOP, hdl_toplevel_lang="verilog", build_dir=str(build_dir), test_dir=str(test_dir),
-                      extra_env=env, results_xml=str(test_dir / "results.xml"),
-                      log_file=str(test_dir / "sim.log"))
+    xml = runner.test(
+        test_module="tb_qtd_top",
+        hdl_toplevel=TOP,
+        hdl_toplevel_lang="verilog",
+        build_dir=str(build_dir),
+        test_dir=str(test_dir),
+        extra_env=env,
+        results_xml=str(test_dir / "results.xml"),
+        log_file=str(test_dir / "sim.log"),
+    )
     from cocotb_tools.runner import get_results
 
     _, failed = get_results(xml)

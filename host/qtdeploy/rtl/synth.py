@@ -10,7 +10,6 @@ import json
 import re
 import shutil
 import subprocess
-from pathlib import Path
 
 from qtdeploy import progress
 from qtdeploy.errors import UsageError
@@ -20,8 +19,22 @@ from qtdeploy.rtl.sim import cache_dir
 XC7S15 = {"lut": 8000, "ff": 16000, "dsp": 20, "bram36": 10}
 
 # LUTs per distributed-RAM / SRL primitive (7-series: a RAM64M is 4 LUT6 of one SLICEM, etc.)
-_LUTRAM = {"RAM32X1S": 1, "RAM32X1D": 2, "RAM32M": 4, "RAM32M16": 8, "RAM64X1S": 1, "RAM64X1D": 2, "RAM64M": 4,
-           "RAM64M8": 8, "RAM128X1S": 2, "RAM128X1D": 4, "RAM256X1S": 4, "RAM256X1D": 8, "SRL16E": 1, "SRLC32E": 1}
+_LUTRAM = {
+    "RAM32X1S": 1,
+    "RAM32X1D": 2,
+    "RAM32M": 4,
+    "RAM32M16": 8,
+    "RAM64X1S": 1,
+    "RAM64X1D": 2,
+    "RAM64M": 4,
+    "RAM64M8": 8,
+    "RAM128X1S": 2,
+    "RAM128X1D": 4,
+    "RAM256X1S": 4,
+    "RAM256X1D": 8,
+    "SRL16E": 1,
+    "SRLC32E": 1,
+}
 
 
 def yosys_bin() -> list[str]:
@@ -36,8 +49,10 @@ def script(cfg: RtlConfig, json_out: str) -> str:
     """The Yosys script; sources by file name (YoWASP sees only its working directory)."""
     reads = "\n".join(f"read_verilog -defer {p.name}" for p in source_paths())
     params = " ".join(f"-set {k} {v}" for k, v in cfg.parameters().items() if k != "ABI")
-    return (f"{reads}\nchparam {params} -set ABI {cfg.abi} {TOP}\nhierarchy -top {TOP}\n"
-            f"synth_xilinx -family xc7 -top {TOP} -flatten\ntee -o {json_out} stat -json\n")
+    return (
+        f"{reads}\nchparam {params} -set ABI {cfg.abi} {TOP}\nhierarchy -top {TOP}\n"
+        f"synth_xilinx -family xc7 -top {TOP} -flatten\ntee -o {json_out} stat -json\n"
+    )
 
 
 def parse_stat(stat: dict) -> dict:
@@ -50,9 +65,18 @@ def parse_stat(stat: dict) -> dict:
     lut_ram = sum(_LUTRAM[k] * v for k, v in cells.items() if k in _LUTRAM)
     ff = sum(v for k, v in cells.items() if re.fullmatch(r"FD[RSCP]E(_1)?|FD[RSCP]?|LD[CP]E?", k))
     r36, r18 = cells.get("RAMB36E1", 0), cells.get("RAMB18E1", 0)
-    return {"lut": lut_logic + lut_ram, "lut_logic": lut_logic, "lut_ram": lut_ram, "ff": ff,
-            "dsp": cells.get("DSP48E1", 0), "ramb36": r36, "ramb18": r18, "bram36": r36 + r18 / 2,
-            "carry4": cells.get("CARRY4", 0), "cells": cells}
+    return {
+        "lut": lut_logic + lut_ram,
+        "lut_logic": lut_logic,
+        "lut_ram": lut_ram,
+        "ff": ff,
+        "dsp": cells.get("DSP48E1", 0),
+        "ramb36": r36,
+        "ramb18": r18,
+        "bram36": r36 + r18 / 2,
+        "carry4": cells.get("CARRY4", 0),
+        "cells": cells,
+    }
 
 
 def synthesize(cfg: RtlConfig, *, force: bool = False, timeout: float = 3600) -> dict:
@@ -75,12 +99,21 @@ def synthesize(cfg: RtlConfig, *, force: bool = False, timeout: float = 3600) ->
     stat_json.unlink(missing_ok=True)
     (work / "synth.ys").write_text(script(cfg, "stat.json"))
     t0 = time.monotonic()
-    with progress.status(f"Yosys synth_xilinx for {cfg.key} (seconds for d_model 32, minutes for 64; cached)"):
-        proc = subprocess.run([*yosys_bin(), "-q", "-l", "yosys.log", "-s", "synth.ys"], capture_output=True, text=True,
-                              timeout=timeout, cwd=work)
+    with progress.status(
+        f"Yosys synth_xilinx for {cfg.key} (seconds for d_model 32, minutes for 64; cached)"
+    ):
+        proc = subprocess.run(
+            [*yosys_bin(), "-q", "-l", "yosys.log", "-s", "synth.ys"],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            cwd=work,
+        )
     if proc.returncode != 0 or not stat_json.is_file():
-        raise UsageError(f"Yosys failed for {cfg.key}: {proc.stderr.strip()[-2000:] or proc.stdout.strip()[-2000:]}",
-                         "Check the RTL with `verilator --lint-only -Wall`.")
+        raise UsageError(
+            f"Yosys failed for {cfg.key}: {proc.stderr.strip()[-2000:] or proc.stdout.strip()[-2000:]}",
+            "Check the RTL with `verilator --lint-only -Wall`.",
+        )
     res = parse_stat(json.loads(stat_json.read_text()))
     res["seconds"] = round(time.monotonic() - t0, 1)
     res["yosys_stat"] = str(stat_json)

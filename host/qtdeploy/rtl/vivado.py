@@ -21,30 +21,34 @@ def xdc_text(cfg: RtlConfig, board) -> tuple[str, list[str]]:
     pins = getattr(board.fpga, "package_pins", None) or {}
     missing = [p for p in PORTS if p not in pins]
     sclk_ns = 1e9 / board.fpga_spi.max_hz
-    lines = [f"# qtdeploy rtl vivado: {board.id} ({board.fpga.part}), config {cfg.key}",
-             "create_clock -name clk -period 10.000 [get_ports clk]",
-             "set_property BITSTREAM.CONFIG.USR_ACCESS 0x%08X [current_design]" % cfg.abi,
-             "set_property BITSTREAM.CONFIG.SPI_BUSWIDTH 1 [current_design]",
-             "set_property BITSTREAM.CONFIG.CONFIGRATE 33 [current_design]",
-             "set_property CONFIG_VOLTAGE 3.3 [current_design]",
-             "set_property CFGBVS VCCO [current_design]",
-             "# SPI: shift registers in the SCLK domain (both edges), bytes cross to clk through",
-             "# synchronisers (rtl/qtd_spi_slave.v); the multi-bit crossings (rx_hold, tx_buf*) are stable for",
-             "# >= 4 cycles when sampled, by the slave's protocol, st_q bits are single-bit flags: asynchronous groups",
-             f"create_clock -name spi_sclk -period {sclk_ns:.3f} [get_ports spi_sclk]   ;# fpga_spi.max_hz",
-             "set_clock_groups -asynchronous -group [get_clocks clk] -group [get_clocks spi_sclk]",
-             "set_false_path -from [get_ports {spi_cs_n}]",
-             "# mode 1: MOSI launched by the MCU at the rising edge, sampled here at the falling edge; MISO",
-             "# launched here at the rising edge, sampled by the MCU at the falling edge. 2 ns for MCU + board",
-             "# is an assumption (not measured on an enV5): adjust after bring-up",
-             "set_input_delay -clock spi_sclk -max 2.000 [get_ports spi_mosi]",
-             "set_output_delay -clock spi_sclk -clock_fall -max 2.000 [get_ports spi_miso]",
-             "set_false_path -to [get_ports {irq}]"]
+    lines = [
+        f"# qtdeploy rtl vivado: {board.id} ({board.fpga.part}), config {cfg.key}",
+        "create_clock -name clk -period 10.000 [get_ports clk]",
+        "set_property BITSTREAM.CONFIG.USR_ACCESS 0x%08X [current_design]" % cfg.abi,
+        "set_property BITSTREAM.CONFIG.SPI_BUSWIDTH 1 [current_design]",
+        "set_property BITSTREAM.CONFIG.CONFIGRATE 33 [current_design]",
+        "set_property CONFIG_VOLTAGE 3.3 [current_design]",
+        "set_property CFGBVS VCCO [current_design]",
+        "# SPI: shift registers in the SCLK domain (both edges), bytes cross to clk through",
+        "# synchronisers (rtl/qtd_spi_slave.v); the multi-bit crossings (rx_hold, tx_buf*) are stable for",
+        "# >= 4 cycles when sampled, by the slave's protocol, st_q bits are single-bit flags: asynchronous groups",
+        f"create_clock -name spi_sclk -period {sclk_ns:.3f} [get_ports spi_sclk]   ;# fpga_spi.max_hz",
+        "set_clock_groups -asynchronous -group [get_clocks clk] -group [get_clocks spi_sclk]",
+        "set_false_path -from [get_ports {spi_cs_n}]",
+        "# mode 1: MOSI launched by the MCU at the rising edge, sampled here at the falling edge; MISO",
+        "# launched here at the rising edge, sampled by the MCU at the falling edge. 2 ns for MCU + board",
+        "# is an assumption (not measured on an enV5): adjust after bring-up",
+        "set_input_delay -clock spi_sclk -max 2.000 [get_ports spi_mosi]",
+        "set_output_delay -clock spi_sclk -clock_fall -max 2.000 [get_ports spi_miso]",
+        "set_false_path -to [get_ports {irq}]",
+    ]
     for port in PORTS:
         if port in pins:
             lines.append(f"set_property PACKAGE_PIN {pins[port]} [get_ports {port}]")
         else:
-            lines.append(f"# set_property PACKAGE_PIN <pin> [get_ports {port}]   ;# not in boards/{board.id}.toml")
+            lines.append(
+                f"# set_property PACKAGE_PIN <pin> [get_ports {port}]   ;# not in boards/{board.id}.toml"
+            )
         lines.append(f"set_property IOSTANDARD LVCMOS33 [get_ports {port}]")
     return "\n".join(lines) + "\n", missing
 
@@ -84,6 +88,12 @@ def write_project(cfg: RtlConfig, board_name: str, out: Path) -> dict:
     xdc, missing = xdc_text(cfg, board)
     (out / f"{board.id}.xdc").write_text(xdc)
     (out / "build.tcl").write_text(tcl_text(cfg, board, [p.name for p in srcs], f"{board.id}.xdc"))
-    return {"out": str(out), "tcl": str(out / "build.tcl"), "xdc": str(out / f"{board.id}.xdc"),
-            "sources": [p.name for p in srcs], "abi": f"{cfg.abi:#010x}", "part": board.fpga.part,
-            "missing_pins": missing}
+    return {
+        "out": str(out),
+        "tcl": str(out / "build.tcl"),
+        "xdc": str(out / f"{board.id}.xdc"),
+        "sources": [p.name for p in srcs],
+        "abi": f"{cfg.abi:#010x}",
+        "part": board.fpga.part,
+        "missing_pins": missing,
+    }

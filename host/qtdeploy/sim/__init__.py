@@ -21,8 +21,17 @@ from qtdeploy.sim.board import (
 from qtdeploy.sim.build import build_dir, executable
 
 __all__ = [
-    "EXIT_HW_RULE", "EXIT_POWER_CUT", "SimOptions", "VirtualBoard", "build_dir", "default_flash_file",
-    "executable", "register", "running_pty", "sim_url", "start_or_attach",
+    "EXIT_HW_RULE",
+    "EXIT_POWER_CUT",
+    "SimOptions",
+    "VirtualBoard",
+    "build_dir",
+    "default_flash_file",
+    "executable",
+    "register",
+    "running_pty",
+    "sim_url",
+    "start_or_attach",
 ]
 
 

@@ -100,8 +100,10 @@ class VirtualBoard:
 
     def __init__(self, options: SimOptions = SimOptions(), *, publish: bool = False) -> None:
         if options.fpga not in ("model", "rtl"):
-            raise UsageError(f"--fpga {options.fpga!r} is neither 'model' nor 'rtl'.",
-                             "Use --fpga model (the C model) or --fpga rtl (the Verilated RTL).")
+            raise UsageError(
+                f"--fpga {options.fpga!r} is neither 'model' nor 'rtl'.",
+                "Use --fpga model (the C model) or --fpga rtl (the Verilated RTL).",
+            )
         if not load_board(options.board).virtual:
             raise UsageError(
                 f"Board file {options.board!r} describes real hardware (virtual = false); the virtual board must say "
@@ -122,7 +124,13 @@ class VirtualBoard:
         """Build if needed, start the process, read its pty path from the first stdout line."""
         exe = executable(self.options.board)
         self.flash_file.parent.mkdir(parents=True, exist_ok=True)
-        cmd = [str(exe), "--flash-file", str(self.flash_file), "--time-scale", repr(float(self.options.time_scale))]
+        cmd = [
+            str(exe),
+            "--flash-file",
+            str(self.flash_file),
+            "--time-scale",
+            repr(float(self.options.time_scale)),
+        ]
         if self.options.die_after_flash_ops is not None:
             cmd += ["--die-after-flash-ops", str(self.options.die_after_flash_ops)]
         if not self.options.pacing:
@@ -133,8 +141,9 @@ class VirtualBoard:
             rtl.prebuild_flash(self.flash_file)  # a design flashed later runs after a restart
             cmd += ["--fpga", "rtl", "--rtl-lib-dir", str(rtl.lib_dir())]
         env = {k: v for k, v in os.environ.items() if k != "QTD_DIE_AFTER_FLASH_OPS"}
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                     env=env, start_new_session=True)
+        self.proc = subprocess.Popen(
+            cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, start_new_session=True
+        )
         line = self._first_line()
         if not line.startswith("/"):
             code = self.proc.wait(timeout=5)
@@ -146,8 +155,9 @@ class VirtualBoard:
         self._collector = threading.Thread(target=self._collect_stderr, daemon=True)
         self._collector.start()
         if self.publish:
-            _state_file(self.flash_file).write_text(json.dumps({"pid": self.proc.pid, "pty": self.pty,
-                                                                "fpga": self.options.fpga}))
+            _state_file(self.flash_file).write_text(
+                json.dumps({"pid": self.proc.pid, "pty": self.pty, "fpga": self.options.fpga})
+            )
         log.debug("virtual board pid %d on %s (flash %s)", self.proc.pid, self.pty, self.flash_file)
         return self
 

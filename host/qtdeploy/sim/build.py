@@ -34,10 +34,12 @@ def source_files(board: str = "virtual") -> list[Path]:
     """Every file whose content decides the executable, in a stable order."""
     fw = firmware_dir()
     files = [
-        p for p in fw.rglob("*")
-        if p.is_file() and "build" not in p.relative_to(fw).parts[:1]
+        p
+        for p in fw.rglob("*")
+        if p.is_file()
+        and "build" not in p.relative_to(fw).parts[:1]
         and (p.suffix in _SOURCE_SUFFIXES or p.name in _SOURCE_NAMES)
-        and not p.relative_to(fw).parts[0] in ("tests", "fuzz")
+        and p.relative_to(fw).parts[0] not in ("tests", "fuzz")
     ]
     files += sorted(boards_dir().glob("*.toml"))
     return sorted(set(files))
@@ -69,8 +71,10 @@ def executable(board: str = "virtual", *, rebuild: bool = False) -> Path:
     override = os.environ.get("QTD_VIRTUAL_BOARD")
     if override:  # a prebuilt executable (another checkout's, or one kept while firmware/ is mid-edit)
         if not os.access(override, os.X_OK):
-            raise NotAvailableError(f"QTD_VIRTUAL_BOARD={override} is not an executable file.",
-                                    "Point it at a built qtd-virtual-board, or unset it to build from firmware/.")
+            raise NotAvailableError(
+                f"QTD_VIRTUAL_BOARD={override} is not an executable file.",
+                "Point it at a built qtd-virtual-board, or unset it to build from firmware/.",
+            )
         return Path(override)
     out = build_dir(board)
     exe = out / EXE_NAME
@@ -91,12 +95,15 @@ def executable(board: str = "virtual", *, rebuild: bool = False) -> Path:
         with progress.status(f"building the virtual board's firmware ({board}; once per source change)"):
             proc = subprocess.run(
                 ["make", "-s", "-j2", f"BUILD={out}", f"BOARD={board}", "all"],
-                cwd=firmware_dir(), capture_output=True, text=True,
+                cwd=firmware_dir(),
+                capture_output=True,
+                text=True,
             )
         if proc.returncode != 0 or not exe.is_file():
             tail = (proc.stdout + proc.stderr).strip().splitlines()[-15:]
             raise NotAvailableError(
-                f"Building the virtual board in {out} failed (make exit {proc.returncode}):\n" + "\n".join(tail),
+                f"Building the virtual board in {out} failed (make exit {proc.returncode}):\n"
+                + "\n".join(tail),
                 "Fix the firmware build (`make -C firmware`), or check out a revision that builds; "
                 "QTD_VIRTUAL_BOARD=path/to/qtd-virtual-board runs a prebuilt one meanwhile.",
             )
@@ -106,8 +113,11 @@ def executable(board: str = "virtual", *, rebuild: bool = False) -> Path:
 
 def _prune(keep: Path) -> None:
     """Drop all but the newest builds: every firmware edit makes a new hash directory."""
-    builds = [p for p in cache_dir().glob("firmware-*")
-              if len(p.name) == len("firmware-") + 16 and all(c in "0123456789abcdef" for c in p.name[9:])]
+    builds = [
+        p
+        for p in cache_dir().glob("firmware-*")
+        if len(p.name) == len("firmware-") + 16 and all(c in "0123456789abcdef" for c in p.name[9:])
+    ]
     builds.sort(key=lambda p: p.stat().st_mtime, reverse=True)
     for old in builds[_KEEP_BUILDS:]:
         if old != keep:

@@ -34,8 +34,10 @@ def sim_design(blob, *, lanes: int | None = None, clock_hz: int = DEFAULT_CLOCK_
 
     cfg = from_blob(blob, lanes)  # refuses what the RTL does not build (layers, heads, mixed widths)
     if not 1 <= cfg.lanes <= 64 or clock_hz <= 0:
-        raise CompatibilityError(f"lanes {cfg.lanes} / clock {clock_hz} Hz are outside the RTL's limits.",
-                                 "Use 1..64 lanes and a positive clock.")
+        raise CompatibilityError(
+            f"lanes {cfg.lanes} / clock {clock_hz} Hz are outside the RTL's limits.",
+            "Use 1..64 lanes and a positive clock.",
+        )
     names = ",".join(t.name for t in blob.tensors)
     return f"{PREFIX}|lanes={cfg.lanes}|clock_hz={clock_hz}|names={names}|{blob_abi_string(blob)}"
 

@@ -33,7 +33,9 @@ def parse_url(url: str) -> SimOptions:
     query = urllib.parse.parse_qs(parts.query, keep_blank_values=True)
     unknown = sorted(set(query) - set(_KEYS))
     if unknown:
-        raise serial.SerialException(f"unknown sim:// parameter(s) {', '.join(unknown)}; known: {', '.join(_KEYS)}")
+        raise serial.SerialException(
+            f"unknown sim:// parameter(s) {', '.join(unknown)}; known: {', '.join(_KEYS)}"
+        )
     one = {k: v[-1] for k, v in query.items()}
     try:
         return SimOptions(
@@ -112,7 +114,8 @@ class Serial(PosixSerial):
         if board is not None and board.returncode is not None:
             why = board.stderr_text().strip().splitlines()
             return serial.SerialException(
-                f"the virtual board exited with status {board.returncode}" + (f" ({why[-1]})" if why else ""))
+                f"the virtual board exited with status {board.returncode}" + (f" ({why[-1]})" if why else "")
+            )
         return exc if isinstance(exc, serial.SerialException) else serial.SerialException(str(exc))
 
     def close(self) -> None:

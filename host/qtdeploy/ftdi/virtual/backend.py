@@ -106,7 +106,7 @@ class VirtualFt232h:
         data = self.mpsse.host_read(packets * (PACKET - 2))
         out = bytearray()
         for start in range(0, max(len(data), 1), PACKET - 2):
-            out += MODEM_STATUS + data[start:start + PACKET - 2]
+            out += MODEM_STATUS + data[start : start + PACKET - 2]
         return bytes(out)
 
     @property
@@ -116,20 +116,65 @@ class VirtualFt232h:
 
 def _device_descriptor(dev: VirtualFt232h) -> SimpleNamespace:
     return SimpleNamespace(
-        bLength=18, bDescriptorType=1, bcdUSB=0x0200, bDeviceClass=0, bDeviceSubClass=0, bDeviceProtocol=0,
-        bMaxPacketSize0=64, idVendor=VID, idProduct=PID, bcdDevice=BCD, iManufacturer=1, iProduct=2,
-        iSerialNumber=3, bNumConfigurations=1, address=dev.address, bus=1, port_number=dev.address,
-        port_numbers=(dev.address,), speed=3,  # usb.util.SPEED_HIGH
+        bLength=18,
+        bDescriptorType=1,
+        bcdUSB=0x0200,
+        bDeviceClass=0,
+        bDeviceSubClass=0,
+        bDeviceProtocol=0,
+        bMaxPacketSize0=64,
+        idVendor=VID,
+        idProduct=PID,
+        bcdDevice=BCD,
+        iManufacturer=1,
+        iProduct=2,
+        iSerialNumber=3,
+        bNumConfigurations=1,
+        address=dev.address,
+        bus=1,
+        port_number=dev.address,
+        port_numbers=(dev.address,),
+        speed=3,  # usb.util.SPEED_HIGH
     )
 
 
-_CONFIG = SimpleNamespace(bLength=9, bDescriptorType=2, wTotalLength=32, bNumInterfaces=1, bConfigurationValue=1,
-                          iConfiguration=0, bmAttributes=0x80, bMaxPower=45, extra_descriptors=[])
-_INTERFACE = SimpleNamespace(bLength=9, bDescriptorType=4, bInterfaceNumber=0, bAlternateSetting=0, bNumEndpoints=2,
-                             bInterfaceClass=0xFF, bInterfaceSubClass=0xFF, bInterfaceProtocol=0xFF, iInterface=2,
-                             extra_descriptors=[])
-_ENDPOINTS = [SimpleNamespace(bLength=7, bDescriptorType=5, bEndpointAddress=a, bmAttributes=2, wMaxPacketSize=PACKET,
-                              bInterval=0, bRefresh=0, bSynchAddress=0, extra_descriptors=[]) for a in (EP_IN, EP_OUT)]
+_CONFIG = SimpleNamespace(
+    bLength=9,
+    bDescriptorType=2,
+    wTotalLength=32,
+    bNumInterfaces=1,
+    bConfigurationValue=1,
+    iConfiguration=0,
+    bmAttributes=0x80,
+    bMaxPower=45,
+    extra_descriptors=[],
+)
+_INTERFACE = SimpleNamespace(
+    bLength=9,
+    bDescriptorType=4,
+    bInterfaceNumber=0,
+    bAlternateSetting=0,
+    bNumEndpoints=2,
+    bInterfaceClass=0xFF,
+    bInterfaceSubClass=0xFF,
+    bInterfaceProtocol=0xFF,
+    iInterface=2,
+    extra_descriptors=[],
+)
+_ENDPOINTS = [
+    SimpleNamespace(
+        bLength=7,
+        bDescriptorType=5,
+        bEndpointAddress=a,
+        bmAttributes=2,
+        wMaxPacketSize=PACKET,
+        bInterval=0,
+        bRefresh=0,
+        bSynchAddress=0,
+        extra_descriptors=[],
+    )
+    for a in (EP_IN, EP_OUT)
+]
 
 
 class VirtualBackend(IBackend):
@@ -199,7 +244,7 @@ class VirtualBackend(IBackend):
 
     def bulk_read(self, dev_handle, ep, intf, buff, timeout):
         data = dev_handle.bulk_in(len(buff) * buff.itemsize)
-        buff[:len(data)] = array.array("B", data)
+        buff[: len(data)] = array.array("B", data)
         return len(data)
 
     def ctrl_transfer(self, dev_handle, bmRequestType, bRequest, wValue, wIndex, data, timeout):

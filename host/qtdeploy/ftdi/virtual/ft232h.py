@@ -200,7 +200,7 @@ class Mpsse:
                     i += 1
                     continue
                 break  # an incomplete command: keep it for the next write
-            self._execute(op, data[i:i + need])
+            self._execute(op, data[i : i + need])
             i += need
         self._pending = bytearray(data[i:])
 
@@ -214,7 +214,9 @@ class Mpsse:
             self.high_value, self.high_dir = cmd[1], cmd[2]
             self._exec_us += self.timing.gpio_us
         elif op == 0x81:
-            self._produce(bytes(((self.low_value & self.low_dir) | (~self.low_dir & 0xFF),)), 0)  # inputs pulled up
+            self._produce(
+                bytes(((self.low_value & self.low_dir) | (~self.low_dir & 0xFF),)), 0
+            )  # inputs pulled up
         elif op == 0x83:
             self._produce(bytes(((self.high_value & self.high_dir) | (~self.high_dir & 0xFF),)), 0)
         elif op == 0x86:
@@ -234,11 +236,15 @@ class Mpsse:
             self._shift(count)
         elif op in (0x20, 0x24):  # read bytes
             count = (cmd[1] | cmd[2] << 8) + 1
-            self._produce(nor.clock(None, count) if nor is not None else b"\xff" * count, count * self._byte_us())
+            self._produce(
+                nor.clock(None, count) if nor is not None else b"\xff" * count, count * self._byte_us()
+            )
             self._shift(count)
         elif op in (0x31, 0x34):  # read and write bytes
             count = (cmd[1] | cmd[2] << 8) + 1
-            self._produce(nor.clock(cmd[3:], count) if nor is not None else b"\xff" * count, count * self._byte_us())
+            self._produce(
+                nor.clock(cmd[3:], count) if nor is not None else b"\xff" * count, count * self._byte_us()
+            )
             self._shift(count)
         elif op == 0x8F:  # clock n bytes with no data (a delay while CS# is high)
             self._exec_us += ((cmd[1] | cmd[2] << 8) + 1) * self._byte_us()
@@ -254,8 +260,32 @@ class Mpsse:
 
 def _length(op: int, data: bytes, i: int) -> int | None:
     """Bytes of the command starting at ``data[i]`` (0 if its length field is not here yet)."""
-    fixed = {0x80: 3, 0x82: 3, 0x81: 1, 0x83: 1, 0x86: 3, 0x8A: 1, 0x8B: 1, 0x8C: 1, 0x8D: 1, 0x84: 1, 0x85: 1,
-             0x87: 1, 0x96: 1, 0x97: 1, 0x8E: 2, 0x8F: 3, 0x20: 3, 0x24: 3, 0x12: 3, 0x13: 3, 0x22: 2, 0x26: 2, 0x33: 3, 0x36: 3}
+    fixed = {
+        0x80: 3,
+        0x82: 3,
+        0x81: 1,
+        0x83: 1,
+        0x86: 3,
+        0x8A: 1,
+        0x8B: 1,
+        0x8C: 1,
+        0x8D: 1,
+        0x84: 1,
+        0x85: 1,
+        0x87: 1,
+        0x96: 1,
+        0x97: 1,
+        0x8E: 2,
+        0x8F: 3,
+        0x20: 3,
+        0x24: 3,
+        0x12: 3,
+        0x13: 3,
+        0x22: 2,
+        0x26: 2,
+        0x33: 3,
+        0x36: 3,
+    }
     if op in fixed:
         return fixed[op]
     if op in (0x10, 0x11, 0x31, 0x34):

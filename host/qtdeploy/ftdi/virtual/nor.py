@@ -57,8 +57,13 @@ def map_flash_file(path: str | os.PathLike[str], size: int) -> tuple[mmap.mmap, 
 class NorModel:
     """The flash part on the adapter's SPI bus. ``now_us`` is the adapter's (simulated) clock."""
 
-    def __init__(self, mem: np.ndarray, flash: Flash, now_us: Callable[[], float],
-                 bus_granted: Callable[[], bool] | None = None) -> None:
+    def __init__(
+        self,
+        mem: np.ndarray,
+        flash: Flash,
+        now_us: Callable[[], float],
+        bus_granted: Callable[[], bool] | None = None,
+    ) -> None:
         if flash.commands is None or flash.status_bits is None:
             raise ValueError("the board file's [flash] has no commands/status_bits tables")
         self.mem = mem
@@ -92,7 +97,11 @@ class NorModel:
 
     def status(self) -> int:
         keep = self.bits.block_protect | self.bits.write_protect
-        return (self.sr & keep) | (self.bits.busy if self.busy() else 0) | (self.bits.write_enable if self.wel else 0)
+        return (
+            (self.sr & keep)
+            | (self.bits.busy if self.busy() else 0)
+            | (self.bits.write_enable if self.wel else 0)
+        )
 
     def protected_from(self) -> int:
         """The first protected address (BP2..BP0 protect the top 1/64 .. all; nor_model.c)."""
@@ -143,7 +152,7 @@ class NorModel:
             first = max(start, 4)
             if first < start + count:
                 idx = (addr + np.arange(first - 4, start + count - 4)) % self.size  # reads wrap
-                out[first - start:] = self.mem[idx].tobytes()
+                out[first - start :] = self.mem[idx].tobytes()
         return bytes(out)
 
     def deselect(self) -> None:
@@ -203,7 +212,9 @@ class NorModel:
             self.wel = False
             return
         if len(data) > self.page_size:
-            self._violation(f"page program of {len(data)} bytes: more than one page (the part keeps the last {self.page_size})")
+            self._violation(
+                f"page program of {len(data)} bytes: more than one page (the part keeps the last {self.page_size})"
+            )
         base = addr - addr % self.page_size
         apply = self._start_write_op(len(data))
         new = np.frombuffer(data, dtype=np.uint8)
@@ -211,8 +222,10 @@ class NorModel:
         raised = new & ~self.mem[at]
         if raised.any():
             i = int(np.flatnonzero(raised)[0])
-            self._violation(f"page program sets a 0 bit back to 1 at {int(at[i]):#010x} "
-                            f"({int(new[i]):#04x} over {int(self.mem[at[i]]):#04x})")
+            self._violation(
+                f"page program sets a 0 bit back to 1 at {int(at[i]):#010x} "
+                f"({int(new[i]):#04x} over {int(self.mem[at[i]]):#04x})"
+            )
         if len(data) <= self.page_size:
             self.mem[at[:apply]] &= new[:apply]
         else:
@@ -230,5 +243,5 @@ class NorModel:
             self.wel = False
             return
         apply = self._start_write_op(unit)
-        self.mem[base:base + apply] = 0xFF
+        self.mem[base : base + apply] = 0xFF
         self._finish_write_op(apply, unit, busy_us)

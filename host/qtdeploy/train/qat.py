@@ -21,8 +21,8 @@ import torch
 from qtdeploy.model import data as D
 from qtdeploy.model.config import ModelConfig
 from qtdeploy.model.evaluate import scores
-from qtdeploy.model.net import Forecaster
-from qtdeploy.model.quant import QuantOptions
+from qtdeploy.train.net import Forecaster
+from qtdeploy.train.quant import QuantOptions
 
 #: progress(phase, epoch, epochs, val_rmse_normalised)
 Progress = Callable[[str, int, int, float], None]
@@ -55,11 +55,18 @@ def _tensor(a: np.ndarray) -> torch.Tensor:
 def _predict(model: Forecaster, x: torch.Tensor) -> torch.Tensor:
     model.eval()
     with torch.no_grad():
-        return torch.cat([model(x[i:i + 1024]) for i in range(0, len(x), 1024)]) if len(x) else x[:, 0, :0]
+        return torch.cat([model(x[i : i + 1024]) for i in range(0, len(x), 1024)]) if len(x) else x[:, 0, :0]
 
 
-def _fit(model: Forecaster, data: dict[str, torch.Tensor], st: TrainSettings, lr: float, phase: str,
-         progress: Progress | None, teacher: Forecaster | None) -> float:
+def _fit(
+    model: Forecaster,
+    data: dict[str, torch.Tensor],
+    st: TrainSettings,
+    lr: float,
+    phase: str,
+    progress: Progress | None,
+    teacher: Forecaster | None,
+) -> float:
     """Adam on MSE (+ distillation) with early stopping; restores the best validation state."""
     opt = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=lr)
     best, best_state, bad = float("inf"), copy.deepcopy(model.state_dict()), 0
@@ -90,8 +97,13 @@ def _fit(model: Forecaster, data: dict[str, torch.Tensor], st: TrainSettings, lr
     return best
 
 
-def train(series: D.Series, config: ModelConfig, st: TrainSettings | None = None,
-          progress: Progress | None = None, float_state: dict[str, Any] | None = None) -> TrainResult:
+def train(
+    series: D.Series,
+    config: ModelConfig,
+    st: TrainSettings | None = None,
+    progress: Progress | None = None,
+    float_state: dict[str, Any] | None = None,
+) -> TrainResult:
     """Train a forecaster on ``series``; a float model when ``config.bits`` is None.
 
     ``float_state`` (a float model's state_dict of the same shape) skips float pre-training, so a
@@ -103,8 +115,12 @@ def train(series: D.Series, config: ModelConfig, st: TrainSettings | None = None
     norm = D.fit_norm(series)
     splits = D.make_splits(series, config.window, config.horizon, norm)
     y_norm = {k: (v["y"] - norm.y_mean) / norm.y_std for k, v in splits.items()}
-    data = {"x": _tensor(splits["train"]["x"]), "y": _tensor(y_norm["train"]),
-            "vx": _tensor(splits["val"]["x"]), "vy": _tensor(y_norm["val"])}
+    data = {
+        "x": _tensor(splits["train"]["x"]),
+        "y": _tensor(y_norm["train"]),
+        "vx": _tensor(splits["val"]["x"]),
+        "vy": _tensor(y_norm["val"]),
+    }
     t0 = time.time()
     model = Forecaster(config, st.opts)
     if float_state is None:
@@ -130,10 +146,17 @@ def train(series: D.Series, config: ModelConfig, st: TrainSettings | None = None
         metrics["qat_start"] = test_scores(model)
         _fit(model, data, st, st.qat_lr, "qat", progress, teacher)
         metrics["qat"] = test_scores(model)
-    metrics.update({"config": config.to_dict(), "settings": {**asdict(st), "opts": asdict(st.opts)},
-                    "train_seconds": round(time.time() - t0, 2), "source": series.source,
-                    "target": series.target, "features": series.features,
-                    "windows": {k: int(len(v["y"])) for k, v in splits.items()}})
+    metrics.update(
+        {
+            "config": config.to_dict(),
+            "settings": {**asdict(st), "opts": asdict(st.opts)},
+            "train_seconds": round(time.time() - t0, 2),
+            "source": series.source,
+            "target": series.target,
+            "features": series.features,
+            "windows": {k: int(len(v["y"])) for k, v in splits.items()},
+        }
+    )
     return TrainResult(model=model, norm=norm, metrics=metrics)
 
 
@@ -142,9 +165,17 @@ def save_run(result: TrainResult, out: str | Path) -> Path:
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     m = result.model
-    torch.save({"config": m.config.to_dict(), "opts": asdict(m.opts), "quantised": m.quantised,
-                "state": m.state_dict(), "norm": result.norm.to_dict(),
-                "data": {k: result.metrics[k] for k in ("source", "target", "features")}}, out / "checkpoint.pt")
+    torch.save(
+        {
+            "config": m.config.to_dict(),
+            "opts": asdict(m.opts),
+            "quantised": m.quantised,
+            "state": m.state_dict(),
+            "norm": result.norm.to_dict(),
+            "data": {k: result.metrics[k] for k in ("source", "target", "features")},
+        },
+        out / "checkpoint.pt",
+    )
     (out / "metrics.json").write_text(json.dumps(result.metrics, indent=2) + "\n")
     return out
 
@@ -155,7 +186,9 @@ def load_run(run: str | Path) -> tuple[Forecaster, dict[str, Any]]:
 
     path = Path(run) / "checkpoint.pt"
     if not path.is_file():
-        raise FormatError(f"{path} does not exist.", "Pass a run directory written by `qtdeploy train --out RUN`.")
+        raise FormatError(
+            f"{path} does not exist.", "Pass a run directory written by `qtdeploy train --out RUN`."
+        )
     ckpt = torch.load(path, map_location="cpu", weights_only=False)
     model = Forecaster(ModelConfig.from_dict(ckpt["config"]), QuantOptions(**ckpt["opts"]))
     if ckpt["quantised"]:

@@ -15,7 +15,7 @@ from torch import nn
 
 from qtdeploy.model.config import ModelConfig
 from qtdeploy.model.intmath import positional_encoding
-from qtdeploy.model.quant import ActQuant, QuantOptions, WeightQuant, round_ste
+from qtdeploy.train.quant import ActQuant, QuantOptions, WeightQuant, round_ste
 
 
 def _key(name: str) -> str:
@@ -51,10 +51,19 @@ class Forecaster(nn.Module):
         self.register_buffer("pe", torch.tensor(positional_encoding(config.window, d), dtype=torch.float32))
         self.quantised = False
         if config.bits is not None:
-            self.acts = nn.ModuleDict({_key(a): ActQuant(*config.act_range(a), self.opts)
-                                       for a in config.act_names() if not a.endswith("probs")})
-            self.wq = nn.ModuleDict({_key(n): WeightQuant(self._linear(n).out_features, config.weight_bits[n], self.opts)
-                                     for n in config.linear_names()})
+            self.acts = nn.ModuleDict(
+                {
+                    _key(a): ActQuant(*config.act_range(a), self.opts)
+                    for a in config.act_names()
+                    if not a.endswith("probs")
+                }
+            )
+            self.wq = nn.ModuleDict(
+                {
+                    _key(n): WeightQuant(self._linear(n).out_features, config.weight_bits[n], self.opts)
+                    for n in config.linear_names()
+                }
+            )
 
     # -- parameters as the integer model sees them ------------------------------------------------
 
@@ -75,7 +84,9 @@ class Forecaster(nn.Module):
     def act(self, name: str, x: torch.Tensor) -> torch.Tensor:
         return self.acts[_key(name)](x) if self.config.bits is not None else x
 
-    def _qlinear(self, name: str, x: torch.Tensor, in_act: str, extra_bias: torch.Tensor | None = None) -> torch.Tensor:
+    def _qlinear(
+        self, name: str, x: torch.Tensor, in_act: str, extra_bias: torch.Tensor | None = None
+    ) -> torch.Tensor:
         """Linear with quantised weight and a bias rounded to the accumulator scale."""
         w, b = self.effective(name)
         if extra_bias is not None:
@@ -122,7 +133,7 @@ class Forecaster(nn.Module):
     # -- switching modes --------------------------------------------------------------------------
 
     def set_quant_mode(self, mode: str) -> None:
-        """"off" (float), "calib" (observe ranges, float forward) or "on" (fake quantisation)."""
+        """ "off" (float), "calib" (observe ranges, float forward) or "on" (fake quantisation)."""
         if self.config.bits is None:
             raise ValueError("a float model (bits=None) has no quantisers")
         for a in self.acts.values():
@@ -145,7 +156,7 @@ class Forecaster(nn.Module):
             self.wq[_key(n)].init_from(self.effective(n)[0])
         self.set_quant_mode("on")
 
-    def train(self, mode: bool = True) -> "Forecaster":
+    def train(self, mode: bool = True) -> Forecaster:
         """Training mode that keeps BatchNorm frozen once quantised (its statistics are folded)."""
         super().train(mode)
         if self.quantised:
@@ -160,8 +171,9 @@ class Forecaster(nn.Module):
         Returns the int32-valued head output (B, H); multiply by the export's ``output_scale`` for
         normalised forecasts. Equal, element for element, to the NumPy reference on the blob.
         """
-        from qtdeploy.model.export import export
-        from qtdeploy.model.intsim import IntegerSim, quantise_input
+        from qtdeploy.model.intmath import quantise_input
+        from qtdeploy.train.export import export
+        from qtdeploy.train.intsim import IntegerSim
 
         im = export(self)
         lo, hi = self.config.act_range("x")

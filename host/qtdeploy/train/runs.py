@@ -12,28 +12,12 @@ from typing import Any
 import numpy as np
 import torch
 
-from qtdeploy.errors import UsageError
 from qtdeploy.model import data as D
-from qtdeploy.model import export as E
 from qtdeploy.model import intmodel, reference
 from qtdeploy.model.evaluate import quantised_inputs
-from qtdeploy.model.intsim import IntegerSim, compare
-from qtdeploy.model.net import Forecaster
-
-
-def load_series(data: str | None, dataset: str | None, target: str | None, features: list[str] | None) -> D.Series:
-    """A CSV (``--data`` with ``--target``) or a packaged dataset (``--dataset``), exactly one."""
-    if (data is None) == (dataset is None):
-        raise UsageError("pass exactly one of --data FILE.csv or --dataset NAME.",
-                         f"Packaged datasets: {', '.join(D.DATASETS)}.")
-    if dataset is not None:
-        if target or features:
-            raise UsageError("--target/--features apply to --data; a --dataset fixes its own columns.",
-                             "Drop --target/--features, or use --data with a CSV.")
-        return D.load_dataset(dataset)
-    if not target:
-        raise UsageError("--data needs --target COLUMN.", "Name the column to forecast, e.g. --target temp.")
-    return D.load_csv(data, target=target, features=features)
+from qtdeploy.train import export as E
+from qtdeploy.train.intsim import IntegerSim, compare
+from qtdeploy.train.net import Forecaster
 
 
 def agreement(model: Forecaster, im: intmodel.IntModel, x_norm: np.ndarray) -> dict[str, Any]:
@@ -54,25 +38,34 @@ def agreement(model: Forecaster, im: intmodel.IntModel, x_norm: np.ndarray) -> d
     rel = np.abs(y_fq_lsb - y_ref) / np.maximum(np.abs(y_ref), 1)
     return {
         "windows": int(len(xq)),
-        "integer_path": {"identical": all(v["max_lsb"] == 0 for v in per_tensor.values()),
-                         "frac_diff": max(v["frac_diff"] for v in per_tensor.values()),
-                         "max_lsb": max(v["max_lsb"] for v in per_tensor.values())},
-        "fake_quant": {"frac_diff": float(np.mean(np.rint(y_fq_lsb) != y_ref)),
-                       "max_lsb": float(np.max(np.abs(y_fq_lsb - y_ref), initial=0)),
-                       "median_rel": float(np.median(rel)) if rel.size else 0.0},
+        "integer_path": {
+            "identical": all(v["max_lsb"] == 0 for v in per_tensor.values()),
+            "frac_diff": max(v["frac_diff"] for v in per_tensor.values()),
+            "max_lsb": max(v["max_lsb"] for v in per_tensor.values()),
+        },
+        "fake_quant": {
+            "frac_diff": float(np.mean(np.rint(y_fq_lsb) != y_ref)),
+            "max_lsb": float(np.max(np.abs(y_fq_lsb - y_ref), initial=0)),
+            "median_rel": float(np.median(rel)) if rel.size else 0.0,
+        },
     }
 
 
-def export_run(run: str | Path, out: str | Path, vectors: str | Path | None = None,
-               vector_windows: int = 4) -> dict[str, Any]:
+def export_run(
+    run: str | Path, out: str | Path, vectors: str | Path | None = None, vector_windows: int = 4
+) -> dict[str, Any]:
     """RUN/ -> integer blob at ``out`` (+ golden vectors), with the agreement check on test windows."""
-    from qtdeploy.model.train import load_run
+    from qtdeploy.train.qat import load_run
 
     model, ckpt = load_run(run)
     meta = {"norm": ckpt["norm"], **ckpt["data"], "created_by": "qtdeploy export"}
     im = E.export(model, meta)
-    report: dict[str, Any] = {"blob": str(out), "size_bytes": im.size_bytes(), "config": im.config.to_dict(),
-                              "saturated_biases": im.meta["saturated_biases"]}
+    report: dict[str, Any] = {
+        "blob": str(out),
+        "size_bytes": im.size_bytes(),
+        "config": im.config.to_dict(),
+        "saturated_biases": im.meta["saturated_biases"],
+    }
     source = Path(ckpt["data"]["source"])
     if source.is_file():
         series = D.load_csv(source, target=ckpt["data"]["target"], features=ckpt["data"]["features"])
@@ -81,7 +74,9 @@ def export_run(run: str | Path, out: str | Path, vectors: str | Path | None = No
         report["agreement"] = agreement(model, im, test)
         sample = test[:: max(1, len(test) // vector_windows)][:vector_windows]
     else:
-        sample = np.random.default_rng(0).standard_normal((vector_windows, im.config.window, im.config.features))
+        sample = np.random.default_rng(0).standard_normal(
+            (vector_windows, im.config.window, im.config.features)
+        )
     from qtdeploy.formats import blob as fmt
 
     data = fmt.pack(intmodel.to_blob(im))  # validated in full before anything is written
@@ -90,6 +85,8 @@ def export_run(run: str | Path, out: str | Path, vectors: str | Path | None = No
     if vectors is not None:
         from qtdeploy.model.vectors import write_vectors
 
-        write_vectors(im, quantised_inputs(im, sample), vectors, {"source": Path(ckpt["data"]["source"]).name})
+        write_vectors(
+            im, quantised_inputs(im, sample), vectors, {"source": Path(ckpt["data"]["source"]).name}
+        )
         report["vectors"] = str(vectors)
     return report

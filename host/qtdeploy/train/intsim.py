@@ -33,7 +33,9 @@ class IntegerSim:
 
     def _requant(self, acc: torch.Tensor, op: str, out: str) -> torch.Tensor:
         m, s = self.t[f"{op}.mult"], self.t[f"{op}.shift"]
-        return torch.clamp((acc * m + torch.bitwise_left_shift(torch.ones_like(s), s - 1)) >> s, *self._rng(out))
+        return torch.clamp(
+            (acc * m + torch.bitwise_left_shift(torch.ones_like(s), s - 1)) >> s, *self._rng(out)
+        )
 
     def _linear(self, op: str, x: torch.Tensor, out: str) -> torch.Tensor:
         return self._requant(x @ self.t[f"{op}.weight"].T + self.t[f"{op}.bias"], op, out)
@@ -65,18 +67,28 @@ class IntegerSim:
             f1 = self._linear(p + "ffn1", res1, p + "ffn1")
             f2 = self._linear(p + "ffn2", f1, p + "ffn2")
             h = self._residual(p + "res2", res1, f2)
-            out.update({p + "q": q, p + "k": k, p + "v": v, p + "scores": scores, p + "exp": e, p + "expsum": z,
-                        p + "recip": recip, p + "probs": probs, p + "ctx": ctx, p + "attn": attn,
-                        p + "res1": res1, p + "ffn1": f1, p + "ffn2": f2, p + "res2": h})
+            out.update(
+                {
+                    p + "q": q,
+                    p + "k": k,
+                    p + "v": v,
+                    p + "scores": scores,
+                    p + "exp": e,
+                    p + "expsum": z,
+                    p + "recip": recip,
+                    p + "probs": probs,
+                    p + "ctx": ctx,
+                    p + "attn": attn,
+                    p + "res1": res1,
+                    p + "ffn1": f1,
+                    p + "ffn2": f2,
+                    p + "res2": h,
+                }
+            )
         pool = self._requant(h.sum(dim=-2), "pool", "pool")
         out["pool"] = pool
         out["y"] = pool @ t["head.weight"].T + t["head.bias"]
         return out
-
-
-def quantise_input(x: np.ndarray, input_scale: float, lo: int, hi: int) -> np.ndarray:
-    """Host-side input quantisation (floats allowed here: this runs before the device)."""
-    return np.clip(np.floor(np.asarray(x, dtype=np.float64) / input_scale + 0.5), lo, hi).astype(np.int64)
 
 
 def compare(a: dict[str, np.ndarray], b: dict[str, np.ndarray]) -> dict[str, dict[str, float]]:
@@ -85,6 +97,8 @@ def compare(a: dict[str, np.ndarray], b: dict[str, np.ndarray]) -> dict[str, dic
     for name in a:
         x, y = np.asarray(a[name], dtype=np.int64), np.asarray(b[name], dtype=np.int64)
         diff = np.abs(x - y)
-        report[name] = {"frac_diff": float(np.mean(diff != 0)) if diff.size else 0.0,
-                        "max_lsb": int(diff.max(initial=0))}
+        report[name] = {
+            "frac_diff": float(np.mean(diff != 0)) if diff.size else 0.0,
+            "max_lsb": int(diff.max(initial=0)),
+        }
     return report

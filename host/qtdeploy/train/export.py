@@ -15,7 +15,7 @@ import torch
 from qtdeploy.errors import CompatibilityError, UsageError
 from qtdeploy.model.intmath import INT32_MAX, dyadic, dyadic_pair, exp_lut, round_half_up, saturate_bias
 from qtdeploy.model.intmodel import IntModel
-from qtdeploy.model.net import Forecaster, _key
+from qtdeploy.train.net import Forecaster, _key
 
 
 def _np(t: torch.Tensor) -> np.ndarray:
@@ -30,12 +30,16 @@ def export(model: Forecaster, meta: dict[str, Any] | None = None) -> IntModel:
     """The integer model of a quantised Forecaster (its fake-quant mode must be on)."""
     cfg = model.config
     if cfg.bits is None or not model.quantised:
-        raise UsageError("this run holds a float model; only quantised (QAT) models export to integers.",
-                         "Train with --bits 2..8.")
+        raise UsageError(
+            "this run holds a float model; only quantised (QAT) models export to integers.",
+            "Train with --bits 2..8.",
+        )
     scale = {a: model.acts[_key(a)].scale() for a in cfg.act_names() if not a.endswith("probs")}
     for i in range(cfg.layers):
         scale[f"l{i}.probs"] = 1.0 / cfg.act_range(f"l{i}.probs")[1]
-    tensors: dict[str, np.ndarray] = {f"{a}.range": np.array(cfg.act_range(a), dtype=np.int64) for a in cfg.act_names()}
+    tensors: dict[str, np.ndarray] = {
+        f"{a}.range": np.array(cfg.act_range(a), dtype=np.int64) for a in cfg.act_names()
+    }
     luts: dict[str, np.ndarray] = {}
     saturated = 0
 
@@ -53,7 +57,8 @@ def export(model: Forecaster, meta: dict[str, Any] | None = None) -> IntModel:
         tensors[f"{op}.bias"] = bias
         if out_act is not None:
             tensors[f"{op}.mult"], tensors[f"{op}.shift"] = _requant_arrays(
-                [dyadic(scale[in_act] * st / scale[out_act]) for st in steps])
+                [dyadic(scale[in_act] * st / scale[out_act]) for st in steps]
+            )
         return steps
 
     def per_tensor(name: str, m: float) -> None:
@@ -70,7 +75,9 @@ def export(model: Forecaster, meta: dict[str, Any] | None = None) -> IntModel:
         p = f"l{i}."
         for op in ("q", "k", "v"):
             linear(p + op, h, p + op)
-        per_tensor(p + "scores", scale[p + "q"] * scale[p + "k"] / (math.sqrt(cfg.d_model) * scale[p + "scores"]))
+        per_tensor(
+            p + "scores", scale[p + "q"] * scale[p + "k"] / (math.sqrt(cfg.d_model) * scale[p + "scores"])
+        )
         luts[p + "exp_lut"] = exp_lut(scale[p + "scores"], cfg.act_bits[p + "scores"])
         per_tensor(p + "ctx", scale[p + "probs"] * scale[p + "v"] / scale[p + "ctx"])
         linear(p + "o", p + "ctx", p + "attn")
@@ -82,14 +89,22 @@ def export(model: Forecaster, meta: dict[str, Any] | None = None) -> IntModel:
     per_tensor("pool", scale[h] / (cfg.window * scale["pool"]))
     head_steps = linear("head", "pool", None)
     info = dict(meta or {})
-    info.update({"input_scale": scale["x"], "output_scale": [scale["pool"] * s for s in head_steps],
-                 "act_scales": scale, "saturated_biases": saturated})
+    info.update(
+        {
+            "input_scale": scale["x"],
+            "output_scale": [scale["pool"] * s for s in head_steps],
+            "act_scales": scale,
+            "saturated_biases": saturated,
+        }
+    )
     im = IntModel(config=cfg, tensors=tensors, luts=luts, meta=info)
     bounds = accumulator_bounds(im)
     worst = max(bounds, key=bounds.get)
     if bounds[worst] > INT32_MAX:
-        raise CompatibilityError(f"accumulator {worst} can reach {bounds[worst]}, beyond int32.",
-                                 "Use narrower widths or a smaller layer.")
+        raise CompatibilityError(
+            f"accumulator {worst} can reach {bounds[worst]}, beyond int32.",
+            "Use narrower widths or a smaller layer.",
+        )
     return im
 
 
