@@ -10,7 +10,7 @@ boards/README.md; validation runs on the merged result, so a child file cannot h
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +41,17 @@ class Pin:
 
 
 @dataclass(frozen=True)
+class PackagePin:
+    """A top-level port of the FPGA design and the package pin it is placed on (the XDC's facts)."""
+
+    port: str
+    pin: str
+    iostandard: str = "LVCMOS33"
+    clock_period_ns: float | None = None  # a clock input: the period of what drives it
+    clock_dedicated_route: bool = True  # false: a clock on a non-clock-capable pin (XDC override)
+
+
+@dataclass(frozen=True)
 class Fpga:
     part: str
     family: str
@@ -49,6 +60,16 @@ class Fpga:
     config_mode: str
     config_clock_hz: int
     pins: dict[str, Pin]
+    config_bus_width: int = 1
+    bitstream_compressed: bool = False
+    cfgbvs: str | None = None
+    config_voltage_mv: int | None = None
+    package_pins: dict[str, PackagePin] = field(default_factory=dict)
+
+    @property
+    def config_bits_per_s(self) -> int:
+        """Bits the FPGA reads from the flash per second while configuring (clock x bus width)."""
+        return self.config_clock_hz * self.config_bus_width
 
 
 @dataclass(frozen=True)
@@ -536,6 +557,32 @@ def _ftdi(t: _Table) -> FtdiWiring:
     return FtdiWiring(spi_hz, tuple(hold))
 
 
+def _package_pins(t: _Table) -> dict[str, PackagePin]:
+    pp = t.table("package_pins", required=False)
+    if pp is None:
+        return {}
+    out: dict[str, PackagePin] = {}
+    for port in list(pp.data):
+        p = pp.table(port)
+        pin = PackagePin(
+            port=port,
+            pin=p.get("pin", str),
+            iostandard=p.get("iostandard", str, required=False) or "LVCMOS33",
+            clock_period_ns=p.get("clock_period_ns", float, required=False),
+            clock_dedicated_route=p.get("clock_dedicated_route", bool, required=False) is not False,
+        )
+        p.done()
+        taken = [o.port for o in out.values() if o.pin == pin.pin]
+        if taken:
+            p._fail(
+                f"package pin {pin.pin} is given to both `{taken[0]}` and `{port}`",
+                "Each package pin carries one port: check the board's constraints file.",
+            )
+        out[port] = pin
+    pp.done()
+    return out
+
+
 def _fpga(t: _Table) -> Fpga:
     pins_t = t.table("pins")
     pins: dict[str, Pin] = {}
@@ -563,7 +610,17 @@ def _fpga(t: _Table) -> Fpga:
         config_mode=t.get("config_mode", str),
         config_clock_hz=t.positive("config_clock_hz"),
         pins=pins,
+        config_bus_width=t.get("config_bus_width", int, required=False) or 1,
+        bitstream_compressed=bool(t.get("bitstream_compressed", bool, required=False)),
+        cfgbvs=t.get("cfgbvs", str, required=False),
+        config_voltage_mv=t.get("config_voltage_mv", int, required=False),
+        package_pins=_package_pins(t),
     )
+    if fpga.config_bus_width not in (1, 2, 4):
+        t._fail(
+            f"`fpga.config_bus_width` is {fpga.config_bus_width}",
+            "Master SPI configuration reads 1, 2 or 4 bits per clock (UG470 ch. 2): use 1, 2 or 4.",
+        )
     t.done()
     # JTAG IDCODE (IEEE 1149.1): bit 0 is always 1, bits 11:1 the manufacturer (Xilinx = 0x049).
     if fpga.idcode & 0xFFF != 0x093 or not 0 <= fpga.idcode <= 0xFFFFFFFF:

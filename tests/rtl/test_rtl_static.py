@@ -4,11 +4,15 @@ and energy logic on a real Yosys result (synthesis of the small config runs only
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 
 import pytest
 
+from qtdeploy.boards import load_board
 from qtdeploy.cli.main import main
+from qtdeploy.errors import BoardFileError
+from qtdeploy.paths import boards_dir
 from qtdeploy.rtl import config, energy, report, sim, synth
 
 LINT_SETS = [
@@ -126,3 +130,61 @@ def test_load_sequence_matches_regmap_examples():
     assert crc8(b"123456789") == 0xF4
     tx = write(0x0048, bytes.fromhex("123456789ABCDEF00F1E"))
     assert tx[:3] == b"\x80\x00\x48" and len(tx) == 13 and crc8(tx) == 0x6D  # regmap.md example 2
+
+
+def _top_ports(tmp_path) -> set[str]:
+    """The board top's ports as Yosys elaborates it, over the sources the Vivado project adds (the
+    engine modules read as interfaces only: their bodies are elaborated by the other RTL tests)."""
+    script = "read_verilog -lib +/xilinx/cells_xtra.v\n"
+    script += "".join(f"read_verilog -lib -sv {p}\n" for p in config.source_paths())
+    script += f"read_verilog -sv {config.rtl_dir() / 'qtd_board.v'}\n"
+    script += "hierarchy -check -top qtd_board\nproc\nwrite_json top.json\n"
+    (tmp_path / "top.ys").write_text(script)
+    proc = subprocess.run(
+        [*synth.yosys_bin(), "-q", "-s", "top.ys"], cwd=tmp_path, capture_output=True, text=True, timeout=600
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    mod = json.loads((tmp_path / "top.json").read_text())["modules"]["qtd_board"]
+    return set(mod["ports"])
+
+
+def test_env5_xdc_places_every_top_port_once(tmp_path):
+    """issue 12 item 5: no commented-out pin, each top-level port on exactly one package pin, and
+    the configuration options as the enV5 boots (SPI x4, 50 MHz, compressed: boards/env5.toml)."""
+    assert (
+        main(["rtl", "vivado", "--board", "env5", "--config", "12,32,4", "--out", str(tmp_path / "p")]) == 0
+    )
+    xdc = (tmp_path / "p" / "env5.xdc").read_text()
+    tcl = (tmp_path / "p" / "build.tcl").read_text()
+    placed = re.findall(r"PACKAGE_PIN (\w+) IOSTANDARD \w+\}\s*\[get_ports (\w+)\]", xdc)
+    assert "<pin>" not in xdc
+    ports = [port for _, port in placed]
+    assert sorted(ports) == sorted(set(ports)), "a port is placed twice"
+    assert len({pin for pin, _ in placed}) == len(placed), "a package pin is used twice"
+    assert set(ports) == _top_ports(tmp_path), "the XDC and the top disagree on the ports"
+    board = load_board("env5")
+    for port, pin in board.fpga.package_pins.items():
+        assert (pin.pin, port) in placed
+    assert dict(placed)["H11"] == "clk" and dict(placed)["N11"] == "spi_sclk"
+    assert "CLOCK_DEDICATED_ROUTE FALSE [get_nets -of_objects [get_ports spi_sclk]]" in xdc
+    for line in (
+        "BITSTREAM.CONFIG.SPI_BUSWIDTH 4",
+        "BITSTREAM.CONFIG.CONFIGRATE 50",
+        "BITSTREAM.GENERAL.COMPRESS TRUE",
+        "CONFIG_MODE SPIx4",
+        "CONFIG_VOLTAGE 3.3",
+        "CFGBVS VCCO",
+    ):
+        assert f"set_property {line} [current_design]" in xdc, line
+    assert "-interface spix4" in tcl
+
+
+def test_board_file_refuses_a_pin_given_twice(tmp_path):
+    text = (
+        (boards_dir() / "env5.toml")
+        .read_text()
+        .replace('spi_cs_n = { pin = "P12" }', 'spi_cs_n = { pin = "P11" }')
+    )
+    (tmp_path / "twice.toml").write_text(text)
+    with pytest.raises(BoardFileError, match="P11 is given to both"):
+        load_board(tmp_path / "twice.toml")

@@ -23,10 +23,10 @@ enum {
 };
 
 typedef enum {
-    PM_IDLE = 0,      /* MCU polling the link; FPGA configured, clock running, no work */
-    PM_CONFIGURING,   /* FPGA reading its bitstream from flash (~131 ms, boards/env5.toml) */
-    PM_LOADING,       /* weights streaming MCU -> accelerator over the fabric SPI */
-    PM_INFERRING,     /* accelerator computing one window */
+    PM_IDLE = 0,    /* MCU polling the link; FPGA configured, clock running, no work */
+    PM_CONFIGURING, /* FPGA reading its bitstream from flash (bits / (clock x bus width), boards/env5.toml) */
+    PM_LOADING,     /* weights streaming MCU -> accelerator over the fabric SPI */
+    PM_INFERRING,   /* accelerator computing one window */
     PM_MCU_INFERRING, /* the MCU kernel computing one window; FPGA idle */
     PM_STATES
 } pm_state_t;
