@@ -21,6 +21,11 @@ LINK_DETAIL_MAX = 96
 LINK_BOARD_ID_SIZE = 16
 LINK_SHA256_SIZE = 32
 
+# Bench: POWER_BENCH limits (protocol/link.md 7.24): a burst must answer in bounded time.
+BENCH_MAX_INFERENCES = 100000
+BENCH_MAX_SPAN_US = 5000000
+BENCH_CALIBRATION = 4
+
 # Regmap: SPI register interface framing and fixed values (protocol/regmap.md).
 REGMAP_MAGIC = 1094997073
 REGMAP_VERSION_MAJOR = 1
@@ -106,6 +111,7 @@ class Command(IntEnum):
     POWER_STREAM = 0x51
     POWER_ENERGY = 0x52
     POWER_MARK = 0x53
+    POWER_BENCH = 0x54
 
 
 COMMAND_INFO: dict[Command, dict[str, str]] = {
@@ -132,6 +138,9 @@ COMMAND_INFO: dict[Command, dict[str, str]] = {
     Command.POWER_STREAM: {"doc": "Start or stop timestamped power samples as EVENT frames."},
     Command.POWER_ENERGY: {"doc": "Accumulated energy per rail since a marker."},
     Command.POWER_MARK: {"doc": "Place a marker so energy can be attributed to an interval."},
+    Command.POWER_BENCH: {
+        "doc": "Run N inferences back to back on the board and measure their energy against an idle span."
+    },
 }
 
 
@@ -161,6 +170,8 @@ class Status(IntEnum):
     UNSUPPORTED = 0x34
     ACCEL_TIMEOUT = 0x35
     SENSOR_ERROR = 0x40
+    BENCH_LIMIT = 0x41
+    NO_POWER_MONITOR = 0x42
     INTERNAL = 0x7F
 
 
@@ -253,6 +264,14 @@ STATUS_INFO: dict[Status, dict[str, str]] = {
     Status.SENSOR_ERROR: {
         "meaning": "A power monitor did not answer on I2C or gave an invalid reading.",
         "action": "Check the monitor's I2C address in the board file.",
+    },
+    Status.BENCH_LIMIT: {
+        "meaning": "The benchmark asks for more inferences, or a longer burst, than the board allows.",
+        "action": "Use a smaller --count; the message gives the board's limit.",
+    },
+    Status.NO_POWER_MONITOR: {
+        "meaning": "The board has no power monitor, so it cannot measure energy.",
+        "action": "Use a board whose board file lists [[power.monitors]] and [[power.rails]].",
     },
     Status.INTERNAL: {
         "meaning": "The firmware hit an internal error.",

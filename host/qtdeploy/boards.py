@@ -49,6 +49,24 @@ class Fpga:
     config_mode: str
     config_clock_hz: int
     pins: dict[str, Pin]
+    power: FpgaPower | None = None  # [fpga.power]: what power-gating the FPGA costs (energy plan)
+
+    @property
+    def config_us(self) -> int:
+        """One configuration from flash: the bitstream's bits at the configuration clock."""
+        return (self.bitstream_bytes * 8 * 1_000_000 + self.config_clock_hz - 1) // self.config_clock_hz
+
+
+@dataclass(frozen=True)
+class FpgaPower:
+    """The FPGA rails' power per state and the power-up time, for `qtdeploy energy plan`."""
+
+    idle_uw: int  # configured, clocked, no work
+    configuring_uw: int  # reading its bitstream from flash
+    loading_uw: int  # MODEL_LOAD writing weights into the accelerator
+    off_uw: int  # rails switched off
+    power_up_us: int  # rails enabled -> ready to configure
+    source: str
 
 
 @dataclass(frozen=True)
@@ -193,6 +211,9 @@ class Monitor:
     i2c_address: int
 
 
+_RAIL_DOMAINS = ("", "fpga", "mcu")
+
+
 @dataclass(frozen=True)
 class Rail:
     name: str
@@ -201,6 +222,7 @@ class Rail:
     nominal_mv: int
     shunt_milliohm: int
     upstream: bool = False  # supplies other rails: left out of the board's total energy
+    domain: str = ""  # what the rail feeds: "fpga", "mcu" or "" (energy bench groups rails by it)
 
 
 @dataclass(frozen=True)
@@ -536,6 +558,26 @@ def _ftdi(t: _Table) -> FtdiWiring:
     return FtdiWiring(spi_hz, tuple(hold))
 
 
+def _fpga_power(t: _Table | None) -> FpgaPower | None:
+    if t is None:
+        return None
+    p = FpgaPower(
+        idle_uw=t.positive("idle_uw"),
+        configuring_uw=t.positive("configuring_uw"),
+        loading_uw=t.positive("loading_uw"),
+        off_uw=int(t.get("off_uw", int)),
+        power_up_us=t.positive("power_up_us"),
+        source=t.get("source", str),
+    )
+    t.done()
+    if p.off_uw < 0 or p.off_uw >= p.idle_uw:
+        t._fail(
+            f"`fpga.power.off_uw` is {p.off_uw}",
+            "Give the rails' draw when switched off: 0 <= off_uw < idle_uw.",
+        )
+    return p
+
+
 def _fpga(t: _Table) -> Fpga:
     pins_t = t.table("pins")
     pins: dict[str, Pin] = {}
@@ -563,6 +605,7 @@ def _fpga(t: _Table) -> Fpga:
         config_mode=t.get("config_mode", str),
         config_clock_hz=t.positive("config_clock_hz"),
         pins=pins,
+        power=_fpga_power(t.table("power", required=False)),
     )
     t.done()
     # JTAG IDCODE (IEEE 1149.1): bit 0 is always 1, bits 11:1 the manufacturer (Xilinx = 0x049).
@@ -675,8 +718,14 @@ def _power(t: _Table) -> tuple[tuple[Monitor, ...], tuple[Rail, ...]]:
             r.positive("nominal_mv"),
             r.positive("shunt_milliohm"),
             bool(r.get("upstream", bool, required=False)),
+            str(r.get("domain", str, required=False) or ""),
         )
         r.done()
+        if rail.domain not in _RAIL_DOMAINS:
+            r._fail(
+                f"rail `{rail.name}` has domain {rail.domain!r}",
+                f"Use one of: {', '.join(d for d in _RAIL_DOMAINS if d)} (or leave it out).",
+            )
         if rail.monitor not in monitors:
             r._fail(
                 f"rail `{rail.name}` names monitor `{rail.monitor}`, which is not defined",

@@ -181,7 +181,26 @@ def outputs(root: Path | None = None) -> dict[Path, str]:
     """The generated files and their expected contents, keyed by path relative to the repo root."""
     root = root or repo_root()
     spec = load_spec(root / "protocol")
-    return {PY_OUT: render_python(spec), C_OUT: render_c(spec)}
+    return {PY_OUT: _ruff_formatted(render_python(spec)), C_OUT: render_c(spec)}
+
+
+def _ruff_formatted(text: str) -> str:
+    """``text`` as `ruff format` (the repo's style, tests/lint) writes it, so the generated module
+    passes the lint and stays fresh; unchanged when ruff is not installed (a base install)."""
+    try:
+        from ruff.__main__ import find_ruff_bin
+    except ImportError:
+        return text
+    import subprocess
+
+    proc = subprocess.run(
+        [find_ruff_bin(), "format", "--stdin-filename", str(PY_OUT), "-"],
+        input=text,
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).resolve().parents[2],  # this checkout's pyproject.toml: its line length
+    )
+    return proc.stdout if proc.returncode == 0 and proc.stdout else text
 
 
 def sync_outputs(root: Path, files: dict[Path, str], *, check: bool, regenerate: str) -> int:

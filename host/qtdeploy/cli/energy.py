@@ -24,6 +24,12 @@ def command() -> None:
     """Log power per rail for hours or days; report energy per inference."""
 
 
+from qtdeploy.cli import energy_bench  # noqa: E402  (issue 15: bench and plan live in their own module)
+
+command.add_command(energy_bench.bench)
+command.add_command(energy_bench.plan)
+
+
 @command.command("log")
 @port_options
 @click.option(
