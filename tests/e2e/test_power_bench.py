@@ -196,3 +196,29 @@ def test_cli_bench_json_and_no_model(paper_flash, tmp_path, monkeypatch, capsys)
         assert main(["energy", "bench", "--port", port, "--count", "0"]) == 2
         assert "--count 0" in capsys.readouterr().err
         assert main(["energy", "bench", "--port", port, "--count", "10", "--repeats", "0"]) == 2
+
+
+def test_forecast_and_report_print_the_bench_beside_their_figure(paper_flash, tmp_path, monkeypatch, capsys):
+    from qtdeploy.cli.main import main
+
+    monkeypatch.setenv("QTDEPLOY_CACHE", str(tmp_path / "cache"))
+    path = tmp_path / "flash.bin"
+    path.write_bytes(paper_flash.read_bytes())
+    log = tmp_path / "log"
+    with start(path) as vb:
+        port = f"sim://?flash={vb.flash_file}"
+        fc = ["forecast", "--port", port, "--source", "synthetic:", "--count", "3", "--energy", "--json"]
+        assert main(fc) == 0
+        first = json.loads(capsys.readouterr().out)["energy_mj"]
+        assert first["bench"] is None and "request's span" in first["per"]
+        assert main(["energy", "bench", "--port", port, "-n", "300", "-r", "2", "--load", "--json"]) == 0
+        bench = json.loads(capsys.readouterr().out)
+        assert main([*fc, "--energy-log", str(log)]) == 0
+        e = json.loads(capsys.readouterr().out)["energy_mj"]
+    inc = bench["per_inference"]["board_above_idle_uj"]["mean"]
+    assert e["bench"]["uj"] == pytest.approx(inc) and "simulated" in e["bench"]["label"]
+    assert e["mean"] * 1e3 > 5 * inc  # the request's span is mostly idle board: far above the increment
+    assert main(["energy", "report", str(log), "--json"]) == 0
+    inf = json.loads(capsys.readouterr().out)["inferences"]
+    assert inf["bench_above_idle_mj"] * 1e3 == pytest.approx(inc, rel=1e-3)
+    assert "request's span" in inf["source"]

@@ -276,6 +276,19 @@ def latest_for_board(board_id: str) -> dict[str, Any] | None:
     return best[1] if best else None
 
 
+def bench_for_board(board: Board, engine: Engine) -> dict[str, Any] | None:
+    """The cached bench increment (:func:`increment`) of the board's active model on ``engine``, or
+    None when this model was never benchmarked there (the blob's SHA-256 from SLOT_INFO)."""
+    slots = slot_info(board)
+    if slots.active_slot >= len(slots.slots):
+        return None
+    sha = bytes(slots.slots[slots.active_slot].blob_sha256).hex()
+    result = cached(sha, engine.name.lower())
+    if result is None or result.get("board") != board.caps.board_id:
+        return None
+    return increment(result) | {"model": sha[:12], "count": result["count"], "repeats": result["repeats"]}
+
+
 def increment(result: dict[str, Any]) -> dict[str, Any]:
     """The one figure to print beside a per-request energy: the whole board's increment per
     inference, labelled; on a simulated MCU engine the M0+ model's (or None: not modelled)."""
