@@ -88,7 +88,7 @@ def _bar(total: int, enabled: bool):
 def _fmt(s: dict[str, Any] | None, unit: str = "uJ") -> str:
     if s is None:
         return "-"
-    spread = f" +- {s['sem']:.2g} (sem), sd {s['std']:.2g}" if s.get("sem") is not None else ""
+    spread = f" +- {s['sem']:.2g} (sem; sd {s['std']:.2g})" if s.get("sem") is not None else ""
     return f"{s['mean']:.4g} {unit}{spread}"
 
 
@@ -105,24 +105,31 @@ def _human_bench(r: dict[str, Any]) -> None:
     )
     p = r["per_inference"]
     mcu_host = r["engine"] == "mcu" and r["origin"] == "simulated"
-    table = Table("per inference", f"{r['origin']}", "paper (measured)", title=None)
-    note = " [yellow](host CPU time: not modelled)[/]" if mcu_host else ""
-    table.add_row("whole board, burst window", _fmt(p["board_uj"]) + note, "")
-    table.add_row("whole board, above idle", _fmt(p["board_above_idle_uj"]) + note, "")
+    paper = r.get("paper") if r["engine"] == "fpga" else None
+    head = f"{r['origin']} (host CPU time: not modelled)" if mcu_host else r["origin"]
+    table = Table("per inference", head, "paper (measured)")
+    table.add_row("whole board, burst window", _fmt(p["board_uj"]), "")
+    table.add_row("whole board, above idle", _fmt(p["board_above_idle_uj"]), "")
     if "fpga_uj" in p:
-        paper = r.get("paper")
-        table.add_row("FPGA rails, burst window", _fmt(p["fpga_uj"]) + note, "")
-        table.add_row("FPGA rails, above idle", _fmt(p["fpga_above_idle_uj"]) + note, "")
+        table.add_row("FPGA rails, burst window", _fmt(p["fpga_uj"]), "")
+        table.add_row("FPGA rails, above idle", _fmt(p["fpga_above_idle_uj"]), "")
         table.add_row(
-            "FPGA rails over the latency (idle + increment)",
-            _fmt(p["fpga_over_latency_uj"]) + note,
-            f"{paper['energy_uj']:.0f} uJ at {paper['latency_ms']} ms" if paper else "not a paper config",
+            "FPGA rails over the latency",
+            _fmt(p["fpga_over_latency_uj"]),
+            f"{paper['energy_uj']:.0f} uJ" if paper else "",
         )
     table.add_row(
         "latency (board clock)",
-        _fmt(p["latency_us"], "us") + f", min {r['latency_us_min']} max {r['latency_us_max']}",
-        f"{r['paper']['latency_ms'] * 1e3:.0f} us" if r.get("paper") else "",
+        _fmt(p["latency_us"], "us") + f"; min {r['latency_us_min']}, max {r['latency_us_max']}",
+        f"{paper['latency_ms'] * 1e3:.0f} us" if paper else "",
     )
+    pred = r.get("power_model") or {}
+    if mcu_host and pred.get("cpu_time_modelled"):
+        table.add_row(
+            "[bold]whole board, above idle (MODELLED)[/]",
+            f"{pred['board_above_idle_uj']:.4g} uJ over {pred['latency_us'] / 1e3:.3g} ms of Cortex-M0+ time",
+            "",
+        )
     stdout.print(table)
     idle = r["idle_mw"]
     stdout.print(
@@ -131,24 +138,25 @@ def _human_bench(r: dict[str, Any]) -> None:
         + f" ({r['origin']})",
         highlight=False,
     )
-    pred = r.get("power_model")
-    if pred:
-        if pred.get("cpu_time_modelled"):
-            stdout.print(
-                f"power model ({pred['what']}): FPGA rails above idle {pred['fpga_above_idle_uj']:.4g} uJ, "
-                f"whole board {pred['board_above_idle_uj']:.4g} uJ [modelled]",
-                highlight=False,
-                soft_wrap=True,
-            )
-        else:
-            stdout.print(
-                f"[yellow]{pred['what']}[/]; no Cortex-M0+ count is recorded for this model", highlight=False
-            )
+    if r["engine"] == "fpga" and r.get("paper") is None:
+        stdout.print("not one of the paper's configs: no paper figure to compare", highlight=False)
+    if pred.get("cpu_time_modelled"):
+        stdout.print(
+            f"model: {pred['what']}: FPGA rails above idle {pred['fpga_above_idle_uj']:.4g} uJ, "
+            f"whole board {pred['board_above_idle_uj']:.4g} uJ (MODELLED)",
+            highlight=False,
+            soft_wrap=True,
+        )
+    elif pred:
+        stdout.print(
+            f"[yellow]{pred['what']}[/]; no Cortex-M0+ count is recorded for this model: not modelled",
+            highlight=False,
+        )
     src = r["sources"]
     if isinstance(src, dict):
         stdout.print("where the simulated figures come from (protocol/power.md §3):", highlight=False)
-        for rail, s in src.items():
-            stdout.print(f"  {rail}: {s}", highlight=False, soft_wrap=True)
+        for rail, text in src.items():
+            stdout.print(f"  {rail}: {text}", highlight=False, soft_wrap=True)
     else:
         stdout.print(f"source: {src}", highlight=False)
 
