@@ -424,3 +424,26 @@ qtd_status_t qtd_cmd_power_energy(const qtd_frame_t *req, qtd_reply_t *rep) {
     rep->len = len;
     return QTD_ST_OK;
 }
+
+/* ---- the bench's windows (core/cmd_bench.c) ---------------------------------------------- */
+
+qtd_status_t qtd_power_snapshot(qtd_reply_t *rep, uint64_t *t_us, int64_t nj[QTD_MAX_RAILS]) {
+    if (monitor_count() == 0 || rail_count() == 0)
+        return qtd_fail(rep, QTD_ST_NO_POWER_MONITOR, "this board file has no power monitor or rail", 0, 0);
+    qtd_status_t st = check_rails(resolve_mask(0), rep);
+    if (st != QTD_ST_OK)
+        return st;
+    sync_update();
+    for (unsigned m = 0; m < monitor_count(); m++)
+        if (!g.ok[m])
+            return qtd_fail(rep, QTD_ST_SENSOR_ERROR, "power monitor stopped answering at address",
+                            g.pac[m].addr7, 1);
+    *t_us = g.refresh_us;
+    for (unsigned r = 0; r < rail_count(); r++)
+        nj[r] = rail_nj(r);
+    return QTD_ST_OK;
+}
+
+unsigned qtd_power_rail_count(void) {
+    return rail_count();
+}

@@ -31,6 +31,8 @@ static const qtd_command_t k_commands[] = {
     {QTD_CMD_POWER_STREAM, false, qtd_cmd_power_stream},
     {QTD_CMD_POWER_ENERGY, true, qtd_cmd_power_energy},
     {QTD_CMD_POWER_MARK, false, qtd_cmd_power_mark},
+    /* issue 15: on-board energy benchmark (core/cmd_bench.c); re-run: it leaves no state behind */
+    {QTD_CMD_POWER_BENCH, true, qtd_cmd_power_bench},
 };
 
 const qtd_command_t *qtd_command_find(uint8_t command) {

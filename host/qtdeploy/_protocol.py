@@ -21,6 +21,11 @@ LINK_DETAIL_MAX = 96
 LINK_BOARD_ID_SIZE = 16
 LINK_SHA256_SIZE = 32
 
+# Bench: POWER_BENCH limits (protocol/link.md 7.24): a burst must answer in bounded time.
+BENCH_MAX_INFERENCES = 100000
+BENCH_MAX_SPAN_US = 5000000
+BENCH_CALIBRATION = 4
+
 # Regmap: SPI register interface framing and fixed values (protocol/regmap.md).
 REGMAP_MAGIC = 1094997073
 REGMAP_VERSION_MAJOR = 1
@@ -105,6 +110,7 @@ class Command(IntEnum):
     POWER_STREAM = 0x51
     POWER_ENERGY = 0x52
     POWER_MARK = 0x53
+    POWER_BENCH = 0x54
 
 
 COMMAND_INFO: dict[Command, dict[str, str]] = {
@@ -131,6 +137,7 @@ COMMAND_INFO: dict[Command, dict[str, str]] = {
     Command.POWER_STREAM: {'doc': 'Start or stop timestamped power samples as EVENT frames.'},
     Command.POWER_ENERGY: {'doc': 'Accumulated energy per rail since a marker.'},
     Command.POWER_MARK: {'doc': 'Place a marker so energy can be attributed to an interval.'},
+    Command.POWER_BENCH: {'doc': 'Run N inferences back to back on the board and measure their energy against an idle span.'},
 }
 
 class Status(IntEnum):
@@ -159,6 +166,8 @@ class Status(IntEnum):
     UNSUPPORTED = 0x34
     ACCEL_TIMEOUT = 0x35
     SENSOR_ERROR = 0x40
+    BENCH_LIMIT = 0x41
+    NO_POWER_MONITOR = 0x42
     INTERNAL = 0x7f
 
 
@@ -186,6 +195,8 @@ STATUS_INFO: dict[Status, dict[str, str]] = {
     Status.UNSUPPORTED: {'meaning': 'The board does not support this (engine, bit width, codec or rate).', 'action': '`qtdeploy info` lists what the board supports.'},
     Status.ACCEL_TIMEOUT: {'meaning': 'The accelerator did not finish within its cycle budget.', 'action': 'Reconfigure the FPGA (`qtdeploy flash` or RESET); report it if it repeats.'},
     Status.SENSOR_ERROR: {'meaning': 'A power monitor did not answer on I2C or gave an invalid reading.', 'action': "Check the monitor's I2C address in the board file."},
+    Status.BENCH_LIMIT: {'meaning': 'The benchmark asks for more inferences, or a longer burst, than the board allows.', 'action': "Use a smaller --count; the message gives the board's limit."},
+    Status.NO_POWER_MONITOR: {'meaning': 'The board has no power monitor, so it cannot measure energy.', 'action': 'Use a board whose board file lists [[power.monitors]] and [[power.rails]].'},
     Status.INTERNAL: {'meaning': 'The firmware hit an internal error.', 'action': 'Reset the board and report the firmware version and the last --trace.'},
 }
 

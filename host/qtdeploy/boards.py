@@ -65,11 +65,30 @@ class Fpga:
     cfgbvs: str | None = None
     config_voltage_mv: int | None = None
     package_pins: dict[str, PackagePin] = field(default_factory=dict)
+    power: FpgaPower | None = None  # [fpga.power]: what power-gating the FPGA costs (energy plan)
 
     @property
     def config_bits_per_s(self) -> int:
         """Bits the FPGA reads from the flash per second while configuring (clock x bus width)."""
         return self.config_clock_hz * self.config_bus_width
+
+    @property
+    def config_us(self) -> int:
+        """One configuration from flash of a full-size (uncompressed) image: its bits at clock x width."""
+        rate = self.config_bits_per_s
+        return (self.bitstream_bytes * 8 * 1_000_000 + rate - 1) // rate
+
+
+@dataclass(frozen=True)
+class FpgaPower:
+    """The FPGA rails' power per state and the power-up time, for `qtdeploy energy plan`."""
+
+    idle_uw: int  # configured, clocked, no work
+    configuring_uw: int  # reading its bitstream from flash
+    loading_uw: int  # MODEL_LOAD writing weights into the accelerator
+    off_uw: int  # rails switched off
+    power_up_us: int  # rails enabled -> ready to configure
+    source: str
 
 
 @dataclass(frozen=True)
@@ -214,6 +233,9 @@ class Monitor:
     i2c_address: int
 
 
+_RAIL_DOMAINS = ("", "fpga", "mcu")
+
+
 @dataclass(frozen=True)
 class Rail:
     name: str
@@ -222,6 +244,7 @@ class Rail:
     nominal_mv: int
     shunt_milliohm: int
     upstream: bool = False  # supplies other rails: left out of the board's total energy
+    domain: str = ""  # what the rail feeds: "fpga", "mcu" or "" (energy bench groups rails by it)
 
 
 @dataclass(frozen=True)
@@ -583,6 +606,26 @@ def _package_pins(t: _Table) -> dict[str, PackagePin]:
     return out
 
 
+def _fpga_power(t: _Table | None) -> FpgaPower | None:
+    if t is None:
+        return None
+    p = FpgaPower(
+        idle_uw=t.positive("idle_uw"),
+        configuring_uw=t.positive("configuring_uw"),
+        loading_uw=t.positive("loading_uw"),
+        off_uw=int(t.get("off_uw", int)),
+        power_up_us=t.positive("power_up_us"),
+        source=t.get("source", str),
+    )
+    t.done()
+    if p.off_uw < 0 or p.off_uw >= p.idle_uw:
+        t._fail(
+            f"`fpga.power.off_uw` is {p.off_uw}",
+            "Give the rails' draw when switched off: 0 <= off_uw < idle_uw.",
+        )
+    return p
+
+
 def _fpga(t: _Table) -> Fpga:
     pins_t = t.table("pins")
     pins: dict[str, Pin] = {}
@@ -615,6 +658,7 @@ def _fpga(t: _Table) -> Fpga:
         cfgbvs=t.get("cfgbvs", str, required=False),
         config_voltage_mv=t.get("config_voltage_mv", int, required=False),
         package_pins=_package_pins(t),
+        power=_fpga_power(t.table("power", required=False)),
     )
     if fpga.config_bus_width not in (1, 2, 4):
         t._fail(
@@ -732,8 +776,14 @@ def _power(t: _Table) -> tuple[tuple[Monitor, ...], tuple[Rail, ...]]:
             r.positive("nominal_mv"),
             r.positive("shunt_milliohm"),
             bool(r.get("upstream", bool, required=False)),
+            str(r.get("domain", str, required=False) or ""),
         )
         r.done()
+        if rail.domain not in _RAIL_DOMAINS:
+            r._fail(
+                f"rail `{rail.name}` has domain {rail.domain!r}",
+                f"Use one of: {', '.join(d for d in _RAIL_DOMAINS if d)} (or leave it out).",
+            )
         if rail.monitor not in monitors:
             r._fail(
                 f"rail `{rail.name}` names monitor `{rail.monitor}`, which is not defined",

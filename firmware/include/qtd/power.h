@@ -48,5 +48,12 @@ qtd_status_t qtd_cmd_power_read(const qtd_frame_t *req, qtd_reply_t *rep);
 qtd_status_t qtd_cmd_power_stream(const qtd_frame_t *req, qtd_reply_t *rep);
 qtd_status_t qtd_cmd_power_energy(const qtd_frame_t *req, qtd_reply_t *rep);
 qtd_status_t qtd_cmd_power_mark(const qtd_frame_t *req, qtd_reply_t *rep);
+qtd_status_t qtd_cmd_power_bench(const qtd_frame_t *req, qtd_reply_t *rep);
+
+/* For POWER_BENCH (core/cmd_bench.c): REFRESH every monitor now, wait for it, and give the
+ * window's end (the REFRESH instant) and every rail's running energy. NO_POWER_MONITOR on a board
+ * without monitors, SENSOR_ERROR when one does not answer (rep's detail set). */
+qtd_status_t qtd_power_snapshot(qtd_reply_t *rep, uint64_t *t_us, int64_t nj[QTD_MAX_RAILS]);
+unsigned qtd_power_rail_count(void);
 
 #endif /* QTD_POWER_H */

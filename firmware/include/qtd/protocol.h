@@ -19,6 +19,11 @@
 #define QTD_LINK_BOARD_ID_SIZE 16u
 #define QTD_LINK_SHA256_SIZE 32u
 
+/* Bench: POWER_BENCH limits (protocol/link.md 7.24): a burst must answer in bounded time. */
+#define QTD_BENCH_MAX_INFERENCES 100000u
+#define QTD_BENCH_MAX_SPAN_US 5000000u
+#define QTD_BENCH_CALIBRATION 4u
+
 /* Regmap: SPI register interface framing and fixed values (protocol/regmap.md). */
 #define QTD_RM_MAGIC 1094997073u
 #define QTD_RM_VERSION_MAJOR 1u
@@ -93,6 +98,7 @@ enum {
     QTD_CMD_POWER_STREAM = 0x51, /* Start or stop timestamped power samples as EVENT frames. */
     QTD_CMD_POWER_ENERGY = 0x52, /* Accumulated energy per rail since a marker. */
     QTD_CMD_POWER_MARK = 0x53, /* Place a marker so energy can be attributed to an interval. */
+    QTD_CMD_POWER_BENCH = 0x54, /* Run N inferences back to back on the board and measure their energy against an idle span. */
 };
 
 /* Status codes carried in response frames. Every code has a meaning and an action for the user. */
@@ -120,6 +126,8 @@ enum {
     QTD_ST_UNSUPPORTED = 0x34, /* The board does not support this (engine, bit width, codec or rate). */
     QTD_ST_ACCEL_TIMEOUT = 0x35, /* The accelerator did not finish within its cycle budget. */
     QTD_ST_SENSOR_ERROR = 0x40, /* A power monitor did not answer on I2C or gave an invalid reading. */
+    QTD_ST_BENCH_LIMIT = 0x41, /* The benchmark asks for more inferences, or a longer burst, than the board allows. */
+    QTD_ST_NO_POWER_MONITOR = 0x42, /* The board has no power monitor, so it cannot measure energy. */
     QTD_ST_INTERNAL = 0x7f, /* The firmware hit an internal error. */
 };
 
@@ -232,6 +240,7 @@ static inline const char *qtd_command_name(int code) {
     case QTD_CMD_POWER_STREAM: return "POWER_STREAM";
     case QTD_CMD_POWER_ENERGY: return "POWER_ENERGY";
     case QTD_CMD_POWER_MARK: return "POWER_MARK";
+    case QTD_CMD_POWER_BENCH: return "POWER_BENCH";
     default: return 0;
     }
 }
@@ -261,6 +270,8 @@ static inline const char *qtd_status_name(int code) {
     case QTD_ST_UNSUPPORTED: return "UNSUPPORTED";
     case QTD_ST_ACCEL_TIMEOUT: return "ACCEL_TIMEOUT";
     case QTD_ST_SENSOR_ERROR: return "SENSOR_ERROR";
+    case QTD_ST_BENCH_LIMIT: return "BENCH_LIMIT";
+    case QTD_ST_NO_POWER_MONITOR: return "NO_POWER_MONITOR";
     case QTD_ST_INTERNAL: return "INTERNAL";
     default: return 0;
     }

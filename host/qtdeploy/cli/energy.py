@@ -24,6 +24,12 @@ def command() -> None:
     """Log power per rail for hours or days; report energy per inference."""
 
 
+from qtdeploy.cli import energy_bench  # noqa: E402  (issue 15: bench and plan live in their own module)
+
+command.add_command(energy_bench.bench)
+command.add_command(energy_bench.plan)
+
+
 @command.command("log")
 @port_options
 @click.option(
@@ -188,7 +194,7 @@ def _human(r: dict[str, Any]) -> None:
 
         k, unit = energy_unit(inf["mean_mj"])
         stdout.print(
-            f"energy per inference ({inf['source']}, sum of {', '.join(r['total_rails'])}): "
+            f"energy per inference request ({inf['source']}, sum of {', '.join(r['total_rails'])}): "
             f"mean {inf['mean_mj'] * k:.4g} {unit}, median {inf['median_mj'] * k:.4g} {unit}, "
             f"min {inf['min_mj'] * k:.4g}, max {inf['max_mj'] * k:.4g} {unit} over {inf['count']} inferences",
             highlight=False,
@@ -205,6 +211,12 @@ def _human(r: dict[str, Any]) -> None:
                     else ""
                 )
                 + " (a modelled split: the excess of one inference is within the monitor's noise)",
+                highlight=False,
+            )
+        if "bench_above_idle_mj" in inf:
+            stdout.print(
+                f"  the inference itself (on-board bench, whole board above idle): "
+                f"{inf['bench_above_idle_mj'] * 1e3:.4g} uJ ({inf['bench_label']})",
                 highlight=False,
             )
     else:

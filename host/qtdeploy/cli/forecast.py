@@ -142,9 +142,27 @@ def command(
         finally:
             if writer is not None:
                 writer.close()
+        if summary.get("energy_mj"):  # issue 15: what the inference itself adds, from `energy bench`
+            summary["energy_mj"]["bench"] = _bench_beside(b, Engine[engine.upper()], recorder)
     summary["out"] = str(out) if out else None
     summary["energy_log"] = str(energy_log) if energy_log else None
     emit(summary, as_json, _human)
+
+
+def _bench_beside(b, engine, recorder) -> dict | None:
+    """The cached `energy bench` increment of the board's model on ``engine`` (None if never run);
+    also written into the energy log, so `energy report` prints it beside the per-request figure."""
+    import time
+
+    from qtdeploy.energy.bench import bench_for_board
+    from qtdeploy.energy.logfile import Event
+
+    bench = bench_for_board(b, engine)
+    if bench is not None and bench["uj"] is not None and recorder is not None:
+        recorder.writer.add_event(
+            Event(0.0, time.time(), "bench", energy_mj=bench["uj"] / 1e3, detail=bench["label"])
+        )
+    return bench
 
 
 def _human(s: dict) -> None:
@@ -167,8 +185,25 @@ def _human(s: dict) -> None:
     if s["energy_mj"]:
         e = s["energy_mj"]
         stdout.print(
-            f"energy {e['mean']:.4f} mJ per inference, {e['total']:.3f} mJ total{sim}", highlight=False
+            f"board energy over each request's span (POWER_MARK..POWER_ENERGY, host round trip included): "
+            f"{e['mean']:.4f} mJ per window, {e['total']:.3f} mJ total{sim}",
+            highlight=False,
         )
+        bench = e.get("bench")
+        if bench is None:
+            stdout.print(
+                "  the inference itself: no on-board bench for this model yet "
+                "(`qtdeploy energy bench --count 1000`)",
+                highlight=False,
+            )
+        elif bench["uj"] is None:
+            stdout.print(f"  the inference itself (on-board bench): {bench['label']}", highlight=False)
+        else:
+            stdout.print(
+                f"  the inference itself (on-board bench, whole board above idle): {bench['uj']:.4g} uJ "
+                f"({bench['label']})",
+                highlight=False,
+            )
     if s["skipped_lines"]:
         stdout.print(
             f"[yellow]skipped {s['skipped_lines']} malformed line(s)[/]; last: {s['last_skipped']}",

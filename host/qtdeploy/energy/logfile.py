@@ -26,7 +26,7 @@ VERSION = 1
 MANIFEST = "manifest.csv"
 MANIFEST_HEADER = "seq,file,offset,length,rows,sha256,t_first,t_last,line_crc32\n"
 EVENT_HEADER = "t_s,unix_s,kind,duration_s,energy_mj,detail\n"
-EVENT_KINDS = ("session", "gap", "inference", "marker")
+EVENT_KINDS = ("session", "gap", "inference", "marker", "bench")  # bench: `energy bench`'s increment
 SEGMENT_MAX_BYTES = 64 << 20  # a new segment after 64 MiB: files stay easy to open
 
 

@@ -80,7 +80,10 @@ def inference_energies(data: LogData, t: np.ndarray, total_mw: np.ndarray) -> tu
     """Energy (mJ) of each inference event, and where the figures come from."""
     board = [float(e.energy_mj) for e in data.events if e.kind == "inference" and e.energy_mj is not None]
     if board:  # the board's own accumulator: preferred whenever the log has it
-        return board, "board (POWER_MARK .. POWER_ENERGY)"
+        return (
+            board,
+            "board energy over each request's span (POWER_MARK .. POWER_ENERGY, host round trip included)",
+        )
     infs = [e for e in data.events if e.kind == "inference" and e.duration_s]
     out = []
     for e in infs:
@@ -137,7 +140,7 @@ def report(logdir: str | Path, *, png: str | Path | None = None, gap_factor: flo
             "marked": len(gaps),
             "unmarked": [[a, b] for a, b in holes],
         },
-        "inferences": _stats(energies, source) | _above_baseline(data, total, energies),
+        "inferences": _stats(energies, source) | _above_baseline(data, total, energies) | _bench(data),
         "chunks": {
             "ok": data.chunks_ok,
             "damaged": [{"where": d.where, "reason": d.reason} for d in data.damaged],
@@ -172,6 +175,15 @@ def _above_baseline(data: LogData, total_mw: np.ndarray, energies: list[float]) 
         "above_baseline_mean_mj": float(extra.mean()),
         "above_baseline_sem_mj": float(extra.std(ddof=1) / np.sqrt(len(extra))) if len(extra) > 1 else None,
     }
+
+
+def _bench(data: LogData) -> dict[str, Any]:
+    """The on-board bench's increment per inference (`energy bench`), when the forecast that wrote
+    this log had one for its model: what the inference itself adds, beside the request's span."""
+    marks = [e for e in data.events if e.kind == "bench" and e.energy_mj is not None]
+    if not marks:
+        return {}
+    return {"bench_above_idle_mj": float(marks[-1].energy_mj), "bench_label": marks[-1].detail}
 
 
 def _stats(energies: list[float], source: str) -> dict[str, Any]:

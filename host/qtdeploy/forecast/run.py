@@ -336,7 +336,8 @@ def forecast(
             {
                 "mean": float(np.mean(energy_mj)),
                 "total": float(np.sum(energy_mj)),
-                "per": "inference (POWER_MARK..POWER_ENERGY around INFER)",
+                "per": "window: the whole board's energy over the request's span (POWER_MARK..POWER_ENERGY "
+                "around INFER, host round trip included)",
                 "origin": origin,
             }
             if energy_mj

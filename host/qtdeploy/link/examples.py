@@ -215,6 +215,29 @@ _PAIRS: list[tuple[Command, tuple[str, dict[str, Any]], tuple[str, dict[str, Any
         ),
     ),
     (Command.POWER_MARK, ("Empty", {}), ("PowerMark", dict(marker=3, t_us=1_000_000))),
+    (
+        Command.POWER_BENCH,
+        ("PowerBenchRequest", dict(engine=Engine.FPGA, inferences=1000, values=bytes([0, 1, 0xFF, 0x80]))),
+        (
+            "BenchReport",
+            dict(
+                engine=Engine.FPGA,
+                inferences=1000,
+                accel_cycles=11_370,
+                out_crc32=0x1234ABCD,
+                t_idle_us=1_000_000,
+                t_burst_us=1_300_000,
+                t_end_us=1_600_000,
+                infer_us=150_000,
+                min_us=140,
+                max_us=400,
+                rails=[
+                    dict(rail=0, idle_nj=1_980_000, burst_nj=1_990_000),
+                    dict(rail=1, idle_nj=0, burst_nj=-3),
+                ],
+            ),
+        ),
+    ),
 ]
 
 

@@ -224,6 +224,29 @@ EnergyReport = Struct(
     "rails" / Array(this.rail_count, RailEnergy),
 )
 PowerMark = Struct("marker" / Int32ul, "t_us" / Int64ul)
+PowerBenchRequest = Struct(
+    "engine" / Int8ul,
+    "reserved" / Padding(1),
+    "count" / Rebuild(Int16ul, len_(this.values)),
+    "inferences" / Int32ul,
+    "values" / Bytes(this.count),
+)
+BenchRail = Struct("rail" / Int8ul, "reserved" / Padding(3), "idle_nj" / Int64sl, "burst_nj" / Int64sl)
+BenchReport = Struct(
+    "engine" / Int8ul,
+    "rail_count" / Rebuild(Int8ul, len_(this.rails)),
+    "reserved" / Padding(2),
+    "inferences" / Int32ul,
+    "accel_cycles" / Int32ul,
+    "out_crc32" / Int32ul,
+    "t_idle_us" / Int64ul,
+    "t_burst_us" / Int64ul,
+    "t_end_us" / Int64ul,
+    "infer_us" / Int64ul,
+    "min_us" / Int32ul,
+    "max_us" / Int32ul,
+    "rails" / Array(this.rail_count, BenchRail),
+)
 
 
 @dataclass(frozen=True)
@@ -260,6 +283,7 @@ COMMANDS: dict[Command, CommandSpec] = {
     Command.POWER_STREAM: CommandSpec(PowerStream, PowerStream, event=PowerEvent),
     Command.POWER_ENERGY: CommandSpec(PowerEnergy, EnergyReport, rerun=True),
     Command.POWER_MARK: CommandSpec(Empty, PowerMark),
+    Command.POWER_BENCH: CommandSpec(PowerBenchRequest, BenchReport, rerun=True),
 }
 
 
