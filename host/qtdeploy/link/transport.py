@@ -54,6 +54,9 @@ class SerialTransport:
                 "Check that the board is plugged in and the port name is right "
                 "(`python -m serial.tools.list_ports`), and that no other program holds it.",
             ) from exc
+        # A port that stands for a board in software may prepare for each FPGA configuration (the
+        # virtual board's sim:// port builds a Verilated design); Board hands it to operations.
+        self.before_configure = getattr(self._port, "before_configure", None)
 
     @property
     def baud(self) -> int:

@@ -8,6 +8,7 @@ from typing import Any
 
 from qtdeploy.boards import load_board
 from qtdeploy.cli.output import byte_progress, emit, stdout
+from qtdeploy.cli.render import render_images
 from qtdeploy.errors import UsageError
 from qtdeploy.ftdi.adapter import virtual_flash_file
 
@@ -46,8 +47,6 @@ def run(
 
 
 def render(r: dict[str, Any]) -> None:
-    from qtdeploy.cli.flash import render_images
-
     sim = " (simulated: virtual FT232H timing model)" if r["simulated"] else ""
     render_images(r["images"])
     stdout.print(
