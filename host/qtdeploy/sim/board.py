@@ -138,6 +138,7 @@ class VirtualBoard:
         if self.options.fpga == "rtl":
             from qtdeploy.sim import rtl
 
+            rtl.check_tools()  # the rtl extra and a C++ compiler, before the board starts without them
             rtl.prebuild_flash(self.flash_file)  # a design flashed later runs after a restart
             cmd += ["--fpga", "rtl", "--rtl-lib-dir", str(rtl.lib_dir())]
         env = {k: v for k, v in os.environ.items() if k != "QTD_DIE_AFTER_FLASH_OPS"}

