@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from contextlib import ExitStack
+from pathlib import Path
 from typing import Any
 
 from qtdeploy.boards import load_board
@@ -32,7 +33,7 @@ def run(
         if virtual:
             from qtdeploy.ftdi.virtual.backend import VirtualFt232h, attached
 
-            stack.enter_context(attached(VirtualFt232h(board_file, virtual)))
+            stack.enter_context(attached(VirtualFt232h(board_file, Path(virtual))))
         label = "flash via FTDI (simulated adapter)" if virtual else "flash via FTDI"
         with byte_progress(label, total=total, enabled=not as_json) as update:
             result = flash_via(

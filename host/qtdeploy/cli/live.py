@@ -4,6 +4,8 @@ is kept by :class:`qtdeploy.forecast.live.LiveTally`; this module only draws it.
 
 from __future__ import annotations
 
+from typing import Any
+
 from rich.console import Console
 from rich.live import Live
 from rich.table import Table
@@ -42,7 +44,7 @@ class LiveView(LiveTally):
             self.live.__enter__()
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, *exc: Any) -> None:
         if self.live is not None:
             self.live.__exit__(*exc)
             if not self.console.is_terminal:

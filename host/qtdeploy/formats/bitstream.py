@@ -103,7 +103,7 @@ def parse_bit_header(data: bytes, source: str) -> tuple[dict[str, str], bytes]:
     """Split a .bit file into its header fields (a..d) and the configuration data ('e')."""
     if len(data) < len(BIT_PREAMBLE) or not data.startswith(BIT_PREAMBLE):
         raise _fail(source, "truncated .bit header (the 0x0009 0ff0... preamble is incomplete).")
-    pos, fields = len(BIT_PREAMBLE), {}
+    pos, fields = len(BIT_PREAMBLE), dict[str, str]()
     names = {"a": "design", "b": "part", "c": "date", "d": "time"}
     while True:
         if pos >= len(data):

@@ -262,8 +262,9 @@ def pack(blob: Blob) -> bytes:
     """The blob's bytes; validates everything first, so an error leaves nothing half-built."""
     tensors, luts, meta = validate(blob)
     tables_end = TABLES_AT + TENSOR_ENTRY.sizeof() * len(tensors) + LUT_ENTRY.sizeof() * len(luts)
-    offset, chunks, t_entries, l_entries = tables_end, [], [], []
-    for item, arr in zip([*blob.tensors, *blob.luts], [*tensors, *luts]):
+    offset, chunks, t_entries, l_entries = tables_end, list[bytes](), list[bytes](), list[bytes]()
+    items: list[Tensor | Lut] = [*blob.tensors, *blob.luts]
+    for item, arr in zip(items, [*tensors, *luts]):
         raw = pack_bits(arr, item.bits, bool(item.signed))
         entry = dict(
             id=0,

@@ -17,11 +17,14 @@ import serial
 from qtdeploy._protocol import LINK_DEFAULT_BAUD
 from qtdeploy.errors import LinkError
 
+_PORT_ERRORS: tuple[type[Exception], ...] = (serial.SerialException, OSError)
 try:  # termios.error is not an OSError: a pty whose board died raises it from tcdrain/tcsetattr
-    from termios import error as _TermiosError
+    from termios import error as _termios_error
+
+    _PORT_ERRORS += (_termios_error,)
 except ImportError:  # Windows
-    _TermiosError = OSError
-_PORT_ERRORS: tuple[type[BaseException], ...] = (serial.SerialException, OSError, _TermiosError)
+    pass
+_OPEN_ERRORS: tuple[type[Exception], ...] = (*_PORT_ERRORS, ValueError)
 
 
 @runtime_checkable
@@ -48,7 +51,7 @@ class SerialTransport:
         self.url = url
         try:
             self._port = serial.serial_for_url(url, baudrate=baud, timeout=0, write_timeout=write_timeout)
-        except (*_PORT_ERRORS, ValueError) as exc:
+        except _OPEN_ERRORS as exc:
             raise LinkError(
                 f"Cannot open serial port {url!r}: {exc}.",
                 "Check that the board is plugged in and the port name is right "
@@ -88,7 +91,7 @@ class SerialTransport:
         try:
             self._port.flush()  # let bytes sent at the old rate leave before switching
             self._port.baudrate = baud
-        except (*_PORT_ERRORS, ValueError) as exc:
+        except _OPEN_ERRORS as exc:
             raise LinkError(
                 f"The port {self.url!r} refused {baud} baud: {exc}.",
                 "Pick a rate the USB-serial adapter supports, or leave --baud at its default.",
