@@ -12,7 +12,6 @@ import shutil
 
 import numpy as np
 import pytest
-from vboard import session, start
 
 from qtdeploy._protocol import Engine, Status
 from qtdeploy.boards import load_board
@@ -25,6 +24,7 @@ from qtdeploy.ops import flash, info
 from qtdeploy.ops.stream import WindowStream, infer, load_model
 from qtdeploy.paths import repo_root
 from qtdeploy.sim.design import sim_design
+from support.vboard import session, start
 
 VECTORS = repo_root() / "protocol" / "vectors" / "model"
 CASES = sorted(p.name for p in VECTORS.iterdir() if (p / "model.qtb").is_file())

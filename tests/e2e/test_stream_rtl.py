@@ -9,7 +9,6 @@ import shutil
 
 import numpy as np
 import pytest
-from vboard import session, start
 
 from qtdeploy._protocol import Engine
 from qtdeploy.boards import load_board
@@ -22,6 +21,7 @@ from qtdeploy.ops.stream import WindowStream, infer, load_model
 from qtdeploy.paths import repo_root
 from qtdeploy.sim import rtl
 from qtdeploy.sim.design import sim_design
+from support.vboard import session, start
 
 VECTORS = repo_root() / "protocol" / "vectors" / "model"
 RTL_CYCLES = json.loads((repo_root() / "tests" / "firmware" / "rtl_cycles.json").read_text())["cases"]

@@ -1,4 +1,4 @@
-"""Byte transports under the link: open/read/write/close and nothing else (STYLE.md §1).
+"""Byte transports under the link: open/read/write/close and nothing else (the lowest of the three layers).
 
 The link layer only needs a byte pipe with a read timeout, so a real UART, the virtual board's
 pseudo-terminal, a future FTDI bridge and a test's scripted peer all fit the same small
