@@ -241,13 +241,18 @@ def _fails(venv: Path, cwd: Path, env: dict[str, str], *args: str) -> subprocess
 
 
 def test_base_install_names_the_extra_it_lacks(installed, tmp_path):
-    """No rtl extra: `rtl report` says Yosys is missing and how to get it (exit 3, not a traceback)."""
+    """No rtl extra: `rtl report` says Yosys is missing and how to get it (exit 3, not a traceback),
+    and a virtual board asked to run the Verilated RTL says the same of Verilator."""
     venv, _ = installed
     env = _env(venv, tmp_path / "cache")
     proc = _fails(venv, tmp_path, env, "rtl", "report", "--config", "12,32,4", "--no-sim")
     assert proc.returncode == 3, proc.stdout + proc.stderr
     assert "Yosys is not installed" in proc.stderr and "pip install 'qtdeploy[rtl]'" in proc.stderr
     assert "Traceback" not in proc.stderr
+    if shutil.which("verilator", path=env["PATH"]) is None:  # a system Verilator would serve --fpga rtl
+        proc = _fails(venv, tmp_path, env, "info", "--port", "sim://?fpga=rtl")
+        assert proc.returncode == 3, proc.stdout + proc.stderr
+        assert "Verilator is not installed" in proc.stderr and "pip install 'qtdeploy[rtl]'" in proc.stderr
 
 
 def test_a_tool_beside_the_interpreter_is_found_without_activation(installed, tmp_path):
