@@ -49,25 +49,26 @@ def _build_wheel(out: Path) -> Path:
         if (root / rel).is_file():
             (src / rel).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(root / rel, src / rel)
+    # This environment's setuptools when it builds wheels by itself (>= 70.1: bdist_wheel without the
+    # `wheel` package), which saves fetching one per run; otherwise pip's isolated build fetches it.
+    isolation = ["--no-build-isolation"] if _setuptools_builds_wheels() else []
     proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "wheel",
-            "-q",
-            "--no-deps",
-            "--no-build-isolation",
-            "-w",
-            str(out),
-            str(src),
-        ],
+        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", *isolation, "-w", str(out), str(src)],
         capture_output=True,
         text=True,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     (wheel,) = out.glob("qtdeploy-*.whl")
     return wheel
+
+
+def _setuptools_builds_wheels() -> bool:
+    try:
+        import setuptools
+    except ImportError:
+        return False
+    major, minor = (int(x) for x in setuptools.__version__.split(".")[:2])
+    return (major, minor) >= (70, 1)
 
 
 def _requirements(wheel: Path) -> list[str]:
