@@ -188,7 +188,7 @@ def test_installed_wheel_runs_the_gateway_day(installed, tmp_path):
         ).stdout
     )
     data_root, examples = Path(example[0]), Path(example[1])
-    assert data_root.is_relative_to(venv) and data_root.name == "_data", data_root
+    assert data_root.is_relative_to(venv.resolve()) and data_root.name == "_data", data_root
     blob = examples / "forecaster" / FORECASTER
 
     run("rtl", "sim-bitstream", "--abi", str(blob), "--out", "fc.bit")
