@@ -60,7 +60,14 @@ RULES: list[tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...], str]] = [
         "the transport sits below the link",
     ),
     (
-        ("qtdeploy.errors", "qtdeploy._protocol", "qtdeploy.paths", "qtdeploy.boards", "qtdeploy.progress"),
+        (
+            "qtdeploy.errors",
+            "qtdeploy._protocol",
+            "qtdeploy.paths",
+            "qtdeploy.boards",
+            "qtdeploy.progress",
+            "qtdeploy.extras",
+        ),
         (),
         UPPER,
         "the foundations (errors, protocol codes, paths, board files) import only each other",
