@@ -1,5 +1,5 @@
-/* The command table. Later issues' commands are listed with no handler so that they answer
- * UNSUPPORTED (the board knows them but cannot do them yet) rather than UNKNOWN_COMMAND. */
+/* The command table. A command listed with no handler answers UNSUPPORTED (the board knows it
+ * but cannot do it) rather than UNKNOWN_COMMAND; today every command has one. */
 #include "qtd/commands.h"
 #include "qtd/power.h"
 #include "qtd/stream.h"

@@ -38,7 +38,7 @@ void hal_fpga_multiboot(uint32_t addr);
 /* One transaction on the MCU <-> fabric register SPI (protocol/regmap.md). */
 void hal_fabric_xfer(const uint8_t *out, size_t out_len, uint8_t *in, size_t in_len);
 
-/* ---- I2C (power monitors; used by a later issue) ---------------------------------------- */
+/* ---- I2C (the PAC193x power monitors: core/pac193x.c) ------------------------------------ */
 /* Returns false on NACK. */
 bool hal_i2c_write(uint8_t addr7, const uint8_t *buf, size_t len);
 bool hal_i2c_read(uint8_t addr7, uint8_t *buf, size_t len);

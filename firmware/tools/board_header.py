@@ -1,7 +1,7 @@
 """Generate the firmware's C board instance from a board file (boards/<name>.toml).
 
 Why generated at build time: the board file is the one source of the flash geometry and
-layout (docs/STYLE.md #5, #8); the firmware has no TOML parser and on the real board the layout
+layout (one source, generated for both sides); the firmware has no TOML parser and on the real board the layout
 must be compiled in. The virtual board is built from boards/virtual.toml the same way.
 
 The board file is read and validated by ``qtdeploy.boards.load_board`` (imported from the

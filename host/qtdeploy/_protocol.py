@@ -165,6 +165,7 @@ class Status(IntEnum):
     BLOB_INVALID = 0x33
     UNSUPPORTED = 0x34
     ACCEL_TIMEOUT = 0x35
+    RTL_UNSUPPORTED = 0x36
     SENSOR_ERROR = 0x40
     BENCH_LIMIT = 0x41
     NO_POWER_MONITOR = 0x42
@@ -194,6 +195,7 @@ STATUS_INFO: dict[Status, dict[str, str]] = {
     Status.BLOB_INVALID: {'meaning': 'The blob in flash is malformed or its hash does not match.', 'action': 'Pack and flash the blob again.'},
     Status.UNSUPPORTED: {'meaning': 'The board does not support this (engine, bit width, codec or rate).', 'action': '`qtdeploy info` lists what the board supports.'},
     Status.ACCEL_TIMEOUT: {'meaning': 'The accelerator did not finish within its cycle budget.', 'action': 'Reconfigure the FPGA (`qtdeploy flash` or RESET); report it if it repeats.'},
+    Status.RTL_UNSUPPORTED: {'meaning': 'The RTL does not build this accelerator design (it builds layers = 1, heads = 1, one weight and one activation width of 2..8 bits, tensors in the order qtdeploy export writes).', 'action': 'Export the model with `qtdeploy export`, or run the design on the accelerator model (--fpga model).'},
     Status.SENSOR_ERROR: {'meaning': 'A power monitor did not answer on I2C or gave an invalid reading.', 'action': "Check the monitor's I2C address in the board file."},
     Status.BENCH_LIMIT: {'meaning': 'The benchmark asks for more inferences, or a longer burst, than the board allows.', 'action': "Use a smaller --count; the message gives the board's limit."},
     Status.NO_POWER_MONITOR: {'meaning': 'The board has no power monitor, so it cannot measure energy.', 'action': 'Use a board whose board file lists [[power.monitors]] and [[power.rails]].'},

@@ -12,7 +12,7 @@ from __future__ import annotations
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, overload
 
 from qtdeploy.errors import BoardFileError
 from qtdeploy.paths import boards_dir
@@ -401,6 +401,10 @@ class _Table:
             self._fail(f"`{self._key(key)}` is {value}, must be > 0", f"Give `{key}` a positive value.")
         return value
 
+    @overload
+    def table(self, key: str, *, required: Literal[True] = True) -> _Table: ...
+    @overload
+    def table(self, key: str, *, required: bool) -> _Table | None: ...
     def table(self, key: str, *, required: bool = True) -> _Table | None:
         value = self.get(key, dict, required=required)
         return None if value is None else _Table(value, self.path, self._key(key))
@@ -545,7 +549,7 @@ def _bytes_table(t: _Table | None, kind: type) -> Any:
     if t is None:
         return None
     values = {}
-    for name in kind.__dataclass_fields__:
+    for name in kind.__dataclass_fields__:  # type: ignore[attr-defined]  # kind is a dataclass
         value = t.get(name, int)
         if not 0 <= value <= 0xFF:
             t._fail(
@@ -561,6 +565,7 @@ def _ftdi(t: _Table) -> FtdiWiring:
     hold_t = t.table("hold", required=False)
     hold: list[HoldPin] = []
     for name in list(hold_t.data) if hold_t else []:
+        assert hold_t is not None  # names come from it
         p = hold_t.table(name)
         pin = HoldPin(name, p.get("adbus", int), p.get("active_low", bool))
         p.done()

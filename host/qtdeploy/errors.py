@@ -26,9 +26,18 @@ class UsageError(QtdeployError):
 
 
 class NotAvailableError(QtdeployError):
-    """A subcommand whose issue has not landed yet: never a fake result."""
+    """This installation cannot do it: an optional tool is missing (an extra such as ``[rtl]`` or
+    ``[train]`` is not installed; the fix names it), or the RTL does not build this design.
+
+    Never a fake result. ``status`` is the protocol Status code where one names the condition
+    (RTL_UNSUPPORTED), so callers branch on it and not on the message text.
+    """
 
     exit_code = 3
+
+    def __init__(self, problem: str, fix: str = "", *, status: int | None = None) -> None:
+        super().__init__(problem, fix)
+        self.status = status
 
 
 class FormatError(QtdeployError):

@@ -42,6 +42,26 @@ def is_sim(port: str) -> bool:
     return port == "sim" or port.startswith("sim://")
 
 
+_SIM_PACKAGE = "qtdeploy.sim"  # holds protocol_sim, pyserial's handler for sim://
+
+
+def sim_url(port: str) -> str:
+    """``sim`` -> ``sim://`` (the default virtual board); other ports unchanged."""
+    return "sim://" if port == "sim" else port
+
+
+def register_sim() -> None:
+    """Make ``sim://`` known to pyserial (idempotent), without importing the virtual board here.
+
+    pyserial imports ``qtdeploy.sim.protocol_sim`` by name the first time a sim:// URL opens, so the
+    link and operation layers open a virtual board without depending on :mod:`qtdeploy.sim`.
+    """
+    import serial
+
+    if _SIM_PACKAGE not in serial.protocol_handler_packages:
+        serial.protocol_handler_packages.append(_SIM_PACKAGE)
+
+
 def attached_ports() -> list[PortInfo]:
     """Every serial port the OS lists, sorted by device name (stable messages and choices)."""
     ports = [

@@ -4,7 +4,6 @@ boards on temporary flash files, and sessions opened on their pseudo-terminals."
 from __future__ import annotations
 
 import shutil
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,12 +13,9 @@ from qtdeploy.boards import load_board
 from qtdeploy.formats import bitstream, blob, blob_source
 from qtdeploy.ops import flash
 from qtdeploy.paths import repo_root
-from qtdeploy.sim.design import sim_design
-
-sys.path.insert(0, str(Path(__file__).parent))  # the test modules import vboard/faults beside them
-from vboard import OLD_ABI, Images, session, start  # noqa: E402
-
 from qtdeploy.sim import VirtualBoard  # noqa: E402
+from qtdeploy.sim.design import sim_design
+from support.vboard import OLD_ABI, Images, session, start
 
 
 @pytest.fixture(scope="session")

@@ -7,6 +7,8 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -16,7 +18,12 @@ from qtdeploy.paths import repo_root
 def test_readme_main_command(tmp_path):
     if shutil.which("cc") is None:
         pytest.skip("no C compiler: the virtual board cannot be built")
-    env = dict(os.environ, QTD_DEMO_OUT=str(tmp_path), COLUMNS="120")
+    for extra in ("matplotlib", "vega_datasets"):  # [plot] draws energy.png; [train] ships the temperatures
+        pytest.importorskip(extra)
+    # This interpreter's environment first on PATH, and no setup: pytest installs nothing (no pip,
+    # no apt-get); the demo runs the qtdeploy and python3 that run this test.
+    path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
+    env = dict(os.environ, QTD_DEMO_OUT=str(tmp_path), COLUMNS="120", QTD_DEMO_NO_SETUP="1", PATH=path)
     proc = subprocess.run(
         ["bash", "scripts/demo"], cwd=repo_root(), env=env, capture_output=True, text=True, timeout=600
     )

@@ -9,11 +9,11 @@ import hashlib
 import re
 
 import pytest
-from faults import Faults, FaultyTransport
-from vboard import OLD_ABI, session
 
 from qtdeploy.errors import LinkError
 from qtdeploy.ops import flash, info
+from support.faults import Faults, FaultyTransport
+from support.vboard import OLD_ABI, session
 
 
 def sha(path) -> str:

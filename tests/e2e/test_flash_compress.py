@@ -9,7 +9,6 @@ import json
 import os
 
 import pytest
-from vboard import session
 
 from qtdeploy._protocol import Codec, Command, Flag, Status
 from qtdeploy.cli.main import main
@@ -18,6 +17,7 @@ from qtdeploy.link import payloads as P
 from qtdeploy.ops import flash, info
 from qtdeploy.ops.compress import heatshrink_encode, resolve_mode
 from qtdeploy.paths import repo_root
+from support.vboard import session
 
 VECTORS = repo_root() / "firmware" / "tests" / "vectors" / "heatshrink"
 

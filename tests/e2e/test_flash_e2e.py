@@ -8,13 +8,13 @@ import hashlib
 import json
 
 import pytest
-from vboard import OLD_ABI, session, start
 
 from qtdeploy.boards import load_board
 from qtdeploy.cli.main import main
 from qtdeploy.errors import CompatibilityError
 from qtdeploy.formats import bitstream as bit_fmt
 from qtdeploy.ops import flash, info
+from support.vboard import OLD_ABI, session, start
 
 
 def sha(path) -> str:

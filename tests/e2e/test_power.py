@@ -13,7 +13,6 @@ import time
 
 import numpy as np
 import pytest
-from vboard import session, start
 
 from qtdeploy._protocol import Engine, Status
 from qtdeploy.boards import load_board
@@ -24,6 +23,7 @@ from qtdeploy.ops import flash, power
 from qtdeploy.ops.stream import WindowStream, infer, load_model
 from qtdeploy.paths import repo_root
 from qtdeploy.sim.design import sim_design
+from support.vboard import session, start
 
 RAILS = ("sensors", "usb_raw", "mcu", "wifi", "fpga_vccio", "fpga_vccaux", "fpga_vccint", "fpga_vccbram")
 BUS_MV = (3300, 5000, 3300, 3300, 3300, 1800, 1000, 1000)

@@ -15,12 +15,12 @@ import hashlib
 import shutil
 
 import pytest
-from vboard import OLD_ABI, session, start
 
 from qtdeploy.boards import load_board
 from qtdeploy.errors import LinkError
 from qtdeploy.ops import flash, info
 from qtdeploy.sim import EXIT_POWER_CUT
+from support.vboard import OLD_ABI, session, start
 
 SECTOR, PAGE, COMMIT_OPS = 65536, 256, 3
 

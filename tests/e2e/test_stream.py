@@ -11,7 +11,6 @@ import struct
 
 import numpy as np
 import pytest
-from vboard import session, start
 
 from qtdeploy._protocol import Command, Engine, Status
 from qtdeploy.boards import load_board
@@ -23,6 +22,7 @@ from qtdeploy.ops import flash
 from qtdeploy.ops.stream import WindowStream, infer, load_model
 from qtdeploy.paths import repo_root
 from qtdeploy.sim.design import sim_design
+from support.vboard import session, start
 
 CASE = repo_root() / "protocol" / "vectors" / "model" / "w12_d32_b4"
 
@@ -194,7 +194,7 @@ def test_noisy_line_never_misattributes(model_flash, tmp_path, seed, faults, eng
     case checks that they are sent again and every window still runs exactly once, in order."""
     import shutil
 
-    from faults import Faults, FaultyTransport
+    from support.faults import Faults, FaultyTransport
 
     path = tmp_path / "flash.bin"
     shutil.copyfile(model_flash[0], path)

@@ -9,19 +9,20 @@ import shutil
 
 import numpy as np
 import pytest
-from vboard import session, start
 
 from qtdeploy._protocol import Engine
 from qtdeploy.boards import load_board
 from qtdeploy.formats import bitstream, blob
+from qtdeploy.link import Link, SerialTransport
 from qtdeploy.model import reference
 from qtdeploy.model.intmodel import from_blob
 from qtdeploy.model.vectors import read_tensor
-from qtdeploy.ops import flash
+from qtdeploy.ops import Board, flash
 from qtdeploy.ops.stream import WindowStream, infer, load_model
 from qtdeploy.paths import repo_root
 from qtdeploy.sim import rtl
 from qtdeploy.sim.design import sim_design
+from support.vboard import session, start
 
 VECTORS = repo_root() / "protocol" / "vectors" / "model"
 RTL_CYCLES = json.loads((repo_root() / "tests" / "firmware" / "rtl_cycles.json").read_text())["cases"]
@@ -83,7 +84,9 @@ def test_design_flashed_into_a_running_rtl_board(tmp_path, monkeypatch):
     b = blob.load(VECTORS / "w12_d32_b4" / "model.qtb")
     bit = tmp_path / "m.bit"
     bit.write_bytes(bitstream.write_sim_bitstream(b.abi, load_board("virtual"), sim_design(b)))
-    with start(tmp_path / "flash.bin", fpga="rtl") as vb, session(vb) as s:
+    with start(tmp_path / "flash.bin", fpga="rtl") as vb, Board(Link(SerialTransport(vb.pty))) as s:
+        # the pty itself, not sim://: no transport hook (Board.before_configure) builds the design
+        assert s.before_configure is None
         flash(s, bitstream=bit, blob=VECTORS / "w12_d32_b4" / "model.qtb")
         assert info(s)["fpga"]["state"] == "CONFIGURED"
         with pytest.raises(DeviceError) as e:
@@ -97,8 +100,6 @@ def test_flash_over_sim_url_builds_the_rtl_before_configuring(tmp_path, monkeypa
     """The same flash through a sim:// port (as the CLI opens one): the host sees from the board's
     state file that it runs the RTL and builds the new design's library before FPGA_CONFIGURE, so
     the FPGA engine runs it at once, bit-exact, without restarting the board."""
-    from qtdeploy.ops import Board
-
     monkeypatch.setattr(rtl, "lib_dir", lambda: tmp_path / "libs")  # nothing prebuilt: the flash builds it
     case = "w12_d32_b4"
     b = blob.load(VECTORS / case / "model.qtb")

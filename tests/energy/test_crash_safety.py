@@ -13,10 +13,10 @@ import time
 from pathlib import Path
 
 import pytest
-from fixture_source import RAILS, rail_values
 
 from qtdeploy.energy import read_log
 from qtdeploy.energy.reader import repair_tail
+from support.fixture_source import RAILS, rail_values
 
 HERE = Path(__file__).parent
 RATE = 200
@@ -33,8 +33,8 @@ def _check_rows(data) -> None:
 
 def _spawn(out: Path) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, str(HERE / "fixture_source.py"), str(out), str(RATE)],
-        cwd=HERE,
+        [sys.executable, "-m", "support.fixture_source", str(out), str(RATE)],
+        cwd=HERE.parent,  # tests/, where `support` is
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
@@ -86,9 +86,8 @@ def test_sigkill_at_random_moments_loses_at_most_one_second(tmp_path):
 
 
 def test_damage_is_reported_not_accepted(tmp_path):
-    from fixture_source import CountingSource, FakeClock
-
     from qtdeploy.energy.logger import run_logger
+    from support.fixture_source import CountingSource, FakeClock
 
     clock = FakeClock()
     run_logger(

@@ -13,13 +13,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from fixture_source import RAILS, CountingSource, FakeClock, rail_values
 
 from qtdeploy.cli.main import main
 from qtdeploy.energy import EnergyLogError, LogWriter, read_log
 from qtdeploy.energy.logger import run_logger
 from qtdeploy.energy.report import report
 from qtdeploy.errors import CompatibilityError
+from support.fixture_source import RAILS, CountingSource, FakeClock, rail_values
 
 RATE = 100
 
@@ -140,11 +140,10 @@ def test_unwritable_directory_is_a_clear_error(tmp_path):
 def test_full_disk_is_a_clear_error(tmp_path):
     """A file-size limit makes writes fail with EFBIG, as a full disk fails them with ENOSPC."""
     script = f"""
-import resource, signal, sys
-sys.path.insert(0, {str(Path(__file__).parent)!r})
+import resource, signal
 signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
 resource.setrlimit(resource.RLIMIT_FSIZE, (40000, 40000))
-from fixture_source import CountingSource, FakeClock
+from support.fixture_source import CountingSource, FakeClock
 from qtdeploy.energy.logger import run_logger
 from qtdeploy.energy import EnergyLogError
 clock = FakeClock()
@@ -154,7 +153,13 @@ try:
 except EnergyLogError as e:
     print("ERROR", e.problem, "|", e.fix)
 """
-    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(  # run from tests/, so that `support` imports as under pytest
+        [sys.executable, "-c", script],
+        cwd=Path(__file__).parents[1],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert "ERROR" in proc.stdout and "disk is full" in proc.stdout and "resumes" in proc.stdout, (
         proc.stdout + proc.stderr
     )

@@ -1,10 +1,9 @@
 """Forecast fixtures: the trained example forecaster (1 feature) and a golden-vector model
-(4 features) flashed with sim bitstreams of their ABIs into virtual boards (tests/e2e/vboard.py)."""
+(4 features) flashed with sim bitstreams of their ABIs into virtual boards (tests/support/vboard.py)."""
 
 from __future__ import annotations
 
 import shutil
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,10 +14,7 @@ from qtdeploy.formats import bitstream, blob
 from qtdeploy.ops import flash
 from qtdeploy.paths import repo_root
 from qtdeploy.sim.design import sim_design
-
-sys.path.insert(0, str(repo_root() / "tests" / "e2e"))  # vboard, faults
-sys.path.insert(0, str(Path(__file__).parent))  # source_faults
-from vboard import session, start  # noqa: E402
+from support.vboard import session, start
 
 FORECASTER = repo_root() / "examples" / "forecaster" / "temps-w12-d32-w4a8.qtb"
 WEATHER = repo_root() / "protocol" / "vectors" / "model" / "w12_d32_b4" / "model.qtb"  # 4 weather features

@@ -14,14 +14,13 @@ import subprocess
 import sys
 import time
 
-from source_faults import EventAfter
-from vboard import session, start
-
 from qtdeploy._protocol import Command, Engine
 from qtdeploy.cli.main import main
 from qtdeploy.energy import read_log
 from qtdeploy.energy.recorder import SessionRecorder
 from qtdeploy.forecast.run import forecast, prepare
+from support.source_faults import EventAfter
+from support.vboard import session, start
 
 
 def test_reset_mid_run_restarts_the_power_stream_and_marks_the_gap(forecaster_flash, tmp_path):

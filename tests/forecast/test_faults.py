@@ -10,9 +10,6 @@ import shutil
 
 import numpy as np
 import pytest
-from faults import Faults, FaultyTransport
-from source_faults import EventAfter
-from vboard import session, start
 
 from qtdeploy._protocol import Engine
 from qtdeploy.forecast.run import forecast, prepare
@@ -21,6 +18,9 @@ from qtdeploy.forecast.window import Scaling, Windower
 from qtdeploy.model import reference
 from qtdeploy.model.intmodel import load
 from qtdeploy.paths import repo_root
+from support.faults import Faults, FaultyTransport
+from support.source_faults import EventAfter
+from support.vboard import session, start
 
 FORECASTER = repo_root() / "examples" / "forecaster" / "temps-w12-d32-w4a8.qtb"
 

@@ -9,9 +9,9 @@ import shutil
 import time
 
 import pytest
-from vboard import start
 
 from qtdeploy.cli.main import main
+from support.vboard import start
 
 
 @pytest.mark.parametrize("engine", ["fpga", "mcu"])

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +18,6 @@ from qtdeploy.ftdi.virtual.backend import VirtualFt232h, attached
 from qtdeploy.paths import repo_root
 from qtdeploy.sim.design import sim_design
 
-sys.path.insert(0, str(Path(__file__).parent))  # the test modules import ftdi_helpers beside them
 EXAMPLE_BLOB = repo_root() / "examples" / "forecaster" / "temps-w12-d32-w4a8.qtb"
 
 

@@ -6,19 +6,15 @@ from __future__ import annotations
 
 import json
 import shutil
-import sys
 from pathlib import Path
 
 import pytest
-from ftdi_helpers import URL, record, sha
 
 from qtdeploy.cli.main import main
 from qtdeploy.formats import slots as rec
 from qtdeploy.ftdi.adapter import VIRTUAL_ENV
-from qtdeploy.paths import repo_root
-
-sys.path.insert(0, str(repo_root() / "tests" / "e2e"))
-from vboard import session, start  # noqa: E402
+from support.ftdi_helpers import URL, record, sha
+from support.vboard import session, start
 
 needs_cc = pytest.mark.skipif(
     shutil.which("cc") is None, reason="no C compiler: the virtual board cannot be built"

@@ -7,7 +7,6 @@ from __future__ import annotations
 import hashlib
 
 import pytest
-from ftdi_helpers import URL, committed_slots_intact, record
 
 from qtdeploy.boards import load_board
 from qtdeploy.errors import CompatibilityError, LinkError
@@ -16,6 +15,7 @@ from qtdeploy.ftdi.flash import FlashProtectedError, WrongJedecError, flash_via
 from qtdeploy.ftdi.nor import FlashBusyError
 from qtdeploy.ftdi.virtual.backend import attached
 from qtdeploy.ftdi.virtual.nor import PowerCut
+from support.ftdi_helpers import URL, committed_slots_intact, record
 
 
 def test_writes_images_verified_and_commits_slot_a_active(adapter, board, images, tmp_path):

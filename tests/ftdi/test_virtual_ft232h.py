@@ -4,11 +4,11 @@
 from __future__ import annotations
 
 import pytest
-from ftdi_helpers import URL
 from pyftdi.ftdi import Ftdi
 from pyftdi.spi import SpiController
 
 from qtdeploy.ftdi.adapter import attached_urls
+from support.ftdi_helpers import URL
 
 HOLD = 0x30  # ADBUS4 (MCU RUN) and ADBUS5 (FPGA PROG_B), both active low in boards/env5.toml
 

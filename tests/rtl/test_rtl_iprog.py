@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import sys
-
 import pytest
 
-from qtdeploy.paths import repo_root
 from qtdeploy.rtl import config, sim
 
 
@@ -28,9 +25,6 @@ def test_iprog_writes_ug470_sequence(tmp_path):
         always=False,
         log_file=str(build_dir / "build.log"),
     )
-    tests_dir = str(repo_root() / "tests" / "rtl")
-    if tests_dir not in sys.path:
-        sys.path.insert(0, tests_dir)
     xml = runner.test(
         test_module="tb_qtd_iprog",
         hdl_toplevel="qtd_iprog",

@@ -49,7 +49,7 @@ typedef struct {
     /* layout */
     qtd_slot_layout_t slots[QTD_SLOT_COUNT];
     qtd_region_t meta[2]; /* the two slot metadata copies (protocol/slots.md) */
-    qtd_region_t log;     /* append-only log area (a later issue) */
+    qtd_region_t log;     /* append-only log area: reserved, reported by FLASH_INFO */
     /* FPGA */
     uint32_t fpga_idcode; /* the part's JTAG IDCODE, compared with the bitstream's */
     /* link */

@@ -11,7 +11,7 @@
 typedef struct {
     uint8_t command;
     bool rerun;            /* side-effect free: not cached, re-executed on RETRY (link.md 5) */
-    qtd_handler_t handler; /* NULL: a later issue's command, answered UNSUPPORTED */
+    qtd_handler_t handler; /* NULL: known but not done here, answered UNSUPPORTED */
 } qtd_command_t;
 
 /* The entry for a command code, NULL for an unknown code. */

@@ -125,6 +125,7 @@ enum {
     QTD_ST_BLOB_INVALID = 0x33, /* The blob in flash is malformed or its hash does not match. */
     QTD_ST_UNSUPPORTED = 0x34, /* The board does not support this (engine, bit width, codec or rate). */
     QTD_ST_ACCEL_TIMEOUT = 0x35, /* The accelerator did not finish within its cycle budget. */
+    QTD_ST_RTL_UNSUPPORTED = 0x36, /* The RTL does not build this accelerator design (it builds layers = 1, heads = 1, one weight and one activation width of 2..8 bits, tensors in the order qtdeploy export writes). */
     QTD_ST_SENSOR_ERROR = 0x40, /* A power monitor did not answer on I2C or gave an invalid reading. */
     QTD_ST_BENCH_LIMIT = 0x41, /* The benchmark asks for more inferences, or a longer burst, than the board allows. */
     QTD_ST_NO_POWER_MONITOR = 0x42, /* The board has no power monitor, so it cannot measure energy. */
@@ -269,6 +270,7 @@ static inline const char *qtd_status_name(int code) {
     case QTD_ST_BLOB_INVALID: return "BLOB_INVALID";
     case QTD_ST_UNSUPPORTED: return "UNSUPPORTED";
     case QTD_ST_ACCEL_TIMEOUT: return "ACCEL_TIMEOUT";
+    case QTD_ST_RTL_UNSUPPORTED: return "RTL_UNSUPPORTED";
     case QTD_ST_SENSOR_ERROR: return "SENSOR_ERROR";
     case QTD_ST_BENCH_LIMIT: return "BENCH_LIMIT";
     case QTD_ST_NO_POWER_MONITOR: return "NO_POWER_MONITOR";

@@ -9,6 +9,7 @@ import click
 
 from qtdeploy.cli.options import board_option, json_option, open_board, port_options
 from qtdeploy.cli.output import byte_progress, emit, stdout
+from qtdeploy.cli.render import render_images
 from qtdeploy.errors import UsageError
 
 
@@ -66,7 +67,7 @@ def command(
             "`qtdeploy flash` needs --bitstream FILE.bit.", "Add --bitstream (and --blob for the model)."
         )
     if via:  # straight into the SPI flash through an FTDI adapter, the MCU held in reset (protocol/ftdi.md)
-        from qtdeploy.ftdi.cli import run
+        from qtdeploy.cli.flash_ftdi import run
 
         return run(via, board=board, bitstream=bitstream, blob=blob, slot=slot, as_json=as_json)
     total = sum(os.path.getsize(p) for p in (bitstream, blob) if p and os.path.isfile(p))
@@ -83,16 +84,6 @@ def command(
                 compress=compress,
             )
     emit(result, as_json, render)
-
-
-def render_images(images: list[dict[str, Any]]) -> None:
-    """One line per image written: kind, length, flash offset, SHA-256 (both flash paths)."""
-    for im in images:
-        stdout.print(
-            f"{im['kind']:9} {im['length']:>9,} B at {im['offset']:#08x}  sha256 {im['sha256']}",
-            highlight=False,
-            soft_wrap=True,
-        )
 
 
 def render(r: dict[str, Any]) -> None:

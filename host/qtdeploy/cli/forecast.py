@@ -80,8 +80,8 @@ def command(
     slot. Timings and energy from the virtual board are simulated.
     """
     from qtdeploy._protocol import Engine
+    from qtdeploy.cli.live import LiveView
     from qtdeploy.energy.recorder import SessionRecorder
-    from qtdeploy.forecast.live import LiveView
     from qtdeploy.forecast.output import RowWriter
     from qtdeploy.forecast.run import forecast, prepare
 

@@ -7,8 +7,6 @@ from typing import Any
 
 import click
 
-from qtdeploy.errors import NotAvailableError
-
 F = Callable[..., Any]
 
 
@@ -61,11 +59,3 @@ def open_board(port: str | None, baud: int | None, trace: bool, board: str | Non
 
     setup_trace(trace)
     return Board.open(port, board=board, baud=baud)
-
-
-def not_available(command: str, issue: int) -> None:
-    """Refuse a command whose issue has not landed: a clear line, never a fake result."""
-    raise NotAvailableError(
-        f"`qtdeploy {command}` is not available yet (tracked in issue #{issue}).",
-        "Use a qtdeploy release that has it, or follow the issue.",
-    )

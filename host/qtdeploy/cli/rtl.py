@@ -143,11 +143,12 @@ def report(
         ffn=ffn,
         lutram=rcfg.parse_lutram(lutram),
     )
-    emit(
-        result,
-        as_json,
-        lambda r: [stdout.print(line, markup=False, highlight=False) for line in render_lines(r)],
-    )
+
+    def human(r: dict) -> None:
+        for line in render_lines(r):
+            stdout.print(line, markup=False, highlight=False)
+
+    emit(result, as_json, human)
 
 
 @command.command("vivado")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import signal
 import sys
 import time
+from pathlib import Path
 
 import click
 
@@ -44,7 +45,7 @@ def command(
 
     options = SimOptions(
         board=board or "virtual",
-        flash_file=flash_file,
+        flash_file=Path(flash_file) if flash_file else None,
         time_scale=time_scale,
         pacing=not no_pacing,
         fpga=fpga,

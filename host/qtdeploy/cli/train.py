@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import click
+from rich.progress import TaskID
 
 from qtdeploy.cli.options import json_option
 from qtdeploy.cli.output import emit, stderr, stdout
@@ -88,7 +89,7 @@ def command(
         TextColumn("{task.fields[val]}"),
     )
     with Progress(*columns, console=stderr, disable=as_json) as bar:
-        tasks: dict[str, int] = {}
+        tasks: dict[str, TaskID] = {}
 
         def progress(phase: str, epoch: int, total: int, val: float) -> None:
             if phase not in tasks:
@@ -97,7 +98,10 @@ def command(
 
         result = train(series, config, TrainSettings(epochs=epochs, threads=threads), progress)
     save_run(result, out)
-    summary = {"run": out, **{k: result.metrics[k] for k in ("float", "qat") if k in result.metrics}}
+    summary: dict[str, object] = {
+        "run": out,
+        **{k: result.metrics[k] for k in ("float", "qat") if k in result.metrics},
+    }
     emit(
         summary,
         as_json,

@@ -41,8 +41,9 @@ def plot_report(
     result: dict[str, Any],
     png: Path,
 ) -> None:
-    import matplotlib
+    from qtdeploy.extras import require_module
 
+    matplotlib = require_module("matplotlib", what="matplotlib (energy report --png)", extra="plot")
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 

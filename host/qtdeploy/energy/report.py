@@ -167,8 +167,8 @@ def _above_baseline(data: LogData, total_mw: np.ndarray, energies: list[float]) 
     if not infs or len(infs) != len(energies) or not len(total_mw):
         return {}
     base = float(np.median(total_mw))
-    extra = np.array([float(e.energy_mj) - base * float(e.duration_s) for e in infs])
-    span = np.array([float(e.duration_s) for e in infs])
+    extra = np.array([float(e.energy_mj or 0.0) - base * float(e.duration_s or 0.0) for e in infs])
+    span = np.array([float(e.duration_s or 0.0) for e in infs])  # both checked in infs
     return {
         "baseline_mw": base,
         "span_ms_median": float(np.median(span) * 1e3),

@@ -52,7 +52,8 @@ class RowWriter:
             self.f = self.path.open("w", newline="", encoding="utf-8")
             self.csv = csv.writer(self.f)
             self.csv.writerow(self.header)
-        pred = row.prediction or [None] * self.horizon
+        none: list[float | None] = [None] * self.horizon
+        pred: list[float | None] = list(row.prediction) if row.prediction else none
         truth = list(row.truth) + [None] * (self.horizon - len(row.truth))
         cells = [
             row.stamp,

@@ -222,7 +222,8 @@ class CsvSource(Source):
         self.live = rate is not None
         if not path.is_file():
             raise UsageError(f"CSV source {path} does not exist.", "Pass csv:PATH to a readable CSV file.")
-        self.header = self.skip = None
+        self.header: list[str] | None = None
+        self.skip = 0  # lines before the header (read only when there is one)
         with path.open(newline="", encoding="utf-8-sig") as f:
             for n, line in enumerate(f):  # a header is the first line that is no comment and no reading
                 try:

@@ -20,6 +20,7 @@ SYNC_SEARCH = 4096  # the firmware looks no further (firmware/include/qtd/bitstr
 BIT_PREAMBLE = bytes.fromhex("00090ff00ff00ff00ff0000001")  # .bit field 0 (length 9) + 0x0001
 FRAME_WORDS = 101  # one 7-series configuration frame (UG470 ch. 5, "Frame Address Register")
 NOOP = 0x20000000
+DESIGN_MAGIC = 0x51544444  # "QTDD": a simulated bitstream's design descriptor follows (qtdeploy.sim.design)
 SIM_DESIGN = "qtdeploy-sim, not loadable onto silicon"
 
 # Configuration registers (UG470 Table 5-23) and CMD codes (UG470 Table 5-25).
@@ -102,7 +103,7 @@ def parse_bit_header(data: bytes, source: str) -> tuple[dict[str, str], bytes]:
     """Split a .bit file into its header fields (a..d) and the configuration data ('e')."""
     if len(data) < len(BIT_PREAMBLE) or not data.startswith(BIT_PREAMBLE):
         raise _fail(source, "truncated .bit header (the 0x0009 0ff0... preamble is incomplete).")
-    pos, fields = len(BIT_PREAMBLE), {}
+    pos, fields = len(BIT_PREAMBLE), dict[str, str]()
     names = {"a": "design", "b": "part", "c": "date", "d": "time"}
     while True:
         if pos >= len(data):
@@ -243,34 +244,6 @@ def describe(data: bytes, source: str) -> dict[str, Any]:
     }
 
 
-def render(info: dict[str, Any]) -> None:
-    """Print a bitstream description for a person."""
-    from rich.table import Table
-
-    from qtdeploy.cli.output import stdout
-
-    table = Table(
-        title=f"{info['source']} ({info['container']}, {info['file_bytes']:,} bytes)", show_header=False
-    )
-    table.add_column("field", style="bold")
-    table.add_column("value")
-    if info["header"]:
-        for key, value in info["header"].items():
-            table.add_row(key, value)
-    table.add_row("IDCODE", f"{info['idcode']} ({info['device'] or 'unknown part'})")
-    table.add_row("ABI (USR_ACCESS)", info["abi"] or "not set (no AXSS write)")
-    table.add_row(
-        "frame data",
-        f"{info['fdri_words'] * 4:,} bytes, {info['frames']:,} frames"
-        + (", compressed" if info["compressed"] else ""),
-    )
-    table.add_row("CRC checks", str(info["crc_checks"]))
-    table.add_row("commands", " ".join(info["commands"]))
-    if info["simulated"]:
-        table.add_row("note", "[yellow]simulated bitstream: for the virtual board only[/]")
-    stdout.print(table)
-
-
 def _short_part(part: str) -> str:
     """'xc7s15ftgb196-1' -> '7s15ftgb196', the form Vivado writes into the .bit 'b' field."""
     part = part.lower().removeprefix("xc")
@@ -337,6 +310,13 @@ def _sim_frames(abi: int, frames: int) -> list[int]:
     return words
 
 
+def design_words(design: str) -> list[int]:
+    """The frame-data words that carry ``design`` (big-endian, as every bitstream word)."""
+    raw = design.encode("ascii")
+    raw += b"\0" * (-len(raw) % 4)
+    return [DESIGN_MAGIC, len(design)] + list(struct.unpack(f">{len(raw) // 4}I", raw))
+
+
 def write_sim_bitstream(abi: int, board: Any, design: str | None = None) -> bytes:
     """A .bit for the virtual board: real container and packet syntax, the board's IDCODE,
     AXSS = ``abi``, padded to the part's real bitstream length. Not loadable onto silicon.
@@ -366,8 +346,6 @@ def write_sim_bitstream(abi: int, board: Any, design: str | None = None) -> byte
         )
     fill = _sim_frames(abi, frames)
     if design is not None:
-        from qtdeploy.sim.design import design_words
-
         words = design_words(design)
         if len(words) > len(fill) - FRAME_WORDS:
             raise CompatibilityError(

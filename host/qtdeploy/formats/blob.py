@@ -4,7 +4,7 @@ protocol/blob.md is the specification; this module is its Python implementation,
 ``construct`` so the byte layout reads like the tables in the spec. ``pack`` validates the whole
 model before producing a byte, ``unpack`` re-checks every field a corrupt or hand-made file could
 get wrong, and both raise :class:`FormatError` with the problem and the fix. ``describe`` and
-``render`` serve ``qtdeploy inspect``; reading ``qtdeploy pack``'s sources (``.npy`` files or an
+serve ``qtdeploy inspect`` (drawn by :mod:`qtdeploy.cli.render`); reading ``qtdeploy pack``'s sources (``.npy`` files or an
 ``.npz`` plus a description) lives in :mod:`qtdeploy.formats.blob_source`.
 """
 
@@ -48,7 +48,6 @@ __all__ = [
     "save",
     "looks_like_blob",
     "describe",
-    "render",
     "MAGIC",
     "VERSION",
 ]
@@ -263,8 +262,9 @@ def pack(blob: Blob) -> bytes:
     """The blob's bytes; validates everything first, so an error leaves nothing half-built."""
     tensors, luts, meta = validate(blob)
     tables_end = TABLES_AT + TENSOR_ENTRY.sizeof() * len(tensors) + LUT_ENTRY.sizeof() * len(luts)
-    offset, chunks, t_entries, l_entries = tables_end, [], [], []
-    for item, arr in zip([*blob.tensors, *blob.luts], [*tensors, *luts]):
+    offset, chunks, t_entries, l_entries = tables_end, list[bytes](), list[bytes](), list[bytes]()
+    items: list[Tensor | Lut] = [*blob.tensors, *blob.luts]
+    for item, arr in zip(items, [*tensors, *luts]):
         raw = pack_bits(arr, item.bits, bool(item.signed))
         entry = dict(
             id=0,
@@ -601,58 +601,3 @@ def describe(data: bytes, source: str | os.PathLike[str] | None = None) -> dict[
         "verified": True,
         "signature": "none",
     }
-
-
-def render(info: dict[str, Any]) -> None:
-    """Print ``describe``'s result for a person: header, shape, tables, metadata, hash."""
-    from rich.table import Table
-
-    from qtdeploy.cli.output import stdout
-
-    hp = info["hparams"]
-    stdout.print(
-        f"[bold]{info['source'] or 'blob'}[/]: qtdeploy blob v{info['version']}, {info['size']:,} bytes"
-    )
-    stdout.print(
-        f"  ABI        [bold]{info['abi']}[/]  ({info['abi_string']})", highlight=False, soft_wrap=True
-    )
-    stdout.print(
-        "  model      " + "  ".join(f"{k}={v}" for k, v in hp.items()), highlight=False, soft_wrap=True
-    )
-    table = Table(title=f"{len(info['tensors'])} tensors", title_justify="left", box=None, pad_edge=False)
-    for col in ("#", "name", "bits", "signed", "shape", "zp", "mult", "shift", "offset", "bytes"):
-        table.add_column(col, justify="left" if col in ("name", "shape", "signed") else "right")
-    for t in info["tensors"]:
-        table.add_row(
-            str(t["id"]),
-            t["name"],
-            str(t["bits"]),
-            "s" if t["signed"] else "u",
-            "x".join(map(str, t["shape"])) or "scalar",
-            str(t["zero_point"]),
-            str(t["multiplier"]),
-            str(t["shift"]),
-            f"{t['offset']:#x}",
-            f"{t['length']:,}",
-        )
-    stdout.print(table)
-    if info["luts"]:
-        luts = Table(title=f"{len(info['luts'])} LUTs", title_justify="left", box=None, pad_edge=False)
-        for col in ("#", "name", "bits", "signed", "entries", "offset", "bytes"):
-            luts.add_column(col, justify="left" if col in ("name", "signed") else "right")
-        for lut in info["luts"]:
-            luts.add_row(
-                str(lut["id"]),
-                lut["name"],
-                str(lut["bits"]),
-                "s" if lut["signed"] else "u",
-                str(lut["entries"]),
-                f"{lut['offset']:#x}",
-                f"{lut['length']:,}",
-            )
-        stdout.print(luts)
-    stdout.print(f"metadata ({len(info['meta'])} keys)")
-    for key, value in info["meta"].items():
-        text = json.dumps(value, ensure_ascii=False)
-        stdout.print(f"  {key:<14} {text if len(text) <= 72 else text[:69] + '...'}", highlight=False)
-    stdout.print(f"sha256 {info['sha256']}  [green]verified[/]", highlight=False, soft_wrap=True)

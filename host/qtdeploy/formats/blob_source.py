@@ -69,7 +69,7 @@ class _Arrays:
     """The arrays of a source: ``.npy`` files of a directory or the members of an ``.npz``."""
 
     def __init__(self, src: Path) -> None:
-        self.src, self.used = src, set()
+        self.src, self.used = src, set[str]()
         try:
             self.npz = np.load(src, allow_pickle=False) if src.is_file() else None
         except (OSError, ValueError) as err:

@@ -164,8 +164,9 @@ def flash_via(
         current = _read_record(nor, board)
         active = None if current is None or current.active == rec.NO_SLOT else Slot(current.active)
         view = _FlashView(board, active)
-        target = choose_slot(view, slot)
-        images, facts = prepare(view, bitstream=bitstream, blob=blob, slot=target)
+        # _FlashView answers what choose_slot and prepare ask of a Board (slot regions, caps)
+        target = choose_slot(view, slot)  # type: ignore[arg-type]
+        images, facts = prepare(view, bitstream=bitstream, blob=blob, slot=target)  # type: ignore[arg-type]
         meta = board.layout.meta[rec.next_copy(current)]
         spans = [(im.offset, len(im.data)) for im in images] + [(meta.offset, board.flash.sector_size)]
         check_writable(nor, board, sr, spans)

@@ -1,6 +1,6 @@
 """The host side of the host <-> MCU link (protocol/link.md).
 
-Three layers, each handed the one below (STYLE.md §1): ``transport`` moves bytes, ``framing``
+Three layers, each handed the one below: ``transport`` moves bytes, ``framing``
 turns bytes into frames and back, ``client.Link`` does requests, window, retries and events.
 ``payloads`` holds every command's layout. Board operations (flash, info, forecast) live above.
 """

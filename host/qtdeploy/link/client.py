@@ -17,7 +17,7 @@ import random
 import struct
 import time
 from collections import Counter, deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass, field
 
 from construct import Container
@@ -43,7 +43,11 @@ log = logging.getLogger("qtdeploy.link")
 Trace = Callable[[str, "Frame | BadFrame"], None]
 _READ_CHUNK = 8192
 # Command-specific time on top of the base timeout (link.md §6): datasheet worst cases rounded up.
-_FIXED_EXTRA = {Command.FPGA_CONFIGURE: 2.0, Command.MODEL_LOAD: 2.0, Command.STREAM_STOP: 2.0}
+_FIXED_EXTRA: dict[int, float] = {
+    Command.FPGA_CONFIGURE: 2.0,
+    Command.MODEL_LOAD: 2.0,
+    Command.STREAM_STOP: 2.0,
+}
 _ERASE_PER_SECTOR = 0.5
 _HASH_PER_MIB = 1.0
 _PROGRAM_PER_KIB = (
@@ -116,7 +120,7 @@ class Link:
         finally:
             results.close()
 
-    def request_many(self, requests: Iterable[Request | tuple[int, bytes]]) -> Iterator[bytes]:
+    def request_many(self, requests: Iterable[Request | tuple[int, bytes]]) -> Generator[bytes, None, None]:
         """Pipeline ``requests`` with up to ``window`` in flight; yield response payloads in order.
 
         The board executes in arrival order, and a retransmitted request runs after later ones

@@ -72,7 +72,7 @@ class Frame:
         """One line for traces: seq, command and status by name, flags, payload length."""
         cmd = _name(Command, self.command)
         st = _name(Status, self.status)
-        flags = "|".join(f.name for f in Flag if self.flags & f) or "-"
+        flags = "|".join(str(f.name) for f in Flag if self.flags & f) or "-"
         return f"seq={self.seq:5d} cmd={cmd} status={st} flags={flags} len={len(self.payload)}"
 
 

@@ -1,4 +1,4 @@
-"""Byte transports under the link: open/read/write/close and nothing else (STYLE.md §1).
+"""Byte transports under the link: open/read/write/close and nothing else (the lowest of the three layers).
 
 The link layer only needs a byte pipe with a read timeout, so a real UART, the virtual board's
 pseudo-terminal, a future FTDI bridge and a test's scripted peer all fit the same small
@@ -17,11 +17,14 @@ import serial
 from qtdeploy._protocol import LINK_DEFAULT_BAUD
 from qtdeploy.errors import LinkError
 
+_PORT_ERRORS: tuple[type[Exception], ...] = (serial.SerialException, OSError)
 try:  # termios.error is not an OSError: a pty whose board died raises it from tcdrain/tcsetattr
-    from termios import error as _TermiosError
+    from termios import error as _termios_error
+
+    _PORT_ERRORS += (_termios_error,)
 except ImportError:  # Windows
-    _TermiosError = OSError
-_PORT_ERRORS: tuple[type[BaseException], ...] = (serial.SerialException, OSError, _TermiosError)
+    pass
+_OPEN_ERRORS: tuple[type[Exception], ...] = (*_PORT_ERRORS, ValueError)
 
 
 @runtime_checkable
@@ -48,12 +51,15 @@ class SerialTransport:
         self.url = url
         try:
             self._port = serial.serial_for_url(url, baudrate=baud, timeout=0, write_timeout=write_timeout)
-        except (*_PORT_ERRORS, ValueError) as exc:
+        except _OPEN_ERRORS as exc:
             raise LinkError(
                 f"Cannot open serial port {url!r}: {exc}.",
                 "Check that the board is plugged in and the port name is right "
                 "(`python -m serial.tools.list_ports`), and that no other program holds it.",
             ) from exc
+        # A port that stands for a board in software may prepare for each FPGA configuration (the
+        # virtual board's sim:// port builds a Verilated design); Board hands it to operations.
+        self.before_configure = getattr(self._port, "before_configure", None)
 
     @property
     def baud(self) -> int:
@@ -85,7 +91,7 @@ class SerialTransport:
         try:
             self._port.flush()  # let bytes sent at the old rate leave before switching
             self._port.baudrate = baud
-        except (*_PORT_ERRORS, ValueError) as exc:
+        except _OPEN_ERRORS as exc:
             raise LinkError(
                 f"The port {self.url!r} refused {baud} baud: {exc}.",
                 "Pick a rate the USB-serial adapter supports, or leave --baud at its default.",

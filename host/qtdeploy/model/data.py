@@ -184,4 +184,5 @@ def load_series(
         return load_dataset(dataset)
     if not target:
         raise UsageError("--data needs --target COLUMN.", "Name the column to forecast, e.g. --target temp.")
+    assert data is not None  # exactly one of data and dataset, checked above
     return load_csv(data, target=target, features=features)

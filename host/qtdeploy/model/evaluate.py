@@ -41,7 +41,7 @@ def predict(im: IntModel, x_norm: np.ndarray, batch: int = 2048) -> np.ndarray:
     """De-normalised forecasts (N, H) of the integer model for normalised windows (N, T, m)."""
     norm = D.Norm.from_dict(im.meta["norm"])
     xq = quantised_inputs(im, x_norm)
-    ys = [reference.forward(im, xq[i : i + batch]) for i in range(0, len(xq), batch)]
+    ys = [np.asarray(reference.forward(im, xq[i : i + batch])) for i in range(0, len(xq), batch)]
     y_int = np.concatenate(ys) if ys else np.zeros((0, im.config.horizon), dtype=np.int64)
     return y_int * np.asarray(im.meta["output_scale"])[None, :] * norm.y_std + norm.y_mean
 
@@ -60,7 +60,7 @@ def evaluate(im: IntModel, series: D.Series, split: str = "test") -> dict[str, A
         split, slice(0, len(series.y))
     )
     w = D.windows(series, rows, im.config.window, im.config.horizon, norm)
-    result = scores(predict(im, w["x"]), w["y"], w["persist"])
+    result: dict[str, Any] = dict(scores(predict(im, w["x"]), w["y"], w["persist"]))
     result.update(
         {"split": split, "source": series.source, "target": series.target, "features": series.features}
     )

@@ -29,7 +29,7 @@ def _residual(im: IntModel, name: str, skip: np.ndarray, branch: np.ndarray) -> 
     """Two multipliers, one shift: clamp((a*Ma + b*Mb + 2^(s-1)) >> s)."""
     ma, mb = (np.int64(v) for v in im.tensors[f"{name}.mult"])
     s = np.int64(im.tensors[f"{name}.shift"][0])
-    out = (skip * ma + branch * mb + (np.int64(1) << (s - 1))) >> s
+    out = (skip * ma + branch * mb + (np.int64(1) << (s - 1))) >> s  # type: ignore[operator]  # int64 arrays
     return np.clip(out, *_range(im, name))
 
 

@@ -1,4 +1,4 @@
-"""Board operations over the link (STYLE.md §1-2): library functions taking an open :class:`Board`.
+"""Board operations over the link (transport, link, operations: each layer handed the one below): library functions taking an open :class:`Board`.
 
 ``with Board.open("sim") as b: flash(b, bitstream=..., blob=...); info(b)`` is what the CLI does,
 and what tests and scripts can do without it.

@@ -228,10 +228,8 @@ def flash(
     t_commit = time.monotonic()
     fpga = None
     if configure:
-        if board.virtual:  # a virtual board running the Verilated RTL needs this design's library
-            from qtdeploy.sim.rtl import prebuild_for_port
-
-            prebuild_for_port(board.port, images[0].data)
+        if board.before_configure is not None:  # e.g. a virtual board running the RTL builds the design
+            board.before_configure(images[0].data)
         fpga = P.parse_exact(
             P.FpgaStatus,
             board.link.request(Command.FPGA_CONFIGURE, P.FpgaConfigure.build(dict(slot=LINK_NO_SLOT))),

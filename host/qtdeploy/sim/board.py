@@ -122,6 +122,10 @@ class VirtualBoard:
 
     def start(self) -> VirtualBoard:
         """Build if needed, start the process, read its pty path from the first stdout line."""
+        from qtdeploy.sim import rtl  # only --fpga rtl uses it; it reads the RTL sources' hashes
+
+        if self.options.fpga == "rtl":
+            rtl.check_tools()  # the rtl extra and a C++ compiler, before anything is built or started
         exe = executable(self.options.board)
         self.flash_file.parent.mkdir(parents=True, exist_ok=True)
         cmd = [
@@ -136,8 +140,6 @@ class VirtualBoard:
         if not self.options.pacing:
             cmd.append("--no-pacing")
         if self.options.fpga == "rtl":
-            from qtdeploy.sim import rtl
-
             rtl.prebuild_flash(self.flash_file)  # a design flashed later runs after a restart
             cmd += ["--fpga", "rtl", "--rtl-lib-dir", str(rtl.lib_dir())]
         env = {k: v for k, v in os.environ.items() if k != "QTD_DIE_AFTER_FLASH_OPS"}

@@ -15,6 +15,7 @@ import hashlib
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 from qtdeploy import progress
@@ -94,7 +95,10 @@ def executable(board: str = "virtual", *, rebuild: bool = False) -> Path:
             return exe
         with progress.status(f"building the virtual board's firmware ({board}; once per source change)"):
             proc = subprocess.run(
-                ["make", "-s", "-j2", f"BUILD={out}", f"BOARD={board}", "all"],
+                # PYTHON and BOARD_LOADER: this interpreter and its qtdeploy generate the board
+                # header, so an installed package builds without a checkout beside it
+                ["make", "-s", "-j2", f"BUILD={out}", f"BOARD={board}", f"PYTHON={sys.executable}"]
+                + [f"BOARD_LOADER={_LOADER}", "all"],
                 cwd=firmware_dir(),
                 capture_output=True,
                 text=True,

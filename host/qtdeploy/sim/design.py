@@ -18,11 +18,8 @@ RTL requires to be the exporter's (qtdeploy.sim.rtl refuses to build other order
 
 from __future__ import annotations
 
-import struct
-
 from qtdeploy.errors import CompatibilityError
 
-MAGIC = 0x51544444  # "QTDD"
 PREFIX = "qtdeploy-sim-design/1"
 DEFAULT_CLOCK_HZ = 100_000_000  # rtl/qtd_top.v CLOCK_HZ
 
@@ -40,10 +37,3 @@ def sim_design(blob, *, lanes: int | None = None, clock_hz: int = DEFAULT_CLOCK_
         )
     names = ",".join(t.name for t in blob.tensors)
     return f"{PREFIX}|lanes={cfg.lanes}|clock_hz={clock_hz}|names={names}|{blob_abi_string(blob)}"
-
-
-def design_words(design: str) -> list[int]:
-    """The frame-data words that carry ``design`` (big-endian, as every bitstream word)."""
-    raw = design.encode("ascii")
-    raw += b"\0" * (-len(raw) % 4)
-    return [MAGIC, len(design)] + list(struct.unpack(f">{len(raw) // 4}I", raw))

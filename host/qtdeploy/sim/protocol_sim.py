@@ -20,7 +20,8 @@ from pathlib import Path
 import serial
 from serial.serialposix import Serial as PosixSerial
 
-from qtdeploy.sim.board import SimOptions, VirtualBoard, start_or_attach
+from qtdeploy.sim import rtl
+from qtdeploy.sim.board import SimOptions, VirtualBoard, running_fpga, start_or_attach
 
 _KEYS = ("flash", "board", "time_scale", "die_after", "pacing", "fpga")
 
@@ -69,6 +70,7 @@ class Serial(PosixSerial):
 
     board: VirtualBoard | None = None
     pty: str = ""
+    fpga: str = "model"  # what the board behind the pty runs: its own options', or the running one's
 
     def open(self) -> None:
         url = self._port
@@ -76,12 +78,23 @@ class Serial(PosixSerial):
             raise serial.SerialException("Port must be configured before it can be used.")
         options = parse_url(url)
         self.pty, self.board = start_or_attach(options)
+        self.fpga = (
+            options.fpga if self.board is not None else (running_fpga(options.flash_path()) or options.fpga)
+        )
         self.portstr = self.pty  # what PosixSerial.open() passes to os.open
         try:
             super().open()
         except BaseException:
             self._stop_board()
             raise
+
+    def before_configure(self, bitstream: bytes) -> list[Path]:
+        """Before the board configures ``bitstream``: when it runs the Verilated RTL, build the
+        library of each design the bitstream carries, which the board dlopens at configuration
+        (without it the board had to be restarted to run a design flashed while it ran)."""
+        if self.fpga != "rtl":
+            return []
+        return [rtl.build_lib(d) for d in rtl.designs_in(bitstream)]
 
     def _reconfigure_port(self, force_update: bool = False) -> None:
         # A pty has no baud (the board paces itself at the rate SET_BAUD chose); rates such as

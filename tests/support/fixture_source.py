@@ -3,7 +3,7 @@ the log writer and the logger loop, not a board). Every value is a function of t
 number k, so a test can check each row that survived a kill against what was generated.
 
 Run as a script it is the logging subprocess the kill tests SIGKILL:
-    python fixture_source.py OUT_DIR RATE_HZ
+    python -m support.fixture_source OUT_DIR RATE_HZ   (from tests/)
 """
 
 from __future__ import annotations
