@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 
 import pytest
-from vboard import session, start
 
 from qtdeploy._protocol import BENCH_MAX_INFERENCES, Command, Engine, Status
 from qtdeploy.boards import load_board
@@ -26,6 +25,7 @@ from qtdeploy.ops.power_bench import bench_once
 from qtdeploy.ops.stream import infer, load_model
 from qtdeploy.paths import repo_root
 from qtdeploy.sim.design import sim_design
+from support.vboard import session, start
 
 CASE = "w12_d32_b4"
 FPGA = ("fpga_vccio", "fpga_vccaux", "fpga_vccint", "fpga_vccbram")

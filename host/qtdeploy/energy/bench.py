@@ -187,14 +187,14 @@ def run_bench(
         if board.virtual
         else "the board's PAC193x monitors (measured)"
     )
-    res["paper"] = paper_figure(c.window, c.d_model, c.bits)
+    res["paper"] = paper_figure(c.window, c.d_model, c.bits or 0)
     res["power_model"] = _prediction(board, engine, runs[-1], fpga_r, board_r, im)
     return res
 
 
 def paper_figure(window: int, d_model: int, bits: int) -> dict[str, float] | None:
-    """The paper's measured FPGA energy and latency for its three configs (qtdeploy.rtl.report)."""
-    from qtdeploy.rtl.report import PAPER
+    """The paper's measured FPGA energy and latency for its three configs (qtdeploy.model.config)."""
+    from qtdeploy.model.config import PAPER
 
     p = PAPER.get((window, d_model, bits))
     return {"energy_uj": p[1] * 1e3, "latency_ms": p[0]} if p else None

@@ -48,8 +48,11 @@ def load_cost(config: Any) -> dict[str, Any] | None:
 
 def key(config: Any) -> tuple[int, int, int, int, int, int, int]:
     """The shape a recorded count belongs to (a ModelConfig or the vectors' config dict)."""
-    get = config.get if isinstance(config, dict) else lambda k: getattr(config, k)
-    return tuple(int(get(k)) for k in ("window", "features", "d_model", "ffn", "bits", "layers", "horizon"))
+    get: Any = config.get if isinstance(config, dict) else lambda k: getattr(config, k)
+    w, f, d, ffn, b, n, h = (
+        int(get(k)) for k in ("window", "features", "d_model", "ffn", "bits", "layers", "horizon")
+    )
+    return (w, f, d, ffn, b, n, h)
 
 
 def kernel_cost(config: Any) -> dict[str, Any] | None:

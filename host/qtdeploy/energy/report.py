@@ -180,10 +180,11 @@ def _above_baseline(data: LogData, total_mw: np.ndarray, energies: list[float]) 
 def _bench(data: LogData) -> dict[str, Any]:
     """The on-board bench's increment per inference (`energy bench`), when the forecast that wrote
     this log had one for its model: what the inference itself adds, beside the request's span."""
-    marks = [e for e in data.events if e.kind == "bench" and e.energy_mj is not None]
+    marks = [(e, e.energy_mj) for e in data.events if e.kind == "bench" and e.energy_mj is not None]
     if not marks:
         return {}
-    return {"bench_above_idle_mj": float(marks[-1].energy_mj), "bench_label": marks[-1].detail}
+    last, mj = marks[-1]
+    return {"bench_above_idle_mj": float(mj or 0.0), "bench_label": last.detail}
 
 
 def _stats(energies: list[float], source: str) -> dict[str, Any]:

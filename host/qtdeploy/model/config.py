@@ -14,6 +14,9 @@ from qtdeploy.errors import UsageError
 MIN_BITS, MAX_BITS = 2, 8
 
 #: Activation tensors of one encoder layer, in execution order (names as in protocol/model.md).
+# The paper's three FPGA configurations, (window, d_model, bits) -> (latency ms, energy mJ), as it
+# measured them on the enV5's XC7S15 (rtl/README.md): what `rtl report` and `energy bench` compare with.
+PAPER = {(12, 32, 4): (1.33, 0.084), (6, 64, 8): (2.82, 0.212), (12, 64, 6): (4.61, 0.364)}
 LAYER_ACTS = ("q", "k", "v", "scores", "probs", "ctx", "attn", "res1", "ffn1", "ffn2", "res2")
 #: Activations that are unsigned: the ReLU output and the softmax probabilities.
 UNSIGNED_ACTS = ("probs", "ffn1")

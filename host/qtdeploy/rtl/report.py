@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import json
 
+from qtdeploy.model.config import PAPER  # the paper's figures; bench/rtl.py imports them from here too
 from qtdeploy.rtl import config as rcfg
 from qtdeploy.rtl import energy, memory
 from qtdeploy.rtl.synth import XC7S15
 
 CLOCK_HZ = 100e6
-# the paper's elastic-ai.creator design at 100 MHz: latency (ms) and energy per inference (mJ)
-PAPER = {(12, 32, 4): (1.33, 0.084), (6, 64, 8): (2.82, 0.212), (12, 64, 6): (4.61, 0.364)}
 
 
 def simulated_cycles(cfg: rcfg.RtlConfig, window: int, d_model: int, bits: int) -> int | None:
