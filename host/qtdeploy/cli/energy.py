@@ -13,6 +13,7 @@ from typing import Any
 
 import click
 
+from qtdeploy.cli import energy_fleet
 from qtdeploy.cli.options import json_option, port_options
 from qtdeploy.cli.output import emit, stderr, stdout
 from qtdeploy.energy.board_source import DEFAULT_RATE_HZ
@@ -42,6 +43,7 @@ def command() -> None:
     "at a low rate). 8 rails at 2/s is about 57 MB a day (35 MB of samples, 22 MB of checksummed manifest); at 10/s about 200 MB.",
 )
 @click.option("--rails", default=None, help="Comma-separated rail names (default: all in the board file).")
+@energy_fleet.push_options
 @json_option
 def log(
     port: str | None,
@@ -52,6 +54,8 @@ def log(
     duration: str | None,
     rate: int,
     rails: str | None,
+    push_url: str | None,
+    push_as: str | None,
     as_json: bool,
 ) -> None:
     """Append power samples to a crash-safe log; waits for a board that goes away."""
@@ -80,7 +84,9 @@ def log(
         ) from None
     stopping: list[int] = []
     old = {sig: signal.signal(sig, lambda *_: stopping.append(1)) for sig in (signal.SIGINT, signal.SIGTERM)}
+    pusher = None
     try:
+        pusher = energy_fleet.start_push(push_url, out, push_as)  # a refused login fails before logging
         with _live(seconds, not as_json) as progress:
             stats = run_logger(
                 source,
@@ -92,6 +98,7 @@ def log(
             )
     finally:
         source.close()  # also when the log cannot be opened (another log's rails, a full disk)
+        pushed = energy_fleet.finish_push(pusher)
         for sig, handler in old.items():
             signal.signal(sig, handler)
     result = {
@@ -105,7 +112,7 @@ def log(
         "gaps": stats.gaps,
         "gap_seconds": round(stats.gap_s, 3),
         "samples_lost_on_link": source.lost_samples,
-    }
+    } | pushed
     emit(result, as_json, _human_log)
 
 
@@ -131,6 +138,8 @@ def _human_log(r: dict[str, Any]) -> None:
         f"totalling {r['gap_seconds']:.1f} s",
         highlight=False,
     )
+    if "push" in r:
+        energy_fleet.human_push_summary(r["push"])
 
 
 def parse_duration(text: str | None) -> float | None:
@@ -149,13 +158,25 @@ def parse_duration(text: str | None) -> float | None:
 
 
 @command.command("report")
-@click.argument("logdir", required=True, type=click.Path(file_okay=False))
+@click.argument("logdir", required=False, type=click.Path(file_okay=False))
+@energy_fleet.report_options
 @click.option("--png", type=click.Path(dir_okay=False), default=None, help="Write the plots to this PNG.")
 @json_option
-def report(logdir: str, png: str | None, as_json: bool) -> None:
-    """Mean power and energy per rail, energy per inference, plots."""
+def report(
+    logdir: str | None,
+    from_url: str | None,
+    fleet_board: str | None,
+    since: str | None,
+    png: str | None,
+    as_json: bool,
+) -> None:
+    """Mean power and energy per rail, energy per inference, plots (of a LOGDIR or a fleet database)."""
     from qtdeploy.energy.report import report as make_report
 
+    if energy_fleet.fleet_report_cmd(logdir, from_url, fleet_board, since, png, as_json):
+        return
+    if logdir is None:
+        raise UsageError("`qtdeploy energy report` needs a LOGDIR or --from URL.", "Give the log directory.")
     emit(make_report(logdir, png=png), as_json, _human)
 
 
@@ -218,3 +239,6 @@ def _human(r: dict[str, Any]) -> None:
         stdout.print(f"uncommitted tail (a crash mid-chunk, not part of the log): {r['uncommitted_bytes']}")
     if r.get("png"):
         stdout.print(f"plots: {r['png']}")
+
+
+energy_fleet.register(command)  # energy push, energy migrate
