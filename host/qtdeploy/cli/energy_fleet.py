@@ -175,6 +175,7 @@ def finish_push(pusher: Any, drain_s: float = 10.0) -> dict[str, Any]:
             "[yellow]warning:[/] not every chunk reached the database; it is all in the local log: "
             f"push it later with `qtdeploy energy push {pusher.root} --to URL`.",
             highlight=False,
+            soft_wrap=True,
         )
     return {"push": out}
 

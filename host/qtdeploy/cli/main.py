@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 
 import click
+from rich.markup import escape
 
 from qtdeploy import __version__
 from qtdeploy import progress as _progress
@@ -36,9 +37,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         cli.main(args=argv, prog_name="qtdeploy", standalone_mode=False)
     except QtdeployError as err:
-        stderr.print(f"[bold red]error:[/] {err.problem}", highlight=False, soft_wrap=True)
+        # escaped: messages quote paths and commands with brackets (pip install 'qtdeploy[fleet]')
+        stderr.print(f"[bold red]error:[/] {escape(err.problem)}", highlight=False, soft_wrap=True)
         if err.fix:
-            stderr.print(f"[bold]fix:[/] {err.fix}", highlight=False, soft_wrap=True)
+            stderr.print(f"[bold]fix:[/] {escape(err.fix)}", highlight=False, soft_wrap=True)
         return err.exit_code
     except click.exceptions.Abort:
         stderr.print("aborted")
