@@ -218,10 +218,14 @@ class LogPusher:
             fresh = {r[0] for r in cur.fetchall()}
             nr = len(self.meta["rails"])
             samples = "".join(
-                _samples(self.log_key, e, d, nr) for e, d in batch if e.seq in fresh and e.kind == "samples"
+                copy_samples_text(self.log_key, e, d, nr)
+                for e, d in batch
+                if e.seq in fresh and e.kind == "samples"
             )
             events = "".join(
-                _events(self.log_key, e, d) for e, d in batch if e.seq in fresh and e.kind == "events"
+                copy_events_text(self.log_key, e, d)
+                for e, d in batch
+                if e.seq in fresh and e.kind == "events"
             )
             for table, cols, text in (
                 ("qtd_samples", SAMPLE_COLS, samples),
@@ -268,7 +272,7 @@ def _first(err: Exception) -> str:
     return str(err).splitlines()[0] if str(err) else type(err).__name__
 
 
-def _samples(key: int, e: Entry, data: bytes, nrails: int) -> str:
+def copy_samples_text(key: int, e: Entry, data: bytes, nrails: int) -> str:
     """The chunk's CSV rows as COPY text rows: the rails' columns become three arrays."""
     head = f"{key}\t{e.session}\t{e.seq}\t"
     out = []
@@ -283,7 +287,7 @@ def _samples(key: int, e: Entry, data: bytes, nrails: int) -> str:
     return "".join(out)
 
 
-def _events(key: int, e: Entry, data: bytes) -> str:
+def copy_events_text(key: int, e: Entry, data: bytes) -> str:
     head = f"{key}\t{e.session}\t{e.seq}\t"
     out = []
     for line in data.decode().splitlines():
