@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import click
+from rich.markup import escape
 
 from qtdeploy.cli.options import json_option
 from qtdeploy.cli.output import emit, stderr, stdout
@@ -154,7 +155,9 @@ def start_push(url: str | None, out: str, name: str | None) -> Any:
             conn.close()
     except ServerUnreachable as err:
         stderr.print(
-            f"[yellow]warning:[/] {err.problem} Logging anyway; pushing will retry.", highlight=False
+            f"[yellow]warning:[/] {escape(err.problem)} Logging anyway; pushing will retry.",
+            highlight=False,
+            soft_wrap=True,
         )
     pusher = ContinuousPusher(out, url, board=name)
     pusher.start()

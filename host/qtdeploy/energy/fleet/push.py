@@ -87,22 +87,25 @@ class LogPusher:
         self.meta, self.log_id = log_identity(self.root)  # FormatError now if it is not a log
         self.stats = PushStats(str(self.root), redact(url), self.log_id, board)
         self.conn: Any = None
-        self._reset_state()
-
-    def _reset_state(self) -> None:
+        # Kept across reconnects (a month-long log is not re-read after every network blip):
+        # the manifest position, the entries read but not yet in the database, and the seqs the
+        # ledger is known to hold. A batch whose answer was lost is simply sent again: the
+        # ledger's ON CONFLICT finds it there.
         self.cursor = ManifestCursor(self.root)
+        self.pending: list[Entry] = []
         self.known: dict[int, str] = {}  # seq -> sha256 in the ledger
+        self.ledger_loaded = False
         self.log_key: int | None = None
-        self._seen_damage = {d.where for d in self.stats.damaged}
+        self._seen_damage: set[str] = set()
 
     def close(self) -> None:
+        """Drop the connection (the push state stays: ``push`` reconnects and goes on)."""
         if self.conn is not None:
             try:
                 self.conn.close()
             except Exception:  # a broken connection may fail to close; it is gone either way
                 pass
         self.conn = None
-        self._reset_state()
 
     # ---- connecting ---------------------------------------------------------------------
     def open(self) -> None:
@@ -143,8 +146,10 @@ class LogPusher:
                 f"Push it with --board {have} (or without --board).",
             )
         self.log_key, self.stats.board = key, have
-        rows = self.conn.execute("SELECT seq, sha256 FROM qtd_chunks WHERE log_key = %s", (key,))
-        self.known = dict(rows.fetchall())
+        if not self.ledger_loaded:
+            rows = self.conn.execute("SELECT seq, sha256 FROM qtd_chunks WHERE log_key = %s", (key,))
+            self.known = dict(rows.fetchall())
+            self.ledger_loaded = True
 
     # ---- pushing ------------------------------------------------------------------------
     def push(self, progress: Callable[[int, int], None] | None = None) -> PushStats:
@@ -157,13 +162,14 @@ class LogPusher:
             entries, damaged = self.cursor.new_entries()
             self._note_damage(damaged)
             todo = []
-            for e in entries:
+            for e in self.pending + entries:
                 if e.seq in self.known:
                     self.stats.chunks_present += 1
                     if self.known[e.seq] != e.sha256:
                         self._conflict(e)
                 else:
                     todo.append(e)
+            self.pending = todo
             batch: list[tuple[Entry, bytes]] = []
             rows = 0
             for n, e in enumerate(todo):
@@ -176,10 +182,12 @@ class LogPusher:
                 if rows >= self.batch_rows:
                     self._commit(batch)
                     batch, rows = [], 0
+                    self.pending = todo[n + 1 :]
                     if progress:
                         progress(n + 1, len(todo))
             if batch:
                 self._commit(batch)
+            self.pending = []
             if progress:
                 progress(len(todo), len(todo))
         except psycopg.OperationalError as err:
