@@ -118,3 +118,27 @@ def test_a_damaged_chunk_is_reported_and_never_pushed(tmp_path, db_url, capsys):
     assert "damaged chunk" in cap.err
     assert_exactly_once(db_url, data)  # every good chunk, nothing of the damaged one
     assert snapshot(tmp_path / "log") == before, "pushing never writes to the log"
+
+
+def test_a_different_chunk_under_a_pushed_identity_is_a_conflict(tmp_path, db_url, capsys):
+    data = make_log(tmp_path / "log")
+    assert main(["energy", "push", str(tmp_path / "log"), "--to", db_url]) == 0
+    with psycopg.connect(db_url) as c:  # as if another directory had claimed this log's id and seq 3
+        c.execute("UPDATE qtd_chunks SET sha256 = repeat('0', 64) WHERE seq = 3")
+    capsys.readouterr()
+    assert main(["energy", "push", str(tmp_path / "log"), "--to", db_url, "--json"]) == 5
+    res = json.loads(capsys.readouterr().out)
+    assert len(res["conflicts"]) == 1 and "chunk 3:" in res["conflicts"][0]
+    assert db_counts(db_url)["samples"] == len(data.samples), "nothing was added"
+
+
+def test_time_range_queries_use_the_brin_index(tmp_path, db_url):
+    make_log(tmp_path / "log")
+    assert main(["energy", "push", str(tmp_path / "log"), "--to", db_url]) == 0
+    with psycopg.connect(db_url) as c:
+        c.execute("SET enable_seqscan = off")
+        plan = "\n".join(
+            r[0]
+            for r in c.execute("EXPLAIN SELECT * FROM qtd_samples WHERE unix_s BETWEEN 1000010 AND 1000020")
+        )
+    assert "qtd_samples_time" in plan, plan
