@@ -112,3 +112,22 @@ def test_report_usage_errors(tmp_path, capsys):
     assert main(["energy", "report", str(tmp_path), "--board", "x"]) == 2
     assert main(["energy", "report", str(tmp_path), "--from", "postgresql://a@b/c"]) == 2
     assert main(["energy", "report", "--from", "postgresql://a@127.0.0.1:1/c", "--since", "soonish"]) == 2
+
+
+def test_a_user_without_rights_gets_the_owners_fix(log_dir, db_url, pg_server, capsys):
+    path, data = log_dir
+    name = db_url.rsplit("/", 1)[1]
+    pg_server.psql("CREATE ROLE gw LOGIN PASSWORD 'gw-pass'")
+    gw_url = db_url.replace("qtd:qtd-test-password@", "gw:gw-pass@")
+    before = snapshot(path)
+    assert _push(path, gw_url) == 8  # an empty database the gateway may not create tables in
+    assert "may not create the fleet tables" in capsys.readouterr().err
+    assert main(["energy", "migrate", "--to", db_url]) == 0  # the owner creates the schema
+    assert _push(path, gw_url) == 8  # ... but has granted nothing yet
+    err = " ".join(capsys.readouterr().err.split())
+    assert "may not read or write the fleet tables" in err
+    grants = err.split("grant the gateways' user: ")[1].rstrip(".").replace("<user>", "gw")
+    pg_server.psql(grants, db=name)  # exactly what the message says to run
+    assert _push(path, gw_url) == 0
+    assert_exactly_once(db_url, data)
+    assert snapshot(path) == before

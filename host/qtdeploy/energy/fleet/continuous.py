@@ -14,8 +14,9 @@ import threading
 import time
 from pathlib import Path
 
-from qtdeploy.energy.fleet.db import FleetError, LoginRefused, SchemaError, ServerUnreachable
+from qtdeploy.energy.fleet.db import FleetError, ServerUnreachable
 from qtdeploy.energy.fleet.push import LogPusher, PushStats
+from qtdeploy.errors import QtdeployError
 
 
 class ContinuousPusher:
@@ -34,7 +35,7 @@ class ContinuousPusher:
         self.root, self.url, self.board = Path(root), url, board
         self.interval_s, self.backoff_max_s, self.batch_rows = interval_s, backoff_max_s, batch_rows
         self.pusher: LogPusher | None = None
-        self.last_error: FleetError | None = None
+        self.last_error: QtdeployError | None = None
         self.errors = 0
         self.pushes = 0
         self._stop = threading.Event()
@@ -72,9 +73,13 @@ class ContinuousPusher:
             try:
                 self._attempt()
                 delay = self.interval_s
-            except (ServerUnreachable, LoginRefused, SchemaError, FleetError) as err:
+            except QtdeployError as err:  # unreachable, refused, schema: retried, the log goes on
                 self.last_error, self.errors = err, self.errors + 1
                 delay = min(max(delay * 2, 0.2), self.backoff_max_s)
+            except Exception as err:  # never end the thread silently: say it, and retry
+                self.last_error = FleetError(f"pushing failed: {type(err).__name__}: {err}")
+                self.errors += 1
+                delay = self.backoff_max_s
 
     def stop(self, *, drain_s: float = 10.0) -> bool:
         """Stop the thread, then push what is left, retrying for up to ``drain_s``; True when
@@ -88,7 +93,7 @@ class ContinuousPusher:
             try:
                 self._attempt()
                 return True
-            except FleetError as err:
+            except QtdeployError as err:
                 self.last_error, self.errors = err, self.errors + 1
                 if time.monotonic() + delay > deadline:
                     return False

@@ -141,9 +141,37 @@ def ensure_schema(conn: Any, *, migrate: bool = False, upto: int | None = None) 
 
     Returns (version before, version after). Raises ``SchemaError`` for an older schema without
     ``migrate`` and for a newer one always."""
+    psycopg = psycopg_module()
+    try:
+        return _ensure(conn, migrate, SCHEMA_VERSION if upto is None else upto)
+    except psycopg.errors.InsufficientPrivilege as err:
+        raise privilege_error(err) from None
+
+
+GRANTS = (
+    "GRANT SELECT, INSERT ON qtd_logs, qtd_chunks, qtd_samples, qtd_events TO <user>; "
+    "GRANT SELECT ON qtd_schema_version TO <user>; GRANT USAGE ON qtd_logs_log_key_seq TO <user>"
+)
+
+
+def privilege_error(err: Exception) -> FleetError:
+    """A refused CREATE (no schema yet) or a refused read/write of our tables, with the fix."""
+    text = _first_line(str(err))
+    if "for schema" in text or "for database" in text:
+        return FleetError(
+            f"this database user may not create the fleet tables: {text}.",
+            "Have the database owner run `qtdeploy energy migrate --to URL` once, then grant the "
+            f"gateways' user its rights: {GRANTS}.",
+        )
+    return FleetError(
+        f"this database user may not read or write the fleet tables: {text}.",
+        f"Have the database owner grant the gateways' user: {GRANTS}.",
+    )
+
+
+def _ensure(conn: Any, migrate: bool, target: int) -> tuple[int, int]:
     from qtdeploy import __version__
 
-    target = SCHEMA_VERSION if upto is None else upto
     with conn.transaction():
         conn.execute("SELECT pg_advisory_xact_lock(%s)", (_LOCK,))
         before = schema_version(conn)

@@ -26,7 +26,16 @@ from pathlib import Path
 from typing import Any
 
 from qtdeploy.energy.fleet.chunks import Entry, ManifestCursor, log_identity, read_chunk
-from qtdeploy.energy.fleet.db import FleetError, classify, connect, ensure_schema, psycopg_module, redact
+from qtdeploy.energy.fleet.db import (
+    FleetError,
+    SchemaError,
+    classify,
+    connect,
+    ensure_schema,
+    privilege_error,
+    psycopg_module,
+    redact,
+)
 from qtdeploy.energy.reader import Damaged
 
 SAMPLE_COLS = "log_key, session, chunk, t_s, unix_s, v, ma, mw"
@@ -193,7 +202,16 @@ class LogPusher:
         except psycopg.OperationalError as err:
             self.close()
             raise classify(err, self.url) from None
-        except FleetError:
+        except psycopg.errors.InsufficientPrivilege as err:
+            self.close()
+            raise privilege_error(err) from None
+        except psycopg.Error as err:
+            self.close()
+            raise FleetError(
+                f"the database at {redact(self.url)} refused the push: {_first(err)}.",
+                "Check the database (qtdeploy energy migrate --to URL checks and updates its schema).",
+            ) from None
+        except (FleetError, SchemaError):
             self.close()
             raise
         return self.stats

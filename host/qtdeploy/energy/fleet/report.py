@@ -17,7 +17,17 @@ from typing import Any
 
 import numpy as np
 
-from qtdeploy.energy.fleet.db import SCHEMA_VERSION, FleetError, SchemaError, connect, redact, schema_version
+from qtdeploy.energy.fleet.db import (
+    SCHEMA_VERSION,
+    FleetError,
+    SchemaError,
+    classify,
+    connect,
+    privilege_error,
+    psycopg_module,
+    redact,
+    schema_version,
+)
 from qtdeploy.energy.logfile import Event
 from qtdeploy.energy.reader import LogData
 from qtdeploy.energy.report import report_data
@@ -47,47 +57,61 @@ def _check(conn: Any, url: str) -> None:
 
 def load_logs(url: str, *, board: str | None = None, since: float | None = None) -> list[LogData]:
     """Every log in the database (of ``board``, from ``since`` unix seconds) as ``LogData``."""
+    psycopg = psycopg_module()
     conn = connect(url)
     try:
-        _check(conn, url)
-        logs = conn.execute(
-            "SELECT log_key, log_id, board, origin, rails, total_rails, rate_hz, sample_power, meta"
-            " FROM qtd_logs WHERE (%s::text IS NULL OR board = %s) ORDER BY board, log_key",
-            (board, board),
-        ).fetchall()
-        if board is not None and not logs:
-            known = [r[0] for r in conn.execute("SELECT DISTINCT board FROM qtd_logs ORDER BY 1")]
-            raise FleetError(
-                f"no board {board!r} in the database at {redact(url)}.",
-                f"Give one of: {', '.join(known) or '(none pushed yet)'}.",
-            )
-        lo = -np.inf if since is None else since
-        keys = [r[0] for r in logs]
-        by_key: dict[int, LogData] = {}
-        for key, log_id, bname, origin, rails, total, rate, sp, meta in logs:
-            m = dict(meta) | {
-                "board": bname, "origin": origin, "rails": list(rails), "total_rails": list(total),
-                "rate_hz": rate, "sample_power": sp, "log_id": log_id,
-            }  # fmt: skip
-            by_key[key] = LogData(Path(bname) / log_id[:12], m)
-            by_key[key].columns = ["t_s", "unix_s"] + [f"{r}_{q}" for r in rails for q in ("v", "ma", "mw")]
-        for key, ok in conn.execute(
-            "SELECT log_key, count(*) FROM qtd_chunks WHERE log_key = ANY(%s) GROUP BY 1", (keys,)
-        ):
-            by_key[key].chunks_ok = ok
-        for nr in sorted({len(d.meta["rails"]) for d in by_key.values()}):
-            same = [k for k, d in by_key.items() if len(d.meta["rails"]) == nr]
-            for key, rows in _samples(conn, same, nr, float(lo)).items():
-                by_key[key].samples = rows  # type: ignore[assignment]  # an array: report_data takes both
-        cur = conn.execute(
-            "SELECT log_key, t_s, unix_s, kind, duration_s, energy_mj, detail FROM qtd_events"
-            " WHERE log_key = ANY(%s) AND unix_s >= %s ORDER BY log_key, unix_s",
-            (keys, float(lo)),
-        )
-        for key, t_s, unix_s, kind, dur, mj, detail in cur:
-            by_key[key].events.append(Event(t_s, unix_s, kind, dur, mj, detail))
+        return _load(conn, url, board, since)
+    except psycopg.OperationalError as err:
+        raise classify(err, url) from None
+    except psycopg.errors.InsufficientPrivilege as err:
+        raise privilege_error(err) from None
+    except psycopg.Error as err:
+        raise FleetError(
+            f"the database at {redact(url)} refused the report's queries: {str(err).splitlines()[0]}.",
+            "Check the database: qtdeploy energy migrate --to URL checks and updates its schema.",
+        ) from None
     finally:
         conn.close()
+
+
+def _load(conn: Any, url: str, board: str | None, since: float | None) -> list[LogData]:
+    _check(conn, url)
+    logs = conn.execute(
+        "SELECT log_key, log_id, board, origin, rails, total_rails, rate_hz, sample_power, meta"
+        " FROM qtd_logs WHERE (%s::text IS NULL OR board = %s) ORDER BY board, log_key",
+        (board, board),
+    ).fetchall()
+    if board is not None and not logs:
+        known = [r[0] for r in conn.execute("SELECT DISTINCT board FROM qtd_logs ORDER BY 1")]
+        raise FleetError(
+            f"no board {board!r} in the database at {redact(url)}.",
+            f"Give one of: {', '.join(known) or '(none pushed yet)'}.",
+        )
+    lo = -np.inf if since is None else since
+    keys = [r[0] for r in logs]
+    by_key: dict[int, LogData] = {}
+    for key, log_id, bname, origin, rails, total, rate, sp, meta in logs:
+        m = dict(meta) | {
+            "board": bname, "origin": origin, "rails": list(rails), "total_rails": list(total),
+            "rate_hz": rate, "sample_power": sp, "log_id": log_id,
+        }  # fmt: skip
+        by_key[key] = LogData(Path(bname) / log_id[:12], m)
+        by_key[key].columns = ["t_s", "unix_s"] + [f"{r}_{q}" for r in rails for q in ("v", "ma", "mw")]
+    for key, ok in conn.execute(
+        "SELECT log_key, count(*) FROM qtd_chunks WHERE log_key = ANY(%s) GROUP BY 1", (keys,)
+    ):
+        by_key[key].chunks_ok = ok
+    for nr in sorted({len(d.meta["rails"]) for d in by_key.values()}):
+        same = [k for k, d in by_key.items() if len(d.meta["rails"]) == nr]
+        for key, rows in _samples(conn, same, nr, float(lo)).items():
+            by_key[key].samples = rows  # type: ignore[assignment]  # an array: report_data takes both
+    cur = conn.execute(
+        "SELECT log_key, t_s, unix_s, kind, duration_s, energy_mj, detail FROM qtd_events"
+        " WHERE log_key = ANY(%s) AND unix_s >= %s ORDER BY log_key, unix_s",
+        (keys, float(lo)),
+    )
+    for key, t_s, unix_s, kind, dur, mj, detail in cur:
+        by_key[key].events.append(Event(t_s, unix_s, kind, dur, mj, detail))
     return list(by_key.values())
 
 
