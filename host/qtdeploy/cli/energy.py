@@ -76,6 +76,7 @@ def log(
     setup_trace(trace)
     wanted = tuple(r.strip() for r in rails.split(",") if r.strip()) if rails else None
     source = BoardSource(port, baud=baud, board_file=board_file, rate_hz=rate, rails=wanted)
+    energy_fleet.check_push(push_url)  # a refused login fails before the board is touched
     try:
         source.open()  # a wrong port or rail fails now, before a log directory exists
     except SourceLost as err:
@@ -86,7 +87,7 @@ def log(
     old = {sig: signal.signal(sig, lambda *_: stopping.append(1)) for sig in (signal.SIGINT, signal.SIGTERM)}
     pusher = None
     try:
-        pusher = energy_fleet.start_push(push_url, out, push_as)  # a refused login fails before logging
+        pusher = energy_fleet.start_push(push_url, out, push_as)
         with _live(seconds, not as_json) as progress:
             stats = run_logger(
                 source,

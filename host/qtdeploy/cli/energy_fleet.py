@@ -138,12 +138,11 @@ def push_options(f: F) -> F:
     )(f)
 
 
-def start_push(url: str | None, out: str, name: str | None) -> Any:
-    """A running ContinuousPusher for ``out``, or None. Refused logins and schemas fail here,
-    before logging starts; an unreachable server only warns (the pusher catches up later)."""
+def check_push(url: str | None) -> None:
+    """Before the board is opened: a refused login, a wrong schema or no psycopg fails now, while
+    nothing is written; an unreachable server only warns (the pusher catches up later)."""
     if url is None:
-        return None
-    from qtdeploy.energy.fleet.continuous import ContinuousPusher
+        return
     from qtdeploy.energy.fleet.db import ServerUnreachable, connect, ensure_schema, psycopg_module
 
     psycopg_module()
@@ -159,6 +158,14 @@ def start_push(url: str | None, out: str, name: str | None) -> Any:
             highlight=False,
             soft_wrap=True,
         )
+
+
+def start_push(url: str | None, out: str, name: str | None) -> Any:
+    """A running ContinuousPusher for ``out`` (after ``check_push``), or None."""
+    if url is None:
+        return None
+    from qtdeploy.energy.fleet.continuous import ContinuousPusher
+
     pusher = ContinuousPusher(out, url, board=name)
     pusher.start()
     return pusher

@@ -44,6 +44,16 @@ def _version_key(path: str) -> int:
         return 0
 
 
+def _temp_parent() -> str | None:
+    """Where the cluster's directory goes: the usual temp directory, unless we are root and
+    ``nobody`` could not reach into it (a private TMPDIR); then /tmp."""
+    base = Path(tempfile.gettempdir())
+    if os.geteuid() != 0:
+        return None
+    reachable = all(os.stat(p).st_mode & 0o001 for p in [base, *base.parents])
+    return None if reachable else "/tmp"
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -61,7 +71,7 @@ class LocalServer:
                 "Install Debian's server: `apt-get install postgresql` (scripts/setup-env does).",
             )
         self.initdb, self.pg_ctl = initdb, pg_ctl
-        self.root = Path(root) if root else Path(tempfile.mkdtemp(prefix="qtd-pg-"))
+        self.root = Path(root) if root else Path(tempfile.mkdtemp(prefix="qtd-pg-", dir=_temp_parent()))
         self.data = self.root / "data"
         self.port = _free_port()
         self._as: list[str] = []
