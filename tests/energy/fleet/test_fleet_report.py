@@ -65,6 +65,12 @@ def test_board_and_since_filters(fleet, capsys):
     assert main(["energy", "report", "--from", url, "--since", "2027-01-17T12:00", "--json"]) == 0
     r = json.loads(capsys.readouterr().out)  # 2027-01-17T12:00Z is between b1 (day 1) and a2 (day 3)
     assert r["fleet"]["samples"] == len(logs["a2"][1].samples)
+    assert (
+        main(["energy", "report", "--from", url, "--since", "36500d", "--json"]) == 0
+    )  # a duration back from now
+    assert json.loads(capsys.readouterr().out)["fleet"]["samples"] == sum(
+        len(d.samples) for _, d in logs.values()
+    )
     assert main(["energy", "report", "--from", url, "--board", "nobody"]) == 8
     assert "node-a, node-b" in capsys.readouterr().err
 

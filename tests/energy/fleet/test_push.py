@@ -30,6 +30,8 @@ def test_push_then_push_again_lands_once_and_rows_are_the_logs(tmp_path, db_url,
     first = json.loads(capsys.readouterr().out)
     assert first["chunks_pushed"] == data.chunks_ok and first["samples_pushed"] == len(data.samples)
     assert "***" in first["database"] and "qtd-test-password" not in first["database"]
+    assert main(["energy", "push", str(tmp_path / "log"), "--to", db_url]) == 0  # as a person reads it
+    assert "0 chunk(s) pushed" in " ".join(capsys.readouterr().out.split())
     assert main(["energy", "push", str(tmp_path / "log"), "--to", db_url, "--json"]) == 0
     again = json.loads(capsys.readouterr().out)
     assert again["chunks_pushed"] == 0 and again["chunks_already_there"] == data.chunks_ok
@@ -80,7 +82,9 @@ def test_a_lost_answer_to_commit_is_retried_without_duplicates(tmp_path, db_url,
     stats = pusher.push()  # the retry: reconnects, re-reads the ledger
     pusher.close()
     proxy.close()
-    assert stats.chunks_pushed + db_counts(db_url)["chunks"] - stats.chunks_pushed == data.chunks_ok
+    assert stats.chunks_present > 0, (
+        "the retry re-sent the batch whose answer was lost; the ledger stopped it"
+    )
     assert_exactly_once(db_url, data)
 
 
