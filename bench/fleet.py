@@ -1,6 +1,6 @@
 """Fleet ingest: samples/s that `energy push` lands in PostgreSQL against the server's bare COPY.
 
-    python bench/fleet.py                        # 50 gateways x 4000 samples (8 rails... 4 rails)
+    python bench/fleet.py                        # 50 gateways x 4000 samples of 4 rails
     python bench/fleet.py --gateways 10 --samples 20000
 
 What runs: a throwaway PostgreSQL 15 on loopback (qtdeploy.energy.fleet.localserver; fsync
