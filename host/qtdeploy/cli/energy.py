@@ -13,7 +13,8 @@ from typing import Any
 
 import click
 
-from qtdeploy.cli.options import json_option, port_options
+from qtdeploy.cli import energy_fleet
+from qtdeploy.cli.options import json_option, parse_duration, port_options
 from qtdeploy.cli.output import emit, stderr, stdout
 from qtdeploy.energy.board_source import DEFAULT_RATE_HZ
 from qtdeploy.errors import LinkError, UsageError
@@ -48,6 +49,7 @@ command.add_command(energy_bench.plan)
     "at a low rate). 8 rails at 2/s is about 57 MB a day (35 MB of samples, 22 MB of checksummed manifest); at 10/s about 200 MB.",
 )
 @click.option("--rails", default=None, help="Comma-separated rail names (default: all in the board file).")
+@energy_fleet.push_options
 @json_option
 def log(
     port: str | None,
@@ -58,6 +60,8 @@ def log(
     duration: str | None,
     rate: int,
     rails: str | None,
+    push_url: str | None,
+    push_as: str | None,
     as_json: bool,
 ) -> None:
     """Append power samples to a crash-safe log; waits for a board that goes away."""
@@ -78,6 +82,7 @@ def log(
     setup_trace(trace)
     wanted = tuple(r.strip() for r in rails.split(",") if r.strip()) if rails else None
     source = BoardSource(port, baud=baud, board_file=board_file, rate_hz=rate, rails=wanted)
+    energy_fleet.check_push(push_url)  # a refused login fails before the board is touched
     try:
         source.open()  # a wrong port or rail fails now, before a log directory exists
     except SourceLost as err:
@@ -86,7 +91,9 @@ def log(
         ) from None
     stopping: list[int] = []
     old = {sig: signal.signal(sig, lambda *_: stopping.append(1)) for sig in (signal.SIGINT, signal.SIGTERM)}
+    pusher = None
     try:
+        pusher = energy_fleet.start_push(push_url, out, push_as)
         with _live(seconds, not as_json) as progress:
             stats = run_logger(
                 source,
@@ -98,6 +105,7 @@ def log(
             )
     finally:
         source.close()  # also when the log cannot be opened (another log's rails, a full disk)
+        pushed = energy_fleet.finish_push(pusher)
         for sig, handler in old.items():
             signal.signal(sig, handler)
     result = {
@@ -111,7 +119,7 @@ def log(
         "gaps": stats.gaps,
         "gap_seconds": round(stats.gap_s, 3),
         "samples_lost_on_link": source.lost_samples,
-    }
+    } | pushed
     emit(result, as_json, _human_log)
 
 
@@ -137,31 +145,30 @@ def _human_log(r: dict[str, Any]) -> None:
         f"totalling {r['gap_seconds']:.1f} s",
         highlight=False,
     )
-
-
-def parse_duration(text: str | None) -> float | None:
-    """'90s', '10m', '3h', '2d' or plain seconds -> seconds."""
-    if text is None:
-        return None
-    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-    try:
-        if text[-1:] in units:
-            return float(text[:-1]) * units[text[-1]]
-        return float(text)
-    except ValueError:
-        raise UsageError(
-            f"--duration {text!r} is not a duration.", "Write it as 90s, 10m, 3h or 2d."
-        ) from None
+    if "push" in r:
+        energy_fleet.human_push_summary(r["push"])
 
 
 @command.command("report")
-@click.argument("logdir", required=True, type=click.Path(file_okay=False))
+@click.argument("logdir", required=False, type=click.Path(file_okay=False))
+@energy_fleet.report_options
 @click.option("--png", type=click.Path(dir_okay=False), default=None, help="Write the plots to this PNG.")
 @json_option
-def report(logdir: str, png: str | None, as_json: bool) -> None:
-    """Mean power and energy per rail, energy per inference, plots."""
+def report(
+    logdir: str | None,
+    from_url: str | None,
+    fleet_board: str | None,
+    since: str | None,
+    png: str | None,
+    as_json: bool,
+) -> None:
+    """Mean power and energy per rail, energy per inference, plots (of a LOGDIR or a fleet database)."""
     from qtdeploy.energy.report import report as make_report
 
+    if energy_fleet.fleet_report_cmd(logdir, from_url, fleet_board, since, png, as_json):
+        return
+    if logdir is None:
+        raise UsageError("`qtdeploy energy report` needs a LOGDIR or --from URL.", "Give the log directory.")
     emit(make_report(logdir, png=png), as_json, _human)
 
 
@@ -230,3 +237,6 @@ def _human(r: dict[str, Any]) -> None:
         stdout.print(f"uncommitted tail (a crash mid-chunk, not part of the log): {r['uncommitted_bytes']}")
     if r.get("png"):
         stdout.print(f"plots: {r['png']}")
+
+
+energy_fleet.register(command)  # energy push, energy migrate

@@ -7,6 +7,8 @@ from typing import Any
 
 import click
 
+from qtdeploy.errors import UsageError
+
 F = Callable[..., Any]
 
 
@@ -59,3 +61,18 @@ def open_board(port: str | None, baud: int | None, trace: bool, board: str | Non
 
     setup_trace(trace)
     return Board.open(port, board=board, baud=baud)
+
+
+def parse_duration(text: str | None) -> float | None:
+    """'90s', '10m', '3h', '2d' or plain seconds -> seconds."""
+    if text is None:
+        return None
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+    try:
+        if text[-1:] in units:
+            return float(text[:-1]) * units[text[-1]]
+        return float(text)
+    except ValueError:
+        raise UsageError(
+            f"--duration {text!r} is not a duration.", "Write it as 90s, 10m, 3h or 2d."
+        ) from None

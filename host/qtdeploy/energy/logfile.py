@@ -14,6 +14,7 @@ import hashlib
 import json
 import os
 import time
+import uuid
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -165,6 +166,7 @@ class LogWriter:
             "rate_hz": rate_hz,
             "total_rails": list(total_rails if total_rails is not None else rails),
             "sample_power": sample_power,
+            "log_id": uuid.uuid4().hex,  # the log's identity in a fleet database (energy push)
         }  # "interval_mean": each sample's power is the mean since the previous
         try:
             root.mkdir(parents=True, exist_ok=True)

@@ -100,7 +100,11 @@ def inference_energies(data: LogData, t: np.ndarray, total_mw: np.ndarray) -> tu
 
 def report(logdir: str | Path, *, png: str | Path | None = None, gap_factor: float = 3.0) -> dict[str, Any]:
     """The report of a log as a dict (JSON-ready); writes the plots to ``png`` if given."""
-    data = read_log(logdir)
+    return report_data(read_log(logdir), png=png, gap_factor=gap_factor)
+
+
+def report_data(data: LogData, *, png: str | Path | None = None, gap_factor: float = 3.0) -> dict[str, Any]:
+    """The report of log data however it was read (a directory, or the fleet database)."""
     rails = data.rails
     rows = np.array(data.samples, dtype=float).reshape(-1, 2 + 3 * len(rails))
     t = rows[:, 1]
