@@ -2,7 +2,9 @@
 // SPI0 / I2C1 / GPIOs wired to the virtual board's part models (parts.mjs, the same C models as
 // hal/posix, compiled to WebAssembly). Events and errors are JSON lines on stderr.
 //
-//   node harness.mjs --uf2 FILE [--flash FILE] [--parts parts.wasm] [--die-after-flash-ops K]
+//   node harness.mjs --uf2 FILE --parts parts.wasm --flash FILE --pins JSON
+//                    [--die-after-flash-ops K] [--time-scale X]
+// --pins: {"flash_cs": 1, ..., "fpga_prog_b": 12} from the board file (qtdeploy.sim.rp2040).
 //
 // No bootrom ships with rp2040js: the harness does what the ROM does on a flash boot (RP2040
 // datasheet §2.8.1.3) and nothing more: copy the first 256 bytes of flash to 0x20041F00, check
@@ -51,11 +53,17 @@ function romBoot(mcu) {
 
 export async function main() {
   const mcu = new RP2040();
+  // the emulator's own log goes to stderr as events: stdout carries only the CDC byte stream
+  const note = (level) => (component, message) => log({ event: 'emulator', level, component, message });
+  mcu.logger = { debug: () => {}, info: () => {}, warn: note('warn'), error: note('error') };
   loadUf2(mcu, readFileSync(args.uf2));
   let parts = null;
   if (args.parts) {
     const { Parts } = await import('./parts.mjs');
-    parts = await Parts.load(args.parts, { mcu, flashFile: args.flash, dieAfter: Number(args['die-after-flash-ops'] || 0), log });
+    parts = await Parts.load(args.parts, {
+      mcu, flashFile: args.flash, pins: JSON.parse(args.pins), log,
+      dieAfter: Number(args['die-after-flash-ops'] || 0), timeScale: Number(args['time-scale'] || 1),
+    });
   }
   const usb = new UsbHost(mcu.usbCtrl, log);
   usb.onSerialData = (buf) => process.stdout.write(buf);
@@ -79,6 +87,8 @@ export async function main() {
         clock.tick(mcu.core.executeInstruction() * cycleNanos);
       }
     }
+    if (args.peek) log({ event: 'peek', words: String(args.peek).split(',').map((a) => mcu.readUint32(parseInt(a, 16)).toString(16)) });
+    if (args['trace-pc']) log({ event: 'pc', pc: mcu.core.PC.toString(16), us: Math.floor(clock.nanos / 1000) });
     setImmediate(run);
   };
   run();

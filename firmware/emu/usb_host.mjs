@@ -171,6 +171,7 @@ export class UsbHost {
         this.finish(new Uint8Array(0)); // the device's zero-length IN status packet
       }
     } else if (ep === this.info.bulkIn) {
+      if (process.env.QTD_EMU_DEBUG) this.log({ event: 'bulk-in', n: buf.length });
       if (this.onSerialData) this.onSerialData(buf);
     }
   }
@@ -187,6 +188,7 @@ export class UsbHost {
         step.outData = null;
       }
     } else if (ep === this.info.bulkOut) {
+      if (process.env.QTD_EMU_DEBUG) this.log({ event: 'bulk-out-armed', size });
       this.pendingOut = size;
       this.kickOut();
     }
@@ -194,6 +196,7 @@ export class UsbHost {
 
   /** Bytes from the host program (the pty) toward the device. */
   write(bytes) {
+    if (process.env.QTD_EMU_DEBUG) this.log({ event: 'host-out', n: bytes.length, pending: this.pendingOut, configured: this.configured });
     for (const b of bytes) this.rx.push(b);
     this.kickOut();
   }
