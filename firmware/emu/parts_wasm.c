@@ -19,7 +19,7 @@
 #include "qtd/board_config.h"
 #include "qtd/flash.h"
 
-#define EXPORT(name) __attribute__((export_name(#name)))
+#define EXPORT(name)  __attribute__((export_name(#name)))
 #define FLASH_CMD_MAX (4u + 4096u)
 
 __attribute__((import_module("env"), import_name("now_us"))) double js_now_us(void);
@@ -82,10 +82,10 @@ EXPORT(parts_fault_msg) const char *parts_fault_msg(void) {
 
 static bool read_opcode(uint8_t op, size_t *cmd_len) {
     switch (op) {
-    case QTD_NOR_READ: *cmd_len = 1u + 3u; return true;
-    case QTD_NOR_READ_STATUS:
-    case QTD_NOR_READ_JEDEC: *cmd_len = 1u; return true;
-    default: return false;
+        case QTD_NOR_READ: *cmd_len = 1u + 3u; return true;
+        case QTD_NOR_READ_STATUS:
+        case QTD_NOR_READ_JEDEC: *cmd_len = 1u; return true;
+        default: return false;
     }
 }
 
@@ -131,9 +131,9 @@ EXPORT(parts_flash_end) void parts_flash_end(void) {
     nor_model_xfer(&g_nor, g_cmd, cmd_len, g_cmd + cmd_len, g_cmd_len - cmd_len, NULL, 0);
     if (cmd_len == 4u) {
         uint32_t a = ((uint32_t)g_cmd[1] << 16) | ((uint32_t)g_cmd[2] << 8) | g_cmd[3];
-        uint32_t unit = op == QTD_NOR_PAGE_PROGRAM ? k_board.page_size
+        uint32_t unit = op == QTD_NOR_PAGE_PROGRAM      ? k_board.page_size
                         : op == QTD_NOR_SECTOR_ERASE_4K ? 4096u
-                                                         : 65536u;
+                                                        : 65536u;
         uint32_t lo = a - a % unit, hi = lo + unit;
         if (hi > k_board.flash_size) {
             hi = k_board.flash_size;

@@ -144,10 +144,11 @@
 #define IC_STATUS_TFNF       (1u << 1)
 
 /* §4.1.4 USB controller: DPRAM and registers */
-#define USB_DPRAM            0x50100000u
-#define USB_DPRAM_SIZE       4096u
-#define USB_EP_CTRL(ep, out) (USB_DPRAM + 8u * (ep) + ((out) ? 4u : 0u)) /* ep >= 1: EP1_IN_CONTROL at 0x08  \
-                                                                          */
+#define USB_DPRAM      0x50100000u
+#define USB_DPRAM_SIZE 4096u
+#define USB_EP_CTRL(ep, out)                                                                                 \
+    (USB_DPRAM + 8u * (ep) + ((out) ? 4u : 0u)) /* ep >= 1: EP1_IN_CONTROL at 0x08                           \
+                                                 */
 #define USB_BUF_CTRL(ep, out) (USB_DPRAM + 0x80u + 8u * (ep) + ((out) ? 4u : 0u))
 #define USB_EP0_BUF           0x100u /* DPRAM offset of EP0's shared buffer */
 #define USB_REGS              0x50110000u
