@@ -87,6 +87,7 @@ class Command(IntEnum):
     RESET = 0x02
     SET_BAUD = 0x03
     PING = 0x04
+    BUILD_INFO = 0x05
     FLASH_INFO = 0x10
     FLASH_ERASE = 0x11
     FLASH_WRITE = 0x12
@@ -113,6 +114,7 @@ COMMAND_INFO: dict[Command, dict[str, str]] = {
     Command.RESET: {"doc": "Reboot the MCU (answered before the reset)."},
     Command.SET_BAUD: {"doc": "Change the UART baud rate after the answer is sent."},
     Command.PING: {"doc": "Echo the payload; link health and latency."},
+    Command.BUILD_INFO: {"doc": "The running binary's GNU build-id, its target and its boot status."},
     Command.FLASH_INFO: {"doc": "Flash geometry, layout and slot table."},
     Command.FLASH_ERASE: {"doc": "Erase whole sectors of a range."},
     Command.FLASH_WRITE: {"doc": "Program bytes (page-bounded by the board); optionally compressed."},
@@ -160,6 +162,7 @@ class Status(IntEnum):
     BLOB_INVALID = 0x33
     UNSUPPORTED = 0x34
     ACCEL_TIMEOUT = 0x35
+    FLASH_ID_MISMATCH = 0x50
     SENSOR_ERROR = 0x40
     INTERNAL = 0x7F
 
@@ -249,6 +252,10 @@ STATUS_INFO: dict[Status, dict[str, str]] = {
     Status.ACCEL_TIMEOUT: {
         "meaning": "The accelerator did not finish within its cycle budget.",
         "action": "Reconfigure the FPGA (`qtdeploy flash` or RESET); report it if it repeats.",
+    },
+    Status.FLASH_ID_MISMATCH: {
+        "meaning": "The flash chip's JEDEC id differs from the board file this firmware was built for; flash commands are refused.",
+        "action": "Build and install the firmware for this board's board file (qtdeploy firmware build --board ...), or correct [flash] jedec_id.",
     },
     Status.SENSOR_ERROR: {
         "meaning": "A power monitor did not answer on I2C or gave an invalid reading.",

@@ -33,6 +33,7 @@ class Mcu:
     # firmware build for that MCU (firmware/tools/board_header.py); absent on boards without one.
     xosc_hz: int | None = None
     pins: dict[str, int] = field(default_factory=dict)
+    program_flash_bytes: int | None = None  # the MCU's own program flash (the size budget)
 
 
 @dataclass(frozen=True)
@@ -411,6 +412,7 @@ def _build(top: _Table, path: Path) -> Board:
         mcu_t.positive("clock_hz"),
         mcu_t.get("xosc_hz", int, required=False),
         _mcu_pins(mcu_t),
+        mcu_t.get("program_flash_bytes", int, required=False),
     )
     mcu_t.done()
     flash = _flash(top.table("flash"))

@@ -181,7 +181,28 @@ def outputs(root: Path | None = None) -> dict[Path, str]:
     """The generated files and their expected contents, keyed by path relative to the repo root."""
     root = root or repo_root()
     spec = load_spec(root / "protocol")
-    return {PY_OUT: render_python(spec), C_OUT: render_c(spec)}
+    return {PY_OUT: _ruff_formatted(render_python(spec)), C_OUT: render_c(spec)}
+
+
+def _ruff_formatted(text: str) -> str:
+    """The Python module as ``ruff format`` leaves it (tests/lint checks every tracked .py file),
+    so that regenerating and formatting agree; unchanged where ruff is not installed."""
+    import shutil
+    import subprocess
+    import sys
+
+    beside = Path(sys.executable).with_name("ruff")
+    ruff = str(beside) if beside.exists() else shutil.which("ruff")
+    if ruff is None:
+        return text
+    proc = subprocess.run(
+        [ruff, "format", "--stdin-filename", str(PY_OUT), "-"],
+        input=text,
+        capture_output=True,
+        text=True,
+        cwd=repo_root(),
+    )
+    return proc.stdout if proc.returncode == 0 else text
 
 
 def sync_outputs(root: Path, files: dict[Path, str], *, check: bool, regenerate: str) -> int:

@@ -5,9 +5,11 @@
  * The monitors' wiring to the power model is power_wiring.c (shared with the RP2040 emulator's
  * parts, firmware/emu). */
 #define _DEFAULT_SOURCE
+#define _GNU_SOURCE /* dl_iterate_phdr */
 #include "board_posix.h"
 
 #include <errno.h>
+#include <link.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -123,4 +125,44 @@ bool hal_gpio_get(unsigned pin) {
 /* RAM state is re-made by main re-running qtd_app_init; the pty and flash file stay, like the
  * USB cable and the flash chip across a watchdog reset. */
 void hal_system_reset(void) {
+}
+
+/* The virtual board has no ROM bootloader to reboot into. */
+bool hal_bootloader_available(void) {
+    return false;
+}
+
+const char *hal_target(void) {
+    return "posix";
+}
+
+/* The executable's own GNU build-id note (PT_NOTE of the main program, the first object). */
+static int find_build_id(struct dl_phdr_info *info, size_t size, void *data) {
+    (void)size;
+    const uint8_t **out = data;
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type != PT_NOTE) {
+            continue;
+        }
+        const uint8_t *p = (const uint8_t *)(info->dlpi_addr + ph->p_vaddr), *end = p + ph->p_memsz;
+        while (p + sizeof(ElfW(Nhdr)) <= end) {
+            const ElfW(Nhdr) *n = (const ElfW(Nhdr) *)(const void *)p;
+            const uint8_t *name = p + sizeof *n, *desc = name + ((n->n_namesz + 3u) & ~3u);
+            if (n->n_type == NT_GNU_BUILD_ID && n->n_namesz == 4 && memcmp(name, "GNU", 4) == 0) {
+                out[0] = desc;
+                out[1] = desc + n->n_descsz;
+                return 1;
+            }
+            p = desc + ((n->n_descsz + 3u) & ~3u);
+        }
+    }
+    return 1; /* only the main program */
+}
+
+size_t hal_build_id(const uint8_t **id) {
+    const uint8_t *range[2] = {NULL, NULL};
+    dl_iterate_phdr(find_build_id, range);
+    *id = range[0];
+    return range[0] ? (size_t)(range[1] - range[0]) : 0;
 }

@@ -3,6 +3,7 @@
 #include "hal.h"
 #include "qtd/app.h"
 #include "qtd/board_config.h"
+#include "qtd/commands.h"
 #include "qtd/mcu_config.h"
 #include "qtd/model.h"
 #include "qtd/power.h"
@@ -38,6 +39,11 @@ int main(void) {
     for (;;) {
         (void)qtd_app_init(&k_board); /* a failed boot is what HELLO / FPGA_STATUS report */
         while (qtd_app_poll()) {
+        }
+        if (qtd_link.reset_to_bootloader) {
+            rp2040_usb_drain();
+            hal_delay_us(1000);
+            (void)rp2040_reboot_to_bootloader(); /* returns only where no ROM answers */
         }
         hal_system_reset();
     }
@@ -76,4 +82,16 @@ void hal_system_reset(void) {
     REG_SET(WATCHDOG_CTRL) = WATCHDOG_CTRL_TRIGGER;
     for (;;) {
     }
+}
+
+bool hal_bootloader_available(void) {
+    return rp2040_rom_present();
+}
+
+const char *hal_target(void) {
+    return "rp2040";
+}
+
+size_t hal_build_id(const uint8_t **id) {
+    return rp2040_build_id(id);
 }

@@ -31,5 +31,6 @@ void rp2040_read_unique_id(uint8_t id[8]);
 /* the ELF's GNU build-id (20 bytes of SHA-1), or 0 bytes when the link dropped it */
 size_t rp2040_build_id(const uint8_t **id);
 bool rp2040_reboot_to_bootloader(void);
+bool rp2040_rom_present(void);
 
 #endif /* QTD_RP2040_HAL_H */

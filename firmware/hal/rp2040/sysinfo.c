@@ -81,17 +81,27 @@ size_t rp2040_build_id(const uint8_t **id) {
 
 /* The ROM's reset_usb_boot(gpio_activity_mask, disable_interface_mask): reboot as if BOOTSEL
  * were held. Returns (false) only where the ROM is not there (an emulator without a bootrom). */
-bool rp2040_reboot_to_bootloader(void) {
+static const volatile uint8_t *rom(void) {
     uintptr_t base = 0; /* the ROM sits at address 0: hide it from the compiler's null checks */
     __asm__("" : "+r"(base));
-    const volatile uint8_t *rom = (const volatile uint8_t *)base;
-    if (rom[0x10] != 'M' || rom[0x11] != 'u' || rom[0x12] != 1) {
+    return (const volatile uint8_t *)base;
+}
+
+/* §2.8.3: the ROM starts with 'M', 'u', 0x01 at 0x10. */
+bool rp2040_rom_present(void) {
+    return rom()[0x10] == 'M' && rom()[0x11] == 'u' && rom()[0x12] == 1;
+}
+
+bool rp2040_reboot_to_bootloader(void) {
+    if (!rp2040_rom_present()) {
         return false;
     }
+    const volatile uint8_t *rom_ = rom();
     typedef void *(*lookup_fn)(const uint16_t *table, uint32_t code);
     typedef void (*reset_usb_boot_fn)(uint32_t gpio_mask, uint32_t disable_mask);
-    lookup_fn lookup = (lookup_fn)(uintptr_t)(rom[ROM_TABLE_LOOKUP] | rom[ROM_TABLE_LOOKUP + 1] << 8);
-    const uint16_t *table = (const uint16_t *)(uintptr_t)(rom[ROM_FUNC_TABLE] | rom[ROM_FUNC_TABLE + 1] << 8);
+    lookup_fn lookup = (lookup_fn)(uintptr_t)(rom_[ROM_TABLE_LOOKUP] | rom_[ROM_TABLE_LOOKUP + 1] << 8);
+    const uint16_t *table =
+        (const uint16_t *)(uintptr_t)(rom_[ROM_FUNC_TABLE] | rom_[ROM_FUNC_TABLE + 1] << 8);
     reset_usb_boot_fn fn = (reset_usb_boot_fn)lookup(table, (uint32_t)'U' | (uint32_t)'B' << 8);
     if (fn == NULL) {
         return false;

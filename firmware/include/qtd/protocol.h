@@ -74,6 +74,7 @@ enum {
     QTD_CMD_RESET = 0x02, /* Reboot the MCU (answered before the reset). */
     QTD_CMD_SET_BAUD = 0x03, /* Change the UART baud rate after the answer is sent. */
     QTD_CMD_PING = 0x04, /* Echo the payload; link health and latency. */
+    QTD_CMD_BUILD_INFO = 0x05, /* The running binary's GNU build-id, its target and its boot status. */
     QTD_CMD_FLASH_INFO = 0x10, /* Flash geometry, layout and slot table. */
     QTD_CMD_FLASH_ERASE = 0x11, /* Erase whole sectors of a range. */
     QTD_CMD_FLASH_WRITE = 0x12, /* Program bytes (page-bounded by the board); optionally compressed. */
@@ -119,6 +120,7 @@ enum {
     QTD_ST_BLOB_INVALID = 0x33, /* The blob in flash is malformed or its hash does not match. */
     QTD_ST_UNSUPPORTED = 0x34, /* The board does not support this (engine, bit width, codec or rate). */
     QTD_ST_ACCEL_TIMEOUT = 0x35, /* The accelerator did not finish within its cycle budget. */
+    QTD_ST_FLASH_ID_MISMATCH = 0x50, /* The flash chip's JEDEC id differs from the board file this firmware was built for; flash commands are refused. */
     QTD_ST_SENSOR_ERROR = 0x40, /* A power monitor did not answer on I2C or gave an invalid reading. */
     QTD_ST_INTERNAL = 0x7f, /* The firmware hit an internal error. */
 };
@@ -213,6 +215,7 @@ static inline const char *qtd_command_name(int code) {
     case QTD_CMD_RESET: return "RESET";
     case QTD_CMD_SET_BAUD: return "SET_BAUD";
     case QTD_CMD_PING: return "PING";
+    case QTD_CMD_BUILD_INFO: return "BUILD_INFO";
     case QTD_CMD_FLASH_INFO: return "FLASH_INFO";
     case QTD_CMD_FLASH_ERASE: return "FLASH_ERASE";
     case QTD_CMD_FLASH_WRITE: return "FLASH_WRITE";
@@ -260,6 +263,7 @@ static inline const char *qtd_status_name(int code) {
     case QTD_ST_BLOB_INVALID: return "BLOB_INVALID";
     case QTD_ST_UNSUPPORTED: return "UNSUPPORTED";
     case QTD_ST_ACCEL_TIMEOUT: return "ACCEL_TIMEOUT";
+    case QTD_ST_FLASH_ID_MISMATCH: return "FLASH_ID_MISMATCH";
     case QTD_ST_SENSOR_ERROR: return "SENSOR_ERROR";
     case QTD_ST_INTERNAL: return "INTERNAL";
     default: return 0;

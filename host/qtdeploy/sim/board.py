@@ -49,6 +49,9 @@ class SimOptions:
     die_after_flash_ops: int | None = None
     pacing: bool = True
     fpga: str = "model"
+    # "posix": the firmware built for the host (hal/posix); "rp2040": the enV5's UF2 in the
+    # rp2040js emulator against the same part models (qtdeploy.sim.rp2040)
+    mcu: str = "posix"
 
     def flash_path(self) -> Path:
         return Path(self.flash_file) if self.flash_file else default_flash_file(self.board)
@@ -222,6 +225,10 @@ def start_or_attach(options: SimOptions) -> tuple[str, VirtualBoard | None]:
     the started VirtualBoard otherwise (the caller stops it). Options other than the flash file
     only apply to a board started here.
     """
+    if options.mcu == "rp2040":
+        from qtdeploy.sim.rp2040 import start_or_attach_rp2040
+
+        return start_or_attach_rp2040(options)  # type: ignore[return-value]
     board = VirtualBoard(options)  # validates the options before anything touches the disk
     flash = board.flash_file
     flash.parent.mkdir(parents=True, exist_ok=True)

@@ -71,6 +71,18 @@ class EmulatedBoard:
         self._enumerated = threading.Event()
         self._master = -1
         self._slave = -1
+        self.state_file: Path | None = None  # written by publish() for `qtdeploy sim --mcu rp2040`
+
+    def publish(self) -> None:
+        """Let other processes attach to this board (``--port sim://?mcu=rp2040&flash=...``)."""
+        from qtdeploy.sim.board import _state_file
+
+        assert self.proc is not None
+        self.state_file = _state_file(self.flash_file)
+        self.state_file.write_text(
+            json.dumps({"pid": self.proc.pid, "pty": self.pty, "fpga": "model", "mcu": "rp2040"})
+        )
+        self._published = True
 
     def start(self) -> EmulatedBoard:
         node_modules()
@@ -163,6 +175,8 @@ class EmulatedBoard:
         return self.proc.wait(timeout=timeout)
 
     def stop(self) -> int | None:
+        if getattr(self, "_published", False) and self.state_file is not None:
+            self.state_file.unlink(missing_ok=True)
         if self.proc is None:
             return None
         if self.proc.poll() is None:
@@ -186,3 +200,36 @@ class EmulatedBoard:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def start_or_attach_rp2040(options) -> tuple[str, EmulatedBoard | None]:
+    """``sim://?mcu=rp2040``: attach to an emulated board running on the flash file, or build the
+    firmware (once per source change) and start one; as :func:`qtdeploy.sim.board.start_or_attach`."""
+    import fcntl
+
+    from qtdeploy.errors import UsageError
+    from qtdeploy.firmware import build
+    from qtdeploy.sim.board import running_pty
+
+    if options.fpga != "model":
+        raise UsageError(
+            "The RP2040 emulator's FPGA is the accelerator's C model; --fpga rtl needs the host build.",
+            "Drop fpga=rtl, or use the posix virtual board (mcu=posix) for the Verilated RTL.",
+        )
+    flash = options.flash_path()
+    flash.parent.mkdir(parents=True, exist_ok=True)
+    with open(flash.with_name(flash.name + ".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        pty = running_pty(flash)
+        if pty is not None:
+            return pty, None
+        fw = build(options.board, emulator=True)
+        board = EmulatedBoard(
+            fw.uf2,
+            fw.parts_wasm,
+            flash,
+            board=options.board,
+            die_after_flash_ops=options.die_after_flash_ops,
+            time_scale=options.time_scale,
+        ).start()
+        return board.pty, board
