@@ -3,7 +3,9 @@
 // hal/posix, compiled to WebAssembly). Events and errors are JSON lines on stderr.
 //
 //   node harness.mjs --uf2 FILE --parts parts.wasm --flash FILE --pins JSON
-//                    [--die-after-flash-ops K] [--time-scale X]
+//                    [--die-after-flash-ops K] [--time-scale X] [--flash-jedec 0xMMTTCC]
+// --flash-jedec: the flash chip answers another JEDEC id than the board file's (a board fitted
+// with another part: the firmware must refuse flash commands).
 // --pins: {"flash_cs": 1, ..., "fpga_prog_b": 12} from the board file (qtdeploy.sim.rp2040).
 //
 // No bootrom ships with rp2040js: the harness does what the ROM does on a flash boot (RP2040
@@ -63,6 +65,7 @@ export async function main() {
     parts = await Parts.load(args.parts, {
       mcu, flashFile: args.flash, pins: JSON.parse(args.pins), log,
       dieAfter: Number(args['die-after-flash-ops'] || 0), timeScale: Number(args['time-scale'] || 1),
+      flashJedec: Number(args['flash-jedec'] || 0),
     });
   }
   const usb = new UsbHost(mcu.usbCtrl, log);
@@ -76,6 +79,7 @@ export async function main() {
   romBoot(mcu);
   log({ event: 'boot', via: 'boot2 at 0x20041F00 (no bootrom)' });
   const cycleNanos = 1e9 / 125e6;
+  let chunks = 0, lastCycles = 0, lastT = performance.now();
   const run = () => {
     const clock = mcu.clock;
     for (let i = 0; i < 200000; i++) {
@@ -88,6 +92,11 @@ export async function main() {
       }
     }
     if (args.peek) log({ event: 'peek', words: String(args.peek).split(',').map((a) => mcu.readUint32(parseInt(a, 16)).toString(16)) });
+    if (args.speed && (++chunks % 50) === 0) {
+      const now = performance.now();
+      log({ event: 'speed', mips: (mcu.core.cycles - lastCycles) / (now - lastT) / 1000, virtual_us: Math.floor(clock.nanos / 1000) });
+      lastCycles = mcu.core.cycles; lastT = now;
+    }
     if (args['trace-pc']) log({ event: 'pc', pc: mcu.core.PC.toString(16), us: Math.floor(clock.nanos / 1000) });
     setImmediate(run);
   };

@@ -29,12 +29,12 @@ export class Parts {
     return new Parts(exports, opts);
   }
 
-  constructor(x, { mcu, flashFile, dieAfter, timeScale, pins, log }) {
+  constructor(x, { mcu, flashFile, dieAfter, timeScale, flashJedec, pins, log }) {
     this.x = x;
     this.mcu = mcu;
     this.log = log;
     this.pins = pins;
-    const ptr = x.parts_init(timeScale || 1, dieAfter || 0);
+    const ptr = x.parts_init(timeScale || 1, dieAfter || 0, flashJedec || 0);
     const size = x.parts_flash_size();
     this.flash = () => new Uint8Array(x.memory.buffer, ptr, size);
     this.fd = this.openFlash(flashFile, size);

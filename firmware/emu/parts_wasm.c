@@ -52,9 +52,11 @@ static void on_power_cut(nor_model_t *m) {
 
 /* The flash array (the harness fills it from the flash file) and the board's geometry. */
 EXPORT(parts_init)
-uint8_t *parts_init(double time_scale, uint32_t die_after) {
+uint8_t *parts_init(double time_scale, uint32_t die_after, uint32_t jedec_id) {
+    /* jedec_id 0: the board file's part; another value: a board fitted with another chip */
     g_mem = malloc(k_board.flash_size);
-    nor_model_init(&g_nor, g_mem, k_board.flash_size, k_board.page_size, k_board.jedec_id);
+    nor_model_init(&g_nor, g_mem, k_board.flash_size, k_board.page_size,
+                   jedec_id ? jedec_id : k_board.jedec_id);
     g_nor.page_program_us = (uint32_t)(QTD_BOARD_PAGE_PROGRAM_TYP_US * time_scale);
     g_nor.erase_64k_us = (uint32_t)(QTD_BOARD_SECTOR_ERASE_TYP_US * time_scale);
     g_nor.erase_4k_us = g_nor.erase_64k_us / 4u;

@@ -92,7 +92,9 @@ def _size(elf: Path, board: str) -> SizeReport:
         parts = line.split()
         if len(parts) == 3 and parts[1].isdigit():
             sections[parts[0]] = int(parts[1])
-    text = sum(sections.get(s, 0) for s in (".boot2", ".text", ".ARM.exidx"))
+    text = sum(
+        sections.get(s, 0) for s in (".boot2", ".vectors", ".note.gnu.build-id", ".text", ".ARM.exidx")
+    )
     b = load_board(board)
     return SizeReport(
         text=text,
@@ -102,6 +104,21 @@ def _size(elf: Path, board: str) -> SizeReport:
         flash_budget=b.mcu.program_flash_bytes or 2 * 1024 * 1024,
         ram_budget=SRAM_BYTES,
     )
+
+
+def _hash(board: str) -> str:
+    """The virtual board's source hash plus what only this build reads: the linker script, boot2,
+    the emulator harness (so that a changed .ld or .S rebuilds, as a changed .c does)."""
+    import hashlib
+
+    fw = firmware_dir()
+    h = hashlib.sha256(source_hash(board).encode())
+    extra = (
+        sorted(fw.glob("hal/rp2040/*.ld")) + sorted(fw.glob("hal/rp2040/*.S")) + sorted(fw.glob("emu/*.mjs"))
+    )
+    for path in extra:
+        h.update(path.name.encode() + b"\0" + path.read_bytes())
+    return h.hexdigest()[:16]
 
 
 def build(board: str = "env5", *, emulator: bool = False, rebuild: bool = False) -> FirmwareBuild:
@@ -118,7 +135,7 @@ def build(board: str = "env5", *, emulator: bool = False, rebuild: bool = False)
             "apt-get install clang lld wasi-libc (scripts/setup-env does).",
         )
     load_board(board)  # a bad board file fails here with its own message
-    out = cache_dir() / f"rp2040-{source_hash(board)}"
+    out = cache_dir() / f"rp2040-{_hash(board)}"
     rp = out / "rp2040"
     targets = ["rp2040"] + (["rp2040-emu"] if emulator else [])
     out.mkdir(parents=True, exist_ok=True)

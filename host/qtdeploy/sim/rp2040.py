@@ -25,7 +25,20 @@ from qtdeploy.errors import LinkError, NotAvailableError
 from qtdeploy.paths import firmware_dir
 
 log = logging.getLogger("qtdeploy.sim.rp2040")
+# The link's base timeout toward the emulated board (wall seconds): the emulator runs the M0+ at
+# ~15 M cycles/s on a shared 2-core machine (~0.12x real time, firmware/emu/harness.mjs --speed),
+# so the board's worst answer (SHA-256 of a 1 MiB slot, ~1 s on silicon) takes ~10 s here.
+LINK_TIMEOUT = 20.0
 _ENUMERATE_TIMEOUT = 60.0  # wall seconds: boot + enumeration take ~2 s of a 2-core CI machine
+
+
+def is_rp2040_url(url: str) -> bool:
+    """A sim:// URL that names the emulated RP2040."""
+    import urllib.parse
+
+    if not url.startswith("sim://"):
+        return False
+    return urllib.parse.parse_qs(urllib.parse.urlsplit(url).query).get("mcu", [""])[-1] == "rp2040"
 
 
 def harness_pins(board: str = "env5") -> dict[str, int]:
@@ -59,11 +72,13 @@ class EmulatedBoard:
         board: str = "env5",
         die_after_flash_ops: int | None = None,
         time_scale: float = 1.0,
+        flash_jedec: int | None = None,
     ) -> None:
         self.uf2, self.parts, self.flash_file = Path(uf2), Path(parts), Path(flash_file)
         self.board = board
         self.die_after = die_after_flash_ops
         self.time_scale = time_scale
+        self.flash_jedec = flash_jedec  # another chip than the board file's (fault injection)
         self.proc: subprocess.Popen[bytes] | None = None
         self.pty = ""
         self.events: list[dict] = []
@@ -102,6 +117,8 @@ class EmulatedBoard:
         ]
         if self.die_after:
             cmd += ["--die-after-flash-ops", str(self.die_after)]
+        if self.flash_jedec:
+            cmd += ["--flash-jedec", str(self.flash_jedec)]
         self.flash_file.parent.mkdir(parents=True, exist_ok=True)
         self.proc = subprocess.Popen(
             cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True

@@ -1,0 +1,135 @@
+"""The enV5's firmware binary (the UF2 `qtdeploy firmware build` writes) in the rp2040js emulator,
+wired to the virtual board's own part models (parts.wasm: NOR flash, FPGA + accelerator, PAC1934s +
+power model). The harness boots it at boot2 as the ROM would and enumerates it as Linux does.
+
+Default slice (~30 s): enumeration and `info` with the build id, a flash chip other than the board
+file's, a power cut in the middle of an image write. `-m slow`: a whole flash, `forecast --check`
+on both engines, `--energy`, and the M0+ kernel's cycles per inference against the estimate."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+from emu_rp2040 import firmware, session, start
+
+from qtdeploy.boards import load_board
+from qtdeploy.errors import DeviceError, LinkError
+from qtdeploy.ops import flash, info
+from qtdeploy.sim import EXIT_POWER_CUT
+
+
+@pytest.fixture(scope="module")
+def fw():
+    return firmware()
+
+
+def test_enumerates_and_reports_its_build(fw, tmp_path) -> None:
+    board = load_board("env5")
+    with start(fw, tmp_path / "flash.bin") as eb:
+        usb = eb.usb  # what the harness's Linux-style enumeration read from the descriptors
+        assert (usb["vid"], usb["pid"]) == (board.usb.vid, board.usb.pid)
+        assert usb["product"] == "qtdeploy env5 (RP2040)" and usb["manufacturer"] == "qtdeploy"
+        assert len(usb["serial"]) == 16 and usb["maxPacket0"] == 64
+        assert usb["interfaces"][0]["cls"] == 2 and usb["interfaces"][1]["cls"] == 10  # CDC comm + data
+        assert usb["bulkIn"] > 0 and usb["bulkOut"] > 0 and usb["notify"] > 0
+        with session(eb) as b:
+            r = info(b)
+            assert b.origin == "emulated"
+    assert r["board"] == "env5" and not r["virtual"]
+    assert r["build"] == {
+        "build_id": fw.build_id,
+        "target": "rp2040",
+        "boot_status": "OK",
+        "boot_meaning": "The request succeeded.",
+    }
+    assert (
+        r["flash"]["jedec_id"] == f"{board.flash.jedec_id_u32:#08x}" and r["fpga"]["state"] == "UNCONFIGURED"
+    )
+    assert eb.events[0]["event"] != "boot-error"
+
+
+def test_another_flash_chip_refuses_flash_commands(fw, tmp_path) -> None:
+    from qtdeploy._protocol import Command, Status
+    from qtdeploy.link import payloads as P
+
+    with start(fw, tmp_path / "flash.bin", flash_jedec=0xEF4018) as eb, session(eb) as b:  # a W25Q128
+        r = info(b)
+        assert r["build"]["boot_status"] == "FLASH_ID_MISMATCH" and r["flash"]["jedec_id"] == "0xef4018"
+        for cmd, layout in ((Command.FLASH_ERASE, P.FlashErase), (Command.FLASH_READ, P.FlashRead)):
+            with pytest.raises(DeviceError) as err:
+                b.link.request(
+                    cmd,
+                    layout.build(
+                        {"offset": 0x100000, "length": 65536 if cmd == Command.FLASH_ERASE else 256}
+                    ),
+                )
+            assert err.value.status == Status.FLASH_ID_MISMATCH
+    assert (tmp_path / "flash.bin").read_bytes() == b"\xff" * load_board("env5").flash.size  # untouched
+
+
+def test_power_cut_mid_write_keeps_the_last_good_image(fw, tmp_path, images, base_flash) -> None:
+    """The posix board wrote the base flash (slot A: the old image); the RP2040 writes the demo
+    into slot B and loses power at the 6th flash operation; the restarted RP2040 boots slot A."""
+    path = tmp_path / "flash.bin"
+    shutil.copyfile(base_flash, path)  # one flash file format for both boards
+    with start(fw, path, die_after_flash_ops=6) as eb:
+        with session(eb) as b, pytest.raises(LinkError):
+            flash(b, bitstream=images.bitstream, blob=images.blob)
+        assert eb.wait(30) == EXIT_POWER_CUT
+        assert any(e.get("event") == "power-cut" for e in eb.events)
+    with start(fw, path) as eb, session(eb) as b:
+        r = info(b)
+    assert r["active_slot"] == "A" and r["slots"][0]["state"] == "COMMITTED"
+    assert r["slots"][1]["state"] != "COMMITTED"
+    assert r["fpga"]["state"] == "CONFIGURED" and r["fpga"]["abi"] == "0x0bad0001"  # OLD_ABI, from slot A
+
+
+@pytest.mark.slow
+def test_flash_then_forecast_check_on_both_engines(fw, tmp_path, capsys) -> None:
+    """A whole flash of the trained forecaster through the emulated RP2040 (USB, SPI0 pin
+    switching, FPGA configuration from the flash), then `forecast --check` on each engine."""
+    from qtdeploy.cli.main import main
+    from qtdeploy.formats import bitstream, blob
+    from qtdeploy.paths import repo_root
+    from qtdeploy.sim.design import sim_design
+
+    qtb = repo_root() / "examples" / "forecaster" / "temps-w12-d32-w4a8.qtb"
+    b_ = blob.load(qtb)
+    (tmp_path / "m.bit").write_bytes(
+        bitstream.write_sim_bitstream(b_.abi, load_board("virtual"), sim_design(b_))
+    )
+    with start(fw, tmp_path / "flash.bin") as eb:
+        with session(eb) as s:
+            res = flash(s, bitstream=tmp_path / "m.bit", blob=qtb)
+            assert res["active_slot"] == "A"
+        port = f"sim://?mcu=rp2040&flash={eb.flash_file}"
+        for engine in ("fpga", "mcu"):
+            argv = ["forecast", "--port", port, "--source", "synthetic:seed=5", "--engine", engine]
+            code = main([*argv, "--count", "20", "--check", "--json"])
+            out = capsys.readouterr()
+            assert code == 0, out.err
+            s = json.loads(out.out)
+            assert (s["windows"], s["ok"], s["failed"], s["checked"]) == (20, 20, 0, 20)
+            assert s["origin"] == "emulated" and s["engine"] == engine
+        code = main(
+            [
+                "forecast",
+                "--port",
+                port,
+                "--source",
+                "synthetic:seed=6",
+                "--engine",
+                "mcu",
+                "--count",
+                "5",
+                "--energy",
+                "--check",
+                "--json",
+            ]
+        )
+        out = capsys.readouterr()
+        assert code == 0, out.err
+        s = json.loads(out.out)
+        assert s["energy_mj"]["origin"] == "emulated" and s["energy_mj"]["mean"] > 0
