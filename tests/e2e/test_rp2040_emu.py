@@ -133,3 +133,28 @@ def test_flash_then_forecast_check_on_both_engines(fw, tmp_path, capsys) -> None
         assert code == 0, out.err
         s = json.loads(out.out)
         assert s["energy_mj"]["origin"] == "emulated" and s["energy_mj"]["mean"] > 0
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", ["w12_d32_b4"])
+def test_m0_kernel_cycles_in_the_emulator_match_the_estimate(fw, tmp_path, case) -> None:
+    """The MCU engine on the emulated M0+ (bit-exact on the golden windows), timed by the
+    firmware's own timer, against bench/mcu_kernel.py's static estimate (tests/firmware/test_kernel_m0.py)."""
+    import importlib.util
+    import sys
+
+    from qtdeploy.paths import repo_root
+
+    if importlib.util.find_spec("unicorn") is None:
+        pytest.skip("unicorn not installed: the static estimate needs it")
+    sys.path.insert(0, str(repo_root() / "bench"))
+    spec = importlib.util.spec_from_file_location("bench_rp2040", repo_root() / "bench" / "rp2040.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    emulated = bench.emulated_kernel(case, fw, tmp_path, windows=2)  # raises unless bit-exact
+    modelled = bench.estimate(case)
+    ratio = emulated["cycles_emulated"] / modelled["cycles_modelled"]
+    print(
+        f"{case}: {emulated['cycles_emulated']:,.0f} cycles emulated, {modelled['cycles_modelled']:,} modelled"
+    )
+    assert 0.8 < ratio < 1.25  # two independent M0+ timing models of the same kernel
