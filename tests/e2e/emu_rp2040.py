@@ -23,10 +23,14 @@ def firmware():
     ):
         if shutil.which(tool) is None:
             pytest.skip(f"{tool} not installed ({why}); scripts/setup-env installs it")
+    from qtdeploy.errors import NotAvailableError
     from qtdeploy.firmware import build
     from qtdeploy.sim.rp2040 import node_modules
 
-    node_modules()
+    try:
+        node_modules()
+    except NotAvailableError as err:
+        pytest.skip(f"{err.problem} {err.fix}")
     return build("env5", emulator=True)
 
 
