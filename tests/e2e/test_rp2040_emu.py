@@ -2,9 +2,10 @@
 wired to the virtual board's own part models (parts.wasm: NOR flash, FPGA + accelerator, PAC1934s +
 power model). The harness boots it at boot2 as the ROM would and enumerates it as Linux does.
 
-Default slice (~30 s): enumeration and `info` with the build id, a flash chip other than the board
-file's, a power cut in the middle of an image write. `-m slow`: a whole flash, `forecast --check`
-on both engines, `--energy`, and the M0+ kernel's cycles per inference against the estimate."""
+Default slice: enumeration and `info` with the build id, a flash chip other than the board file's,
+a power cut in the middle of an image write, `forecast --check` on both engines and `--energy`.
+`-m slow`: a whole flash through the emulated USB and the M0+ kernel's cycles per inference
+against the estimate."""
 
 from __future__ import annotations
 
@@ -86,53 +87,65 @@ def test_power_cut_mid_write_keeps_the_last_good_image(fw, tmp_path, images, bas
     assert r["fpga"]["state"] == "CONFIGURED" and r["fpga"]["abi"] == "0x0bad0001"  # OLD_ABI, from slot A
 
 
-@pytest.mark.slow
-def test_flash_then_forecast_check_on_both_engines(fw, tmp_path, capsys) -> None:
-    """A whole flash of the trained forecaster through the emulated RP2040 (USB, SPI0 pin
-    switching, FPGA configuration from the flash), then `forecast --check` on each engine."""
-    from qtdeploy.cli.main import main
+FORECASTER = "examples/forecaster/temps-w12-d32-w4a8.qtb"
+
+
+def _forecaster_images(tmp_path):
     from qtdeploy.formats import bitstream, blob
     from qtdeploy.paths import repo_root
     from qtdeploy.sim.design import sim_design
 
-    qtb = repo_root() / "examples" / "forecaster" / "temps-w12-d32-w4a8.qtb"
+    qtb = repo_root() / FORECASTER
     b_ = blob.load(qtb)
-    (tmp_path / "m.bit").write_bytes(
-        bitstream.write_sim_bitstream(b_.abi, load_board("virtual"), sim_design(b_))
-    )
+    bit = tmp_path / "m.bit"
+    bit.write_bytes(bitstream.write_sim_bitstream(b_.abi, load_board("virtual"), sim_design(b_)))
+    return bit, qtb
+
+
+def _forecast(capsys, port: str, engine: str, count: int, *extra: str) -> dict:
+    from qtdeploy.cli.main import main
+
+    argv = ["forecast", "--port", port, "--source", "synthetic:seed=5", "--engine", engine]
+    code = main([*argv, "--count", str(count), "--check", "--json", *extra])
+    out = capsys.readouterr()
+    assert code == 0, out.err
+    return json.loads(out.out)
+
+
+def test_forecast_check_on_both_engines_and_energy(fw, tmp_path, capsys) -> None:
+    """The forecaster written by the posix board (memory speed), then run through the emulated
+    RP2040: FPGA configured from the shared flash over SPI0 + PROG_B, MODEL_LOAD over the fabric
+    SPI, `forecast --check` on each engine, `--energy` from the PAC1934 models over I2C1."""
+    from vboard import session as vsession
+    from vboard import start as vstart
+
+    bit, qtb = _forecaster_images(tmp_path)
+    path = tmp_path / "flash.bin"
+    with vstart(path) as vb, vsession(vb) as s:
+        flash(s, bitstream=bit, blob=qtb)
+    with start(fw, path) as eb:
+        port = f"sim://?mcu=rp2040&flash={eb.flash_file}"
+        for engine in ("fpga", "mcu"):
+            r = _forecast(capsys, port, engine, 6)
+            assert (r["windows"], r["ok"], r["failed"], r["checked"]) == (6, 6, 0, 6)
+            assert r["origin"] == "emulated" and r["engine"] == engine
+        r = _forecast(capsys, port, "mcu", 3, "--energy")
+        assert r["energy_mj"]["origin"] == "emulated" and r["energy_mj"]["mean"] > 0
+
+
+@pytest.mark.slow
+def test_flash_through_usb_then_forecast_check(fw, tmp_path, capsys) -> None:
+    """A whole flash of the forecaster through the emulated USB CDC (538 KB bitstream + blob,
+    verified by the board's SHA-256), then `forecast --check` on each engine over 20 windows."""
+    bit, qtb = _forecaster_images(tmp_path)
     with start(fw, tmp_path / "flash.bin") as eb:
         with session(eb) as s:
-            res = flash(s, bitstream=tmp_path / "m.bit", blob=qtb)
+            res = flash(s, bitstream=bit, blob=qtb)
             assert res["active_slot"] == "A"
         port = f"sim://?mcu=rp2040&flash={eb.flash_file}"
         for engine in ("fpga", "mcu"):
-            argv = ["forecast", "--port", port, "--source", "synthetic:seed=5", "--engine", engine]
-            code = main([*argv, "--count", "20", "--check", "--json"])
-            out = capsys.readouterr()
-            assert code == 0, out.err
-            s = json.loads(out.out)
-            assert (s["windows"], s["ok"], s["failed"], s["checked"]) == (20, 20, 0, 20)
-            assert s["origin"] == "emulated" and s["engine"] == engine
-        code = main(
-            [
-                "forecast",
-                "--port",
-                port,
-                "--source",
-                "synthetic:seed=6",
-                "--engine",
-                "mcu",
-                "--count",
-                "5",
-                "--energy",
-                "--check",
-                "--json",
-            ]
-        )
-        out = capsys.readouterr()
-        assert code == 0, out.err
-        s = json.loads(out.out)
-        assert s["energy_mj"]["origin"] == "emulated" and s["energy_mj"]["mean"] > 0
+            r = _forecast(capsys, port, engine, 20)
+            assert (r["windows"], r["ok"], r["failed"], r["checked"]) == (20, 20, 0, 20)
 
 
 @pytest.mark.slow

@@ -86,6 +86,7 @@ class EmulatedBoard:
         self._enumerated = threading.Event()
         self._master = -1
         self._slave = -1
+        self._lock = threading.Lock()
         self.state_file: Path | None = None  # written by publish() for `qtdeploy sim --mcu rp2040`
 
     def publish(self) -> None:
@@ -155,19 +156,27 @@ class EmulatedBoard:
     def _to_host(self) -> None:
         assert self.proc is not None and self.proc.stdout is not None
         fd = self.proc.stdout.fileno()
-        while True:
-            data = os.read(fd, 65536)
-            if not data:
-                return
-            view = memoryview(data)
-            while view:
-                n = os.write(self._master, view)
-                view = view[n:]
+        try:
+            while True:
+                data = os.read(fd, 65536)
+                if not data:
+                    # the chip is gone (power cut, broken rule, stop): hang the pty up, as the
+                    # posix board's exit does, so the host's next read fails at once
+                    self._close_pty()
+                    return
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(self._master, view) :]
+        except OSError:
+            return  # stop() closed the pty
 
     def _to_board(self) -> None:
         assert self.proc is not None and self.proc.stdin is not None
         while self.proc.poll() is None:
-            ready, _, _ = select.select([self._master], [], [], 0.2)
+            try:
+                ready, _, _ = select.select([self._master], [], [], 0.2)
+            except (OSError, ValueError):
+                return  # stop() closed the pty
             if not ready:
                 continue
             try:
@@ -203,14 +212,18 @@ class EmulatedBoard:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(timeout=5)
-        for fd in (self._master, self._slave):
-            if fd >= 0:
-                try:
-                    os.close(fd)
-                except OSError:
-                    pass
-        self._master = self._slave = -1
+        self._close_pty()
         return self.proc.returncode
+
+    def _close_pty(self) -> None:
+        with self._lock:
+            for fd in (self._master, self._slave):
+                if fd >= 0:
+                    try:
+                        os.close(fd)
+                    except OSError:
+                        pass
+            self._master = self._slave = -1
 
     def __enter__(self) -> EmulatedBoard:
         return self.start() if self.proc is None else self
