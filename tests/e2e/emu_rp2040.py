@@ -36,7 +36,8 @@ def firmware():
 
 def start(fw, flash_file: Path, **kw) -> EmulatedBoard:
     """An emulated board on ``flash_file``, published so that sim://?mcu=rp2040 attaches to it."""
-    board = EmulatedBoard(fw.uf2, fw.parts_wasm, flash_file, time_scale=TIME_SCALE, **kw).start()
+    kw.setdefault("time_scale", TIME_SCALE)
+    board = EmulatedBoard(fw.uf2, fw.parts_wasm, flash_file, **kw).start()
     board.publish()
     return board
 

@@ -67,6 +67,10 @@ def test_another_flash_chip_refuses_flash_commands(fw, tmp_path) -> None:
                     ),
                 )
             assert err.value.status == Status.FLASH_ID_MISMATCH
+        # RESET mode 1 needs the ROM's reset_usb_boot: rp2040js has no bootrom, and the HAL says so
+        with pytest.raises(DeviceError) as err:
+            b.link.request(Command.RESET, P.ResetRequest.build({"mode": P.RESET_MODE_BOOTLOADER}))
+        assert err.value.status == Status.UNSUPPORTED and "no ROM bootloader" in err.value.problem
     assert (tmp_path / "flash.bin").read_bytes() == b"\xff" * load_board("env5").flash.size  # untouched
 
 
