@@ -175,3 +175,52 @@ def test_m0_kernel_cycles_in_the_emulator_match_the_estimate(fw, tmp_path, case)
         f"{case}: {emulated['cycles_emulated']:,.0f} cycles emulated, {modelled['cycles_modelled']:,} modelled"
     )
     assert 0.8 < ratio < 1.25  # two independent M0+ timing models of the same kernel
+
+
+def test_qtdeploy_sim_mcu_rp2040_serves_other_processes(fw, tmp_path) -> None:
+    """`qtdeploy sim --mcu rp2040` publishes its pty; another process's `info` attaches to it."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    flash_file = tmp_path / "f.bin"
+    env = dict(os.environ)
+    sim = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "qtdeploy.cli.main",
+            "sim",
+            "--mcu",
+            "rp2040",
+            "--flash-file",
+            str(flash_file),
+            "--json",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    try:
+        lines = []
+        for line in sim.stdout:  # the JSON object ends with a line holding only "}"
+            lines.append(line)
+            if line.strip() == "}":
+                break
+        started = json.loads("".join(lines))
+        assert "mcu=rp2040" in started["url"] and started["port"].startswith("/dev/")
+        out = subprocess.run(
+            [sys.executable, "-m", "qtdeploy.cli.main", "info", "--port", started["url"], "--json"],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=120,
+        )
+        assert out.returncode == 0, out.stderr
+        assert json.loads(out.stdout)["build"]["target"] == "rp2040"
+    finally:
+        sim.send_signal(signal.SIGTERM)
+        sim.wait(timeout=30)
+    assert not flash_file.with_name(flash_file.name + ".board.json").exists()  # unpublished on exit
