@@ -80,10 +80,20 @@ export async function main() {
   log({ event: 'boot', via: 'boot2 at 0x20041F00 (no bootrom)' });
   const cycleNanos = 1e9 / 125e6;
   let chunks = 0, lastCycles = 0, lastT = performance.now();
+  // Virtual time never runs ahead of wall time: while the firmware sleeps (WFI in its idle read)
+  // the clock jumps to the next alarm, but no further than the wall clock since boot, so timed
+  // work (power samples, timeouts) keeps real-time pace and an idle board costs no CPU. Busy,
+  // the emulator is slower than real time (~0.12x here) and simply runs flat out.
+  const wall0 = performance.now();
   const run = () => {
     const clock = mcu.clock;
     for (let i = 0; i < 200000; i++) {
       if (mcu.core.waiting) {
+        const ahead = clock.nanos + clock.nanosToNextAlarm - (performance.now() - wall0) * 1e6;
+        if (ahead > 0) {
+          setTimeout(run, Math.max(1, Math.ceil(ahead / 1e6)));
+          return;
+        }
         const n = clock.nanosToNextAlarm;
         clock.tick(n);
         i += n / cycleNanos;

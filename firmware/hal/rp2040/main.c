@@ -10,7 +10,8 @@
 #include "regs.h"
 #include "rp2040_hal.h"
 
-#define WATCHDOG_MS 8000u /* the longest wait the core does between HAL calls is a 650 ms erase */
+#define WATCHDOG_MS 8000u
+#define NVIC_ISER   0xE000E100u /* the longest wait the core does between HAL calls is a 650 ms erase */
 
 static const qtd_board_t k_board = QTD_BOARD_INIT;
 /* The RAM a loaded MCU model lives in (qtd/model.h), as on the virtual board. */
@@ -66,8 +67,35 @@ void hal_delay_us(uint32_t us) {
     }
 }
 
+/* The link loop's idle read sleeps until the next interrupt (USB traffic) or 1 ms, never past
+ * the core's next timed work (a power sample): the same contract as the virtual board's idle read,
+ * and on silicon the core stops spinning at full power while it waits for the host. */
+#define IDLE_MAX_US 1000u
+static uint64_t g_wake_by;
+
 void hal_wake_by(uint64_t t_us) {
-    (void)t_us; /* the MCU's reads never block */
+    g_wake_by = t_us;
+}
+
+void rp2040_timer_irq(void) {
+    REG(TIMER_INTR) = 1u; /* ALARM0: the wake-up has done its job */
+}
+
+void rp2040_idle(uint32_t max_us) {
+    uint64_t now = hal_time_us();
+    if (g_wake_by != 0) {
+        if (g_wake_by <= now) {
+            g_wake_by = 0;
+            return;
+        }
+        if (g_wake_by - now < max_us) {
+            max_us = (uint32_t)(g_wake_by - now);
+        }
+    }
+    REG(TIMER_INTE) = 1u;
+    REG(NVIC_ISER) = 1u << IRQ_TIMER_0;
+    REG(TIMER_ALARM0) = (uint32_t)now + max_us; /* arms ALARM0 on the low 32 bits */
+    __asm__ volatile("wfi");
 }
 
 void hal_activity(qtd_activity_t activity) {

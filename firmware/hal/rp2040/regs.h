@@ -77,8 +77,12 @@
 
 /* §4.6.5 Timer: 64-bit microsecond counter */
 #define TIMER_BASE     0x40054000u
+#define TIMER_ALARM0   (TIMER_BASE + 0x10u)
 #define TIMER_TIMERAWH (TIMER_BASE + 0x24u)
 #define TIMER_TIMERAWL (TIMER_BASE + 0x28u)
+#define TIMER_INTR     (TIMER_BASE + 0x34u) /* write 1 to clear */
+#define TIMER_INTE     (TIMER_BASE + 0x38u)
+#define IRQ_TIMER_0    0u
 
 /* §2.19.6 IO_BANK0 / PADS_BANK0 / SIO */
 #define IO_BANK0_BASE    0x40014000u

@@ -12,6 +12,9 @@ void rp2040_clocks_init(void);
 void rp2040_unreset(uint32_t bits);
 void rp2040_watchdog_start(uint32_t ms);
 void rp2040_watchdog_feed(void);
+/* Sleep (WFI) until an interrupt: USB traffic, or the timer at most max_us from now. */
+void rp2040_idle(uint32_t max_us);
+void rp2040_timer_irq(void);
 
 /* gpio.c */
 void rp2040_gpio_function(unsigned pin, uint32_t func);

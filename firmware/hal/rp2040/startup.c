@@ -31,6 +31,7 @@ void qtd_reset_handler(void) {
 }
 
 #define IRQ_USBCTRL 5u
+#define IRQ_TIMER_0 0u
 
 typedef void (*vector_t)(void);
 __attribute__((section(".vectors"), used)) static const vector_t k_vectors[16 + 32] = {
@@ -41,5 +42,6 @@ __attribute__((section(".vectors"), used)) static const vector_t k_vectors[16 + 
     [11] = fault_handler, /* SVCall */
     [14] = fault_handler, /* PendSV */
     [15] = fault_handler, /* SysTick */
+    [16 + IRQ_TIMER_0] = rp2040_timer_irq,
     [16 + IRQ_USBCTRL] = rp2040_usb_irq,
 };

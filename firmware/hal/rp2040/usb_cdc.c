@@ -356,6 +356,8 @@ size_t hal_uart_read(uint8_t *buf, size_t cap) {
         uint32_t m = irq_off();
         bulk_out_arm();
         irq_restore(m);
+    } else {
+        rp2040_idle(1000u); /* nothing from the host: sleep until it sends (or 1 ms) */
     }
     return n;
 }
