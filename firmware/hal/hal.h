@@ -47,8 +47,8 @@ bool hal_i2c_read(uint8_t addr7, uint8_t *buf, size_t len);
 uint64_t hal_time_us(void); /* monotonic microseconds since power-on */
 void hal_delay_us(uint32_t us);
 /* The core has timed work due at t_us (a power sample): a HAL whose idle read waits (the
- * virtual board's, so that it does not spin) must not sleep past it. A no-op on the MCU, whose
- * reads never block. Cleared once that time has passed. */
+ * virtual board's, and the RP2040's WFI, so that neither spins) must not sleep past it.
+ * Cleared once that time has passed. */
 void hal_wake_by(uint64_t t_us);
 
 /* ---- GPIO and system ------------------------------------------------------------------- */

@@ -81,6 +81,34 @@ def test_step6_power_monitors(board) -> None:
         assert 0.8 * nominal[reading.name] < reading.bus_v * 1000 < 1.2 * nominal[reading.name], reading.name
 
 
+def test_step7_fpga_from_the_shared_flash(board, tmp_path) -> None:
+    """Step 7: a Vivado bitstream of our accelerator (QTD_HW_BITSTREAM) + its blob (QTD_HW_BLOB)
+    flashed over USB, the FPGA configured from the shared flash (power pins, PROG_B, the MCU's
+    pins floating), MODEL_LOAD and forecast --check on the FPGA engine over the fabric SPI."""
+    bit, qtb = os.environ.get("QTD_HW_BITSTREAM"), os.environ.get("QTD_HW_BLOB")
+    if not bit or not qtb:
+        pytest.skip("set QTD_HW_BITSTREAM (a Vivado .bit from `qtdeploy rtl vivado`) and QTD_HW_BLOB")
+    import numpy as np
+
+    from qtdeploy._protocol import Engine
+    from qtdeploy.formats import blob
+    from qtdeploy.model import reference
+    from qtdeploy.model.intmodel import load
+    from qtdeploy.ops import flash, info
+    from qtdeploy.ops.stream import infer, load_model
+
+    flash(board, bitstream=Path(bit), blob=Path(qtb))
+    r = info(board)
+    assert r["fpga"]["state"] == "CONFIGURED" and r["fpga"]["abi"] == f"{blob.load(Path(qtb)).abi:#010x}"
+    load_model(board, Engine.FPGA)
+    im = load(Path(qtb))
+    rng = np.random.default_rng(0)
+    x = rng.integers(-128, 128, size=(im.config.window, im.config.features)).astype(np.int8)
+    res = infer(board, x, Engine.FPGA)
+    want = reference.forward(im, x[None].astype(np.int64))[0]
+    assert res.ok and res.outputs.astype(np.int64).tolist() == want.tolist()
+
+
 def test_step8_bootloader_and_install(fw) -> None:
     """Step 8: RESET mode 1 brings up the RPI-RP2 drive; `install` puts the UF2 back and the board
     re-enumerates with the same build id (no BOOTSEL button)."""
