@@ -25,14 +25,12 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests" / "e2e"))  # vboard: start a published virtual board fast
+sys.path.insert(0, str(ROOT / "tests"))  # support.vboard: start a published virtual board fast
 
 CASES = {(6, 64, 8): "w6_d64_b8", (12, 64, 6): "w12_d64_b6", (12, 32, 4): "w12_d32_b4"}
 
 
 def one(case: str, count: int, repeats: int, work: Path) -> dict:
-    from vboard import session, start
-
     from qtdeploy._protocol import Engine
     from qtdeploy.boards import load_board
     from qtdeploy.energy import bench as eb
@@ -42,6 +40,7 @@ def one(case: str, count: int, repeats: int, work: Path) -> dict:
     from qtdeploy.ops.power_bench import bench_once
     from qtdeploy.ops.stream import load_model
     from qtdeploy.sim.design import sim_design
+    from support.vboard import session, start
 
     vec = ROOT / "protocol" / "vectors" / "model" / case
     b = blob.unpack((vec / "model.qtb").read_bytes())

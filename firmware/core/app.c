@@ -200,6 +200,7 @@ qtd_status_t qtd_app_init(const qtd_board_t *board) {
             (void)qtd_fpga_configure(slot);
         }
     }
+    qtd_link.boot_status = (uint8_t)st; /* BUILD_INFO reports it */
     return st;
 }
 

@@ -54,13 +54,14 @@ qtd_status_t qtd_cmd_reset(const qtd_frame_t *req, qtd_reply_t *rep) {
     if (req->length != 1) {
         return qtd_fail(rep, QTD_ST_BAD_LENGTH, "RESET request is 1 byte, got", req->length, 1);
     }
-    if (req->payload[0] == 1) {
+    if (req->payload[0] == 1 && !hal_bootloader_available()) {
         return qtd_fail(rep, QTD_ST_UNSUPPORTED, "no ROM bootloader reset on this board", 0, 0);
     }
-    if (req->payload[0] != 0) {
+    if (req->payload[0] > 1) {
         return qtd_fail(rep, QTD_ST_BAD_ARGUMENT, "mode", req->payload[0], 1);
     }
     qtd_link.reset_requested = true;
+    qtd_link.reset_to_bootloader = req->payload[0] == 1;
     return QTD_ST_OK;
 }
 
@@ -81,5 +82,25 @@ qtd_status_t qtd_cmd_set_baud(const qtd_frame_t *req, qtd_reply_t *rep) {
 qtd_status_t qtd_cmd_ping(const qtd_frame_t *req, qtd_reply_t *rep) {
     memcpy(rep->payload, req->payload, req->length);
     rep->len = req->length;
+    return QTD_ST_OK;
+}
+
+qtd_status_t qtd_cmd_build_info(const qtd_frame_t *req, qtd_reply_t *rep) {
+    (void)req;
+    uint8_t *p = rep->payload;
+    memset(p, 0, 40);
+    const uint8_t *id = NULL;
+    size_t n = hal_build_id(&id);
+    n = n > 20u ? 20u : n;
+    p[0] = qtd_link.boot_status;
+    p[1] = (uint8_t)n;
+    if (n > 0) {
+        memcpy(p + 4, id, n);
+    }
+    const char *target = hal_target();
+    for (size_t i = 0; i < 16u && target[i]; i++) {
+        p[24 + i] = (uint8_t)target[i];
+    }
+    rep->len = 40;
     return QTD_ST_OK;
 }

@@ -11,6 +11,7 @@ static const qtd_command_t k_commands[] = {
     {QTD_CMD_RESET, false, qtd_cmd_reset},
     {QTD_CMD_SET_BAUD, false, qtd_cmd_set_baud},
     {QTD_CMD_PING, true, qtd_cmd_ping},
+    {QTD_CMD_BUILD_INFO, true, qtd_cmd_build_info},
     {QTD_CMD_FLASH_INFO, true, qtd_cmd_flash_info},
     {QTD_CMD_FLASH_ERASE, false, qtd_cmd_flash_erase},
     {QTD_CMD_FLASH_WRITE, false, qtd_cmd_flash_write},

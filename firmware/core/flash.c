@@ -17,6 +17,8 @@
 
 static const qtd_board_t *g_board;
 static uint32_t g_jedec;
+static bool g_id_ok;        /* the JEDEC id read at init is the board file's */
+static bool g_identifying;  /* qtd_flash_init is reading it */
 static uint8_t g_page[256]; /* read-back scratch, one page (board page size <= this) */
 static uint8_t g_erase_opcode;
 /* An erase was started and its end not seen yet. FLASH_ERASE answers as soon as the part has
@@ -64,6 +66,9 @@ static qtd_status_t wait_ready_held(uint32_t max_us, uint32_t poll_us) {
 
 /* Hold the FPGA off the bus and let a running erase finish: every operation starts here. */
 static qtd_status_t acquire(void) {
+    if (!g_id_ok && !g_identifying) {
+        return QTD_ST_FLASH_ID_MISMATCH;
+    }
     hal_fpga_hold_bus(true);
     if (!g_erasing) {
         return QTD_ST_OK;
@@ -120,7 +125,9 @@ qtd_status_t qtd_flash_init(const qtd_board_t *board) {
     uint8_t cmd = QTD_NOR_READ_JEDEC;
     uint8_t id[3] = {0};
     g_erasing = true; /* a reset may have come in the middle of an erase: let it end first */
+    g_identifying = true;
     qtd_status_t st = acquire();
+    g_identifying = false;
     if (st == QTD_ST_OK) {
         hal_flash_xfer(&cmd, 1, NULL, 0, id, sizeof id);
     }
@@ -129,7 +136,10 @@ qtd_status_t qtd_flash_init(const qtd_board_t *board) {
         return st;
     }
     g_jedec = ((uint32_t)id[0] << 16) | ((uint32_t)id[1] << 8) | id[2];
-    return g_jedec == board->jedec_id ? QTD_ST_OK : QTD_ST_INTERNAL;
+    /* another chip than the board file's: its geometry and opcodes may differ, so refuse every
+     * flash operation rather than erase or program with the wrong ones */
+    g_id_ok = g_jedec == board->jedec_id;
+    return g_id_ok ? QTD_ST_OK : QTD_ST_FLASH_ID_MISMATCH;
 }
 
 uint32_t qtd_flash_jedec_id(void) {

@@ -1,5 +1,5 @@
 /* The hardware abstraction the portable core runs on. One implementation per target:
- * hal/posix builds the virtual board; an RP2040 implementation maps these onto the Pico SDK.
+ * hal/posix builds the virtual board; hal/rp2040 is the enV5's MCU, register level.
  *
  * Why this shape: the HAL stops at the wires (UART bytes, SPI transactions, GPIO levels), never
  * at our own logic, so the virtual board simulates the hardware boundary and nothing above it. */
@@ -47,8 +47,8 @@ bool hal_i2c_read(uint8_t addr7, uint8_t *buf, size_t len);
 uint64_t hal_time_us(void); /* monotonic microseconds since power-on */
 void hal_delay_us(uint32_t us);
 /* The core has timed work due at t_us (a power sample): a HAL whose idle read waits (the
- * virtual board's, so that it does not spin) must not sleep past it. A no-op on the MCU, whose
- * reads never block. Cleared once that time has passed. */
+ * virtual board's, and the RP2040's WFI, so that neither spins) must not sleep past it.
+ * Cleared once that time has passed. */
 void hal_wake_by(uint64_t t_us);
 
 /* ---- GPIO and system ------------------------------------------------------------------- */
@@ -57,5 +57,14 @@ bool hal_gpio_get(unsigned pin);
 /* Called by the core once the RESET answer has left the UART; the HAL decides what a reset
  * is (a watchdog reboot on the MCU, a re-run of the boot sequence on the virtual board). */
 void hal_system_reset(void);
+/* RESET mode 1: whether this board can reboot into a ROM bootloader (the RP2040's USB boot);
+ * the HAL's main loop does it after hal_system_reset's drain when qtd_link.reset_to_bootloader. */
+bool hal_bootloader_available(void);
+
+/* ---- identity (BUILD_INFO) ------------------------------------------------------------- */
+/* The running binary's GNU build-id: sets *id, returns its length (0: none). */
+size_t hal_build_id(const uint8_t **id);
+/* The HAL's name: "rp2040", "posix". */
+const char *hal_target(void);
 
 #endif /* QTD_HAL_H */

@@ -109,6 +109,12 @@ bool hal_gpio_get(unsigned pin) {
     return false;
 }
 void hal_system_reset(void) {}
+bool hal_bootloader_available(void) { return false; }
+size_t hal_build_id(const uint8_t **id) {
+    *id = NULL;
+    return 0;
+}
+const char *hal_target(void) { return "test"; }
 
 void t_sha256(const uint8_t *p, uint32_t n, uint8_t out[32]) {
     qtd_sha256_t s;

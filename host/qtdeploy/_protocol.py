@@ -91,6 +91,7 @@ class Command(IntEnum):
     RESET = 0x02
     SET_BAUD = 0x03
     PING = 0x04
+    BUILD_INFO = 0x05
     FLASH_INFO = 0x10
     FLASH_ERASE = 0x11
     FLASH_WRITE = 0x12
@@ -118,6 +119,7 @@ COMMAND_INFO: dict[Command, dict[str, str]] = {
     Command.RESET: {'doc': 'Reboot the MCU (answered before the reset).'},
     Command.SET_BAUD: {'doc': 'Change the UART baud rate after the answer is sent.'},
     Command.PING: {'doc': 'Echo the payload; link health and latency.'},
+    Command.BUILD_INFO: {'doc': "The running binary's GNU build-id, its target and its boot status."},
     Command.FLASH_INFO: {'doc': 'Flash geometry, layout and slot table.'},
     Command.FLASH_ERASE: {'doc': 'Erase whole sectors of a range.'},
     Command.FLASH_WRITE: {'doc': 'Program bytes (page-bounded by the board); optionally compressed.'},
@@ -166,6 +168,7 @@ class Status(IntEnum):
     UNSUPPORTED = 0x34
     ACCEL_TIMEOUT = 0x35
     RTL_UNSUPPORTED = 0x36
+    FLASH_ID_MISMATCH = 0x50
     SENSOR_ERROR = 0x40
     BENCH_LIMIT = 0x41
     NO_POWER_MONITOR = 0x42
@@ -196,6 +199,7 @@ STATUS_INFO: dict[Status, dict[str, str]] = {
     Status.UNSUPPORTED: {'meaning': 'The board does not support this (engine, bit width, codec or rate).', 'action': '`qtdeploy info` lists what the board supports.'},
     Status.ACCEL_TIMEOUT: {'meaning': 'The accelerator did not finish within its cycle budget.', 'action': 'Reconfigure the FPGA (`qtdeploy flash` or RESET); report it if it repeats.'},
     Status.RTL_UNSUPPORTED: {'meaning': 'The RTL does not build this accelerator design (it builds layers = 1, heads = 1, one weight and one activation width of 2..8 bits, tensors in the order qtdeploy export writes).', 'action': 'Export the model with `qtdeploy export`, or run the design on the accelerator model (--fpga model).'},
+    Status.FLASH_ID_MISMATCH: {'meaning': "The flash chip's JEDEC id differs from the board file this firmware was built for; flash commands are refused.", 'action': "Build and install the firmware for this board's board file (qtdeploy firmware build --board ...), or correct [flash] jedec_id."},
     Status.SENSOR_ERROR: {'meaning': 'A power monitor did not answer on I2C or gave an invalid reading.', 'action': "Check the monitor's I2C address in the board file."},
     Status.BENCH_LIMIT: {'meaning': 'The benchmark asks for more inferences, or a longer burst, than the board allows.', 'action': "Use a smaller --count; the message gives the board's limit."},
     Status.NO_POWER_MONITOR: {'meaning': 'The board has no power monitor, so it cannot measure energy.', 'action': 'Use a board whose board file lists [[power.monitors]] and [[power.rails]].'},

@@ -29,6 +29,11 @@ _KIND_NAMES = {int: "an integer", str: "a string", bool: "true or false", dict: 
 class Mcu:
     part: str
     clock_hz: int
+    # The crystal and the MCU's own pins ([mcu] xosc_hz, [mcu.pins] name = GPIO): read only by the
+    # firmware build for that MCU (firmware/tools/board_header.py); absent on boards without one.
+    xosc_hz: int | None = None
+    pins: dict[str, int] = field(default_factory=dict)
+    program_flash_bytes: int | None = None  # the MCU's own program flash (the size budget)
 
 
 @dataclass(frozen=True)
@@ -431,6 +436,18 @@ def _timing(t: _Table, key: str) -> Timing:
     return Timing(typ, max_)
 
 
+def _mcu_pins(mcu_t: _Table) -> dict[str, int]:
+    pins_t = mcu_t.table("pins", required=False)
+    if pins_t is None:
+        return {}
+    pins = {name: pins_t.get(name, int) for name in list(pins_t.data)}
+    pins_t.done()
+    for name, gpio in pins.items():
+        if not 0 <= gpio <= 29:
+            pins_t._fail(f"`mcu.pins.{name}` is GPIO {gpio}", "RP2040 GPIOs are 0..29 (datasheet §1.4.3).")
+    return pins
+
+
 def _build(top: _Table, path: Path) -> Board:
     if top.get("schema", int) != 1:
         top._fail(
@@ -438,7 +455,13 @@ def _build(top: _Table, path: Path) -> Board:
             "Update qtdeploy or the board file.",
         )
     mcu_t = top.table("mcu")
-    mcu = Mcu(mcu_t.get("part", str), mcu_t.positive("clock_hz"))
+    mcu = Mcu(
+        mcu_t.get("part", str),
+        mcu_t.positive("clock_hz"),
+        mcu_t.get("xosc_hz", int, required=False),
+        _mcu_pins(mcu_t),
+        mcu_t.get("program_flash_bytes", int, required=False),
+    )
     mcu_t.done()
     flash = _flash(top.table("flash"))
     fpga = _fpga(top.table("fpga"))

@@ -37,6 +37,21 @@ class PortInfo:
         return f"{self.device} [{self.usb_id}] {self.description}{serial}"
 
 
+# The link's base timeout toward the emulated board (wall seconds): the emulator runs the M0+ at
+# ~15 M cycles/s on a shared 2-core machine (~0.12x real time, firmware/emu/harness.mjs --speed),
+# so the board's worst answer (SHA-256 of a 1 MiB slot, ~1 s on silicon) takes ~10 s here.
+EMULATOR_LINK_TIMEOUT = 20.0
+
+
+def is_rp2040_url(url: str) -> bool:
+    """A sim:// URL that names the emulated RP2040."""
+    import urllib.parse
+
+    if not url.startswith("sim://"):
+        return False
+    return urllib.parse.parse_qs(urllib.parse.urlsplit(url).query).get("mcu", [""])[-1] == "rp2040"
+
+
 def is_sim(port: str) -> bool:
     """'sim' or a sim:// URL: the virtual board, opened by its own transport."""
     return port == "sim" or port.startswith("sim://")

@@ -78,6 +78,12 @@ def _parse_summary(out: str) -> tuple[int, int]:
 def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
     """The Cortex-M0+ size report (text/data/bss of the core) in every run's output, not only
     with -s: the issue wants it visible in the test output."""
+    rp2040 = getattr(config, "qtd_rp2040_size_report", None)
+    if rp2040:
+        terminalreporter.section(
+            "RP2040 firmware image (make rp2040: core + hal/rp2040), measured from the ELF, against the chip"
+        )
+        terminalreporter.write(rp2040 + "\n")
     report = getattr(config, "qtd_arm_size_report", None)
     if report:
         terminalreporter.section(

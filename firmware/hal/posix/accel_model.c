@@ -299,53 +299,82 @@ static uint8_t crc8(uint8_t c, uint8_t byte) {
     return c;
 }
 
+/* A transaction in progress, byte by byte (regmap.md "Transactions"): the command and address
+ * arrive in its first three bytes, data follows. Kept as state so that a bus master clocking one
+ * byte at a time (the RP2040 emulator's SPI, firmware/emu) sees exactly what a whole-buffer
+ * transaction sees. */
+static struct {
+    bool live; /* the design was configured when CS fell */
+    uint8_t cmd, rx_crc, tx_crc;
+    uint16_t addr;
+    size_t p;
+} g_spi;
+
+void accel_model_spi_begin(void) {
+    memset(&g_spi, 0, sizeof g_spi);
+    g_spi.live = g.configured;
+    if (g_spi.live) {
+        update();
+    }
+}
+
+uint8_t accel_model_spi_byte(uint8_t mosi) {
+    size_t p = g_spi.p++;
+    if (!g_spi.live) {
+        return 0xFF; /* no design answering: MISO floats high */
+    }
+    if (p == 0) {
+        g_spi.cmd = mosi;
+    } else if (p == 1) {
+        g_spi.addr = (uint16_t)(mosi << 8);
+    } else if (p == 2) {
+        g_spi.addr |= mosi;
+    }
+    const size_t data_at = g_spi.cmd == QTD_SPI_CMD_READ ? 3u + QTD_RM_READ_TURNAROUND_BYTES : 3u;
+    uint8_t miso = 0x00;
+    g_spi.rx_crc = crc8(g_spi.rx_crc, mosi);
+    if (p == 0 || g_spi.cmd == QTD_SPI_CMD_STATUS) {
+        miso = (uint8_t)status_now(); /* ST, sampled when CS falls (and live for STATUS) */
+    } else if (g_spi.cmd == QTD_SPI_CMD_READ && p >= data_at) {
+        miso = read_byte(g_spi.addr);
+        g_spi.tx_crc = crc8(g_spi.tx_crc, miso);
+        if (g_spi.addr != QTD_REG_WLOAD_DATA && g_spi.addr != QTD_REG_LUT_DATA) {
+            g_spi.addr++;
+        }
+    } else if (g_spi.cmd == QTD_SPI_CMD_WRITE && p >= data_at) {
+        write_byte(g_spi.addr, mosi);
+        if (g_spi.addr != QTD_REG_WLOAD_DATA && g_spi.addr != QTD_REG_LUT_DATA) {
+            g_spi.addr++;
+        }
+    }
+    return miso;
+}
+
+void accel_model_spi_end(void) {
+    if (!g_spi.live) {
+        return;
+    }
+    uint8_t cmd = g_spi.cmd;
+    if (cmd != QTD_SPI_CMD_STATUS && cmd != QTD_SPI_CMD_READ && cmd != QTD_SPI_CMD_WRITE) {
+        g.status |= QTD_ASTAT_SPI_ERROR;
+    }
+    uint32_t n = g_spi.p > 0xFFFFu ? 0xFFFFu : (uint32_t)g_spi.p;
+    g.spi_last = (n << 16) | ((uint32_t)(cmd == QTD_SPI_CMD_READ ? g_spi.tx_crc : 0) << 8) | g_spi.rx_crc;
+}
+
 /* One transaction of `total` bytes: MOSI is out[] then 0x00; each MISO byte goes to miso[p]
  * (full duplex) when miso is given, else the ones after out_len go to in[]. */
 static void transaction(const uint8_t *out, size_t out_len, size_t total, uint8_t *miso_all, uint8_t *in) {
-    if (!g.configured) {
-        for (size_t p = 0; p < total; p++) {
-            if (miso_all) {
-                miso_all[p] = 0xFF;
-            } else if (p >= out_len) {
-                in[p - out_len] = 0xFF; /* no design answering: MISO floats high */
-            }
-        }
-        return;
-    }
-    update();
-    uint8_t cmd = out_len ? out[0] : 0x00;
-    uint8_t rx_crc = 0, tx_crc = 0;
-    uint16_t addr = out_len >= 3 ? (uint16_t)((out[1] << 8) | out[2]) : 0;
-    const size_t data_at = cmd == QTD_SPI_CMD_READ ? 3u + QTD_RM_READ_TURNAROUND_BYTES : 3u;
+    accel_model_spi_begin();
     for (size_t p = 0; p < total; p++) {
-        uint8_t mosi = p < out_len ? out[p] : 0x00;
-        uint8_t miso = 0x00;
-        rx_crc = crc8(rx_crc, mosi);
-        if (p == 0 || cmd == QTD_SPI_CMD_STATUS) {
-            miso = (uint8_t)status_now(); /* ST, sampled when CS falls (and live for STATUS) */
-        } else if (cmd == QTD_SPI_CMD_READ && p >= data_at) {
-            miso = read_byte(addr);
-            tx_crc = crc8(tx_crc, miso);
-            if (addr != QTD_REG_WLOAD_DATA && addr != QTD_REG_LUT_DATA) {
-                addr++;
-            }
-        } else if (cmd == QTD_SPI_CMD_WRITE && p >= data_at) {
-            write_byte(addr, mosi);
-            if (addr != QTD_REG_WLOAD_DATA && addr != QTD_REG_LUT_DATA) {
-                addr++;
-            }
-        }
+        uint8_t miso = accel_model_spi_byte(p < out_len ? out[p] : 0x00);
         if (miso_all) {
             miso_all[p] = miso;
         } else if (p >= out_len) {
             in[p - out_len] = miso;
         }
     }
-    if (cmd != QTD_SPI_CMD_STATUS && cmd != QTD_SPI_CMD_READ && cmd != QTD_SPI_CMD_WRITE) {
-        g.status |= QTD_ASTAT_SPI_ERROR;
-    }
-    uint32_t n = total > 0xFFFFu ? 0xFFFFu : (uint32_t)total;
-    g.spi_last = (n << 16) | ((uint32_t)(cmd == QTD_SPI_CMD_READ ? tx_crc : 0) << 8) | rx_crc;
+    accel_model_spi_end();
 }
 
 void accel_model_xfer(const uint8_t *out, size_t out_len, uint8_t *in, size_t in_len) {

@@ -29,6 +29,10 @@ void accel_model_unconfigure(void);
 void accel_model_xfer(const uint8_t *out, size_t out_len, uint8_t *in, size_t in_len);
 /* The same, full duplex: MISO for every MOSI byte (what the RTL testbench's SPI master sees). */
 void accel_model_spi(const uint8_t *mosi, uint8_t *miso, size_t n);
+/* The same, one byte at a time: begin at CS low, one MISO byte per MOSI byte, end at CS high. */
+void accel_model_spi_begin(void);
+uint8_t accel_model_spi_byte(uint8_t mosi);
+void accel_model_spi_end(void);
 /* Called with true at START and false at DONE/RESET, with the virtual time it happened (DONE is
  * noticed lazily, at the next transaction, but reported at its own instant): the power model's
  * activity hook. */

@@ -2,12 +2,14 @@
  * control pins, the board file's PAC1934 monitors (register models fed by the power model) on
  * the I2C bus, no GPIO consumers.
  *
- * QTD_SIM_ABSENT_MONITORS=0x12[,0x11] in the environment leaves those monitors off the bus (they
- * NACK, as a monitor with a broken ADDRSEL resistor or no supply would): the tests' way in. */
+ * The monitors' wiring to the power model is power_wiring.c (shared with the RP2040 emulator's
+ * parts, firmware/emu). */
 #define _DEFAULT_SOURCE
+#define _GNU_SOURCE /* dl_iterate_phdr */
 #include "board_posix.h"
 
 #include <errno.h>
+#include <link.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,65 +24,9 @@
 #include "hal.h"
 #include "nor_model.h"
 #include "pac1934_model.h"
-
-#define POWER_NOISE_PPM 20000u /* protocol/power.md §3: +-2 % on each current */
-#define POWER_SEED      0x5EED0007u
+#include "power_wiring.h"
 
 static nor_model_t g_nor;
-static pac1934_model_t g_pac[QTD_MAX_MONITORS];
-static const qtd_board_t *g_board;
-
-/* The analog side of monitor m's channel ch: the power model's rail wired to it. */
-static void pac_sample(void *ctx, unsigned ch, double *bus_v, double *current_a) {
-    unsigned m = (unsigned)(uintptr_t)ctx;
-    *bus_v = 0, *current_a = 0;
-    for (unsigned r = 0; r < g_board->rail_count; r++) {
-        if (g_board->rails[r].monitor == m && g_board->rails[r].channel == ch && r < PM_RAILS) {
-            power_model_sample(sim_power_model(), r, bus_v, current_a);
-        }
-    }
-}
-
-static bool monitor_absent(uint8_t addr7) {
-    const char *env = getenv("QTD_SIM_ABSENT_MONITORS");
-    while (env != NULL && *env) {
-        char *end;
-        unsigned long a = strtoul(env, &end, 0);
-        if (end == env) {
-            break;
-        }
-        if (a == addr7) {
-            return true;
-        }
-        env = *end == ',' ? end + 1 : end;
-    }
-    return false;
-}
-
-/* The accelerator computing a window: PM_INFERRING from START to DONE, at their own instants. */
-static void on_accel_busy(bool busy, uint64_t t_us) {
-    sim_activity_set_at(busy ? PM_INFERRING : PM_IDLE, t_us);
-}
-
-static void power_init(const qtd_board_t *board) {
-    g_board = board;
-    power_model_init(sim_power_model(), POWER_SEED, POWER_NOISE_PPM);
-    pac1934_bus_reset();
-    accel_model_set_busy_hook(on_accel_busy);
-    for (unsigned m = 0; m < board->monitor_count && m < QTD_MAX_MONITORS; m++) {
-        uint32_t shunt[4] = {0, 0, 0, 0};
-        for (unsigned r = 0; r < board->rail_count; r++) {
-            if (board->rails[r].monitor == m && board->rails[r].channel < 4u) {
-                shunt[board->rails[r].channel] = board->rails[r].shunt_uohm;
-            }
-        }
-        pac1934_model_init(&g_pac[m], board->monitors[m].addr7, shunt, pac_sample, (void *)(uintptr_t)m,
-                           hal_time_us());
-        if (!monitor_absent(board->monitors[m].addr7)) {
-            pac1934_bus_attach(&g_pac[m]);
-        }
-    }
-}
 
 static void fatal_violation(nor_model_t *m, const char *msg) {
     (void)m;
@@ -148,10 +94,10 @@ bool board_posix_init(const board_posix_options_t *opt, const qtd_board_t *board
     g_nor.bus_granted = fpga_model_bus_held;
     g_nor.on_violation = fatal_violation;
     fpga_model_config_t fc = {mem, board->flash_size, board->fpga_idcode,
-                              (uint32_t)(opt->config_clock_hz / (opt->time_scale > 0 ? opt->time_scale : 1)),
+                              (uint64_t)(opt->config_clock_hz / (opt->time_scale > 0 ? opt->time_scale : 1)),
                               fpga_violation};
     fpga_model_init(&fc);
-    power_init(board);
+    sim_power_wiring_init(board);
     return true;
 }
 
@@ -179,4 +125,44 @@ bool hal_gpio_get(unsigned pin) {
 /* RAM state is re-made by main re-running qtd_app_init; the pty and flash file stay, like the
  * USB cable and the flash chip across a watchdog reset. */
 void hal_system_reset(void) {
+}
+
+/* The virtual board has no ROM bootloader to reboot into. */
+bool hal_bootloader_available(void) {
+    return false;
+}
+
+const char *hal_target(void) {
+    return "posix";
+}
+
+/* The executable's own GNU build-id note (PT_NOTE of the main program, the first object). */
+static int find_build_id(struct dl_phdr_info *info, size_t size, void *data) {
+    (void)size;
+    const uint8_t **out = data;
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type != PT_NOTE) {
+            continue;
+        }
+        const uint8_t *p = (const uint8_t *)(info->dlpi_addr + ph->p_vaddr), *end = p + ph->p_memsz;
+        while (p + sizeof(ElfW(Nhdr)) <= end) {
+            const ElfW(Nhdr) *n = (const ElfW(Nhdr) *)(const void *)p;
+            const uint8_t *name = p + sizeof *n, *desc = name + ((n->n_namesz + 3u) & ~3u);
+            if (n->n_type == NT_GNU_BUILD_ID && n->n_namesz == 4 && memcmp(name, "GNU", 4) == 0) {
+                out[0] = desc;
+                out[1] = desc + n->n_descsz;
+                return 1;
+            }
+            p = desc + ((n->n_descsz + 3u) & ~3u);
+        }
+    }
+    return 1; /* only the main program */
+}
+
+size_t hal_build_id(const uint8_t **id) {
+    const uint8_t *range[2] = {NULL, NULL};
+    dl_iterate_phdr(find_build_id, range);
+    *id = range[0];
+    return range[0] ? (size_t)(range[1] - range[0]) : 0;
 }

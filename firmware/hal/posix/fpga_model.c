@@ -220,3 +220,22 @@ void hal_fabric_xfer(const uint8_t *out, size_t out_len, uint8_t *in, size_t in_
         accel_model_xfer(out, out_len, in, in_len);
     }
 }
+
+/* The fabric SPI one byte at a time, for a bus master that clocks bytes singly (the RP2040
+ * emulator, firmware/emu): the same gating as hal_fabric_xfer, the C model only. */
+static bool g_spi_live;
+void fpga_model_spi_begin(void) {
+    advance();
+    g_spi_live = g_phase == PH_DONE && !g_rtl_active;
+    if (g_spi_live) {
+        accel_model_spi_begin();
+    }
+}
+uint8_t fpga_model_spi_byte(uint8_t mosi) {
+    return g_spi_live ? accel_model_spi_byte(mosi) : 0xFF;
+}
+void fpga_model_spi_end(void) {
+    if (g_spi_live) {
+        accel_model_spi_end();
+    }
+}

@@ -15,7 +15,7 @@ typedef struct {
     const uint8_t *flash; /* the configuration flash, read by the FPGA as bus master */
     uint32_t flash_size;
     uint32_t idcode;          /* this part's JTAG IDCODE */
-    uint32_t config_clock_hz; /* bits per second read from the flash while configuring */
+    uint64_t config_clock_hz; /* bits per second read from the flash while configuring (x 1/time scale) */
     /* called when the MCU grabs the shared bus in the middle of a configuration */
     void (*on_violation)(const char *msg);
 } fpga_model_config_t;
@@ -25,6 +25,10 @@ void fpga_model_init(const fpga_model_config_t *cfg);
 bool fpga_model_bus_held(void);
 /* --fpga rtl: configured designs run as Verilated RTL libraries from lib_dir (rtl_backend.h). */
 void fpga_model_use_rtl(const char *lib_dir);
+/* The register SPI one byte at a time (CS low: begin, CS high: end), for the RP2040 emulator. */
+void fpga_model_spi_begin(void);
+uint8_t fpga_model_spi_byte(uint8_t mosi);
+void fpga_model_spi_end(void);
 /* for tests: the IDCODE/ABI the last configuration found, and why it failed */
 const char *fpga_model_last_error(void);
 

@@ -22,8 +22,10 @@ typedef struct {
     const qtd_board_t *board;
     uint16_t max_payload; /* negotiated by HELLO */
     uint8_t window;
-    bool reset_requested; /* RESET answered: reboot after the response is out */
-    uint32_t new_baud;    /* SET_BAUD answered: switch after the response is out (0: none) */
+    bool reset_requested;     /* RESET answered: reboot after the response is out */
+    bool reset_to_bootloader; /* ... into the ROM bootloader (RESET mode 1) */
+    uint8_t boot_status;      /* what qtd_app_init returned (BUILD_INFO) */
+    uint32_t new_baud;        /* SET_BAUD answered: switch after the response is out (0: none) */
 } qtd_link_state_t;
 
 extern qtd_link_state_t qtd_link;
@@ -33,6 +35,7 @@ qtd_status_t qtd_cmd_hello(const qtd_frame_t *req, qtd_reply_t *rep);
 qtd_status_t qtd_cmd_reset(const qtd_frame_t *req, qtd_reply_t *rep);
 qtd_status_t qtd_cmd_set_baud(const qtd_frame_t *req, qtd_reply_t *rep);
 qtd_status_t qtd_cmd_ping(const qtd_frame_t *req, qtd_reply_t *rep);
+qtd_status_t qtd_cmd_build_info(const qtd_frame_t *req, qtd_reply_t *rep);
 qtd_status_t qtd_cmd_flash_info(const qtd_frame_t *req, qtd_reply_t *rep);
 qtd_status_t qtd_cmd_flash_erase(const qtd_frame_t *req, qtd_reply_t *rep);
 qtd_status_t qtd_cmd_flash_write(const qtd_frame_t *req, qtd_reply_t *rep);

@@ -79,6 +79,7 @@ enum {
     QTD_CMD_RESET = 0x02, /* Reboot the MCU (answered before the reset). */
     QTD_CMD_SET_BAUD = 0x03, /* Change the UART baud rate after the answer is sent. */
     QTD_CMD_PING = 0x04, /* Echo the payload; link health and latency. */
+    QTD_CMD_BUILD_INFO = 0x05, /* The running binary's GNU build-id, its target and its boot status. */
     QTD_CMD_FLASH_INFO = 0x10, /* Flash geometry, layout and slot table. */
     QTD_CMD_FLASH_ERASE = 0x11, /* Erase whole sectors of a range. */
     QTD_CMD_FLASH_WRITE = 0x12, /* Program bytes (page-bounded by the board); optionally compressed. */
@@ -126,6 +127,7 @@ enum {
     QTD_ST_UNSUPPORTED = 0x34, /* The board does not support this (engine, bit width, codec or rate). */
     QTD_ST_ACCEL_TIMEOUT = 0x35, /* The accelerator did not finish within its cycle budget. */
     QTD_ST_RTL_UNSUPPORTED = 0x36, /* The RTL does not build this accelerator design (it builds layers = 1, heads = 1, one weight and one activation width of 2..8 bits, tensors in the order qtdeploy export writes). */
+    QTD_ST_FLASH_ID_MISMATCH = 0x50, /* The flash chip's JEDEC id differs from the board file this firmware was built for; flash commands are refused. */
     QTD_ST_SENSOR_ERROR = 0x40, /* A power monitor did not answer on I2C or gave an invalid reading. */
     QTD_ST_BENCH_LIMIT = 0x41, /* The benchmark asks for more inferences, or a longer burst, than the board allows. */
     QTD_ST_NO_POWER_MONITOR = 0x42, /* The board has no power monitor, so it cannot measure energy. */
@@ -222,6 +224,7 @@ static inline const char *qtd_command_name(int code) {
     case QTD_CMD_RESET: return "RESET";
     case QTD_CMD_SET_BAUD: return "SET_BAUD";
     case QTD_CMD_PING: return "PING";
+    case QTD_CMD_BUILD_INFO: return "BUILD_INFO";
     case QTD_CMD_FLASH_INFO: return "FLASH_INFO";
     case QTD_CMD_FLASH_ERASE: return "FLASH_ERASE";
     case QTD_CMD_FLASH_WRITE: return "FLASH_WRITE";
@@ -271,6 +274,7 @@ static inline const char *qtd_status_name(int code) {
     case QTD_ST_UNSUPPORTED: return "UNSUPPORTED";
     case QTD_ST_ACCEL_TIMEOUT: return "ACCEL_TIMEOUT";
     case QTD_ST_RTL_UNSUPPORTED: return "RTL_UNSUPPORTED";
+    case QTD_ST_FLASH_ID_MISMATCH: return "FLASH_ID_MISMATCH";
     case QTD_ST_SENSOR_ERROR: return "SENSOR_ERROR";
     case QTD_ST_BENCH_LIMIT: return "BENCH_LIMIT";
     case QTD_ST_NO_POWER_MONITOR: return "NO_POWER_MONITOR";

@@ -94,7 +94,7 @@ def command(
             if energy_log is not None
             else None
         )
-        origin = "simulated" if b.virtual else "measured"
+        origin = b.origin
         target = plan.scaling.target or "y"
         writer = (
             RowWriter(out, target=target, horizon=plan.im.config.horizon, energy=energy, origin=origin)

@@ -35,6 +35,18 @@ def render(r: dict[str, Any]) -> None:
         highlight=False,
         soft_wrap=True,
     )
+    b = r.get("build")
+    if b:
+        boot = (
+            b["boot_status"]
+            if b["boot_status"] == "OK"
+            else f"[bold red]{b['boot_status']}[/]: {b['boot_meaning']}"
+        )
+        stdout.print(
+            f"build: {b['build_id'] or 'no build-id'} ({b['target']}), boot {boot}",
+            highlight=False,
+            soft_wrap=True,
+        )
     f = r["flash"]
     stdout.print(
         f"flash: {f['size'] // 1024:,} KiB, JEDEC {f['jedec_id']}, sector {f['sector_size'] // 1024} KiB, "

@@ -9,7 +9,7 @@ from rich.markup import escape
 
 from qtdeploy import __version__
 from qtdeploy import progress as _progress
-from qtdeploy.cli import energy, export, flash, forecast, info, inspect, pack, rtl, sim, train
+from qtdeploy.cli import energy, export, firmware, flash, forecast, info, inspect, pack, rtl, sim, train
 from qtdeploy.cli import eval as eval_
 from qtdeploy.cli.output import stderr
 from qtdeploy.errors import QtdeployError
@@ -28,7 +28,7 @@ def cli() -> None:
     """
 
 
-for _module in (info, flash, forecast, energy, train, export, eval_, pack, inspect, sim, rtl):
+for _module in (info, flash, forecast, energy, train, export, eval_, pack, inspect, sim, rtl, firmware):
     cli.add_command(_module.command)
 
 

@@ -6,6 +6,7 @@ import signal
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -31,9 +32,22 @@ from qtdeploy.errors import LinkError
 )
 @click.option("--no-pacing", is_flag=True, help="Move UART bytes at memory speed instead of the baud rate.")
 @click.option("--fpga", type=click.Choice(["model", "rtl"]), default="model", show_default=True)
+@click.option(
+    "--mcu",
+    type=click.Choice(["posix", "rp2040"]),
+    default="posix",
+    show_default=True,
+    help="posix: the firmware built for this host; rp2040: the enV5's UF2 in the RP2040 emulator (board env5).",
+)
 @json_option
 def command(
-    board: str | None, flash_file: str | None, time_scale: float, no_pacing: bool, fpga: str, as_json: bool
+    board: str | None,
+    flash_file: str | None,
+    time_scale: float,
+    no_pacing: bool,
+    fpga: str,
+    mcu: str,
+    as_json: bool,
 ) -> None:
     """Run our firmware on the host as a virtual board behind a pseudo-terminal.
 
@@ -44,11 +58,12 @@ def command(
     from qtdeploy.sim.protocol_sim import to_url
 
     options = SimOptions(
-        board=board or "virtual",
+        board=board or ("env5" if mcu == "rp2040" else "virtual"),
         flash_file=Path(flash_file) if flash_file else None,
         time_scale=time_scale,
         pacing=not no_pacing,
         fpga=fpga,
+        mcu=mcu,
     )
     flash = options.flash_path()
     if running_pty(flash):
@@ -57,7 +72,16 @@ def command(
             "Use it (--port sim), stop it, or pass another --flash-file.",
         )
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    with VirtualBoard(options, publish=True) as vb:
+    if mcu == "rp2040":
+        from qtdeploy.sim.rp2040 import start_or_attach_rp2040
+
+        _, started = start_or_attach_rp2040(options)
+        assert started is not None  # no board ran on this flash (checked above)
+        started.publish()
+        board_cm: Any = started
+    else:
+        board_cm = VirtualBoard(options, publish=True)
+    with board_cm as vb:
         info = {
             "port": vb.pty,
             "url": to_url(options),

@@ -89,7 +89,7 @@ class BoardSource:
             raise SourceLost(str(err)) from err
         self.session, self.stream = b, stream
         self.board = b.caps.board_id
-        self.origin = "simulated" if b.virtual else "measured"
+        self.origin = b.origin
         self.rails = tuple(rails)
         self.total_rails = tuple(r for r in self.rails if r not in power.upstream_rails(b))
         self.rate_hz = stream.granted_hz

@@ -44,7 +44,7 @@ class SessionRecorder:
         first = self._sync_clock()
         self.stream = power.PowerStream(board, rate_hz=rate_hz, rails=names)
         self.stream.start()
-        self.origin = "simulated" if board.virtual else "measured"
+        self.origin = board.origin
         self.writer = LogWriter.open(
             out,
             board=board.caps.board_id,

@@ -310,7 +310,7 @@ def forecast(
         if checker is not None:
             checker.close()
     elapsed = (st.t_last - st.t_first) if st.t_first and st.t_last and st.t_last > st.t_first else 0.0
-    origin = "simulated" if board.virtual else "measured"
+    origin = board.origin
     done = sum(counts.values())
     return {
         "engine": engine.name.lower(),

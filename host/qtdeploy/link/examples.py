@@ -105,6 +105,14 @@ _PAIRS: list[tuple[Command, tuple[str, dict[str, Any]], tuple[str, dict[str, Any
         ("PingPayload", dict(data=b"\x00\x01hello\x00")),
         ("PingPayload", dict(data=b"\x00\x01hello\x00")),
     ),
+    (
+        Command.BUILD_INFO,
+        ("Empty", {}),
+        (
+            "BuildInfo",
+            dict(boot_status=0, build_id_len=20, build_id=bytes(range(0x10, 0x24)), target="rp2040"),
+        ),
+    ),
     (Command.FLASH_INFO, ("Empty", {}), ("FlashLayout", LAYOUT)),
     (Command.FLASH_ERASE, ("FlashErase", dict(offset=0x100000, length=0x10000)), ("Empty", {})),
     (

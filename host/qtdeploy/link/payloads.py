@@ -247,6 +247,13 @@ BenchReport = Struct(
     "max_us" / Int32ul,
     "rails" / Array(this.rail_count, BenchRail),
 )
+BuildInfo = Struct(
+    "boot_status" / Int8ul,
+    "build_id_len" / Int8ul,
+    "reserved" / Padding(2),
+    "build_id" / Bytes(20),
+    "target" / PaddedString(16, "ascii"),
+)
 
 
 @dataclass(frozen=True)
@@ -264,6 +271,7 @@ COMMANDS: dict[Command, CommandSpec] = {
     Command.RESET: CommandSpec(ResetRequest, Empty),
     Command.SET_BAUD: CommandSpec(SetBaudRequest, SetBaudResponse),
     Command.PING: CommandSpec(PingPayload, PingPayload, rerun=True),
+    Command.BUILD_INFO: CommandSpec(Empty, BuildInfo, rerun=True),
     Command.FLASH_INFO: CommandSpec(Empty, FlashLayout, rerun=True),
     Command.FLASH_ERASE: CommandSpec(FlashErase, Empty),
     Command.FLASH_WRITE: CommandSpec(FlashWriteRequest, FlashWriteResponse),

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from qtdeploy._protocol import LINK_NO_SLOT, Command, FpgaState, Slot, SlotState
+from qtdeploy._protocol import LINK_NO_SLOT, STATUS_INFO, Command, FpgaState, Slot, SlotState, Status
+from qtdeploy.errors import DeviceError
 from qtdeploy.link import payloads as P
 from qtdeploy.ops.session import Board
 
@@ -30,10 +31,32 @@ def fpga_status(board: Board) -> Any:
     return P.parse_exact(P.FpgaStatus, board.link.request(Command.FPGA_STATUS), "FPGA_STATUS")
 
 
+def build_info(board: Board) -> dict[str, Any] | None:
+    """BUILD_INFO: the running binary's GNU build-id, its HAL and how its boot went (None from a
+    firmware older than the command, which answers UNKNOWN_COMMAND)."""
+    try:
+        raw = board.link.request(Command.BUILD_INFO)
+    except DeviceError as err:
+        if err.status == Status.UNKNOWN_COMMAND:
+            return None
+        raise
+    b = P.parse_exact(P.BuildInfo, raw, "BUILD_INFO")
+    status = _name(Status, b.boot_status)
+    return {
+        "build_id": b.build_id[: b.build_id_len].hex() or None,
+        "target": b.target,
+        "boot_status": status,
+        "boot_meaning": STATUS_INFO.get(Status(b.boot_status), {}).get("meaning")
+        if status in Status.__members__
+        else None,
+    }
+
+
 def info(board: Board) -> dict[str, Any]:
     """Firmware/protocol version, board id, flash geometry, slots (sizes, SHA-256, state, seq),
     active slot, FPGA state, IDCODE and ABI."""
     caps = board.refresh()
+    build = build_info(board)
     slots_answer = slot_info(board)
     fpga = fpga_status(board)
     geo = caps.flash
@@ -66,6 +89,7 @@ def info(board: Board) -> dict[str, Any]:
         "virtual": caps.virtual,
         "port": board.port,
         "firmware": caps.firmware,
+        "build": build,
         "protocol_version": caps.protocol_version,
         "baud": board.link.baud,
         "link": {

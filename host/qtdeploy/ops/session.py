@@ -16,7 +16,7 @@ from qtdeploy._protocol import LINK_NO_SLOT, Codec, FpgaState, Slot
 from qtdeploy.errors import BoardFileError, LinkError
 from qtdeploy.link import Link, SerialTransport, Transport
 from qtdeploy.link.client import Trace
-from qtdeploy.ports import is_sim, register_sim, resolve_port, sim_url
+from qtdeploy.ports import EMULATOR_LINK_TIMEOUT, is_rp2040_url, is_sim, register_sim, resolve_port, sim_url
 
 log = logging.getLogger("qtdeploy.ops")
 
@@ -143,7 +143,7 @@ class Board:
             probe = board_file or boards_mod.load_board("virtual" if port and is_sim(port) else "env5")
             url = sim_url(resolve_port(port, probe))
             transport = SerialTransport(url, probe.uart.default_baud)
-        link = Link(transport, trace=trace)
+        link = Link(transport, trace=trace, **_emulator_link_options(getattr(transport, "url", "")))
         try:
             session = cls(link, board_file=board_file, port=getattr(transport, "url", ""))
             session._reopen = dict(baud=baud, trace=trace)
@@ -157,6 +157,14 @@ class Board:
     @property
     def virtual(self) -> bool:
         return self.caps.virtual
+
+    @property
+    def origin(self) -> str:
+        """How the numbers this board produces came about: "simulated" (the posix virtual board),
+        "emulated" (the real firmware in the RP2040 emulator, sim://?mcu=rp2040) or "measured"."""
+        if is_rp2040_url(self.port):
+            return "emulated"
+        return "simulated" if self.virtual else "measured"
 
     def slot_regions(self, slot: Slot) -> SlotRegions:
         for regions in self.caps.flash.slots:
@@ -216,3 +224,9 @@ def open_board(
 ) -> Board:
     """Shorthand for :meth:`Board.open`."""
     return Board.open(port, board=board, baud=baud, trace=trace)
+
+
+def _emulator_link_options(url: str) -> dict:
+    """A longer base timeout for the emulated RP2040 (``sim://?mcu=rp2040``): rp2040js runs the
+    M0+ at ~0.1x real time on a loaded host, so answers that take a board 0.5 s take it seconds."""
+    return {"timeout": EMULATOR_LINK_TIMEOUT} if is_rp2040_url(url) else {}

@@ -49,6 +49,9 @@ class SimOptions:
     die_after_flash_ops: int | None = None
     pacing: bool = True
     fpga: str = "model"
+    # "posix": the firmware built for the host (hal/posix); "rp2040": the enV5's UF2 in the
+    # rp2040js emulator against the same part models (qtdeploy.sim.rp2040)
+    mcu: str = "posix"
 
     def flash_path(self) -> Path:
         return Path(self.flash_file) if self.flash_file else default_flash_file(self.board)

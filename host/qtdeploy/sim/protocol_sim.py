@@ -8,7 +8,9 @@ exactly as long as the port: ``close()`` stops it. pyserial finds this module be
 
 URL parameters: ``flash`` (path; default the user cache's flash file), ``board`` (board file
 name, default ``virtual``), ``time_scale`` (float), ``die_after`` (flash op count: power cut),
-``pacing`` (0 to move bytes at memory speed), ``fpga`` (``model`` or ``rtl``: the Verilated RTL).
+``pacing`` (0 to move bytes at memory speed), ``fpga`` (``model`` or ``rtl``: the Verilated RTL),
+``mcu`` (``posix``, the default, or ``rp2040``: the enV5's UF2 in the RP2040 emulator, board
+``env5``; qtdeploy.sim.rp2040).
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from serial.serialposix import Serial as PosixSerial
 from qtdeploy.sim import rtl
 from qtdeploy.sim.board import SimOptions, VirtualBoard, running_fpga, start_or_attach
 
-_KEYS = ("flash", "board", "time_scale", "die_after", "pacing", "fpga")
+_KEYS = ("flash", "board", "time_scale", "die_after", "pacing", "fpga", "mcu")
 
 
 def parse_url(url: str) -> SimOptions:
@@ -38,9 +40,13 @@ def parse_url(url: str) -> SimOptions:
             f"unknown sim:// parameter(s) {', '.join(unknown)}; known: {', '.join(_KEYS)}"
         )
     one = {k: v[-1] for k, v in query.items()}
+    mcu = one.get("mcu") or "posix"
+    if mcu not in ("posix", "rp2040"):
+        raise serial.SerialException(f"sim:// mcu={mcu!r}: known are posix (the default) and rp2040")
     try:
         return SimOptions(
-            board=one.get("board") or "virtual",
+            mcu=mcu,
+            board=one.get("board") or ("env5" if mcu == "rp2040" else "virtual"),
             flash_file=Path(one["flash"]).expanduser() if one.get("flash") else None,
             time_scale=float(one.get("time_scale", 1.0)),
             die_after_flash_ops=int(one["die_after"]) if one.get("die_after") else None,
@@ -62,6 +68,8 @@ def to_url(options: SimOptions) -> str:
         query["pacing"] = "0"
     if options.fpga != "model":
         query["fpga"] = options.fpga
+    if options.mcu != "posix":
+        query["mcu"] = options.mcu
     return "sim://?" + urllib.parse.urlencode(query)
 
 
@@ -77,7 +85,12 @@ class Serial(PosixSerial):
         if url is None:
             raise serial.SerialException("Port must be configured before it can be used.")
         options = parse_url(url)
-        self.pty, self.board = start_or_attach(options)
+        if options.mcu == "rp2040":  # the enV5's UF2 in the emulator (qtdeploy.sim.rp2040)
+            from qtdeploy.sim.rp2040 import start_or_attach_rp2040
+
+            self.pty, self.board = start_or_attach_rp2040(options)  # type: ignore[assignment]
+        else:
+            self.pty, self.board = start_or_attach(options)
         self.fpga = (
             options.fpga if self.board is not None else (running_fpga(options.flash_path()) or options.fpga)
         )
