@@ -2,7 +2,7 @@
 
 from enum import IntEnum, IntFlag
 
-SOURCES = ("protocol.toml", "regmap.toml")
+SOURCES = ('protocol.toml', 'regmap.toml')
 
 # Link: Link framing constants (protocol/link.md).
 LINK_PROTOCOL_VERSION = 1
@@ -73,12 +73,11 @@ class Flag(IntFlag):
 
 
 FLAG_INFO: dict[Flag, dict[str, str]] = {
-    Flag.RESPONSE: {"doc": "Set on every board -> host answer to a request."},
-    Flag.COMPRESSED: {"doc": "Payload is compressed (FLASH_WRITE only; codec in the payload header)."},
-    Flag.EVENT: {"doc": "Unsolicited board -> host frame (stream results, power samples, log)."},
-    Flag.RETRY: {"doc": "Host resends a request it already sent with this seq."},
+    Flag.RESPONSE: {'doc': 'Set on every board -> host answer to a request.'},
+    Flag.COMPRESSED: {'doc': 'Payload is compressed (FLASH_WRITE only; codec in the payload header).'},
+    Flag.EVENT: {'doc': 'Unsolicited board -> host frame (stream results, power samples, log).'},
+    Flag.RETRY: {'doc': 'Host resends a request it already sent with this seq.'},
 }
-
 
 class Command(IntEnum):
     """Command codes carried in request frames and echoed in their responses."""
@@ -109,31 +108,30 @@ class Command(IntEnum):
 
 
 COMMAND_INFO: dict[Command, dict[str, str]] = {
-    Command.HELLO: {"doc": "Exchange capabilities; negotiates max payload and window."},
-    Command.RESET: {"doc": "Reboot the MCU (answered before the reset)."},
-    Command.SET_BAUD: {"doc": "Change the UART baud rate after the answer is sent."},
-    Command.PING: {"doc": "Echo the payload; link health and latency."},
-    Command.FLASH_INFO: {"doc": "Flash geometry, layout and slot table."},
-    Command.FLASH_ERASE: {"doc": "Erase whole sectors of a range."},
-    Command.FLASH_WRITE: {"doc": "Program bytes (page-bounded by the board); optionally compressed."},
-    Command.FLASH_READ: {"doc": "Read bytes."},
-    Command.FLASH_HASH: {"doc": "SHA-256 of a range, computed on the board."},
-    Command.SLOT_COMMIT: {"doc": "Record a verified image in a slot's metadata."},
-    Command.SLOT_SELECT: {"doc": "Make a committed slot the active one (MultiBoot)."},
-    Command.SLOT_INFO: {"doc": "Slot table with sizes, hashes, sequence numbers."},
-    Command.FPGA_CONFIGURE: {"doc": "Configure the FPGA from the active slot's bitstream."},
-    Command.FPGA_STATUS: {"doc": "DONE/INIT state, IDCODE and accelerator ABI."},
-    Command.MODEL_LOAD: {"doc": "Load the active slot's blob into the accelerator or MCU kernel."},
-    Command.INFER: {"doc": "One window in, one prediction out, with cycle counts."},
-    Command.STREAM_START: {"doc": "Begin a window stream; results come back as EVENT frames."},
-    Command.STREAM_DATA: {"doc": "One or more sequence-numbered windows of a stream."},
-    Command.STREAM_STOP: {"doc": "End a stream; answered after the last result."},
-    Command.POWER_READ: {"doc": "Instantaneous voltage, current and power per rail."},
-    Command.POWER_STREAM: {"doc": "Start or stop timestamped power samples as EVENT frames."},
-    Command.POWER_ENERGY: {"doc": "Accumulated energy per rail since a marker."},
-    Command.POWER_MARK: {"doc": "Place a marker so energy can be attributed to an interval."},
+    Command.HELLO: {'doc': 'Exchange capabilities; negotiates max payload and window.'},
+    Command.RESET: {'doc': 'Reboot the MCU (answered before the reset).'},
+    Command.SET_BAUD: {'doc': 'Change the UART baud rate after the answer is sent.'},
+    Command.PING: {'doc': 'Echo the payload; link health and latency.'},
+    Command.FLASH_INFO: {'doc': 'Flash geometry, layout and slot table.'},
+    Command.FLASH_ERASE: {'doc': 'Erase whole sectors of a range.'},
+    Command.FLASH_WRITE: {'doc': 'Program bytes (page-bounded by the board); optionally compressed.'},
+    Command.FLASH_READ: {'doc': 'Read bytes.'},
+    Command.FLASH_HASH: {'doc': 'SHA-256 of a range, computed on the board.'},
+    Command.SLOT_COMMIT: {'doc': "Record a verified image in a slot's metadata."},
+    Command.SLOT_SELECT: {'doc': 'Make a committed slot the active one (MultiBoot).'},
+    Command.SLOT_INFO: {'doc': 'Slot table with sizes, hashes, sequence numbers.'},
+    Command.FPGA_CONFIGURE: {'doc': "Configure the FPGA from the active slot's bitstream."},
+    Command.FPGA_STATUS: {'doc': 'DONE/INIT state, IDCODE and accelerator ABI.'},
+    Command.MODEL_LOAD: {'doc': "Load the active slot's blob into the accelerator or MCU kernel."},
+    Command.INFER: {'doc': 'One window in, one prediction out, with cycle counts.'},
+    Command.STREAM_START: {'doc': 'Begin a window stream; results come back as EVENT frames.'},
+    Command.STREAM_DATA: {'doc': 'One or more sequence-numbered windows of a stream.'},
+    Command.STREAM_STOP: {'doc': 'End a stream; answered after the last result.'},
+    Command.POWER_READ: {'doc': 'Instantaneous voltage, current and power per rail.'},
+    Command.POWER_STREAM: {'doc': 'Start or stop timestamped power samples as EVENT frames.'},
+    Command.POWER_ENERGY: {'doc': 'Accumulated energy per rail since a marker.'},
+    Command.POWER_MARK: {'doc': 'Place a marker so energy can be attributed to an interval.'},
 }
-
 
 class Status(IntEnum):
     """Status codes carried in response frames. Every code has a meaning and an action for the user."""
@@ -145,6 +143,9 @@ class Status(IntEnum):
     BAD_LENGTH = 0x04
     BAD_ARGUMENT = 0x05
     BUSY = 0x06
+    DAMAGED = 0x08
+    OUT_OF_ORDER = 0x09
+    NO_STREAM = 0x0a
     OUT_OF_RANGE = 0x10
     MISALIGNED = 0x11
     NOT_ERASED = 0x12
@@ -161,105 +162,38 @@ class Status(IntEnum):
     UNSUPPORTED = 0x34
     ACCEL_TIMEOUT = 0x35
     SENSOR_ERROR = 0x40
-    INTERNAL = 0x7F
+    INTERNAL = 0x7f
 
 
 STATUS_INFO: dict[Status, dict[str, str]] = {
-    Status.OK: {"meaning": "The request succeeded.", "action": "Nothing to do."},
-    Status.BAD_FRAME: {
-        "meaning": "The board received a frame it could not decode (CRC, COBS or length).",
-        "action": "The host retries automatically; if it persists, check the cable and lower --baud.",
-    },
-    Status.BAD_VERSION: {
-        "meaning": "The frame's protocol version is not one the firmware speaks.",
-        "action": "Update qtdeploy or the firmware so both speak the same protocol version.",
-    },
-    Status.UNKNOWN_COMMAND: {
-        "meaning": "The firmware does not implement this command.",
-        "action": "Update the firmware; `qtdeploy info` shows its version.",
-    },
-    Status.BAD_LENGTH: {
-        "meaning": "The payload length does not match what the command expects.",
-        "action": "Update qtdeploy or the firmware: host and board disagree about this command's payload.",
-    },
-    Status.BAD_ARGUMENT: {
-        "meaning": "A field of the request is out of range.",
-        "action": "Check the values passed to the command; the message names the field.",
-    },
-    Status.BUSY: {
-        "meaning": "The board is busy with another operation (stream or configuration).",
-        "action": "Stop the running stream or wait, then retry.",
-    },
-    Status.OUT_OF_RANGE: {
-        "meaning": "A flash address or length lies outside the flash or the region it targets.",
-        "action": "Check the board file's flash size and layout against the image.",
-    },
-    Status.MISALIGNED: {
-        "meaning": "An erase is not sector-aligned or a write crosses what the board accepts.",
-        "action": "Align erases to the sector size the board reports in HELLO.",
-    },
-    Status.NOT_ERASED: {
-        "meaning": "A write would program a bit that is not erased (NOR can only clear bits).",
-        "action": "Erase the sector first; `qtdeploy flash` does this for you.",
-    },
-    Status.FLASH_TIMEOUT: {
-        "meaning": "The flash stayed busy longer than its datasheet maximum.",
-        "action": "Power-cycle the board; if it repeats, the flash part may be damaged.",
-    },
-    Status.FLASH_PROTECTED: {
-        "meaning": "The flash's block-protect bits forbid this write or erase.",
-        "action": "Clear write protection (status register BP bits) and retry.",
-    },
-    Status.VERIFY_FAILED: {
-        "meaning": "The SHA-256 of what is in flash differs from what was sent.",
-        "action": "Run the flash again; the previous image stays active.",
-    },
-    Status.BAD_SLOT: {
-        "meaning": "No such slot, or the slot holds no committed image.",
-        "action": "Flash an image into the slot first; `qtdeploy info` lists the slots.",
-    },
-    Status.BAD_IMAGE: {
-        "meaning": "The image in the slot failed its checks (magic, size or hash).",
-        "action": "Flash the image again.",
-    },
-    Status.NO_MODEL: {
-        "meaning": "No model is loaded, so the board cannot infer.",
-        "action": "Flash a blob and run MODEL_LOAD (`qtdeploy flash` does both).",
-    },
-    Status.FPGA_NOT_DONE: {
-        "meaning": "The FPGA did not raise DONE after configuration.",
-        "action": "Check that the slot holds a bitstream for this FPGA part; reflash it.",
-    },
-    Status.FPGA_IDCODE: {
-        "meaning": "The bitstream's IDCODE does not match the FPGA on the board.",
-        "action": "Build the bitstream for the board's part (see `qtdeploy inspect`).",
-    },
-    Status.ABI_MISMATCH: {
-        "meaning": "The blob's accelerator ABI differs from the configured bitstream's.",
-        "action": "Rebuild the bitstream for this model's shape and bit widths, or export the model for the bitstream's ABI.",
-    },
-    Status.BLOB_INVALID: {
-        "meaning": "The blob in flash is malformed or its hash does not match.",
-        "action": "Pack and flash the blob again.",
-    },
-    Status.UNSUPPORTED: {
-        "meaning": "The board does not support this (engine, bit width, codec or rate).",
-        "action": "`qtdeploy info` lists what the board supports.",
-    },
-    Status.ACCEL_TIMEOUT: {
-        "meaning": "The accelerator did not finish within its cycle budget.",
-        "action": "Reconfigure the FPGA (`qtdeploy flash` or RESET); report it if it repeats.",
-    },
-    Status.SENSOR_ERROR: {
-        "meaning": "A power monitor did not answer on I2C or gave an invalid reading.",
-        "action": "Check the monitor's I2C address in the board file.",
-    },
-    Status.INTERNAL: {
-        "meaning": "The firmware hit an internal error.",
-        "action": "Reset the board and report the firmware version and the last --trace.",
-    },
+    Status.OK: {'meaning': 'The request succeeded.', 'action': 'Nothing to do.'},
+    Status.BAD_FRAME: {'meaning': 'The board received a frame it could not decode (CRC, COBS or length).', 'action': 'The host retries automatically; if it persists, check the cable and lower --baud.'},
+    Status.BAD_VERSION: {'meaning': "The frame's protocol version is not one the firmware speaks.", 'action': 'Update qtdeploy or the firmware so both speak the same protocol version.'},
+    Status.UNKNOWN_COMMAND: {'meaning': 'The firmware does not implement this command.', 'action': 'Update the firmware; `qtdeploy info` shows its version.'},
+    Status.BAD_LENGTH: {'meaning': 'The payload length does not match what the command expects.', 'action': "Update qtdeploy or the firmware: host and board disagree about this command's payload."},
+    Status.BAD_ARGUMENT: {'meaning': 'A field of the request is out of range.', 'action': 'Check the values passed to the command; the message names the field.'},
+    Status.BUSY: {'meaning': 'The board is busy with another operation (stream or configuration).', 'action': 'Stop the running stream or wait, then retry.'},
+    Status.DAMAGED: {'meaning': 'A frame arrived with a plausible header but a bad CRC (damaged on the line); the board did not run it.', 'action': 'The host re-sends it at once and shrinks its frames; if it persists, check the cable and lower --baud.'},
+    Status.OUT_OF_ORDER: {'meaning': 'A STREAM_DATA window number is neither the next one nor a window already sent (windows arrive in order).', 'action': 'The host re-sends refused frames in order automatically; if it persists, report the --trace.'},
+    Status.NO_STREAM: {'meaning': "No window stream is running (a reset or another session's HELLO ended it).", 'action': 'Start a new stream (`qtdeploy forecast` does so after a reset).'},
+    Status.OUT_OF_RANGE: {'meaning': 'A flash address or length lies outside the flash or the region it targets.', 'action': "Check the board file's flash size and layout against the image."},
+    Status.MISALIGNED: {'meaning': 'An erase is not sector-aligned or a write crosses what the board accepts.', 'action': 'Align erases to the sector size the board reports in HELLO.'},
+    Status.NOT_ERASED: {'meaning': 'A write would program a bit that is not erased (NOR can only clear bits).', 'action': 'Erase the sector first; `qtdeploy flash` does this for you.'},
+    Status.FLASH_TIMEOUT: {'meaning': 'The flash stayed busy longer than its datasheet maximum.', 'action': 'Power-cycle the board; if it repeats, the flash part may be damaged.'},
+    Status.FLASH_PROTECTED: {'meaning': "The flash's block-protect bits forbid this write or erase.", 'action': 'Clear write protection (status register BP bits) and retry.'},
+    Status.VERIFY_FAILED: {'meaning': 'The SHA-256 of what is in flash differs from what was sent.', 'action': 'Run the flash again; the previous image stays active.'},
+    Status.BAD_SLOT: {'meaning': 'No such slot, or the slot holds no committed image.', 'action': 'Flash an image into the slot first; `qtdeploy info` lists the slots.'},
+    Status.BAD_IMAGE: {'meaning': 'The image in the slot failed its checks (magic, size or hash).', 'action': 'Flash the image again.'},
+    Status.NO_MODEL: {'meaning': 'No model is loaded, so the board cannot infer.', 'action': 'Flash a blob and run MODEL_LOAD (`qtdeploy flash` does both).'},
+    Status.FPGA_NOT_DONE: {'meaning': 'The FPGA did not raise DONE after configuration.', 'action': 'Check that the slot holds a bitstream for this FPGA part; reflash it.'},
+    Status.FPGA_IDCODE: {'meaning': "The bitstream's IDCODE does not match the FPGA on the board.", 'action': "Build the bitstream for the board's part (see `qtdeploy inspect`)."},
+    Status.ABI_MISMATCH: {'meaning': "The blob's accelerator ABI differs from the configured bitstream's.", 'action': "Rebuild the bitstream for this model's shape and bit widths, or export the model for the bitstream's ABI."},
+    Status.BLOB_INVALID: {'meaning': 'The blob in flash is malformed or its hash does not match.', 'action': 'Pack and flash the blob again.'},
+    Status.UNSUPPORTED: {'meaning': 'The board does not support this (engine, bit width, codec or rate).', 'action': '`qtdeploy info` lists what the board supports.'},
+    Status.ACCEL_TIMEOUT: {'meaning': 'The accelerator did not finish within its cycle budget.', 'action': 'Reconfigure the FPGA (`qtdeploy flash` or RESET); report it if it repeats.'},
+    Status.SENSOR_ERROR: {'meaning': 'A power monitor did not answer on I2C or gave an invalid reading.', 'action': "Check the monitor's I2C address in the board file."},
+    Status.INTERNAL: {'meaning': 'The firmware hit an internal error.', 'action': 'Reset the board and report the firmware version and the last --trace.'},
 }
-
 
 class Engine(IntEnum):
     """Where inference runs."""
@@ -269,10 +203,9 @@ class Engine(IntEnum):
 
 
 ENGINE_INFO: dict[Engine, dict[str, str]] = {
-    Engine.FPGA: {"doc": "The accelerator in the FPGA fabric."},
-    Engine.MCU: {"doc": "The integer kernel on the MCU."},
+    Engine.FPGA: {'doc': 'The accelerator in the FPGA fabric.'},
+    Engine.MCU: {'doc': 'The integer kernel on the MCU.'},
 }
-
 
 class Slot(IntEnum):
     """Image slots (A/B)."""
@@ -282,10 +215,9 @@ class Slot(IntEnum):
 
 
 SLOT_INFO: dict[Slot, dict[str, str]] = {
-    Slot.A: {"doc": "First image slot."},
-    Slot.B: {"doc": "Second image slot."},
+    Slot.A: {'doc': 'First image slot.'},
+    Slot.B: {'doc': 'Second image slot.'},
 }
-
 
 class Codec(IntEnum):
     """Compression codecs a FLASH_WRITE payload may use."""
@@ -295,12 +227,9 @@ class Codec(IntEnum):
 
 
 CODEC_INFO: dict[Codec, dict[str, str]] = {
-    Codec.NONE: {"doc": "Raw bytes."},
-    Codec.HEATSHRINK: {
-        "doc": "LZSS (heatshrink, window 2^8, lookahead 2^4): decodes in 300 bytes of MCU RAM."
-    },
+    Codec.NONE: {'doc': 'Raw bytes.'},
+    Codec.HEATSHRINK: {'doc': 'LZSS (heatshrink, window 2^8, lookahead 2^4): decodes in 300 bytes of MCU RAM.'},
 }
-
 
 class FpgaState(IntEnum):
     """FPGA configuration state reported by HELLO and FPGA_STATUS (protocol/link.md)."""
@@ -311,11 +240,10 @@ class FpgaState(IntEnum):
 
 
 FPGA_STATE_INFO: dict[FpgaState, dict[str, str]] = {
-    FpgaState.UNCONFIGURED: {"doc": "Not configured since power-up or reset."},
-    FpgaState.CONFIGURED: {"doc": "DONE is high and the accelerator answered its ABI register."},
-    FpgaState.FAILED: {"doc": "The last configuration attempt did not raise DONE or had the wrong IDCODE."},
+    FpgaState.UNCONFIGURED: {'doc': 'Not configured since power-up or reset.'},
+    FpgaState.CONFIGURED: {'doc': 'DONE is high and the accelerator answered its ABI register.'},
+    FpgaState.FAILED: {'doc': 'The last configuration attempt did not raise DONE or had the wrong IDCODE.'},
 }
-
 
 class SlotState(IntEnum):
     """State of an image slot in SLOT_INFO (protocol/link.md)."""
@@ -326,11 +254,10 @@ class SlotState(IntEnum):
 
 
 SLOT_STATE_INFO: dict[SlotState, dict[str, str]] = {
-    SlotState.EMPTY: {"doc": "No committed image."},
-    SlotState.COMMITTED: {"doc": "A verified image with a metadata record."},
-    SlotState.INVALID: {"doc": "A metadata record exists but its image no longer matches its hash."},
+    SlotState.EMPTY: {'doc': 'No committed image.'},
+    SlotState.COMMITTED: {'doc': 'A verified image with a metadata record.'},
+    SlotState.INVALID: {'doc': 'A metadata record exists but its image no longer matches its hash.'},
 }
-
 
 class SpiCmd(IntEnum):
     """The command byte that starts every SPI transaction."""
@@ -341,11 +268,10 @@ class SpiCmd(IntEnum):
 
 
 SPI_CMD_INFO: dict[SpiCmd, dict[str, str]] = {
-    SpiCmd.STATUS: {"doc": "No address; every MISO byte is STATUS[7:0] (poll without an address)."},
-    SpiCmd.READ: {"doc": "addr_hi addr_lo turnaround, then data bytes; the address auto-increments."},
-    SpiCmd.WRITE: {"doc": "addr_hi addr_lo, then data bytes; the address auto-increments (ports hold it)."},
+    SpiCmd.STATUS: {'doc': 'No address; every MISO byte is STATUS[7:0] (poll without an address).'},
+    SpiCmd.READ: {'doc': 'addr_hi addr_lo turnaround, then data bytes; the address auto-increments.'},
+    SpiCmd.WRITE: {'doc': 'addr_hi addr_lo, then data bytes; the address auto-increments (ports hold it).'},
 }
-
 
 class AccelCtrl(IntFlag):
     """CTRL register bits."""
@@ -358,19 +284,12 @@ class AccelCtrl(IntFlag):
 
 
 ACCEL_CTRL_INFO: dict[AccelCtrl, dict[str, str]] = {
-    AccelCtrl.START: {"doc": "Write 1: run one inference on the input window (self-clearing)."},
-    AccelCtrl.RESET: {
-        "doc": "Write 1: abort and clear BUSY/DONE/ERROR/CYCLES; weights and LUTs stay (self-clearing)."
-    },
-    AccelCtrl.MODEL_VALID: {
-        "doc": "Set by the firmware after every tensor and LUT is loaded; START without it is an error."
-    },
-    AccelCtrl.AUTO_START: {
-        "doc": "Start when the last input byte (INPUT_LEN - 1) is written: one transaction per inference."
-    },
-    AccelCtrl.CLOCK_GATE: {"doc": "Gate the engine clock while idle (saves energy; CYCLES unaffected)."},
+    AccelCtrl.START: {'doc': 'Write 1: run one inference on the input window (self-clearing).'},
+    AccelCtrl.RESET: {'doc': 'Write 1: abort and clear BUSY/DONE/ERROR/CYCLES; weights and LUTs stay (self-clearing).'},
+    AccelCtrl.MODEL_VALID: {'doc': 'Set by the firmware after every tensor and LUT is loaded; START without it is an error.'},
+    AccelCtrl.AUTO_START: {'doc': 'Start when the last input byte (INPUT_LEN - 1) is written: one transaction per inference.'},
+    AccelCtrl.CLOCK_GATE: {'doc': 'Gate the engine clock while idle (saves energy; CYCLES unaffected).'},
 }
-
 
 class AccelStatus(IntFlag):
     """STATUS register bits; STATUS[7:0] is also shifted out during every command byte."""
@@ -386,16 +305,15 @@ class AccelStatus(IntFlag):
 
 
 ACCEL_STATUS_INFO: dict[AccelStatus, dict[str, str]] = {
-    AccelStatus.BUSY: {"doc": "An inference is running."},
-    AccelStatus.DONE: {"doc": "Sticky: the last inference finished; W1C, cleared by START."},
-    AccelStatus.ERROR: {"doc": "Sticky: something failed, ERROR_CODE says what; W1C."},
-    AccelStatus.MODEL_VALID: {"doc": "Mirror of CTRL.MODEL_VALID."},
-    AccelStatus.INPUT_OVERRUN: {"doc": "Sticky: the input window was written while BUSY; W1C."},
-    AccelStatus.SPI_ERROR: {"doc": "Sticky: unknown command byte or unmapped address; W1C."},
-    AccelStatus.IRQ: {"doc": "STATUS & IRQ_ENABLE is non-zero (the IRQ pin's level)."},
-    AccelStatus.ALIVE: {"doc": "Always 1 in a configured design: 0x00 or 0xFF on MISO means no accelerator."},
+    AccelStatus.BUSY: {'doc': 'An inference is running.'},
+    AccelStatus.DONE: {'doc': 'Sticky: the last inference finished; W1C, cleared by START.'},
+    AccelStatus.ERROR: {'doc': 'Sticky: something failed, ERROR_CODE says what; W1C.'},
+    AccelStatus.MODEL_VALID: {'doc': 'Mirror of CTRL.MODEL_VALID.'},
+    AccelStatus.INPUT_OVERRUN: {'doc': 'Sticky: the input window was written while BUSY; W1C.'},
+    AccelStatus.SPI_ERROR: {'doc': 'Sticky: unknown command byte or unmapped address; W1C.'},
+    AccelStatus.IRQ: {'doc': "STATUS & IRQ_ENABLE is non-zero (the IRQ pin's level)."},
+    AccelStatus.ALIVE: {'doc': 'Always 1 in a configured design: 0x00 or 0xFF on MISO means no accelerator.'},
 }
-
 
 class AccelFeature(IntFlag):
     """FEATURES register bits: what this bitstream's interface implements."""
@@ -408,13 +326,12 @@ class AccelFeature(IntFlag):
 
 
 ACCEL_FEATURE_INFO: dict[AccelFeature, dict[str, str]] = {
-    AccelFeature.IRQ: {"doc": "IRQ_ENABLE and the IRQ pin."},
-    AccelFeature.SPI_CRC: {"doc": "SPI_LAST CRC-8s."},
-    AccelFeature.MULTIBOOT: {"doc": "MULTIBOOT_ADDR / MULTIBOOT_TRIGGER (ICAPE2 IPROG)."},
-    AccelFeature.AUTO_START: {"doc": "CTRL.AUTO_START."},
-    AccelFeature.CLOCK_GATE: {"doc": "CTRL.CLOCK_GATE."},
+    AccelFeature.IRQ: {'doc': 'IRQ_ENABLE and the IRQ pin.'},
+    AccelFeature.SPI_CRC: {'doc': 'SPI_LAST CRC-8s.'},
+    AccelFeature.MULTIBOOT: {'doc': 'MULTIBOOT_ADDR / MULTIBOOT_TRIGGER (ICAPE2 IPROG).'},
+    AccelFeature.AUTO_START: {'doc': 'CTRL.AUTO_START.'},
+    AccelFeature.CLOCK_GATE: {'doc': 'CTRL.CLOCK_GATE.'},
 }
-
 
 class AccelError(IntEnum):
     """ERROR_CODE values."""
@@ -432,16 +349,14 @@ class AccelError(IntEnum):
 
 
 ACCEL_ERROR_INFO: dict[AccelError, dict[str, str]] = {
-    AccelError.NONE: {"doc": "No error."},
-    AccelError.NO_MODEL: {"doc": "START (or AUTO_START) while CTRL.MODEL_VALID is 0."},
-    AccelError.BAD_TENSOR: {"doc": "WLOAD_DATA written with WLOAD_TENSOR beyond the ABI's tensor count."},
-    AccelError.TENSOR_RANGE: {"doc": "WLOAD_DATA written past the end of the tensor."},
-    AccelError.BAD_LUT: {"doc": "LUT_DATA written with LUT_SELECT beyond the ABI's LUT count."},
-    AccelError.LUT_RANGE: {"doc": "LUT_DATA written past the end of the LUT."},
-    AccelError.START_BUSY: {"doc": "START while BUSY (ignored)."},
-    AccelError.LOAD_BUSY: {"doc": "WLOAD_DATA or LUT_DATA written while BUSY (ignored)."},
-    AccelError.TIMEOUT: {
-        "doc": "The engine's watchdog expired (the design's cycle budget for one inference)."
-    },
-    AccelError.BAD_IPROG_KEY: {"doc": "MULTIBOOT_TRIGGER written with a value other than QTD_RM_IPROG_KEY."},
+    AccelError.NONE: {'doc': 'No error.'},
+    AccelError.NO_MODEL: {'doc': 'START (or AUTO_START) while CTRL.MODEL_VALID is 0.'},
+    AccelError.BAD_TENSOR: {'doc': "WLOAD_DATA written with WLOAD_TENSOR beyond the ABI's tensor count."},
+    AccelError.TENSOR_RANGE: {'doc': 'WLOAD_DATA written past the end of the tensor.'},
+    AccelError.BAD_LUT: {'doc': "LUT_DATA written with LUT_SELECT beyond the ABI's LUT count."},
+    AccelError.LUT_RANGE: {'doc': 'LUT_DATA written past the end of the LUT.'},
+    AccelError.START_BUSY: {'doc': 'START while BUSY (ignored).'},
+    AccelError.LOAD_BUSY: {'doc': 'WLOAD_DATA or LUT_DATA written while BUSY (ignored).'},
+    AccelError.TIMEOUT: {'doc': "The engine's watchdog expired (the design's cycle budget for one inference)."},
+    AccelError.BAD_IPROG_KEY: {'doc': 'MULTIBOOT_TRIGGER written with a value other than QTD_RM_IPROG_KEY.'},
 }

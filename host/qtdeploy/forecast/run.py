@@ -409,7 +409,7 @@ def _streamed(
                 deliver(stream.poll(0.0))
             raise
         except LinkError as err:
-            stream.running = False
+            stream.end()
             restart(err)
 
 

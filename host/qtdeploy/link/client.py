@@ -68,6 +68,7 @@ class _Pending:
     deadline: float
     attempts: int = 1
     response: Frame | None = field(default=None)
+    tx: int = 0  # ordinal of its latest transmission (the board answers in arrival order)
 
 
 class Link:
@@ -103,6 +104,10 @@ class Link:
         self._seq = random.randrange(LINK_SEQ_MODULUS) if first_seq is None else first_seq % LINK_SEQ_MODULUS
         self._event_seq: int | None = None
         self._flushed = False
+        self.fit = FrameFit(max_payload)
+        self._tx = 0  # transmissions so far
+        self._fruitless = 0  # failed transmissions since the last answer (the retry budget)
+        self._noise_seen = False  # damage seen on this link: NAKs, gaps, frames that failed checks
 
     # ---- public API -------------------------------------------------------------------------
 
@@ -172,6 +177,7 @@ class Link:
             )
         self.window = min(info.window, self.host_window)
         self.max_payload = min(info.max_payload, self.host_max_payload)
+        self.fit.ceiling = self.max_payload
         self.sector_size = info.layout.sector_size or self.sector_size
         self.events.clear()
         self._event_seq = 0
@@ -244,6 +250,8 @@ class Link:
             self._flushed = True
         self._emit("tx", frame)
         self.transport.write(data)
+        self._tx += 1
+        pending.tx = self._tx
         pending.deadline = self._clock() + self._timeout_for(req)
 
     def _ahead(self, inflight: dict[int, _Pending], but: _Pending | None = None) -> float:
@@ -255,18 +263,33 @@ class Link:
             if p.response is None and p is not but
         )
 
+    def _budget(self, inflight: dict[int, _Pending]) -> int:
+        """Failed transmissions in a row, with no answer in between, before the link gives up.
+
+        Failures, not tries per frame: on a noisy line a frame may need many tries while the
+        others get through, and that is progress. A silent board (nothing but timeouts on a
+        clean line) still ends after ``retries`` per open request; once damage has been seen
+        (NAKs, gaps, frames that failed their checks) the budget grows by ``4 x retries`` so
+        that an unlucky run of damaged frames is not mistaken for a dead board."""
+        n_open = sum(1 for p in inflight.values() if p.response is None)
+        return self.retries * max(1, n_open) + (4 * self.retries if self._noise_seen else 0)
+
     def _retransmit(self, pending: _Pending, reason: str, inflight: dict[int, _Pending]) -> None:
-        if pending.attempts > self.retries:
+        self._fruitless += 1
+        if reason != "timeouts":
+            self._noise_seen = True
+        if self._fruitless > self._budget(inflight):
             name = _cmd_name(pending.request.command)
             errors = (
                 ", ".join(f"{k} {v}" for k, v in sorted(self.counters.items()) if k != "frames") or "none"
             )
             raise LinkError(
                 f"No answer to {name} (seq {pending.seq}) after {pending.attempts} attempts ({reason}); "
-                f"link counters: {errors}.",
+                f"{self._fruitless} failed transmissions in a row without an answer; link counters: {errors}.",
                 "Check that the board is powered and running qtdeploy firmware, the port and cable, "
                 "and try a lower --baud.",
             )
+        self.fit.damaged(len(pending.request.payload), pending.tx, self._tx)
         self.stats["retries"] += 1
         self.stats[reason] += 1
         pending.attempts += 1
@@ -329,6 +352,7 @@ class Link:
 
     def _on_bad(self, bad: BadFrame, inflight: dict[int, _Pending]) -> None:
         self._emit("rx!", bad)
+        self._noise_seen = True
         h = bad.header
         if bad.kind is FrameErrorKind.VERSION and h is not None and h.seq in inflight:
             raise LinkError(
@@ -350,10 +374,28 @@ class Link:
             self.stats["late"] += 1
         elif frame.command != pending.request.command:
             self.stats["mismatched"] += 1
-        elif frame.status == Status.BAD_FRAME:
-            self._retransmit(pending, "bad_frame", inflight)
+        elif frame.status in (Status.BAD_FRAME, Status.DAMAGED):
+            self._gaps(pending, inflight)
+            self._retransmit(
+                pending, "bad_frame" if frame.status == Status.BAD_FRAME else "damaged", inflight
+            )
         else:
             pending.response = frame
+            self._fruitless = 0
+            self.fit.delivered(len(pending.request.payload))
+            self._gaps(pending, inflight)
+
+    def _gaps(self, answered: _Pending, inflight: dict[int, _Pending]) -> None:
+        """Re-send at once what the board must have lost: it answers in arrival order, so an
+        answer to a transmission means every request transmitted before it that is still
+        unanswered was lost on the way (or its answer was); no need to wait out a timeout. A
+        guess that is wrong (the answer was to an older transmission) costs one RETRY, which
+        the board answers from its cache (link.md §5)."""
+        for p in sorted(inflight.values(), key=lambda p: p.tx):
+            if p.tx >= answered.tx:
+                break
+            if p.response is None and p is not answered:
+                self._retransmit(p, "gaps", inflight)
 
     def _result(self, pending: _Pending) -> bytes:
         frame = pending.response
@@ -384,6 +426,50 @@ class Link:
             log.debug("%-3s %s", direction, text)
         if self._trace is not None:
             self._trace(direction, item)
+
+
+class FrameFit:
+    """How large a bulk frame (FLASH_WRITE, STREAM_DATA) should be on this line now (link.md §6.1).
+
+    A frame of n bytes survives a line that damages each byte with chance e with chance
+    (1 - e)^n: at 1e-4 a 4 KiB frame is lost 1 time in 3, at 1e-3 nearly always. So the size is
+    halved on each failure of a frame sent at (about) the current size after the last cut, and
+    doubled after ``grow_after`` frames in a row delivered at the current size, between
+    ``floor`` (one 256-byte flash page plus the FLASH_WRITE header) and the negotiated
+    ``ceiling``. Additive-increase would grow too slowly from the floor on a line that cleaned
+    up; a doubling only after a clean run keeps the size from oscillating on a steady rate.
+    """
+
+    def __init__(self, ceiling: int, *, floor: int = 268, grow_after: int = 16) -> None:
+        self.ceiling, self.floor, self.grow_after = ceiling, min(floor, ceiling), grow_after
+        self._size = ceiling
+        self._streak = 0
+        self._cut_tx = 0
+        self.cuts = 0
+
+    @property
+    def size(self) -> int:
+        """Largest payload a bulk frame should have now (never above the negotiated maximum)."""
+        return max(self.floor, min(self._size, self.ceiling))
+
+    def damaged(self, length: int, tx: int, now_tx: int) -> None:
+        """A frame of ``length`` payload bytes, transmitted as the ``tx``-th, was lost or damaged;
+        ``now_tx`` transmissions have been made. Frames sent before the last cut were sized for
+        the old size, so their failures do not cut again."""
+        self._streak = 0
+        if tx > self._cut_tx and length * 2 >= self.size and self.size > self.floor:
+            self._size = max(self.floor, self.size // 2)
+            self._cut_tx = now_tx
+            self.cuts += 1
+
+    def delivered(self, length: int) -> None:
+        """A frame of ``length`` payload bytes was answered."""
+        if length * 2 < self.size:
+            return  # a small request says nothing about frames of the current size
+        self._streak += 1
+        if self._streak >= self.grow_after and self.size < self.ceiling:
+            self._size = min(self.ceiling, self.size * 2)
+            self._streak = 0
 
 
 def _cmd_name(code: int) -> str:

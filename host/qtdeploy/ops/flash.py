@@ -52,7 +52,7 @@ def _write_requests(
     return write_requests(
         sector.offset,
         sector.data,
-        max_payload=board.link.max_payload,
+        max_payload=board.link.fit.size,  # smaller frames on a noisy line (FrameFit)
         page=board.caps.flash.page_size,
         mode=compress,
         stats=stats,
