@@ -53,12 +53,18 @@ _PROGRAM_PER_KIB = (
 
 @dataclass(frozen=True)
 class Request:
-    """One request for :meth:`Link.request_many`; ``timeout`` overrides the computed one."""
+    """One request for :meth:`Link.request_many`; ``timeout`` overrides the computed one.
+
+    ``split``, if given, returns requests that together do what this one does with payloads of
+    at most the given size; the link uses it to re-send a frame the line keeps damaging as
+    smaller pieces (only for requests whose pieces may run in any order, e.g. FLASH_WRITEs of
+    one sector)."""
 
     command: int
     payload: bytes = b""
     flags: int = 0
     timeout: float | None = None
+    split: Callable[[int], list[Request]] | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass
@@ -69,6 +75,13 @@ class _Pending:
     attempts: int = 1
     response: Frame | None = field(default=None)
     tx: int = 0  # ordinal of its latest transmission (the board answers in arrival order)
+    parent: _Pending | None = None  # a piece of a request that was split (Request.split)
+    parts: list[_Pending] | None = None  # the pieces this request was re-sent as
+
+    @property
+    def open(self) -> bool:
+        """Waiting for an answer to a transmission of its own (not answered, not split)."""
+        return self.response is None and self.parts is None
 
 
 class Link:
@@ -260,7 +273,7 @@ class Link:
         return sum(
             max(0.0, self._timeout_for(p.request) - self.timeout)
             for p in inflight.values()
-            if p.response is None and p is not but
+            if p.open and p is not but
         )
 
     def _budget(self, inflight: dict[int, _Pending]) -> int:
@@ -271,7 +284,7 @@ class Link:
         clean line) still ends after ``retries`` per open request; once damage has been seen
         (NAKs, gaps, frames that failed their checks) the budget grows by ``4 x retries`` so
         that an unlucky run of damaged frames is not mistaken for a dead board."""
-        n_open = sum(1 for p in inflight.values() if p.response is None)
+        n_open = sum(1 for p in inflight.values() if p.open)
         return self.retries * max(1, n_open) + (4 * self.retries if self._noise_seen else 0)
 
     def _retransmit(self, pending: _Pending, reason: str, inflight: dict[int, _Pending]) -> None:
@@ -293,6 +306,18 @@ class Link:
         self.stats["retries"] += 1
         self.stats[reason] += 1
         pending.attempts += 1
+        req = pending.request
+        if req.split is not None and len(req.payload) > self.fit.size:
+            pieces = req.split(self.fit.size)
+            if len(pieces) > 1:  # the line damages frames this size: send it as pieces that fit
+                self.stats["splits"] += 1
+                pending.parts = []
+                for piece in pieces:
+                    part = self._send_new(piece, inflight)
+                    part.parent = pending
+                    pending.parts.append(part)
+                    inflight[part.seq] = part
+                return
         self._transmit(pending, retry=True)
         pending.deadline += self._ahead(inflight, but=pending)  # it queues behind the rest again
 
@@ -320,19 +345,19 @@ class Link:
     def _wait(self, inflight: dict[int, _Pending], until: float | None = None) -> None:
         """Read until the earliest deadline of an unanswered request (or ``until``, if sooner; with
         ``until`` it reads even when nothing is owed); retransmit what timed out."""
-        open_ = [p for p in inflight.values() if p.response is None]
+        open_ = [p for p in inflight.values() if p.open]
         if not open_ and until is None:
             return
         self._pump(min([*(p.deadline for p in open_), *([until] if until is not None else [])]), inflight)
         now = self._clock()
         for p in open_:
-            if p.response is None and p.deadline <= now:
+            if p.open and p.deadline <= now:
                 self._retransmit(p, "timeouts", inflight)
 
     def _drain(self, inflight: dict[int, _Pending]) -> None:
         """Collect the answers still owed so their late arrival cannot confuse the next call."""
         try:
-            while any(p.response is None for p in inflight.values()):
+            while any(p.open for p in inflight.values()):
                 self._wait(inflight)
         except LinkError as exc:
             log.warning("link: gave up draining %d requests: %s", len(inflight), exc.problem)
@@ -370,7 +395,7 @@ class Link:
     def _on_response(self, frame: Frame, inflight: dict[int, _Pending]) -> None:
         self._emit("rx", frame)
         pending = inflight.get(frame.seq)
-        if pending is None or pending.response is not None:
+        if pending is None or not pending.open:
             self.stats["late"] += 1
         elif frame.command != pending.request.command:
             self.stats["mismatched"] += 1
@@ -384,6 +409,22 @@ class Link:
             self._fruitless = 0
             self.fit.delivered(len(pending.request.payload))
             self._gaps(pending, inflight)
+            self._join(pending.parent, inflight)
+
+    def _join(self, whole: _Pending | None, inflight: dict[int, _Pending]) -> None:
+        """A split request is answered once all its pieces are: by the first piece's answer that
+        is not OK, else by the first piece's (its caller sees one answer, as for one frame)."""
+        while whole is not None and whole.parts is not None:
+            if any(p.response is None for p in whole.parts):
+                return
+            answers = [p.response for p in whole.parts if p.response is not None]
+            bad = [a for a in answers if a.status != Status.OK]
+            first = (bad or answers)[0]
+            whole.response = Frame(first.command, first.payload, whole.seq, first.flags, first.status)
+            for p in whole.parts:
+                inflight.pop(p.seq, None)
+            whole.parts = None
+            whole = whole.parent
 
     def _gaps(self, answered: _Pending, inflight: dict[int, _Pending]) -> None:
         """Re-send at once what the board must have lost: it answers in arrival order, so an
@@ -394,7 +435,7 @@ class Link:
         for p in sorted(inflight.values(), key=lambda p: p.tx):
             if p.tx >= answered.tx:
                 break
-            if p.response is None and p is not answered:
+            if p.open and p is not answered:
                 self._retransmit(p, "gaps", inflight)
 
     def _result(self, pending: _Pending) -> bytes:
