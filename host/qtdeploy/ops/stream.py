@@ -46,6 +46,11 @@ from qtdeploy.ops.session import Board
 _DATA_HEADER = 8  # StreamData before the windows
 
 
+class StreamEnded(LinkError):
+    """The board is no longer streaming (NO_STREAM): it was reset or another session said HELLO,
+    so the windows it held are gone with it."""
+
+
 @dataclass(frozen=True)
 class ModelInfo:
     """MODEL_LOAD's answer: what one window and one prediction look like on this engine."""
@@ -335,7 +340,7 @@ class WindowStream:
                 continue
             if ans.status == Status.NO_STREAM:
                 self.end()  # a reset or another session's HELLO ended it on the board
-                raise LinkError(
+                raise StreamEnded(
                     f"The board is no longer streaming (windows {self._c.released}.."
                     f"{self._c.submitted - 1} unanswered): it was reset or another session said HELLO.",
                     "Open the board again (HELLO), MODEL_LOAD and start a new stream.",
