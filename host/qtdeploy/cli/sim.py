@@ -48,6 +48,7 @@ def command(
         time_scale=time_scale,
         pacing=not no_pacing,
         fpga=fpga,
+        orphan_exit_s=None,  # runs until stopped, whoever started it
     )
     flash = options.flash_path()
     if running_pty(flash):

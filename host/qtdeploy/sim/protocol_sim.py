@@ -8,7 +8,10 @@ exactly as long as the port: ``close()`` stops it. pyserial finds this module be
 
 URL parameters: ``flash`` (path; default the user cache's flash file), ``board`` (board file
 name, default ``virtual``), ``time_scale`` (float), ``die_after`` (flash op count: power cut),
-``pacing`` (0 to move bytes at memory speed), ``fpga`` (``model`` or ``rtl``: the Verilated RTL).
+``pacing`` (0 to move bytes at memory speed), ``fpga`` (``model`` or ``rtl``: the Verilated RTL),
+``orphan_exit`` (seconds, default 60; ``never`` to disable): a board started here exits that long
+after the process that opened the port is gone, so a command killed with SIGKILL leaves no board
+behind (a board of ``qtdeploy sim`` runs until it is stopped).
 """
 
 from __future__ import annotations
@@ -20,9 +23,9 @@ from pathlib import Path
 import serial
 from serial.serialposix import Serial as PosixSerial
 
-from qtdeploy.sim.board import SimOptions, VirtualBoard, start_or_attach
+from qtdeploy.sim.board import ORPHAN_EXIT_S, SimOptions, VirtualBoard, start_or_attach
 
-_KEYS = ("flash", "board", "time_scale", "die_after", "pacing", "fpga")
+_KEYS = ("flash", "board", "time_scale", "die_after", "pacing", "fpga", "orphan_exit")
 
 
 def parse_url(url: str) -> SimOptions:
@@ -45,9 +48,21 @@ def parse_url(url: str) -> SimOptions:
             die_after_flash_ops=int(one["die_after"]) if one.get("die_after") else None,
             pacing=one.get("pacing", "1") not in ("0", "false", "no"),
             fpga=one.get("fpga") or "model",
+            orphan_exit_s=_orphan_exit(one.get("orphan_exit")),
         )
     except ValueError as exc:
         raise serial.SerialException(f"bad sim:// parameter in {url!r}: {exc}") from exc
+
+
+def _orphan_exit(text: str | None) -> float | None:
+    if text is None or text == "":
+        return ORPHAN_EXIT_S
+    if text.lower() in ("never", "none", "off"):
+        return None
+    value = float(text)
+    if value <= 0:
+        raise ValueError(f"orphan_exit must be > 0 seconds or 'never', got {text!r}")
+    return value
 
 
 def to_url(options: SimOptions) -> str:
@@ -61,6 +76,8 @@ def to_url(options: SimOptions) -> str:
         query["pacing"] = "0"
     if options.fpga != "model":
         query["fpga"] = options.fpga
+    if options.orphan_exit_s != ORPHAN_EXIT_S:
+        query["orphan_exit"] = "never" if options.orphan_exit_s is None else repr(options.orphan_exit_s)
     return "sim://?" + urllib.parse.urlencode(query)
 
 
