@@ -1,0 +1,157 @@
+"""What a noisy line costs: flash and stream throughput at each byte error rate, as a share of the
+clean line's, on the paced virtual board at 921600 baud (issue 14).
+
+    python bench/link_noise.py                   # rates 0, 1e-4, 1e-3, 1e-2
+    python bench/link_noise.py --rates 0,1e-3 --windows 300 --json
+
+Every figure is SIMULATED: the virtual board paces its UART at the wire rate; the project's byte
+fault proxy (tests/e2e/faults.py, seeded) sits between host and board and corrupts each byte with
+the given chance and drops it with half that chance, in both directions. Flash: the demo image
+(539 KB bitstream + 15 KB blob), raw (``compress="none"``, so the link and not the codec is
+measured) and ``resume=False``; throughput is image bytes per second of the write phase. Stream:
+``forecast`` of the example forecaster (``--check``, FPGA engine), windows per second from the
+first window sent to the last result; a run
+that ends with a LinkError is shown as failed (0 %), with what it had done.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+from qtdeploy._protocol import Engine
+from qtdeploy.boards import load_board
+from qtdeploy.errors import LinkError
+from qtdeploy.forecast.run import forecast, prepare
+from qtdeploy.formats import bitstream, blob, blob_source
+from qtdeploy.link import Link, SerialTransport
+from qtdeploy.ops import Board, flash
+from qtdeploy.paths import repo_root
+from qtdeploy.sim import SimOptions, VirtualBoard
+from qtdeploy.sim.design import sim_design
+
+sys.path.insert(0, str(repo_root() / "tests" / "e2e"))
+from faults import Faults, FaultyTransport  # noqa: E402  (the project's fault proxy)
+
+FORECASTER = repo_root() / "examples" / "forecaster" / "temps-w12-d32-w4a8.qtb"
+RATES = (0.0, 1e-4, 1e-3, 1e-2)
+
+
+def _board(vb: VirtualBoard, rate: float, seed: int) -> Board:
+    inner = SerialTransport(f"sim://?flash={vb.flash_file}")
+    t = FaultyTransport(inner, Faults(corrupt=rate, drop=rate / 2, seed=seed)) if rate else inner
+    return Board(Link(t, timeout=0.2), port=vb.pty)
+
+
+def _vb(path: Path, pacing: bool) -> VirtualBoard:
+    return VirtualBoard(SimOptions(flash_file=path, time_scale=0.01, pacing=pacing), publish=True)
+
+
+def images(work: Path) -> tuple[Path, Path, Path]:
+    """The demo image, and a flash file whose slot A holds another image (the one to replace)."""
+    qtb = work / "demo.qtb"
+    demo = blob.unpack(blob_source.pack_source(repo_root() / "examples" / "demo-model", qtb))
+    board = load_board("virtual")
+    bit = work / "demo.bit"
+    bit.write_bytes(bitstream.write_sim_bitstream(demo.abi, board, sim_design(demo)))
+    old = work / "old.bit"
+    old.write_bytes(bitstream.write_sim_bitstream(0x0BAD0001, board))
+    base = work / "base.bin"
+    with _vb(base, False) as vb, _board(vb, 0.0, 0) as s:
+        flash(s, bitstream=old)
+    return bit, qtb, base
+
+
+def flash_rate(work: Path, bit: Path, qtb: Path, base: Path, rate: float, seed: int) -> dict:
+    path = work / f"flash-{rate:g}.bin"
+    shutil.copyfile(base, path)
+    with _vb(path, True) as vb:
+        try:
+            with _board(vb, rate, seed) as s:
+                r = flash(s, bitstream=bit, blob=qtb, compress="none", resume=False)
+            return {"ok": True, "bytes_per_s": r["write_bytes_per_s"], "counters": r["link_counters"]}
+        except LinkError as err:
+            return {"ok": False, "bytes_per_s": 0, "error": err.problem[:160]}
+
+
+def stream_rate(work: Path, rate: float, seed: int, windows: int) -> dict:
+    path = work / f"stream-{rate:g}.bin"
+    b = blob.load(FORECASTER)
+    bit = work / "fc.bit"
+    bit.write_bytes(bitstream.write_sim_bitstream(b.abi, load_board("virtual"), sim_design(b)))
+    with _vb(path, False) as vb, _board(vb, 0.0, 0) as s:
+        flash(s, bitstream=bit, blob=FORECASTER)
+    with _vb(path, True) as vb:
+        with _board(vb, 0.0, 0) as clean:
+            plan = prepare(clean, "synthetic:seed=3")
+        rows: list = []
+        try:
+            with _board(vb, rate, seed) as s:
+                summary = forecast(s, plan, engine=Engine.FPGA, count=windows, check=True, on_row=rows.append)
+            return {
+                "ok": True,
+                "windows_per_s": summary["windows_per_s"],  # first window sent .. last result in
+                "lost": summary["lost"],
+                "resent": summary["resent"],
+                "checked": summary["checked"],
+            }
+        except LinkError as err:
+            return {"ok": False, "windows_per_s": 0, "rows": len(rows), "error": err.problem[:160]}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument(
+        "--rates", default=",".join(f"{r:g}" for r in RATES), help="comma-separated per-byte rates"
+    )
+    ap.add_argument("--windows", type=int, default=1500, help="forecast windows per rate")
+    ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--json", action="store_true")
+    args = ap.parse_args(argv)
+    rates = sorted({0.0, *(float(r) for r in args.rates.split(","))})
+    rows = []
+    with tempfile.TemporaryDirectory() as d:
+        work = Path(d)
+        bit, qtb, base = images(work)
+        for rate in rates:
+            f = flash_rate(work, bit, qtb, base, rate, args.seed)
+            s = stream_rate(work, rate, args.seed, args.windows)
+            rows.append({"rate": rate, "flash": f, "stream": s})
+            print(
+                f"  rate {rate:g}: flash {f['bytes_per_s']} B/s, stream {s['windows_per_s']} windows/s",
+                file=sys.stderr,
+            )
+    clean_f = rows[0]["flash"]["bytes_per_s"] or 1
+    clean_s = rows[0]["stream"]["windows_per_s"] or 1
+    for r in rows:
+        r["flash"]["share"] = round(r["flash"]["bytes_per_s"] / clean_f, 3)
+        r["stream"]["share"] = round(r["stream"]["windows_per_s"] / clean_s, 3)
+    if args.json:
+        print(json.dumps({"origin": "simulated (paced virtual board, 921600 baud)", "rows": rows}, indent=2))
+        return 0
+    print(
+        "Noisy line, simulated (paced virtual board at 921600 baud; fault proxy both ways, drop = corrupt / 2)"
+    )
+    print(f"{'corrupt/byte':>12} | {'flash B/s':>10} {'share':>6} | {'stream win/s':>12} {'share':>6} | note")
+    for r in rows:
+        f, s = r["flash"], r["stream"]
+        note = []
+        if not f["ok"]:
+            note.append("flash: LinkError, old image kept")
+        if not s["ok"]:
+            note.append(f"stream: LinkError after {s['rows']} rows")
+        elif s.get("lost") or s.get("resent"):
+            note.append(f"stream: {s['lost']} lost, {s['resent']} re-sent")
+        print(
+            f"{r['rate']:>12g} | {f['bytes_per_s']:>10} {f['share']:>6.1%} | {s['windows_per_s']:>12} "
+            f"{s['share']:>6.1%} | {'; '.join(note)}"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
