@@ -8,6 +8,11 @@
 Retries are safe because the board answers a RETRY-flagged request it has already executed from
 its response cache (link.md §5). Time comes from an injectable ``clock`` so tests can run the
 retry logic against a scripted peer without sleeping.
+
+On a noisy line (link.md §6.1) the link re-sends at once what an in-order answer or a DAMAGED
+NAK shows lost (no timeout), sizes bulk frames with :class:`FrameFit`, re-sends a damaged
+FLASH_WRITE as smaller pieces (``Request.split``), and gives up only after a run of failures
+without any answer, not after a number of tries per frame.
 """
 
 from __future__ import annotations

@@ -14,18 +14,21 @@ Why a stream and not INFER in a loop: INFER costs a round trip per window; a str
 next windows are on the wire, so the link and not the round trip sets the pace.
 
 **Results are never attached to the wrong window.** Windows are numbered from 0 per stream
-(the host assigns the numbers, the board requires them in order); every result event carries
+(the host assigns the numbers, the board requires new ones in order); every result event carries
 the number of its window, and :class:`WindowStream` hands out results strictly in window order.
-An event the link lost is not guessed: the gap shows as a :class:`WindowResult` with
-``lost=True`` (the next event's number, or the board's STREAM_STOP counts, reveal it), and a
-window the board failed carries its status and the board's detail text.
+An event the link lost is not guessed: the window is sent again under its number (link.md
+§7.18; a re-send is idempotent by window number, duplicates are dropped), and only a window the
+board could not compute (the stream ended under it) comes out as a :class:`WindowResult` with
+``lost=True``. A window the board failed carries its status and the board's detail text.
 
 Live sources (a sensor producing a window every second) use :meth:`WindowStream.submit` and
 :meth:`WindowStream.poll`; replay at full speed uses :meth:`WindowStream.run`, which packs several
 windows into each STREAM_DATA frame and keeps the board's queue full. STREAM_DATA requests are
 pipelined (:class:`~qtdeploy.link.Pipeline`): a frame the link lost and retransmitted arrives after
-later ones, which the board refuses as out of order; those are sent again, in order, so window
-numbers never shift.
+later ones, which the board refuses as OUT_OF_ORDER; those are sent again, in order, so window
+numbers never shift. Frames carry as many windows as the line's current frame size allows
+(:class:`~qtdeploy.link.client.FrameFit`: fewer on a noisy line). The board's refusals are told
+apart by status code (NO_STREAM, OUT_OF_ORDER, BUSY), never by message text.
 """
 
 from __future__ import annotations
