@@ -36,7 +36,14 @@ static struct {
 } g;
 
 static uint8_t g_ring[QTD_STREAM_QUEUE_BYTES];
-static uint32_t g_seqs[255]; /* window number per ring slot (cap <= 255) */
+/* Low 16 bits of each ring slot's window number (cap <= 255): every window in the ring is at most
+ * 65535 behind next_seq (new ones are < 256 behind, re-sends are refused further back), so the
+ * number is next_seq minus the 16-bit difference. Half the RAM of u32 numbers. */
+static uint16_t g_seq_lo[255];
+
+static uint32_t slot_seq(uint16_t slot) {
+    return g.next_seq - (uint16_t)((uint16_t)g.next_seq - g_seq_lo[slot]);
+}
 
 bool qtd_stream_running(void) {
     return g.running;
@@ -77,7 +84,7 @@ static void send_event(uint32_t seq, qtd_status_t st, const qtd_infer_result_t *
 
 /* Drop the head window; returns its number. */
 static uint32_t advance(void) {
-    uint32_t seq = g_seqs[g.head];
+    uint32_t seq = slot_seq(g.head);
     g.head = (uint16_t)((g.head + 1u) % g.cap);
     g.count--;
     g.head_running = false;
@@ -196,7 +203,7 @@ qtd_status_t qtd_cmd_stream_data(const qtd_frame_t *req, qtd_reply_t *rep) {
         return qtd_fail(rep, QTD_ST_BAD_ARGUMENT, "STREAM_DATA windows must be >= 1", 0, 0);
     }
     bool resend = seq != g.next_seq;
-    if (resend && (seq > g.next_seq || k > g.next_seq - seq)) {
+    if (resend && (seq > g.next_seq || k > g.next_seq - seq || g.next_seq - seq > 0xFFFFu)) {
         return qtd_fail(rep, QTD_ST_OUT_OF_ORDER, "window_seq is not the next window; expected", g.next_seq,
                         1);
     }
@@ -206,7 +213,7 @@ qtd_status_t qtd_cmd_stream_data(const qtd_frame_t *req, qtd_reply_t *rep) {
     for (uint16_t i = 0; i < k; i++) {
         uint16_t slot = (uint16_t)((g.head + g.count) % g.cap);
         memcpy(g_ring + (uint32_t)slot * n, req->payload + DATA_HEADER + (uint32_t)i * n, n);
-        g_seqs[slot] = seq + i;
+        g_seq_lo[slot] = (uint16_t)(seq + i);
         g.count++;
     }
     if (!resend) {
