@@ -167,7 +167,8 @@ class _Counts:
     gone: set[int] = field(default_factory=set)  # unanswered, and not in the board's queue any more
     ready: deque = field(default_factory=deque)
     last_event: float = 0.0  # when the last result event of this stream arrived
-    gap: float = 0.05  # smoothed time between result events (s)
+    last_accept: float = 0.0  # when the board last accepted a STREAM_DATA (it had work from then)
+    gap: float = 0.05  # smoothed time the board takes per result while it has work (s)
 
 
 class WindowStream:
@@ -338,6 +339,7 @@ class WindowStream:
         for (first, batch, resends, redo), ans in self._pipe.answers():
             if not isinstance(ans, DeviceError):
                 P.parse_exact(P.StreamDataResponse, ans, "STREAM_DATA")
+                self._c.last_accept = time.monotonic()
                 if not redo:
                     self._c.accepted = max(self._c.accepted, first + len(batch))
                 continue
@@ -394,7 +396,9 @@ class WindowStream:
         if not self.running or self._pipe is None:
             return
         now = time.monotonic()
-        quiet = now - c.last_event > max(0.25, 4 * c.gap)
+        # quiet: no result for 4 usual gaps since the board last had news or work (a live source
+        # that sends a window a second must not make every window look overdue)
+        quiet = now - max(c.last_event, c.last_accept) > max(0.3, 4 * c.gap)
         if quiet and not self._pipe.outstanding and self.in_flight:
             owed = [i for i in range(c.released, c.accepted) if i not in c.got and i not in c.gone]
             if owed:
@@ -553,7 +557,7 @@ class WindowStream:
             c.duplicates += 1
             return
         now = time.monotonic()
-        c.gap = 0.8 * c.gap + 0.2 * min(1.0, now - c.last_event)
+        c.gap = 0.8 * c.gap + 0.2 * min(1.0, now - max(c.last_event, c.last_accept))
         c.last_event = now
         if frame.status == Status.OK:
             res = P.parse_exact(P.StreamResultEvent, frame.payload, "stream result event")
