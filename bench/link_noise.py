@@ -9,9 +9,9 @@ fault proxy (tests/e2e/faults.py, seeded) sits between host and board and corrup
 the given chance and drops it with half that chance, in both directions. Flash: the demo image
 (539 KB bitstream + 15 KB blob), raw (``compress="none"``, so the link and not the codec is
 measured) and ``resume=False``; throughput is image bytes per second of the write phase. Stream:
-``forecast`` of the example forecaster (``--check``, FPGA engine), windows per second from the
-first window sent to the last result; a run
-that ends with a LinkError is shown as failed (0 %), with what it had done.
+a window stream of the example forecaster's windows on the FPGA engine (``WindowStream.run``,
+64 in flight), windows per second, best of two runs; every result is compared with the host
+integer reference ("wrong" must be 0). A run that ends with a LinkError is shown as failed (0 %).
 """
 
 from __future__ import annotations
@@ -21,15 +21,22 @@ import json
 import shutil
 import sys
 import tempfile
+import time
 from pathlib import Path
+
+import numpy as np
 
 from qtdeploy._protocol import Engine
 from qtdeploy.boards import load_board
 from qtdeploy.errors import LinkError
-from qtdeploy.forecast.run import forecast, prepare
+from qtdeploy.forecast.sources import Columns, open_source
+from qtdeploy.forecast.window import Scaling, Windower
 from qtdeploy.formats import bitstream, blob, blob_source
 from qtdeploy.link import Link, SerialTransport
+from qtdeploy.model import reference
+from qtdeploy.model.intmodel import load
 from qtdeploy.ops import Board, flash
+from qtdeploy.ops.stream import WindowStream, load_model
 from qtdeploy.paths import repo_root
 from qtdeploy.sim import SimOptions, VirtualBoard
 from qtdeploy.sim.design import sim_design
@@ -78,29 +85,60 @@ def flash_rate(work: Path, bit: Path, qtb: Path, base: Path, rate: float, seed: 
             return {"ok": False, "bytes_per_s": 0, "error": err.problem[:160]}
 
 
-def stream_rate(work: Path, rate: float, seed: int, windows: int) -> dict:
+def _windows(count: int):
+    """The example forecaster's first ``count`` quantized windows of a synthetic source, and the
+    host integer reference's predictions for them."""
+    im = load(FORECASTER)
+    sc = Scaling.from_model(im)
+    w = Windower(sc, im.config.window, im.config.horizon)
+    xs = []
+    for r in open_source("synthetic:seed=3", Columns(sc.features, sc.target), norm=sc.norm):
+        win = w.push(r)
+        if win is not None:
+            xs.append(win.x)
+        if len(xs) == count:
+            break
+    x = np.stack(xs)
+    return x, reference.forward(im, x.astype(np.int64))
+
+
+def stream_rate(work: Path, rate: float, seed: int, windows: int, repeats: int = 2) -> dict:
+    """Best of ``repeats`` window streams (the host is shared: the best run is the least disturbed)."""
     path = work / f"stream-{rate:g}.bin"
     b = blob.load(FORECASTER)
     bit = work / "fc.bit"
     bit.write_bytes(bitstream.write_sim_bitstream(b.abi, load_board("virtual"), sim_design(b)))
     with _vb(path, False) as vb, _board(vb, 0.0, 0) as s:
         flash(s, bitstream=bit, blob=FORECASTER)
+    xs, want = _windows(windows)
+    best: dict = {"ok": False, "windows_per_s": 0, "rows": 0, "error": ""}
     with _vb(path, True) as vb:
         with _board(vb, 0.0, 0) as clean:
-            plan = prepare(clean, "synthetic:seed=3")
-        rows: list = []
-        try:
-            with _board(vb, rate, seed) as s:
-                summary = forecast(s, plan, engine=Engine.FPGA, count=windows, check=True, on_row=rows.append)
-            return {
+            model = load_model(clean, Engine.FPGA)
+        for k in range(repeats):
+            got: list = []
+            try:
+                with _board(vb, rate, seed + k) as s:
+                    t0 = time.monotonic()
+                    with WindowStream(s, Engine.FPGA, model=model, max_in_flight=64) as st:
+                        got = list(st.run(xs))
+                        dt = time.monotonic() - t0
+                        resent = st.resent_windows
+            except LinkError as err:
+                if not best["ok"]:
+                    best = {"ok": False, "windows_per_s": 0, "rows": len(got), "error": err.problem[:160]}
+                continue
+            wrong = sum(1 for r in got if r.ok and not np.array_equal(r.outputs, want[r.seq]))
+            run = {
                 "ok": True,
-                "windows_per_s": summary["windows_per_s"],  # first window sent .. last result in
-                "lost": summary["lost"],
-                "resent": summary["resent"],
-                "checked": summary["checked"],
+                "windows_per_s": round(windows / dt, 1),
+                "lost": sum(r.lost for r in got),
+                "resent": resent,
+                "wrong": wrong,
             }
-        except LinkError as err:
-            return {"ok": False, "windows_per_s": 0, "rows": len(rows), "error": err.problem[:160]}
+            if run["windows_per_s"] > best["windows_per_s"]:
+                best = run
+    return best
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -144,8 +182,8 @@ def main(argv: list[str] | None = None) -> int:
             note.append("flash: LinkError, old image kept")
         if not s["ok"]:
             note.append(f"stream: LinkError after {s['rows']} rows")
-        elif s.get("lost") or s.get("resent"):
-            note.append(f"stream: {s['lost']} lost, {s['resent']} re-sent")
+        else:
+            note.append(f"stream: {s['lost']} lost, {s['resent']} re-sent, {s['wrong']} wrong")
         print(
             f"{r['rate']:>12g} | {f['bytes_per_s']:>10} {f['share']:>6.1%} | {s['windows_per_s']:>12} "
             f"{s['share']:>6.1%} | {'; '.join(note)}"
