@@ -57,16 +57,22 @@ def _run(forecaster_flash, tmp_path, faults: Faults, engine: Engine, n: int = N)
     return summary, rows, proxy
 
 
-@pytest.mark.parametrize("rate, seed", [(1e-4, 31), (1e-3, 32)], ids=["1e-4", "1e-3"])
-def test_no_window_lost_on_a_noisy_line(forecaster_flash, tmp_path, rate, seed):
+@pytest.mark.parametrize(
+    "rate, seed, engine",
+    [(1e-4, 31, Engine.FPGA), (1e-3, 32, Engine.FPGA), (1e-3, 33, Engine.MCU)],
+    ids=["1e-4-fpga", "1e-3-fpga", "1e-3-mcu"],
+)
+def test_no_window_lost_on_a_noisy_line(forecaster_flash, tmp_path, rate, seed, engine):
     faults = Faults(corrupt=rate, drop=rate / 2, seed=seed)
-    summary, rows, proxy = _run(forecaster_flash, tmp_path, faults, Engine.FPGA)
+    summary, rows, proxy = _run(forecaster_flash, tmp_path, faults, engine)
     c = proxy.counts
     assert c["corrupted_tx"] + c["dropped_tx"] and c["corrupted_rx"] + c["dropped_rx"], c  # both ways
     want = expected("synthetic:seed=21", N)
     assert [r.seq for r in rows] == list(range(N))
     assert all(r.status == "ok" and r.y_int == want[r.seq].tolist() for r in rows)
     assert summary["ok"] == summary["checked"] == N and summary["lost"] == 0 and summary["restarts"] == 0
+    if rate >= 1e-3:
+        assert summary["resent"] > 0  # result events were lost and their windows sent again
 
 
 @pytest.mark.slow
