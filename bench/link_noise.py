@@ -146,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--rates", default=",".join(f"{r:g}" for r in RATES), help="comma-separated per-byte rates"
     )
-    ap.add_argument("--windows", type=int, default=1500, help="forecast windows per rate")
+    ap.add_argument("--windows", type=int, default=4000, help="forecast windows per rate")
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
