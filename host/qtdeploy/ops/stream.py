@@ -408,7 +408,7 @@ class WindowStream:
         if not todo:
             return
         n = len(c.data[todo[0]])
-        per = self._per_frame(n)
+        per = min(self._per_frame(n), self.granted)  # a run must fit the board's queue
         run: list[int] = []
         for i in todo:
             if run and (i != run[-1] + 1 or len(run) >= per):
