@@ -159,6 +159,13 @@ static void on_frame(const qtd_frame_t *req) {
 
 static void on_bad_frame(qtd_frame_err_t err, const qtd_frame_t *hdr) {
     g_errors[err < 8 ? err : 0]++;
+    if (err == QTD_FRAME_ERR_CRC && hdr->version == QTD_LINK_PROTOCOL_VERSION &&
+        qtd_command_find(hdr->command) != NULL) {
+        /* a NAK, never cached and never executed: the host re-sends at once instead of waiting
+         * out its timeout; a NAK naming a seq the host has no such request for is dropped there */
+        send_frame(QTD_FLAG_RESPONSE, hdr->seq, hdr->command, QTD_ST_DAMAGED, 0);
+        return;
+    }
     if (err != QTD_FRAME_ERR_VERSION && err != QTD_FRAME_ERR_LENGTH) {
         return; /* header not trusted: no answer, the host's timeout and retry recover */
     }
@@ -218,7 +225,7 @@ bool qtd_app_poll(void) {
     uint8_t chunk[64];
     size_t n = hal_uart_read(chunk, sizeof chunk);
     for (size_t i = 0; i < n && !qtd_link.reset_requested; i++) {
-        qtd_frame_t f;
+        qtd_frame_t f = {0};
         qtd_frame_err_t err = QTD_FRAME_OK;
         qtd_rx_event_t ev = qtd_rx_feed(&g_rx, chunk[i], &f, &err);
         if (ev == QTD_RX_FRAME) {

@@ -1,11 +1,13 @@
 /* Window streams: STREAM_START / STREAM_DATA / STREAM_STOP (link.md 7.17-7.19, qtd/stream.h).
  *
- * Windows are numbered from 0 at STREAM_START and must arrive in order (STREAM_DATA's window_seq
- * is the next number not yet sent); each queued window is run in order and answered by exactly
- * one EVENT frame that carries its number: a StreamResultEvent (status OK) or a
- * StreamErrorEvent (the window's status). A result is built from the engine's answer for the
- * window at the head of the ring and sent with that window's number, so it cannot be attached
- * to another window. While the accelerator runs window n+1 the MCU sends window n's event. */
+ * Windows are numbered from 0 at STREAM_START and new ones must arrive in order (STREAM_DATA's
+ * window_seq is the next number not yet sent); a frame of windows already sent is a re-send
+ * (the host lost their events) and runs them again: the same window gives the same result, so a
+ * re-send is idempotent by window number. Each queued window is run in queue order and answered
+ * by one EVENT frame that carries its number (each ring slot keeps the number of its window): a
+ * StreamResultEvent (status OK) or a StreamErrorEvent (the window's status). A result is built from the
+ * engine's answer for the window at the head of the ring and sent with that window's number, so it cannot be
+ * attached to another window. While the accelerator runs window n+1 the MCU sends window n's event. */
 #include "qtd/stream.h"
 
 #include <string.h>
@@ -27,13 +29,21 @@ static struct {
     uint8_t engine;
     uint8_t cap; /* granted max_in_flight = ring slots */
     uint16_t in_count, out_count;
-    uint32_t head_seq; /* number of the oldest unanswered window */
-    uint16_t head;     /* its ring slot */
+    uint32_t next_seq; /* number of the next new window */
+    uint16_t head;     /* ring slot of the oldest unanswered window */
     uint16_t count;    /* windows accepted and not yet answered */
     uint32_t done, failed;
 } g;
 
 static uint8_t g_ring[QTD_STREAM_QUEUE_BYTES];
+/* Low 16 bits of each ring slot's window number (cap <= 255): every window in the ring is at most
+ * 65535 behind next_seq (new ones are < 256 behind, re-sends are refused further back), so the
+ * number is next_seq minus the 16-bit difference. Half the RAM of u32 numbers. */
+static uint16_t g_seq_lo[255];
+
+static uint32_t slot_seq(uint16_t slot) {
+    return g.next_seq - (uint16_t)((uint16_t)g.next_seq - g_seq_lo[slot]);
+}
 
 bool qtd_stream_running(void) {
     return g.running;
@@ -72,11 +82,13 @@ static void send_event(uint32_t seq, qtd_status_t st, const qtd_infer_result_t *
     qtd_app_send_event(QTD_CMD_STREAM_DATA, st, len);
 }
 
-static void advance(void) {
+/* Drop the head window; returns its number. */
+static uint32_t advance(void) {
+    uint32_t seq = slot_seq(g.head);
     g.head = (uint16_t)((g.head + 1u) % g.cap);
-    g.head_seq++;
     g.count--;
     g.head_running = false;
+    return seq;
 }
 
 /* Start the head window; a window the engine refuses at once is answered here. */
@@ -87,8 +99,7 @@ static void start_head(void) {
         if (st == QTD_ST_OK) {
             g.head_running = true;
         } else {
-            uint32_t seq = g.head_seq;
-            advance();
+            uint32_t seq = advance();
             send_event(seq, st, NULL, why);
         }
     }
@@ -109,8 +120,7 @@ static step_t step(void) {
     if (!qtd_infer_poll(&r, &st, &why)) {
         return STEP_WAITING; /* the accelerator is still running */
     }
-    uint32_t seq = g.head_seq;
-    advance();
+    uint32_t seq = advance();
     /* overlap: the engine works on the next window while this result goes out */
     if (g.count > 0) {
         const char *next_why = "";
@@ -119,8 +129,7 @@ static step_t step(void) {
         if (next == QTD_ST_OK) {
             g.head_running = true;
         } else {
-            uint32_t bad = g.head_seq;
-            advance();
+            uint32_t bad = advance();
             send_event(bad, next, NULL, next_why);
         }
     } else {
@@ -174,7 +183,7 @@ qtd_status_t qtd_cmd_stream_start(const qtd_frame_t *req, qtd_reply_t *rep) {
 
 qtd_status_t qtd_cmd_stream_data(const qtd_frame_t *req, qtd_reply_t *rep) {
     if (!g.running) {
-        return qtd_fail(rep, QTD_ST_BAD_ARGUMENT, "no stream running; send STREAM_START", 0, 0);
+        return qtd_fail(rep, QTD_ST_NO_STREAM, "no stream running; send STREAM_START", 0, 0);
     }
     if (req->length < DATA_HEADER) {
         return qtd_fail(rep, QTD_ST_BAD_LENGTH, "STREAM_DATA request is 8 + windows x count bytes, got",
@@ -193,9 +202,10 @@ qtd_status_t qtd_cmd_stream_data(const qtd_frame_t *req, qtd_reply_t *rep) {
     if (k == 0) {
         return qtd_fail(rep, QTD_ST_BAD_ARGUMENT, "STREAM_DATA windows must be >= 1", 0, 0);
     }
-    uint32_t expect = g.head_seq + g.count;
-    if (seq != expect) {
-        return qtd_fail(rep, QTD_ST_BAD_ARGUMENT, "window_seq is not the next window; expected", expect, 1);
+    bool resend = seq != g.next_seq;
+    if (resend && (seq > g.next_seq || k > g.next_seq - seq || g.next_seq - seq > 0xFFFFu)) {
+        return qtd_fail(rep, QTD_ST_OUT_OF_ORDER, "window_seq is not the next window; expected", g.next_seq,
+                        1);
     }
     if ((uint32_t)g.count + k > g.cap) {
         return qtd_fail(rep, QTD_ST_BUSY, "queue full (max_in_flight), windows queued", g.count, 1);
@@ -203,7 +213,11 @@ qtd_status_t qtd_cmd_stream_data(const qtd_frame_t *req, qtd_reply_t *rep) {
     for (uint16_t i = 0; i < k; i++) {
         uint16_t slot = (uint16_t)((g.head + g.count) % g.cap);
         memcpy(g_ring + (uint32_t)slot * n, req->payload + DATA_HEADER + (uint32_t)i * n, n);
+        g_seq_lo[slot] = (uint16_t)(seq + i);
         g.count++;
+    }
+    if (!resend) {
+        g.next_seq += k;
     }
     uint8_t *p = rep->payload;
     qtd_put_le32(p, seq);
@@ -218,7 +232,7 @@ qtd_status_t qtd_cmd_stream_stop(const qtd_frame_t *req, qtd_reply_t *rep) {
         return qtd_fail(rep, QTD_ST_BAD_LENGTH, "STREAM_STOP request is empty, got", req->length, 1);
     }
     if (!g.running) {
-        return qtd_fail(rep, QTD_ST_BAD_ARGUMENT, "no stream running; send STREAM_START", 0, 0);
+        return qtd_fail(rep, QTD_ST_NO_STREAM, "no stream running; send STREAM_START", 0, 0);
     }
     /* answered after the event of the last queued window (the events use the same transmit
      * buffer as this reply, so they all go out before the reply payload is written) */

@@ -27,9 +27,8 @@ qtd_frame_err_t qtd_frame_parse(const uint8_t *raw, size_t len, qtd_frame_t *out
         return QTD_FRAME_ERR_TOO_LONG;
     }
     size_t body = len - QTD_LINK_CRC_SIZE;
-    if (qtd_crc32(0, raw, body) != qtd_le32(raw + body)) {
-        return QTD_FRAME_ERR_CRC;
-    }
+    /* the header is filled in before the CRC check: on QTD_FRAME_ERR_CRC the caller may judge
+     * whether it is plausible enough to NAK (link.md section 4), never to execute */
     out->version = raw[0];
     out->flags = raw[1];
     out->seq = qtd_le16(raw + 2);
@@ -37,6 +36,18 @@ qtd_frame_err_t qtd_frame_parse(const uint8_t *raw, size_t len, qtd_frame_t *out
     out->status = raw[5];
     out->length = qtd_le16(raw + 6);
     out->payload = raw + QTD_LINK_HEADER_SIZE;
+    if (qtd_crc32(0, raw, body) != qtd_le32(raw + body)) {
+        /* plausible: our version, a request, and a length field within a few bytes of the run
+         * (a dropped or doubled byte); anything else is marked untrusted with version 0 */
+        size_t have = body - QTD_LINK_HEADER_SIZE;
+        size_t lo = have > QTD_FRAME_NAK_SLACK ? have - QTD_FRAME_NAK_SLACK : 0;
+        if (out->version != QTD_LINK_PROTOCOL_VERSION ||
+            (out->flags & (QTD_FLAG_RESPONSE | QTD_FLAG_EVENT)) != 0 || out->length < lo ||
+            out->length > have + QTD_FRAME_NAK_SLACK) {
+            out->version = 0;
+        }
+        return QTD_FRAME_ERR_CRC;
+    }
     /* link.md section 4: version is checked before length */
     if (out->version != QTD_LINK_PROTOCOL_VERSION) {
         return QTD_FRAME_ERR_VERSION;

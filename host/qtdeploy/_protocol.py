@@ -152,6 +152,9 @@ class Status(IntEnum):
     BAD_LENGTH = 0x04
     BAD_ARGUMENT = 0x05
     BUSY = 0x06
+    DAMAGED = 0x08
+    OUT_OF_ORDER = 0x09
+    NO_STREAM = 0x0a
     OUT_OF_RANGE = 0x10
     MISALIGNED = 0x11
     NOT_ERASED = 0x12
@@ -183,6 +186,9 @@ STATUS_INFO: dict[Status, dict[str, str]] = {
     Status.BAD_LENGTH: {'meaning': 'The payload length does not match what the command expects.', 'action': "Update qtdeploy or the firmware: host and board disagree about this command's payload."},
     Status.BAD_ARGUMENT: {'meaning': 'A field of the request is out of range.', 'action': 'Check the values passed to the command; the message names the field.'},
     Status.BUSY: {'meaning': 'The board is busy with another operation (stream or configuration).', 'action': 'Stop the running stream or wait, then retry.'},
+    Status.DAMAGED: {'meaning': 'A frame arrived with a plausible header but a bad CRC (damaged on the line); the board did not run it.', 'action': 'The host re-sends it at once and shrinks its frames; if it persists, check the cable and lower --baud.'},
+    Status.OUT_OF_ORDER: {'meaning': 'A STREAM_DATA window number is neither the next one nor a window already sent (windows arrive in order).', 'action': 'The host re-sends refused frames in order automatically; if it persists, report the --trace.'},
+    Status.NO_STREAM: {'meaning': "No window stream is running (a reset or another session's HELLO ended it).", 'action': 'Start a new stream (`qtdeploy forecast` does so after a reset).'},
     Status.OUT_OF_RANGE: {'meaning': 'A flash address or length lies outside the flash or the region it targets.', 'action': "Check the board file's flash size and layout against the image."},
     Status.MISALIGNED: {'meaning': 'An erase is not sector-aligned or a write crosses what the board accepts.', 'action': 'Align erases to the sector size the board reports in HELLO.'},
     Status.NOT_ERASED: {'meaning': 'A write would program a bit that is not erased (NOR can only clear bits).', 'action': 'Erase the sector first; `qtdeploy flash` does this for you.'},

@@ -116,11 +116,15 @@ def test_errors(board):
         with pytest.raises(DeviceError) as e:
             link.request(Command.STREAM_DATA, payload)
         assert e.value.status == Status.BAD_LENGTH
-    # out of order window number, zero windows: BAD_ARGUMENT; other commands while streaming: BUSY
-    for payload in (struct.pack("<IHH", 5, 1, n) + bytes(n), struct.pack("<IHH", 0, 0, n)):
+    # out of order window number: OUT_OF_ORDER; zero windows: BAD_ARGUMENT; other commands while
+    # streaming: BUSY
+    for payload, status in (
+        (struct.pack("<IHH", 5, 1, n) + bytes(n), Status.OUT_OF_ORDER),
+        (struct.pack("<IHH", 0, 0, n), Status.BAD_ARGUMENT),
+    ):
         with pytest.raises(DeviceError) as e:
             link.request(Command.STREAM_DATA, payload)
-        assert e.value.status == Status.BAD_ARGUMENT
+        assert e.value.status == status
     with pytest.raises(DeviceError) as e:
         load_model(s, Engine.MCU)
     assert e.value.status == Status.BUSY
@@ -148,7 +152,7 @@ def test_errors(board):
     # STREAM_DATA after STOP: no stream
     with pytest.raises(DeviceError) as e:
         link.request(Command.STREAM_DATA, struct.pack("<IHH", 3, 1, n) + bytes(n))
-    assert e.value.status == Status.BAD_ARGUMENT
+    assert e.value.status == Status.NO_STREAM
 
 
 def test_hello_stops_stream(board):
@@ -163,7 +167,7 @@ def test_hello_stops_stream(board):
     assert "no longer streaming" in e.value.problem and not st.running
     with pytest.raises(DeviceError) as e:
         s.link.request(Command.STREAM_STOP)
-    assert e.value.status == Status.BAD_ARGUMENT
+    assert e.value.status == Status.NO_STREAM
     load_model(s, Engine.MCU)  # no longer BUSY
 
 
@@ -188,8 +192,8 @@ def test_hello_stops_stream(board):
 def test_noisy_line_never_misattributes(model_flash, tmp_path, seed, faults, engine):
     """Under the byte-level fault proxy (corrupted and dropped bytes both ways): requests are
     retried (the board answers retried STREAM_DATA from its cache, so no window is queued twice),
-    result events the link destroyed show as lost, and every result that does arrive equals the
-    reference for the window of its number. STREAM_DATA frames are pipelined: one the link lost
+    windows whose result event the link destroyed are sent again (idempotent by window number),
+    and every result equals the reference for the window of its number. STREAM_DATA frames are pipelined: one the link lost
     is retransmitted after later ones arrived, which the board refuses as out of order; the tx
     case checks that they are sent again and every window still runs exactly once, in order."""
     import shutil
@@ -216,10 +220,12 @@ def test_noisy_line_never_misattributes(model_flash, tmp_path, seed, faults, eng
     for r in got:
         if not r.lost:
             assert r.ok and np.array_equal(r.outputs, expect[r.seq]), r.seq
-    assert summary.windows_done == 300 and summary.lost == len(lost)
-    assert len(lost) < 60
+    # windows whose result event was lost are sent again (link.md 7.18): none is lost while the
+    # board answers; the board counts each run, re-sends included
+    assert not lost and summary.lost == 0
+    assert summary.windows_done >= 300
     if faults.directions == "rx":
-        assert lost, "the rx case must lose some events, or it tests nothing"
+        assert st.resent_windows, "the rx case must lose some events, or it tests nothing"
     if faults.directions == "tx":
         assert st.resent > 0, "no frame was refused as out of order: the re-send path went untested"
         assert not lost and all(r.ok for r in got)

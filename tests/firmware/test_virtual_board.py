@@ -134,3 +134,45 @@ def test_power_cut_option_exits_abruptly(fw_build, tmp_path):
         assert "power cut during flash operation 2" in b.proc.stderr.read()
     finally:
         b.close()
+
+
+def _damaged(frame: Frame, *, at: int, drop: bool = False) -> bytes:
+    """``frame`` with byte ``at`` of its raw form flipped (or dropped), COBS-encoded anew: what a
+    noisy line leaves of a frame whose header survived."""
+    from cobs import cobs
+
+    from qtdeploy.link.framing import build_raw
+
+    raw = bytearray(build_raw(frame))
+    if drop:
+        del raw[at]
+    else:
+        raw[at] ^= 0x5A
+    return b"\0" + cobs.encode(bytes(raw)) + b"\0"
+
+
+def _answers(board, seconds: float = 0.5) -> list:
+    got, deadline = [], time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        got += [f for f in board.decoder.feed(board.port.read(4200)) if isinstance(f, Frame)]
+    return got
+
+
+def test_damaged_frame_with_a_plausible_header_is_naked_not_run(board):
+    """link.md §4: a CRC failure whose header is plausible (our version, a request, a known command,
+    a length within 8 bytes of the run) is answered DAMAGED with its seq and command, and not run;
+    a corrupted header gets no answer. The retransmission then runs normally."""
+    board.request(Command.HELLO, struct.pack("<BBH", 1, 8, 4096))
+    ping = Frame(Command.PING, b"x" * 40, seq=7)
+    for bad in (_damaged(ping, at=20), _damaged(ping, at=30, drop=True)):
+        board.port.write(bad)
+        got = _answers(board)
+        assert [(f.seq, f.command, f.status, f.payload) for f in got] == [
+            (7, Command.PING, Status.DAMAGED, b"")
+        ]
+    board.port.write(_damaged(ping, at=0))  # the version byte: header not plausible, no answer
+    assert _answers(board) == []
+    board.port.write(_damaged(Frame(0x7E, b"x" * 40, seq=8), at=20))  # unknown command: no answer
+    assert _answers(board) == []
+    r = board.request(Command.PING, b"x" * 40, seq=7, flags=0x08)  # the retry runs
+    assert (r.status, r.payload) == (Status.OK, b"x" * 40)

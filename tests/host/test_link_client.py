@@ -90,7 +90,7 @@ class Peer:
             self.executed.append(req.seq)
             status, payload = self.handler(req)
             resp = Frame(req.command, payload, req.seq, Flag.RESPONSE, status)
-            if status not in (Status.BAD_FRAME, Status.BAD_VERSION):  # never cached (link.md §5)
+            if status not in (Status.BAD_FRAME, Status.BAD_VERSION, Status.DAMAGED):  # never cached (§4-5)
                 self.cache[req.seq] = resp
             if len(self.cache) > self.window:
                 self.cache.pop(next(iter(self.cache)))
@@ -164,12 +164,21 @@ def test_hello_negotiates_window_and_payload(clock) -> None:
 
 def test_request_many_fills_the_window_and_yields_in_order(clock) -> None:
     link, peer = make(clock, lazy=True)
-    peer.reverse = True  # the board answers the batch newest first; results still come back in order
     payloads = [bytes([i]) * 3 for i in range(20)]
     got = list(link.request_many((Command.PING, p) for p in payloads))
     assert got == payloads
     assert peer.max_outstanding == link.window == 8
     assert link.counters["retries"] == 0
+
+
+def test_answers_out_of_order_still_come_back_in_order(clock) -> None:
+    """A peer that answers a batch newest first breaks link.md §5 (answers in arrival order), so
+    the host takes the older requests for lost and re-sends them; results still come back in
+    send order, each exactly once."""
+    link, peer = make(clock, lazy=True)
+    peer.reverse = True
+    payloads = [bytes([i]) * 3 for i in range(20)]
+    assert list(link.request_many((Command.PING, p) for p in payloads)) == payloads
 
 
 def test_lost_request_is_resent_with_retry_flag(clock) -> None:
@@ -181,7 +190,8 @@ def test_lost_request_is_resent_with_retry_flag(clock) -> None:
     assert resent == [Frame(Command.FLASH_WRITE, b"\x03" * 4, 3, Flag.RETRY)]
     assert encode(resent[0]) in bytes(peer.wire_in)  # identical payload, RETRY set, same seq
     assert peer.executed == [0, 1, 2, 4, 5, 3]  # a retransmission runs after later requests (link.md §5)
-    assert link.counters["timeouts"] == 1
+    # the answer to 4 shows that 3 was lost (answers come in arrival order): re-sent at once
+    assert link.counters["gaps"] == 1 and link.counters["timeouts"] == 0 and clock.t == 0.0
 
 
 def test_lost_response_is_answered_from_the_cache_not_re_executed(clock) -> None:
@@ -304,3 +314,97 @@ def test_erase_timeout_scales_with_length(clock) -> None:
         Request(Command.FLASH_ERASE, P.FlashErase.build(dict(offset=0, length=64 * 4096)))
     )
     assert long - short == pytest.approx(63 * 0.5)
+
+
+# ---- a noisy line (link.md §6.1) ------------------------------------------------------------
+
+
+def test_frame_fit_halves_on_damage_and_grows_back() -> None:
+    from qtdeploy.link.client import FrameFit
+
+    fit = FrameFit(4096, grow_after=4)
+    fit.damaged(4096, tx=1, now_tx=8)
+    assert fit.size == 2048
+    fit.damaged(4096, tx=5, now_tx=9)  # sent before the cut, at the old size: no second cut
+    assert fit.size == 2048
+    for tx in (10, 11, 12, 13, 14):
+        fit.damaged(fit.size, tx=tx, now_tx=tx)
+    assert fit.size == 268  # never below one page plus the FLASH_WRITE header
+    for _ in range(3):
+        fit.delivered(268)
+    assert fit.size == 268
+    fit.delivered(268)
+    assert fit.size == 536  # doubled after 4 in a row at the current size
+    fit.delivered(10)  # a small request says nothing about frames of this size
+    for _ in range(4 * 4):
+        fit.delivered(fit.size)
+    assert fit.size == 4096  # and never above the negotiated maximum
+
+
+def test_damaged_nak_is_resent_at_once_and_only_that_frame(clock) -> None:
+    """The board NAKs a frame whose CRC failed (DAMAGED): that frame, and no other, goes again at
+    once, with RETRY, without waiting for a timeout."""
+    link, peer = make(clock)
+    naked: set[int] = set()
+
+    def handler(f: Frame) -> tuple[int, bytes]:
+        if f.seq == 2 and f.seq not in naked:
+            naked.add(f.seq)
+            return Status.DAMAGED, b""
+        return Status.OK, f.payload
+
+    peer.handler = handler
+    got = list(link.request_many(Request(Command.FLASH_WRITE, bytes([i]) * 8) for i in range(5)))
+    assert got == [bytes([i]) * 8 for i in range(5)]
+    assert [f.seq for f in peer.received if f.flags & Flag.RETRY] == [2]
+    assert link.counters["damaged"] == 1 and link.counters["timeouts"] == 0 and clock.t == 0.0
+
+
+def test_a_nak_for_no_outstanding_request_is_dropped(clock) -> None:
+    link, peer = make(clock)
+
+    def handler(f: Frame) -> tuple[int, bytes]:
+        peer.out += encode(Frame(Command.FLASH_WRITE, b"", 999, Flag.RESPONSE, Status.DAMAGED))  # a stray NAK
+        return Status.OK, f.payload
+
+    peer.handler = handler
+    assert link.request(Command.FLASH_WRITE, b"abc") == b"abc"
+    assert link.counters["retries"] == 0 and link.counters["late"] == 1
+
+
+def test_a_frame_the_line_keeps_damaging_goes_again_as_pieces(clock) -> None:
+    """A request with ``split`` that failed is re-sent as pieces no larger than the (halved) fit;
+    the caller still gets one answer for it, and the budget counts failures, not tries."""
+    link, peer = make(clock)
+    big = bytes(range(256)) * 8  # 2 KiB
+
+    def split(limit: int) -> list[Request]:
+        n = limit - 16
+        return [Request(Command.PING, big[i : i + n]) for i in range(0, len(big), n)]
+
+    peer.drop_request = lambda f: len(f.payload) > 1200  # the line eats every frame over 1200 bytes
+    got = list(link.request_many([Request(Command.PING, b"a"), Request(Command.PING, big, split=split)]))
+    assert got[0] == b"a" and len(got) == 2
+    assert link.counters["splits"] >= 1 and link.fit.size <= 1200
+    pieces = [f for f in peer.received if f.seq >= 2]
+    assert b"".join(f.payload for f in pieces) == big  # the pieces together carry the whole frame
+    assert all(len(f.payload) <= link.fit.size for f in pieces)
+
+
+def test_noise_lets_a_frame_take_more_tries_than_retries_while_others_progress(clock) -> None:
+    """Failures without progress are budgeted, not tries per frame: a frame lost 6 times (more than
+    retries=3 allows a silent board) still gets through while the line shows damage (NAKs) and
+    the others are answered."""
+    link, peer = make(clock)
+    losses = {3: 6}
+
+    def handler(f: Frame) -> tuple[int, bytes]:
+        if losses.get(f.seq, 0) > 0:
+            losses[f.seq] -= 1
+            return Status.DAMAGED, b""
+        return Status.OK, f.payload
+
+    peer.handler = handler
+    got = list(link.request_many(Request(Command.FLASH_WRITE, bytes([i])) for i in range(8)))
+    assert got == [bytes([i]) for i in range(8)]
+    assert sum(1 for f in peer.received if f.seq == 3) == 7 and clock.t == 0.0

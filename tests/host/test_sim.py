@@ -122,3 +122,87 @@ def test_a_real_board_file_cannot_be_simulated():
 
     with pytest.raises(UsageError, match="virtual = false"):
         VirtualBoard(SimOptions(board="env5"))
+
+
+def _exited(pid: int, timeout: float) -> bool:
+    """Wait for process ``pid`` (not our child) to end: a pidfd becomes readable when it does,
+    so this is an event, not a poll of the process table."""
+    import select
+
+    try:
+        fd = os.pidfd_open(pid)
+    except ProcessLookupError:
+        return True
+    try:
+        return bool(select.select([fd], [], [], timeout)[0])
+    finally:
+        os.close(fd)
+
+
+def _kill(pid: int) -> None:
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+@needs_cc
+@pytest.mark.skipif(not hasattr(os, "pidfd_open"), reason="needs pidfd_open (Linux 5.3+)")
+def test_orphaned_sim_board_exits_but_a_qtdeploy_sim_board_runs_on(tmp_path):
+    """A board that a host command started through sim:// exits once that command was killed
+    with SIGKILL (after ``orphan_exit``: 60 s by default, 0.2 s here); a board that `qtdeploy
+    sim` started, orphaned the same way, runs until it is stopped."""
+    assert (
+        parse_url("sim://").orphan_exit_s == 60.0
+        and parse_url("sim://?orphan_exit=never").orphan_exit_s is None
+    )
+    with pytest.raises(serial.SerialException, match="orphan_exit"):
+        parse_url("sim://?orphan_exit=-1")
+    host_code = (
+        "import sys, serial, qtdeploy.sim\n"
+        f"p = serial.serial_for_url('sim://?flash={tmp_path / 'a.bin'}&pacing=0&orphan_exit=0.2')\n"
+        "print(p.board.proc.pid, flush=True)\n"
+        "sys.stdin.read()\n"
+    )
+    host = subprocess.Popen(
+        [sys.executable, "-c", host_code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    sim = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "qtdeploy.cli.main",
+            "sim",
+            "--flash-file",
+            str(tmp_path / "b.bin"),
+            "--no-pacing",
+            "--json",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    board_pid = sim_pid = None
+    try:
+        board_pid = int(host.stdout.readline())
+        text = ""
+        while not text.rstrip().endswith("}"):
+            line = sim.stdout.readline()
+            assert line, "qtdeploy sim ended before printing its board"
+            text += line
+        sim_pid = json.loads(text)["pid"]
+        assert not _exited(board_pid, 0) and not _exited(sim_pid, 0)  # both run while their hosts do
+        host.kill()
+        sim.kill()
+        host.wait()
+        sim.wait()
+        assert _exited(board_pid, 60), "the sim:// board outlived its killed host"
+        # the qtdeploy sim board was orphaned at the same moment and has had the same time
+        assert not _exited(sim_pid, 0), "a qtdeploy sim board must run until it is stopped"
+    finally:
+        for pid in (board_pid, sim_pid):
+            if pid is not None:
+                _kill(pid)
+        for p in (host, sim):
+            if p.poll() is None:
+                p.kill()
+                p.wait()

@@ -53,6 +53,12 @@ const char *qtd_frame_err_name(qtd_frame_err_t err);
  * receiver answers (BAD_VERSION, BAD_FRAME) with the request's seq. */
 qtd_frame_err_t qtd_frame_parse(const uint8_t *raw, size_t len, qtd_frame_t *out);
 
+/* On QTD_FRAME_ERR_CRC the header fields are filled in but not trusted; out->version is the
+ * protocol version only if the header is plausible (a request whose length field is within
+ * QTD_FRAME_NAK_SLACK bytes of the run), else 0. The board answers a plausible one with
+ * status DAMAGED (link.md section 4), which the host may match to a request it sent. */
+#define QTD_FRAME_NAK_SLACK 8u
+
 /* Decode one COBS-encoded frame (no delimiter) in place and parse it. */
 qtd_frame_err_t qtd_frame_decode(uint8_t *buf, size_t len, qtd_frame_t *out);
 

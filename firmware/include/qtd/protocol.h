@@ -111,6 +111,9 @@ enum {
     QTD_ST_BAD_LENGTH = 0x04, /* The payload length does not match what the command expects. */
     QTD_ST_BAD_ARGUMENT = 0x05, /* A field of the request is out of range. */
     QTD_ST_BUSY = 0x06, /* The board is busy with another operation (stream or configuration). */
+    QTD_ST_DAMAGED = 0x08, /* A frame arrived with a plausible header but a bad CRC (damaged on the line); the board did not run it. */
+    QTD_ST_OUT_OF_ORDER = 0x09, /* A STREAM_DATA window number is neither the next one nor a window already sent (windows arrive in order). */
+    QTD_ST_NO_STREAM = 0x0a, /* No window stream is running (a reset or another session's HELLO ended it). */
     QTD_ST_OUT_OF_RANGE = 0x10, /* A flash address or length lies outside the flash or the region it targets. */
     QTD_ST_MISALIGNED = 0x11, /* An erase is not sector-aligned or a write crosses what the board accepts. */
     QTD_ST_NOT_ERASED = 0x12, /* A write would program a bit that is not erased (NOR can only clear bits). */
@@ -258,6 +261,9 @@ static inline const char *qtd_status_name(int code) {
     case QTD_ST_BAD_LENGTH: return "BAD_LENGTH";
     case QTD_ST_BAD_ARGUMENT: return "BAD_ARGUMENT";
     case QTD_ST_BUSY: return "BUSY";
+    case QTD_ST_DAMAGED: return "DAMAGED";
+    case QTD_ST_OUT_OF_ORDER: return "OUT_OF_ORDER";
+    case QTD_ST_NO_STREAM: return "NO_STREAM";
     case QTD_ST_OUT_OF_RANGE: return "OUT_OF_RANGE";
     case QTD_ST_MISALIGNED: return "MISALIGNED";
     case QTD_ST_NOT_ERASED: return "NOT_ERASED";

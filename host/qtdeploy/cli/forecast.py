@@ -122,6 +122,7 @@ def command(
                 recorder.pump()  # samples in, a chunk committed every 0.5 s
 
         def on_measure(seq: int, m) -> None:
+            assert recorder is not None  # forecast() gets on_measure only with a recorder (below)
             recorder.inference(m, detail=f"window {seq}")
             recorder.pump()
 

@@ -64,6 +64,7 @@ def command(
         pacing=not no_pacing,
         fpga=fpga,
         mcu=mcu,
+        orphan_exit_s=None,  # runs until stopped, whoever started it
     )
     flash = options.flash_path()
     if running_pty(flash):

@@ -8,6 +8,11 @@
 Retries are safe because the board answers a RETRY-flagged request it has already executed from
 its response cache (link.md §5). Time comes from an injectable ``clock`` so tests can run the
 retry logic against a scripted peer without sleeping.
+
+On a noisy line (link.md §6.1) the link re-sends at once what an in-order answer or a DAMAGED
+NAK shows lost (no timeout), sizes bulk frames with :class:`FrameFit`, re-sends a damaged
+FLASH_WRITE as smaller pieces (``Request.split``), and gives up only after a run of failures
+without any answer, not after a number of tries per frame.
 """
 
 from __future__ import annotations
@@ -57,12 +62,18 @@ _PROGRAM_PER_KIB = (
 
 @dataclass(frozen=True)
 class Request:
-    """One request for :meth:`Link.request_many`; ``timeout`` overrides the computed one."""
+    """One request for :meth:`Link.request_many`; ``timeout`` overrides the computed one.
+
+    ``split``, if given, returns requests that together do what this one does with payloads of
+    at most the given size; the link uses it to re-send a frame the line keeps damaging as
+    smaller pieces (only for requests whose pieces may run in any order, e.g. FLASH_WRITEs of
+    one sector)."""
 
     command: int
     payload: bytes = b""
     flags: int = 0
     timeout: float | None = None
+    split: Callable[[int], list[Request]] | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass
@@ -72,6 +83,14 @@ class _Pending:
     deadline: float
     attempts: int = 1
     response: Frame | None = field(default=None)
+    tx: int = 0  # ordinal of its latest transmission (the board answers in arrival order)
+    parent: _Pending | None = None  # a piece of a request that was split (Request.split)
+    parts: list[_Pending] | None = None  # the pieces this request was re-sent as
+
+    @property
+    def open(self) -> bool:
+        """Waiting for an answer to a transmission of its own (not answered, not split)."""
+        return self.response is None and self.parts is None
 
 
 class Link:
@@ -107,6 +126,10 @@ class Link:
         self._seq = random.randrange(LINK_SEQ_MODULUS) if first_seq is None else first_seq % LINK_SEQ_MODULUS
         self._event_seq: int | None = None
         self._flushed = False
+        self.fit = FrameFit(max_payload)
+        self._tx = 0  # transmissions so far
+        self._fruitless = 0  # failed transmissions since the last answer (the retry budget)
+        self._noise_seen = False  # damage seen on this link: NAKs, gaps, frames that failed checks
 
     # ---- public API -------------------------------------------------------------------------
 
@@ -176,6 +199,7 @@ class Link:
             )
         self.window = min(info.window, self.host_window)
         self.max_payload = min(info.max_payload, self.host_max_payload)
+        self.fit.ceiling = self.max_payload
         self.sector_size = info.layout.sector_size or self.sector_size
         self.events.clear()
         self._event_seq = 0
@@ -248,6 +272,8 @@ class Link:
             self._flushed = True
         self._emit("tx", frame)
         self.transport.write(data)
+        self._tx += 1
+        pending.tx = self._tx
         pending.deadline = self._clock() + self._timeout_for(req)
 
     def _ahead(self, inflight: dict[int, _Pending], but: _Pending | None = None) -> float:
@@ -256,24 +282,51 @@ class Link:
         return sum(
             max(0.0, self._timeout_for(p.request) - self.timeout)
             for p in inflight.values()
-            if p.response is None and p is not but
+            if p.open and p is not but
         )
 
+    def _budget(self, inflight: dict[int, _Pending]) -> int:
+        """Failed transmissions in a row, with no answer in between, before the link gives up.
+
+        Failures, not tries per frame: on a noisy line a frame may need many tries while the
+        others get through, and that is progress. A silent board (nothing but timeouts on a
+        clean line) still ends after ``retries`` per open request; once damage has been seen
+        (NAKs, gaps, frames that failed their checks) the budget grows by ``4 x retries`` so
+        that an unlucky run of damaged frames is not mistaken for a dead board."""
+        n_open = sum(1 for p in inflight.values() if p.open)
+        return self.retries * max(1, n_open) + (4 * self.retries if self._noise_seen else 0)
+
     def _retransmit(self, pending: _Pending, reason: str, inflight: dict[int, _Pending]) -> None:
-        if pending.attempts > self.retries:
+        self._fruitless += 1
+        if reason != "timeouts":
+            self._noise_seen = True
+        if self._fruitless > self._budget(inflight):
             name = _cmd_name(pending.request.command)
             errors = (
                 ", ".join(f"{k} {v}" for k, v in sorted(self.counters.items()) if k != "frames") or "none"
             )
             raise LinkError(
                 f"No answer to {name} (seq {pending.seq}) after {pending.attempts} attempts ({reason}); "
-                f"link counters: {errors}.",
+                f"{self._fruitless} failed transmissions in a row without an answer; link counters: {errors}.",
                 "Check that the board is powered and running qtdeploy firmware, the port and cable, "
                 "and try a lower --baud.",
             )
+        self.fit.damaged(len(pending.request.payload), pending.tx, self._tx)
         self.stats["retries"] += 1
         self.stats[reason] += 1
         pending.attempts += 1
+        req = pending.request
+        if req.split is not None and len(req.payload) > self.fit.size:
+            pieces = req.split(self.fit.size)
+            if len(pieces) > 1:  # the line damages frames this size: send it as pieces that fit
+                self.stats["splits"] += 1
+                pending.parts = []
+                for piece in pieces:
+                    part = self._send_new(piece, inflight)
+                    part.parent = pending
+                    pending.parts.append(part)
+                    inflight[part.seq] = part
+                return
         self._transmit(pending, retry=True)
         pending.deadline += self._ahead(inflight, but=pending)  # it queues behind the rest again
 
@@ -301,19 +354,19 @@ class Link:
     def _wait(self, inflight: dict[int, _Pending], until: float | None = None) -> None:
         """Read until the earliest deadline of an unanswered request (or ``until``, if sooner; with
         ``until`` it reads even when nothing is owed); retransmit what timed out."""
-        open_ = [p for p in inflight.values() if p.response is None]
+        open_ = [p for p in inflight.values() if p.open]
         if not open_ and until is None:
             return
         self._pump(min([*(p.deadline for p in open_), *([until] if until is not None else [])]), inflight)
         now = self._clock()
         for p in open_:
-            if p.response is None and p.deadline <= now:
+            if p.open and p.deadline <= now:
                 self._retransmit(p, "timeouts", inflight)
 
     def _drain(self, inflight: dict[int, _Pending]) -> None:
         """Collect the answers still owed so their late arrival cannot confuse the next call."""
         try:
-            while any(p.response is None for p in inflight.values()):
+            while any(p.open for p in inflight.values()):
                 self._wait(inflight)
         except LinkError as exc:
             log.warning("link: gave up draining %d requests: %s", len(inflight), exc.problem)
@@ -333,6 +386,7 @@ class Link:
 
     def _on_bad(self, bad: BadFrame, inflight: dict[int, _Pending]) -> None:
         self._emit("rx!", bad)
+        self._noise_seen = True
         h = bad.header
         if bad.kind is FrameErrorKind.VERSION and h is not None and h.seq in inflight:
             raise LinkError(
@@ -350,14 +404,48 @@ class Link:
     def _on_response(self, frame: Frame, inflight: dict[int, _Pending]) -> None:
         self._emit("rx", frame)
         pending = inflight.get(frame.seq)
-        if pending is None or pending.response is not None:
+        if pending is None or not pending.open:
             self.stats["late"] += 1
         elif frame.command != pending.request.command:
             self.stats["mismatched"] += 1
-        elif frame.status == Status.BAD_FRAME:
-            self._retransmit(pending, "bad_frame", inflight)
+        elif frame.status in (Status.BAD_FRAME, Status.DAMAGED):
+            self._gaps(pending, inflight)
+            self._retransmit(
+                pending, "bad_frame" if frame.status == Status.BAD_FRAME else "damaged", inflight
+            )
         else:
             pending.response = frame
+            self._fruitless = 0
+            self.fit.delivered(len(pending.request.payload))
+            self._gaps(pending, inflight)
+            self._join(pending.parent, inflight)
+
+    def _join(self, whole: _Pending | None, inflight: dict[int, _Pending]) -> None:
+        """A split request is answered once all its pieces are: by the first piece's answer that
+        is not OK, else by the first piece's (its caller sees one answer, as for one frame)."""
+        while whole is not None and whole.parts is not None:
+            if any(p.response is None for p in whole.parts):
+                return
+            answers = [p.response for p in whole.parts if p.response is not None]
+            bad = [a for a in answers if a.status != Status.OK]
+            first = (bad or answers)[0]
+            whole.response = Frame(first.command, first.payload, whole.seq, first.flags, first.status)
+            for p in whole.parts:
+                inflight.pop(p.seq, None)
+            whole.parts = None
+            whole = whole.parent
+
+    def _gaps(self, answered: _Pending, inflight: dict[int, _Pending]) -> None:
+        """Re-send at once what the board must have lost: it answers in arrival order, so an
+        answer to a transmission means every request transmitted before it that is still
+        unanswered was lost on the way (or its answer was); no need to wait out a timeout. A
+        guess that is wrong (the answer was to an older transmission) costs one RETRY, which
+        the board answers from its cache (link.md §5)."""
+        for p in sorted(inflight.values(), key=lambda p: p.tx):
+            if p.tx >= answered.tx:
+                break
+            if p.open and p is not answered:
+                self._retransmit(p, "gaps", inflight)
 
     def _result(self, pending: _Pending) -> bytes:
         frame = pending.response
@@ -388,6 +476,50 @@ class Link:
             log.debug("%-3s %s", direction, text)
         if self._trace is not None:
             self._trace(direction, item)
+
+
+class FrameFit:
+    """How large a bulk frame (FLASH_WRITE, STREAM_DATA) should be on this line now (link.md §6.1).
+
+    A frame of n bytes survives a line that damages each byte with chance e with chance
+    (1 - e)^n: at 1e-4 a 4 KiB frame is lost 1 time in 3, at 1e-3 nearly always. So the size is
+    halved on each failure of a frame sent at (about) the current size after the last cut, and
+    doubled after ``grow_after`` frames in a row delivered at the current size, between
+    ``floor`` (one 256-byte flash page plus the FLASH_WRITE header) and the negotiated
+    ``ceiling``. Additive-increase would grow too slowly from the floor on a line that cleaned
+    up; a doubling only after a clean run keeps the size from oscillating on a steady rate.
+    """
+
+    def __init__(self, ceiling: int, *, floor: int = 268, grow_after: int = 16) -> None:
+        self.ceiling, self.floor, self.grow_after = ceiling, min(floor, ceiling), grow_after
+        self._size = ceiling
+        self._streak = 0
+        self._cut_tx = 0
+        self.cuts = 0
+
+    @property
+    def size(self) -> int:
+        """Largest payload a bulk frame should have now (never above the negotiated maximum)."""
+        return max(self.floor, min(self._size, self.ceiling))
+
+    def damaged(self, length: int, tx: int, now_tx: int) -> None:
+        """A frame of ``length`` payload bytes, transmitted as the ``tx``-th, was lost or damaged;
+        ``now_tx`` transmissions have been made. Frames sent before the last cut were sized for
+        the old size, so their failures do not cut again."""
+        self._streak = 0
+        if tx > self._cut_tx and length * 2 >= self.size and self.size > self.floor:
+            self._size = max(self.floor, self.size // 2)
+            self._cut_tx = now_tx
+            self.cuts += 1
+
+    def delivered(self, length: int) -> None:
+        """A frame of ``length`` payload bytes was answered."""
+        if length * 2 < self.size:
+            return  # a small request says nothing about frames of the current size
+        self._streak += 1
+        if self._streak >= self.grow_after and self.size < self.ceiling:
+            self._size = min(self.ceiling, self.size * 2)
+            self._streak = 0
 
 
 def _cmd_name(code: int) -> str:

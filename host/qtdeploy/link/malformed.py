@@ -38,7 +38,7 @@ def cases() -> list[Case]:
         Case("good", "A single well-formed request.", good, ("frame",)),
         Case(
             "bad_crc",
-            "The last CRC byte is flipped: dropped, no answer (header untrusted).",
+            "The last CRC byte is flipped: dropped, not run; its header is plausible, so the board NAKs it with DAMAGED.",
             _flip_last_crc_byte(PING),
             ("crc",),
         ),

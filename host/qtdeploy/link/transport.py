@@ -27,6 +27,11 @@ except ImportError:  # Windows
 _OPEN_ERRORS: tuple[type[Exception], ...] = (*_PORT_ERRORS, ValueError)
 
 
+class PortLost(LinkError):
+    """The port itself failed (unplugged, the board lost power, a pty whose board ended), as
+    opposed to a board that does not answer: what it held is gone, and the port must be reopened."""
+
+
 @runtime_checkable
 class Transport(Protocol):
     """What the link needs from a byte pipe."""
@@ -101,7 +106,7 @@ class SerialTransport:
         self._port.close()
 
     def _lost(self, exc: BaseException) -> LinkError:
-        return LinkError(
+        return PortLost(
             f"The serial port {self.url!r} failed: {exc}.",
             "The board was unplugged or reset; reconnect it and run the command again.",
         )

@@ -18,6 +18,7 @@ the link's timeout (16 KiB: 64 pages, 16 ms typical / 48 ms worst case on the S2
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -125,8 +126,21 @@ def write_requests(
         stats.raw_bytes += n
         stats.wire_bytes += len(body)
         stats.frames += 1
-        yield Request(Command.FLASH_WRITE, payload, flags)
+        raw = data[pos : pos + n]
+        yield Request(
+            Command.FLASH_WRITE,
+            payload,
+            flags,
+            split=functools.partial(_split, offset + pos, raw, page, mode),
+        )
         pos += n
+
+
+def _split(offset: int, data: bytes, page: int, mode: str, max_payload: int) -> list[Request]:
+    """The same write as smaller frames (``Request.split``): the link re-sends a frame the line
+    keeps damaging as pieces that fit the line now. Writes of one sector may run in any order
+    and are idempotent (link.md §7.7), so the pieces together do exactly what the frame did."""
+    return list(write_requests(offset, data, max_payload=max_payload, page=page, mode=mode))
 
 
 def raw_length(request: Request) -> int:

@@ -52,11 +52,17 @@ def _write_requests(
     return write_requests(
         sector.offset,
         sector.data,
-        max_payload=board.link.max_payload,
+        max_payload=_frame_size(board),
         page=board.caps.flash.page_size,
         mode=compress,
         stats=stats,
     )
+
+
+def _frame_size(board: Board) -> int:
+    """The payload size for new FLASH_WRITEs: smaller on a noisy line (link FrameFit)."""
+    fit = getattr(board.link, "fit", None)
+    return fit.size if fit is not None else board.link.max_payload
 
 
 def _erase(board: Board, sector: Sector) -> Request:

@@ -28,6 +28,7 @@ log = logging.getLogger("qtdeploy.sim")
 EXIT_POWER_CUT = 75
 EXIT_HW_RULE = 70
 _START_TIMEOUT = 10.0
+ORPHAN_EXIT_S = 60.0  # a sim:// board outlives a killed host command by this long
 
 
 def default_flash_file(board: str = "virtual") -> Path:
@@ -41,6 +42,9 @@ class SimOptions:
 
     ``fpga``: ``model`` (the accelerator's C model) or ``rtl`` (the Verilated RTL, one library per
     design, built from the designs in the flash before the board starts: qtdeploy.sim.rtl).
+    ``orphan_exit_s``: the board exits this long after the process that started it is gone (a
+    host command killed with SIGKILL cannot stop its board); None: it runs until stopped, as
+    boards of ``qtdeploy sim`` do (it passes None).
     """
 
     board: str = "virtual"
@@ -52,6 +56,7 @@ class SimOptions:
     # "posix": the firmware built for the host (hal/posix); "rp2040": the enV5's UF2 in the
     # rp2040js emulator against the same part models (qtdeploy.sim.rp2040)
     mcu: str = "posix"
+    orphan_exit_s: float | None = ORPHAN_EXIT_S
 
     def flash_path(self) -> Path:
         return Path(self.flash_file) if self.flash_file else default_flash_file(self.board)
@@ -142,6 +147,8 @@ class VirtualBoard:
             cmd += ["--die-after-flash-ops", str(self.options.die_after_flash_ops)]
         if not self.options.pacing:
             cmd.append("--no-pacing")
+        if self.options.orphan_exit_s is not None:
+            cmd += ["--orphan-exit-s", repr(float(self.options.orphan_exit_s))]
         if self.options.fpga == "rtl":
             rtl.prebuild_flash(self.flash_file)  # a design flashed later runs after a restart
             cmd += ["--fpga", "rtl", "--rtl-lib-dir", str(rtl.lib_dir())]

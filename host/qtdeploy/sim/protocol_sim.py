@@ -11,6 +11,9 @@ name, default ``virtual``), ``time_scale`` (float), ``die_after`` (flash op coun
 ``pacing`` (0 to move bytes at memory speed), ``fpga`` (``model`` or ``rtl``: the Verilated RTL),
 ``mcu`` (``posix``, the default, or ``rp2040``: the enV5's UF2 in the RP2040 emulator, board
 ``env5``; qtdeploy.sim.rp2040).
+``orphan_exit`` (seconds, default 60; ``never`` to disable): a board started here exits that long
+after the process that opened the port is gone, so a command killed with SIGKILL leaves no board
+behind (a board of ``qtdeploy sim`` runs until it is stopped).
 """
 
 from __future__ import annotations
@@ -23,9 +26,9 @@ import serial
 from serial.serialposix import Serial as PosixSerial
 
 from qtdeploy.sim import rtl
-from qtdeploy.sim.board import SimOptions, VirtualBoard, running_fpga, start_or_attach
+from qtdeploy.sim.board import ORPHAN_EXIT_S, SimOptions, VirtualBoard, running_fpga, start_or_attach
 
-_KEYS = ("flash", "board", "time_scale", "die_after", "pacing", "fpga", "mcu")
+_KEYS = ("flash", "board", "time_scale", "die_after", "pacing", "fpga", "mcu", "orphan_exit")
 
 
 def parse_url(url: str) -> SimOptions:
@@ -52,9 +55,21 @@ def parse_url(url: str) -> SimOptions:
             die_after_flash_ops=int(one["die_after"]) if one.get("die_after") else None,
             pacing=one.get("pacing", "1") not in ("0", "false", "no"),
             fpga=one.get("fpga") or "model",
+            orphan_exit_s=_orphan_exit(one.get("orphan_exit")),
         )
     except ValueError as exc:
         raise serial.SerialException(f"bad sim:// parameter in {url!r}: {exc}") from exc
+
+
+def _orphan_exit(text: str | None) -> float | None:
+    if text is None or text == "":
+        return ORPHAN_EXIT_S
+    if text.lower() in ("never", "none", "off"):
+        return None
+    value = float(text)
+    if value <= 0:
+        raise ValueError(f"orphan_exit must be > 0 seconds or 'never', got {text!r}")
+    return value
 
 
 def to_url(options: SimOptions) -> str:
@@ -70,6 +85,8 @@ def to_url(options: SimOptions) -> str:
         query["fpga"] = options.fpga
     if options.mcu != "posix":
         query["mcu"] = options.mcu
+    if options.orphan_exit_s != ORPHAN_EXIT_S:
+        query["orphan_exit"] = "never" if options.orphan_exit_s is None else repr(options.orphan_exit_s)
     return "sim://?" + urllib.parse.urlencode(query)
 
 
