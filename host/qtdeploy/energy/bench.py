@@ -11,8 +11,9 @@ idle span just before them. Per inference, each the mean over repeats with its s
   latency the board's clock gave (the paper's figure is the FPGA's power over its latency);
 * ``latency_us``: per inference, from the board's own clock (t_end - t_start of each).
 
-Labels: ``origin`` says simulated (the virtual board's power model, whose sources are named per
-rail) or measured; on the simulated board the MCU engine's kernel runs in *host* CPU time, which
+Labels: ``origin`` says simulated (the posix virtual board's power model, whose sources are named
+per rail), emulated (the RP2040 binary in rp2040js, the same power model; the MCU engine's time is
+the emulated M0+'s, so its energy is that time x the model's MCU power) or measured; on the simulated board the MCU engine's kernel runs in *host* CPU time, which
 models nothing, so its figure is replaced by the labelled Cortex-M0+ model of
 :mod:`qtdeploy.energy.mcu_model` where the config was counted, and marked not modelled otherwise.
 
@@ -89,8 +90,14 @@ def fpga_rails(board: Board) -> tuple[str, ...]:
 
 
 def origin(board: Board) -> str:
-    """simulated (the virtual board's power model) or measured (a board's PAC193x monitors)."""
-    return "simulated" if board.virtual else "measured"
+    """simulated (the posix virtual board), emulated (the RP2040 binary in rp2040js: its own clock,
+    the same part and power models) or measured (a board's PAC193x monitors): Board.origin."""
+    return board.origin
+
+
+def _modelled(board: Board) -> bool:
+    """Power figures that come from the virtual boards' power model (simulated or emulated)."""
+    return board.origin in ("simulated", "emulated")
 
 
 def _stats(values: list[float]) -> dict[str, float | None]:
@@ -184,7 +191,7 @@ def run_bench(
     }
     res["sources"] = (
         {r: power_model.SOURCES.get(r, "not in the power model") for r in rail_names(board)}
-        if board.virtual
+        if _modelled(board)
         else "the board's PAC193x monitors (measured)"
     )
     res["paper"] = paper_figure(c.window, c.d_model, c.bits or 0)
@@ -201,8 +208,8 @@ def paper_figure(window: int, d_model: int, bits: int) -> dict[str, float] | Non
 
 
 def _prediction(board, engine, run, fpga_r, board_r, im) -> dict[str, Any] | None:
-    """What the virtual board's power model predicts (simulated boards only)."""
-    if not board.virtual:
+    """What the virtual boards' power model predicts (simulated and emulated boards only)."""
+    if not _modelled(board):
         return None
     if engine == Engine.FPGA:
         busy_s = run.accel_cycles / RTL_CLOCK_HZ
@@ -212,6 +219,18 @@ def _prediction(board, engine, run, fpga_r, board_r, im) -> dict[str, Any] | Non
             "fpga_above_idle_uj": power_model.increment_uj("inferring", fpga_r, busy_s),
             "board_above_idle_uj": power_model.increment_uj("inferring", board_r, busy_s),
             "cpu_time_modelled": True,
+        }
+    if board.origin == "emulated":
+        # the RP2040 binary runs the kernel on the emulated M0+: the board's clock times it in
+        # emulated cycles (no host CPU time in it), so the model is that time x mcu_inferring - idle
+        busy_s = run.min_us * 1e-6
+        return {
+            "what": f"emulated Cortex-M0+ time ({run.min_us} us per inference, rp2040js) x power model "
+            "mcu_inferring - idle",
+            "cpu_time_modelled": True,
+            "latency_us": float(run.min_us),
+            "board_above_idle_uj": power_model.increment_uj("mcu_inferring", board_r, busy_s),
+            "fpga_above_idle_uj": power_model.increment_uj("mcu_inferring", fpga_r, busy_s),
         }
     m = mcu_model.kernel_cost(im.config)
     out: dict[str, Any] = {
@@ -293,10 +312,11 @@ def increment(result: dict[str, Any]) -> dict[str, Any]:
     """The one figure to print beside a per-request energy: the whole board's increment per
     inference, labelled; on a simulated MCU engine the M0+ model's (or None: not modelled)."""
     pred = result.get("power_model") or {}
-    if result["engine"] == "mcu" and result["origin"] == "simulated":
+    if result["engine"] == "mcu" and result["origin"] in ("simulated", "emulated"):
         if not pred.get("cpu_time_modelled"):
             return {"uj": None, "label": "not modelled (host build: MCU time is host CPU time)"}
-        return {"uj": pred["board_above_idle_uj"], "label": "modelled (Cortex-M0+ cycles x power model)"}
+        what = "emulated M0+ time" if result["origin"] == "emulated" else "Cortex-M0+ cycles"
+        return {"uj": pred["board_above_idle_uj"], "label": f"modelled ({what} x power model)"}
     s = result["per_inference"]["board_above_idle_uj"]
     return {
         "uj": s["mean"],
