@@ -34,6 +34,20 @@ from qtdeploy.cli.output import emit, stderr, stdout
 )
 @click.option("--threads", type=int, default=1, show_default=True, help="CPU threads for torch.")
 @click.option(
+    "--period",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Seasonal period in readings (e.g. 24 for hourly data): adds the seasonal-naive baseline.",
+)
+@click.option(
+    "--scaling",
+    type=click.Choice(["last", "global"]),
+    default="last",
+    show_default=True,
+    help="Host scaling: 'last' = inputs relative to each window's last reading, forecast = last "
+    "reading + predicted change (robust to trends and level shifts); 'global' = one mean/std.",
+)
+@click.option(
     "--out",
     required=True,
     type=click.Path(file_okay=False),
@@ -55,6 +69,8 @@ def command(
     ffn,
     epochs,
     threads,
+    period,
+    scaling,
     out,
     as_json,
 ) -> None:
@@ -80,7 +96,8 @@ def command(
     )
     from qtdeploy.model import data as D
 
-    D.make_splits(series, window, horizon, D.fit_norm(series))  # refuse too-short data before training
+    # refuse too-short data before training (and before anything is written)
+    D.make_splits(series, window, horizon, D.fit_norm(series, window, horizon, scaling))
     columns = (
         TextColumn("{task.description}"),
         BarColumn(),
@@ -95,15 +112,32 @@ def command(
                 tasks[phase] = bar.add_task(f"{phase} epochs", total=total, val="")
             bar.update(tasks[phase], completed=epoch, val=f"val rmse {val:.4f} (normalised)")
 
-        result = train(series, config, TrainSettings(epochs=epochs, threads=threads), progress)
+        st = TrainSettings(epochs=epochs, threads=threads, scheme=scaling)
+        result = train(series, config, st, progress)
+    from qtdeploy.model.baselines import baselines
+    from qtdeploy.model.evaluate import advice
+
+    base = baselines(series, "test", window, horizon, result.norm, period)
+    result.metrics["baselines"] = base
     save_run(result, out)
-    summary = {"run": out, **{k: result.metrics[k] for k in ("float", "qat") if k in result.metrics}}
-    emit(
-        summary,
-        as_json,
-        lambda s: stdout.print(
-            f"float test RMSE {s['float']['rmse']:.4f}"
+    final = result.metrics["qat" if "qat" in result.metrics else "float"]
+    summary = {
+        "run": out,
+        "scaling": result.norm.scheme,
+        **{k: result.metrics[k] for k in ("float", "qat") if k in result.metrics},
+        **base,
+        "warnings": advice({**final, **base}),
+    }
+
+    def human(s: dict) -> None:
+        stdout.print(
+            f"test RMSE (simulated, fake-quant): float {s['float']['rmse']:.4f}"
             + (f", QAT {s['qat']['rmse']:.4f}" if "qat" in s else "")
-            + f", persistence {s['float']['persistence_rmse']:.4f}; wrote {out}/checkpoint.pt, metrics.json"
-        ),
-    )
+            + f"; baselines: persistence {s['persistence_rmse']:.4f}, linear {s['linear_rmse']:.4f}"
+            + (f", seasonal naive {s['seasonal_rmse']:.4f}" if "seasonal_rmse" in s else "")
+            + f"; wrote {out}/checkpoint.pt, metrics.json"
+        )
+        for w in s["warnings"]:
+            stderr.print(f"[yellow]warning:[/] {w}")
+
+    emit(summary, as_json, human)

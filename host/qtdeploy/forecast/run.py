@@ -251,7 +251,7 @@ def forecast(
                 win.stamp,
                 "ok",
                 y_int=y.tolist(),
-                prediction=plan.scaling.denormalise(y).tolist(),
+                prediction=plan.scaling.denormalise(y, win.last).tolist(),
                 latency_ms=(now - t_sent) * 1e3,
                 board_us=r.t_end_us - r.t_start_us,
                 energy_mj=e_mj,

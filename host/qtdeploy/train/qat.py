@@ -19,6 +19,7 @@ import numpy as np
 import torch
 
 from qtdeploy.model import data as D
+from qtdeploy.model.baselines import baselines
 from qtdeploy.model.config import ModelConfig
 from qtdeploy.model.evaluate import scores
 from qtdeploy.train.net import Forecaster
@@ -38,6 +39,7 @@ class TrainSettings:
     distill: float = 0.0
     seed: int = 0
     threads: int = 1
+    scheme: str = "last"  # host scaling, data.Norm: "last" (window-relative, residual) or "global"
     opts: QuantOptions = field(default_factory=QuantOptions)
 
 
@@ -69,7 +71,13 @@ def _fit(
 ) -> float:
     """Adam on MSE (+ distillation) with early stopping; restores the best validation state."""
     opt = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=lr)
-    best, best_state, bad = float("inf"), copy.deepcopy(model.state_dict()), 0
+
+    def val_rmse() -> float:
+        return float(torch.sqrt(torch.mean((_predict(model, data["vx"]) - data["vy"]) ** 2)))
+
+    # the starting state competes too: a run that starts at persistence (residual scheme, zero head)
+    # or from a good float model never ends worse on validation than where it started
+    best, best_state, bad = val_rmse(), copy.deepcopy(model.state_dict()), 0
     n = len(data["x"])
     soft = _predict(teacher, data["x"]) if teacher is not None else None
     for epoch in range(st.epochs):
@@ -84,7 +92,7 @@ def _fit(
             opt.zero_grad()
             loss.backward()
             opt.step()
-        val = float(torch.sqrt(torch.mean((_predict(model, data["vx"]) - data["vy"]) ** 2)))
+        val = val_rmse()
         if progress:
             progress(phase, epoch + 1, st.epochs, val)
         if val < best - 1e-6:
@@ -112,25 +120,31 @@ def train(
     st = st or TrainSettings()
     torch.manual_seed(st.seed)
     torch.set_num_threads(st.threads)
-    norm = D.fit_norm(series)
+    norm = D.fit_norm(series, config.window, config.horizon, st.scheme)
     splits = D.make_splits(series, config.window, config.horizon, norm)
-    y_norm = {k: (v["y"] - norm.y_mean) / norm.y_std for k, v in splits.items()}
     data = {
         "x": _tensor(splits["train"]["x"]),
-        "y": _tensor(y_norm["train"]),
+        "y": _tensor(splits["train"]["t"]),
         "vx": _tensor(splits["val"]["x"]),
-        "vy": _tensor(y_norm["val"]),
+        "vy": _tensor(splits["val"]["t"]),
     }
     t0 = time.time()
     model = Forecaster(config, st.opts)
     if float_state is None:
+        if norm.scheme == "last":
+            # the residual scheme's output 0 is persistence: start there, so that training (which
+            # keeps the best validation state) can only improve on "repeat the last reading"
+            with torch.no_grad():
+                model.head.weight.zero_()
+                model.head.bias.zero_()
         _fit(model, data, st, st.lr, "float", progress, None)
     else:
         model.load_state_dict(float_state, strict=False)
 
     def test_scores(m: Forecaster) -> dict[str, float]:
-        pred = _predict(m, _tensor(splits["test"]["x"])).numpy() * norm.y_std + norm.y_mean
-        return scores(pred, splits["test"]["y"], splits["test"]["persist"])
+        test = splits["test"]
+        pred = norm.outputs(_predict(m, _tensor(test["x"])).double().numpy(), test["anchor"])
+        return scores(pred, test["y"], test["persist"])
 
     if config.bits is None and float_state is None:
         # the float baseline gets the same second phase (at the QAT learning rate) that QAT gets,
@@ -155,6 +169,7 @@ def train(
             "target": series.target,
             "features": series.features,
             "windows": {k: int(len(v["y"])) for k, v in splits.items()},
+            "baselines": baselines(series, "test", config.window, config.horizon, norm),
         }
     )
     return TrainResult(model=model, norm=norm, metrics=metrics)

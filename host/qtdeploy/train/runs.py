@@ -25,6 +25,9 @@ def agreement(model: Forecaster, im: intmodel.IntModel, x_norm: np.ndarray) -> d
 
     ``integer_path``: the QAT model's integer eval path (torch) vs the NumPy reference, every tensor.
     ``fake_quant``: the float fake-quant forward vs the integer output, in output LSBs and relative.
+    The head output is int32 at a tiny step (its LSB is a pool step times a weight step), so a few
+    hundred LSBs can still be a negligible forecast error: ``max_vs_spread`` is the largest difference
+    over the spread (standard deviation) of the model's outputs, the number to judge agreement by.
     """
     xq = quantised_inputs(im, x_norm)
     ref = reference.forward(im, xq, trace=True)
@@ -47,6 +50,9 @@ def agreement(model: Forecaster, im: intmodel.IntModel, x_norm: np.ndarray) -> d
             "frac_diff": float(np.mean(np.rint(y_fq_lsb) != y_ref)),
             "max_lsb": float(np.max(np.abs(y_fq_lsb - y_ref), initial=0)),
             "median_rel": float(np.median(rel)) if rel.size else 0.0,
+            "max_vs_spread": float(
+                np.max(np.abs(y_fq_lsb - y_ref), initial=0) / max(float(np.std(y_ref)), 1.0)
+            ),
         },
     }
 
