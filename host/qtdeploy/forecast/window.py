@@ -74,7 +74,7 @@ class Scaling:
 
     def _anchor(self, last: Sequence[float] | None) -> float:
         """The level a forecast is relative to: the target's reading in the window's last row."""
-        if self.norm.scheme == "last" and self.norm.target_index >= 0:
+        if self.norm.scheme != "global" and self.norm.target_index >= 0:
             if last is None:
                 raise ValueError(
                     "this model forecasts changes from the last reading: pass the window's last row"

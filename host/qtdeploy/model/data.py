@@ -171,7 +171,7 @@ class Norm:
                 f"Upgrade qtdeploy, or re-export the model (known schemes: {', '.join(SCHEMES)}).",
             )
         norm = cls(np.array(d["x_mean"]), np.array(d["x_std"]), float(d["y_mean"]), float(d["y_std"]))
-        if scheme == "last":
+        if scheme != "global":
             norm.scheme = scheme
             norm.x_scale = np.array(d["x_scale"], dtype=np.float64)
             norm.y_scale = float(d["y_scale"])
@@ -185,17 +185,20 @@ class Norm:
         x_raw = np.asarray(x_raw, dtype=np.float64)
         if self.scheme == "last":
             return (x_raw - x_raw[..., -1:, :]) / self.x_scale
+        if self.scheme == "diff":
+            d = np.diff(x_raw, axis=-2, prepend=x_raw[..., :1, :])
+            return d / self.x_scale
         return (x_raw - self.x_mean) / self.x_std
 
     def anchor(self, x_raw: np.ndarray) -> np.ndarray:
         """The level each forecast is relative to, per window (...,): the target's last reading."""
         x_raw = np.asarray(x_raw, dtype=np.float64)
-        if self.scheme == "last" and self.target_index >= 0:
+        if self.scheme != "global" and self.target_index >= 0:
             return x_raw[..., -1, self.target_index]
         return np.full(x_raw.shape[:-2], self.y_mean)
 
     def out_scale(self) -> float:
-        return self.y_scale if self.scheme == "last" else self.y_std
+        return self.y_std if self.scheme == "global" else self.y_scale
 
     def outputs(self, out: np.ndarray, anchor: np.ndarray) -> np.ndarray:
         """Normalised model outputs (..., H) -> forecasts in the target's units."""
@@ -206,7 +209,7 @@ class Norm:
         return (np.asarray(y, dtype=np.float64) - np.asarray(anchor)[..., None]) / self.out_scale()
 
 
-SCHEMES = ("global", "last")
+SCHEMES = ("global", "last", "diff")
 
 
 def split_rows(n: int) -> tuple[slice, slice, slice]:
@@ -239,14 +242,17 @@ def fit_norm(s: Series, window: int = 12, horizon: int = 1, scheme: str = "last"
         return norm  # too short: make_splits refuses it with the row counts
     idx = np.arange(n)[:, None]
     xw = x[idx + np.arange(window)[None, :]]
-    rel = xw - xw[:, -1:, :]
-    x_scale = _std(rel[:, :-1, :], axis=(0, 1))
+    if scheme == "diff":
+        x_scale = _std(np.diff(xw, axis=1), axis=(0, 1))
+    else:
+        rel = xw - xw[:, -1:, :]
+        x_scale = _std(rel[:, :-1, :], axis=(0, 1))
     if target_index >= 0:
         change = y[idx + window + np.arange(horizon)[None, :]] - xw[:, -1, target_index][:, None]
         y_scale = float(_std(change))
     else:
         y_scale = norm.y_std
-    norm.scheme, norm.x_scale, norm.y_scale, norm.target_index = "last", x_scale, y_scale, target_index
+    norm.scheme, norm.x_scale, norm.y_scale, norm.target_index = scheme, x_scale, y_scale, target_index
     return norm
 
 

@@ -131,7 +131,7 @@ def train(
     t0 = time.time()
     model = Forecaster(config, st.opts)
     if float_state is None:
-        if norm.scheme == "last":
+        if norm.scheme != "global":
             # the residual scheme's output 0 is persistence: start there, so that training (which
             # keeps the best validation state) can only improve on "repeat the last reading"
             with torch.no_grad():

@@ -15,6 +15,7 @@ import torch
 from qtdeploy.model import data as D
 from qtdeploy.model import intmodel, reference
 from qtdeploy.model.evaluate import quantised_inputs
+from qtdeploy.model.vectors import write_host_vectors
 from qtdeploy.train import export as E
 from qtdeploy.train.intsim import IntegerSim, compare
 from qtdeploy.train.net import Forecaster
@@ -76,13 +77,16 @@ def export_run(
     if source.is_file():
         series = D.load_csv(source, target=ckpt["data"]["target"], features=ckpt["data"]["features"])
         norm = D.Norm.from_dict(ckpt["norm"])
-        test = D.make_splits(series, im.config.window, im.config.horizon, norm)["test"]["x"]
+        split = D.make_splits(series, im.config.window, im.config.horizon, norm)["test"]
+        test = split["x"]
         report["agreement"] = agreement(model, im, test)
-        sample = test[:: max(1, len(test) // vector_windows)][:vector_windows]
+        pick = slice(None, None, max(1, len(test) // vector_windows))
+        sample, raw = test[pick][:vector_windows], split["raw"][pick][:vector_windows]
     else:
         sample = np.random.default_rng(0).standard_normal(
             (vector_windows, im.config.window, im.config.features)
         )
+        raw = None
     from qtdeploy.formats import blob as fmt
 
     data = fmt.pack(intmodel.to_blob(im))  # validated in full before anything is written
@@ -94,5 +98,7 @@ def export_run(
         write_vectors(
             im, quantised_inputs(im, sample), vectors, {"source": Path(ckpt["data"]["source"]).name}
         )
+        if raw is not None:
+            write_host_vectors(im, raw, vectors)
         report["vectors"] = str(vectors)
     return report
