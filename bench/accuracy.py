@@ -243,7 +243,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--bits", default="8,6,4,w4a8", help="widths; wXaY = X-bit weights, Y-bit activations")
     ap.add_argument("--epochs", type=int, default=TrainSettings.epochs)
     ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--scaling", default="last", choices=["last", "global"])
+    ap.add_argument("--scaling", default="last", choices=["last", "diff", "global"])
     ap.add_argument("--seeds", type=int, default=3, help="Independent float->QAT chains averaged per cell.")
     ap.add_argument("--ablation", action="store_true", help="Compare QAT choices at 4 bits on (12, 32).")
     ap.add_argument("--json", default=None, help="Also write the results here.")

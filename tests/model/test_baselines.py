@@ -95,6 +95,7 @@ def test_advice_says_when_the_model_loses() -> None:
     assert "linear" in advice({**base, "rmse": 0.9})[0]
     assert advice({**base, "rmse": 0.7}) == []
     assert "clipped" in advice({**base, "rmse": 0.7, "clipped_inputs": 0.2})[0]
+    assert "season" in advice({**base, "rmse": 0.7, "seasonal_rmse": 0.5})[0]
 
 
 def test_constant_target_and_short_series_are_refused(tmp_path) -> None:
@@ -105,3 +106,16 @@ def test_constant_target_and_short_series_are_refused(tmp_path) -> None:
     s = D.load_csv(path, target="a")
     with pytest.raises(FormatError, match="too few"):
         D.make_splits(s, 12, 1, D.fit_norm(s, 12, 1))
+
+
+def test_differenced_scheme_sees_step_changes() -> None:
+    rng = np.random.default_rng(4)
+    y = np.cumsum(rng.normal(size=400)) + np.linspace(0, 500, 400)
+    s = _series(y)
+    norm = D.fit_norm(s, 8, 1, scheme="diff")
+    w = D.windows(s, slice(300, 400), 8, 1, norm)
+    assert np.allclose(w["x"][:, 0, 0], 0.0)
+    assert np.allclose(w["x"][:, 1:, 0] * norm.x_scale[0], np.diff(w["raw"][..., 0], axis=1))
+    assert np.allclose(norm.inputs(w["raw"] + 123.0), w["x"])  # level-free
+    assert np.allclose(norm.outputs(np.zeros_like(w["t"]), w["anchor"]), w["persist"])
+    assert D.Norm.from_dict(norm.to_dict()).scheme == "diff"

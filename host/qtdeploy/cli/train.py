@@ -30,7 +30,11 @@ from qtdeploy.cli.output import emit, stderr, stdout
 @click.option("--layers", type=int, default=1, show_default=True)
 @click.option("--ffn", type=int, default=None, help="Feed-forward width (default: 4 x d_model).")
 @click.option(
-    "--epochs", type=int, default=30, show_default=True, help="Per phase (float, then QAT), early-stopped."
+    "--epochs",
+    type=int,
+    default=30,
+    show_default=True,
+    help="Per phase (float, float at the QAT rate, then QAT), early-stopped on validation.",
 )
 @click.option("--threads", type=int, default=1, show_default=True, help="CPU threads for torch.")
 @click.option(
@@ -41,11 +45,12 @@ from qtdeploy.cli.output import emit, stderr, stdout
 )
 @click.option(
     "--scaling",
-    type=click.Choice(["last", "global"]),
+    type=click.Choice(["last", "diff", "global"]),
     default="last",
     show_default=True,
     help="Host scaling: 'last' = inputs relative to each window's last reading, forecast = last "
-    "reading + predicted change (robust to trends and level shifts); 'global' = one mean/std.",
+    "reading + predicted change (robust to trends and level shifts); 'diff' = step-to-step changes "
+    "(finer on smooth series); 'global' = one mean/std (clips data that leaves the training range).",
 )
 @click.option(
     "--out",

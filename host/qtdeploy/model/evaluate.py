@@ -105,6 +105,11 @@ def advice(result: dict[str, Any]) -> list[str]:
         out.append(
             f"a least-squares linear model on the same windows does better (RMSE {result['linear_rmse']:.4g})."
         )
+    if result["rmse"] > result.get("seasonal_rmse", float("inf")):
+        out.append(
+            f"repeating the last season does better (RMSE {result['seasonal_rmse']:.4g}): the window is "
+            "shorter than the period; try a --window that covers it."
+        )
     if result.get("clipped_inputs", 0.0) > CLIP_WARN:
         out.append(
             f"{result['clipped_inputs']:.1%} of input values left the range calibrated in training and were "
