@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +13,12 @@ from qtdeploy.model.intmodel import IntModel
 
 #: without torch (a gateway install, no ``train`` extra) the modules that train models are not
 #: collected at all; the integer-only ones (intmath, committed vectors, baselines, data) still run
-HAS_TORCH = importlib.util.find_spec("torch") is not None
+try:
+    import torch  # noqa: F401
+
+    HAS_TORCH = True
+except ImportError:
+    HAS_TORCH = False
 collect_ignore = (
     []
     if HAS_TORCH

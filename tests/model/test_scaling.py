@@ -67,3 +67,18 @@ def test_horizon_three_forecasts_from_the_last_reading() -> None:
     im = E.export(res.model, {"norm": res.norm.to_dict(), "features": s.features, "target": s.target})
     r = evaluate(im, s, "test")
     assert r["rmse"] < r["persistence_rmse"] and r["clipped_inputs"] < 0.01
+
+
+def test_a_model_that_loses_on_validation_ships_persistence() -> None:
+    from qtdeploy.train.qat import _persistence_fallback
+
+    s = _trend_series()
+    cfg = ModelConfig.uniform(window=12, features=1, d_model=8, bits=8)
+    res = train(s, cfg, TrainSettings(epochs=1, patience=1))
+    splits = D.make_splits(s, 12, 1, res.norm)
+    data = {"vx": torch.as_tensor(splits["val"]["x"]), "vy": torch.as_tensor(splits["val"]["t"])}
+    assert not _persistence_fallback(res.model, data, 0.0, res.norm)  # better than persistence: kept
+    assert _persistence_fallback(res.model, data, float("inf"), res.norm)  # lost: the head is zeroed
+    im = E.export(res.model, {"norm": res.norm.to_dict(), "features": s.features, "target": s.target})
+    r = evaluate(im, s, "test")
+    assert r["rmse"] == r["persistence_rmse"]  # the integer model's output is 0: exactly persistence

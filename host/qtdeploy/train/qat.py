@@ -105,6 +105,27 @@ def _fit(
     return best
 
 
+def _persistence_fallback(
+    model: Forecaster, data: dict[str, torch.Tensor], best: float, norm: D.Norm
+) -> bool:
+    """Zero the head when the quantised model does not beat persistence on validation.
+
+    With a residual scheme an all-zero head is exactly "repeat the last reading", in the integer
+    model too (its output is 0), so a series where nothing beats persistence (a random walk, a
+    noisy flow) ships persistence rather than a model that lost on validation. Returns whether it
+    fell back.
+    """
+    if norm.scheme == "global" or norm.target_index < 0:
+        return False
+    persistence = float(torch.sqrt(torch.mean(data["vy"] ** 2)))
+    if best < persistence:
+        return False
+    with torch.no_grad():
+        model.head.weight.zero_()
+        model.head.bias.zero_()
+    return True
+
+
 def train(
     series: D.Series,
     config: ModelConfig,
@@ -160,7 +181,8 @@ def train(
         calib = list(data["x"][torch.randperm(len(data["x"]))[:2048]].split(256))
         model.start_qat(calib)
         metrics["qat_start"] = test_scores(model)
-        _fit(model, data, st, st.qat_lr, "qat", progress, teacher)
+        best = _fit(model, data, st, st.qat_lr, "qat", progress, teacher)
+        metrics["persistence_fallback"] = _persistence_fallback(model, data, best, norm)
         metrics["qat"] = test_scores(model)
     metrics.update(
         {
