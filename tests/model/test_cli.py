@@ -40,7 +40,7 @@ def test_train_export_eval(tmp_path: Path, capsys) -> None:
     assert metrics["config"]["bits"] == 4 and "qat" in metrics
     summary = json.loads(capsys.readouterr().out)
     assert summary["linear_rmse"] > 0 and summary["persistence_rmse"] > 0 and summary["scaling"] == "last"
-    assert isinstance(summary["warnings"], list)
+    assert isinstance(summary["warnings"], list) and isinstance(summary["persistence_fallback"], bool)
     capsys.readouterr()
     assert main(["export", str(run), "--out", str(blob), "--vectors", str(vec), "--json"]) == 0
     report = json.loads(capsys.readouterr().out)

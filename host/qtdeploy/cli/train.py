@@ -131,8 +131,16 @@ def command(
         "scaling": result.norm.scheme,
         **{k: result.metrics[k] for k in ("float", "qat") if k in result.metrics},
         **base,
+        "persistence_fallback": bool(result.metrics.get("persistence_fallback", False)),
         "warnings": advice({**final, **base}),
     }
+    if summary["persistence_fallback"]:
+        summary["warnings"].insert(
+            0,
+            "the quantised model did not beat persistence on validation, so its head was zeroed: the "
+            "exported model forecasts the last reading. Try more --epochs, another --window, --bits 8, "
+            "or more data; nothing on these windows may beat persistence (a random walk).",
+        )
 
     def human(s: dict) -> None:
         stdout.print(
