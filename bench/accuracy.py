@@ -93,13 +93,13 @@ def run_config(
         t0 = time.time()
         fl = train(series, ModelConfig.uniform(window=window, features=m, d_model=d_model, bits=None), sst)
         runs.setdefault("float", []).append(
-            {"rmse": fl.metrics["float"]["rmse"], "seconds": time.time() - t0}
+            {"rmse": fl.metrics["float"]["rmse"], "seconds": time.time() - t0, "scheme": fl.norm.scheme}
         )
         for spec in bits_list:
             bits, act = parse_bits(spec)
             cfg = ModelConfig.uniform(window=window, features=m, d_model=d_model, bits=bits, act_bits=act)
             t0 = time.time()
-            res = train(series, cfg, sst, float_state=fl.model.state_dict())
+            res = train(series, cfg, replace(sst, scheme=fl.norm.scheme), float_state=fl.model.state_dict())
             secs = time.time() - t0
             im = E.export(
                 res.model, {"norm": res.norm.to_dict(), "features": series.features, "target": series.target}
@@ -132,6 +132,7 @@ def run_config(
             "rmse_std": float(np.std([r["rmse"] for r in rs])),
             "seconds": float(np.mean([r["seconds"] for r in rs])),
             "seeds": len(rs),
+            **({"schemes": [r["scheme"] for r in rs]} if "scheme" in rs[0] else {}),
             **(
                 {"size_bytes": rs[0]["size_bytes"], "clipped": float(np.mean([r["clipped"] for r in rs]))}
                 if "size_bytes" in rs[0]
@@ -154,7 +155,10 @@ def ablation(name: str, series: D.Series, st: TrainSettings, seeds: int) -> list
             for distill in [0.0, 1.0] if label.endswith("(default)") else [0.0]:
                 cfg = ModelConfig.uniform(window=12, features=m, d_model=32, bits=4)
                 res = train(
-                    series, cfg, replace(sst, opts=opts, distill=distill), float_state=fl.model.state_dict()
+                    series,
+                    cfg,
+                    replace(sst, opts=opts, distill=distill, scheme=fl.norm.scheme),
+                    float_state=fl.model.state_dict(),
                 )
                 im = E.export(res.model, {"norm": res.norm.to_dict()})
                 key = label + (" + distillation" if distill else "")
@@ -243,7 +247,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--bits", default="8,6,4,w4a8", help="widths; wXaY = X-bit weights, Y-bit activations")
     ap.add_argument("--epochs", type=int, default=TrainSettings.epochs)
     ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--scaling", default="last", choices=["last", "diff", "global"])
+    ap.add_argument("--scaling", default="last", choices=["last", "diff", "auto", "global"])
     ap.add_argument("--seeds", type=int, default=3, help="Independent float->QAT chains averaged per cell.")
     ap.add_argument("--ablation", action="store_true", help="Compare QAT choices at 4 bits on (12, 32).")
     ap.add_argument("--json", default=None, help="Also write the results here.")

@@ -36,8 +36,9 @@ def test_denormalise_round_trip(im):
     last = tuple(float(v) for v in sc.norm.x_mean + 3.0)  # a window's last readings
     back = sc.normalise_target(sc.denormalise(y, last), last)
     assert np.allclose(back, y)
-    # an output of 0 is the anchor: the last target reading (window-relative) or the mean (global)
-    anchor = last[sc.norm.target_index] if sc.norm.scheme == "last" else sc.norm.y_mean
+    # an output of 0 is the anchor: the last target reading (residual schemes) or the mean (global)
+    residual = sc.norm.scheme != "global" and sc.norm.target_index >= 0
+    anchor = last[sc.norm.target_index] if residual else sc.norm.y_mean
     assert sc.denormalise(np.array([0]), last)[0] == pytest.approx(anchor)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import torch
@@ -29,7 +31,7 @@ def test_trend_series_beats_persistence_without_clipping(bits: int) -> None:
     res = train(s, cfg, TrainSettings(epochs=6, patience=6))
     im = E.export(res.model, {"norm": res.norm.to_dict(), "features": s.features, "target": s.target})
     r = evaluate(im, s, "test", period=24)
-    assert r["scheme"] == "last" and r["clipped_inputs"] < 0.01
+    assert r["scheme"] in ("last", "diff") and r["clipped_inputs"] < 0.01
     assert r["rmse"] < r["persistence_rmse"]
     # the global scheme clips every test input of this series (the cause found for issue 13)
     glob = train(s, cfg, TrainSettings(epochs=1, patience=1, scheme="global"))
@@ -82,3 +84,25 @@ def test_a_model_that_loses_on_validation_ships_persistence() -> None:
     im = E.export(res.model, {"norm": res.norm.to_dict(), "features": s.features, "target": s.target})
     r = evaluate(im, s, "test")
     assert r["rmse"] == r["persistence_rmse"]  # the integer model's output is 0: exactly persistence
+
+
+def test_auto_keeps_the_scheme_that_validates_better() -> None:
+    s = _trend_series()
+    cfg = ModelConfig.uniform(window=12, features=1, d_model=8, bits=None)
+    st = TrainSettings(epochs=2, patience=2)
+    res = train(s, cfg, replace(st, scheme="auto"))
+    assert res.norm.scheme in ("last", "diff")
+    vals = {}
+    for sc in ("last", "diff"):
+        r = train(s, cfg, replace(st, scheme=sc))
+        val = D.make_splits(s, 12, 1, r.norm)["val"]
+        out = _predict(r.model, torch.as_tensor(val["x"], dtype=torch.float32)).double().numpy()
+        vals[sc] = float(np.sqrt(np.mean((out - val["t"]) ** 2)))
+    assert res.norm.scheme == min(vals, key=vals.get)
+    with pytest.raises(ValueError, match="float_state"):
+        train(
+            s,
+            ModelConfig.uniform(window=12, features=1, d_model=8, bits=8),
+            replace(st, scheme="auto"),
+            float_state=res.model.state_dict(),
+        )

@@ -45,12 +45,13 @@ from qtdeploy.cli.output import emit, stderr, stdout
 )
 @click.option(
     "--scaling",
-    type=click.Choice(["last", "diff", "global"]),
+    type=click.Choice(["last", "diff", "auto", "global"]),
     default="last",
     show_default=True,
     help="Host scaling: 'last' = inputs relative to each window's last reading, forecast = last "
     "reading + predicted change (robust to trends and level shifts); 'diff' = step-to-step changes "
-    "(finer on smooth series); 'global' = one mean/std (clips data that leaves the training range).",
+    "(finer on smooth series); 'auto' = pre-train both, keep the one that validates better (the blob "
+    "records which); 'global' = one mean/std (clips data that leaves the training range).",
 )
 @click.option(
     "--out",
@@ -102,7 +103,9 @@ def command(
     from qtdeploy.model import data as D
 
     # refuse too-short data before training (and before anything is written)
-    D.make_splits(series, window, horizon, D.fit_norm(series, window, horizon, scaling))
+    D.make_splits(
+        series, window, horizon, D.fit_norm(series, window, horizon, "last" if scaling == "auto" else scaling)
+    )
     columns = (
         TextColumn("{task.description}"),
         BarColumn(),

@@ -39,7 +39,7 @@ class TrainSettings:
     distill: float = 0.0
     seed: int = 0
     threads: int = 1
-    scheme: str = "last"  # host scaling, data.Norm: "last" (window-relative, residual) or "global"
+    scheme: str = "last"  # host scaling (data.Norm); "auto" picks "last" or "diff" by validation
     opts: QuantOptions = field(default_factory=QuantOptions)
 
 
@@ -126,6 +126,47 @@ def _persistence_fallback(
     return True
 
 
+#: what ``scheme="auto"`` tries, keeping the one whose float model validates best (same units:
+#: both predict the target's change, scaled by the same ``y_scale``)
+AUTO_SCHEMES = ("last", "diff")
+
+
+def _prepare(
+    series: D.Series, config: ModelConfig, scheme: str
+) -> tuple[D.Norm, dict[str, dict[str, np.ndarray]], dict[str, torch.Tensor]]:
+    norm = D.fit_norm(series, config.window, config.horizon, scheme)
+    splits = D.make_splits(series, config.window, config.horizon, norm)
+    data = {
+        "x": _tensor(splits["train"]["x"]),
+        "y": _tensor(splits["train"]["t"]),
+        "vx": _tensor(splits["val"]["x"]),
+        "vy": _tensor(splits["val"]["t"]),
+    }
+    return norm, splits, data
+
+
+def _pretrain(
+    series: D.Series, config: ModelConfig, st: TrainSettings, scheme: str, progress: Progress | None
+) -> tuple[Forecaster, D.Norm, dict, dict, float]:
+    """Float pre-training under one host scaling scheme; returns its best validation RMSE too."""
+    torch.manual_seed(st.seed)
+    norm, splits, data = _prepare(series, config, scheme)
+    model = Forecaster(config, st.opts)
+    if norm.scheme != "global":
+        # the residual scheme's output 0 is persistence: start there, so that training (which
+        # keeps the best validation state) can only improve on "repeat the last reading"
+        with torch.no_grad():
+            model.head.weight.zero_()
+            model.head.bias.zero_()
+    _fit(model, data, st, st.lr, "float", progress, None)
+    # a second float phase at the lower (QAT) learning rate: the first one stops early (11-15
+    # epochs at 2e-3 on the real series of issue 13) before the model has settled, and QAT
+    # calibrated on an unsettled model starts far from where it can end; the float baseline
+    # gets the same two phases, so "vs float" compares equal training budgets
+    best = _fit(model, data, st, st.qat_lr, "float-finetune", progress, None)
+    return model, norm, splits, data, best
+
+
 def train(
     series: D.Series,
     config: ModelConfig,
@@ -139,27 +180,18 @@ def train(
     sweep over bit widths starts every QAT run from one float model.
     """
     st = st or TrainSettings()
-    torch.manual_seed(st.seed)
     torch.set_num_threads(st.threads)
-    norm = D.fit_norm(series, config.window, config.horizon, st.scheme)
-    splits = D.make_splits(series, config.window, config.horizon, norm)
-    data = {
-        "x": _tensor(splits["train"]["x"]),
-        "y": _tensor(splits["train"]["t"]),
-        "vx": _tensor(splits["val"]["x"]),
-        "vy": _tensor(splits["val"]["t"]),
-    }
     t0 = time.time()
-    model = Forecaster(config, st.opts)
     if float_state is None:
-        if norm.scheme != "global":
-            # the residual scheme's output 0 is persistence: start there, so that training (which
-            # keeps the best validation state) can only improve on "repeat the last reading"
-            with torch.no_grad():
-                model.head.weight.zero_()
-                model.head.bias.zero_()
-        _fit(model, data, st, st.lr, "float", progress, None)
+        schemes = AUTO_SCHEMES if st.scheme == "auto" else (st.scheme,)
+        tried = [_pretrain(series, config, st, sc, progress) for sc in schemes]
+        model, norm, splits, data, _ = min(tried, key=lambda t: t[4])  # best validation RMSE
     else:
+        if st.scheme == "auto":
+            raise ValueError("a float_state needs the scheme its float model was trained with")
+        torch.manual_seed(st.seed)
+        norm, splits, data = _prepare(series, config, st.scheme)
+        model = Forecaster(config, st.opts)
         model.load_state_dict(float_state, strict=False)
 
     def test_scores(m: Forecaster) -> dict[str, float]:
@@ -167,12 +199,6 @@ def train(
         pred = norm.outputs(_predict(m, _tensor(test["x"])).double().numpy(), test["anchor"])
         return scores(pred, test["y"], test["persist"])
 
-    if float_state is None:
-        # a second float phase at the lower (QAT) learning rate: the first one stops early (11-15
-        # epochs at 2e-3 on the real series of issue 13) before the model has settled, and QAT
-        # calibrated on an unsettled model starts far from where it can end; the float baseline
-        # gets the same two phases, so "vs float" compares equal training budgets
-        _fit(model, data, st, st.qat_lr, "float-finetune", progress, None)
     metrics: dict[str, Any] = {"float": test_scores(model)}
     if config.bits is not None:
         teacher = copy.deepcopy(model).eval() if st.distill > 0 else None
