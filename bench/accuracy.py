@@ -4,6 +4,11 @@
     python bench/accuracy.py --series co2-weekly,sunspots --seeds 1 --epochs 10
     python bench/accuracy.py --configs "6,64;12,64;12,32"   # the paper's configurations
     python bench/accuracy.py --ablation --series seattle-weather   # which QAT choices help at 4 bits
+    python bench/accuracy.py --scaling auto --json bench/accuracy-results-auto.json  # the auto scheme
+
+The README's table is the default run (``--json bench/accuracy-results.json``): about 15 minutes on
+one core of a lightly loaded machine, 25 on a busy one. The series need ``pip install statsmodels
+river`` (see bench/datasets.py).
 
 The series (bench/datasets.py) are read offline from registry packages and were never used to tune
 anything. Every quantised number is the test RMSE of the exported integer model run by the host's
