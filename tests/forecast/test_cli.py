@@ -32,15 +32,16 @@ def expected(spec: str, count: int) -> tuple[np.ndarray, np.ndarray]:
     im = load(FORECASTER)
     sc = Scaling.from_model(im)
     w = Windower(sc, im.config.window, im.config.horizon)
-    xs = []
+    xs, lasts = [], []
     for r in open_source(spec, Columns(sc.features, sc.target), norm=sc.norm):
         win = w.push(r)
         if win is not None:
             xs.append(win.x)
+            lasts.append(win.last)
         if len(xs) == count:
             break
     y = reference.forward(im, np.stack(xs).astype(np.int64))
-    return y, sc.denormalise(y)
+    return y, np.stack([sc.denormalise(yi, last) for yi, last in zip(y, lasts)])
 
 
 def run(capsys, *argv: str) -> tuple[int, str, str]:

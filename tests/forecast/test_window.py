@@ -25,7 +25,7 @@ def test_quantise_matches_evaluation(im):
     sc = Scaling.from_model(im)
     rng = np.random.default_rng(1)
     raw = sc.norm.x_mean + sc.norm.x_std * rng.normal(size=(50, im.config.window, im.config.features))
-    want = evaluate.quantised_inputs(im, (raw - sc.norm.x_mean) / sc.norm.x_std)
+    want = evaluate.quantised_inputs(im, sc.norm.inputs(raw))  # the blob's scaling scheme
     got = np.stack([sc.quantise(w) for w in raw])
     assert got.dtype == np.int8 and np.array_equal(got, want)
 
@@ -33,9 +33,13 @@ def test_quantise_matches_evaluation(im):
 def test_denormalise_round_trip(im):
     sc = Scaling.from_model(im)
     y = np.array([[-5000], [0], [1234], [30000]])
-    back = sc.normalise_target(sc.denormalise(y))
+    last = tuple(float(v) for v in sc.norm.x_mean + 3.0)  # a window's last readings
+    back = sc.normalise_target(sc.denormalise(y, last), last)
     assert np.allclose(back, y)
-    assert sc.denormalise(np.array([0]))[0] == pytest.approx(sc.norm.y_mean)
+    # an output of 0 is the anchor: the last target reading (residual schemes) or the mean (global)
+    residual = sc.norm.scheme != "global" and sc.norm.target_index >= 0
+    anchor = last[sc.norm.target_index] if residual else sc.norm.y_mean
+    assert sc.denormalise(np.array([0]), last)[0] == pytest.approx(anchor)
 
 
 def test_windows_slide_and_truths_follow(im):

@@ -38,6 +38,13 @@ def test_train_export_eval(tmp_path: Path, capsys) -> None:
     assert (run / "checkpoint.pt").is_file()
     metrics = json.loads((run / "metrics.json").read_text())
     assert metrics["config"]["bits"] == 4 and "qat" in metrics
+    summary = json.loads(capsys.readouterr().out)
+    assert (
+        summary["linear_rmse"] > 0
+        and summary["persistence_rmse"] > 0
+        and summary["scaling"] in ("last", "diff")
+    )
+    assert isinstance(summary["warnings"], list) and isinstance(summary["persistence_fallback"], bool)
     capsys.readouterr()
     assert main(["export", str(run), "--out", str(blob), "--vectors", str(vec), "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
@@ -46,6 +53,16 @@ def test_train_export_eval(tmp_path: Path, capsys) -> None:
     assert main(["eval", str(blob), "--data", str(CSV), "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
     assert result["windows"] > 0 and result["rmse"] > 0 and result["persistence_rmse"] > 0
+    assert (
+        result["linear_rmse"] > 0
+        and result["scheme"] in ("last", "diff")
+        and 0 <= result["clipped_inputs"] <= 1
+    )
+    assert main(["eval", str(blob), "--data", str(CSV), "--period", "7", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["seasonal_rmse"] > 0
+    assert main(["eval", str(blob), "--data", str(CSV), "--period", "7"]) == 0
+    text = capsys.readouterr().out
+    assert "linear RMSE" in text and "seasonal naive RMSE" in text
     assert main(["inspect", str(blob)]) == 0
 
 
@@ -120,7 +137,30 @@ def _rows(n: int) -> str:
             "non-numeric",
         ),
         ("too few rows", lambda p: ["--data", _csv(p, "a,b\n" + _rows(12)), "--target", "b"], 4, "too few"),
-        ("unknown column", lambda p: ["--data", _csv(p, "a,b\n" + _rows(40)), "--target", "c"], 2, "not in"),
+        (
+            "shorter than a few windows",
+            lambda p: ["--data", _csv(p, "a,b\n" + _rows(40)), "--target", "b"],
+            4,
+            "too few",
+        ),
+        (
+            "constant target",
+            lambda p: [
+                "--data",
+                _csv(p, "a,b\n" + "".join(f"{i},3.5\n" for i in range(200))),
+                "--target",
+                "b",
+            ],
+            4,
+            "constant",
+        ),
+        ("unknown column", lambda p: ["--data", _csv(p, "a,b\n" + _rows(200)), "--target", "c"], 2, "not in"),
+        (
+            "missing feature",
+            lambda p: ["--data", _csv(p, "a,b\n" + _rows(200)), "--target", "b", "--features", "b,zz"],
+            2,
+            "'zz' is not in",
+        ),
         (
             "bits 1",
             lambda p: ["--data", _csv(p, "a,b\n" + _rows(40)), "--target", "b", "--bits", "1"],

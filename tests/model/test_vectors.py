@@ -10,11 +10,23 @@ import pytest
 
 from qtdeploy.model import reference
 from qtdeploy.model.evaluate import quantised_inputs
-from qtdeploy.model.vectors import check_vectors, read_tensor, write_tensor, write_vectors
+from qtdeploy.model.vectors import (
+    check_host_vectors,
+    check_vectors,
+    read_tensor,
+    write_tensor,
+    write_vectors,
+)
 from qtdeploy.paths import protocol_dir
 
 CASES = sorted(p.parent for p in (protocol_dir() / "vectors" / "model").glob("*/index.json"))
 EXPECTED = {"w6_d64_b8", "w12_d64_b6", "w12_d32_b4", "w12_d32_b2", "w12_d32_b5"}
+#: cases that pin the host scaling too: model/ cases exported with a host.json, and host/ cases
+#: (shapes the engines' shape-named cases do not cover, e.g. horizon 3)
+HOST_DIR = protocol_dir() / "vectors" / "host"
+HOST_CASES = [c for c in CASES if (c / "host.json").is_file()] + sorted(
+    p.parent for p in HOST_DIR.glob("*/host.json")
+)
 
 
 def test_all_committed_cases_are_there() -> None:
@@ -27,6 +39,31 @@ def test_reference_reproduces_committed_vectors(case: Path) -> None:
     assert not any(bad.values()), {k: v for k, v in bad.items() if v}
     index = json.loads((case / "index.json").read_text())
     assert [t["name"] for t in index["tensors"]] == reference.vector_names(index["config"]["layers"])
+
+
+def test_window_relative_cases_carry_host_vectors() -> None:
+    assert {"w12_d32_b4", "w12_d32_b8_h3"} <= {c.name for c in HOST_CASES}
+    for case in HOST_CASES:
+        assert json.loads((case / "host.json").read_text())["scheme"] == "last"
+        assert not any(check_vectors(case).values())  # the integer part too
+
+
+@pytest.mark.parametrize("case", HOST_CASES, ids=lambda p: p.name)
+def test_host_scaling_reproduces_committed_vectors(case: Path) -> None:
+    # raw sensor windows -> x.txt exactly, y.txt -> the forecasts in the target's units
+    got = check_host_vectors(case)
+    assert got["x_mismatch"] == 0 and got["forecast_rel"] < 1e-9, got
+
+
+def test_host_vectors_catch_a_wrong_anchor(tmp_path: Path) -> None:
+    import shutil
+
+    case = tmp_path / "case"
+    shutil.copytree(HOST_CASES[0], case)
+    doc = json.loads((case / "host.json").read_text())
+    doc["forecast"] = [[v + 0.5 for v in row] for row in doc["forecast"]]  # anchored on the wrong level
+    (case / "host.json").write_text(json.dumps(doc))
+    assert check_host_vectors(case)["forecast_rel"] > 1e-9
 
 
 def test_text_format_round_trips(tmp_path: Path) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from qtdeploy.cli.options import json_option
-from qtdeploy.cli.output import emit, stdout
+from qtdeploy.cli.output import emit, stderr, stdout
 
 
 @click.command("eval")
@@ -19,24 +19,36 @@ from qtdeploy.cli.output import emit, stdout
     show_default=True,
     help="Chronological part of the series to score (train 70 %, val 15 %, test 15 %).",
 )
+@click.option(
+    "--period",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Seasonal period in readings: adds the seasonal-naive baseline.",
+)
 @json_option
-def command(blob, data, dataset, split, as_json) -> None:
-    """De-normalised RMSE and MAE of the integer model, against a persistence baseline."""
+def command(blob, data, dataset, split, period, as_json) -> None:
+    """RMSE and MAE of the integer model in the target's units, beside persistence, a least-squares
+    linear model fitted on the training split, and seasonal naive (with --period)."""
     from qtdeploy.model.data import load_series
-    from qtdeploy.model.evaluate import evaluate
+    from qtdeploy.model.evaluate import advice, evaluate
     from qtdeploy.model.intmodel import load
 
     im = load(blob)
     series = load_series(
         data, dataset, im.meta.get("target") if data else None, im.meta.get("features") if data else None
     )
-    result = evaluate(im, series, split)
-    emit(
-        result,
-        as_json,
-        lambda r: stdout.print(
-            f"{r['windows']} {split} windows, integer model: RMSE {r['rmse']:.4f}, MAE {r['mae']:.4f}; "
-            f"persistence RMSE {r['persistence_rmse']:.4f}, MAE {r['persistence_mae']:.4f} "
-            f"(ratio {r['rmse_vs_persistence']:.3f})"
-        ),
-    )
+    result = evaluate(im, series, split, period)
+    result["warnings"] = advice(result)
+
+    def human(r: dict) -> None:
+        stdout.print(
+            f"{r['windows']} {split} windows, integer model (emulated by the host reference): "
+            f"RMSE {r['rmse']:.4f}, MAE {r['mae']:.4f}; persistence RMSE {r['persistence_rmse']:.4f} "
+            f"(ratio {r['rmse_vs_persistence']:.3f}), linear RMSE {r['linear_rmse']:.4f} "
+            f"(ratio {r['rmse_vs_linear']:.3f})"
+            + (f", seasonal naive RMSE {r['seasonal_rmse']:.4f}" if "seasonal_rmse" in r else "")
+        )
+        for w in r["warnings"]:
+            stderr.print(f"[yellow]warning:[/] {w}")
+
+    emit(result, as_json, human)

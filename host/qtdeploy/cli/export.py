@@ -30,7 +30,8 @@ def command(run, out, vectors, windows, as_json) -> None:
                 f"QAT integer path vs reference on {a['windows']} test windows: "
                 f"{'identical' if a['integer_path']['identical'] else a['integer_path']}; "
                 f"fake-quant forward: {a['fake_quant']['frac_diff']:.1%} of outputs differ, "
-                f"max {a['fake_quant']['max_lsb']:.1f} LSB"
+                f"max {a['fake_quant']['max_lsb']:.1f} int32 LSB "
+                f"({a['fake_quant']['max_vs_spread']:.2%} of the outputs' spread)"
             )
         if "vectors" in r:
             stdout.print(f"golden vectors in {r['vectors']}")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 from rich.progress import TaskID
 
@@ -31,9 +33,29 @@ from qtdeploy.cli.output import emit, stderr, stdout
 @click.option("--layers", type=int, default=1, show_default=True)
 @click.option("--ffn", type=int, default=None, help="Feed-forward width (default: 4 x d_model).")
 @click.option(
-    "--epochs", type=int, default=30, show_default=True, help="Per phase (float, then QAT), early-stopped."
+    "--epochs",
+    type=int,
+    default=30,
+    show_default=True,
+    help="Per phase (float, float at the QAT rate, then QAT), early-stopped on validation.",
 )
 @click.option("--threads", type=int, default=1, show_default=True, help="CPU threads for torch.")
+@click.option(
+    "--period",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Seasonal period in readings (e.g. 24 for hourly data): adds the seasonal-naive baseline.",
+)
+@click.option(
+    "--scaling",
+    type=click.Choice(["last", "diff", "auto", "global"]),
+    default="last",
+    show_default=True,
+    help="Host scaling: 'last' = inputs relative to each window's last reading, forecast = last "
+    "reading + predicted change (robust to trends and level shifts); 'diff' = step-to-step changes "
+    "(finer on smooth series); 'auto' = pre-train both, keep the one that validates better (the blob "
+    "records which); 'global' = one mean/std (clips data that leaves the training range).",
+)
 @click.option(
     "--out",
     required=True,
@@ -56,6 +78,8 @@ def command(
     ffn,
     epochs,
     threads,
+    period,
+    scaling,
     out,
     as_json,
 ) -> None:
@@ -81,7 +105,10 @@ def command(
     )
     from qtdeploy.model import data as D
 
-    D.make_splits(series, window, horizon, D.fit_norm(series))  # refuse too-short data before training
+    # refuse too-short data before training (and before anything is written)
+    D.make_splits(
+        series, window, horizon, D.fit_norm(series, window, horizon, "last" if scaling == "auto" else scaling)
+    )
     columns = (
         TextColumn("{task.description}"),
         BarColumn(),
@@ -96,18 +123,40 @@ def command(
                 tasks[phase] = bar.add_task(f"{phase} epochs", total=total, val="")
             bar.update(tasks[phase], completed=epoch, val=f"val rmse {val:.4f} (normalised)")
 
-        result = train(series, config, TrainSettings(epochs=epochs, threads=threads), progress)
+        st = TrainSettings(epochs=epochs, threads=threads, scheme=scaling)
+        result = train(series, config, st, progress)
+    from qtdeploy.model.baselines import baselines
+    from qtdeploy.model.evaluate import advice
+
+    base = baselines(series, "test", window, horizon, result.norm, period)
+    result.metrics["baselines"] = base
     save_run(result, out)
-    summary: dict[str, object] = {
+    final = result.metrics["qat" if "qat" in result.metrics else "float"]
+    summary: dict[str, Any] = {
         "run": out,
+        "scaling": result.norm.scheme,
         **{k: result.metrics[k] for k in ("float", "qat") if k in result.metrics},
+        **base,
+        "persistence_fallback": bool(result.metrics.get("persistence_fallback", False)),
+        "warnings": advice({**final, **base}),
     }
-    emit(
-        summary,
-        as_json,
-        lambda s: stdout.print(
-            f"float test RMSE {s['float']['rmse']:.4f}"
+    if summary["persistence_fallback"]:
+        summary["warnings"].insert(
+            0,
+            "the quantised model did not beat persistence on validation, so its head was zeroed: the "
+            "exported model forecasts the last reading. Try more --epochs, another --window, --bits 8, "
+            "or more data; nothing on these windows may beat persistence (a random walk).",
+        )
+
+    def human(s: dict) -> None:
+        stdout.print(
+            f"test RMSE (simulated, fake-quant): float {s['float']['rmse']:.4f}"
             + (f", QAT {s['qat']['rmse']:.4f}" if "qat" in s else "")
-            + f", persistence {s['float']['persistence_rmse']:.4f}; wrote {out}/checkpoint.pt, metrics.json"
-        ),
-    )
+            + f"; baselines: persistence {s['persistence_rmse']:.4f}, linear {s['linear_rmse']:.4f}"
+            + (f", seasonal naive {s['seasonal_rmse']:.4f}" if "seasonal_rmse" in s else "")
+            + f"; wrote {out}/checkpoint.pt, metrics.json"
+        )
+        for w in s["warnings"]:
+            stderr.print(f"[yellow]warning:[/] {w}")
+
+    emit(summary, as_json, human)

@@ -1,14 +1,17 @@
 """Readings -> quantised windows, and int32 predictions -> the target's units.
 
-The blob's metadata holds what training used (``norm``: x_mean, x_std, y_mean, y_std;
-``input_scale``; ``output_scale``), so the host normalises and quantises exactly as evaluation
-did (:func:`qtdeploy.train.intsim.quantise_input`) and de-normalises predictions the same way
-(:func:`qtdeploy.model.evaluate.predict`). Windows slide by one reading.
+The blob's metadata holds what training used (``norm``: the host scaling scheme and its statistics,
+see :class:`qtdeploy.model.data.Norm`; ``input_scale``; ``output_scale``), so the host scales and
+quantises exactly as evaluation did (:func:`qtdeploy.model.intmath.quantise_input`) and turns
+predictions back into the target's units the same way (:func:`qtdeploy.model.evaluate.predict`):
+with the window-relative scheme a forecast is the window's last target reading plus the predicted
+change, so :meth:`Scaling.denormalise` takes that window's last reading. Windows slide by one reading.
 """
 
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -66,16 +69,29 @@ class Scaling:
 
     def quantise(self, values: np.ndarray) -> np.ndarray:
         """Readings (T, m) in sensor units -> int8 model input."""
-        z = (np.asarray(values, dtype=np.float64) - self.norm.x_mean) / self.norm.x_std
+        z = self.norm.inputs(np.asarray(values, dtype=np.float64))
         return quantise_input(z, self.input_scale, self.x_lo, self.x_hi).astype(np.int8)
 
-    def denormalise(self, y_int: np.ndarray) -> np.ndarray:
-        """int32 outputs (..., H) -> the target in its units."""
-        return np.asarray(y_int, dtype=np.float64) * self.output_scale * self.norm.y_std + self.norm.y_mean
+    def _anchor(self, last: Sequence[float] | None) -> float:
+        """The level a forecast is relative to: the target's reading in the window's last row."""
+        if self.norm.scheme != "global" and self.norm.target_index >= 0:
+            if last is None:
+                raise ValueError(
+                    "this model forecasts changes from the last reading: pass the window's last row"
+                )
+            return float(last[self.norm.target_index])
+        return self.norm.y_mean
 
-    def normalise_target(self, y: np.ndarray) -> np.ndarray:
+    def denormalise(self, y_int: np.ndarray, last: Sequence[float] | None = None) -> np.ndarray:
+        """int32 outputs (..., H) -> the target in its units; ``last``: the window's last readings."""
+        out = np.asarray(y_int, dtype=np.float64) * self.output_scale
+        return self._anchor(last) + out * self.norm.out_scale()
+
+    def normalise_target(self, y: np.ndarray, last: Sequence[float] | None = None) -> np.ndarray:
         """The inverse of :meth:`denormalise` (for tests and checks): target units -> int32 steps."""
-        return (np.asarray(y, dtype=np.float64) - self.norm.y_mean) / self.norm.y_std / self.output_scale
+        return (
+            (np.asarray(y, dtype=np.float64) - self._anchor(last)) / self.norm.out_scale() / self.output_scale
+        )
 
 
 class Windower:

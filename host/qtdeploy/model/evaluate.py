@@ -1,7 +1,10 @@
-"""Integer-only evaluation: quantise inputs on the host, run the reference, de-normalise, score.
+"""Integer-only evaluation: scale and quantise inputs on the host, run the reference, de-normalise, score.
 
 The model's arithmetic is the integer reference from the blob alone; floats appear only where the
-host meets the outside world (normalising the CSV, de-quantising the int32 output for metrics).
+host meets the outside world (the blob's ``norm`` pre/post step, quantising the inputs, de-quantising
+the int32 output). Every score comes with the baselines a user needs to judge it (persistence, a
+least-squares linear model fitted on the training split, seasonal naive with a period) and with the
+fraction of input values that left the calibrated range and were clipped.
 """
 
 from __future__ import annotations
@@ -10,10 +13,15 @@ from typing import Any
 
 import numpy as np
 
+from qtdeploy.errors import CompatibilityError
 from qtdeploy.model import data as D
 from qtdeploy.model import reference
+from qtdeploy.model.baselines import baselines, split_slice
 from qtdeploy.model.intmath import quantise_input
 from qtdeploy.model.intmodel import IntModel
+
+#: above this fraction of clipped input values, eval warns that the data left the calibrated range
+CLIP_WARN = 0.01
 
 
 def scores(pred: np.ndarray, true: np.ndarray, persist: np.ndarray) -> dict[str, float]:
@@ -33,35 +41,83 @@ def scores(pred: np.ndarray, true: np.ndarray, persist: np.ndarray) -> dict[str,
 
 
 def quantised_inputs(im: IntModel, x_norm: np.ndarray) -> np.ndarray:
+    """Normalised windows -> the integer input ``x`` (protocol/model.md op 0)."""
     lo, hi = (int(v) for v in im.tensors["x.range"])
     return quantise_input(x_norm, float(im.meta["input_scale"]), lo, hi)
 
 
-def predict(im: IntModel, x_norm: np.ndarray, batch: int = 2048) -> np.ndarray:
-    """De-normalised forecasts (N, H) of the integer model for normalised windows (N, T, m)."""
+def clipped_fraction(im: IntModel, x_norm: np.ndarray) -> float:
+    """Share of input values outside the range the model was calibrated on (clipped when quantised)."""
+    lo, hi = (int(v) for v in im.tensors["x.range"])
+    q = np.floor(np.asarray(x_norm, dtype=np.float64) / float(im.meta["input_scale"]) + 0.5)
+    return float(np.mean((q < lo) | (q > hi))) if q.size else 0.0
+
+
+def predict(im: IntModel, raw: np.ndarray, batch: int = 2048) -> np.ndarray:
+    """Forecasts (N, H) in the target's units of the integer model for raw windows (N, T, m)."""
     norm = D.Norm.from_dict(im.meta["norm"])
-    xq = quantised_inputs(im, x_norm)
+    xq = quantised_inputs(im, norm.inputs(raw))
     ys = [np.asarray(reference.forward(im, xq[i : i + batch])) for i in range(0, len(xq), batch)]
     y_int = np.concatenate(ys) if ys else np.zeros((0, im.config.horizon), dtype=np.int64)
-    return y_int * np.asarray(im.meta["output_scale"])[None, :] * norm.y_std + norm.y_mean
+    out = y_int * np.asarray(im.meta["output_scale"])[None, :]
+    return norm.outputs(out, norm.anchor(raw))
 
 
-def evaluate(im: IntModel, series: D.Series, split: str = "test") -> dict[str, Any]:
+def evaluate(
+    im: IntModel, series: D.Series, split: str = "test", period: int | None = None
+) -> dict[str, Any]:
     """Score the integer model on one chronological split of ``series`` (or ``all`` of it)."""
     if im.config.features != series.x.shape[1]:
-        from qtdeploy.errors import CompatibilityError
-
         raise CompatibilityError(
             f"the model takes {im.config.features} features, the data has {series.x.shape[1]}.",
             f"Pass --features {','.join(im.meta.get('features', []))}.",
         )
     norm = D.Norm.from_dict(im.meta["norm"])
-    rows = dict(zip(("train", "val", "test"), D.split_rows(len(series.y)))).get(
-        split, slice(0, len(series.y))
+    cfg = im.config
+    w = D.windows(series, split_slice(len(series.y), split), cfg.window, cfg.horizon, norm)
+    result: dict[str, Any] = scores(predict(im, w["raw"]), w["y"], w["persist"])
+    result.update(baselines(series, split, cfg.window, cfg.horizon, norm, period))
+    result["rmse_vs_linear"] = (
+        result["rmse"] / result["linear_rmse"] if result["linear_rmse"] else float("inf")
     )
-    w = D.windows(series, rows, im.config.window, im.config.horizon, norm)
-    result: dict[str, Any] = dict(scores(predict(im, w["x"]), w["y"], w["persist"]))
+    result["clipped_inputs"] = clipped_fraction(im, w["x"])
     result.update(
-        {"split": split, "source": series.source, "target": series.target, "features": series.features}
+        {
+            "scheme": norm.scheme,
+            "split": split,
+            "source": series.source,
+            "target": series.target,
+            "features": series.features,
+        }
     )
     return result
+
+
+def advice(result: dict[str, Any]) -> list[str]:
+    """Plain-language warnings for a score: losing to persistence or linear, clipped inputs."""
+    out = []
+    if result["rmse"] > result["persistence_rmse"]:
+        out.append(
+            f"the model (RMSE {result['rmse']:.4g}) loses to persistence ({result['persistence_rmse']:.4g}): "
+            "it is not worth deploying. Try more --epochs, a larger --window, --bits 8, or check the data."
+        )
+    elif result["rmse"] > result.get("linear_rmse", float("inf")):
+        out.append(
+            f"a least-squares linear model on the same windows does better (RMSE {result['linear_rmse']:.4g})."
+        )
+    if result["rmse"] > result.get("seasonal_rmse", float("inf")):
+        out.append(
+            f"repeating the last season does better (RMSE {result['seasonal_rmse']:.4g}): the window is "
+            "shorter than the period; try a --window that covers it."
+        )
+    if result.get("clipped_inputs", 0.0) > CLIP_WARN:
+        out.append(
+            f"{result['clipped_inputs']:.1%} of input values left the range calibrated in training and were "
+            "clipped: the data differs from the training span. Retrain on data that covers it"
+            + (
+                " (or with the window-relative scheme, the default)."
+                if result.get("scheme") == "global"
+                else "."
+            )
+        )
+    return out

@@ -73,6 +73,43 @@ def write_vectors(
     return names
 
 
+def write_host_vectors(im: IntModel, raw: np.ndarray, out: str | Path) -> None:
+    """``out/host.json``: the host's pre/post step as a vector (protocol/model.md, "Host scaling").
+
+    Raw windows in sensor units, and the forecasts in the target's units that the blob's ``norm``
+    scheme makes of the case's integer outputs; ``x.txt`` must equal the raw windows scaled and
+    quantised. Floats: a consumer compares forecasts to a relative 1e-9.
+    """
+    from qtdeploy.model.evaluate import predict
+
+    doc = {
+        "format": "qtdeploy-host-vectors/1",
+        "scheme": im.meta["norm"].get("scheme", "global"),
+        "raw": np.asarray(raw, dtype=np.float64).tolist(),
+        "forecast": predict(im, raw).tolist(),
+    }
+    (Path(out) / "host.json").write_text(json.dumps(doc) + "\n")
+
+
+def check_host_vectors(directory: str | Path) -> dict[str, float]:
+    """Re-derive ``x.txt`` and the forecasts from ``host.json``: mismatching inputs, worst relative error."""
+    from qtdeploy.model.data import Norm
+    from qtdeploy.model.evaluate import predict, quantised_inputs
+
+    directory = Path(directory)
+    doc = json.loads((directory / "host.json").read_text())
+    im = intmodel.load(directory / "model.qtb")
+    raw = np.asarray(doc["raw"], dtype=np.float64)
+    _, x = read_tensor(directory / "x.txt")
+    xq = quantised_inputs(im, Norm.from_dict(im.meta["norm"]).inputs(raw))
+    want = np.asarray(doc["forecast"], dtype=np.float64)
+    got = predict(im, raw)
+    return {
+        "x_mismatch": int(np.count_nonzero(xq != x)),
+        "forecast_rel": float(np.max(np.abs(got - want) / np.maximum(np.abs(want), 1e-12))),
+    }
+
+
 def check_vectors(directory: str | Path) -> dict[str, int]:
     """Re-run the reference from the case's blob and input; returns mismatching elements per tensor."""
     directory = Path(directory)

@@ -15,6 +15,7 @@ import torch
 from qtdeploy.model import data as D
 from qtdeploy.model import intmodel, reference
 from qtdeploy.model.evaluate import quantised_inputs
+from qtdeploy.model.vectors import write_host_vectors
 from qtdeploy.train import export as E
 from qtdeploy.train.intsim import IntegerSim, compare
 from qtdeploy.train.net import Forecaster
@@ -25,6 +26,9 @@ def agreement(model: Forecaster, im: intmodel.IntModel, x_norm: np.ndarray) -> d
 
     ``integer_path``: the QAT model's integer eval path (torch) vs the NumPy reference, every tensor.
     ``fake_quant``: the float fake-quant forward vs the integer output, in output LSBs and relative.
+    The head output is int32 at a tiny step (its LSB is a pool step times a weight step), so a few
+    hundred LSBs can still be a negligible forecast error: ``max_vs_spread`` is the largest difference
+    over the spread (standard deviation) of the model's outputs, the number to judge agreement by.
     """
     xq = quantised_inputs(im, x_norm)
     ref = reference.forward(im, xq, trace=True)
@@ -47,6 +51,9 @@ def agreement(model: Forecaster, im: intmodel.IntModel, x_norm: np.ndarray) -> d
             "frac_diff": float(np.mean(np.rint(y_fq_lsb) != y_ref)),
             "max_lsb": float(np.max(np.abs(y_fq_lsb - y_ref), initial=0)),
             "median_rel": float(np.median(rel)) if rel.size else 0.0,
+            "max_vs_spread": float(
+                np.max(np.abs(y_fq_lsb - y_ref), initial=0) / max(float(np.std(y_ref)), 1.0)
+            ),
         },
     }
 
@@ -70,13 +77,16 @@ def export_run(
     if source.is_file():
         series = D.load_csv(source, target=ckpt["data"]["target"], features=ckpt["data"]["features"])
         norm = D.Norm.from_dict(ckpt["norm"])
-        test = D.make_splits(series, im.config.window, im.config.horizon, norm)["test"]["x"]
+        split = D.make_splits(series, im.config.window, im.config.horizon, norm)["test"]
+        test = split["x"]
         report["agreement"] = agreement(model, im, test)
-        sample = test[:: max(1, len(test) // vector_windows)][:vector_windows]
+        pick = slice(None, None, max(1, len(test) // vector_windows))
+        sample, raw = test[pick][:vector_windows], split["raw"][pick][:vector_windows]
     else:
         sample = np.random.default_rng(0).standard_normal(
             (vector_windows, im.config.window, im.config.features)
         )
+        raw = None
     from qtdeploy.formats import blob as fmt
 
     data = fmt.pack(intmodel.to_blob(im))  # validated in full before anything is written
@@ -88,5 +98,7 @@ def export_run(
         write_vectors(
             im, quantised_inputs(im, sample), vectors, {"source": Path(ckpt["data"]["source"]).name}
         )
+        if raw is not None:
+            write_host_vectors(im, raw, vectors)
         report["vectors"] = str(vectors)
     return report

@@ -1,0 +1,102 @@
+"""Public real series for bench/accuracy.py, read offline from files that registry packages ship.
+
+None of these is used to tune anything in qtdeploy; they are the "data nobody tuned for" of issue 13.
+The loaders read the CSV files inside the installed packages directly (no import of the packages,
+no download): ``pip install 'qtdeploy[train]' statsmodels river`` (``river`` may be installed with
+``--no-deps``: only its data files are read). Gaps in the source files (weekly CO2 has 59 missing
+weeks) are filled by linear interpolation here, and only here: ``qtdeploy train`` refuses gaps.
+
+| name | domain | step | rows | columns | trend / level shifts |
+|---|---|---|---|---|---|
+| co2-weekly | environmental sensor (Mauna Loa CO2, ppm) | week | 2284 | 1 | rising trend |
+| sunspots | solar activity | year | 309 | 1 | stationary cycle |
+| seattle-temps | environmental sensor (air temperature) | hour | 8759 | 1 | seasonal |
+| seattle-weather | weather station | day | 1461 | 4 | seasonal |
+| room-occupancy | office room sensors (temp, humidity, light, CO2) | ~15 min | 509 | 4 | occupancy level shifts |
+| water-flow | utility pipeline flow (l/s) | hour | 1268 | 1 | daily cycle |
+| brent-oil | energy market (Brent crude, $/bbl) | day | 8195 | 1 | trend, level shifts |
+| jfk-passengers | traffic (JFK airport passengers) | month | 468 | 1 | trend, level shift (2001) |
+| us-macro | economy (real GDP, consumption, investment) | quarter | 203 | 3 | trend |
+"""
+
+from __future__ import annotations
+
+import csv
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+
+from qtdeploy.errors import UsageError
+from qtdeploy.model.data import Series
+
+#: name -> (package, path inside it, target, features, period for seasonal naive or None)
+SERIES: dict[str, tuple[str, str, str, list[str], int | None]] = {
+    "co2-weekly": ("statsmodels", "datasets/co2/co2.csv", "co2", ["co2"], 52),
+    "sunspots": ("statsmodels", "datasets/sunspots/sunspots.csv", "SUNACTIVITY", ["SUNACTIVITY"], 11),
+    "seattle-temps": ("vega_datasets", "_data/seattle-temps.csv", "temp", ["temp"], 24),
+    "seattle-weather": (
+        "vega_datasets",
+        "_data/seattle-weather.csv",
+        "temp_max",
+        ["temp_max", "temp_min", "precipitation", "wind"],
+        365,
+    ),
+    "room-occupancy": ("river", "drift/datasets/occupancy.csv", "V4", ["V1", "V2", "V3", "V4"], None),
+    "water-flow": ("river", "datasets/water-flow.csv", "Water flow [l/s]", ["Water flow [l/s]"], 24),
+    "brent-oil": ("river", "drift/datasets/brent_crude_oil.csv", "DPB", ["DPB"], None),
+    "jfk-passengers": (
+        "river",
+        "drift/datasets/airline_passengers.csv",
+        "Total Passengers",
+        ["Total Passengers"],
+        12,
+    ),
+    "us-macro": (
+        "statsmodels",
+        "datasets/macrodata/macrodata.csv",
+        "realgdp",
+        ["realgdp", "realcons", "realinv"],
+        4,
+    ),
+}
+
+
+def path_of(name: str) -> Path:
+    package, inner, *_ = SERIES[name]
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        raise UsageError(f"series {name!r} is read from the {package} package.", f"pip install {package}")
+    return Path(list(spec.submodule_search_locations)[0]) / inner
+
+
+def _interpolate(col: np.ndarray) -> np.ndarray:
+    ok = np.isfinite(col)
+    if ok.all():
+        return col
+    idx = np.arange(len(col))
+    return np.interp(idx, idx[ok], col[ok])
+
+
+def load(name: str) -> tuple[Series, int | None]:
+    """The series and its seasonal period (for the seasonal-naive baseline)."""
+    if name not in SERIES:
+        raise UsageError(f"unknown series {name!r}.", f"Use one of: {', '.join(SERIES)}.")
+    _, _, target, features, period = SERIES[name]
+    path = path_of(name)
+    with path.open(newline="") as fh:
+        reader = csv.reader(fh)
+        header = [h.strip() for h in next(reader)]
+        idx = [header.index(c) for c in [*features, target]]
+        rows = []
+        for row in reader:
+            vals = []
+            for i in idx:
+                try:
+                    vals.append(float(row[i]))
+                except (ValueError, IndexError):
+                    vals.append(np.nan)
+            rows.append(vals)
+    arr = np.array(rows, dtype=np.float64)
+    arr = np.stack([_interpolate(arr[:, j]) for j in range(arr.shape[1])], axis=1)
+    return Series(features=features, target=target, x=arr[:, :-1], y=arr[:, -1], source=str(path)), period

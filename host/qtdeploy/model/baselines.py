@@ -1,0 +1,80 @@
+"""Baselines a forecaster must beat to be worth flashing: persistence, linear AR, seasonal naive.
+
+All three are computed on the very windows the model is scored on, in the target's units. The
+linear baseline is ordinary least squares (``numpy.linalg.lstsq``) from every reading of the window
+(all features, plus a constant) to each horizon step, fitted on the training split's windows only,
+so it sees exactly what the model saw in training.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from qtdeploy.model import data as D
+
+
+def _design(raw: np.ndarray) -> np.ndarray:
+    """(N, T, m) windows -> (N, T*m + 1) rows with a constant column."""
+    flat = raw.reshape(len(raw), -1)
+    return np.hstack([flat, np.ones((len(raw), 1))])
+
+
+def fit_linear(raw: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Least-squares coefficients (T*m + 1, H) from training windows ``raw`` to targets ``y``.
+
+    Inputs are centred and scaled per column before the solve (and the coefficients mapped back)
+    so that series with large levels (ppm, litres, dollars) stay well conditioned.
+    """
+    a = _design(raw)
+    mu = a[:, :-1].mean(axis=0)
+    sd = a[:, :-1].std(axis=0)
+    sd = np.where(sd > 1e-12, sd, 1.0)
+    z = np.hstack([(a[:, :-1] - mu) / sd, np.ones((len(a), 1))])
+    coef, *_ = np.linalg.lstsq(z, y, rcond=None)
+    w = coef[:-1] / sd[:, None]
+    b = coef[-1] - mu @ w
+    return np.vstack([w, b[None, :]])
+
+
+def predict_linear(coef: np.ndarray, raw: np.ndarray) -> np.ndarray:
+    return _design(raw) @ coef
+
+
+def seasonal_naive(s: D.Series, rows: slice, window: int, horizon: int, period: int) -> np.ndarray:
+    """y[t+h] = y[t+h-k*period] with the smallest k >= 1 that lands on a reading already seen."""
+    start = rows.start or 0
+    n = len(s.y[rows]) - window - horizon + 1
+    t_last = start + np.arange(n) + window - 1  # index of each window's last reading
+    out = np.empty((n, horizon))
+    for h in range(horizon):
+        k = -(-(h + 1) // period)  # ceil((h+1)/period): the season must end at or before t_last
+        src = t_last + h + 1 - k * period
+        out[:, h] = s.y[np.clip(src, 0, None)]
+    return out
+
+
+def rmse(pred: np.ndarray, true: np.ndarray) -> float:
+    return float(np.sqrt(np.mean((np.asarray(pred) - np.asarray(true)) ** 2)))
+
+
+def baselines(
+    s: D.Series, split: str, window: int, horizon: int, norm: D.Norm, period: int | None = None
+) -> dict[str, float]:
+    """``persistence_rmse``, ``linear_rmse`` (and ``seasonal_rmse`` with a period) on ``split``."""
+    rows = split_slice(len(s.y), split)
+    w = D.windows(s, rows, window, horizon, norm)
+    train = D.windows(s, D.split_rows(len(s.y))[0], window, horizon, norm)
+    coef = fit_linear(train["raw"], train["y"])
+    out = {
+        "persistence_rmse": rmse(w["persist"], w["y"]),
+        "linear_rmse": rmse(predict_linear(coef, w["raw"]), w["y"]),
+    }
+    if period:
+        out["seasonal_rmse"] = rmse(seasonal_naive(s, rows, window, horizon, period), w["y"])
+        out["period"] = int(period)
+    return out
+
+
+def split_slice(n: int, split: str) -> slice:
+    """The rows of a chronological split by name (``all``: every row)."""
+    return dict(zip(("train", "val", "test"), D.split_rows(n))).get(split, slice(0, n))

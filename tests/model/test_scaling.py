@@ -1,0 +1,108 @@
+"""The window-relative scheme end to end: a trending series, trained, exported, integer-evaluated."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+import torch
+
+from qtdeploy.model import data as D
+from qtdeploy.model.config import ModelConfig
+from qtdeploy.model.evaluate import evaluate
+from qtdeploy.train import export as E
+from qtdeploy.train.net import Forecaster
+from qtdeploy.train.qat import TrainSettings, _predict, train
+
+
+def _trend_series() -> D.Series:
+    """A daily-cycle sensor on a rising trend: the test span lies far above anything trained on."""
+    rng = np.random.default_rng(0)
+    t = np.arange(900)
+    y = 0.05 * t + 2.0 * np.sin(2 * np.pi * t / 24) + 0.2 * rng.normal(size=len(t))
+    return D.Series(features=["y"], target="y", x=y[:, None], y=y, source="synthetic trend")
+
+
+@pytest.mark.parametrize("bits", [8, 4])
+def test_trend_series_beats_persistence_without_clipping(bits: int) -> None:
+    s = _trend_series()
+    cfg = ModelConfig.uniform(window=12, features=1, d_model=8, bits=bits)
+    res = train(s, cfg, TrainSettings(epochs=6, patience=6))
+    im = E.export(res.model, {"norm": res.norm.to_dict(), "features": s.features, "target": s.target})
+    r = evaluate(im, s, "test", period=24)
+    assert r["scheme"] in ("last", "diff") and r["clipped_inputs"] < 0.01
+    assert r["rmse"] < r["persistence_rmse"]
+    # the global scheme clips every test input of this series (the cause found for issue 13)
+    glob = train(s, cfg, TrainSettings(epochs=1, patience=1, scheme="global"))
+    img = E.export(glob.model, {"norm": glob.norm.to_dict()})
+    assert evaluate(img, s, "test")["clipped_inputs"] > 0.9
+
+
+def test_training_starts_at_persistence() -> None:
+    s = _trend_series()
+    cfg = ModelConfig.uniform(window=12, features=1, d_model=8, bits=None)
+    norm = D.fit_norm(s, 12, 1)
+    test = D.make_splits(s, 12, 1, norm)["test"]
+    torch.manual_seed(0)
+    model = Forecaster(cfg)
+    with torch.no_grad():
+        model.head.weight.zero_()
+        model.head.bias.zero_()
+    out = _predict(model, torch.as_tensor(test["x"], dtype=torch.float32)).double().numpy()
+    assert np.allclose(norm.outputs(out, test["anchor"]), test["persist"])
+    # and a run never ends worse than persistence on validation (its starting point competes)
+    res = train(s, cfg, TrainSettings(epochs=1, patience=1))
+    val = D.make_splits(s, 12, 1, res.norm)["val"]
+    pred = norm.outputs(
+        _predict(res.model, torch.as_tensor(val["x"], dtype=torch.float32)).numpy(), val["anchor"]
+    )
+    assert (
+        np.sqrt(np.mean((pred - val["y"]) ** 2)) <= np.sqrt(np.mean((val["persist"] - val["y"]) ** 2)) + 1e-6
+    )
+
+
+def test_horizon_three_forecasts_from_the_last_reading() -> None:
+    s = _trend_series()
+    cfg = ModelConfig.uniform(window=12, features=1, d_model=8, bits=6, horizon=3)
+    res = train(s, cfg, TrainSettings(epochs=3, patience=3))
+    im = E.export(res.model, {"norm": res.norm.to_dict(), "features": s.features, "target": s.target})
+    r = evaluate(im, s, "test")
+    assert r["rmse"] < r["persistence_rmse"] and r["clipped_inputs"] < 0.01
+
+
+def test_a_model_that_loses_on_validation_ships_persistence() -> None:
+    from qtdeploy.train.qat import _persistence_fallback
+
+    s = _trend_series()
+    cfg = ModelConfig.uniform(window=12, features=1, d_model=8, bits=8)
+    res = train(s, cfg, TrainSettings(epochs=1, patience=1))
+    splits = D.make_splits(s, 12, 1, res.norm)
+    data = {"vx": torch.as_tensor(splits["val"]["x"]), "vy": torch.as_tensor(splits["val"]["t"])}
+    assert not _persistence_fallback(res.model, data, 0.0, res.norm)  # better than persistence: kept
+    assert _persistence_fallback(res.model, data, float("inf"), res.norm)  # lost: the head is zeroed
+    im = E.export(res.model, {"norm": res.norm.to_dict(), "features": s.features, "target": s.target})
+    r = evaluate(im, s, "test")
+    assert r["rmse"] == r["persistence_rmse"]  # the integer model's output is 0: exactly persistence
+
+
+def test_auto_keeps_the_scheme_that_validates_better() -> None:
+    s = _trend_series()
+    cfg = ModelConfig.uniform(window=12, features=1, d_model=8, bits=None)
+    st = TrainSettings(epochs=2, patience=2)
+    res = train(s, cfg, replace(st, scheme="auto"))
+    assert res.norm.scheme in ("last", "diff")
+    vals = {}
+    for sc in ("last", "diff"):
+        r = train(s, cfg, replace(st, scheme=sc))
+        val = D.make_splits(s, 12, 1, r.norm)["val"]
+        out = _predict(r.model, torch.as_tensor(val["x"], dtype=torch.float32)).double().numpy()
+        vals[sc] = float(np.sqrt(np.mean((out - val["t"]) ** 2)))
+    assert res.norm.scheme == min(vals, key=vals.get)
+    with pytest.raises(ValueError, match="float_state"):
+        train(
+            s,
+            ModelConfig.uniform(window=12, features=1, d_model=8, bits=8),
+            replace(st, scheme="auto"),
+            float_state=res.model.state_dict(),
+        )
