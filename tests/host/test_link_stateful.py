@@ -28,6 +28,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 from qtdeploy._protocol import LINK_MAX_WINDOW, LINK_SEQ_MODULUS, Command, Flag, Status
 from qtdeploy.errors import DeviceError, LinkError
 from qtdeploy.link import Link, Request
+from qtdeploy.link.client import Pipeline
 from qtdeploy.link.framing import Decoder, Frame, encode
 
 ACTIONS = (
@@ -189,6 +190,31 @@ class LinkAgainstHostileBoard(RuleBasedStateMachine):
         finally:
             answers.close()
         assert got == tokens[: len(got)], "an answer accepted for the wrong request of a batch"
+
+    @rule(data=st.data(), n=st.integers(1, 6))
+    def pipeline(self, data, n: int) -> None:
+        """Pipeline (the window stream's way): sent now, answered while the caller pumps."""
+        self.board.data = data
+        pipe = Pipeline(self.link)
+        tokens = [self._token() for _ in range(n)]
+        for i, token in enumerate(tokens):
+            pipe.send(Command.PING, token, tag=i)
+        expected = 0
+        try:
+            for _ in range(200):
+                pipe.pump(self.clock() + 0.5)
+                for tag, answer in pipe.answers():
+                    assert tag == expected, "answers out of send order"
+                    if isinstance(answer, DeviceError):
+                        self._check_error(tokens[tag], answer)
+                    else:
+                        assert answer == tokens[tag], f"accepted {answer!r} as the answer to {tokens[tag]!r}"
+                    expected += 1
+                if not pipe.outstanding:
+                    break
+        except LinkError:
+            pipe.abandon()
+        assert not pipe.outstanding or pipe.inflight == {}, "a pipeline left waiting"
 
     @rule(data=st.data())
     def idle(self, data) -> None:
