@@ -15,6 +15,7 @@
 #include "qtd/le.h"
 #include "qtd/model.h"
 #include "qtd/sha256.h"
+#include "qtd/slots.h"
 
 #define OUT_CAP     (FB_MAX_OUT * (QTD_LINK_MAX_ENCODED + 1u))
 #define IDLE_POLLS  6u   /* polls after a request is read: queued stream windows run here */
@@ -27,12 +28,13 @@ static uint8_t *g_flash, *g_base;
 static uint8_t g_dirty[MAX_SECTORS];
 static uint8_t g_arena[QTD_MODEL_ARENA_SIZE];
 static uint64_t g_now;
-static uint8_t g_in[QTD_LINK_MAX_ENCODED + 2];
+static uint8_t g_in[FB_MAX_BURST * (QTD_LINK_MAX_ENCODED + 1u)];
 static size_t g_in_len, g_in_pos;
 static uint8_t g_out[OUT_CAP];
 static size_t g_out_len;
 static bool g_out_overflow;
 static fb_result_t g_res;
+static size_t g_write_at[FB_MAX_WRITES]; /* output offset when each write happened */
 
 static void on_violation(const char *msg) {
     fprintf(stderr, "fuzz_cmd: hardware rule broken: %s\n", msg);
@@ -42,7 +44,8 @@ static void on_violation(const char *msg) {
 static void on_write(nor_model_t *m, uint32_t addr, uint32_t len) {
     (void)m;
     if (g_res.n_writes < FB_MAX_WRITES) {
-        g_res.writes[g_res.n_writes++] = (fb_write_t){addr, len};
+        g_write_at[g_res.n_writes] = g_out_len;
+        g_res.writes[g_res.n_writes++] = (fb_write_t){addr, len, qtd_slots_table()->active, FB_MAX_OUT};
     }
     for (uint32_t s = addr / fb_board.sector_size; len != 0 && s <= (addr + len - 1u) / fb_board.sector_size;
          s++) {
@@ -114,6 +117,7 @@ static void collect(void) {
         abort();
     }
     size_t start = 0;
+    unsigned w = 0;
     for (size_t i = 0; i < g_out_len; i++) {
         if (g_out[i] != 0) {
             continue;
@@ -123,6 +127,11 @@ static void collect(void) {
             qtd_frame_decode(g_out + start, i - start, &f) != QTD_FRAME_OK) {
             fprintf(stderr, "fuzz_cmd: invariant: the board sent a malformed frame or too many\n");
             abort();
+        }
+        if (f.flags & QTD_FLAG_RESPONSE) { /* the writes before this answer were its request's */
+            for (; w < g_res.n_writes && g_write_at[w] <= start; w++) {
+                g_res.writes[w].answer = g_res.n_out;
+            }
         }
         g_res.out[g_res.n_out++] = (fb_frame_t){f.flags, f.command, f.status, f.seq, f.length, f.payload};
         start = i + 1;
@@ -160,20 +169,33 @@ static void begin(void) {
     g_in_len = g_in_pos = 0;
 }
 
-const fb_result_t *fb_exchange(uint8_t flags, uint16_t seq, uint8_t command, const uint8_t *payload,
-                               uint16_t length) {
-    static uint8_t raw[QTD_FRAME_MAX_RAW];
+void fb_begin(void) {
     begin();
+}
+
+void fb_queue(uint8_t flags, uint16_t seq, uint8_t command, const uint8_t *payload, uint16_t length) {
+    static uint8_t raw[QTD_FRAME_MAX_RAW];
     qtd_frame_t f = {QTD_LINK_PROTOCOL_VERSION, flags, seq, command, 0, length, payload};
     size_t n = qtd_frame_build(&f, raw, sizeof raw);
-    size_t e = n ? qtd_cobs_encode(raw, n, g_in, sizeof g_in - 1u) : 0;
+    size_t room = sizeof g_in - g_in_len;
+    size_t e = n && room > QTD_LINK_MAX_ENCODED ? qtd_cobs_encode(raw, n, g_in + g_in_len, room - 1u) : 0;
     if (e == 0) {
-        abort(); /* the harness builds only frames the link allows */
+        abort(); /* the harness builds only frames the link allows, at most FB_MAX_BURST */
     }
-    g_in[e] = QTD_LINK_DELIMITER;
-    g_in_len = e + 1u;
+    g_in[g_in_len + e] = QTD_LINK_DELIMITER;
+    g_in_len += e + 1u;
+}
+
+const fb_result_t *fb_run(void) {
     run(IDLE_POLLS, POLL_STEP);
     return &g_res;
+}
+
+const fb_result_t *fb_exchange(uint8_t flags, uint16_t seq, uint8_t command, const uint8_t *payload,
+                               uint16_t length) {
+    fb_begin();
+    fb_queue(flags, seq, command, payload, length);
+    return fb_run();
 }
 
 const fb_result_t *fb_idle(uint32_t us) {

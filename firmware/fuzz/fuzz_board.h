@@ -16,6 +16,7 @@
 
 #define FB_MAX_OUT    64u /* frames one exchange may answer with (events included) */
 #define FB_MAX_WRITES 512u
+#define FB_MAX_BURST  8u /* requests sent back to back in one exchange (a host's window) */
 
 typedef struct {
     uint8_t flags, command, status;
@@ -25,6 +26,8 @@ typedef struct {
 
 typedef struct {
     uint32_t addr, len; /* len 0: a status-register write */
+    uint8_t active;     /* the active slot when it was written */
+    unsigned answer;    /* index in out[] of the first response sent after it: the request that wrote */
 } fb_write_t;
 
 typedef struct {
@@ -47,6 +50,10 @@ void fb_reset(void);
  * gone quiet, and return what it sent and where it wrote. */
 const fb_result_t *fb_exchange(uint8_t flags, uint16_t seq, uint8_t command, const uint8_t *payload,
                                uint16_t length);
+/* The same for a burst: queue up to FB_MAX_BURST frames, then run them as one exchange. */
+void fb_begin(void);
+void fb_queue(uint8_t flags, uint16_t seq, uint8_t command, const uint8_t *payload, uint16_t length);
+const fb_result_t *fb_run(void);
 /* Advance the virtual clock by us while the board polls (power samples and timers fire). */
 const fb_result_t *fb_idle(uint32_t us);
 /* The flash array (the board's whole size) and the pristine base image. */

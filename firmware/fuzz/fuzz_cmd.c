@@ -3,7 +3,8 @@
  * through the real receiver and dispatcher of the virtual board (fuzz_board.h), whose flash is
  * the NOR model in memory. The NOR model's rules and the FPGA bus rule stay armed: a rule broken
  * aborts. Checked after every request (abort on violation):
- *   - exactly one answer, echoing seq and command (silence for frames flagged RESPONSE/EVENT);
+ *   - exactly one answer, echoing seq and command, in the order sent (silence for frames flagged
+ *     RESPONSE/EVENT; after an answered RESET the unread rest of a burst may be lost);
  *     only RESPONSE or EVENT frames, events only from STREAM_DATA / POWER_STREAM;
  *   - no frame longer than the negotiated max_payload; answers of cached (non re-run) commands
  *     fit LINK_DETAIL_MAX (link.md 5);
@@ -40,7 +41,7 @@ static struct {
     qtd_slot_entry_t entry; /* the active slot's entry */
 } g;
 
-static void fail(const char *what, uint8_t command, unsigned value) {
+static _Noreturn void fail(const char *what, uint8_t command, unsigned value) {
     fprintf(stderr, "fuzz_cmd: invariant broken: %s (command 0x%02x, value 0x%x)\n", what, command, value);
     abort();
 }
@@ -99,34 +100,33 @@ static bool inside(uint32_t a, uint32_t alen, uint32_t lo, uint32_t len) {
     return a >= lo && alen <= len && a - lo <= len - alen;
 }
 
-static void check_writes(const fb_result_t *r, uint8_t command, const uint8_t *p, uint16_t len) {
-    for (unsigned i = 0; i < r->n_writes; i++) {
-        uint32_t a = r->writes[i].addr, n = r->writes[i].len;
-        if (n == 0) {
-            fail("status register written from the link", command, 0);
+/* One write w, done while executing (command, p, len) (command 0: no request was executing). */
+static void check_write(const fb_write_t *w, uint8_t command, const uint8_t *p, uint16_t len) {
+    uint32_t a = w->addr, n = w->len;
+    if (n == 0) {
+        fail("status register written from the link", command, 0);
+    }
+    bool meta = overlaps(a, n, &fb_board.meta[0]) || overlaps(a, n, &fb_board.meta[1]);
+    if (command == QTD_CMD_SLOT_COMMIT || command == QTD_CMD_SLOT_SELECT) {
+        if (!inside(a, n, fb_board.meta[0].offset, fb_board.meta[0].size) &&
+            !inside(a, n, fb_board.meta[1].offset, fb_board.meta[1].size)) {
+            fail("slot record written outside the metadata copies", command, a);
         }
-        bool meta = overlaps(a, n, &fb_board.meta[0]) || overlaps(a, n, &fb_board.meta[1]);
-        if (command == QTD_CMD_SLOT_COMMIT || command == QTD_CMD_SLOT_SELECT) {
-            if (!inside(a, n, fb_board.meta[0].offset, fb_board.meta[0].size) &&
-                !inside(a, n, fb_board.meta[1].offset, fb_board.meta[1].size)) {
-                fail("slot record written outside the metadata copies", command, a);
-            }
-            continue;
-        }
-        if ((command != QTD_CMD_FLASH_ERASE && command != QTD_CMD_FLASH_WRITE) || len < 8) {
-            fail("flash written by a command that does not write", command, a);
-        }
-        uint32_t lo = qtd_le32(p), span = qtd_le32(p + 4);
-        if (!inside(a, n, lo, span)) {
-            fail("flash written outside the request's range", command, a);
-        }
-        if (meta) {
-            fail("metadata written by a raw flash command", command, a);
-        }
-        if (g.active < QTD_SLOT_COUNT && (overlaps(a, n, &fb_board.slots[g.active].bitstream) ||
-                                          overlaps(a, n, &fb_board.slots[g.active].blob))) {
-            fail("active slot written", command, a);
-        }
+        return;
+    }
+    if ((command != QTD_CMD_FLASH_ERASE && command != QTD_CMD_FLASH_WRITE) || len < 8) {
+        fail("flash written by a command that does not write", command, a);
+    }
+    uint32_t lo = qtd_le32(p), span = qtd_le32(p + 4);
+    if (!inside(a, n, lo, span)) {
+        fail("flash written outside the request's range", command, a);
+    }
+    if (meta) {
+        fail("metadata written by a raw flash command", command, a);
+    }
+    if (w->active < QTD_SLOT_COUNT && (overlaps(a, n, &fb_board.slots[w->active].bitstream) ||
+                                       overlaps(a, n, &fb_board.slots[w->active].blob))) {
+        fail("active slot written", command, a);
     }
 }
 
@@ -173,97 +173,153 @@ static void check_slots(uint8_t command, const uint8_t *p, uint16_t len, const f
     }
 }
 
-static void check_frames(const fb_result_t *r, uint8_t command, uint16_t seq, bool expect_answer) {
-    unsigned answers = 0;
-    for (unsigned i = 0; i < r->n_out; i++) {
-        const fb_frame_t *f = &r->out[i];
-        bool resp = f->flags & QTD_FLAG_RESPONSE, ev = f->flags & QTD_FLAG_EVENT;
-        if (resp == ev || f->status == 0xFFu) {
-            fail("board frame is neither a response nor an event", f->command, f->flags);
-        }
-        if (f->length > g.max_payload) {
-            fail("frame longer than the negotiated max_payload", f->command, f->length);
-        }
-        if (ev && f->command != QTD_CMD_STREAM_DATA && f->command != QTD_CMD_POWER_STREAM) {
-            fail("event from a command that has none", f->command, f->flags);
-        }
-        if (!resp) {
-            continue;
-        }
-        answers++;
-        if (!expect_answer || f->seq != seq || f->command != command) {
-            fail("an answer to a request that was not asked", f->command, f->seq);
-        }
-        const qtd_command_t *c = qtd_command_find(command);
-        if ((c == NULL || !c->rerun) && f->length > QTD_LINK_DETAIL_MAX) {
-            fail("a cached command's answer exceeds LINK_DETAIL_MAX", command, f->length);
-        }
-    }
-    if (answers != (expect_answer ? 1u : 0u)) {
-        fail("request not answered exactly once", command, answers);
-    }
-}
+/* A request of the burst being sent. */
+typedef struct {
+    uint8_t command, flags;
+    uint16_t seq, len;
+    bool expect;              /* owed an answer (not flagged RESPONSE/EVENT) */
+    const fb_frame_t *answer; /* its answer, once matched */
+    bool wrote;
+    uint8_t p[REC_MAX_LEN];
+} sent_t;
 
-static const fb_frame_t *answer_of(const fb_result_t *r) {
-    for (unsigned i = 0; i < r->n_out; i++) {
-        if (r->out[i].flags & QTD_FLAG_RESPONSE) {
-            return &r->out[i];
-        }
-    }
-    return NULL;
-}
+static sent_t g_sent[FB_MAX_BURST];
 
-/* ---- one request -------------------------------------------------------------------------- */
-static const fb_frame_t *request(const rec_t *rec) {
-    static uint8_t p[REC_MAX_LEN];
-    uint16_t len = rec->length;
-    memcpy(p, rec->payload, len);
-    uint8_t flags = rec->ctl & REC_WIRE;
+/* Turn a record into the request to send (seq, fixed-up fields). */
+static void prepare(const rec_t *rec, sent_t *s) {
+    memcpy(s->p, rec->payload, rec->length);
+    s->command = rec->command;
+    s->flags = rec->ctl & REC_WIRE;
+    s->len = rec->length;
     if (rec->ctl & REC_FIXUP) {
-        len = fixup(rec->command, flags, p, len);
+        s->len = fixup(rec->command, s->flags, s->p, s->len);
+        if (rec->command == QTD_CMD_STREAM_DATA && s->len >= 8) {
+            g.next_window += qtd_le16(s->p + 4); /* the next one in the burst follows it */
+        }
     }
-    if (rec->ctl & REC_IDLE) {
-        snapshot();
-        const fb_result_t *r = fb_idle(IDLE_US);
-        check_frames(r, 0, 0, false);
-        check_writes(r, 0, NULL, 0);
-        check_slots(0, NULL, 0, NULL, false);
+    if (rec->command == QTD_CMD_STREAM_START) {
+        g.next_window = 0;
     }
     if (!(rec->ctl & (REC_SAME_SEQ | QTD_FLAG_RETRY))) {
         g.seq++;
     }
-    snapshot();
-    const fb_result_t *r = fb_exchange(flags, g.seq, rec->command, p, len);
-    bool expect = !(flags & (QTD_FLAG_RESPONSE | QTD_FLAG_EVENT));
-    const fb_frame_t *ans = answer_of(r);
-    if (ans != NULL && rec->command == QTD_CMD_HELLO && ans->status == QTD_ST_OK && ans->length >= 36) {
-        g.max_payload = qtd_le16(ans->payload + 20); /* HELLO's own answer is held to the new size */
+    s->seq = g.seq;
+    s->expect = !(s->flags & (QTD_FLAG_RESPONSE | QTD_FLAG_EVENT));
+    s->answer = NULL;
+    s->wrote = false;
+}
+
+static void check_frame(const fb_frame_t *f) {
+    bool resp = f->flags & QTD_FLAG_RESPONSE, ev = f->flags & QTD_FLAG_EVENT;
+    if (resp == ev) {
+        fail("board frame is neither a response nor an event", f->command, f->flags);
     }
-    if (r->rebooted) {
-        g.max_payload = fb_board.max_payload;
+    if (f->length > g.max_payload) {
+        fail("frame longer than the negotiated max_payload", f->command, f->length);
     }
-    if (g_trace) {
-        fprintf(stderr, "fuzz_cmd: seq 0x%04x command 0x%02x len %u -> %s, %u frame(s), %u flash write(s)\n",
-                g.seq, rec->command, len, ans ? qtd_status_name(ans->status) : "(silence)", r->n_out,
-                r->n_writes);
+    if (ev && f->command != QTD_CMD_STREAM_DATA && f->command != QTD_CMD_POWER_STREAM) {
+        fail("event from a command that has none", f->command, f->flags);
     }
-    check_frames(r, rec->command, g.seq, expect);
-    check_writes(r, rec->command, p, len);
-    check_slots(rec->command, p, len, ans, r->n_writes > 0);
-    if (ans != NULL && ans->status == QTD_ST_OK) {
-        if (rec->command == QTD_CMD_STREAM_START) {
-            g.next_window = 0;
-        } else if (rec->command == QTD_CMD_STREAM_DATA && len >= 8) {
-            g.next_window = qtd_le32(p) + qtd_le16(p + 4);
+}
+
+/* Match the answers to the burst, in order: each request owed one gets exactly one, in the order
+ * sent. After an answered RESET the board reboots and the rest of the burst may be lost (the
+ * UART bytes it had not read yet): those may go unanswered, never answered twice or out of order. */
+static void match_answers(const fb_result_t *r, unsigned n, int owner[FB_MAX_OUT]) {
+    unsigned j = 0;
+    bool rebooted = false;
+    for (unsigned i = 0; i < r->n_out; i++) {
+        const fb_frame_t *f = &r->out[i];
+        owner[i] = -1;
+        check_frame(f);
+        if (!(f->flags & QTD_FLAG_RESPONSE)) {
+            continue;
+        }
+        while (j < n && (!g_sent[j].expect ||
+                         (rebooted && (g_sent[j].seq != f->seq || g_sent[j].command != f->command)))) {
+            j++;
+        }
+        if (j == n || g_sent[j].seq != f->seq || g_sent[j].command != f->command) {
+            fail("an answer to a request that was not asked, or out of order", f->command, f->seq);
+        }
+        const qtd_command_t *c = qtd_command_find(f->command);
+        if ((c == NULL || !c->rerun) && f->length > QTD_LINK_DETAIL_MAX) {
+            fail("a cached command's answer exceeds LINK_DETAIL_MAX", f->command, f->length);
+        }
+        g_sent[j].answer = f;
+        owner[i] = (int)j;
+        if (f->command == QTD_CMD_HELLO && f->status == QTD_ST_OK && f->length >= 36) {
+            g.max_payload = qtd_le16(f->payload + 20); /* frames after it are held to the new size */
+        }
+        if (f->command == QTD_CMD_RESET && f->status == QTD_ST_OK) {
+            rebooted = true; /* the board reboots once this answer is out */
+            g.max_payload = fb_board.max_payload;
+        }
+        j++;
+    }
+    for (; !rebooted && j < n; j++) {
+        if (g_sent[j].expect) {
+            fail("request not answered", g_sent[j].command, g_sent[j].seq);
         }
     }
-    return ans;
+}
+
+static void burst(unsigned n, bool idle_first) {
+    if (idle_first) {
+        snapshot();
+        const fb_result_t *r = fb_idle(IDLE_US);
+        int owner[FB_MAX_OUT];
+        match_answers(r, 0, owner);
+        for (unsigned w = 0; w < r->n_writes; w++) {
+            check_write(&r->writes[w], 0, NULL, 0);
+        }
+        check_slots(0, NULL, 0, NULL, false);
+    }
+    snapshot();
+    fb_begin();
+    for (unsigned i = 0; i < n; i++) {
+        fb_queue(g_sent[i].flags, g_sent[i].seq, g_sent[i].command, g_sent[i].p, g_sent[i].len);
+    }
+    const fb_result_t *r = fb_run();
+    int owner[FB_MAX_OUT];
+    match_answers(r, n, owner);
+    for (unsigned w = 0; w < r->n_writes; w++) {
+        int o = r->writes[w].answer < r->n_out ? owner[r->writes[w].answer] : -1;
+        if (o < 0) {
+            check_write(&r->writes[w], 0, NULL, 0); /* written while no request was executing: fails */
+            continue;
+        }
+        g_sent[o].wrote = true;
+        check_write(&r->writes[w], g_sent[o].command, g_sent[o].p, g_sent[o].len);
+    }
+    bool changed_by_request = false;
+    for (unsigned i = 0; i < n; i++) {
+        const sent_t *s = &g_sent[i];
+        if (g_trace) {
+            fprintf(stderr, "fuzz_cmd: seq 0x%04x command 0x%02x len %u%s -> %s\n", s->seq, s->command,
+                    s->len, n > 1 ? " (burst)" : "",
+                    s->answer ? qtd_status_name(s->answer->status) : "(no answer)");
+        }
+        bool ok = s->answer != NULL && s->answer->status == QTD_ST_OK && s->wrote;
+        changed_by_request |= ok && (s->command == QTD_CMD_SLOT_COMMIT || s->command == QTD_CMD_SLOT_SELECT);
+        if (s->answer != NULL && s->answer->status == QTD_ST_OK && s->command == QTD_CMD_STREAM_DATA &&
+            s->len >= 8) {
+            g.next_window = qtd_le32(s->p) + qtd_le16(s->p + 4);
+        }
+    }
+    if (n == 1) {
+        check_slots(g_sent[0].command, g_sent[0].p, g_sent[0].len, g_sent[0].answer, g_sent[0].wrote);
+    } else if (!changed_by_request) {
+        check_slots(0, NULL, 0, NULL, false);
+    }
 }
 
 static void still_answers_hello(void) {
     uint8_t hello[4] = {QTD_LINK_PROTOCOL_VERSION, 8, 0x00, 0x10};
     rec_t rec = {QTD_CMD_HELLO, 0, sizeof hello, hello, 0};
-    const fb_frame_t *ans = request(&rec);
+    prepare(&rec, &g_sent[0]);
+    burst(1, false);
+    const fb_frame_t *ans = g_sent[0].answer;
     if (ans == NULL || ans->status != QTD_ST_OK || ans->length < 36 ||
         ans->payload[0] != QTD_LINK_PROTOCOL_VERSION) {
         fail("the board no longer answers HELLO", QTD_CMD_HELLO, ans ? ans->status : 0xFFFFu);
@@ -288,8 +344,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     g.seq = 0x1000;
     g.max_payload = fb_board.max_payload;
     rec_t rec;
-    for (size_t at = 0; rec_parse(data, size, at, &rec); at = rec.next) {
-        request(&rec);
+    size_t at = 0;
+    while (rec_parse(data, size, at, &rec)) {
+        bool idle_first = rec.ctl & REC_IDLE;
+        unsigned n = 0;
+        for (;;) { /* records flagged REC_BURST go out back to back with the ones after them */
+            prepare(&rec, &g_sent[n++]);
+            at = rec.next;
+            if (!(rec.ctl & REC_BURST) || n == FB_MAX_BURST || !rec_parse(data, size, at, &rec)) {
+                break;
+            }
+        }
+        burst(n, idle_first);
     }
     still_answers_hello();
     return 0;

@@ -138,7 +138,7 @@ static size_t make_record(uint8_t *out, size_t room) {
         len = (uint16_t)(room - REC_HEADER);
     }
     out[0] = command;
-    out[1] = rnd(4) == 0 ? (uint8_t)rnd(0x80) : (uint8_t)(rnd(2) ? REC_FIXUP : 0);
+    out[1] = rnd(4) == 0 ? (uint8_t)rnd(0x100) : (uint8_t)(rnd(2) ? REC_FIXUP : 0);
     qtd_put_le16(out + 2, len);
     memset(out + REC_HEADER, 0, len);
     for (unsigned i = 0; i < 3; i++) {
@@ -187,7 +187,7 @@ size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max_size, unsi
                                      (rnd(2) ? QTD_FLAG_RETRY : REC_SAME_SEQ));
             out += r->size;
         } else if (op == 4) {
-            rec[1] ^= (uint8_t)(1u << rnd(7));
+            rec[1] ^= (uint8_t)(1u << rnd(8));
         } else if (op == 5) {
             rec[0] = k_commands[rnd(sizeof k_commands)];
         } else if (op == 6 && r->size > REC_HEADER) {

@@ -8,7 +8,9 @@
  *                         REC_IDLE: 50 ms of board time pass before the request;
  *                         REC_FIXUP: the harness makes the fields a fuzzer cannot guess right
  *                         (SLOT_COMMIT hashes of the flash, INFER/STREAM_DATA counts, the next
- *                         window number, FLASH_WRITE raw_length) agree with the rest
+ *                         window number, FLASH_WRITE raw_length) agree with the rest;
+ *                         REC_BURST: sent back to back with the next record, as a host
+ *                         pipelines its window (up to FB_MAX_BURST), answers checked in order
  *   2      2    length    LE, payload bytes (clipped to what is left and to 4096)
  *   4      n    payload
  * Shared by the harness (fuzz_cmd.c), the mutator (fuzz_mutator.c) and the seed writer
@@ -26,6 +28,7 @@
 #define REC_SAME_SEQ 0x10u
 #define REC_IDLE     0x20u
 #define REC_FIXUP    0x40u
+#define REC_BURST    0x80u
 #define REC_MAX_LEN  QTD_LINK_MAX_PAYLOAD
 
 typedef struct {

@@ -19,7 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from qtdeploy._protocol import Command as C  # noqa: E402
 from qtdeploy.ops.compress import heatshrink_encode  # noqa: E402
 
-RETRY, SAME_SEQ, IDLE, FIXUP = 0x08, 0x10, 0x20, 0x40
+RETRY, SAME_SEQ, IDLE, FIXUP, BURST = 0x08, 0x10, 0x20, 0x40, 0x80
 RESPONSE, COMPRESSED, EVENT = 0x01, 0x02, 0x04
 SLOT_B_BIT, SLOT_B_BLOB, SLOT_A_BIT, SECTOR = 0x200000, 0x300000, 0x000000, 0x10000
 IN_COUNT = 12 * 4  # w12_d32_b2: window 12 x 4 features
@@ -111,6 +111,24 @@ SEEDS: dict[str, list[bytes]] = {
         rec(C.MODEL_LOAD, bytes([FPGA, 0xFF])),
         rec(C.STREAM_START, bytes([FPGA, 2, 0, 0])),
         rec(C.STREAM_DATA, struct.pack("<IHH", 0, 1, IN_COUNT) + bytes(IN_COUNT), FIXUP),
+        rec(C.STREAM_STOP),
+    ],
+    "burst": [
+        rec(C.FLASH_ERASE, rng(SLOT_B_BIT, SECTOR), BURST),
+        write(SLOT_B_BIT, bytes(256), FIXUP | BURST),
+        rec(C.PING, b"a", BURST),
+        rec(C.FLASH_ERASE, rng(SLOT_B_BIT, SECTOR), RETRY | BURST),
+        rec(C.RESET, b"\0", BURST),
+        rec(C.PING, b"lost", BURST),
+        rec(C.PING, b"b"),
+    ],
+    "burst_stream": [
+        rec(C.MODEL_LOAD, bytes([MCU, 0xFF]), BURST),
+        rec(C.STREAM_START, bytes([MCU, 8, 0, 0]), BURST),
+        *[
+            rec(C.STREAM_DATA, struct.pack("<IHH", 0, 1, IN_COUNT) + bytes(IN_COUNT), FIXUP | BURST)
+            for _ in range(3)
+        ],
         rec(C.STREAM_STOP),
     ],
     "power": [
