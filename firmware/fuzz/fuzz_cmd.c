@@ -292,6 +292,25 @@ static void burst(unsigned n, bool idle_first) {
         g_sent[o].wrote = true;
         check_write(&r->writes[w], g_sent[o].command, g_sent[o].p, g_sent[o].len);
     }
+    /* a committed slot whose image a raw write touched is no longer vouched for (slots.h) */
+    const qtd_slot_table_t *t = qtd_slots_table();
+    for (unsigned w = 0; w < r->n_writes; w++) {
+        const sent_t *s = &g_sent[owner[r->writes[w].answer]];
+        for (uint8_t slot = 0;
+             s->command != QTD_CMD_SLOT_COMMIT && s->command != QTD_CMD_SLOT_SELECT && slot < QTD_SLOT_COUNT;
+             slot++) {
+            const qtd_slot_layout_t *lay = &fb_board.slots[slot];
+            bool touched = overlaps(r->writes[w].addr, r->writes[w].len, &lay->bitstream) ||
+                           overlaps(r->writes[w].addr, r->writes[w].len, &lay->blob);
+            bool recommitted = false;
+            for (const sent_t *later = s + 1; later < g_sent + n; later++) {
+                recommitted |= later->command == QTD_CMD_SLOT_COMMIT && later->wrote && later->p[0] == slot;
+            }
+            if (touched && !recommitted && t->slot[slot].state == QTD_SLOT_STATE_COMMITTED) {
+                fail("SLOT_INFO still vouches for a slot whose image was written", s->command, slot);
+            }
+        }
+    }
     bool changed_by_request = false;
     for (unsigned i = 0; i < n; i++) {
         const sent_t *s = &g_sent[i];
