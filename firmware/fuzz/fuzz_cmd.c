@@ -72,6 +72,10 @@ static uint16_t fixup(uint8_t command, uint8_t flags, uint8_t *p, uint16_t len) 
         qtd_put_le32(p + 40, blob);
         sha_of(lay->bitstream.offset, bit, p + 8);
         sha_of(lay->blob.offset, blob, p + 44);
+        if (p[2] & 1u) { /* reserved bit 0 asks for one hash byte spoiled (bits 1-6 pick it) */
+            unsigned j = (p[2] >> 1) & 63u;
+            p[j < 32u ? 8u + j : 12u + j] ^= 0x80u;
+        }
     } else if (command == QTD_CMD_INFER && len >= 4) {
         qtd_put_le16(p + 2, (uint16_t)(len - 4u));
     } else if (command == QTD_CMD_STREAM_DATA && len >= 8) {

@@ -8,7 +8,9 @@
  *                         REC_IDLE: 50 ms of board time pass before the request;
  *                         REC_FIXUP: the harness makes the fields a fuzzer cannot guess right
  *                         (SLOT_COMMIT hashes of the flash, INFER/STREAM_DATA counts, the next
- *                         window number, FLASH_WRITE raw_length) agree with the rest;
+ *                         window number, FLASH_WRITE raw_length) agree with the rest
+ *                         (a SLOT_COMMIT whose reserved byte 2 is odd gets the hash byte its bits
+ *                         1-6 pick spoiled: nearly right hashes the board must refuse);
  *                         REC_BURST: sent back to back with the next record, as a host
  *                         pipelines its window (up to FB_MAX_BURST), answers checked in order
  *   2      2    length    LE, payload bytes (clipped to what is left and to 4096)
