@@ -131,6 +131,17 @@ SEEDS: dict[str, list[bytes]] = {
         ],
         rec(C.STREAM_STOP),
     ],
+    "hello_mid_stream": [
+        rec(C.MODEL_LOAD, bytes([FPGA, 0xFF])),
+        rec(C.STREAM_START, bytes([FPGA, 8, 0, 0])),
+        rec(C.STREAM_DATA, struct.pack("<IHH", 0, 8, IN_COUNT) + bytes(8 * IN_COUNT), FIXUP | BURST),
+        rec(C.PING, bytes(range(1, 90)), BURST),  # windows run while these bytes arrive
+        hello(),
+        rec(C.STREAM_START, bytes([FPGA, 8, 0, 0]), BURST),
+        rec(C.STREAM_DATA, struct.pack("<IHH", 0, 2, IN_COUNT) + bytes(2 * IN_COUNT), FIXUP | BURST),
+        rec(C.RESET, b"\0"),
+        rec(C.INFER, bytes([FPGA, 0, 0, 0]) + bytes(IN_COUNT), FIXUP),
+    ],
     "power": [
         rec(C.POWER_READ, struct.pack("<I", 0)),
         rec(C.POWER_STREAM, struct.pack("<BBHI", 1, 0, 200, 0)),
