@@ -43,8 +43,11 @@ class FuzzRun:
 
 
 def parse_fuzz(stderr: str) -> FuzzRun:
-    """Runs from libFuzzer's closing "Done N runs" line, coverage from its last status line."""
-    runs = re.findall(r"Done (\d+) runs", stderr)
+    """Runs from libFuzzer's closing "Done N runs" line (with -fork: "fuzzed for N iterations"),
+    coverage from its last status line."""
+    runs = re.findall(r"Done (\d+) runs", stderr) or re.findall(
+        r"fuzzed for (\d+) iterations", stderr
+    )  # -fork
     cov = re.findall(r"cov: (\d+) ft: (\d+)", stderr)
     speed = re.findall(r"exec/s: (\d+)", stderr)
     inited = re.findall(r"INITED cov: (\d+)", stderr)

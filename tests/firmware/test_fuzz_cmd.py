@@ -32,9 +32,13 @@ MIN_EDGES = 1000
 MIN_NEW_EDGES = 10  # over the seeds: the harness explores, not only replays
 
 
+def _inputs() -> list[Path]:
+    """The committed inputs: seeds and regressions (files without an extension; READMEs aside)."""
+    return [p for d in (CORPUS, REGRESSIONS) for p in sorted(d.iterdir()) if p.is_file() and not p.suffix]
+
+
 def _seeds() -> dict[str, bytes]:
-    files = sorted(CORPUS.iterdir()) + sorted(REGRESSIONS.iterdir())
-    return {f"{p.parent.name}-{p.name}": p.read_bytes() for p in files}
+    return {f"{p.parent.name}-{p.name}": p.read_bytes() for p in _inputs()}
 
 
 def _per_handler(stderr: str) -> tuple[dict[str, tuple[int, int]], dict[str, list[int]]]:
@@ -74,7 +78,7 @@ def test_fuzz_cmd_briefly(run_fuzzer, record_property):
 def test_fuzz_cmd_replays_committed_inputs(fuzz_build: Path):
     """Every seed and every regression input (a past finding, fixed) runs clean: invariants hold,
     no sanitizer report, no hardware rule broken."""
-    inputs = sorted(CORPUS.iterdir()) + sorted(REGRESSIONS.iterdir())
+    inputs = _inputs()
     env = {**os.environ, "QTD_FUZZ_BASE": str(fuzz_build / "base"), "QTD_FUZZ_TRACE": "1"}
     proc = subprocess.run(
         [str(fuzz_build / "fuzz_cmd"), *map(str, inputs)],
@@ -92,8 +96,8 @@ def test_fuzz_cmd_replays_committed_inputs(fuzz_build: Path):
 
 @pytest.mark.slow
 def test_fuzz_cmd_ten_million(run_fuzzer):
-    """-m slow: 10 M inputs through every handler, clean. Hours on one core (~350-2000 runs/s,
-    the deep inputs hash, load and infer); run it on a machine with time to spare."""
-    r = run_fuzzer("fuzz_cmd", _seeds(), max_len=12000, runs=10_000_000)
+    """-m slow: 10 M inputs through every handler, clean, on two cores (-fork=2). Hours: ~350-700
+    runs/s per core once the corpus holds the deep inputs (they hash, load models and infer)."""
+    r = run_fuzzer("fuzz_cmd", _seeds(), max_len=12000, runs=10_000_000, args=("-fork=2",))
     print(f"\nfuzz_cmd: {r.runs} runs ({r.exec_s}/s), {r.edges} edges")
     assert r.runs >= 10_000_000

@@ -238,8 +238,8 @@ def test_fuzz_blob_reader_briefly(run_fuzzer):
 
 @pytest.mark.slow
 def test_fuzz_blob_ten_million(run_fuzzer):
-    """-m slow: 10 M inputs through the blob reader, binder and kernel (hours at ~1 k/s on one
-    core; -fork spreads it over the cores the machine has)."""
+    """-m slow: 10 M inputs through the blob reader, binder and kernel (~1 k/s per core: about
+    1.5 h on two cores with -fork=2)."""
     seeds = {"b2": (MODEL.parent.parent / "w12_d32_b2" / "model.qtb").read_bytes()}
-    r = run_fuzzer("fuzz_blob", seeds, max_len=20000, runs=10_000_000)
+    r = run_fuzzer("fuzz_blob", seeds, max_len=20000, runs=10_000_000, args=("-fork=2",))
     assert r.runs >= 10_000_000
