@@ -11,13 +11,16 @@
 #include "hal.h"
 #include "qtd/app.h"
 #include "qtd/board_config.h"
+#include "fuzz_records.h"
 #include "qtd/cobs.h"
+#include "qtd/crc32.h"
 #include "qtd/le.h"
 #include "qtd/model.h"
 #include "qtd/sha256.h"
 #include "qtd/slots.h"
 
 #define OUT_CAP     (FB_MAX_OUT * (QTD_LINK_MAX_ENCODED + 1u))
+#define JUNK_ROOM   16u
 #define IDLE_POLLS  6u   /* polls after a request is read: queued stream windows run here */
 #define POLL_STEP   200u /* virtual microseconds per idle poll */
 #define MAX_SECTORS 4096u
@@ -28,7 +31,7 @@ static uint8_t *g_flash, *g_base;
 static uint8_t g_dirty[MAX_SECTORS];
 static uint8_t g_arena[QTD_MODEL_ARENA_SIZE];
 static uint64_t g_now;
-static uint8_t g_in[FB_MAX_BURST * (QTD_LINK_MAX_ENCODED + 1u)];
+static uint8_t g_in[FB_MAX_BURST * (QTD_LINK_MAX_ENCODED + 1u + JUNK_ROOM)];
 static size_t g_in_len, g_in_pos;
 static uint8_t g_out[OUT_CAP];
 static size_t g_out_len;
@@ -173,10 +176,26 @@ void fb_begin(void) {
     begin();
 }
 
-void fb_queue(uint8_t flags, uint16_t seq, uint8_t command, const uint8_t *payload, uint16_t length) {
+void fb_queue(uint8_t flags, uint16_t seq, uint8_t command, const uint8_t *payload, uint16_t length,
+              uint8_t wire) {
     static uint8_t raw[QTD_FRAME_MAX_RAW];
-    qtd_frame_t f = {QTD_LINK_PROTOCOL_VERSION, flags, seq, command, 0, length, payload};
+    static const uint8_t junk[] = {0x03, 0x01, 0x7F, 0xFF, 0x02, 0x10, 0x55, 0xAA, 0x01};
+    uint8_t version = QTD_LINK_PROTOCOL_VERSION;
+    if (wire & WIRE_VERSION) {
+        version = (uint8_t)(QTD_LINK_PROTOCOL_VERSION + 1u + (wire >> 4));
+    }
+    uint8_t status = (wire & WIRE_STATUS) ? wire : 0;
+    qtd_frame_t f = {version, flags, seq, command, status, length, payload};
     size_t n = qtd_frame_build(&f, raw, sizeof raw);
+    if (n != 0 && (wire & WIRE_LENGTH)) { /* a header that lies about the length, under a good CRC */
+        qtd_put_le16(raw + 6, (uint16_t)(length + 1u + ((wire >> 4) & 7u)));
+        qtd_put_le32(raw + n - QTD_LINK_CRC_SIZE, qtd_crc32(0, raw, n - QTD_LINK_CRC_SIZE));
+    }
+    if ((wire & WIRE_JUNK) && sizeof g_in - g_in_len > sizeof junk + 1u) {
+        memcpy(g_in + g_in_len, junk, sizeof junk);
+        g_in[g_in_len + sizeof junk] = QTD_LINK_DELIMITER;
+        g_in_len += sizeof junk + 1u;
+    }
     size_t room = sizeof g_in - g_in_len;
     size_t e = n && room > QTD_LINK_MAX_ENCODED ? qtd_cobs_encode(raw, n, g_in + g_in_len, room - 1u) : 0;
     if (e == 0) {
@@ -194,7 +213,7 @@ const fb_result_t *fb_run(void) {
 const fb_result_t *fb_exchange(uint8_t flags, uint16_t seq, uint8_t command, const uint8_t *payload,
                                uint16_t length) {
     fb_begin();
-    fb_queue(flags, seq, command, payload, length);
+    fb_queue(flags, seq, command, payload, length, 0);
     return fb_run();
 }
 

@@ -52,7 +52,9 @@ const fb_result_t *fb_exchange(uint8_t flags, uint16_t seq, uint8_t command, con
                                uint16_t length);
 /* The same for a burst: queue up to FB_MAX_BURST frames, then run them as one exchange. */
 void fb_begin(void);
-void fb_queue(uint8_t flags, uint16_t seq, uint8_t command, const uint8_t *payload, uint16_t length);
+/* wire: fuzz_records.h's WIRE_* (0: the frame as built) */
+void fb_queue(uint8_t flags, uint16_t seq, uint8_t command, const uint8_t *payload, uint16_t length,
+              uint8_t wire);
 const fb_result_t *fb_run(void);
 /* Advance the virtual clock by us while the board polls (power samples and timers fire). */
 const fb_result_t *fb_idle(uint32_t us);

@@ -179,9 +179,10 @@ static void check_slots(uint8_t command, const uint8_t *p, uint16_t len, const f
 
 /* A request of the burst being sent. */
 typedef struct {
-    uint8_t command, flags;
+    uint8_t command, flags, wire;
     uint16_t seq, len;
-    bool expect;              /* owed an answer (not flagged RESPONSE/EVENT) */
+    bool expect;              /* owed an answer (not flagged RESPONSE/EVENT, or a header refused) */
+    uint8_t refused;          /* the status a refused header must get (0: a good frame) */
     const fb_frame_t *answer; /* its answer, once matched */
     bool wrote;
     uint8_t p[REC_MAX_LEN];
@@ -208,7 +209,13 @@ static void prepare(const rec_t *rec, sent_t *s) {
         g.seq++;
     }
     s->seq = g.seq;
-    s->expect = !(s->flags & (QTD_FLAG_RESPONSE | QTD_FLAG_EVENT));
+    s->wire = rec->wire & (WIRE_VERSION | WIRE_LENGTH | WIRE_JUNK | WIRE_STATUS) ? rec->wire : 0;
+    /* a header with a good CRC but another version or a wrong length is answered, whatever its
+     * flags (link.md 4), and runs nothing */
+    s->refused = (s->wire & WIRE_VERSION)  ? QTD_ST_BAD_VERSION
+                 : (s->wire & WIRE_LENGTH) ? QTD_ST_BAD_FRAME
+                                           : 0;
+    s->expect = s->refused || !(s->flags & (QTD_FLAG_RESPONSE | QTD_FLAG_EVENT));
     s->answer = NULL;
     s->wrote = false;
 }
@@ -246,12 +253,19 @@ static void match_answers(const fb_result_t *r, unsigned n, int owner[FB_MAX_OUT
         if (j == n || g_sent[j].seq != f->seq || g_sent[j].command != f->command) {
             fail("an answer to a request that was not asked, or out of order", f->command, f->seq);
         }
+        if (g_sent[j].refused && f->status != g_sent[j].refused) {
+            fail("a refused header answered with another status", f->command, f->status);
+        }
         const qtd_command_t *c = qtd_command_find(f->command);
         if ((c == NULL || !c->rerun) && f->length > QTD_LINK_DETAIL_MAX) {
             fail("a cached command's answer exceeds LINK_DETAIL_MAX", f->command, f->length);
         }
         g_sent[j].answer = f;
         owner[i] = (int)j;
+        if (g_sent[j].refused) {
+            j++;
+            continue;
+        }
         if (f->command == QTD_CMD_HELLO && f->status == QTD_ST_OK && f->length >= 36) {
             g.max_payload = qtd_le16(f->payload + 20); /* frames after it are held to the new size */
         }
@@ -282,7 +296,8 @@ static void burst(unsigned n, bool idle_first) {
     snapshot();
     fb_begin();
     for (unsigned i = 0; i < n; i++) {
-        fb_queue(g_sent[i].flags, g_sent[i].seq, g_sent[i].command, g_sent[i].p, g_sent[i].len);
+        fb_queue(g_sent[i].flags, g_sent[i].seq, g_sent[i].command, g_sent[i].p, g_sent[i].len,
+                 g_sent[i].wire);
     }
     const fb_result_t *r = fb_run();
     int owner[FB_MAX_OUT];
@@ -339,7 +354,7 @@ static void burst(unsigned n, bool idle_first) {
 
 static void still_answers_hello(void) {
     uint8_t hello[4] = {QTD_LINK_PROTOCOL_VERSION, 8, 0x00, 0x10};
-    rec_t rec = {QTD_CMD_HELLO, 0, sizeof hello, hello, 0};
+    rec_t rec = {QTD_CMD_HELLO, 0, 0, sizeof hello, hello, 0};
     prepare(&rec, &g_sent[0]);
     burst(1, false);
     const fb_frame_t *ans = g_sent[0].answer;

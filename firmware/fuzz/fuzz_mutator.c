@@ -140,6 +140,7 @@ static size_t make_record(uint8_t *out, size_t room) {
     out[0] = command;
     out[1] = rnd(4) == 0 ? (uint8_t)rnd(0x100) : (uint8_t)(rnd(2) ? REC_FIXUP : 0);
     qtd_put_le16(out + 2, len);
+    out[4] = rnd(8) == 0 ? (uint8_t)rnd(0x100) : 0; /* now and then a mangled header or junk */
     memset(out + REC_HEADER, 0, len);
     for (unsigned i = 0; i < 3; i++) {
         mutate_field(out + REC_HEADER, len);
@@ -187,7 +188,7 @@ size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max_size, unsi
                                      (rnd(2) ? QTD_FLAG_RETRY : REC_SAME_SEQ));
             out += r->size;
         } else if (op == 4) {
-            rec[1] ^= (uint8_t)(1u << rnd(8));
+            rec[rnd(3) ? 1 : 4] ^= (uint8_t)(1u << rnd(8)); /* ctl, or the wire byte */
         } else if (op == 5) {
             rec[0] = k_commands[rnd(sizeof k_commands)];
         } else if (op == 6 && r->size > REC_HEADER) {

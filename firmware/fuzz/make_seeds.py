@@ -20,15 +20,16 @@ from qtdeploy._protocol import Command as C  # noqa: E402
 from qtdeploy.ops.compress import heatshrink_encode  # noqa: E402
 
 RETRY, SAME_SEQ, IDLE, FIXUP, BURST = 0x08, 0x10, 0x20, 0x40, 0x80
+WIRE_VERSION, WIRE_LENGTH, WIRE_JUNK, WIRE_STATUS = 0x01, 0x02, 0x04, 0x08
 RESPONSE, COMPRESSED, EVENT = 0x01, 0x02, 0x04
 SLOT_B_BIT, SLOT_B_BLOB, SLOT_A_BIT, SECTOR = 0x200000, 0x300000, 0x000000, 0x10000
 IN_COUNT = 12 * 4  # w12_d32_b2: window 12 x 4 features
 MCU, FPGA = 1, 0
 
 
-def rec(command: int, payload: bytes = b"", ctl: int = 0) -> bytes:
-    """One record: command, ctl, LE16 length, payload."""
-    return struct.pack("<BBH", int(command), ctl, len(payload)) + payload
+def rec(command: int, payload: bytes = b"", ctl: int = 0, wire: int = 0) -> bytes:
+    """One record: command, ctl, LE16 length, wire, payload."""
+    return struct.pack("<BBHB", int(command), ctl, len(payload), wire) + payload
 
 
 def hello(max_payload: int = 4096, window: int = 8) -> bytes:
@@ -141,6 +142,14 @@ SEEDS: dict[str, list[bytes]] = {
         rec(C.STREAM_DATA, struct.pack("<IHH", 0, 2, IN_COUNT) + bytes(2 * IN_COUNT), FIXUP | BURST),
         rec(C.RESET, b"\0"),
         rec(C.INFER, bytes([FPGA, 0, 0, 0]) + bytes(IN_COUNT), FIXUP),
+    ],
+    "mangled": [
+        rec(C.PING, b"v", wire=WIRE_VERSION),
+        rec(C.FLASH_ERASE, rng(SLOT_B_BIT, SECTOR), wire=WIRE_LENGTH | 0x30),
+        rec(C.PING, b"j", wire=WIRE_JUNK | WIRE_STATUS),
+        rec(C.PING, b"r", RESPONSE, WIRE_VERSION | WIRE_LENGTH),
+        rec(C.PING, b"burst", BURST, WIRE_LENGTH),
+        rec(C.PING, b"ok"),
     ],
     "power": [
         rec(C.POWER_READ, struct.pack("<I", 0)),
