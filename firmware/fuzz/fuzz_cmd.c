@@ -4,7 +4,8 @@
  * the NOR model in memory. The NOR model's rules and the FPGA bus rule stay armed: a rule broken
  * aborts. Checked after every request (abort on violation):
  *   - exactly one answer, echoing seq and command, in the order sent (silence for frames flagged
- *     RESPONSE/EVENT; after an answered RESET the unread rest of a burst may be lost);
+ *     RESPONSE/EVENT; after an answered RESET the unread rest of a burst may be lost); a header
+ *     with a good CRC but another version or a lying length is answered BAD_VERSION / BAD_FRAME;
  *     only RESPONSE or EVENT frames, events only from STREAM_DATA / POWER_STREAM;
  *   - no frame longer than the negotiated max_payload; answers of cached (non re-run) commands
  *     fit LINK_DETAIL_MAX (link.md 5);
@@ -13,6 +14,7 @@
  *     nowhere for every other command, the boot and a reboot;
  *   - the active slot and its metadata entry unchanged, unless SLOT_COMMIT answered OK with
  *     hashes that match the flash (checked here on the array itself) or SLOT_SELECT answered OK;
+ *   - a committed slot whose image a raw write touched is no longer vouched for (slots.h);
  * and after the input, the board still answers HELLO.
  *
  *   make fuzz && python3 fuzz/make_base.py build/fuzz/base && \
