@@ -192,8 +192,10 @@ typedef struct {
 
 static sent_t g_sent[FB_MAX_BURST];
 
-/* Turn a record into the request to send (seq, fixed-up fields). */
-static void prepare(const rec_t *rec, sent_t *s) {
+/* Turn a record into the request to send (seq, fixed-up fields). fresh_seq: a RESET goes ahead
+ * of it in the burst, so it takes a new seq whatever ctl says: after the reboot some of the
+ * burst may be lost, and answers can only be told apart by seq. */
+static void prepare(const rec_t *rec, sent_t *s, bool fresh_seq) {
     memcpy(s->p, rec->payload, rec->length);
     s->command = rec->command;
     s->flags = rec->ctl & REC_WIRE;
@@ -207,7 +209,7 @@ static void prepare(const rec_t *rec, sent_t *s) {
     if (rec->command == QTD_CMD_STREAM_START) {
         g.next_window = 0;
     }
-    if (!(rec->ctl & (REC_SAME_SEQ | QTD_FLAG_RETRY))) {
+    if (fresh_seq || !(rec->ctl & (REC_SAME_SEQ | QTD_FLAG_RETRY))) {
         g.seq++;
     }
     s->seq = g.seq;
@@ -357,7 +359,7 @@ static void burst(unsigned n, bool idle_first) {
 static void still_answers_hello(void) {
     uint8_t hello[4] = {QTD_LINK_PROTOCOL_VERSION, 8, 0x00, 0x10};
     rec_t rec = {QTD_CMD_HELLO, 0, 0, sizeof hello, hello, 0};
-    prepare(&rec, &g_sent[0]);
+    prepare(&rec, &g_sent[0], false);
     burst(1, false);
     const fb_frame_t *ans = g_sent[0].answer;
     if (ans == NULL || ans->status != QTD_ST_OK || ans->length < 36 ||
@@ -388,8 +390,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     while (rec_parse(data, size, at, &rec)) {
         bool idle_first = rec.ctl & REC_IDLE;
         unsigned n = 0;
+        bool reset_ahead = false;
         for (;;) { /* records flagged REC_BURST go out back to back with the ones after them */
-            prepare(&rec, &g_sent[n++]);
+            prepare(&rec, &g_sent[n++], reset_ahead);
+            reset_ahead |= rec.command == QTD_CMD_RESET;
             at = rec.next;
             if (!(rec.ctl & REC_BURST) || n == FB_MAX_BURST || !rec_parse(data, size, at, &rec)) {
                 break;
