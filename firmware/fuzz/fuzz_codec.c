@@ -13,8 +13,8 @@
 
 #include "qtd/flash_codec.h"
 
-#define PAGE 256u
-#define CAP 1024u
+#define PAGE    256u
+#define CAP     1024u
 #define MAX_OUT 65536u
 
 static uint8_t g_scratch[CAP];
@@ -49,8 +49,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     qtd_status_t st[2];
     for (int pass = 0; pass < 2; pass++) {
         sink_t s = {g_out[pass], base, 0, max_out};
-        st[pass] = qtd_codec_heatshrink_decode(data + 3, (uint32_t)(size - 3), max_out, g_scratch, CAP, base, PAGE,
-                                               sink, &s, &got[pass]);
+        st[pass] = qtd_codec_heatshrink_decode(data + 3, (uint32_t)(size - 3), max_out, g_scratch, CAP, base,
+                                               PAGE, sink, &s, &got[pass]);
         if (st[pass] == QTD_ST_OK && (got[pass] != s.expect || got[pass] > max_out)) {
             abort();
         }

@@ -28,7 +28,8 @@ static void check_round_trip(const qtd_frame_t *f) {
         abort();
     }
     qtd_frame_t again;
-    if (qtd_frame_parse(g_dec, d, &again) != QTD_FRAME_OK || again.seq != f->seq || again.length != f->length) {
+    if (qtd_frame_parse(g_dec, d, &again) != QTD_FRAME_OK || again.seq != f->seq ||
+        again.length != f->length) {
         abort();
     }
 }

@@ -4,8 +4,11 @@ the checkout: make's own dependency tracking rebuilds what changed) and hand the
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
+import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -27,36 +30,91 @@ def fw_build() -> Path:
     return build
 
 
+@dataclass
+class FuzzRun:
+    """What a libFuzzer run reported: its runs, its final coverage (edges, features), its stderr."""
+
+    runs: int
+    edges: int
+    features: int
+    exec_s: int
+    seed_edges: int  # coverage after the seeds alone (libFuzzer's INITED line)
+    stderr: str
+
+
+def parse_fuzz(stderr: str) -> FuzzRun:
+    """Runs from libFuzzer's closing "Done N runs" line (with -fork: "fuzzed for N iterations"),
+    coverage from its last status line."""
+    runs = re.findall(r"Done (\d+) runs", stderr) or re.findall(
+        r"fuzzed for (\d+) iterations", stderr
+    )  # -fork
+    cov = re.findall(r"cov: (\d+) ft: (\d+)", stderr)
+    speed = re.findall(r"exec/s: (\d+)", stderr)
+    inited = re.findall(r"INITED cov: (\d+)", stderr)
+    return FuzzRun(
+        int(runs[-1]) if runs else 0,
+        int(cov[-1][0]) if cov else 0,
+        int(cov[-1][1]) if cov else 0,
+        int(speed[-1]) if speed else 0,
+        int(inited[0]) if inited else 0,
+        stderr,
+    )
+
+
+@pytest.fixture(scope="session")
+def fuzz_build(fw_build: Path) -> Path:
+    """The libFuzzer harnesses (make fuzz), and the command fuzzer's base image beside them.
+
+    Skips (with the reason) only where clang is missing."""
+    if shutil.which("clang") is None:
+        pytest.skip("clang not installed (apt-get install clang): the libFuzzer harnesses need it")
+    proc = subprocess.run(
+        ["make", "-s", "-j2", f"BUILD={fw_build}", "fuzz"],
+        cwd=repo_root() / "firmware",
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    sys.path.insert(0, str(repo_root() / "firmware" / "fuzz"))
+    try:
+        from make_base import write_base
+    finally:
+        sys.path.pop(0)
+    write_base(fw_build / "fuzz" / "base")
+    return fw_build / "fuzz"
+
+
 @pytest.fixture
-def run_fuzzer(fw_build: Path, tmp_path: Path):
-    """Build the libFuzzer harnesses, run ``name`` for ``seconds`` from ``seeds``, return stderr.
+def run_fuzzer(fuzz_build: Path, tmp_path: Path):
+    """Run harness ``name`` for ``seconds`` (or ``runs`` inputs) from ``seeds``; a crash, a leak
+    or an invariant broken fails the test. Returns what libFuzzer reported (FuzzRun)."""
 
-    Skips (with the reason) only where clang is missing; a crash or leak fails the test.
-    """
-
-    def run(name: str, seeds: dict[str, bytes], *, max_len: int, seconds: int = 10) -> str:
-        if shutil.which("clang") is None:
-            pytest.skip("clang not installed (apt-get install clang): the libFuzzer harness needs it")
-        proc = subprocess.run(
-            ["make", "-s", f"BUILD={fw_build}", "fuzz"],
-            cwd=repo_root() / "firmware",
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
-        assert proc.returncode == 0, proc.stdout + proc.stderr
+    def run(
+        name: str,
+        seeds: dict[str, bytes],
+        *,
+        max_len: int,
+        seconds: int = 10,
+        runs: int | None = None,
+        args: tuple[str, ...] = (),
+    ) -> FuzzRun:
         corpus = tmp_path / f"corpus-{name}"
-        corpus.mkdir()
+        corpus.mkdir(exist_ok=True)
         for seed, data in seeds.items():
             (corpus / seed).write_bytes(data)
+        limit = [f"-runs={runs}"] if runs is not None else [f"-max_total_time={seconds}"]
+        env = {**os.environ, "QTD_FUZZ_BASE": str(fuzz_build / "base")}
         fuzz = subprocess.run(
-            [str(fw_build / "fuzz" / name), f"-max_total_time={seconds}", f"-max_len={max_len}", str(corpus)],
+            [str(fuzz_build / name), *limit, f"-max_len={max_len}", *args, str(corpus)],
             capture_output=True,
             text=True,
-            timeout=120 + seconds,
+            timeout=None if runs is not None else 120 + seconds,
+            cwd=tmp_path,
+            env=env,
         )
-        assert fuzz.returncode == 0, fuzz.stderr[-3000:]
-        return fuzz.stderr
+        assert fuzz.returncode == 0, fuzz.stderr[-4000:]
+        return parse_fuzz(fuzz.stderr)
 
     return run
 

@@ -27,9 +27,13 @@
 #include "power_wiring.h"
 
 static nor_model_t g_nor;
+static void (*g_on_violation)(const char *msg); /* in-memory mode's hook (board_posix.h) */
 
 static void fatal_violation(nor_model_t *m, const char *msg) {
     (void)m;
+    if (g_on_violation != NULL) {
+        g_on_violation(msg);
+    }
     fprintf(stderr, "qtd-virtual-board: FATAL hardware rule violated: %s\n", msg);
     fflush(stderr);
     _exit(QTD_EXIT_VIOLATION);
@@ -78,7 +82,8 @@ static uint8_t *map_flash(const char *path, uint32_t size) {
 }
 
 bool board_posix_init(const board_posix_options_t *opt, const qtd_board_t *board) {
-    uint8_t *mem = map_flash(opt->flash_file, board->flash_size);
+    g_on_violation = opt->on_violation;
+    uint8_t *mem = opt->flash_mem != NULL ? opt->flash_mem : map_flash(opt->flash_file, board->flash_size);
     if (mem == NULL) {
         fprintf(stderr, "qtd-virtual-board: cannot map flash file %s: %s\n", opt->flash_file,
                 strerror(errno));
@@ -99,6 +104,10 @@ bool board_posix_init(const board_posix_options_t *opt, const qtd_board_t *board
     fpga_model_init(&fc);
     sim_power_wiring_init(board);
     return true;
+}
+
+nor_model_t *board_posix_nor(void) {
+    return &g_nor;
 }
 
 void hal_flash_xfer(const uint8_t *cmd, size_t cmd_len, const uint8_t *out, size_t out_len, uint8_t *in,

@@ -71,7 +71,9 @@ int main(int argc, char **argv) {
                                  true,
                                  QTD_BOARD_PAGE_PROGRAM_TYP_US,
                                  QTD_BOARD_SECTOR_ERASE_TYP_US,
-                                 QTD_BOARD_FPGA_CONFIG_BITS_PER_S};
+                                 QTD_BOARD_FPGA_CONFIG_BITS_PER_S,
+                                 NULL,
+                                 NULL};
     const char *env = getenv("QTD_DIE_AFTER_FLASH_OPS");
     if (env != NULL && *env) {
         opt.die_after_flash_ops = strtoul(env, NULL, 10);

@@ -82,6 +82,10 @@ static void page_program(nor_model_t *m, uint32_t addr, const uint8_t *data, siz
                   m->page_size);
     }
     uint32_t base = addr - addr % m->page_size;
+    if (m->on_write) {
+        bool wraps = addr - base + len > m->page_size; /* then any byte of the page may change */
+        m->on_write(m, wraps ? base : addr, wraps ? m->page_size : (uint32_t)len);
+    }
     size_t apply = start_write_op(m, len);
     for (size_t i = 0; i < len; i++) {
         /* a real part wraps inside the page: that is what a driver bug would do to the data */
@@ -107,6 +111,9 @@ static void erase(nor_model_t *m, uint32_t addr, uint32_t unit, uint32_t busy_us
         violation(m, "erase at 0x%08x in block-protected space", addr);
         m->wel = false;
         return;
+    }
+    if (m->on_write) {
+        m->on_write(m, base, unit);
     }
     size_t apply = start_write_op(m, unit);
     memset(m->mem + base, 0xFF, apply);
@@ -165,6 +172,9 @@ void nor_model_xfer(nor_model_t *m, const uint8_t *cmd, size_t cmd_len, const ui
         case QTD_NOR_SECTOR_ERASE_4K: erase(m, addr24(cmd), 4096u, m->erase_4k_us); break;
         case QTD_NOR_BLOCK_ERASE_64K: erase(m, addr24(cmd), 65536u, m->erase_64k_us); break;
         case QTD_NOR_WRITE_STATUS: {
+            if (m->on_write) {
+                m->on_write(m, 0, 0);
+            }
             size_t apply = start_write_op(m, 1);
             if (out_len >= 1 && apply == 1) {
                 m->sr = (uint8_t)(out[0] & QTD_NOR_SR_BP_MASK);

@@ -37,6 +37,11 @@ struct nor_model {
     unsigned long violations;
     char last_violation[160];
     void (*on_violation)(nor_model_t *m, const char *msg); /* optional; after counting */
+    /* optional: called before every program, erase or status write the part accepts, with the
+     * byte range it may change (the bytes a program reaches, its whole page if it wraps, the whole unit for
+     * an erase, 0/0 for a status write); the command fuzzer checks where writes land and restores what they
+     * dirtied */
+    void (*on_write)(nor_model_t *m, uint32_t addr, uint32_t len);
 };
 
 /* Fill in geometry and timings with defaults; mem must hold size bytes. */
