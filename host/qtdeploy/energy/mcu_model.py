@@ -24,7 +24,7 @@ SOURCE = "bench/mcu_kernel.py: unicorn instruction count x Cortex-M0+ timings, n
 RECORDED: dict[tuple[int, int, int, int, int, int, int], tuple[int, int]] = {
     (6, 4, 64, 256, 8, 1, 1): (2_775_462, 3_821_821),  # w6_d64_b8
     (12, 4, 64, 256, 6, 1, 1): (6_349_778, 8_587_253),  # w12_d64_b6
-    (12, 4, 32, 128, 4, 1, 1): (1_996_043, 2_751_993),  # w12_d32_b4
+    (12, 4, 32, 128, 4, 1, 1): (1_995_636, 2_751_899),  # w12_d32_b4 (the window-relative retrain, issue 13)
 }
 
 
@@ -33,7 +33,7 @@ RECORDED: dict[tuple[int, int, int, int, int, int, int], tuple[int, int]] = {
 RECORDED_LOAD_MS: dict[tuple[int, int, int, int, int, int, int], float] = {
     (6, 4, 64, 256, 8, 1, 1): 80.54,
     (12, 4, 64, 256, 6, 1, 1): 68.44,
-    (12, 4, 32, 128, 4, 1, 1): 29.40,
+    (12, 4, 32, 128, 4, 1, 1): 29.53,
 }
 
 
