@@ -80,6 +80,10 @@ static uint16_t fixup(uint8_t command, uint8_t flags, uint8_t *p, uint16_t len) 
         }
     } else if (command == QTD_CMD_INFER && len >= 4) {
         qtd_put_le16(p + 2, (uint16_t)(len - 4u));
+    } else if (command == QTD_CMD_POWER_BENCH && len >= 8) {
+        /* count = the window's bytes sent; N kept to 0..3 so that a burst stays short (0: refused) */
+        qtd_put_le16(p + 2, (uint16_t)(len - 8u));
+        qtd_put_le32(p + 4, qtd_le32(p + 4) % 4u);
     } else if (command == QTD_CMD_STREAM_DATA && len >= 8) {
         uint16_t count = qtd_le16(p + 6);
         uint16_t windows = count ? (uint16_t)((len - 8u) / count) : 0;

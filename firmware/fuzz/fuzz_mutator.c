@@ -41,6 +41,8 @@ static const uint8_t k_commands[] = {QTD_CMD_HELLO,
                                      QTD_CMD_POWER_STREAM,
                                      QTD_CMD_POWER_ENERGY,
                                      QTD_CMD_POWER_MARK,
+                                     QTD_CMD_POWER_BENCH,
+                                     QTD_CMD_BUILD_INFO,
                                      0x00,
                                      0xFF};
 

@@ -151,6 +151,14 @@ SEEDS: dict[str, list[bytes]] = {
         rec(C.PING, b"burst", BURST, WIRE_LENGTH),
         rec(C.PING, b"ok"),
     ],
+    "bench": [
+        rec(C.BUILD_INFO),
+        rec(C.MODEL_LOAD, bytes([FPGA, 0xFF])),
+        rec(C.POWER_BENCH, struct.pack("<BxHI", FPGA, IN_COUNT, 2) + bytes(IN_COUNT), FIXUP),
+        rec(C.MODEL_LOAD, bytes([MCU, 0xFF])),
+        rec(C.POWER_BENCH, struct.pack("<BxHI", MCU, IN_COUNT, 1) + bytes(IN_COUNT), FIXUP),
+        rec(C.POWER_BENCH, struct.pack("<BxHI", MCU, IN_COUNT, 0) + bytes(IN_COUNT)),
+    ],
     "power": [
         rec(C.POWER_READ, struct.pack("<I", 0)),
         rec(C.POWER_STREAM, struct.pack("<BBHI", 1, 0, 200, 0)),
