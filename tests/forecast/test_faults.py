@@ -13,30 +13,10 @@ import pytest
 
 from qtdeploy._protocol import Engine
 from qtdeploy.forecast.run import forecast, prepare
-from qtdeploy.forecast.sources import Columns, open_source
-from qtdeploy.forecast.window import Scaling, Windower
-from qtdeploy.model import reference
-from qtdeploy.model.intmodel import load
-from qtdeploy.paths import repo_root
 from support.faults import Faults, FaultyTransport
+from support.forecast_ref import expected
 from support.source_faults import EventAfter
 from support.vboard import session, start
-
-FORECASTER = repo_root() / "examples" / "forecaster" / "temps-w12-d32-w4a8.qtb"
-
-
-def expected(spec: str, count: int) -> np.ndarray:
-    im = load(FORECASTER)
-    sc = Scaling.from_model(im)
-    w = Windower(sc, im.config.window, im.config.horizon)
-    xs = []
-    for r in open_source(spec, Columns(sc.features, sc.target), norm=sc.norm):
-        win = w.push(r)
-        if win is not None:
-            xs.append(win.x)
-        if len(xs) == count:
-            break
-    return reference.forward(im, np.stack(xs).astype(np.int64))
 
 
 def _check_rows(rows, want: np.ndarray, n: int) -> list:

@@ -8,37 +8,16 @@ from __future__ import annotations
 
 import shutil
 
-import numpy as np
 import pytest
 
 from qtdeploy._protocol import Engine
 from qtdeploy.errors import LinkError
 from qtdeploy.forecast.run import forecast, prepare
-from qtdeploy.forecast.sources import Columns, open_source
-from qtdeploy.forecast.window import Scaling, Windower
-from qtdeploy.model import reference
-from qtdeploy.model.intmodel import load
-from qtdeploy.paths import repo_root
 from support.faults import Faults, FaultyTransport
+from support.forecast_ref import expected
 from support.vboard import session, start
 
 N = 1000
-FORECASTER = repo_root() / "examples" / "forecaster" / "temps-w12-d32-w4a8.qtb"
-
-
-def expected(spec: str, count: int) -> np.ndarray:
-    """The host integer reference for the first ``count`` windows of ``spec``."""
-    im = load(FORECASTER)
-    sc = Scaling.from_model(im)
-    w = Windower(sc, im.config.window, im.config.horizon)
-    xs = []
-    for r in open_source(spec, Columns(sc.features, sc.target), norm=sc.norm):
-        win = w.push(r)
-        if win is not None:
-            xs.append(win.x)
-        if len(xs) == count:
-            break
-    return reference.forward(im, np.stack(xs).astype(np.int64))
 
 
 def _run(forecaster_flash, tmp_path, faults: Faults, engine: Engine, n: int = N):
