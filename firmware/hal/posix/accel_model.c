@@ -13,7 +13,8 @@
 #include "qtd/protocol.h"
 
 #define VERSION_BUILD 0xC0u /* VERSION[31:16]: "C model" (the RTL puts its build number there) */
-#define FEATURES      (QTD_AFEAT_IRQ | QTD_AFEAT_SPI_CRC | QTD_AFEAT_AUTO_START) /* what the RTL has */
+/* what the board's RTL top has (rtl/qtd_board.v: qtd_top MULTIBOOT = 1, FEATURES 0x0F) */
+#define FEATURES (QTD_AFEAT_IRQ | QTD_AFEAT_SPI_CRC | QTD_AFEAT_MULTIBOOT | QTD_AFEAT_AUTO_START)
 
 static struct {
     bool configured, engine;
@@ -26,6 +27,8 @@ static struct {
     uint32_t ctrl, status, error_code, irq_enable, cycles_reg, infer_count, spi_last;
     uint32_t wload_tensor, wload_offset, lut_select, lut_offset, multiboot_addr;
     uint8_t iprog[4];
+    bool iprog_pending; /* the IPROG sequencer ran: the FPGA model reconfigures from iprog_addr */
+    uint32_t iprog_addr;
     uint8_t input[QTD_RM_INPUT_SIZE];
     uint8_t output[QTD_RM_OUTPUT_SIZE];
     int32_t pending_y[ACCEL_MAX_H];
@@ -65,7 +68,7 @@ bool accel_model_configure(const char *design, size_t len, uint32_t abi, char *e
     g.status = QTD_ASTAT_ALIVE;
     err[0] = 0;
     if (design == NULL || len == 0) {
-        return true; /* an ID/ABI-only fabric: no engine */
+        return true; /* an ID/ABI-only fabric (the board top's register shell): no engine */
     }
     g.engine = accel_design_parse(&g.d, design, len, abi, err, err_len);
     return g.engine;
@@ -282,9 +285,16 @@ static void write_byte(uint16_t addr, uint8_t v) {
         case QTD_REG_MULTIBOOT_ADDR: set_byte(&g.multiboot_addr, b, v); break;
         case QTD_REG_MULTIBOOT_TRIGGER:
             g.iprog[b] = v;
-            if (b == 3 && (uint32_t)(g.iprog[0] | g.iprog[1] << 8 | g.iprog[2] << 16 |
-                                     (uint32_t)g.iprog[3] << 24) != QTD_RM_IPROG_KEY) {
-                error(QTD_AERR_BAD_IPROG_KEY); /* the right key: no IPROG sequencer (FEATURES.MULTIBOOT 0) */
+            if (b == 3) {
+                uint32_t key =
+                    (uint32_t)(g.iprog[0] | g.iprog[1] << 8 | g.iprog[2] << 16) | (uint32_t)g.iprog[3] << 24;
+                if (key != QTD_RM_IPROG_KEY) {
+                    error(QTD_AERR_BAD_IPROG_KEY);
+                } else {
+                    /* the ICAPE2 sequence (rtl/qtd_iprog.v): WBSTAR <- MULTIBOOT_ADDR[28:0], IPROG */
+                    g.iprog_pending = true;
+                    g.iprog_addr = g.multiboot_addr & 0x1FFFFFFFu;
+                }
             }
             break;
         default: break; /* read-only registers ignore writes */
@@ -383,4 +393,13 @@ void accel_model_xfer(const uint8_t *out, size_t out_len, uint8_t *in, size_t in
 
 void accel_model_spi(const uint8_t *mosi, uint8_t *miso, size_t n) {
     transaction(mosi, n, n, miso, NULL);
+}
+
+bool accel_model_take_iprog(uint32_t *addr) {
+    if (!g.iprog_pending) {
+        return false;
+    }
+    g.iprog_pending = false;
+    *addr = g.iprog_addr;
+    return true;
 }
