@@ -1,0 +1,41 @@
+"""Slot B boots the way silicon does it (UG470 ch. 7): power-up and PROG_B configure the golden
+image at flash address 0 (slot A), whose design then jumps to slot B through MULTIBOOT_ADDR /
+MULTIBOOT_TRIGGER (ICAPE2 IPROG). The virtual FPGA has no other way to slot B, so a firmware that
+only pulsed PROG_B would run slot A here too (the model side: firmware/tests/test_fpga.c)."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from qtdeploy._protocol import Status
+from qtdeploy.errors import DeviceError
+from qtdeploy.formats import blob as blob_fmt
+from qtdeploy.ops import flash, info
+from support.vboard import OLD_ABI, session, start
+
+
+def test_slot_b_runs_by_multiboot_after_a_power_cycle(images, base_flash, tmp_path):
+    path = tmp_path / "flash.bin"
+    shutil.copyfile(base_flash, path)
+    demo_abi = f"{blob_fmt.load(images.blob).abi:#010x}"
+    with start(path) as vb, session(vb) as b:
+        r = flash(b, bitstream=images.bitstream, blob=images.blob)
+        assert (r["slot"], r["active_slot"]) == ("B", "B") and r["fpga"]["abi"] == demo_abi
+    # power-up: the part loads slot A (the old image at 0); the firmware MultiBoots to slot B
+    with start(path) as vb, session(vb) as b:
+        i = info(b)
+    assert i["active_slot"] == "B"
+    assert (i["fpga"]["state"], i["fpga"]["slot"], i["fpga"]["abi"]) == ("CONFIGURED", "B", demo_abi)
+    assert i["fpga"]["abi"] != f"{OLD_ABI:#010x}"
+
+
+def test_slot_b_without_a_golden_image_is_refused_clearly(images, tmp_path):
+    with start(tmp_path / "flash.bin") as vb, session(vb) as b:
+        with pytest.raises(DeviceError) as err:
+            flash(b, bitstream=images.bitstream, blob=images.blob, slot="b")
+        assert err.value.status == Status.NO_GOLDEN
+        assert "slot A" in str(err.value)
+        i = info(b)
+    assert i["slots"][1]["state"] == "COMMITTED" and i["fpga"]["state"] == "UNCONFIGURED"
