@@ -104,7 +104,13 @@ static qtd_status_t multiboot(uint8_t slot, const qtd_slot_entry_t *e, const qtd
     uint32_t timeout =
         done_timeout(e->bitstream_size) + QTD_FPGA_INIT_TIMEOUT_US + done_timeout(golden->bitstream_size);
     if (!wait_pin(hal_fpga_done, true, timeout, NULL)) {
-        return fail(QTD_ST_FPGA_NOT_DONE);
+        /* the part hangs hunting for a sync word when the golden image arms no configuration
+         * watchdog: fall back by hand, PROG_B brings the golden image back */
+        if (prog_b_boot(golden) != QTD_ST_OK) {
+            return fail(QTD_ST_FPGA_NOT_DONE);
+        }
+        running(QTD_SLOT_A, golden);
+        return QTD_ST_FPGA_FALLBACK;
     }
     if (reg_read(QTD_REG_ID) != QTD_RM_MAGIC) {
         return fail(QTD_ST_BAD_IMAGE);

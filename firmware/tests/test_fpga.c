@@ -130,16 +130,44 @@ int main(void) {
     CHECK(hal_fpga_done());
     CHECK_EQ(read_reg(QTD_REG_ERROR_CODE), QTD_AERR_BAD_IPROG_KEY);
 
-    /* slot B's image lost its sync word: the part falls back to the golden image at 0 */
+    /* slot B's image is for another part (written after its commit): the IDCODE error at the
+     * MultiBoot address makes the part itself fall back to the golden image at 0 */
     CHECK_EQ(qtd_fpga_configure(QTD_SLOT_A), QTD_ST_OK);
-    CHECK_EQ(commit(QTD_SLOT_B, t_board.fpga_idcode, 7, true), QTD_ST_OK);
+    CHECK_EQ(commit(QTD_SLOT_B, t_board.fpga_idcode, 7, false), QTD_ST_OK);
+    uint32_t n = make(0x03622093u, 7, true);
+    qtd_flash_erase(t_board.slots[QTD_SLOT_B].bitstream.offset, 4096);
+    qtd_flash_program(t_board.slots[QTD_SLOT_B].bitstream.offset, g_img, n < 4096 ? n : 4096);
     CHECK_EQ(qtd_fpga_configure(QTD_SLOT_B), QTD_ST_FPGA_FALLBACK);
     CHECK(fpga_model_fell_back());
+    CHECK(strstr(fpga_model_last_error(), "IDCODE") != NULL);
     qtd_fpga_status(&fs);
     CHECK_EQ(fs.state, QTD_FPGA_CONFIGURED);
     CHECK_EQ(fs.slot, QTD_SLOT_A);
     CHECK_EQ(fs.abi, 0x00012345u);
     CHECK_EQ(qtd_fpga_check_abi(7), QTD_ST_ABI_MISMATCH);
+
+    /* slot B's image lost its sync word and the golden image arms no configuration watchdog
+     * (TIMER 0, Vivado's default): the part hangs; the core brings slot A back by PROG_B */
+    CHECK_EQ(commit(QTD_SLOT_B, t_board.fpga_idcode, 7, true), QTD_ST_OK);
+    CHECK_EQ(qtd_fpga_configure(QTD_SLOT_B), QTD_ST_FPGA_FALLBACK);
+    CHECK(!fpga_model_fell_back()); /* the firmware's fallback, not the part's */
+    qtd_fpga_status(&fs);
+    CHECK_EQ(fs.state, QTD_FPGA_CONFIGURED);
+    CHECK_EQ(fs.slot, QTD_SLOT_A);
+    CHECK_EQ(read_reg(QTD_REG_ABI), 0x00012345u);
+
+    /* the same with a golden image that arms the watchdog (a TIMER packet in place of its AXSS
+     * one, so its ABI is 0): the part falls back by itself */
+    n = make(t_board.fpga_idcode, 0, true);
+    const uint8_t timer[8] = {0x30, 0x02, 0x20, 0x01, 0x40, 0x00, 0x01, 0x00}; /* write TIMER, 1 word */
+    memcpy(g_img + 81, timer, sizeof timer);
+    CHECK_EQ(commit_img(QTD_SLOT_A, n, false), QTD_ST_OK);
+    CHECK_EQ(qtd_fpga_configure(QTD_SLOT_B), QTD_ST_FPGA_FALLBACK);
+    CHECK(fpga_model_fell_back());
+    CHECK(strstr(fpga_model_last_error(), "sync") != NULL);
+    qtd_fpga_status(&fs);
+    CHECK_EQ(fs.slot, QTD_SLOT_A);
+    CHECK_EQ(fs.abi, 0u);
 
     /* slot A's image broken too: nothing configures, B is unreachable */
     qtd_flash_erase(0, 4096);

@@ -15,6 +15,7 @@
 #define SYNC         0xAA995566u
 #define REG_IDCODE   0x0Cu
 #define REG_AXSS     0x0Du
+#define REG_TIMER    0x11u
 #define T_INIT_US    1000u       /* INIT_B rises ~1 ms after PROG_B is released */
 #define DESIGN_MAGIC 0x51544444u /* "QTDD": a simulated bitstream's design descriptor (bitstream.md) */
 #define DESIGN_MAX   4096u
@@ -31,6 +32,7 @@ static uint32_t g_abi;
 static bool g_config_ok;
 static char g_error[96];
 static bool g_no_sync;
+static uint32_t g_timer; /* TIMER as the golden image wrote it: non-zero arms the configuration watchdog */
 static char g_design[DESIGN_MAX]; /* the descriptor found in the frame data, copied at configuration */
 static uint32_t g_design_len;
 static bool g_rtl;        /* --fpga rtl: the Verilated RTL answers the fabric SPI instead of the C model */
@@ -105,6 +107,9 @@ static uint32_t load_bitstream(void) {
                 }
                 idcode_ok = true;
             }
+            if (write && words >= 1 && at + 4 <= end && reg == REG_TIMER && g_wbstar == 0) {
+                g_timer = be32(at); /* the golden image's watchdog setting (BITSTREAM.CONFIG.TIMER_CFG) */
+            }
             if (write && words >= 1 && at + 4 <= end && reg == REG_AXSS) {
                 g_abi = be32(at);
             }
@@ -147,10 +152,11 @@ static void advance(void) {
             len = load_bitstream();
         }
         g_config_ok = len != 0;
-        if (!g_config_ok && g_wbstar != 0) {
-            /* UG470 "MultiBoot fallback": an IDCODE or CRC error, or the configuration watchdog
-             * (which the golden image enables) while hunting for a sync word, at the MultiBoot
-             * address makes the part reset and load the golden image from address 0 instead */
+        if (!g_config_ok && g_wbstar != 0 && (!g_no_sync || g_timer != 0)) {
+            /* UG470 "MultiBoot fallback": an IDCODE or CRC error at the MultiBoot address, or the
+             * configuration watchdog (armed only if the golden image wrote TIMER) while hunting for
+             * a sync word, makes the part reset and load the golden image from address 0 instead.
+             * Without the watchdog a missing sync word hangs the part (below): DONE never rises */
             fprintf(stderr, "qtd-virtual-board: configuration at 0x%08x failed (%s): fallback to 0\n",
                     g_wbstar, g_error);
             g_wbstar = 0;
@@ -233,6 +239,7 @@ void hal_fpga_prog_b(bool level) {
          * configuration that follows always starts at address 0, the golden image */
         g_phase = PH_CLEARING;
         g_wbstar = 0;
+        g_timer = 0;
         g_fell_back = false;
         clear_design();
     } else if (!g_prog_b) {

@@ -3,11 +3,12 @@
  * bitstream from flash address 0, the golden image (the way master-SPI configuration does); only
  * the running design can make it reconfigure from another address, by IPROG through ICAPE2 (the
  * accelerator's MULTIBOOT_ADDR / MULTIBOOT_TRIGGER, accel_model.h), and a failed configuration
- * there falls back to the golden image at 0 (UG470 "fallback"). It walks its packets, checks the IDCODE
- * packet against the part's own IDCODE and takes the ABI from USR_ACCESS; DONE rises after the time the
- * bitstream takes at the configuration clock. Once DONE, the register SPI reaches the
- * accelerator's C model (accel_model.h), built for the design descriptor that a simulated
- * bitstream carries in its frame data (protocol/bitstream.md). */
+ * there falls back to the golden image at 0 (UG470 "fallback"; a missing sync word only when the
+ * golden image armed the watchdog by writing TIMER, else the part hangs as silicon does). It walks its
+ * packets, checks the IDCODE packet against the part's own IDCODE and takes the ABI from USR_ACCESS; DONE
+ * rises after the time the bitstream takes at the configuration clock. Once DONE, the register SPI reaches
+ * the accelerator's C model (accel_model.h), built for the design descriptor that a simulated bitstream
+ * carries in its frame data (protocol/bitstream.md). */
 #ifndef QTD_FPGA_MODEL_H
 #define QTD_FPGA_MODEL_H
 

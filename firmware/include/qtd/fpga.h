@@ -7,7 +7,8 @@
  * a CRC or IDCODE error); read ID. For slot A that is all. For slot B the golden design must have
  * FEATURES.MULTIBOOT: write MULTIBOOT_ADDR (slot B's bitstream offset) and MULTIBOOT_TRIGGER, the
  * design issues WBSTAR and IPROG through ICAPE2, DONE falls, and the part reconfigures from slot
- * B (or, when that fails, falls back to the golden image at 0); wait for DONE, read ID and ABI.
+ * B (or, when that fails, falls back to the golden image at 0); wait for DONE, read ID and ABI
+ * (slot A's ABI: the part fell back; no DONE at all: PROG_B brings slot A back).
  * No MCU pin can set WBSTAR: slot B is unreachable without a MultiBoot-capable slot A. */
 #ifndef QTD_FPGA_H
 #define QTD_FPGA_H
