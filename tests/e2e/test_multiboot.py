@@ -65,3 +65,34 @@ def test_verilated_rtl_board_reaches_slot_b_through_its_iprog(tmp_path):
         i = info(b)
         assert (i["fpga"]["state"], i["fpga"]["slot"]) == ("CONFIGURED", "B")
         assert vb.stderr_text().count("without an engine") == 0, vb.stderr_text()
+
+
+def test_power_cut_rewriting_the_golden_image_never_runs_a_wrong_one(images, base_flash, tmp_path):
+    """Slot B active, its golden image in slot A being rewritten (the inactive slot) when power
+    goes: after the restart slot B cannot be reached (its way runs through slot A), so the board
+    runs no image rather than a wrong one and says why; finishing the flash of slot A restores it."""
+    from qtdeploy._protocol import Command
+    from qtdeploy.errors import LinkError
+    from qtdeploy.link import payloads as P
+    from qtdeploy.sim import EXIT_POWER_CUT
+
+    path = tmp_path / "flash.bin"
+    shutil.copyfile(base_flash, path)
+    with start(path) as vb, session(vb) as b:
+        assert flash(b, bitstream=images.bitstream, blob=images.blob)["active_slot"] == "B"
+    with start(path, die_after_flash_ops=3) as vb:
+        with session(vb) as b, pytest.raises(LinkError):
+            flash(b, bitstream=images.bitstream, blob=images.blob, slot="a")  # new bytes over the old
+        assert vb.wait(30) == EXIT_POWER_CUT
+    with start(path) as vb, session(vb) as b:
+        i = info(b)
+        assert i["active_slot"] == "B" and i["slots"][0]["state"] != "COMMITTED"
+        assert i["fpga"]["state"] != "CONFIGURED"  # neither slot B nor a half-written slot A runs
+        with pytest.raises(DeviceError) as err:
+            b.link.request(Command.FPGA_CONFIGURE, P.FpgaConfigure.build({"slot": 1}))
+        assert err.value.status == Status.NO_GOLDEN
+        r = flash(b, bitstream=images.bitstream, blob=images.blob, slot="a")  # a golden image ...
+        assert r["active_slot"] == "A" and r["fpga"]["state"] == "CONFIGURED"
+        b.link.request(Command.SLOT_SELECT, P.SlotSelect.build({"slot": 1}))  # ... and slot B with it
+        b.link.request(Command.FPGA_CONFIGURE, P.FpgaConfigure.build({"slot": 1}))
+        assert info(b)["fpga"]["slot"] == "B"
