@@ -91,6 +91,21 @@ int main(void) {
     qtd_fpga_status(&fs);
     CHECK_EQ(fs.state, QTD_FPGA_UNCONFIGURED);
 
+    /* slot A holds a design built without the IPROG sequencer (FEATURES.MULTIBOOT 0): slot A
+     * runs, slot B cannot be reached from it */
+    uint32_t n = make(t_board.fpga_idcode, 0x0000A0A0u, true);
+    const char nomb[] = "qtdeploy-sim-design/1|multiboot=0|";
+    const uint8_t len_be[4] = {0, 0, 0, sizeof nomb - 1};
+    memcpy(g_img + 97 + 4, len_be, 4);
+    memcpy(g_img + 97 + 8, nomb, sizeof nomb - 1);
+    CHECK_EQ(commit_img(QTD_SLOT_A, n, false), QTD_ST_OK);
+    CHECK_EQ(qtd_fpga_configure(QTD_SLOT_B), QTD_ST_NO_GOLDEN);
+    qtd_fpga_status(&fs);
+    CHECK_EQ(fs.state, QTD_FPGA_CONFIGURED);
+    CHECK_EQ(fs.slot, QTD_SLOT_A);
+    CHECK_EQ(fs.abi, 0x0000A0A0u);
+    CHECK_EQ(read_reg(QTD_REG_FEATURES) & QTD_AFEAT_MULTIBOOT, 0u);
+
     /* a MultiBoot-capable golden image in slot A */
     CHECK_EQ(commit(QTD_SLOT_A, t_board.fpga_idcode, 0x00012345u, false), QTD_ST_OK);
     CHECK_EQ(qtd_fpga_configure(QTD_SLOT_A), QTD_ST_OK);
@@ -134,7 +149,7 @@ int main(void) {
      * MultiBoot address makes the part itself fall back to the golden image at 0 */
     CHECK_EQ(qtd_fpga_configure(QTD_SLOT_A), QTD_ST_OK);
     CHECK_EQ(commit(QTD_SLOT_B, t_board.fpga_idcode, 7, false), QTD_ST_OK);
-    uint32_t n = make(0x03622093u, 7, true);
+    n = make(0x03622093u, 7, true);
     qtd_flash_erase(t_board.slots[QTD_SLOT_B].bitstream.offset, 4096);
     qtd_flash_program(t_board.slots[QTD_SLOT_B].bitstream.offset, g_img, n < 4096 ? n : 4096);
     CHECK_EQ(qtd_fpga_configure(QTD_SLOT_B), QTD_ST_FPGA_FALLBACK);

@@ -96,3 +96,25 @@ def test_power_cut_rewriting_the_golden_image_never_runs_a_wrong_one(images, bas
         b.link.request(Command.SLOT_SELECT, P.SlotSelect.build({"slot": 1}))  # ... and slot B with it
         b.link.request(Command.FPGA_CONFIGURE, P.FpgaConfigure.build({"slot": 1}))
         assert info(b)["fpga"]["slot"] == "B"
+
+
+def test_golden_design_without_multiboot_keeps_running_and_says_why(images, tmp_path):
+    """Slot A holds a working design built without the IPROG sequencer (qtd_top MULTIBOOT = 0):
+    it runs, and slot B is refused with NO_GOLDEN instead of a PROG_B that would boot slot A."""
+    from qtdeploy.boards import load_board
+    from qtdeploy.formats import bitstream
+    from qtdeploy.sim.design import sim_design
+
+    demo = blob_fmt.load(images.blob)
+    no_mb = tmp_path / "no-multiboot.bit"
+    no_mb.write_bytes(
+        bitstream.write_sim_bitstream(demo.abi, load_board("virtual"), sim_design(demo, multiboot=False))
+    )
+    with start(tmp_path / "flash.bin") as vb, session(vb) as b:
+        assert flash(b, bitstream=no_mb, blob=images.blob)["slot"] == "A"
+        with pytest.raises(DeviceError) as err:
+            flash(b, bitstream=images.bitstream, blob=images.blob)  # into slot B
+        assert err.value.status == Status.NO_GOLDEN
+        i = info(b)
+    assert (i["fpga"]["state"], i["fpga"]["slot"]) == ("CONFIGURED", "A")
+    assert i["active_slot"] == "B"  # committed and selected, but not running: the status said why

@@ -18,6 +18,7 @@
 
 static struct {
     bool configured, engine;
+    bool no_multiboot; /* the descriptor says multiboot=0: qtd_top built with MULTIBOOT = 0 */
     uint32_t abi;
     accel_design_t d;
     /* where the loader's stream stands (the RTL unpacks as bytes arrive: no random access) */
@@ -69,6 +70,14 @@ bool accel_model_configure(const char *design, size_t len, uint32_t abi, char *e
     err[0] = 0;
     if (design == NULL || len == 0) {
         return true; /* an ID/ABI-only fabric (the board top's register shell): no engine */
+    }
+    /* "multiboot=0" among the design fields (before the ABI string): no IPROG sequencer */
+    g.no_multiboot = false;
+    for (size_t i = 0; i + 13 <= len; i++) {
+        if (i + 14 <= len && strncmp(design + i, "|qtdeploy-abi/", 14) == 0) {
+            break; /* the ABI string's fields are not design fields */
+        }
+        g.no_multiboot = g.no_multiboot || strncmp(design + i, "|multiboot=0|", 13) == 0;
     }
     g.engine = accel_design_parse(&g.d, design, len, abi, err, err_len);
     return g.engine;
@@ -184,7 +193,7 @@ static uint32_t reg_value(uint16_t reg, bool *mapped) {
         case QTD_REG_ABI: return g.abi;
         case QTD_REG_VERSION:
             return (VERSION_BUILD << 16) | (QTD_RM_VERSION_MAJOR << 8) | QTD_RM_VERSION_MINOR;
-        case QTD_REG_FEATURES: return FEATURES;
+        case QTD_REG_FEATURES: return g.no_multiboot ? FEATURES & ~(uint32_t)QTD_AFEAT_MULTIBOOT : FEATURES;
         case QTD_REG_CTRL: return g.ctrl;
         case QTD_REG_STATUS: return status_now();
         case QTD_REG_ERROR_CODE: return g.error_code;
@@ -290,7 +299,7 @@ static void write_byte(uint16_t addr, uint8_t v) {
                     (uint32_t)(g.iprog[0] | g.iprog[1] << 8 | g.iprog[2] << 16) | (uint32_t)g.iprog[3] << 24;
                 if (key != QTD_RM_IPROG_KEY) {
                     error(QTD_AERR_BAD_IPROG_KEY);
-                } else {
+                } else if (!g.no_multiboot) { /* the right key without a sequencer does nothing */
                     /* the ICAPE2 sequence (rtl/qtd_iprog.v): WBSTAR <- MULTIBOOT_ADDR[28:0], IPROG */
                     g.iprog_pending = true;
                     g.iprog_addr = g.multiboot_addr & 0x1FFFFFFFu;
