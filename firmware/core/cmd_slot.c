@@ -107,6 +107,13 @@ qtd_status_t qtd_cmd_fpga_configure(const qtd_frame_t *req, qtd_reply_t *rep) {
             return qtd_fail(rep, st, "bitstream IDCODE is not the board's part, slot", slot, 1);
         case QTD_ST_BAD_IMAGE:
             return qtd_fail(rep, st, "DONE rose but no accelerator answered, slot", slot, 1);
+        case QTD_ST_NO_GOLDEN:
+            return qtd_fail(rep, st,
+                            "slot B boots via MultiBoot from slot A: flash a MultiBoot image to A, slot",
+                            slot, 1);
+        case QTD_ST_FPGA_FALLBACK:
+            return qtd_fail(rep, st, "slot's bitstream failed, FPGA fell back to slot A's image, slot", slot,
+                            1);
         default: return st;
     }
 }

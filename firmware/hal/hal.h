@@ -31,10 +31,9 @@ void hal_fpga_hold_bus(bool hold);
 void hal_fpga_prog_b(bool level); /* PROG_B: low clears the configuration. */
 bool hal_fpga_init_b(void);       /* INIT_B: high = ready for / no error in configuration. */
 bool hal_fpga_done(void);         /* DONE: high = configured and running. */
-/* Xilinx MultiBoot: make the next configuration start at flash byte address addr (WBSTAR).
- * The reference board reaches WBSTAR through the fabric's MultiBoot/ICAP registers
- * (protocol/regmap.md) or a golden image's header; the virtual FPGA has a WBSTAR latch. */
-void hal_fpga_multiboot(uint32_t addr);
+/* No hal_fpga_multiboot: no MCU pin reaches WBSTAR, and PROG_B clears it (UG470 ch. 7). A slot
+ * other than the golden image at address 0 is reached through the running design's
+ * MULTIBOOT_ADDR / MULTIBOOT_TRIGGER registers over hal_fabric_xfer (core/fpga.c). */
 /* One transaction on the MCU <-> fabric register SPI (protocol/regmap.md). */
 void hal_fabric_xfer(const uint8_t *out, size_t out_len, uint8_t *in, size_t in_len);
 

@@ -172,6 +172,8 @@ class Status(IntEnum):
     ACCEL_TIMEOUT = 0x35
     RTL_UNSUPPORTED = 0x36
     FLASH_ID_MISMATCH = 0x50
+    NO_GOLDEN = 0x54
+    FPGA_FALLBACK = 0x55
     SENSOR_ERROR = 0x40
     BENCH_LIMIT = 0x41
     NO_POWER_MONITOR = 0x42
@@ -206,6 +208,8 @@ STATUS_INFO: dict[Status, dict[str, str]] = {
     Status.ACCEL_TIMEOUT: {'meaning': 'The accelerator did not finish within its cycle budget.', 'action': 'Reconfigure the FPGA (`qtdeploy flash` or RESET); report it if it repeats.'},
     Status.RTL_UNSUPPORTED: {'meaning': 'The RTL does not build this accelerator design (it builds layers = 1, heads = 1, one weight and one activation width of 2..8 bits, tensors in the order qtdeploy export writes).', 'action': 'Export the model with `qtdeploy export`, or run the design on the accelerator model (--fpga model).'},
     Status.FLASH_ID_MISMATCH: {'meaning': "The flash chip's JEDEC id differs from the board file this firmware was built for; flash commands are refused.", 'action': "Build and install the firmware for this board's board file (qtdeploy firmware build --board ...), or correct [flash] jedec_id."},
+    Status.NO_GOLDEN: {'meaning': 'Slot B is reached by MultiBoot from the golden image at flash address 0 (slot A): PROG_B always boots address 0, and only the running design can jump to slot B (MULTIBOOT_ADDR / MULTIBOOT_TRIGGER). Slot A holds no committed bitstream, its image failed to configure, or its design has no MultiBoot registers (FEATURES.MULTIBOOT 0).', 'action': 'Flash a MultiBoot-capable bitstream (the board top rtl/qtd_board.v builds one) into slot A (`qtdeploy flash --slot a`), then configure slot B again.'},
+    Status.FPGA_FALLBACK: {'meaning': "The bitstream at the slot's MultiBoot address failed to configure, and the FPGA fell back to the golden image at address 0 (slot A), which is running now.", 'action': "Flash the slot again (`qtdeploy flash`); the board runs slot A meanwhile, and `qtdeploy info` shows the FPGA's slot."},
     Status.SENSOR_ERROR: {'meaning': 'A power monitor did not answer on I2C or gave an invalid reading.', 'action': "Check the monitor's I2C address in the board file."},
     Status.BENCH_LIMIT: {'meaning': 'The benchmark asks for more inferences, or a longer burst, than the board allows.', 'action': "Use a smaller --count; the message gives the board's limit."},
     Status.NO_POWER_MONITOR: {'meaning': 'The board has no power monitor, so it cannot measure energy.', 'action': 'Use a board whose board file lists [[power.monitors]] and [[power.rails]].'},

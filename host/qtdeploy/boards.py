@@ -765,6 +765,12 @@ def _layout(t: _Table, flash: Flash, fpga: Fpga) -> Layout:
             f"the layout has slots {sorted(slots)}; A/B updates need exactly A and B",
             'Use slot = "A" and slot = "B".',
         )
+    if slots["A"].bitstream.offset != 0:
+        t._fail(
+            f"slot A's bitstream region starts at {slots['A'].bitstream.offset:#x}; PROG_B and power-up always "
+            "configure the FPGA from flash address 0, the golden image slot B is reached from (protocol/slots.md)",
+            "Put slot A's bitstream region at offset 0x0.",
+        )
     meta = [r for r in regions if r.kind == "meta"]
     logs = [r for r in regions if r.kind == "log"]
     if len(meta) != 2 or len(logs) > 1:

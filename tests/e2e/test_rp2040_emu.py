@@ -238,3 +238,22 @@ def test_qtdeploy_sim_mcu_rp2040_serves_other_processes(fw, tmp_path) -> None:
         sim.send_signal(signal.SIGTERM)
         sim.wait(timeout=30)
     assert not flash_file.with_name(flash_file.name + ".board.json").exists()  # unpublished on exit
+
+
+def test_slot_b_boots_by_multiboot_on_the_rp2040(fw, tmp_path, images, base_flash) -> None:
+    """The posix board writes the demo into slot B (slot A: the old image); the RP2040 binary then
+    boots it the silicon way: PROG_B loads slot A at address 0, its design's MULTIBOOT registers
+    IPROG to slot B (a PROG_B-only slot switch would leave the old ABI answering)."""
+    from qtdeploy.formats import blob as blob_fmt
+    from support.vboard import session as vsession
+    from support.vboard import start as vstart
+
+    path = tmp_path / "flash.bin"
+    shutil.copyfile(base_flash, path)
+    with vstart(path) as vb, vsession(vb) as s:
+        assert flash(s, bitstream=images.bitstream, blob=images.blob)["active_slot"] == "B"
+    with start(fw, path) as eb, session(eb) as b:
+        r = info(b)
+    demo_abi = f"{blob_fmt.load(images.blob).abi:#010x}"
+    assert r["active_slot"] == "B" and r["fpga"]["state"] == "CONFIGURED"
+    assert (r["fpga"]["slot"], r["fpga"]["abi"]) == ("B", demo_abi) and demo_abi != "0x0bad0001"

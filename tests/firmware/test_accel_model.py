@@ -93,6 +93,7 @@ def lib(tmp_path_factory):
     )
     lib = ctypes.CDLL(str(so))
     lib.accel_model_configure.restype = ctypes.c_bool
+    lib.accel_model_take_iprog.restype = ctypes.c_bool
     lib.accel_model_configure.argtypes = [
         ctypes.c_char_p,
         ctypes.c_size_t,
@@ -132,7 +133,8 @@ def test_probe_and_spi_last_examples(accel):
     miso = a.xfer(read(0, 16))  # regmap.md example 1
     assert miso[0] == 0x80
     ident, abi, version, features = struct.unpack("<IIII", miso[4:])
-    assert (ident, abi, version & 0xFFFF, features) == (0x41445451, b.abi, 0x0100, 0x0B)
+    # FEATURES as the board's RTL top (rtl/qtd_board.v, MULTIBOOT = 1): IRQ | SPI_CRC | MULTIBOOT | AUTO_START
+    assert (ident, abi, version & 0xFFFF, features) == (0x41445451, b.abi, 0x0100, 0x0F)
     hp = b.hparams
     assert (a.reg(P.REG_INPUT_LEN), a.reg(P.REG_OUTPUT_LEN)) == (hp.window * hp.features, 4 * hp.horizon)
     assert a.reg(P.REG_CLOCK_HZ) == 100_000_000
@@ -210,6 +212,12 @@ def test_errors_as_the_rtl_bench(accel):
     assert code_then_clear() == 5  # LUT_RANGE: 2^4 entries of 2 bytes
     a.xfer(write(P.REG_MULTIBOOT_TRIGGER, b"IPRX"))
     assert code_then_clear() == 9  # BAD_IPROG_KEY
+    addr = ctypes.c_uint32()
+    lib = a.lib
+    assert not lib.accel_model_take_iprog(ctypes.byref(addr))  # a wrong key issues no IPROG
+    a.xfer(write(P.REG_MULTIBOOT_ADDR, struct.pack("<I", 0xE0200000) + b"IPRG"))  # regmap.md example 6
+    assert lib.accel_model_take_iprog(ctypes.byref(addr)) and addr.value == 0x00200000  # WBSTAR[28:0]
+    assert not lib.accel_model_take_iprog(ctypes.byref(addr))  # once
     a.xfer(write(P.REG_CTRL, b"\x05"))  # MODEL_VALID | START: BUSY
     assert a.st() & 0x01
     a.xfer(write(P.REGMAP_INPUT_BASE, b"\x00"))  # overrun
@@ -229,5 +237,6 @@ def test_design_must_match_the_abi(lib):
     assert "AXSS" in a.configure(sim_design(b), b.abi ^ 1)
     assert a.reg(P.REG_INPUT_LEN) == 0 and a.reg(P.REG_ID) == 0x41445451  # ID/ABI only, no engine
     assert a.configure(None, 0x0BAD0001) == "" and a.reg(P.REG_ABI) == 0x0BAD0001
+    assert a.reg(P.REG_FEATURES) & 0x04  # the board top's register shell keeps its MultiBoot sequencer
     lib.accel_model_unconfigure()
     assert a.xfer(read(P.REG_ID, 4)) == b"\xff" * 8

@@ -69,6 +69,7 @@ BAD_CASES = {
     "misaligned": r"`log` is not aligned",
     "bitstream_too_small": r"cannot hold a xc7s15ftgb196-1 bitstream",
     "missing_slot_b": r"slot B needs exactly one bitstream and one blob",
+    "golden_not_at_0": r"slot A's bitstream region starts at 0x200000",
     "duplicate_rail": r"duplicate rail name `fpga_vccint`",
     "bad_i2c_address": r"I2C address 0x50",
     "bad_channel": r"channel 5",

@@ -13,10 +13,12 @@
 #include "qtd/protocol.h"
 
 #define VERSION_BUILD 0xC0u /* VERSION[31:16]: "C model" (the RTL puts its build number there) */
-#define FEATURES      (QTD_AFEAT_IRQ | QTD_AFEAT_SPI_CRC | QTD_AFEAT_AUTO_START) /* what the RTL has */
+/* what the board's RTL top has (rtl/qtd_board.v: qtd_top MULTIBOOT = 1, FEATURES 0x0F) */
+#define FEATURES (QTD_AFEAT_IRQ | QTD_AFEAT_SPI_CRC | QTD_AFEAT_MULTIBOOT | QTD_AFEAT_AUTO_START)
 
 static struct {
     bool configured, engine;
+    bool no_multiboot; /* the descriptor says multiboot=0: qtd_top built with MULTIBOOT = 0 */
     uint32_t abi;
     accel_design_t d;
     /* where the loader's stream stands (the RTL unpacks as bytes arrive: no random access) */
@@ -26,6 +28,8 @@ static struct {
     uint32_t ctrl, status, error_code, irq_enable, cycles_reg, infer_count, spi_last;
     uint32_t wload_tensor, wload_offset, lut_select, lut_offset, multiboot_addr;
     uint8_t iprog[4];
+    bool iprog_pending; /* the IPROG sequencer ran: the FPGA model reconfigures from iprog_addr */
+    uint32_t iprog_addr;
     uint8_t input[QTD_RM_INPUT_SIZE];
     uint8_t output[QTD_RM_OUTPUT_SIZE];
     int32_t pending_y[ACCEL_MAX_H];
@@ -65,7 +69,15 @@ bool accel_model_configure(const char *design, size_t len, uint32_t abi, char *e
     g.status = QTD_ASTAT_ALIVE;
     err[0] = 0;
     if (design == NULL || len == 0) {
-        return true; /* an ID/ABI-only fabric: no engine */
+        return true; /* an ID/ABI-only fabric (the board top's register shell): no engine */
+    }
+    /* "multiboot=0" among the design fields (before the ABI string): no IPROG sequencer */
+    g.no_multiboot = false;
+    for (size_t i = 0; i + 13 <= len; i++) {
+        if (i + 14 <= len && strncmp(design + i, "|qtdeploy-abi/", 14) == 0) {
+            break; /* the ABI string's fields are not design fields */
+        }
+        g.no_multiboot = g.no_multiboot || strncmp(design + i, "|multiboot=0|", 13) == 0;
     }
     g.engine = accel_design_parse(&g.d, design, len, abi, err, err_len);
     return g.engine;
@@ -181,7 +193,7 @@ static uint32_t reg_value(uint16_t reg, bool *mapped) {
         case QTD_REG_ABI: return g.abi;
         case QTD_REG_VERSION:
             return (VERSION_BUILD << 16) | (QTD_RM_VERSION_MAJOR << 8) | QTD_RM_VERSION_MINOR;
-        case QTD_REG_FEATURES: return FEATURES;
+        case QTD_REG_FEATURES: return g.no_multiboot ? FEATURES & ~(uint32_t)QTD_AFEAT_MULTIBOOT : FEATURES;
         case QTD_REG_CTRL: return g.ctrl;
         case QTD_REG_STATUS: return status_now();
         case QTD_REG_ERROR_CODE: return g.error_code;
@@ -282,9 +294,16 @@ static void write_byte(uint16_t addr, uint8_t v) {
         case QTD_REG_MULTIBOOT_ADDR: set_byte(&g.multiboot_addr, b, v); break;
         case QTD_REG_MULTIBOOT_TRIGGER:
             g.iprog[b] = v;
-            if (b == 3 && (uint32_t)(g.iprog[0] | g.iprog[1] << 8 | g.iprog[2] << 16 |
-                                     (uint32_t)g.iprog[3] << 24) != QTD_RM_IPROG_KEY) {
-                error(QTD_AERR_BAD_IPROG_KEY); /* the right key: no IPROG sequencer (FEATURES.MULTIBOOT 0) */
+            if (b == 3) {
+                uint32_t key =
+                    (uint32_t)(g.iprog[0] | g.iprog[1] << 8 | g.iprog[2] << 16) | (uint32_t)g.iprog[3] << 24;
+                if (key != QTD_RM_IPROG_KEY) {
+                    error(QTD_AERR_BAD_IPROG_KEY);
+                } else if (!g.no_multiboot) { /* the right key without a sequencer does nothing */
+                    /* the ICAPE2 sequence (rtl/qtd_iprog.v): WBSTAR <- MULTIBOOT_ADDR[28:0], IPROG */
+                    g.iprog_pending = true;
+                    g.iprog_addr = g.multiboot_addr & 0x1FFFFFFFu;
+                }
             }
             break;
         default: break; /* read-only registers ignore writes */
@@ -383,4 +402,13 @@ void accel_model_xfer(const uint8_t *out, size_t out_len, uint8_t *in, size_t in
 
 void accel_model_spi(const uint8_t *mosi, uint8_t *miso, size_t n) {
     transaction(mosi, n, n, miso, NULL);
+}
+
+bool accel_model_take_iprog(uint32_t *addr) {
+    if (!g.iprog_pending) {
+        return false;
+    }
+    g.iprog_pending = false;
+    *addr = g.iprog_addr;
+    return true;
 }

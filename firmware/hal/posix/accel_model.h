@@ -33,6 +33,9 @@ void accel_model_spi(const uint8_t *mosi, uint8_t *miso, size_t n);
 void accel_model_spi_begin(void);
 uint8_t accel_model_spi_byte(uint8_t mosi);
 void accel_model_spi_end(void);
+/* MULTIBOOT_TRIGGER with the right key ran the design's ICAPE2 IPROG sequence: true once, with
+ * the WBSTAR address it wrote; the FPGA model (the part) then reconfigures from there. */
+bool accel_model_take_iprog(uint32_t *addr);
 /* Called with true at START and false at DONE/RESET, with the virtual time it happened (DONE is
  * noticed lazily, at the next transaction, but reported at its own instant): the power model's
  * activity hook. */

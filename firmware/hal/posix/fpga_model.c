@@ -15,6 +15,7 @@
 #define SYNC         0xAA995566u
 #define REG_IDCODE   0x0Cu
 #define REG_AXSS     0x0Du
+#define REG_TIMER    0x11u
 #define T_INIT_US    1000u       /* INIT_B rises ~1 ms after PROG_B is released */
 #define DESIGN_MAGIC 0x51544444u /* "QTDD": a simulated bitstream's design descriptor (bitstream.md) */
 #define DESIGN_MAX   4096u
@@ -31,19 +32,26 @@ static uint32_t g_abi;
 static bool g_config_ok;
 static char g_error[96];
 static bool g_no_sync;
+static uint32_t g_timer; /* TIMER as the golden image wrote it: non-zero arms the configuration watchdog */
 static char g_design[DESIGN_MAX]; /* the descriptor found in the frame data, copied at configuration */
 static uint32_t g_design_len;
 static bool g_rtl;        /* --fpga rtl: the Verilated RTL answers the fabric SPI instead of the C model */
 static bool g_rtl_active; /* ... and its library for the configured design is loaded */
+static bool g_fell_back;  /* BOOTSTS.FALLBACK: the last configuration came from the golden image */
 
 void fpga_model_init(const fpga_model_config_t *cfg) {
     g_cfg = *cfg;
     g_held = false;
     g_prog_b = true;
     g_phase = PH_OFF;
-    g_wbstar = 0;
+    g_wbstar = 0; /* power-up: WBSTAR is 0, configuration starts at the golden image */
     g_abi = 0;
     g_error[0] = 0;
+    g_fell_back = false;
+}
+
+bool fpga_model_fell_back(void) {
+    return g_fell_back;
 }
 
 bool fpga_model_bus_held(void) {
@@ -99,6 +107,9 @@ static uint32_t load_bitstream(void) {
                 }
                 idcode_ok = true;
             }
+            if (write && words >= 1 && at + 4 <= end && reg == REG_TIMER && g_wbstar == 0) {
+                g_timer = be32(at); /* the golden image's watchdog setting (BITSTREAM.CONFIG.TIMER_CFG) */
+            }
             if (write && words >= 1 && at + 4 <= end && reg == REG_AXSS) {
                 g_abi = be32(at);
             }
@@ -130,8 +141,29 @@ static uint32_t load_bitstream(void) {
 static void advance(void) {
     uint64_t now = hal_time_us();
     if (g_phase == PH_INIT && now >= g_phase_end_us) {
-        uint32_t len = load_bitstream();
+        uint32_t len = 0;
+        if (g_held) {
+            snprintf(g_error, sizeof g_error, "flash bus held by the MCU when configuration began");
+            g_no_sync = true; /* the part reads nothing but the MCU's bus: no sync word */
+            if (g_cfg.on_violation) {
+                g_cfg.on_violation("configuration began while the MCU held the FPGA off the flash bus");
+            }
+        } else {
+            len = load_bitstream();
+        }
         g_config_ok = len != 0;
+        if (!g_config_ok && g_wbstar != 0 && (!g_no_sync || g_timer != 0)) {
+            /* UG470 "MultiBoot fallback": an IDCODE or CRC error at the MultiBoot address, or the
+             * configuration watchdog (armed only if the golden image wrote TIMER) while hunting for
+             * a sync word, makes the part reset and load the golden image from address 0 instead.
+             * Without the watchdog a missing sync word hangs the part (below): DONE never rises */
+            fprintf(stderr, "qtd-virtual-board: configuration at 0x%08x failed (%s): fallback to 0\n",
+                    g_wbstar, g_error);
+            g_wbstar = 0;
+            g_fell_back = true;
+            g_phase_end_us = now + T_INIT_US;
+            return;
+        }
         g_phase = PH_CONFIGURING;
         uint64_t bits = (uint64_t)(len ? len : 4096u) * 8u;
         g_phase_end_us = now + bits * 1000000u / g_cfg.config_clock_hz;
@@ -173,18 +205,43 @@ void hal_fpga_hold_bus(bool hold) {
     g_held = hold;
 }
 
-void hal_fpga_multiboot(uint32_t addr) {
-    g_wbstar = addr;
+static void clear_design(void) {
+    g_abi = 0;
+    accel_model_unconfigure();
+    rtl_backend_unconfigure();
+    g_rtl_active = false;
+}
+
+/* The running design issued IPROG through ICAPE2 (WBSTAR <- addr, CMD <- IPROG, UG470 ch. 7):
+ * the configuration memory clears (DONE low) and the part reconfigures from addr, keeping WBSTAR.
+ * Only the design can do this; no MCU pin reaches WBSTAR. */
+static void iprog(uint32_t addr) {
+    clear_design();
+    g_wbstar = addr & 0x1FFFFFFFu; /* WBSTAR START_ADDR[28:0] */
+    g_fell_back = false;
+    g_error[0] = 0;
+    g_phase = PH_INIT;
+    g_phase_end_us = hal_time_us() + T_INIT_US;
+    sim_activity_set(PM_CONFIGURING);
+}
+
+static void take_iprog(void) {
+    uint32_t addr;
+    if (g_rtl_active ? rtl_backend_take_iprog(&addr) : accel_model_take_iprog(&addr)) {
+        iprog(addr);
+    }
 }
 
 void hal_fpga_prog_b(bool level) {
     advance();
     if (!level) {
+        /* PROG_B resets the configuration logic, WBSTAR and BOOTSTS with it (UG470 ch. 7): the
+         * configuration that follows always starts at address 0, the golden image */
         g_phase = PH_CLEARING;
-        g_abi = 0;
-        accel_model_unconfigure();
-        rtl_backend_unconfigure();
-        g_rtl_active = false;
+        g_wbstar = 0;
+        g_timer = 0;
+        g_fell_back = false;
+        clear_design();
     } else if (!g_prog_b) {
         /* rising edge: housekeeping, then the configuration reads the flash */
         g_phase = PH_INIT;
@@ -216,8 +273,10 @@ void hal_fabric_xfer(const uint8_t *out, size_t out_len, uint8_t *in, size_t in_
     }
     if (g_rtl_active) {
         rtl_backend_xfer(out, out_len, in, in_len);
+        take_iprog();
     } else {
         accel_model_xfer(out, out_len, in, in_len);
+        take_iprog();
     }
 }
 
@@ -237,5 +296,6 @@ uint8_t fpga_model_spi_byte(uint8_t mosi) {
 void fpga_model_spi_end(void) {
     if (g_spi_live) {
         accel_model_spi_end();
+        take_iprog(); /* the trigger acts when CS rises, after its fourth byte */
     }
 }

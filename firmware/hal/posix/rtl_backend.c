@@ -20,6 +20,7 @@ static int (*g_open)(void);
 static void (*g_close)(void);
 static void (*g_spi)(const uint8_t *, uint8_t *, size_t);
 static void (*g_run)(uint64_t);
+static int (*g_take_iprog)(void);
 static uint64_t g_last_us;
 static bool g_busy;    /* the engine may be running: the last ST said BUSY, or a window went in */
 static bool g_st_busy; /* STATUS.BUSY as the last ST byte showed it (the power model's hook) */
@@ -69,6 +70,7 @@ bool rtl_backend_configure(const char *design, size_t len, char *err, size_t err
     *(void **)&g_close = dlsym(g_lib, "qtd_rtl_close");
     *(void **)&g_spi = dlsym(g_lib, "qtd_rtl_spi");
     *(void **)&g_run = dlsym(g_lib, "qtd_rtl_run");
+    *(void **)&g_take_iprog = dlsym(g_lib, "qtd_rtl_take_iprog"); /* optional: an older library has none */
     if (!g_open || !g_close || !g_spi || !g_run || !g_open()) {
         snprintf(err, err_len, "--fpga rtl: %s lacks the qtd_rtl_* entry points", path);
         dlclose(g_lib);
@@ -107,4 +109,16 @@ void rtl_backend_xfer(const uint8_t *out, size_t out_len, uint8_t *in, size_t in
         (miso[0] & 0x01u) != 0 || (out[0] == 0x00 && total > 1 && (miso[total - 1] & 0x01u)) ||
         (out[0] == 0x80 && out_len >= 3 && out[1] == 0x10); /* a write into the input window may AUTO_START */
     memcpy(in, miso + out_len, in_len);
+}
+
+bool rtl_backend_take_iprog(uint32_t *addr) {
+    if (g_lib == NULL || g_take_iprog == NULL || !g_take_iprog()) {
+        return false;
+    }
+    /* the address the sequencer sent to ICAPE2 is MULTIBOOT_ADDR[28:0]: read it back as the MCU would */
+    uint8_t mosi[8] = {0x40, 0x00, 0x60, 0x00}, miso[8];
+    g_spi(mosi, miso, sizeof mosi);
+    *addr = ((uint32_t)miso[4] | (uint32_t)miso[5] << 8 | (uint32_t)miso[6] << 16 | (uint32_t)miso[7] << 24) &
+            0x1FFFFFFFu;
+    return true;
 }

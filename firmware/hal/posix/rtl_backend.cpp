@@ -19,6 +19,7 @@ namespace {
 VerilatedContext *g_ctx;
 Vqtd_top *g_top;
 uint64_t g_cycles;
+bool g_iprog;  // the design pulsed `iprog` (MULTIBOOT_TRIGGER with the key): its ICAPE2 runs IPROG
 constexpr int kHalf = 4;  // engine clocks per half SCLK period
 
 void tick() {
@@ -27,6 +28,7 @@ void tick() {
     g_top->clk = 1;
     g_top->eval();
     g_cycles++;
+    g_iprog = g_iprog || g_top->iprog;
 }
 
 void clocks(uint64_t n) {
@@ -68,6 +70,7 @@ int qtd_rtl_open(void) {
     g_ctx = new VerilatedContext;
     g_top = new Vqtd_top{g_ctx};
     g_cycles = 0;
+    g_iprog = false;
     g_top->spi_cs_n = 1;
     g_top->spi_sclk = 0;
     g_top->spi_mosi = 0;
@@ -111,5 +114,12 @@ void qtd_rtl_run(uint64_t n) {
 }
 
 uint64_t qtd_rtl_cycles(void) { return g_cycles; }
+
+// 1 once after the design started its IPROG sequence (qtd_iprog: WBSTAR <- MULTIBOOT_ADDR, IPROG).
+int qtd_rtl_take_iprog(void) {
+    int seen = g_iprog ? 1 : 0;
+    g_iprog = false;
+    return seen;
+}
 
 }  // extern "C"

@@ -21,5 +21,7 @@ bool rtl_backend_configure(const char *design, size_t len, char *err, size_t err
 void rtl_backend_unconfigure(void);
 /* One transaction as hal_fabric_xfer: out_len bytes out, then in_len bytes in. */
 void rtl_backend_xfer(const uint8_t *out, size_t out_len, uint8_t *in, size_t in_len);
+/* The design ran its IPROG sequence (MULTIBOOT_TRIGGER): true once, with the WBSTAR it sent. */
+bool rtl_backend_take_iprog(uint32_t *addr);
 
 #endif /* QTD_RTL_BACKEND_H */

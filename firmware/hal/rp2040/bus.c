@@ -25,7 +25,6 @@ static route_t g_route = ROUTE_NONE;
 static bool g_held;            /* the FPGA is held off the flash bus */
 static bool g_prog_b = true;   /* last PROG_B level */
 static uint64_t g_released_us; /* when PROG_B last rose */
-static uint32_t g_wbstar;
 
 static void spi_route(route_t to) {
     if (g_route == to) {
@@ -145,13 +144,6 @@ bool hal_fpga_done(void) {
     uint32_t magic = id[0] | (uint32_t)id[1] << 8 | (uint32_t)id[2] << 16 | (uint32_t)id[3] << 24;
     return magic == QTD_RM_MAGIC;
 #endif
-}
-
-/* The enV5 reaches WBSTAR through the running design's MULTIBOOT registers (regmap.md); the
- * address is kept for them. A PROG_B pulse clears WBSTAR on silicon (UG470 ch. 7), so today the
- * core's PROG_B-based slot switch boots slot A's address: see firmware/README.md, bring-up. */
-void hal_fpga_multiboot(uint32_t addr) {
-    g_wbstar = addr;
 }
 
 /* ---- I2C1 -------------------------------------------------------------------------------- */

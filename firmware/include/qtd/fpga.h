@@ -1,9 +1,15 @@
-/* FPGA configuration over the control pins and the MultiBoot abstraction, and the accelerator's
- * identity registers.
+/* FPGA configuration over the control pins and Xilinx MultiBoot, and the accelerator's identity
+ * registers.
  *
- * Sequence: (IDCODE checked against the slot record first), release the shared flash bus, point
- * MultiBoot at the slot's bitstream, pulse PROG_B, wait for INIT_B high, then DONE high (INIT_B
- * falling instead means a CRC or IDCODE error), take the bus back, read ID and ABI. */
+ * Sequence (UG470 ch. 2 and 7): the IDCODE is checked against the slot record first; release the
+ * shared flash bus; pulse PROG_B, which clears WBSTAR, so the part loads flash address 0: slot A's
+ * bitstream, the golden image; wait for INIT_B high, then DONE high (INIT_B falling instead means
+ * a CRC or IDCODE error); read ID. For slot A that is all. For slot B the golden design must have
+ * FEATURES.MULTIBOOT: write MULTIBOOT_ADDR (slot B's bitstream offset) and MULTIBOOT_TRIGGER, the
+ * design issues WBSTAR and IPROG through ICAPE2, DONE falls, and the part reconfigures from slot
+ * B (or, when that fails, falls back to the golden image at 0); wait for DONE, read ID and ABI
+ * (slot A's ABI: the part fell back; no DONE at all: PROG_B brings slot A back).
+ * No MCU pin can set WBSTAR: slot B is unreachable without a MultiBoot-capable slot A. */
 #ifndef QTD_FPGA_H
 #define QTD_FPGA_H
 
@@ -27,7 +33,10 @@ typedef struct {
 
 void qtd_fpga_init(const qtd_board_t *board);
 /* Configure from a committed slot (BAD_SLOT, FPGA_IDCODE, FPGA_NOT_DONE, BAD_IMAGE when DONE
- * rises but no accelerator answers). */
+ * rises but no accelerator answers). For slot B: NO_GOLDEN when slot A holds no committed
+ * bitstream for this part, fails to configure, or runs a design without FEATURES.MULTIBOOT (slot A
+ * then runs, if it configured); FPGA_FALLBACK when slot B's image failed and the part fell back to
+ * slot A's (running, status slot A). */
 qtd_status_t qtd_fpga_configure(uint8_t slot);
 void qtd_fpga_status(qtd_fpga_status_t *out);
 /* For loading a blob: ABI_MISMATCH unless the configured accelerator has exactly this ABI. */

@@ -131,6 +131,8 @@ enum {
     QTD_ST_ACCEL_TIMEOUT = 0x35, /* The accelerator did not finish within its cycle budget. */
     QTD_ST_RTL_UNSUPPORTED = 0x36, /* The RTL does not build this accelerator design (it builds layers = 1, heads = 1, one weight and one activation width of 2..8 bits, tensors in the order qtdeploy export writes). */
     QTD_ST_FLASH_ID_MISMATCH = 0x50, /* The flash chip's JEDEC id differs from the board file this firmware was built for; flash commands are refused. */
+    QTD_ST_NO_GOLDEN = 0x54, /* Slot B is reached by MultiBoot from the golden image at flash address 0 (slot A): PROG_B always boots address 0, and only the running design can jump to slot B (MULTIBOOT_ADDR / MULTIBOOT_TRIGGER). Slot A holds no committed bitstream, its image failed to configure, or its design has no MultiBoot registers (FEATURES.MULTIBOOT 0). */
+    QTD_ST_FPGA_FALLBACK = 0x55, /* The bitstream at the slot's MultiBoot address failed to configure, and the FPGA fell back to the golden image at address 0 (slot A), which is running now. */
     QTD_ST_SENSOR_ERROR = 0x40, /* A power monitor did not answer on I2C or gave an invalid reading. */
     QTD_ST_BENCH_LIMIT = 0x41, /* The benchmark asks for more inferences, or a longer burst, than the board allows. */
     QTD_ST_NO_POWER_MONITOR = 0x42, /* The board has no power monitor, so it cannot measure energy. */
@@ -281,6 +283,8 @@ static inline const char *qtd_status_name(int code) {
     case QTD_ST_ACCEL_TIMEOUT: return "ACCEL_TIMEOUT";
     case QTD_ST_RTL_UNSUPPORTED: return "RTL_UNSUPPORTED";
     case QTD_ST_FLASH_ID_MISMATCH: return "FLASH_ID_MISMATCH";
+    case QTD_ST_NO_GOLDEN: return "NO_GOLDEN";
+    case QTD_ST_FPGA_FALLBACK: return "FPGA_FALLBACK";
     case QTD_ST_SENSOR_ERROR: return "SENSOR_ERROR";
     case QTD_ST_BENCH_LIMIT: return "BENCH_LIMIT";
     case QTD_ST_NO_POWER_MONITOR: return "NO_POWER_MONITOR";

@@ -11,7 +11,8 @@ its frames, so it states the design in words at the start of its frame data (pro
 The text from ``qtdeploy-abi/`` on is exactly the ABI string of protocol/blob.md, so the virtual
 FPGA checks it against AXSS (SHA-256) and builds its accelerator model (firmware/hal/posix/
 accel_design.c) for that shape; ``lanes`` and ``clock_hz`` are what the RTL's Verilog parameters
-would be (qtdeploy.rtl.config), and decide the simulated cycles per inference; ``names`` is the
+would be (qtdeploy.rtl.config), and decide the simulated cycles per inference; an optional
+``multiboot=0`` says the design has no IPROG sequencer (qtd_top MULTIBOOT = 0); ``names`` is the
 blob's tensor table order (the ABI string has widths only), which the C model follows and the
 RTL requires to be the exporter's (qtdeploy.sim.rtl refuses to build other orders).
 """
@@ -24,8 +25,13 @@ PREFIX = "qtdeploy-sim-design/1"
 DEFAULT_CLOCK_HZ = 100_000_000  # rtl/qtd_top.v CLOCK_HZ
 
 
-def sim_design(blob, *, lanes: int | None = None, clock_hz: int = DEFAULT_CLOCK_HZ) -> str:
-    """The descriptor of the accelerator the RTL would build for ``blob`` (qtdeploy.rtl.config)."""
+def sim_design(
+    blob, *, lanes: int | None = None, clock_hz: int = DEFAULT_CLOCK_HZ, multiboot: bool = True
+) -> str:
+    """The descriptor of the accelerator the RTL would build for ``blob`` (qtdeploy.rtl.config).
+
+    ``multiboot=False`` describes a design built without the ICAPE2 IPROG sequencer (qtd_top
+    MULTIBOOT = 0, FEATURES.MULTIBOOT 0): one that cannot serve as slot A's golden image."""
     from qtdeploy.formats.abi import blob_abi_string
     from qtdeploy.rtl.config import from_blob
 
@@ -36,4 +42,5 @@ def sim_design(blob, *, lanes: int | None = None, clock_hz: int = DEFAULT_CLOCK_
             "Use 1..64 lanes and a positive clock.",
         )
     names = ",".join(t.name for t in blob.tensors)
-    return f"{PREFIX}|lanes={cfg.lanes}|clock_hz={clock_hz}|names={names}|{blob_abi_string(blob)}"
+    mb = "" if multiboot else "multiboot=0|"  # absent: the board top's default, MULTIBOOT = 1
+    return f"{PREFIX}|lanes={cfg.lanes}|clock_hz={clock_hz}|names={names}|{mb}{blob_abi_string(blob)}"

@@ -170,7 +170,10 @@ def build_lib(design: str) -> Path:
         work = out_dir / (lib.stem + ".build")
         shutil.rmtree(work, ignore_errors=True)
         (work / "obj").mkdir(parents=True)
-        params = [f"-G{k}={v}" for k, v in cfg.parameters().items()]
+        # the board's FPGA is rtl/qtd_board.v: qtd_top with the ICAPE2 IPROG sequencer (FEATURES.MULTIBOOT),
+        # unless the descriptor says multiboot=0 (qtdeploy.sim.design)
+        multiboot = 0 if "|multiboot=0|" in design else 1
+        params = [f"-G{k}={v}" for k, v in {**cfg.parameters(), "MULTIBOOT": multiboot}.items()]
         env = dict(os.environ, PATH=str(Path(exe).parent) + os.pathsep + os.environ.get("PATH", ""))
         steps = [
             [
