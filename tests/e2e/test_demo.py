@@ -19,7 +19,9 @@ def test_readme_main_command(tmp_path):
     if shutil.which("cc") is None:
         pytest.skip("no C compiler: the virtual board cannot be built")
     for extra in ("matplotlib", "vega_datasets"):  # [plot] draws energy.png; [train] ships the temperatures
-        pytest.importorskip(extra)
+        pytest.importorskip(
+            extra, reason=f"the demo needs {extra} (the plot and train extras; setup-env installs them)"
+        )
     # This interpreter's environment first on PATH, and no setup: pytest installs nothing (no pip,
     # no apt-get); the demo runs the qtdeploy and python3 that run this test.
     path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])

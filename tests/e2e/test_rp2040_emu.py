@@ -172,16 +172,14 @@ def test_m0_kernel_cycles_in_the_emulator_match_the_estimate(fw, tmp_path, case)
     """The MCU engine on the emulated M0+ (bit-exact on the golden windows), timed by the
     firmware's own timer, against bench/mcu_kernel.py's static estimate (tests/firmware/test_kernel_m0.py)."""
     import importlib.util
-    import sys
 
     from qtdeploy.paths import repo_root
 
     if importlib.util.find_spec("unicorn") is None:
         pytest.skip("unicorn not installed: the static estimate needs it")
-    sys.path.insert(0, str(repo_root() / "bench"))
-    spec = importlib.util.spec_from_file_location("bench_rp2040", repo_root() / "bench" / "rp2040.py")
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
+    from support.scripts import load_script
+
+    bench = load_script(repo_root() / "bench" / "rp2040.py", "bench_rp2040")
     emulated = bench.emulated_kernel(case, fw, tmp_path, windows=2)  # raises unless bit-exact
     modelled = bench.estimate(case)
     ratio = emulated["cycles_emulated"] / modelled["cycles_modelled"]

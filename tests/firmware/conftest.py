@@ -3,11 +3,11 @@ the checkout: make's own dependency tracking rebuilds what changed) and hand the
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 import shutil
 import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -76,12 +76,9 @@ def fuzz_build(fw_build: Path) -> Path:
         timeout=600,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    sys.path.insert(0, str(repo_root() / "firmware" / "fuzz"))
-    try:
-        from make_base import write_base
-    finally:
-        sys.path.pop(0)
-    write_base(fw_build / "fuzz" / "base")
+    from support.scripts import load_script
+
+    load_script(repo_root() / "firmware" / "fuzz" / "make_base.py").write_base(fw_build / "fuzz" / "base")
     return fw_build / "fuzz"
 
 
@@ -148,3 +145,18 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
             "firmware size, arm-none-eabi-gcc -Os for the Cortex-M0+ (measured from the build)"
         )
         terminalreporter.write(report if report.endswith("\n") else report + "\n")
+
+
+@pytest.fixture(scope="session")
+def m0_bench(fw_build):
+    """bench/mcu_kernel.py and the kernel's bare-metal Cortex-M0+ image, built once: (module, image,
+    symbols). Skips where the Arm compiler or the unicorn emulator is missing (setup-env installs both)."""
+    if shutil.which("arm-none-eabi-gcc") is None:
+        pytest.skip("arm-none-eabi-gcc not installed (scripts/setup-env tries apt-get)")
+    if importlib.util.find_spec("unicorn") is None:
+        pytest.skip("the unicorn emulator is not installed (pip install unicorn)")
+    from support.scripts import load_script
+
+    mod = load_script(repo_root() / "bench" / "mcu_kernel.py")
+    image, syms = mod.build(fw_build)
+    return mod, image, syms

@@ -4,32 +4,12 @@ libgcc), and its cost per inference stays well under the paper's 176 ms MCU base
 
 from __future__ import annotations
 
-import importlib.util
-import shutil
-import sys
-
 import pytest
-
-from qtdeploy.paths import repo_root
-
-
-@pytest.fixture(scope="module")
-def bench(fw_build):
-    if shutil.which("arm-none-eabi-gcc") is None:
-        pytest.skip("arm-none-eabi-gcc not installed (scripts/setup-env tries apt-get)")
-    if importlib.util.find_spec("unicorn") is None:
-        pytest.skip("the unicorn emulator is not installed (pip install unicorn)")
-    spec = importlib.util.spec_from_file_location("mcu_kernel", repo_root() / "bench" / "mcu_kernel.py")
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules["mcu_kernel"] = mod
-    spec.loader.exec_module(mod)
-    image, syms = mod.build(fw_build)
-    return mod, image, syms
 
 
 @pytest.mark.parametrize("case", ["w6_d64_b8", "w12_d32_b4", "w12_d32_b5"])
-def test_m0_bit_exact_and_cost(bench, case, record_property):
-    mod, image, syms = bench
+def test_m0_bit_exact_and_cost(m0_bench, case, record_property):
+    mod, image, syms = m0_bench
     r = mod.measure(case, image, syms)  # raises on any output mismatch
     record_property(f"m0_{case}_instructions", r["instructions"])
     record_property(f"m0_{case}_ms", round(r["ms_133mhz"], 2))

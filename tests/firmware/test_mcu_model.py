@@ -4,12 +4,7 @@ moves the count fails here instead of leaving a stale model behind."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import shutil
-import sys
-
-import pytest
 
 from qtdeploy.energy import mcu_model
 from qtdeploy.paths import repo_root
@@ -24,16 +19,8 @@ def test_every_paper_config_has_a_record():
     assert mcu_model.kernel_cost({"window": 3}) is None  # an incomplete config: no model, no guess
 
 
-def test_record_matches_a_live_count(fw_build):
-    if shutil.which("arm-none-eabi-gcc") is None:
-        pytest.skip("arm-none-eabi-gcc not installed (scripts/setup-env tries apt-get)")
-    if importlib.util.find_spec("unicorn") is None:
-        pytest.skip("the unicorn emulator is not installed (pip install unicorn)")
-    spec = importlib.util.spec_from_file_location("mcu_kernel", repo_root() / "bench" / "mcu_kernel.py")
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules["mcu_kernel"] = mod
-    spec.loader.exec_module(mod)
-    image, syms = mod.build(fw_build)
+def test_record_matches_a_live_count(m0_bench):
+    mod, image, syms = m0_bench
     r = mod.measure("w12_d32_b4", image, syms)
     cfg = json.loads((repo_root() / "protocol/vectors/model/w12_d32_b4/index.json").read_text())["config"]
     assert (r["instructions"], r["cycles"]) == mcu_model.RECORDED[mcu_model.key(cfg)]

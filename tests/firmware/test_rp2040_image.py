@@ -14,6 +14,7 @@ import pytest
 from qtdeploy.boards import load_board
 from qtdeploy.errors import BoardFileError, CompatibilityError, FormatError
 from qtdeploy.formats import uf2
+from support.scripts import load_script
 
 FIRMWARE = Path(__file__).resolve().parents[2] / "firmware"
 
@@ -110,11 +111,7 @@ def test_mcu_config_comes_from_the_board_file(fw) -> None:
 
 
 def test_pll_and_pin_checks() -> None:
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("mcu_header", FIRMWARE / "tools" / "mcu_header.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
+    mod = load_script(FIRMWARE / "tools" / "mcu_header.py")
     fb, pd1, pd2 = mod.pll(12_000_000, 125_000_000)
     assert 750e6 <= 12e6 * fb <= 1600e6 and 12e6 * fb / pd1 / pd2 == 125e6 and pd1 >= pd2
     fb, pd1, pd2 = mod.pll(12_000_000, 48_000_000)  # USB full speed
@@ -126,11 +123,7 @@ def test_pll_and_pin_checks() -> None:
 
 
 def test_a_pin_that_cannot_carry_spi0_is_refused(tmp_path) -> None:
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("mcu_header", FIRMWARE / "tools" / "mcu_header.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
+    mod = load_script(FIRMWARE / "tools" / "mcu_header.py")
     bad = tmp_path / "bad.toml"
     bad.write_text('extends = "env5"\nid = "bad"\n[mcu.pins]\nflash_sck = 5\n')
     with pytest.raises(BoardFileError, match="flash_sck.*SPI0 SCK"):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import json
 from pathlib import Path
 
@@ -22,12 +21,9 @@ WIDTHS = (2, 4, 6, 8, 16, 32)
 
 
 def load_generator(root: Path):
-    spec = importlib.util.spec_from_file_location(
-        "demo_generate", root / "examples" / "demo-model" / "generate.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    from support.scripts import load_script
+
+    return load_script(root / "examples" / "demo-model" / "generate.py", "demo_generate")
 
 
 @st.composite

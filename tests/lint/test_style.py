@@ -4,20 +4,19 @@ whose own tests check them against protocol/."""
 
 from __future__ import annotations
 
-import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from qtdeploy.extras import find_tool
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def _tool(name: str) -> str:
     """The tool from this interpreter's environment first: CI runs the venv's python without activating it."""
-    beside = Path(sys.executable).parent / name
-    found = str(beside) if beside.exists() else shutil.which(name)
+    found = find_tool(name)
     if found is None:
         pytest.fail(f"{name} is not installed: pip install -e '.[dev]' (scripts/test does)")
     return found

@@ -98,9 +98,9 @@ bool board_posix_init(const board_posix_options_t *opt, const qtd_board_t *board
     g_nor.on_power_cut = power_cut;
     g_nor.bus_granted = fpga_model_bus_held;
     g_nor.on_violation = fatal_violation;
-    fpga_model_config_t fc = {mem, board->flash_size, board->fpga_idcode,
-                              (uint64_t)(opt->config_clock_hz / (opt->time_scale > 0 ? opt->time_scale : 1)),
-                              fpga_violation};
+    fpga_model_config_t fc = {
+        mem, board->flash_size, board->fpga_idcode,
+        (uint64_t)(opt->config_bits_per_s / (opt->time_scale > 0 ? opt->time_scale : 1)), fpga_violation};
     fpga_model_init(&fc);
     sim_power_wiring_init(board);
     return true;

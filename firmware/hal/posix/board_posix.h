@@ -16,7 +16,8 @@ typedef struct {
     unsigned long die_after_flash_ops; /* 0 = never */
     double time_scale;                 /* 1.0 = datasheet typicals; 0.01 = 100x faster */
     bool paced;                        /* pace the UART at the baud rate */
-    uint32_t page_program_us, sector_erase_us, config_clock_hz;
+    uint32_t page_program_us, sector_erase_us;
+    uint32_t config_bits_per_s; /* the FPGA reads its bitstream at clock x bus width (board file) */
     /* In-memory mode (the command fuzzer): the flash is this array of the board's size, not
      * flash_file; and a hardware rule broken calls on_violation (which must not return, e.g.
      * abort() so libFuzzer keeps the input) instead of exiting with QTD_EXIT_VIOLATION. */

@@ -166,7 +166,7 @@ static void advance(void) {
         }
         g_phase = PH_CONFIGURING;
         uint64_t bits = (uint64_t)(len ? len : 4096u) * 8u;
-        g_phase_end_us = now + bits * 1000000u / g_cfg.config_clock_hz;
+        g_phase_end_us = now + bits * 1000000u / g_cfg.config_bits_per_s;
         if (g_no_sync) {
             g_phase_end_us = UINT64_MAX; /* the part keeps hunting for a sync word: DONE never rises */
         } else if (!g_config_ok) {

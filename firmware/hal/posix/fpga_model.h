@@ -18,8 +18,8 @@
 typedef struct {
     const uint8_t *flash; /* the configuration flash, read by the FPGA as bus master */
     uint32_t flash_size;
-    uint32_t idcode;          /* this part's JTAG IDCODE */
-    uint64_t config_clock_hz; /* bits per second read from the flash while configuring (x 1/time scale) */
+    uint32_t idcode;            /* this part's JTAG IDCODE */
+    uint64_t config_bits_per_s; /* bits read from the flash per second while configuring (x 1/time scale) */
     /* called when the MCU grabs the shared bus in the middle of a configuration */
     void (*on_violation)(const char *msg);
 } fpga_model_config_t;

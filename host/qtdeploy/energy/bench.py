@@ -89,12 +89,6 @@ def fpga_rails(board: Board) -> tuple[str, ...]:
     return tuple(r.name for r in bf.rails if r.domain == "fpga") if bf is not None else ()
 
 
-def origin(board: Board) -> str:
-    """simulated (the posix virtual board), emulated (the RP2040 binary in rp2040js: its own clock,
-    the same part and power models) or measured (a board's PAC193x monitors): Board.origin."""
-    return board.origin
-
-
 def _modelled(board: Board) -> bool:
     """Power figures that come from the virtual boards' power model (simulated or emulated)."""
     return board.origin in ("simulated", "emulated")
@@ -165,7 +159,7 @@ def run_bench(
     c = im.config
     res: dict[str, Any] = {
         "board": board.caps.board_id,
-        "origin": origin(board),
+        "origin": board.origin,
         "engine": engine.name.lower(),
         "model": {
             "sha256": sha,
