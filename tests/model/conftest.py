@@ -55,7 +55,7 @@ def tiny_model(
         horizon=horizon,
         act_bits=act_bits,
     )
-    res = train(series, cfg, TrainSettings(epochs=2, patience=2))
+    res = train(series, cfg, TrainSettings(epochs=2, patience=2, min_steps=0))
     im = E.export(
         res.model, {"norm": res.norm.to_dict(), "features": series.features, "target": series.target}
     )

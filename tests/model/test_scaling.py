@@ -28,13 +28,13 @@ def _trend_series() -> D.Series:
 def test_trend_series_beats_persistence_without_clipping(bits: int) -> None:
     s = _trend_series()
     cfg = ModelConfig.uniform(window=12, features=1, d_model=8, bits=bits)
-    res = train(s, cfg, TrainSettings(epochs=6, patience=6))
+    res = train(s, cfg, TrainSettings(epochs=6, patience=6, min_steps=0))
     im = E.export(res.model, {"norm": res.norm.to_dict(), "features": s.features, "target": s.target})
     r = evaluate(im, s, "test", period=24)
     assert r["scheme"] in ("last", "diff") and r["clipped_inputs"] < 0.01
     assert r["rmse"] < r["persistence_rmse"]
     # the global scheme clips every test input of this series (the cause found for issue 13)
-    glob = train(s, cfg, TrainSettings(epochs=1, patience=1, scheme="global"))
+    glob = train(s, cfg, TrainSettings(epochs=1, patience=1, min_steps=0, scheme="global"))
     img = E.export(glob.model, {"norm": glob.norm.to_dict()})
     assert evaluate(img, s, "test")["clipped_inputs"] > 0.9
 
@@ -52,7 +52,7 @@ def test_training_starts_at_persistence() -> None:
     out = _predict(model, torch.as_tensor(test["x"], dtype=torch.float32)).double().numpy()
     assert np.allclose(norm.outputs(out, test["anchor"]), test["persist"])
     # and a run never ends worse than persistence on validation (its starting point competes)
-    res = train(s, cfg, TrainSettings(epochs=1, patience=1))
+    res = train(s, cfg, TrainSettings(epochs=1, patience=1, min_steps=0))
     val = D.make_splits(s, 12, 1, res.norm)["val"]
     pred = norm.outputs(
         _predict(res.model, torch.as_tensor(val["x"], dtype=torch.float32)).numpy(), val["anchor"]
@@ -65,7 +65,7 @@ def test_training_starts_at_persistence() -> None:
 def test_horizon_three_forecasts_from_the_last_reading() -> None:
     s = _trend_series()
     cfg = ModelConfig.uniform(window=12, features=1, d_model=8, bits=6, horizon=3)
-    res = train(s, cfg, TrainSettings(epochs=3, patience=3))
+    res = train(s, cfg, TrainSettings(epochs=3, patience=3, min_steps=0))
     im = E.export(res.model, {"norm": res.norm.to_dict(), "features": s.features, "target": s.target})
     r = evaluate(im, s, "test")
     assert r["rmse"] < r["persistence_rmse"] and r["clipped_inputs"] < 0.01
@@ -76,7 +76,7 @@ def test_a_model_that_loses_on_validation_ships_persistence() -> None:
 
     s = _trend_series()
     cfg = ModelConfig.uniform(window=12, features=1, d_model=8, bits=8)
-    res = train(s, cfg, TrainSettings(epochs=1, patience=1))
+    res = train(s, cfg, TrainSettings(epochs=1, patience=1, min_steps=0))
     splits = D.make_splits(s, 12, 1, res.norm)
     data = {"vx": torch.as_tensor(splits["val"]["x"]), "vy": torch.as_tensor(splits["val"]["t"])}
     assert not _persistence_fallback(res.model, data, 0.0, res.norm)  # better than persistence: kept
@@ -89,7 +89,7 @@ def test_a_model_that_loses_on_validation_ships_persistence() -> None:
 def test_auto_keeps_the_scheme_that_validates_better() -> None:
     s = _trend_series()
     cfg = ModelConfig.uniform(window=12, features=1, d_model=8, bits=None)
-    st = TrainSettings(epochs=2, patience=2)
+    st = TrainSettings(epochs=2, patience=2, min_steps=0)
     res = train(s, cfg, replace(st, scheme="auto"))
     assert res.norm.scheme in ("last", "diff")
     vals = {}
@@ -106,3 +106,49 @@ def test_auto_keeps_the_scheme_that_validates_better() -> None:
             replace(st, scheme="auto"),
             float_state=res.model.state_dict(),
         )
+
+
+def test_short_series_get_the_step_floor_and_an_explicit_count_does_not() -> None:
+    """30 epochs of a few hundred windows are a few hundred optimiser steps: too few to settle
+    (issue 13's small series). The default runs each phase for at least ``min_steps`` steps, with
+    patience scaled alike; an explicit count (``min_steps=0``, as ``train --epochs N``) is exact."""
+    s = _trend_series()
+    cfg = ModelConfig.uniform(window=12, features=1, d_model=8, bits=None)
+    windows = len(D.make_splits(s, 12, 1, D.fit_norm(s, 12, 1))["train"]["y"])
+    per_epoch = -(-windows // 64)
+    totals: dict[str, int] = {}
+
+    def seen(phase: str, epoch: int, total: int, val: float) -> None:
+        totals[phase] = total
+
+    train(s, cfg, TrainSettings(epochs=2, patience=2, min_steps=10 * per_epoch), progress=seen)
+    assert totals["float"] == 10 and totals["float-finetune"] == 10
+    train(s, cfg, TrainSettings(epochs=2, patience=2, min_steps=0), progress=seen)
+    assert totals["float"] == 2
+
+
+def test_the_learning_rate_decays_to_its_floor_over_a_phase(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Cosine decay: the last steps of a phase move the weights far less than the first ones, so
+    the validation states early stopping compares have settled (constant-rate runs jumped 30-50 %)."""
+    from qtdeploy.train.qat import _fit, _tensor
+
+    s = _trend_series()
+    cfg = ModelConfig.uniform(window=12, features=1, d_model=8, bits=None)
+    norm = D.fit_norm(s, 12, 1)
+    sp = D.make_splits(s, 12, 1, norm)
+    data = {"x": _tensor(sp["train"]["x"]), "y": _tensor(sp["train"]["t"])}
+    data |= {"vx": _tensor(sp["val"]["x"]), "vy": _tensor(sp["val"]["t"])}
+    rates: list[float] = []
+    orig = torch.optim.Adam.step
+
+    def spy(self, *a, **k):  # noqa: ANN001, ANN002, ANN003 - a transparent wrapper
+        rates.append(self.param_groups[0]["lr"])
+        return orig(self, *a, **k)
+
+    torch.manual_seed(0)
+    model = Forecaster(cfg)
+    st = TrainSettings(epochs=4, patience=100, min_steps=0)
+    monkeypatch.setattr(torch.optim.Adam, "step", spy)
+    _fit(model, data, st, 1e-3, "float", None, None)
+    assert rates[0] == pytest.approx(1e-3) and rates[-1] < 0.05e-3
+    assert all(b <= a + 1e-12 for a, b in zip(rates, rates[1:], strict=False))

@@ -34,10 +34,11 @@ from qtdeploy.cli.output import emit, stderr, stdout
 @click.option("--ffn", type=int, default=None, help="Feed-forward width (default: 4 x d_model).")
 @click.option(
     "--epochs",
-    type=int,
-    default=30,
-    show_default=True,
-    help="Per phase (float, float at the QAT rate, then QAT), early-stopped on validation.",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Per phase (float, float at the QAT rate, then QAT), early-stopped on validation. Default: 30, "
+    "and more on short series so that each phase makes at least 1500 optimiser steps; an explicit N "
+    "runs at most N.",
 )
 @click.option("--threads", type=int, default=1, show_default=True, help="CPU threads for torch.")
 @click.option(
@@ -123,7 +124,9 @@ def command(
                 tasks[phase] = bar.add_task(f"{phase} epochs", total=total, val="")
             bar.update(tasks[phase], completed=epoch, val=f"val rmse {val:.4f} (normalised)")
 
-        st = TrainSettings(epochs=epochs, threads=threads, scheme=scaling)
+        st = TrainSettings(threads=threads, scheme=scaling)
+        if epochs is not None:  # the user's count, exactly: no step floor
+            st.epochs, st.min_steps = epochs, 0
         result = train(series, config, st, progress)
     from qtdeploy.model.baselines import baselines
     from qtdeploy.model.evaluate import advice
