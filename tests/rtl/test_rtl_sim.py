@@ -49,3 +49,20 @@ def test_golden_and_random_windows(wdb, tmp_path):
 def test_golden_and_random_windows_slow(wdb, tmp_path):
     res = _run(*wdb, n_random=16, tmp_path=tmp_path)
     (tmp_path / "cycles.json").write_text(json.dumps(res))
+
+
+HOST_CASES = sorted(
+    p.parent for p in (config.vectors_case(12, 32, 4).parent.parent / "host").glob("*/model.qtb")
+)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", HOST_CASES, ids=lambda p: p.name)
+def test_host_cases_slow(case, tmp_path):
+    """protocol/vectors/host (horizon 3, one feature, window-relative host scaling) on the RTL too."""
+    from qtdeploy.formats import blob as fmt
+
+    cfg = config.from_blob(fmt.load(case / "model.qtb"))
+    assert cfg.horizon > 1
+    res = sim.run(cfg, case, random_windows=4, seed=7, test_dir=tmp_path / "run")
+    assert res["windows"] == 8 and len(set(res["cycles"])) == 1
