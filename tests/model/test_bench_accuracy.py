@@ -73,3 +73,16 @@ def test_the_benchmark_runs_and_checks_its_targets(tmp_path: Path) -> None:
     assert f"({res['8']['rmse'] / res['persistence']['rmse']:.3f})" in line
     assert f"({res['4']['rmse'] / res['8']['rmse']:.3f})" in line
     assert "emulated" in proc.stdout and "measured" in proc.stdout
+
+
+def test_the_readme_table_is_the_committed_run() -> None:
+    """README's accuracy table is bench/accuracy.py's table of bench/accuracy-results.json, verbatim."""
+    accuracy = load_script(BENCH / "accuracy.py")
+    results = json.loads((BENCH / "accuracy-results.json").read_text())
+    readme = (repo_root() / "README.md").read_text()
+    first = readme.index("| series | persistence |")
+    order = [ln.split(" | ")[0][2:] for ln in readme[first:].splitlines()[2:] if ln.startswith("| ")]
+    order = order[: len(results)]
+    assert set(order) == set(results)
+    table = accuracy.table({k: results[k] for k in order}, ["8", "6", "4", "w4a8"])
+    assert table in readme

@@ -50,12 +50,12 @@ from qtdeploy.cli.output import emit, stderr, stdout
 @click.option(
     "--scaling",
     type=click.Choice(["last", "diff", "auto", "global"]),
-    default="last",
+    default="auto",
     show_default=True,
-    help="Host scaling: 'last' = inputs relative to each window's last reading, forecast = last "
+    help="Host scaling: 'auto' = pre-train under 'last' and 'diff', keep the one that validates better "
+    "(the blob records which); 'last' = inputs relative to each window's last reading, forecast = last "
     "reading + predicted change (robust to trends and level shifts); 'diff' = step-to-step changes "
-    "(finer on smooth series); 'auto' = pre-train both, keep the one that validates better (the blob "
-    "records which); 'global' = one mean/std (clips data that leaves the training range).",
+    "(finer on smooth series); 'global' = one mean/std (clips data that leaves the training range).",
 )
 @click.option(
     "--out",
