@@ -39,7 +39,7 @@ from qtdeploy.model.baselines import baselines  # noqa: E402
 from qtdeploy.model.config import ModelConfig  # noqa: E402
 from qtdeploy.model.evaluate import evaluate  # noqa: E402
 from qtdeploy.train import export as E  # noqa: E402
-from qtdeploy.train.qat import TrainSettings, train  # noqa: E402
+from qtdeploy.train.qat import AUTO_SCHEMES, TrainSettings, train  # noqa: E402
 from qtdeploy.train.quant import QuantOptions  # noqa: E402
 
 PAPER_CONFIGS = [(6, 64), (12, 64), (12, 32)]  # (window, d_model); the paper pairs them with 8, 6, 4 bits
@@ -97,15 +97,24 @@ def run_config(
     for seed in range(seeds):
         sst = replace(st, seed=seed)
         t0 = time.time()
-        fl = train(series, ModelConfig.uniform(window=window, features=m, d_model=d_model, bits=None), sst)
+        # one float model per scheme; with "auto" the float row is the one that validates better,
+        # and each width picks its scheme by its own quantised model's validation (as `train`)
+        fcfg = ModelConfig.uniform(window=window, features=m, d_model=d_model, bits=None)
+        schemes = AUTO_SCHEMES if st.scheme == "auto" else (st.scheme,)
+        floats = {sc: train(series, fcfg, replace(sst, scheme=sc)) for sc in schemes}
+        fl = min(floats.values(), key=lambda r: r.metrics["float_val"])
         runs.setdefault("float", []).append(
             {"rmse": fl.metrics["float"]["rmse"], "seconds": time.time() - t0, "scheme": fl.norm.scheme}
         )
+        states = {sc: r.model.state_dict() for sc, r in floats.items()}
         for spec in bits_list:
             bits, act = parse_bits(spec)
             cfg = ModelConfig.uniform(window=window, features=m, d_model=d_model, bits=bits, act_bits=act)
             t0 = time.time()
-            res = train(series, cfg, replace(sst, scheme=fl.norm.scheme), float_state=fl.model.state_dict())
+            if st.scheme == "auto":
+                res = train(series, cfg, sst, float_states=states)
+            else:
+                res = train(series, cfg, sst, float_state=states[st.scheme])
             secs = time.time() - t0
             im = E.export(
                 res.model, {"norm": res.norm.to_dict(), "features": series.features, "target": series.target}
@@ -117,6 +126,7 @@ def run_config(
                     "seconds": secs,
                     "size_bytes": blob_size(im),
                     "clipped": r["clipped_inputs"],
+                    "scheme": res.norm.scheme,
                 }
             )
             print(

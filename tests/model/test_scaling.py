@@ -152,3 +152,21 @@ def test_the_learning_rate_decays_to_its_floor_over_a_phase(monkeypatch: pytest.
     _fit(model, data, st, 1e-3, "float", None, None)
     assert rates[0] == pytest.approx(1e-3) and rates[-1] < 0.05e-3
     assert all(b <= a + 1e-12 for a, b in zip(rates, rates[1:], strict=False))
+
+
+def test_auto_keeps_the_scheme_whose_shipped_model_validates_best() -> None:
+    """``auto`` trains both schemes through QAT and keeps the quantised model that validates best
+    (not the better float model: what validates best in float need not quantise best)."""
+    s = _trend_series()
+    cfg = ModelConfig.uniform(window=12, features=1, d_model=8, bits=4)
+    res = train(s, cfg, TrainSettings(epochs=2, patience=2, min_steps=0, scheme="auto"))
+    validated = res.metrics["schemes_validated"]
+    assert set(validated) == {"last", "diff"}
+    assert res.norm.scheme == min(validated, key=validated.get)
+    assert res.metrics["qat_val"] == pytest.approx(validated[res.norm.scheme], abs=1e-6)
+    # and the shipped model is the one measured: its test RMSE, recomputed from the export
+    im = E.export(res.model, {"norm": res.norm.to_dict(), "features": s.features, "target": s.target})
+    assert evaluate(im, s, "test")["rmse"] == pytest.approx(res.metrics["qat"]["rmse"], rel=1e-3)
+    # a float run picks by the float validation alone, and says nothing of schemes it did not ship
+    fl = train(s, replace(cfg, bits=None), TrainSettings(epochs=1, patience=1, min_steps=0, scheme="auto"))
+    assert fl.norm.scheme in ("last", "diff") and "schemes_validated" not in fl.metrics

@@ -52,8 +52,8 @@ from qtdeploy.cli.output import emit, stderr, stdout
     type=click.Choice(["last", "diff", "auto", "global"]),
     default="auto",
     show_default=True,
-    help="Host scaling: 'auto' = pre-train under 'last' and 'diff', keep the one that validates better "
-    "(the blob records which); 'last' = inputs relative to each window's last reading, forecast = last "
+    help="Host scaling: 'auto' = train under 'last' and under 'diff', keep the model that validates "
+    "better after quantisation (the blob records which); 'last' = inputs relative to each window's last reading, forecast = last "
     "reading + predicted change (robust to trends and level shifts); 'diff' = step-to-step changes "
     "(finer on smooth series); 'global' = one mean/std (clips data that leaves the training range).",
 )

@@ -135,7 +135,8 @@ class Norm:
       ``z[t] = (x[t] - x[t-1]) / x_scale`` (``z[0] = 0``), the output as for ``"last"``. Finer
       input steps on smooth series (seattle-temps, 8-bit: 0.195 against 0.224 for ``"last"``), but
       worse on cycles that need the level within the window (sunspots 18.6 against 16.4).
-      ``train --scaling auto`` pre-trains both and keeps the one that validates better.
+      ``train --scaling auto`` (the default) trains both and keeps the quantised model that
+      validates better.
 
     The integer model is unchanged by the scheme: it runs on the host, in floats, before
     ``quantise_input`` and after de-quantisation.
