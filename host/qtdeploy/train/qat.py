@@ -118,20 +118,29 @@ def _fit(
     return best
 
 
-def _persistence_fallback(
-    model: Forecaster, data: dict[str, torch.Tensor], best: float, norm: D.Norm
-) -> bool:
-    """Zero the head when the quantised model does not beat persistence on validation.
+#: how many standard errors of the per-window difference in squared error a quantised model must
+#: beat persistence by on validation to ship (see _persistence_fallback)
+FALLBACK_MARGIN_SE = 2.0
+
+
+def _persistence_fallback(model: Forecaster, data: dict[str, torch.Tensor], norm: D.Norm) -> bool:
+    """Zero the head unless the quantised model beats persistence on validation by more than noise.
 
     With a residual scheme an all-zero head is exactly "repeat the last reading", in the integer
     model too (its output is 0), so a series where nothing beats persistence (a random walk, a
-    noisy flow) ships persistence rather than a model that lost on validation. Returns whether it
-    fell back.
+    noisy flow) ships persistence rather than a model that lost on validation. "Beats" means the
+    mean per-window squared error is lower by more than ``FALLBACK_MARGIN_SE`` standard errors: on
+    a random walk, picking the best of several epochs (and of two schemes) finds a model a hair
+    ahead on validation by chance, which is then a hair behind on test (water-flow and brent-oil,
+    1.0002 x and 1.00002 x of persistence, before this margin). Returns whether it fell back.
     """
     if norm.scheme == "global" or norm.target_index < 0:
         return False
-    persistence = float(torch.sqrt(torch.mean(data["vy"] ** 2)))
-    if best < persistence:
+    err_model = ((_predict(model, data["vx"]) - data["vy"]) ** 2).mean(dim=1).double()
+    diff = err_model - (data["vy"] ** 2).mean(dim=1).double()  # persistence outputs 0
+    n = len(diff)
+    se = float(diff.std()) / n**0.5 if n > 1 else float("inf")
+    if float(diff.mean()) + FALLBACK_MARGIN_SE * se < 0:
         return False
     with torch.no_grad():
         model.head.weight.zero_()
@@ -247,7 +256,9 @@ def train(
         model.start_qat(calib)
         metrics["qat_start"] = test_scores(model, norm, splits)
         best = _fit(model, data, st, st.qat_lr, "qat", progress, teacher)
-        metrics["persistence_fallback"] = _persistence_fallback(model, data, best, norm)
+        metrics["persistence_fallback"] = _persistence_fallback(model, data, norm)
+        if metrics["persistence_fallback"]:  # what ships is persistence: validate that
+            best = float(torch.sqrt(torch.mean(data["vy"] ** 2)))
         metrics["qat"] = test_scores(model, norm, splits)
         metrics["qat_val"] = best
         return best, metrics, model, norm, splits
