@@ -29,6 +29,8 @@ const qtd_board_t fb_board = QTD_BOARD_INIT;
 
 static uint8_t *g_flash, *g_base;
 static uint8_t g_dirty[MAX_SECTORS];
+static uint16_t g_dirty_list[MAX_SECTORS]; /* the sectors marked in g_dirty, in the order written */
+static unsigned g_n_dirty;
 static uint8_t g_arena[QTD_MODEL_ARENA_SIZE];
 static uint64_t g_now;
 static uint8_t g_in[FB_MAX_BURST * (QTD_LINK_MAX_ENCODED + 1u + JUNK_ROOM)];
@@ -52,7 +54,11 @@ static void on_write(nor_model_t *m, uint32_t addr, uint32_t len) {
     }
     for (uint32_t s = addr / fb_board.sector_size; len != 0 && s <= (addr + len - 1u) / fb_board.sector_size;
          s++) {
-        g_dirty[s < MAX_SECTORS ? s : MAX_SECTORS - 1u] = 1;
+        uint32_t d = s < MAX_SECTORS ? s : MAX_SECTORS - 1u;
+        if (!g_dirty[d]) {
+            g_dirty[d] = 1;
+            g_dirty_list[g_n_dirty++] = (uint16_t)d;
+        }
     }
 }
 
@@ -228,13 +234,12 @@ const uint8_t *fb_flash(void) {
 }
 
 void fb_reset(void) {
-    for (uint32_t s = 0; s < MAX_SECTORS; s++) {
-        if (g_dirty[s]) {
-            uint32_t at = s * fb_board.sector_size;
-            memcpy(g_flash + at, g_base + at, fb_board.sector_size);
-            g_dirty[s] = 0;
-        }
+    for (unsigned i = 0; i < g_n_dirty; i++) {
+        uint32_t at = g_dirty_list[i] * fb_board.sector_size;
+        memcpy(g_flash + at, g_base + at, fb_board.sector_size);
+        g_dirty[g_dirty_list[i]] = 0;
     }
+    g_n_dirty = 0;
     power_on();
 }
 
@@ -313,5 +318,6 @@ void fb_setup(const char *base_dir) {
     }
     memcpy(g_base, g_flash, fb_board.flash_size);
     memset(g_dirty, 0, sizeof g_dirty);
+    g_n_dirty = 0;
     power_on();
 }
