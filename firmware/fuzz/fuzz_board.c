@@ -38,6 +38,7 @@ static size_t g_in_len, g_in_pos;
 static uint8_t g_out[OUT_CAP];
 static size_t g_out_len;
 static bool g_out_overflow;
+static bool g_trace_baud; /* QTD_FUZZ_TRACE: each rate change on stderr (the replay test reads them) */
 static fb_result_t g_res;
 static size_t g_write_at[FB_MAX_WRITES]; /* output offset when each write happened */
 
@@ -73,6 +74,11 @@ void hal_wake_by(uint64_t t_us) {
     (void)t_us;
 }
 bool hal_uart_set_baud(uint32_t baud) {
+    static uint32_t last;
+    if (g_trace_baud && baud != last) {
+        fprintf(stderr, "fuzz_cmd: UART at %u baud\n", (unsigned)baud);
+    }
+    last = baud;
     return baud != 0;
 }
 size_t hal_uart_read(uint8_t *buf, size_t cap) {
@@ -296,6 +302,7 @@ static void write_region(const qtd_region_t *r, const uint8_t *data, uint32_t le
 }
 
 void fb_setup(const char *base_dir) {
+    g_trace_baud = getenv("QTD_FUZZ_TRACE") != NULL;
     g_flash = malloc(fb_board.flash_size);
     g_base = malloc(fb_board.flash_size);
     if (g_flash == NULL || g_base == NULL || fb_board.flash_size / fb_board.sector_size > MAX_SECTORS) {

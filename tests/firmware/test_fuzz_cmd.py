@@ -92,6 +92,11 @@ def test_fuzz_cmd_replays_committed_inputs(fuzz_build: Path):
     # the seeds reach the success paths they were written for (fuzz/make_seeds.py)
     for line in ("command 0x20 len 76 -> OK", "command 0x41 len 52 -> OK", "command 0x44 len 0 -> OK"):
         assert line in proc.stderr, line
+    # SET_BAUD's revert (link.md 7.3): 1.2 s of silence drops the unconfirmed 3 Mbaud rate for the
+    # boot rate; a good frame within 50 ms keeps 115200
+    seed = proc.stderr[proc.stderr.index(str(CORPUS / "baud_revert")) :]
+    rates = re.findall(r"UART at (\d+) baud", seed[: seed.index("Executed ")])
+    assert rates[-3:] == ["3000000", "921600", "115200"], seed[:2000]
 
 
 @pytest.mark.slow
