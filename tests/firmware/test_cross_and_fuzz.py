@@ -79,6 +79,7 @@ def test_fuzz_heatshrink_decoder_briefly(run_fuzzer, record_property):
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(0)  # hours: pyproject's 900 s would kill it; libFuzzer's -timeout catches a hang
 @pytest.mark.parametrize("name", ["fuzz_frame", "fuzz_codec"])
 def test_fuzz_ten_million(run_fuzzer, name):
     """-m slow: 10 M inputs each, clean."""

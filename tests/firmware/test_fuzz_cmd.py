@@ -100,6 +100,7 @@ def test_fuzz_cmd_replays_committed_inputs(fuzz_build: Path):
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(0)  # hours: pyproject's 900 s would kill it; libFuzzer's -timeout catches a hang
 def test_fuzz_cmd_ten_million(run_fuzzer):
     """-m slow: 10 M inputs through every handler, clean. One process, not -fork (see
     test_cross_and_fuzz.SLOW). Hours: ~600-1300 runs/s on one core of the 2-core CI machine, loaded,

@@ -237,6 +237,7 @@ def test_fuzz_blob_reader_briefly(run_fuzzer):
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(0)  # hours: pyproject's 900 s would kill it; libFuzzer's -timeout catches a hang
 def test_fuzz_blob_ten_million(run_fuzzer):
     """-m slow: 10 M inputs through the blob reader, binder and kernel, clean. One process, not
     -fork (test_cross_and_fuzz.SLOW says why)."""
