@@ -19,7 +19,7 @@
 #include "qtd/sha256.h"
 #include "qtd/slots.h"
 
-#define OUT_CAP     (FB_MAX_OUT * (QTD_LINK_MAX_ENCODED + 1u))
+#define OUT_CAP     (64u * (QTD_LINK_MAX_ENCODED + 1u)) /* bytes: events are short */
 #define JUNK_ROOM   16u
 #define IDLE_POLLS  6u   /* polls after a request is read: queued stream windows run here */
 #define POLL_STEP   200u /* virtual microseconds per idle poll */
@@ -113,7 +113,8 @@ static void power_on(void) {
     }
     board_posix_nor()->on_write = on_write;
     qtd_model_set_arena(g_arena, sizeof g_arena);
-    memset(&g_res, 0, sizeof g_res);
+    g_res.n_out = g_res.n_writes = 0;
+    g_res.rebooted = false;
     qtd_status_t st = qtd_app_init(&fb_board);
     if (st != QTD_ST_OK) {
         fprintf(stderr, "fuzz_cmd: boot failed: %s\n", qtd_status_name(st));
@@ -128,7 +129,8 @@ static void power_on(void) {
 /* Split g_out into frames (the board must only ever send well-formed ones). */
 static void collect(void) {
     if (g_out_overflow) {
-        fprintf(stderr, "fuzz_cmd: invariant: more than %u frames of output for one request\n", FB_MAX_OUT);
+        fprintf(stderr, "fuzz_cmd: invariant: more than %u bytes of output for one exchange\n",
+                (unsigned)OUT_CAP);
         abort();
     }
     size_t start = 0;
@@ -138,9 +140,15 @@ static void collect(void) {
             continue;
         }
         qtd_frame_t f;
-        if (i == start || g_res.n_out >= FB_MAX_OUT ||
-            qtd_frame_decode(g_out + start, i - start, &f) != QTD_FRAME_OK) {
-            fprintf(stderr, "fuzz_cmd: invariant: the board sent a malformed frame or too many\n");
+        if (g_res.n_out >= FB_MAX_OUT) {
+            fprintf(stderr, "fuzz_cmd: invariant: more than %u frames for one exchange\n", FB_MAX_OUT);
+            abort();
+        }
+        qtd_frame_err_t err =
+            i == start ? QTD_FRAME_ERR_SHORT : qtd_frame_decode(g_out + start, i - start, &f);
+        if (err != QTD_FRAME_OK) {
+            fprintf(stderr, "fuzz_cmd: invariant: the board sent a malformed frame (%d, %zu bytes)\n",
+                    (int)err, i - start);
             abort();
         }
         if (f.flags & QTD_FLAG_RESPONSE) { /* the writes before this answer were its request's */
@@ -178,7 +186,8 @@ static void run(unsigned idle_polls, uint32_t step_us) {
 }
 
 static void begin(void) {
-    memset(&g_res, 0, sizeof g_res);
+    g_res.n_out = g_res.n_writes = 0; /* not a memset: out[] and writes[] are filled before read */
+    g_res.rebooted = false;
     g_out_len = 0;
     g_out_overflow = false;
     g_in_len = g_in_pos = 0;
