@@ -19,7 +19,7 @@
 #include "qtd/sha256.h"
 #include "qtd/slots.h"
 
-#define OUT_CAP     (FB_MAX_OUT * (QTD_LINK_MAX_ENCODED + 1u))
+#define OUT_CAP     (64u * (QTD_LINK_MAX_ENCODED + 1u)) /* bytes: events are short */
 #define JUNK_ROOM   16u
 #define IDLE_POLLS  6u   /* polls after a request is read: queued stream windows run here */
 #define POLL_STEP   200u /* virtual microseconds per idle poll */
@@ -29,6 +29,8 @@ const qtd_board_t fb_board = QTD_BOARD_INIT;
 
 static uint8_t *g_flash, *g_base;
 static uint8_t g_dirty[MAX_SECTORS];
+static uint16_t g_dirty_list[MAX_SECTORS]; /* the sectors marked in g_dirty, in the order written */
+static unsigned g_n_dirty;
 static uint8_t g_arena[QTD_MODEL_ARENA_SIZE];
 static uint64_t g_now;
 static uint8_t g_in[FB_MAX_BURST * (QTD_LINK_MAX_ENCODED + 1u + JUNK_ROOM)];
@@ -36,6 +38,7 @@ static size_t g_in_len, g_in_pos;
 static uint8_t g_out[OUT_CAP];
 static size_t g_out_len;
 static bool g_out_overflow;
+static bool g_trace_baud; /* QTD_FUZZ_TRACE: each rate change on stderr (the replay test reads them) */
 static fb_result_t g_res;
 static size_t g_write_at[FB_MAX_WRITES]; /* output offset when each write happened */
 
@@ -52,7 +55,11 @@ static void on_write(nor_model_t *m, uint32_t addr, uint32_t len) {
     }
     for (uint32_t s = addr / fb_board.sector_size; len != 0 && s <= (addr + len - 1u) / fb_board.sector_size;
          s++) {
-        g_dirty[s < MAX_SECTORS ? s : MAX_SECTORS - 1u] = 1;
+        uint32_t d = s < MAX_SECTORS ? s : MAX_SECTORS - 1u;
+        if (!g_dirty[d]) {
+            g_dirty[d] = 1;
+            g_dirty_list[g_n_dirty++] = (uint16_t)d;
+        }
     }
 }
 
@@ -67,6 +74,11 @@ void hal_wake_by(uint64_t t_us) {
     (void)t_us;
 }
 bool hal_uart_set_baud(uint32_t baud) {
+    static uint32_t last;
+    if (g_trace_baud && baud != last) {
+        fprintf(stderr, "fuzz_cmd: UART at %u baud\n", (unsigned)baud);
+    }
+    last = baud;
     return baud != 0;
 }
 size_t hal_uart_read(uint8_t *buf, size_t cap) {
@@ -101,7 +113,8 @@ static void power_on(void) {
     }
     board_posix_nor()->on_write = on_write;
     qtd_model_set_arena(g_arena, sizeof g_arena);
-    memset(&g_res, 0, sizeof g_res);
+    g_res.n_out = g_res.n_writes = 0;
+    g_res.rebooted = false;
     qtd_status_t st = qtd_app_init(&fb_board);
     if (st != QTD_ST_OK) {
         fprintf(stderr, "fuzz_cmd: boot failed: %s\n", qtd_status_name(st));
@@ -116,7 +129,8 @@ static void power_on(void) {
 /* Split g_out into frames (the board must only ever send well-formed ones). */
 static void collect(void) {
     if (g_out_overflow) {
-        fprintf(stderr, "fuzz_cmd: invariant: more than %u frames of output for one request\n", FB_MAX_OUT);
+        fprintf(stderr, "fuzz_cmd: invariant: more than %u bytes of output for one exchange\n",
+                (unsigned)OUT_CAP);
         abort();
     }
     size_t start = 0;
@@ -126,9 +140,15 @@ static void collect(void) {
             continue;
         }
         qtd_frame_t f;
-        if (i == start || g_res.n_out >= FB_MAX_OUT ||
-            qtd_frame_decode(g_out + start, i - start, &f) != QTD_FRAME_OK) {
-            fprintf(stderr, "fuzz_cmd: invariant: the board sent a malformed frame or too many\n");
+        if (g_res.n_out >= FB_MAX_OUT) {
+            fprintf(stderr, "fuzz_cmd: invariant: more than %u frames for one exchange\n", FB_MAX_OUT);
+            abort();
+        }
+        qtd_frame_err_t err =
+            i == start ? QTD_FRAME_ERR_SHORT : qtd_frame_decode(g_out + start, i - start, &f);
+        if (err != QTD_FRAME_OK) {
+            fprintf(stderr, "fuzz_cmd: invariant: the board sent a malformed frame (%d, %zu bytes)\n",
+                    (int)err, i - start);
             abort();
         }
         if (f.flags & QTD_FLAG_RESPONSE) { /* the writes before this answer were its request's */
@@ -166,7 +186,8 @@ static void run(unsigned idle_polls, uint32_t step_us) {
 }
 
 static void begin(void) {
-    memset(&g_res, 0, sizeof g_res);
+    g_res.n_out = g_res.n_writes = 0; /* not a memset: out[] and writes[] are filled before read */
+    g_res.rebooted = false;
     g_out_len = 0;
     g_out_overflow = false;
     g_in_len = g_in_pos = 0;
@@ -228,13 +249,12 @@ const uint8_t *fb_flash(void) {
 }
 
 void fb_reset(void) {
-    for (uint32_t s = 0; s < MAX_SECTORS; s++) {
-        if (g_dirty[s]) {
-            uint32_t at = s * fb_board.sector_size;
-            memcpy(g_flash + at, g_base + at, fb_board.sector_size);
-            g_dirty[s] = 0;
-        }
+    for (unsigned i = 0; i < g_n_dirty; i++) {
+        uint32_t at = g_dirty_list[i] * fb_board.sector_size;
+        memcpy(g_flash + at, g_base + at, fb_board.sector_size);
+        g_dirty[g_dirty_list[i]] = 0;
     }
+    g_n_dirty = 0;
     power_on();
 }
 
@@ -291,6 +311,7 @@ static void write_region(const qtd_region_t *r, const uint8_t *data, uint32_t le
 }
 
 void fb_setup(const char *base_dir) {
+    g_trace_baud = getenv("QTD_FUZZ_TRACE") != NULL;
     g_flash = malloc(fb_board.flash_size);
     g_base = malloc(fb_board.flash_size);
     if (g_flash == NULL || g_base == NULL || fb_board.flash_size / fb_board.sector_size > MAX_SECTORS) {
@@ -313,5 +334,6 @@ void fb_setup(const char *base_dir) {
     }
     memcpy(g_base, g_flash, fb_board.flash_size);
     memset(g_dirty, 0, sizeof g_dirty);
+    g_n_dirty = 0;
     power_on();
 }

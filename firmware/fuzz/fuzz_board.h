@@ -14,7 +14,11 @@
 #include "qtd/board.h"
 #include "qtd/frame.h"
 
-#define FB_MAX_OUT    64u /* frames one exchange may answer with (events included) */
+/* Frames one exchange may answer with, events included: each request of a burst answered once,
+ * each STREAM_DATA adding up to a full queue of results (QTD_STREAM_QUEUE_BYTES / the base
+ * model's 48-byte window = 64; the queue drains while the burst arrives), and room for power
+ * events. Was 64: a burst of 8 STREAM_DATA of 8 windows each (72 frames) aborted the fuzzer. */
+#define FB_MAX_OUT    640u
 #define FB_MAX_WRITES 512u
 #define FB_MAX_BURST  8u /* requests sent back to back in one exchange (a host's window) */
 

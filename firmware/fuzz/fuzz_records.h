@@ -5,7 +5,9 @@
  *   1      1    ctl       bits 0-3: the frame's flags as sent (RESPONSE, COMPRESSED, EVENT,
  *                         RETRY; RETRY also re-uses the previous request's seq);
  *                         REC_SAME_SEQ: re-use the previous seq without RETRY;
- *                         REC_IDLE: 50 ms of board time pass before the request;
+ *                         REC_IDLE: 50 ms of board time pass before the request (1.2 s
+ *                         when the wire byte is WIRE_LONG_IDLE alone: past the 1 s after which
+ *                         the board drops a SET_BAUD rate that no good frame confirmed);
  *                         REC_FIXUP: the harness makes the fields a fuzzer cannot guess right
  *                         (SLOT_COMMIT hashes of the flash, INFER/STREAM_DATA counts, the next
  *                         window number, FLASH_WRITE raw_length) agree with the rest
@@ -38,10 +40,11 @@
 #define REC_BURST    0x80u
 #define REC_MAX_LEN  QTD_LINK_MAX_PAYLOAD
 
-#define WIRE_VERSION 0x01u
-#define WIRE_LENGTH  0x02u
-#define WIRE_JUNK    0x04u
-#define WIRE_STATUS  0x08u
+#define WIRE_VERSION   0x01u
+#define WIRE_LENGTH    0x02u
+#define WIRE_JUNK      0x04u
+#define WIRE_STATUS    0x08u
+#define WIRE_LONG_IDLE 0x10u /* with REC_IDLE and no other wire bit: see above */
 
 typedef struct {
     uint8_t command, ctl, wire;

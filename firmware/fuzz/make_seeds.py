@@ -20,7 +20,7 @@ from qtdeploy._protocol import Command as C  # noqa: E402
 from qtdeploy.ops.compress import heatshrink_encode  # noqa: E402
 
 RETRY, SAME_SEQ, IDLE, FIXUP, BURST = 0x08, 0x10, 0x20, 0x40, 0x80
-WIRE_VERSION, WIRE_LENGTH, WIRE_JUNK, WIRE_STATUS = 0x01, 0x02, 0x04, 0x08
+WIRE_VERSION, WIRE_LENGTH, WIRE_JUNK, WIRE_STATUS, WIRE_LONG_IDLE = 0x01, 0x02, 0x04, 0x08, 0x10
 RESPONSE, COMPRESSED, EVENT = 0x01, 0x02, 0x04
 SLOT_B_BIT, SLOT_B_BLOB, SLOT_A_BIT, SECTOR = 0x200000, 0x300000, 0x000000, 0x10000
 IN_COUNT = 12 * 4  # w12_d32_b2: window 12 x 4 features
@@ -59,6 +59,13 @@ SEEDS: dict[str, list[bytes]] = {
         rec(C.RESET, b"\0"),
         hello(256, 1),
         rec(0x7F),
+    ],
+    "baud_revert": [  # a rate no good frame confirms within 1 s is dropped (link.md 7.3)
+        hello(),
+        rec(C.SET_BAUD, struct.pack("<I", 3_000_000)),
+        rec(C.PING, b"late", IDLE, WIRE_LONG_IDLE),
+        rec(C.SET_BAUD, struct.pack("<I", 115200)),
+        rec(C.PING, b"in time", IDLE),
     ],
     "info": [
         rec(C.FLASH_INFO),

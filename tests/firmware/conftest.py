@@ -39,24 +39,27 @@ class FuzzRun:
     features: int
     exec_s: int
     seed_edges: int  # coverage after the seeds alone (libFuzzer's INITED line)
+    seconds: int  # wall time, libFuzzer's own count ("Done N runs in S second(s)"; 0 with -fork)
     stderr: str
 
 
 def parse_fuzz(stderr: str) -> FuzzRun:
     """Runs from libFuzzer's closing "Done N runs" line (with -fork: "fuzzed for N iterations"),
-    coverage from its last status line."""
+    coverage and speed from its last status line ("exec/s: N", or "exec/s N" with -fork)."""
     runs = re.findall(r"Done (\d+) runs", stderr) or re.findall(
         r"fuzzed for (\d+) iterations", stderr
     )  # -fork
     cov = re.findall(r"cov: (\d+) ft: (\d+)", stderr)
-    speed = re.findall(r"exec/s: (\d+)", stderr)
+    speed = re.findall(r"exec/s:? (\d+)", stderr)
     inited = re.findall(r"INITED cov: (\d+)", stderr)
+    wall = re.findall(r"Done \d+ runs in (\d+) second", stderr)
     return FuzzRun(
         int(runs[-1]) if runs else 0,
         int(cov[-1][0]) if cov else 0,
         int(cov[-1][1]) if cov else 0,
         int(speed[-1]) if speed else 0,
         int(inited[0]) if inited else 0,
+        int(wall[-1]) if wall else 0,
         stderr,
     )
 
@@ -102,16 +105,19 @@ def run_fuzzer(fuzz_build: Path, tmp_path: Path):
             (corpus / seed).write_bytes(data)
         limit = [f"-runs={runs}"] if runs is not None else [f"-max_total_time={seconds}"]
         env = {**os.environ, "QTD_FUZZ_BASE": str(fuzz_build / "base")}
-        fuzz = subprocess.run(
-            [str(fuzz_build / name), *limit, f"-max_len={max_len}", *args, str(corpus)],
-            capture_output=True,
-            text=True,
-            timeout=None if runs is not None else 120 + seconds,
-            cwd=tmp_path,
-            env=env,
-        )
-        assert fuzz.returncode == 0, fuzz.stderr[-4000:]
-        return parse_fuzz(fuzz.stderr)
+        log = tmp_path / f"{name}.log"  # libFuzzer's output as it runs: `tail -f` a long one
+        with log.open("w") as err:
+            fuzz = subprocess.run(
+                [str(fuzz_build / name), *limit, f"-max_len={max_len}", *args, str(corpus)],
+                stdout=err,
+                stderr=subprocess.STDOUT,
+                timeout=None if runs is not None else 120 + seconds,
+                cwd=tmp_path,
+                env=env,
+            )
+        stderr = log.read_text(errors="replace")
+        assert fuzz.returncode == 0, f"{log} (crash input beside it):\n{stderr[-4000:]}"
+        return parse_fuzz(stderr)
 
     return run
 

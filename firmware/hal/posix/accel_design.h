@@ -27,6 +27,7 @@ typedef struct {
     uint8_t tab[ACCEL_N_TENSORS];    /* role (canonical order) -> table index */
     accel_bram_t lut;
     uint32_t lut_len; /* the highest entry written since entry 0, + 1 (rtl/README.md) */
+    int64_t *work;    /* the engine's activations, sized at parse (not allocated per inference) */
 } accel_design_t;
 
 /* Parse a descriptor (accel_model.h) whose ABI string must hash to abi, and allocate the

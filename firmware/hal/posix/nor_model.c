@@ -160,9 +160,13 @@ void nor_model_xfer(nor_model_t *m, const uint8_t *cmd, size_t cmd_len, const ui
             }
             break;
         case QTD_NOR_READ: {
-            uint32_t a = addr24(cmd);
-            for (size_t i = 0; i < in_len; i++) {
-                in[i] = m->mem[(a + i) % m->size]; /* reads wrap at the end of the array */
+            /* reads wrap at the end of the array: in pieces up to the end, then from 0 */
+            size_t a = addr24(cmd) % m->size;
+            for (size_t done = 0; done < in_len;) {
+                size_t n = in_len - done < m->size - a ? in_len - done : m->size - a;
+                memcpy(in + done, m->mem + a, n);
+                done += n;
+                a = 0;
             }
             break;
         }
