@@ -111,10 +111,7 @@ def run_config(
             bits, act = parse_bits(spec)
             cfg = ModelConfig.uniform(window=window, features=m, d_model=d_model, bits=bits, act_bits=act)
             t0 = time.time()
-            if st.scheme == "auto":
-                res = train(series, cfg, sst, float_states=states)
-            else:
-                res = train(series, cfg, sst, float_state=states[st.scheme])
+            res = train(series, cfg, sst, float_states=states)
             secs = time.time() - t0
             im = E.export(
                 res.model, {"norm": res.norm.to_dict(), "features": series.features, "target": series.target}
@@ -274,9 +271,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--ablation", action="store_true", help="Compare QAT choices at 4 bits on (12, 32).")
     ap.add_argument("--json", default=None, help="Also write the results here.")
     args = ap.parse_args(argv)
-    st = TrainSettings(threads=args.threads, scheme=args.scaling)
-    if args.epochs is not None:
-        st.epochs, st.min_steps = args.epochs, 0
+    st = TrainSettings.for_epochs(args.epochs, threads=args.threads, scheme=args.scaling)
     bits_list = args.bits.split(",")
     results: dict[str, dict] = {}
     t0 = time.time()

@@ -97,6 +97,12 @@ void hal_uart_write(const uint8_t *buf, size_t len) {
 }
 
 /* ---- lifecycle ---------------------------------------------------------------------------- */
+/* Not a memset: out[] and writes[] are filled before they are read (15 KB per exchange). */
+static void clear_result(void) {
+    g_res.n_out = g_res.n_writes = 0;
+    g_res.rebooted = false;
+}
+
 static void power_on(void) {
     board_posix_options_t opt = {NULL,
                                  0,
@@ -113,8 +119,7 @@ static void power_on(void) {
     }
     board_posix_nor()->on_write = on_write;
     qtd_model_set_arena(g_arena, sizeof g_arena);
-    g_res.n_out = g_res.n_writes = 0;
-    g_res.rebooted = false;
+    clear_result();
     qtd_status_t st = qtd_app_init(&fb_board);
     if (st != QTD_ST_OK) {
         fprintf(stderr, "fuzz_cmd: boot failed: %s\n", qtd_status_name(st));
@@ -186,8 +191,7 @@ static void run(unsigned idle_polls, uint32_t step_us) {
 }
 
 static void begin(void) {
-    g_res.n_out = g_res.n_writes = 0; /* not a memset: out[] and writes[] are filled before read */
-    g_res.rebooted = false;
+    clear_result();
     g_out_len = 0;
     g_out_overflow = false;
     g_in_len = g_in_pos = 0;

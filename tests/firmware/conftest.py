@@ -103,7 +103,10 @@ def run_fuzzer(fuzz_build: Path, tmp_path: Path):
         corpus.mkdir(exist_ok=True)
         for seed, data in seeds.items():
             (corpus / seed).write_bytes(data)
-        limit = [f"-runs={runs}"] if runs is not None else [f"-max_total_time={seconds}"]
+        # a counted (long, -m slow) run also prints libFuzzer's closing statistics
+        limit = (
+            [f"-runs={runs}", "-print_final_stats=1"] if runs is not None else [f"-max_total_time={seconds}"]
+        )
         env = {**os.environ, "QTD_FUZZ_BASE": str(fuzz_build / "base")}
         log = tmp_path / f"{name}.log"  # libFuzzer's output as it runs: `tail -f` a long one
         with log.open("w") as err:

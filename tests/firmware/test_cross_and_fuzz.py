@@ -46,9 +46,8 @@ def test_arm_build_fits(fw_build, record_property, pytestconfig):
 # that stops running or stops exploring falls below them.
 FRAME_MIN_RUNS, FRAME_MIN_EDGES = 20_000, 35
 CODEC_MIN_RUNS, CODEC_MIN_EDGES = 5_000, 60
-# -m slow: one process, not -fork: on a 2-core machine shared with other work a second job only
+# -m slow runs one process, not -fork: on a 2-core machine shared with other work a second job only
 # competes for the same core, and one process stops at exactly -runs with "Done N runs".
-SLOW = ("-print_final_stats=1",)
 PING = bytes.fromhex("0201010303040202076f6bf05c3d3400")
 
 
@@ -84,6 +83,6 @@ def test_fuzz_heatshrink_decoder_briefly(run_fuzzer, record_property):
 def test_fuzz_ten_million(run_fuzzer, name):
     """-m slow: 10 M inputs each, clean."""
     seeds = {"ping": PING} if name == "fuzz_frame" else {"zeros": b"\x00\xff\x0f" + bytes(64)}
-    r = run_fuzzer(name, seeds, max_len=9000 if name == "fuzz_frame" else 8192, runs=10_000_000, args=SLOW)
+    r = run_fuzzer(name, seeds, max_len=9000 if name == "fuzz_frame" else 8192, runs=10_000_000)
     print(f"\n{name}: {r.runs} runs in {r.seconds} s ({r.exec_s}/s), {r.edges} edges")
     assert r.runs >= 10_000_000

@@ -103,8 +103,8 @@ def test_fuzz_cmd_replays_committed_inputs(fuzz_build: Path):
 @pytest.mark.timeout(0)  # hours: pyproject's 900 s would kill it; libFuzzer's -timeout catches a hang
 def test_fuzz_cmd_ten_million(run_fuzzer):
     """-m slow: 10 M inputs through every handler, clean. One process, not -fork (see
-    test_cross_and_fuzz.SLOW). Hours: ~600-1300 runs/s on one core of the 2-core CI machine, loaded,
+    test_cross_and_fuzz). Hours: ~600-1300 runs/s on one core of the 2-core CI machine, loaded,
     once the corpus holds the deep inputs (they hash, load models and infer)."""
-    r = run_fuzzer("fuzz_cmd", _seeds(), max_len=12000, runs=10_000_000, args=("-print_final_stats=1",))
+    r = run_fuzzer("fuzz_cmd", _seeds(), max_len=12000, runs=10_000_000)
     print(f"\nfuzz_cmd: {r.runs} runs in {r.seconds} s ({r.exec_s}/s), {r.edges} edges")
     assert r.runs >= 10_000_000

@@ -241,8 +241,8 @@ def test_fuzz_blob_reader_briefly(run_fuzzer):
 @pytest.mark.timeout(0)  # hours: pyproject's 900 s would kill it; libFuzzer's -timeout catches a hang
 def test_fuzz_blob_ten_million(run_fuzzer):
     """-m slow: 10 M inputs through the blob reader, binder and kernel, clean. One process, not
-    -fork (test_cross_and_fuzz.SLOW says why)."""
+    -fork (test_cross_and_fuzz says why)."""
     seeds = {"b2": (MODEL.parent.parent / "w12_d32_b2" / "model.qtb").read_bytes()}
-    r = run_fuzzer("fuzz_blob", seeds, max_len=20000, runs=10_000_000, args=("-print_final_stats=1",))
+    r = run_fuzzer("fuzz_blob", seeds, max_len=20000, runs=10_000_000)
     print(f"\nfuzz_blob: {r.runs} runs in {r.seconds} s ({r.exec_s}/s), {r.edges} edges")
     assert r.runs >= 10_000_000

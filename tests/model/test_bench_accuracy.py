@@ -6,6 +6,7 @@ The series are data files of the ``bench`` extra (statsmodels, river; installed 
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import subprocess
 import sys
@@ -19,7 +20,7 @@ from support.scripts import load_script
 
 pytest.importorskip("torch")
 for _pkg in ("statsmodels", "river", "vega_datasets"):
-    if __import__("importlib").util.find_spec(_pkg) is None:
+    if importlib.util.find_spec(_pkg) is None:
         pytest.skip(f"{_pkg} is not installed: pip install 'qtdeploy[train,bench]'", allow_module_level=True)
 
 BENCH = repo_root() / "bench"

@@ -12,6 +12,7 @@ import json
 
 import pytest
 
+from qtdeploy.paths import protocol_dir
 from qtdeploy.rtl import config, sim
 
 FAST = [(12, 32, 4)]
@@ -51,9 +52,7 @@ def test_golden_and_random_windows_slow(wdb, tmp_path):
     (tmp_path / "cycles.json").write_text(json.dumps(res))
 
 
-HOST_CASES = sorted(
-    p.parent for p in (config.vectors_case(12, 32, 4).parent.parent / "host").glob("*/model.qtb")
-)
+HOST_CASES = sorted(p.parent for p in (protocol_dir() / "vectors" / "host").glob("*/model.qtb"))
 
 
 @pytest.mark.slow

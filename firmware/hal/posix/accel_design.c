@@ -75,7 +75,7 @@ static const char *const k_roles[ACCEL_N_TENSORS] = {
  * whole process and records every comparison, and the descriptor is parsed at each boot of the
  * command fuzzer's board (fuzz/fuzz_cmd.c): a fifth of its time, and descriptor keys in the
  * dictionary it mutates commands with. */
-static bool starts_with(const char *s, const char *lit, size_t n) {
+bool accel_starts_with(const char *s, const char *lit, size_t n) {
     for (size_t i = 0; i < n; i++) {
         if (s[i] != lit[i]) {
             return false;
@@ -95,7 +95,7 @@ static bool map_names(const char *s, const char *end) {
         G->tab[i] = (uint8_t)i;
     }
     const char *p = s;
-    while (p + 6 <= end && !((p == s || p[-1] == '|') && starts_with(p, "names=", 6))) {
+    while (p + 6 <= end && !((p == s || p[-1] == '|') && accel_starts_with(p, "names=", 6))) {
         p++;
     }
     if (p + 6 > end) {
@@ -110,7 +110,7 @@ static bool map_names(const char *s, const char *end) {
         }
         unsigned role = 0;
         while (role < ACCEL_N_TENSORS && !(strlen(k_roles[role]) == (size_t)(q - p) &&
-                                           starts_with(p, k_roles[role], (size_t)(q - p)))) {
+                                           accel_starts_with(p, k_roles[role], (size_t)(q - p)))) {
             role++;
         }
         if (role == ACCEL_N_TENSORS || seen[role] || (i + 1 < ACCEL_N_TENSORS && (q >= end || *q != ','))) {
@@ -126,7 +126,7 @@ static bool map_names(const char *s, const char *end) {
 static const char *field(const char *s, const char *end, const char *key, uint32_t *out) {
     size_t n = strlen(key);
     for (const char *p = s; p + n < end; p++) {
-        if ((p == s || p[-1] == '|') && starts_with(p, key, n) && p[n] == '=') {
+        if ((p == s || p[-1] == '|') && accel_starts_with(p, key, n) && p[n] == '=') {
             *out = (uint32_t)strtoul(p + n + 1, NULL, 10);
             return p;
         }
@@ -138,7 +138,7 @@ static const char *field(const char *s, const char *end, const char *key, uint32
 static unsigned widths(const char *s, const char *end, const char *key, accel_bram_t *out, unsigned max) {
     size_t n = strlen(key);
     const char *p = s;
-    while (p + n < end && !((p == s || p[-1] == '|') && starts_with(p, key, n) && p[n] == '=')) {
+    while (p + n < end && !((p == s || p[-1] == '|') && accel_starts_with(p, key, n) && p[n] == '=')) {
         p++;
     }
     if (p + n >= end) {
@@ -193,12 +193,12 @@ static bool parse(const char *d, size_t len, uint32_t abi, char *err, size_t err
     const char *end = d + len;
     const char *abi_s = NULL;
     for (const char *p = d; p + strlen(ABI_PREFIX) <= end; p++) {
-        if (starts_with(p, ABI_PREFIX, strlen(ABI_PREFIX))) {
+        if (accel_starts_with(p, ABI_PREFIX, strlen(ABI_PREFIX))) {
             abi_s = p;
             break;
         }
     }
-    if (len < strlen(DESIGN_PREFIX) || !starts_with(d, DESIGN_PREFIX, strlen(DESIGN_PREFIX)) ||
+    if (len < strlen(DESIGN_PREFIX) || !accel_starts_with(d, DESIGN_PREFIX, strlen(DESIGN_PREFIX)) ||
         abi_s == NULL) {
         return refuse(err, err_len, "not a qtdeploy-sim-design/1 string");
     }

@@ -37,5 +37,7 @@ bool accel_design_parse(accel_design_t *d, const char *s, size_t len, uint32_t a
 void accel_design_free(accel_design_t *d);
 /* One inference: input (T*M int8) -> y[H] from the memories' contents. */
 void accel_design_compute(accel_design_t *d, const uint8_t *input, int32_t *y);
+/* s starts with the n bytes of lit: a byte loop, not strncmp (accel_design.c says why). */
+bool accel_starts_with(const char *s, const char *lit, size_t n);
 
 #endif /* QTD_ACCEL_DESIGN_H */

@@ -62,16 +62,6 @@ void accel_model_unconfigure(void) {
     memset(&g, 0, sizeof g);
 }
 
-/* design + i starts with lit: a byte loop, not strncmp (accel_design.c's starts_with says why). */
-static bool field_at(const char *design, size_t i, const char *lit) {
-    for (size_t k = 0; lit[k] != 0; k++) {
-        if (design[i + k] != lit[k]) {
-            return false;
-        }
-    }
-    return true;
-}
-
 bool accel_model_configure(const char *design, size_t len, uint32_t abi, char *err, size_t err_len) {
     accel_model_unconfigure();
     g.configured = true;
@@ -84,10 +74,10 @@ bool accel_model_configure(const char *design, size_t len, uint32_t abi, char *e
     /* "multiboot=0" among the design fields (before the ABI string): no IPROG sequencer */
     g.no_multiboot = false;
     for (size_t i = 0; i + 13 <= len; i++) {
-        if (i + 14 <= len && field_at(design, i, "|qtdeploy-abi/")) {
+        if (i + 14 <= len && accel_starts_with(design + i, "|qtdeploy-abi/", 14)) {
             break; /* the ABI string's fields are not design fields */
         }
-        g.no_multiboot = g.no_multiboot || field_at(design, i, "|multiboot=0|");
+        g.no_multiboot = g.no_multiboot || accel_starts_with(design + i, "|multiboot=0|", 13);
     }
     g.engine = accel_design_parse(&g.d, design, len, abi, err, err_len);
     return g.engine;

@@ -124,9 +124,7 @@ def command(
                 tasks[phase] = bar.add_task(f"{phase} epochs", total=total, val="")
             bar.update(tasks[phase], completed=epoch, val=f"val rmse {val:.4f} (normalised)")
 
-        st = TrainSettings(threads=threads, scheme=scaling)
-        if epochs is not None:  # the user's count, exactly: no step floor
-            st.epochs, st.min_steps = epochs, 0
+        st = TrainSettings.for_epochs(epochs, threads=threads, scheme=scaling)
         result = train(series, config, st, progress)
     from qtdeploy.model.baselines import baselines
     from qtdeploy.model.evaluate import advice

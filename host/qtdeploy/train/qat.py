@@ -48,6 +48,14 @@ class TrainSettings:
     scheme: str = "last"  # host scaling (data.Norm); "auto" picks "last" or "diff" by validation
     opts: QuantOptions = field(default_factory=QuantOptions)
 
+    @classmethod
+    def for_epochs(cls, epochs: int | None, **kw: Any) -> TrainSettings:
+        """The defaults, or exactly ``epochs`` per phase (no step floor) when a user gave a count."""
+        st = cls(**kw)
+        if epochs is not None:
+            st.epochs, st.min_steps = epochs, 0
+        return st
+
 
 @dataclass
 class TrainResult:
@@ -64,6 +72,11 @@ def _predict(model: Forecaster, x: torch.Tensor) -> torch.Tensor:
     model.eval()
     with torch.no_grad():
         return torch.cat([model(x[i : i + 1024]) for i in range(0, len(x), 1024)]) if len(x) else x[:, 0, :0]
+
+
+def _val_rmse(model: Forecaster, data: dict[str, torch.Tensor]) -> float:
+    """RMSE on the validation windows, in the normalised units both schemes share."""
+    return float(torch.sqrt(torch.mean((_predict(model, data["vx"]) - data["vy"]) ** 2)))
 
 
 def _fit(
@@ -84,12 +97,9 @@ def _fit(
     steps = epochs * per_epoch
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps, eta_min=lr * 0.02) if st.cosine else None
 
-    def val_rmse() -> float:
-        return float(torch.sqrt(torch.mean((_predict(model, data["vx"]) - data["vy"]) ** 2)))
-
     # the starting state competes too: a run that starts at persistence (residual scheme, zero head)
     # or from a good float model never ends worse on validation than where it started
-    best, best_state, bad = val_rmse(), copy.deepcopy(model.state_dict()), 0
+    best, best_state, bad = _val_rmse(model, data), copy.deepcopy(model.state_dict()), 0
     soft = _predict(teacher, data["x"]) if teacher is not None else None
     for epoch in range(epochs):
         model.train()
@@ -105,7 +115,7 @@ def _fit(
             opt.step()
             if sched is not None:
                 sched.step()
-        val = val_rmse()
+        val = _val_rmse(model, data)
         if progress:
             progress(phase, epoch + 1, epochs, val)
         if val < best - 1e-6:
@@ -197,8 +207,7 @@ def _candidate(
     norm, splits, data = _prepare(series, config, scheme)
     model = Forecaster(config, st.opts)
     model.load_state_dict(state, strict=False)
-    val = float(torch.sqrt(torch.mean((_predict(model, data["vx"]) - data["vy"]) ** 2)))
-    return model, norm, splits, data, val
+    return model, norm, splits, data, _val_rmse(model, data)
 
 
 def train(
@@ -213,7 +222,7 @@ def train(
 
     ``float_state`` (a float model's state_dict of the same shape, trained under ``st.scheme``)
     skips float pre-training, so a sweep over bit widths starts every QAT run from one float model;
-    ``float_states`` (scheme -> state) does the same for ``scheme="auto"``.
+    ``float_states`` (scheme -> state, one per scheme tried: both for ``scheme="auto"``) does the same.
 
     With ``scheme="auto"`` the scheme is chosen by the validation RMSE of the model that ships: the
     float model's for a float run, the quantised model's after QAT for a quantised one (the scheme
@@ -225,16 +234,16 @@ def train(
     torch.set_num_threads(st.threads)
     t0 = time.time()
     auto = st.scheme == "auto"
-    if float_states is not None:
-        if not auto:
-            raise ValueError("float_states are for scheme='auto'; pass float_state for one scheme")
-        tried = [_candidate(series, config, st, sc, state) for sc, state in float_states.items()]
-    elif float_state is not None:
+    schemes = AUTO_SCHEMES if auto else (st.scheme,)
+    if float_state is not None:
         if auto:
             raise ValueError("a float_state needs the scheme its float model was trained with")
-        tried = [_candidate(series, config, st, st.scheme, float_state)]
+        float_states = {st.scheme: float_state}
+    if float_states is not None:
+        if set(float_states) != set(schemes):
+            raise ValueError(f"float_states must hold one state for each of {schemes}")
+        tried = [_candidate(series, config, st, sc, state) for sc, state in float_states.items()]
     else:
-        schemes = AUTO_SCHEMES if auto else (st.scheme,)
         tried = [_pretrain(series, config, st, sc, progress) for sc in schemes]
 
     def test_scores(m: Forecaster, norm: D.Norm, splits: dict) -> dict[str, float]:
@@ -257,8 +266,8 @@ def train(
         metrics["qat_start"] = test_scores(model, norm, splits)
         best = _fit(model, data, st, st.qat_lr, "qat", progress, teacher)
         metrics["persistence_fallback"] = _persistence_fallback(model, data, norm)
-        if metrics["persistence_fallback"]:  # what ships is persistence: validate that
-            best = float(torch.sqrt(torch.mean(data["vy"] ** 2)))
+        if metrics["persistence_fallback"]:  # what ships is persistence (output 0): validate that
+            best = _val_rmse(model, data)
         metrics["qat"] = test_scores(model, norm, splits)
         metrics["qat_val"] = best
         return best, metrics, model, norm, splits
