@@ -92,6 +92,13 @@ def test_fuzz_cmd_replays_committed_inputs(fuzz_build: Path):
     # the seeds reach the success paths they were written for (fuzz/make_seeds.py)
     for line in ("command 0x20 len 76 -> OK", "command 0x41 len 52 -> OK", "command 0x44 len 0 -> OK"):
         assert line in proc.stderr, line
+    # POWER_BENCH bursts the board accepts are cut to N=3 (fuzz_cmd.c cap_bench): a fuzzed N of
+    # 14,400 kept 31 s per input and the 10 M run at ~130 inputs/s (regressions/README.md)
+    capped = proc.stderr[proc.stderr.index(str(REGRESSIONS / "bench_burst_capped")) :]
+    benches = re.findall(
+        r"command 0x54 len \d+ N=(\d+)(?: \(burst\))? -> (\w+)", capped[: capped.index("Executed ")]
+    )
+    assert ("3", "OK") in benches and all(int(n) <= 3 for n, st in benches if st == "OK"), benches
     # SET_BAUD's revert (link.md 7.3): 1.2 s of silence drops the unconfirmed 3 Mbaud rate for the
     # boot rate; a good frame within 50 ms keeps 115200
     seed = proc.stderr[proc.stderr.index(str(CORPUS / "baud_revert")) :]
