@@ -107,6 +107,11 @@ def run_fuzzer(fuzz_build: Path, tmp_path: Path):
         limit = (
             [f"-runs={runs}", "-print_final_stats=1"] if runs is not None else [f"-max_total_time={seconds}"]
         )
+        # QTD_FUZZ_FORK=N: a counted run as N libFuzzer jobs (-fork=N), for a machine with N free
+        # cores; they stop together once their runs add up to ``runs`` ("fuzzed for N iterations")
+        forks = int(os.environ.get("QTD_FUZZ_FORK", "0") or 0)
+        if runs is not None and forks > 1:
+            limit.append(f"-fork={forks}")
         env = {**os.environ, "QTD_FUZZ_BASE": str(fuzz_build / "base")}
         log = tmp_path / f"{name}.log"  # libFuzzer's output as it runs: `tail -f` a long one
         with log.open("w") as err:
