@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "host"))
-from qtdeploy.boards import Board, Region, load_board  # noqa: E402
+from qtdeploy.boards import SIM_STATES, Board, Region, load_board  # noqa: E402
 from qtdeploy.errors import BoardFileError  # noqa: E402
 
 # What HELLO offers; not a board fact yet (boards/*.toml has no [link] table).
@@ -54,6 +54,35 @@ def _power(board: Board) -> list[str]:
     ]
 
 
+def _power_sim(board: Board) -> list[str]:
+    """The virtual board's power model (hal/posix/power_model.c): the board file's rails' sim_ua.
+
+    A board without [power.sim] gets a model of no rails (its virtual monitors read 0)."""
+    sim = board.power_sim
+    rails = board.rails if sim is not None else ()
+    upstream = next((i for i, r in enumerate(rails) if r.upstream), len(rails))
+    mv = ", ".join(f"{r.nominal_mv}u" for r in rails) or "0u"
+    rows = [
+        "{" + ", ".join(f"{(r.sim_ua or (0,) * len(SIM_STATES))[k]}u" for r in rails) + "}"
+        if rails
+        else "{0u}"
+        for k in range(len(SIM_STATES))
+    ]
+    table = ", \\\n    ".join(f"/* {state} */ {row}" for state, row in zip(SIM_STATES, rows, strict=True))
+    return [
+        "/* the virtual board's power model ([power.sim], the rails' sim_ua): modelled, not measured;",
+        " * uA per state (rows, hal/posix pm_state_t order) and rail (board order); the upstream rail's",
+        " * column is 0: its draw is derived from the others through the regulators' efficiency */",
+        f"#define QTD_BOARD_SIM_RAILS {len(rails)}u",
+        f"#define QTD_BOARD_SIM_STATES {len(SIM_STATES)}u",
+        f"#define QTD_BOARD_SIM_UPSTREAM_RAIL {upstream}u /* = QTD_BOARD_SIM_RAILS: none */",
+        f"#define QTD_BOARD_SIM_EFFICIENCY_PCT {sim.regulator_efficiency_pct if sim else 100}u",
+        f"#define QTD_BOARD_SIM_BUS_MV {{{mv}}}",
+        "#define QTD_BOARD_SIM_CURRENT_UA { \\",
+        f"    {table}}}",
+    ]
+
+
 def render(board: Board, source: str) -> str:
     flash, fpga, layout, uart = board.flash, board.fpga, board.layout, board.uart
     slots = ",\n        ".join(
@@ -79,6 +108,7 @@ def render(board: Board, source: str) -> str:
         "/* bits the FPGA reads from the flash per second while configuring (clock x bus width) */",
         f"#define QTD_BOARD_FPGA_CONFIG_BITS_PER_S {fpga.config_bits_per_s}u",
         f"#define QTD_BOARD_MAX_BAUD {uart.max_baud}u",
+        *_power_sim(board),
         "",
         "#define QTD_BOARD_INIT { \\",
         "    .name = QTD_BOARD_ID, \\",

@@ -250,6 +250,21 @@ class Rail:
     shunt_milliohm: int
     upstream: bool = False  # supplies other rails: left out of the board's total energy
     domain: str = ""  # what the rail feeds: "fpga", "mcu" or "" (energy bench groups rails by it)
+    # the virtual board's power model: uA in each of SIM_STATES (None: an upstream rail, derived)
+    sim_ua: tuple[int, ...] | None = None
+    sim_source: str = ""  # where the model's figures for this rail come from
+
+
+#: The activity states of the virtual board's power model, in the order of hal/posix's pm_state_t
+#: (power_model.c refuses to compile when the generated table has another count).
+SIM_STATES = ("idle", "configuring", "loading", "inferring", "mcu_inferring")
+
+
+@dataclass(frozen=True)
+class PowerSim:
+    """[power.sim]: the virtual board's power model beyond the rails' own ``sim_ua``."""
+
+    regulator_efficiency_pct: int  # the upstream rail carries the others' power through regulators
 
 
 @dataclass(frozen=True)
@@ -269,6 +284,7 @@ class Board:
     rails: tuple[Rail, ...]
     source: Path
     ftdi: FtdiWiring | None = None
+    power_sim: PowerSim | None = None  # [power.sim]; with it every rail has a model (sim_ua or upstream)
 
     def rail(self, name: str) -> Rail:
         for r in self.rails:
@@ -491,7 +507,7 @@ def _build(top: _Table, path: Path) -> Board:
     i = top.table("i2c")
     i2c = I2c(i.get("bus", int), i.positive("clock_hz"))
     i.done()
-    monitors, rails = _power(top.table("power"))
+    monitors, rails, power_sim = _power(top.table("power"))
     ftdi = _ftdi(ft) if (ft := top.table("ftdi", required=False)) is not None else None
     board = Board(
         id=top.get("id", str),
@@ -509,6 +525,7 @@ def _build(top: _Table, path: Path) -> Board:
         rails=rails,
         source=path,
         ftdi=ftdi,
+        power_sim=power_sim,
     )
     top.done()
     return board
@@ -781,7 +798,22 @@ def _layout(t: _Table, flash: Flash, fpga: Fpga) -> Layout:
     return Layout(tuple(regions), slots, (meta[0], meta[1]), logs[0] if logs else None)
 
 
-def _power(t: _Table) -> tuple[tuple[Monitor, ...], tuple[Rail, ...]]:
+def _sim_ua(r: _Table, name: str) -> tuple[int, ...] | None:
+    """A rail's ``sim_ua`` table: a non-negative uA for each of SIM_STATES, nothing else."""
+    t = r.table("sim_ua", required=False)
+    if t is None:
+        return None
+    values = tuple(int(t.get(state, int)) for state in SIM_STATES)
+    t.done()
+    if any(v < 0 or v > 2_000_000 for v in values):
+        t._fail(
+            f"rail `{name}` has a sim_ua outside 0..2,000,000 uA: {values}",
+            "Give each state's draw in uA (2 A is far above a PAC193x channel's full scale anyway).",
+        )
+    return values
+
+
+def _power(t: _Table) -> tuple[tuple[Monitor, ...], tuple[Rail, ...], PowerSim | None]:
     monitors: dict[str, Monitor] = {}
     for m in t.tables("monitors"):
         mon = Monitor(m.get("name", str), m.get("part", str), m.get("i2c_address", int))
@@ -811,6 +843,8 @@ def _power(t: _Table) -> tuple[tuple[Monitor, ...], tuple[Rail, ...]]:
             r.positive("shunt_milliohm"),
             bool(r.get("upstream", bool, required=False)),
             str(r.get("domain", str, required=False) or ""),
+            _sim_ua(r, str(r.data.get("name", "?"))),
+            str(r.get("sim_source", str, required=False) or ""),
         )
         r.done()
         if rail.domain not in _RAIL_DOMAINS:
@@ -842,5 +876,46 @@ def _power(t: _Table) -> tuple[tuple[Monitor, ...], tuple[Rail, ...]]:
                 "Check nominal_mv.",
             )
         rails.append(rail)
+    sim_t = t.table("sim", required=False)
+    sim = None
+    if sim_t is not None:
+        sim = PowerSim(sim_t.positive("regulator_efficiency_pct"))
+        sim_t.done()
+        if sim.regulator_efficiency_pct > 100:
+            sim_t._fail(
+                f"`power.sim.regulator_efficiency_pct` is {sim.regulator_efficiency_pct}",
+                "Give the regulators' efficiency in percent, 1..100.",
+            )
+        _check_sim(sim_t, rails)
+    elif any(r.sim_ua is not None for r in rails):
+        t._fail(
+            "rails have `sim_ua` but there is no [power.sim] table", "Add [power.sim] (see boards/env5.toml)."
+        )
     t.done()
-    return tuple(monitors.values()), tuple(rails)
+    return tuple(monitors.values()), tuple(rails), sim
+
+
+def _check_sim(t: _Table, rails: list[Rail]) -> None:
+    """A power model covers every rail: a ``sim_ua`` on each, but the one upstream rail (derived)."""
+    upstream = [r.name for r in rails if r.upstream]
+    if len(upstream) > 1:
+        t._fail(
+            f"the power model has {len(upstream)} upstream rails ({', '.join(upstream)})",
+            "Mark one rail upstream = true: the model derives its draw from all the others.",
+        )
+    for r in rails:
+        if r.upstream and r.sim_ua is not None:
+            t._fail(
+                f"upstream rail `{r.name}` has a sim_ua; its draw is derived from the other rails",
+                f"Remove sim_ua from `{r.name}`.",
+            )
+        if not r.upstream and r.sim_ua is None:
+            t._fail(
+                f"rail `{r.name}` has no sim_ua, and [power.sim] models every rail",
+                f"Add sim_ua = {{ {', '.join(f'{s} = ...' for s in SIM_STATES)} }} to `{r.name}`.",
+            )
+        if not r.sim_source:
+            t._fail(
+                f"rail `{r.name}` has no sim_source",
+                "Say where its model figures come from (an assumption is a source too: say so).",
+            )

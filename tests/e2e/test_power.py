@@ -16,6 +16,7 @@ import pytest
 
 from qtdeploy._protocol import Engine, Status
 from qtdeploy.boards import load_board
+from qtdeploy.energy import power_model
 from qtdeploy.errors import DeviceError
 from qtdeploy.formats import bitstream, blob
 from qtdeploy.model.intmodel import from_blob
@@ -25,25 +26,20 @@ from qtdeploy.paths import repo_root
 from qtdeploy.sim.design import sim_design
 from support.vboard import session, start
 
-RAILS = ("sensors", "usb_raw", "mcu", "wifi", "fpga_vccio", "fpga_vccaux", "fpga_vccint", "fpga_vccbram")
-BUS_MV = (3300, 5000, 3300, 3300, 3300, 1800, 1000, 1000)
-# protocol/power.md §3, uA per rail (usb_raw computed from the others below)
-CURRENT_UA = {
-    "idle": (2000, 0, 18000, 0, 1000, 5000, 12000, 1000),
-    "inferring": (2000, 0, 20000, 0, 2000, 8000, 45000, 5000),
-}
+# The power model is the board file's (boards/env5.toml: rails' sim_ua, [power.sim]); the firmware
+# gets it compiled in (firmware/tools/board_header.py), this side reads it through
+# qtdeploy.energy.power_model, whose integer steps are power_model.c's.
+BOARD = load_board("virtual")
+RAILS = tuple(r.name for r in BOARD.rails)
+BUS_MV = tuple(r.nominal_mv for r in BOARD.rails)
 NOISE = 0.02
 CASE = "w12_d64_b6"
 CLOCK_HZ = 2_000_000
 
 
 def power_uw(state: str) -> np.ndarray:
-    """Per-rail power of a state, uW, with usb_raw = the rest through 85 % regulators from 5 V
-    (the same integer steps as power_model.c)."""
-    cur = list(CURRENT_UA[state])
-    down_uw = sum(BUS_MV[r] * cur[r] // 1000 for r in range(len(RAILS)) if r != 1)
-    cur[1] = down_uw * 100 * 1000 // (85 * BUS_MV[1])
-    return np.array([BUS_MV[r] * cur[r] // 1000 for r in range(len(RAILS))], dtype=float)
+    """Per-rail power of a state, uW (usb_raw: the rest through the regulators)."""
+    return np.array([power_model.power_uw(state, BOARD)[r] for r in RAILS], dtype=float)
 
 
 @pytest.fixture(scope="module")
@@ -68,8 +64,7 @@ def test_read_matches_the_power_model_when_idle(tmp_path):
     with start(tmp_path / "flash.bin") as vb, session(vb) as b:
         s = power.read(b)
         assert [r.name for r in s.rails] == list(RAILS) and s.t_us > 0
-        want_ma = np.array(CURRENT_UA["idle"], dtype=float) / 1000
-        want_ma[1] = power_uw("idle")[1] / 5000  # usb_raw: mW / V
+        want_ma = power_uw("idle") / np.array(BUS_MV)  # uW / mV = mA
         for r, ma, mv in zip(s.rails, want_ma, BUS_MV):
             assert not r.invalid
             assert r.bus_v == pytest.approx(mv / 1000, abs=0.002), r.name  # code LSB 0.5 mV, truncated to mV

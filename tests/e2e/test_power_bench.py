@@ -2,7 +2,7 @@
 and measures the PAC1934 models' accumulators over the burst and over an idle span before it.
 
 The expectation is independent of the code under test: the power model's table
-(qtdeploy.energy.power_model, mirrored from power_model.c and protocol/power.md §3) integrated
+(qtdeploy.energy.power_model: the board file's table that power_model.c is compiled from) integrated
 over the accelerator's active time, which is the CYCLES it reports at the design's clock
 (100 MHz, the RTL's). The paper's (12,32,4) config, as the issue's targets ask."""
 
@@ -82,7 +82,7 @@ def test_fpga_increment_matches_the_power_model(board, monkeypatch, tmp_path):
     assert p["fpga_uj"]["mean"] > p["fpga_above_idle_uj"]["mean"]
     assert r["latency_us_min"] >= 114  # never shorter than the accelerator's busy time
     assert r["paper"] == {"energy_uj": 84.0, "latency_ms": 1.33}
-    assert set(r["sources"]) == set(power_model.RAILS) and "paper" in r["sources"]["fpga_vccint"]
+    assert set(r["sources"]) == set(power_model.sources()) and "paper" in r["sources"]["fpga_vccint"]
     pred = r["power_model"]
     assert pred["cpu_time_modelled"] and pred["fpga_above_idle_uj"] == pytest.approx(want)
     # cached for forecast --energy / energy report, keyed by the blob's hash

@@ -16,7 +16,9 @@ from pathlib import Path
 
 import pytest
 
+from qtdeploy.boards import load_board
 from qtdeploy.paths import cache_dir, repo_root
+from support.scripts import load_script
 
 _SOURCES = ("tests/pac193x_test.c", "core/pac193x.c", "hal/posix/pac1934_model.c", "hal/posix/power_model.c")
 _FLAGS = ("-std=c11", "-Wall", "-Wextra", "-Werror", "-Wshadow", "-Wstrict-prototypes", "-O2", "-g")
@@ -29,8 +31,12 @@ def pac_test_bin() -> Path:
         pytest.skip("no C compiler (cc) on PATH: the firmware tests need one")
     fw = repo_root() / "firmware"
     out = cache_dir() / "pac193x-test" / "pac193x_test"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    cmd = [cc, *_FLAGS, "-Iinclude", "-Ihal", "-Ihal/posix", "-o", str(out), *_SOURCES, "-lm"]
+    # the power model's table comes from the board file, as in every firmware build
+    gen = out.parent / "gen"
+    header = load_script(fw / "tools" / "board_header.py")
+    (gen / "qtd").mkdir(parents=True, exist_ok=True)
+    (gen / "qtd" / "board_config.h").write_text(header.render(load_board("virtual"), "virtual.toml"))
+    cmd = [cc, *_FLAGS, "-Iinclude", "-Ihal", "-Ihal/posix", f"-I{gen}", "-o", str(out), *_SOURCES, "-lm"]
     proc = subprocess.run(cmd, cwd=fw, capture_output=True, text=True)
     assert proc.returncode == 0, f"{' '.join(cmd)}\n{proc.stderr}"
     return out

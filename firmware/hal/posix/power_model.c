@@ -2,22 +2,14 @@
  * board produces from them is labelled "simulated" by the host. */
 #include "power_model.h"
 
-static const uint32_t k_bus_mv[PM_RAILS] = {3300, 5000, 3300, 3300, 3300, 1800, 1000, 1000};
+_Static_assert(QTD_BOARD_SIM_STATES == PM_STATES,
+               "the board file's sim_ua states are pm_state_t's (boards.py SIM_STATES)");
 
-/* uA per rail and state. usb_raw is computed (the other rails through 85 %-efficient
- * regulators from 5 V), so its column here is 0. FPGA inferring totals 71.0 mW, inside the
- * paper's 63-79 mW average for the accelerator (no RTL power estimate has landed yet). */
-static const uint32_t k_current_ua[PM_STATES][PM_RAILS] = {
-    /*              sensors usb  mcu    wifi vccio vccaux vccint vccbram */
-    [PM_IDLE] = {2000, 0, 18000, 0, 1000, 5000, 12000, 1000},
-    [PM_CONFIGURING] = {2000, 0, 20000, 0, 6000, 12000, 20000, 1000},
-    [PM_LOADING] = {2000, 0, 24000, 0, 4000, 6000, 25000, 8000},
-    [PM_INFERRING] = {2000, 0, 20000, 0, 2000, 8000, 45000, 5000},
-    /* the MCU computing at full speed (as when it streams weights), the FPGA idle */
-    [PM_MCU_INFERRING] = {2000, 0, 24000, 0, 1000, 5000, 12000, 1000},
-};
-
-#define USB_EFFICIENCY_PCT 85u
+/* The board file's table (board_config.h, generated): uA per state and rail; the upstream rail's
+ * column is 0, its current computed below. */
+static const uint32_t k_bus_mv[] = QTD_BOARD_SIM_BUS_MV;
+static const uint32_t k_current_ua[PM_STATES][sizeof k_bus_mv / sizeof k_bus_mv[0]] =
+    QTD_BOARD_SIM_CURRENT_UA;
 
 uint32_t power_model_bus_mv(unsigned rail) {
     return rail < PM_RAILS ? k_bus_mv[rail] : 0;
@@ -26,14 +18,15 @@ uint32_t power_model_bus_mv(unsigned rail) {
 uint32_t power_model_current_ua(pm_state_t state, unsigned rail) {
     if (state >= PM_STATES || rail >= PM_RAILS)
         return 0;
-    if (rail != PM_USB_RAW)
+    if (rail != QTD_BOARD_SIM_UPSTREAM_RAIL)
         return k_current_ua[state][rail];
     uint64_t downstream_uw = 0;
     for (unsigned r = 0; r < PM_RAILS; r++)
-        if (r != PM_USB_RAW)
+        if (r != QTD_BOARD_SIM_UPSTREAM_RAIL)
             downstream_uw += (uint64_t)k_bus_mv[r] * k_current_ua[state][r] / 1000u;
-    /* I = P / (eta x 5 V), in uA: uW x 100 / (eta% x mV) x 1000 / 1000 */
-    return (uint32_t)(downstream_uw * 100u * 1000u / ((uint64_t)USB_EFFICIENCY_PCT * k_bus_mv[PM_USB_RAW]));
+    /* I = P / (eta x V), in uA: uW x 100 / (eta% x mV) x 1000 / 1000 */
+    return (uint32_t)(downstream_uw * 100u * 1000u /
+                      ((uint64_t)QTD_BOARD_SIM_EFFICIENCY_PCT * k_bus_mv[rail]));
 }
 
 uint64_t power_model_power_uw(pm_state_t state, unsigned rail) {

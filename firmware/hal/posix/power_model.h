@@ -1,5 +1,7 @@
 /* The virtual board's power model: what each supply rail draws in each activity state of the
- * MCU and FPGA (protocol/power.md "Power model" has the table and where each number comes from).
+ * MCU and FPGA. The figures are the board file's (boards/env5.toml: the rails' sim_ua and
+ * [power.sim], with their sources), compiled in by firmware/tools/board_header.py; protocol/power.md
+ * §3 shows the same table and qtdeploy.energy.power_model predicts from it.
  *
  * Why a state table: the PAC1934 model needs a current per rail at every sample instant, and
  * the host must be able to check the energy it reports against an independent integral; a
@@ -9,18 +11,10 @@
 
 #include <stdint.h>
 
-/* Rails in boards/env5.toml order (rail id = index). */
-enum {
-    PM_SENSORS,
-    PM_USB_RAW,
-    PM_MCU,
-    PM_WIFI,
-    PM_FPGA_VCCIO,
-    PM_FPGA_VCCAUX,
-    PM_FPGA_VCCINT,
-    PM_FPGA_VCCBRAM,
-    PM_RAILS
-};
+#include "qtd/board_config.h"
+
+/* Rails in the board file's order (rail id = index); 0 for a board without [power.sim]. */
+#define PM_RAILS QTD_BOARD_SIM_RAILS
 
 typedef enum {
     PM_IDLE = 0,    /* MCU polling the link; FPGA configured, clock running, no work */

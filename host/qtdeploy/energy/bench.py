@@ -184,7 +184,7 @@ def run_bench(
         "wall_s": round(time.monotonic() - t0, 3),
     }
     res["sources"] = (
-        {r: power_model.SOURCES.get(r, "not in the power model") for r in rail_names(board)}
+        {r: power_model.sources(board.board_file).get(r, "not in the power model") for r in rail_names(board)}
         if _modelled(board)
         else "the board's PAC193x monitors (measured)"
     )
@@ -205,13 +205,14 @@ def _prediction(board, engine, run, fpga_r, board_r, im) -> dict[str, Any] | Non
     """What the virtual boards' power model predicts (simulated and emulated boards only)."""
     if not _modelled(board):
         return None
+    bf = board.board_file
     if engine == Engine.FPGA:
         busy_s = run.accel_cycles / RTL_CLOCK_HZ
         return {
             "what": f"power model: inferring - idle over the accelerator's {run.accel_cycles} cycles at "
             f"{RTL_CLOCK_HZ / 1e6:g} MHz",
-            "fpga_above_idle_uj": power_model.increment_uj("inferring", fpga_r, busy_s),
-            "board_above_idle_uj": power_model.increment_uj("inferring", board_r, busy_s),
+            "fpga_above_idle_uj": power_model.increment_uj("inferring", fpga_r, busy_s, bf),
+            "board_above_idle_uj": power_model.increment_uj("inferring", board_r, busy_s, bf),
             "cpu_time_modelled": True,
         }
     if board.origin == "emulated":
@@ -223,8 +224,8 @@ def _prediction(board, engine, run, fpga_r, board_r, im) -> dict[str, Any] | Non
             "mcu_inferring - idle",
             "cpu_time_modelled": True,
             "latency_us": float(run.min_us),
-            "board_above_idle_uj": power_model.increment_uj("mcu_inferring", board_r, busy_s),
-            "fpga_above_idle_uj": power_model.increment_uj("mcu_inferring", fpga_r, busy_s),
+            "board_above_idle_uj": power_model.increment_uj("mcu_inferring", board_r, busy_s, bf),
+            "fpga_above_idle_uj": power_model.increment_uj("mcu_inferring", fpga_r, busy_s, bf),
         }
     m = mcu_model.kernel_cost(im.config)
     out: dict[str, Any] = {
@@ -239,8 +240,8 @@ def _prediction(board, engine, run, fpga_r, board_r, im) -> dict[str, Any] | Non
             "cpu_time_modelled": True,
             "cycles": m["cycles"],
             "latency_us": m["seconds"] * 1e6,
-            "board_above_idle_uj": power_model.increment_uj("mcu_inferring", board_r, m["seconds"]),
-            "fpga_above_idle_uj": power_model.increment_uj("mcu_inferring", fpga_r, m["seconds"]),
+            "board_above_idle_uj": power_model.increment_uj("mcu_inferring", board_r, m["seconds"], bf),
+            "fpga_above_idle_uj": power_model.increment_uj("mcu_inferring", fpga_r, m["seconds"], bf),
         }
     return out
 

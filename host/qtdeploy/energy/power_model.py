@@ -1,56 +1,65 @@
 """What the virtual board's power model says, and where each of its figures comes from.
 
-The C table (firmware/hal/posix/power_model.c) drives the simulated PAC1934s; this module is its
-host-side view for two jobs: naming the *source* of every rail's figure next to a simulated
-number (protocol/power.md §3 has the same table), and predicting what a bench *should* measure
-on the virtual board (the FPGA rails' increment over the accelerator's active time), which
-tests/energy/test_bench_e2e.py compares with what the board measures (so a change to the C
-table that is not mirrored here fails a test).
+The model is the board file's (boards/env5.toml: each rail's ``sim_ua`` and ``sim_source``,
+[power.sim]); firmware/tools/board_header.py compiles the same table into hal/posix's PAC1934
+models. This module is its host-side view for two jobs: naming the *source* of every rail's figure
+next to a simulated number (protocol/power.md §3 shows the table, checked against the board file
+by tests/energy/test_power_model.py), and predicting what a bench *should* measure on the virtual
+board (the FPGA rails' increment over the accelerator's active time), which
+tests/e2e/test_power_bench.py compares with what the board measures.
 
 Every figure here is a model input, not a measurement. None comes from a Xilinx Power Estimator
 run or a silicon measurement of this design: the FPGA's inferring total is the paper's measured
 63-79 mW average, split across the rails by assumption; the rest are assumptions of the right
-order (see SOURCES).
+order (see ``sources``).
 """
 
 from __future__ import annotations
 
-RAILS = ("sensors", "usb_raw", "mcu", "wifi", "fpga_vccio", "fpga_vccaux", "fpga_vccint", "fpga_vccbram")
-BUS_MV = (3300, 5000, 3300, 3300, 3300, 1800, 1000, 1000)
-# uA per rail and state, power_model.c's k_current_ua (usb_raw is computed, see power_uw)
-CURRENT_UA = {
-    "idle": (2000, 0, 18000, 0, 1000, 5000, 12000, 1000),
-    "configuring": (2000, 0, 20000, 0, 6000, 12000, 20000, 1000),
-    "loading": (2000, 0, 24000, 0, 4000, 6000, 25000, 8000),
-    "inferring": (2000, 0, 20000, 0, 2000, 8000, 45000, 5000),
-    "mcu_inferring": (2000, 0, 24000, 0, 1000, 5000, 12000, 1000),
-}
-USB_EFFICIENCY_PCT = 85
+from functools import cache
 
-# Where each rail's figures come from (protocol/power.md §3, "source" column).
-_FPGA = "paper's measured 63-79 mW FPGA average (inferring total 71 mW); split across rails and idle/configuring by assumption"
-SOURCES = {
-    "sensors": "assumption (sensor front end, constant)",
-    "usb_raw": "derived: the other rails through 85 %-efficient regulators from 5 V",
-    "mcu": "assumption of the right order for an RP2040 at 125 MHz (18 mA idle polling, 24 mA busy); not a datasheet figure",
-    "wifi": "assumption (radio off: 0)",
-    "fpga_vccio": _FPGA,
-    "fpga_vccaux": _FPGA,
-    "fpga_vccint": _FPGA,
-    "fpga_vccbram": _FPGA,
-}
+from qtdeploy.boards import SIM_STATES, Board, load_board
+from qtdeploy.errors import BoardFileError
+
+#: The board whose model the virtual boards run (boards/virtual.toml extends env5).
+DEFAULT_BOARD = "virtual"
 
 
-def power_uw(state: str) -> dict[str, int]:
-    """Per-rail power of a state in uW, in power_model.c's integer steps."""
-    cur = list(CURRENT_UA[state])
-    usb = RAILS.index("usb_raw")
-    down_uw = sum(BUS_MV[r] * cur[r] // 1000 for r in range(len(RAILS)) if r != usb)
-    cur[usb] = down_uw * 100 * 1000 // (USB_EFFICIENCY_PCT * BUS_MV[usb])
-    return {name: BUS_MV[r] * cur[r] // 1000 for r, name in enumerate(RAILS)}
+@cache
+def _default() -> Board:
+    return load_board(DEFAULT_BOARD)
 
 
-def increment_uj(state: str, rails: tuple[str, ...], seconds: float) -> float:
+def _modelled(board: Board | None) -> Board:
+    b = board or _default()
+    if b.power_sim is None:
+        raise BoardFileError(
+            f"board {b.id!r} has no power model ([power.sim]).",
+            "Add [power.sim] and each rail's sim_ua (see boards/env5.toml), or predict on a virtual board.",
+        )
+    return b
+
+
+def sources(board: Board | None = None) -> dict[str, str]:
+    """Rail -> where its model figures come from (the board file's ``sim_source``)."""
+    return {r.name: r.sim_source for r in _modelled(board).rails}
+
+
+def power_uw(state: str, board: Board | None = None) -> dict[str, int]:
+    """Per-rail power of a state in uW, in power_model.c's integer steps (the upstream rail's
+    current is the others' power through the regulators, truncated to whole uA as the C does)."""
+    b = _modelled(board)
+    k = SIM_STATES.index(state)
+    eff = b.power_sim.regulator_efficiency_pct  # type: ignore[union-attr]  # _modelled checked it
+    down_uw = sum(r.nominal_mv * r.sim_ua[k] // 1000 for r in b.rails if r.sim_ua is not None)
+    out = {}
+    for r in b.rails:
+        ua = r.sim_ua[k] if r.sim_ua is not None else down_uw * 100 * 1000 // (eff * r.nominal_mv)
+        out[r.name] = r.nominal_mv * ua // 1000
+    return out
+
+
+def increment_uj(state: str, rails: tuple[str, ...], seconds: float, board: Board | None = None) -> float:
     """Energy ``rails`` draw above idle while in ``state`` for ``seconds`` (uJ)."""
-    on, idle = power_uw(state), power_uw("idle")
+    on, idle = power_uw(state, board), power_uw("idle", board)
     return sum(on[r] - idle[r] for r in rails) * seconds
