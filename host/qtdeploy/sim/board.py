@@ -13,7 +13,6 @@ import fcntl
 import json
 import logging
 import os
-import signal
 import subprocess
 import threading
 from dataclasses import dataclass
@@ -23,6 +22,7 @@ from qtdeploy.boards import load_board
 from qtdeploy.errors import LinkError, UsageError
 from qtdeploy.paths import cache_dir
 from qtdeploy.sim.build import executable
+from qtdeploy.sim.process import BoardProcess
 
 log = logging.getLogger("qtdeploy.sim")
 EXIT_POWER_CUT = 75
@@ -100,7 +100,7 @@ def running_fpga(flash: Path) -> str | None:
     return mode if isinstance(mode, str) else None
 
 
-class VirtualBoard:
+class VirtualBoard(BoardProcess):
     """One running ``qtd-virtual-board`` process; a context manager that stops it on exit.
 
     ``publish=True`` writes the state file so that other processes attach to this board.
@@ -196,35 +196,11 @@ class VirtualBoard:
             self._collector.join(timeout=2)
         return "".join(self._stderr)
 
-    @property
-    def returncode(self) -> int | None:
-        return None if self.proc is None else self.proc.poll()
-
-    def wait(self, timeout: float) -> int:
-        """Wait for the process to end by itself (a power cut); returns its exit status."""
-        assert self.proc is not None
-        return self.proc.wait(timeout=timeout)
-
     def stop(self) -> int | None:
         """SIGTERM, then SIGKILL after 5 s; removes the state file this board published."""
         if self.publish and running_pty(self.flash_file) == self.pty:
             _state_file(self.flash_file).unlink(missing_ok=True)
-        if self.proc is None:
-            return None
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=5)
-        return self.proc.returncode
-
-    def __enter__(self) -> VirtualBoard:
-        return self.start() if self.proc is None else self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+        return self._end()
 
 
 def start_or_attach(options: SimOptions) -> tuple[str, VirtualBoard | None]:

@@ -23,6 +23,7 @@ from pathlib import Path
 from qtdeploy.boards import load_board
 from qtdeploy.errors import BoardFileError, LinkError, NotAvailableError
 from qtdeploy.paths import firmware_dir
+from qtdeploy.sim.process import BoardProcess
 
 log = logging.getLogger("qtdeploy.sim.rp2040")
 _ENUMERATE_TIMEOUT = 60.0  # wall seconds: boot + enumeration take ~2 s of a 2-core CI machine
@@ -53,7 +54,7 @@ def node_modules() -> Path:
     return mods
 
 
-class EmulatedBoard:
+class EmulatedBoard(BoardProcess):
     """One ``node firmware/emu/harness.mjs`` process behind a pty; a context manager."""
 
     def __init__(
@@ -185,28 +186,12 @@ class EmulatedBoard:
     def stderr_text(self) -> str:
         return "\n".join(json.dumps(e) for e in self.events)
 
-    @property
-    def returncode(self) -> int | None:
-        return None if self.proc is None else self.proc.poll()
-
-    def wait(self, timeout: float) -> int:
-        assert self.proc is not None
-        return self.proc.wait(timeout=timeout)
-
     def stop(self) -> int | None:
         if getattr(self, "_published", False) and self.state_file is not None:
             self.state_file.unlink(missing_ok=True)
-        if self.proc is None:
-            return None
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=5)
+        code = self._end()
         self._close_pty()
-        return self.proc.returncode
+        return code
 
     def _close_pty(self) -> None:
         with self._lock:
@@ -217,12 +202,6 @@ class EmulatedBoard:
                     except OSError:
                         pass
             self._master = self._slave = -1
-
-    def __enter__(self) -> EmulatedBoard:
-        return self.start() if self.proc is None else self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
 
 def start_or_attach_rp2040(options) -> tuple[str, EmulatedBoard | None]:
