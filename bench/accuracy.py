@@ -266,7 +266,7 @@ def main(argv: list[str] | None = None) -> int:
         "(as `qtdeploy train`); an explicit N is exact.",
     )
     ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--scaling", default="auto", choices=["last", "diff", "auto", "global"])
+    ap.add_argument("--scaling", default="auto", choices=["last", "diff", "diff-rms", "auto", "global"])
     ap.add_argument("--seeds", type=int, default=3, help="Independent float->QAT chains averaged per cell.")
     ap.add_argument("--ablation", action="store_true", help="Compare QAT choices at 4 bits on (12, 32).")
     ap.add_argument("--json", default=None, help="Also write the results here.")

@@ -69,3 +69,35 @@ def test_blob_without_statistics(im):
     bare.meta = {k: v for k, v in im.meta.items() if k != "norm"}
     with pytest.raises(FormatError, match="no norm"):
         Scaling.from_model(bare)
+
+
+def test_window_rms_model_forecasts_as_evaluation_does():
+    """A "diff-rms" model (per-window scale): the live path (Windower -> board output ->
+    Scaling.denormalise with Window.scale) gives evaluate.predict's forecasts to 1e-9."""
+    from qtdeploy.model import data as D
+    from qtdeploy.model.config import ModelConfig
+    from qtdeploy.model.intmodel import from_blob, to_blob
+    from qtdeploy.model.reference import forward
+    from qtdeploy.train import export as E
+    from qtdeploy.train.qat import TrainSettings, train
+
+    t = np.arange(300, dtype=np.float64)
+    y = 10 + np.sin(t / 4) * np.where(t % 96 < 48, 3.0, 0.3)  # loud and calm spans
+    s = D.Series(features=["y"], target="y", x=y[:, None], y=y, source="synthetic")
+    cfg = ModelConfig.uniform(window=8, features=1, d_model=8, bits=8)
+    res = train(s, cfg, TrainSettings(epochs=1, min_steps=0, scheme="diff-rms"))
+    im = from_blob(
+        to_blob(E.export(res.model, {"norm": res.norm.to_dict(), "features": ["y"], "target": "y"}))
+    )
+    assert im.meta["norm"]["scheme"] == "diff-rms"
+    sc, w = Scaling.from_model(im), Windower(Scaling.from_model(im), 8, 1)
+    live, raws = [], []
+    for i in range(200, 240):
+        win = w.push(Reading((float(y[i]),), str(i)))
+        if win is not None:
+            out = np.asarray(forward(im, win.x[None].astype(np.int64)))[0]
+            live.append(sc.denormalise(out, win.last, win.scale))
+            raws.append(y[i - 7 : i + 1, None])
+    scales = {round(x, 6) for x in (sc.norm.window_scale(np.array(raws)))}
+    assert len(scales) > 5, "the windows must differ in scale for this to test anything"
+    assert np.allclose(np.array(live), evaluate.predict(im, np.array(raws)), rtol=1e-9, atol=1e-12)

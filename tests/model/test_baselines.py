@@ -119,3 +119,25 @@ def test_differenced_scheme_sees_step_changes() -> None:
     assert np.allclose(norm.inputs(w["raw"] + 123.0), w["x"])  # level-free
     assert np.allclose(norm.outputs(np.zeros_like(w["t"]), w["anchor"]), w["persist"])
     assert D.Norm.from_dict(norm.to_dict()).scheme == "diff"
+
+
+def test_window_rms_scheme_is_level_and_scale_free() -> None:
+    """ "diff-rms": each window's changes divided by its own RMS change (floored); the forecast is
+    scaled back by the target's factor, so targets -> outputs is exact and 0 is persistence."""
+    rng = np.random.default_rng(5)
+    y = np.cumsum(rng.normal(size=400)) + 20 * np.sin(np.arange(400) / 7)
+    s = _series(y)
+    norm = D.fit_norm(s, 8, 1, scheme="diff-rms")
+    w = D.windows(s, slice(300, 400), 8, 1, norm)
+    rms = np.sqrt(np.mean(w["x"][:, 1:, 0] ** 2, axis=1))
+    assert np.allclose(rms[w["scale"] > norm.window_floor], 1.0)  # every window spans the same range
+    assert np.allclose(norm.inputs(w["raw"] * 3.0 + 50.0), w["x"])  # level- and scale-free
+    assert np.allclose(norm.window_scale(w["raw"] * 3.0), 3.0 * w["scale"])
+    assert np.allclose(norm.outputs(w["t"], w["anchor"], w["scale"]), w["y"])
+    assert np.allclose(norm.outputs(np.zeros_like(w["t"]), w["anchor"], w["scale"]), w["persist"])
+    # a flat window is amplified no more than 1 / window_floor
+    flat = np.full((1, 8, 1), 7.0)
+    assert norm.window_scale(flat)[0] == norm.window_floor and np.allclose(norm.inputs(flat), 0.0)
+    back = D.Norm.from_dict(norm.to_dict())
+    assert back.scheme == "diff-rms" and back.window_floor == norm.window_floor
+    assert np.allclose(back.inputs(w["raw"]), w["x"])

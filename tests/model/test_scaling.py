@@ -81,7 +81,7 @@ def test_a_model_not_clearly_ahead_on_validation_ships_persistence() -> None:
     cfg = ModelConfig.uniform(window=12, features=1, d_model=8, bits=8)
     res = train(s, cfg, TrainSettings(epochs=1, patience=1, min_steps=0))
     splits = D.make_splits(s, 12, 1, res.norm)
-    data = {"vx": _tensor(splits["val"]["x"]), "vy": _tensor(splits["val"]["t"])}
+    data = {k: _tensor(splits["val"][v]) for k, v in (("vx", "x"), ("vy", "t"), ("vs", "scale"))}
     head = copy.deepcopy(res.model.head.state_dict())
 
     def fallback_with_head_scaled(k: float) -> tuple[bool, float, float]:
@@ -159,7 +159,7 @@ def test_the_learning_rate_decays_to_its_floor_over_a_phase(monkeypatch: pytest.
     norm = D.fit_norm(s, 12, 1)
     sp = D.make_splits(s, 12, 1, norm)
     data = {"x": _tensor(sp["train"]["x"]), "y": _tensor(sp["train"]["t"])}
-    data |= {"vx": _tensor(sp["val"]["x"]), "vy": _tensor(sp["val"]["t"])}
+    data |= {k: _tensor(sp["val"][v]) for k, v in (("vx", "x"), ("vy", "t"), ("vs", "scale"))}
     rates: list[float] = []
     orig = torch.optim.Adam.step
 
@@ -192,3 +192,19 @@ def test_auto_keeps_the_scheme_whose_shipped_model_validates_best() -> None:
     # a float run picks by the float validation alone, and says nothing of schemes it did not ship
     fl = train(s, replace(cfg, bits=None), TrainSettings(epochs=1, patience=1, min_steps=0, scheme="auto"))
     assert fl.norm.scheme in ("last", "diff") and "schemes_validated" not in fl.metrics
+
+
+def test_window_rms_validation_is_in_the_units_every_scheme_shares() -> None:
+    """ "diff-rms" trains on targets divided by each window's scale; validation (early stopping,
+    the scheme choice, the persistence fallback) multiplies them back: the RMSE in y_scale units."""
+    from qtdeploy.train.qat import _predict, _tensor, _val_rmse
+
+    s = _trend_series()
+    cfg = ModelConfig.uniform(window=12, features=1, d_model=8, bits=None)
+    res = train(s, cfg, TrainSettings(epochs=1, min_steps=0, scheme="diff-rms"))
+    val = D.make_splits(s, 12, 1, res.norm)["val"]
+    assert val["scale"].std() > 0.01  # windows differ in scale, else this tests nothing
+    data = {k: _tensor(val[v]) for k, v in (("vx", "x"), ("vy", "t"), ("vs", "scale"))}
+    pred = res.norm.outputs(_predict(res.model, data["vx"]).double().numpy(), val["anchor"], val["scale"])
+    want = np.sqrt(np.mean((pred - val["y"]) ** 2)) / res.norm.y_scale
+    assert _val_rmse(res.model, data) == pytest.approx(want, rel=1e-5)

@@ -42,9 +42,11 @@ def test_reference_reproduces_committed_vectors(case: Path) -> None:
 
 
 def test_window_relative_cases_carry_host_vectors() -> None:
-    assert {"w12_d32_b4", "w12_d32_b8_h3"} <= {c.name for c in HOST_CASES}
+    assert {"w12_d32_b4", "w12_d32_b8_h3", "w12_d32_b8_rms"} <= {c.name for c in HOST_CASES}
+    schemes = {c.name: json.loads((c / "host.json").read_text())["scheme"] for c in HOST_CASES}
+    assert schemes["w12_d32_b8_rms"] == "diff-rms"  # per-window scale: windows calm and lively
+    assert {s for n, s in schemes.items() if n != "w12_d32_b8_rms"} == {"last"}
     for case in HOST_CASES:
-        assert json.loads((case / "host.json").read_text())["scheme"] == "last"
         assert not any(check_vectors(case).values())  # the integer part too
 
 

@@ -49,13 +49,15 @@ from qtdeploy.cli.output import emit, stderr, stdout
 )
 @click.option(
     "--scaling",
-    type=click.Choice(["last", "diff", "auto", "global"]),
+    type=click.Choice(["last", "diff", "diff-rms", "auto", "global"]),
     default="auto",
     show_default=True,
     help="Host scaling: 'auto' = train under 'last' and under 'diff', keep the model that validates "
     "better after quantisation (the blob records which); 'last' = inputs relative to each window's last reading, forecast = last "
     "reading + predicted change (robust to trends and level shifts); 'diff' = step-to-step changes "
-    "(finer on smooth series); 'global' = one mean/std (clips data that leaves the training range).",
+    "(finer on smooth series); 'diff-rms' = 'diff' scaled by each window's own RMS change (calm "
+    "windows keep their resolution at 4 bits; not yet in 'auto'); 'global' = one mean/std (clips data "
+    "that leaves the training range).",
 )
 @click.option(
     "--out",

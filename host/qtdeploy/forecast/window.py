@@ -5,7 +5,8 @@ see :class:`qtdeploy.model.data.Norm`; ``input_scale``; ``output_scale``), so th
 quantises exactly as evaluation did (:func:`qtdeploy.model.intmath.quantise_input`) and turns
 predictions back into the target's units the same way (:func:`qtdeploy.model.evaluate.predict`):
 with the window-relative scheme a forecast is the window's last target reading plus the predicted
-change, so :meth:`Scaling.denormalise` takes that window's last reading. Windows slide by one reading.
+change, so :meth:`Scaling.denormalise` takes that window's last reading (and, under ``"diff-rms"``,
+the window's own scale, ``Window.scale``). Windows slide by one reading.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ class Window:
     stamp: str
     reading: int
     last: tuple[float, ...]
+    scale: float = 1.0  # what the output is multiplied by beside out_scale (Norm.window_scale)
 
 
 @dataclass(frozen=True)
@@ -82,16 +84,20 @@ class Scaling:
             return float(last[self.norm.target_index])
         return self.norm.y_mean
 
-    def denormalise(self, y_int: np.ndarray, last: Sequence[float] | None = None) -> np.ndarray:
-        """int32 outputs (..., H) -> the target in its units; ``last``: the window's last readings."""
+    def denormalise(
+        self, y_int: np.ndarray, last: Sequence[float] | None = None, scale: float = 1.0
+    ) -> np.ndarray:
+        """int32 outputs (..., H) -> the target in its units; ``last``: the window's last readings,
+        ``scale``: its :meth:`Norm.window_scale` (``Window.scale``)."""
         out = np.asarray(y_int, dtype=np.float64) * self.output_scale
-        return self._anchor(last) + out * self.norm.out_scale()
+        return self._anchor(last) + out * self.norm.out_scale() * scale
 
-    def normalise_target(self, y: np.ndarray, last: Sequence[float] | None = None) -> np.ndarray:
+    def normalise_target(
+        self, y: np.ndarray, last: Sequence[float] | None = None, scale: float = 1.0
+    ) -> np.ndarray:
         """The inverse of :meth:`denormalise` (for tests and checks): target units -> int32 steps."""
-        return (
-            (np.asarray(y, dtype=np.float64) - self._anchor(last)) / self.norm.out_scale() / self.output_scale
-        )
+        k = self.norm.out_scale() * scale * self.output_scale
+        return (np.asarray(y, dtype=np.float64) - self._anchor(last)) / k
 
 
 class Windower:
@@ -110,7 +116,9 @@ class Windower:
         self.readings += 1
         if len(self.buf) < self.window:
             return None
-        w = Window(self.seq, self.scaling.quantise(np.asarray(self.buf)), r.stamp, index, r.values)
+        values = np.asarray(self.buf, dtype=np.float64)
+        scale = float(self.scaling.norm.window_scale(values))
+        w = Window(self.seq, self.scaling.quantise(values), r.stamp, index, r.values, scale)
         self.seq += 1
         return w
 

@@ -111,6 +111,10 @@ def load_csv(path: str | Path, *, target: str, features: list[str] | None = None
     return Series(features=list(features), target=target, x=arr[:, :-1], y=arr[:, -1], source=str(path))
 
 
+#: "diff-rms": the smallest per-window scale, in units of the training span's difference spread
+#: (a window 5x calmer than typical is amplified 5x, a flat one no more).
+WINDOW_FLOOR = 0.2
+
 #: Smallest number of windows each chronological split must hold (train/val/test).
 MIN_WINDOWS = 3
 
@@ -138,6 +142,14 @@ class Norm:
       ``train --scaling auto`` (the default) trains both and keeps the quantised model that
       validates better.
 
+    * ``"diff-rms"`` (differenced, scaled per window): as ``"diff"``, then each feature divided
+      by its window's own RMS of the scaled differences, ``r = max(sqrt(mean_t z[t]^2), floor)``
+      (``t = 1..T-1``; ``floor = window_floor``), and the output multiplied by the target's ``r``
+      (instance normalisation, as RevIN does with a window's mean and spread). Why: a calm window
+      (a winter day of hourly temperatures) has differences of a fraction of the training span's
+      spread, which at 4 bits fall below one input step; scaled per window every window uses the
+      whole input range. The floor keeps a flat window from being amplified without bound.
+
     The integer model is unchanged by the scheme: it runs on the host, in floats, before
     ``quantise_input`` and after de-quantisation.
     """
@@ -150,6 +162,7 @@ class Norm:
     x_scale: np.ndarray | None = None
     y_scale: float = 1.0
     target_index: int = -1
+    window_floor: float = WINDOW_FLOOR  # "diff-rms": the smallest per-window scale
 
     def to_dict(self) -> dict:
         d = {
@@ -167,6 +180,8 @@ class Norm:
                     "target_index": self.target_index,
                 }
             )
+        if self.scheme == "diff-rms":
+            d["window_floor"] = self.window_floor
         return d
 
     @classmethod
@@ -183,6 +198,8 @@ class Norm:
             norm.x_scale = np.array(d["x_scale"], dtype=np.float64)
             norm.y_scale = float(d["y_scale"])
             norm.target_index = int(d["target_index"])
+        if scheme == "diff-rms":
+            norm.window_floor = float(d["window_floor"])
         return norm
 
     # -- the host-side pre/post step ---------------------------------------------------------------
@@ -192,10 +209,23 @@ class Norm:
         x_raw = np.asarray(x_raw, dtype=np.float64)
         if self.scheme == "last":
             return (x_raw - x_raw[..., -1:, :]) / self.x_scale
-        if self.scheme == "diff":
-            d = np.diff(x_raw, axis=-2, prepend=x_raw[..., :1, :])
-            return d / self.x_scale
+        if self.scheme in ("diff", "diff-rms"):
+            z = np.diff(x_raw, axis=-2, prepend=x_raw[..., :1, :]) / self.x_scale
+            return z / self._rms(z)[..., None, :] if self.scheme == "diff-rms" else z
         return (x_raw - self.x_mean) / self.x_std
+
+    def _rms(self, z: np.ndarray) -> np.ndarray:
+        """Per window and feature (..., m): RMS of the scaled differences z[1:], floored."""
+        return np.maximum(np.sqrt(np.mean(z[..., 1:, :] ** 2, axis=-2)), self.window_floor)
+
+    def window_scale(self, x_raw: np.ndarray) -> np.ndarray:
+        """Per window (...,): what the output is multiplied by besides ``out_scale`` (the target's
+        RMS under ``"diff-rms"``; 1 otherwise and when the target is not an input)."""
+        x_raw = np.asarray(x_raw, dtype=np.float64)
+        if self.scheme != "diff-rms" or self.target_index < 0:
+            return np.ones(x_raw.shape[:-2])
+        z = np.diff(x_raw, axis=-2, prepend=x_raw[..., :1, :]) / self.x_scale
+        return self._rms(z)[..., self.target_index]
 
     def anchor(self, x_raw: np.ndarray) -> np.ndarray:
         """The level each forecast is relative to, per window (...,): the target's last reading."""
@@ -207,16 +237,19 @@ class Norm:
     def out_scale(self) -> float:
         return self.y_std if self.scheme == "global" else self.y_scale
 
-    def outputs(self, out: np.ndarray, anchor: np.ndarray) -> np.ndarray:
-        """Normalised model outputs (..., H) -> forecasts in the target's units."""
-        return np.asarray(anchor, dtype=np.float64)[..., None] + np.asarray(out) * self.out_scale()
+    def outputs(self, out: np.ndarray, anchor: np.ndarray, scale: np.ndarray | float = 1.0) -> np.ndarray:
+        """Normalised model outputs (..., H) -> forecasts in the target's units (``scale``: the
+        windows' :meth:`window_scale`)."""
+        k = np.asarray(scale, dtype=np.float64)[..., None] * self.out_scale()
+        return np.asarray(anchor, dtype=np.float64)[..., None] + np.asarray(out) * k
 
-    def targets(self, y: np.ndarray, anchor: np.ndarray) -> np.ndarray:
+    def targets(self, y: np.ndarray, anchor: np.ndarray, scale: np.ndarray | float = 1.0) -> np.ndarray:
         """Forecast targets (..., H) in units -> what the model is trained to output."""
-        return (np.asarray(y, dtype=np.float64) - np.asarray(anchor)[..., None]) / self.out_scale()
+        k = np.asarray(scale, dtype=np.float64)[..., None] * self.out_scale()
+        return (np.asarray(y, dtype=np.float64) - np.asarray(anchor)[..., None]) / k
 
 
-SCHEMES = ("global", "last", "diff")
+SCHEMES = ("global", "last", "diff", "diff-rms")
 
 
 def split_rows(n: int) -> tuple[slice, slice, slice]:
@@ -249,7 +282,7 @@ def fit_norm(s: Series, window: int = 12, horizon: int = 1, scheme: str = "last"
         return norm  # too short: make_splits refuses it with the row counts
     idx = np.arange(n)[:, None]
     xw = x[idx + np.arange(window)[None, :]]
-    if scheme == "diff":
+    if scheme in ("diff", "diff-rms"):
         x_scale = _std(np.diff(xw, axis=1), axis=(0, 1))
     else:
         rel = xw - xw[:, -1:, :]
@@ -280,13 +313,14 @@ def windows(s: Series, rows: slice, window: int, horizon: int, norm: Norm) -> di
     raw = x[idx + np.arange(window)[None, :]]
     ys = y[idx + window + np.arange(horizon)[None, :]]
     persist = np.repeat(y[idx[:, 0] + window - 1][:, None], horizon, axis=1)
-    anchor = norm.anchor(raw)
+    anchor, scale = norm.anchor(raw), norm.window_scale(raw)
     return {
         "x": norm.inputs(raw),
         "raw": raw,
         "y": ys,
-        "t": norm.targets(ys, anchor),
+        "t": norm.targets(ys, anchor, scale),
         "anchor": anchor,
+        "scale": scale,
         "persist": persist,
     }
 

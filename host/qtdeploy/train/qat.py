@@ -74,9 +74,15 @@ def _predict(model: Forecaster, x: torch.Tensor) -> torch.Tensor:
         return torch.cat([model(x[i : i + 1024]) for i in range(0, len(x), 1024)]) if len(x) else x[:, 0, :0]
 
 
+def _val_err(model: Forecaster, data: dict[str, torch.Tensor]) -> torch.Tensor:
+    """Per validation window and step, the error in units of ``y_scale`` (every scheme shares them:
+    "diff-rms" targets are divided by each window's scale, multiplied back here)."""
+    return (_predict(model, data["vx"]) - data["vy"]) * data["vs"][:, None]
+
+
 def _val_rmse(model: Forecaster, data: dict[str, torch.Tensor]) -> float:
-    """RMSE on the validation windows, in the normalised units both schemes share."""
-    return float(torch.sqrt(torch.mean((_predict(model, data["vx"]) - data["vy"]) ** 2)))
+    """RMSE on the validation windows, in the units every scheme shares (``_val_err``)."""
+    return float(torch.sqrt(torch.mean(_val_err(model, data) ** 2)))
 
 
 def _fit(
@@ -146,8 +152,8 @@ def _persistence_fallback(model: Forecaster, data: dict[str, torch.Tensor], norm
     """
     if norm.scheme == "global" or norm.target_index < 0:
         return False
-    err_model = ((_predict(model, data["vx"]) - data["vy"]) ** 2).mean(dim=1).double()
-    diff = err_model - (data["vy"] ** 2).mean(dim=1).double()  # persistence outputs 0
+    err_model = (_val_err(model, data) ** 2).mean(dim=1).double()
+    diff = err_model - ((data["vy"] * data["vs"][:, None]) ** 2).mean(dim=1).double()  # persistence: 0
     n = len(diff)
     se = float(diff.std()) / n**0.5 if n > 1 else float("inf")
     if float(diff.mean()) + FALLBACK_MARGIN_SE * se < 0:
@@ -173,6 +179,7 @@ def _prepare(
         "y": _tensor(splits["train"]["t"]),
         "vx": _tensor(splits["val"]["x"]),
         "vy": _tensor(splits["val"]["t"]),
+        "vs": _tensor(splits["val"]["scale"]),
     }
     return norm, splits, data
 
@@ -248,7 +255,7 @@ def train(
 
     def test_scores(m: Forecaster, norm: D.Norm, splits: dict) -> dict[str, float]:
         test = splits["test"]
-        pred = norm.outputs(_predict(m, _tensor(test["x"])).double().numpy(), test["anchor"])
+        pred = norm.outputs(_predict(m, _tensor(test["x"])).double().numpy(), test["anchor"], test["scale"])
         return scores(pred, test["y"], test["persist"])
 
     def run(
