@@ -14,7 +14,15 @@ from qtdeploy.model.config import ModelConfig
 from qtdeploy.model.evaluate import evaluate
 from qtdeploy.train import export as E
 from qtdeploy.train.net import Forecaster
-from qtdeploy.train.qat import TrainSettings, _predict, train
+from qtdeploy.train.qat import (
+    AUTO_CHALLENGERS,
+    AUTO_TRIED,
+    CHALLENGER_MARGIN_SE,
+    TrainSettings,
+    _choose,
+    _predict,
+    train,
+)
 
 
 def _trend_series() -> D.Series:
@@ -32,7 +40,7 @@ def test_trend_series_beats_persistence_without_clipping(bits: int) -> None:
     res = train(s, cfg, TrainSettings(epochs=6, patience=6, min_steps=0))
     im = E.export(res.model, {"norm": res.norm.to_dict(), "features": s.features, "target": s.target})
     r = evaluate(im, s, "test", period=24)
-    assert r["scheme"] in ("last", "diff") and r["clipped_inputs"] < 0.01
+    assert r["scheme"] in AUTO_TRIED and r["clipped_inputs"] < 0.01
     assert r["rmse"] < r["persistence_rmse"]
     # the global scheme clips every test input of this series (the cause found for issue 13)
     glob = train(s, cfg, TrainSettings(epochs=1, patience=1, min_steps=0, scheme="global"))
@@ -113,14 +121,15 @@ def test_auto_keeps_the_scheme_that_validates_better() -> None:
     cfg = ModelConfig.uniform(window=12, features=1, d_model=8, bits=None)
     st = TrainSettings(epochs=2, patience=2, min_steps=0)
     res = train(s, cfg, replace(st, scheme="auto"))
-    assert res.norm.scheme in ("last", "diff")
+    assert res.norm.scheme in AUTO_TRIED
     vals = {}
     for sc in ("last", "diff"):
         r = train(s, cfg, replace(st, scheme=sc))
         val = D.make_splits(s, 12, 1, r.norm)["val"]
         out = _predict(r.model, torch.as_tensor(val["x"], dtype=torch.float32)).double().numpy()
         vals[sc] = float(np.sqrt(np.mean((out - val["t"]) ** 2)))
-    assert res.norm.scheme == min(vals, key=vals.get)
+    # the better of the two, unless the challenger ("diff-rms") won by the margin (_choose)
+    assert res.norm.scheme in (min(vals, key=vals.get), *AUTO_CHALLENGERS)
     with pytest.raises(ValueError, match="float_state"):
         train(
             s,
@@ -183,15 +192,15 @@ def test_auto_keeps_the_scheme_whose_shipped_model_validates_best() -> None:
     cfg = ModelConfig.uniform(window=12, features=1, d_model=8, bits=4)
     res = train(s, cfg, TrainSettings(epochs=2, patience=2, min_steps=0, scheme="auto"))
     validated = res.metrics["schemes_validated"]
-    assert set(validated) == {"last", "diff"}
-    assert res.norm.scheme == min(validated, key=validated.get)
+    assert set(validated) == set(AUTO_TRIED) == {"last", "diff", "diff-rms"}
+    assert res.norm.scheme in (min(("last", "diff"), key=validated.get), "diff-rms")
     assert res.metrics["qat_val"] == pytest.approx(validated[res.norm.scheme], abs=1e-6)
     # and the shipped model is the one measured: its test RMSE, recomputed from the export
     im = E.export(res.model, {"norm": res.norm.to_dict(), "features": s.features, "target": s.target})
     assert evaluate(im, s, "test")["rmse"] == pytest.approx(res.metrics["qat"]["rmse"], rel=1e-3)
     # a float run picks by the float validation alone, and says nothing of schemes it did not ship
     fl = train(s, replace(cfg, bits=None), TrainSettings(epochs=1, patience=1, min_steps=0, scheme="auto"))
-    assert fl.norm.scheme in ("last", "diff") and "schemes_validated" not in fl.metrics
+    assert fl.norm.scheme in AUTO_TRIED and "schemes_validated" not in fl.metrics
 
 
 def test_window_rms_validation_is_in_the_units_every_scheme_shares() -> None:
@@ -208,3 +217,25 @@ def test_window_rms_validation_is_in_the_units_every_scheme_shares() -> None:
     pred = res.norm.outputs(_predict(res.model, data["vx"]).double().numpy(), val["anchor"], val["scale"])
     want = np.sqrt(np.mean((pred - val["y"]) ** 2)) / res.norm.y_scale
     assert _val_rmse(res.model, data) == pytest.approx(want, rel=1e-5)
+
+
+def test_a_challenger_scheme_ships_only_when_ahead_by_the_margin() -> None:
+    """``auto`` keeps the better of "last" and "diff"; "diff-rms" replaces it only when its
+    per-window squared error is lower by more than CHALLENGER_MARGIN_SE standard errors."""
+    rng = np.random.default_rng(0)
+    base = torch.as_tensor(rng.gamma(2.0, 1.0, 400))
+    noise = torch.as_tensor(rng.normal(0, 1.0, 400))
+    se = float(noise.std()) / 400**0.5
+
+    def cands(shift: float) -> list[tuple[str, float, torch.Tensor]]:
+        rms = base + noise + shift - float(noise.mean())  # mean difference exactly ``shift``
+        return [
+            ("last", float(base.mean() ** 0.5), base),
+            ("diff", float((base + 1).mean() ** 0.5), base + 1),
+            ("diff-rms", float(rms.mean() ** 0.5), rms),
+        ]
+
+    assert _choose(cands(-0.5 * CHALLENGER_MARGIN_SE * se)) == 0  # ahead, but within noise
+    assert _choose(cands(-2.0 * CHALLENGER_MARGIN_SE * se)) == 2  # clearly ahead
+    assert _choose(cands(+1.0)) == 0
+    assert _choose([("last", 2.0, base + 1), ("diff", 1.0, base)]) == 1  # the base pair: lowest RMSE

@@ -149,6 +149,8 @@ class Norm:
       (a winter day of hourly temperatures) has differences of a fraction of the training span's
       spread, which at 4 bits fall below one input step; scaled per window every window uses the
       whole input range. The floor keeps a flat window from being amplified without bound.
+      ``auto`` ships it only when its quantised model is ahead on validation by a margin
+      (``qat.CHALLENGER_MARGIN_SE``).
 
     The integer model is unchanged by the scheme: it runs on the host, in floats, before
     ``quantise_input`` and after de-quantisation.
