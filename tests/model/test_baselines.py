@@ -141,3 +141,9 @@ def test_window_rms_scheme_is_level_and_scale_free() -> None:
     back = D.Norm.from_dict(norm.to_dict())
     assert back.scheme == "diff-rms" and back.window_floor == norm.window_floor
     assert np.allclose(back.inputs(w["raw"]), w["x"])
+    # horizon > 1: one scale per window for every step
+    n3 = D.fit_norm(s, 8, 3, scheme="diff-rms")
+    w3 = D.windows(s, slice(300, 400), 8, 3, n3)
+    assert w3["t"].shape == w3["y"].shape == (len(w3["scale"]), 3)
+    assert np.allclose(n3.outputs(w3["t"], w3["anchor"], w3["scale"]), w3["y"])
+    assert np.allclose(n3.outputs(np.zeros_like(w3["t"]), w3["anchor"], w3["scale"]), w3["persist"])
