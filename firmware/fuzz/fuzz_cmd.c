@@ -65,6 +65,21 @@ static void sha_of(uint32_t offset, uint32_t len, uint8_t out[32]) {
     qtd_sha256_final(&s, out);
 }
 
+/* The slot's committed image (its entry's sizes) hashes to its entry's SHA-256s, on the array. */
+static bool image_intact(uint8_t slot, const qtd_slot_entry_t *e) {
+    const qtd_slot_layout_t *lay = &fb_board.slots[slot];
+    uint8_t h[32];
+    if (e->bitstream_size > lay->bitstream.size || e->blob_size > lay->blob.size) {
+        return false;
+    }
+    sha_of(lay->bitstream.offset, e->bitstream_size, h);
+    if (memcmp(h, e->bitstream_sha256, 32) != 0) {
+        return false;
+    }
+    sha_of(lay->blob.offset, e->blob_size, h);
+    return memcmp(h, e->blob_sha256, 32) == 0;
+}
+
 /* ---- REC_FIXUP: make the fields that cannot be guessed agree ------------------------------ */
 static uint16_t fixup(uint8_t command, uint8_t flags, uint8_t *p, uint16_t len) {
     if (command == QTD_CMD_SLOT_COMMIT && len == 76) {
@@ -361,6 +376,11 @@ static void burst(unsigned n, unsigned idle_steps) {
                 recommitted |= later->command == QTD_CMD_SLOT_COMMIT && later->wrote && later->p[0] == slot;
             }
             if (touched && !recommitted && t->slot[slot].state == QTD_SLOT_STATE_COMMITTED) {
+                /* a RESET in the burst reloaded the table, and the load re-hashes every committed
+                 * slot: a write outside the committed bytes leaves the image rightly vouched for */
+                if (r->rebooted && image_intact(slot, &t->slot[slot])) {
+                    continue;
+                }
                 fail("SLOT_INFO still vouches for a slot whose image was written", s->command, slot);
             }
         }
