@@ -65,19 +65,19 @@ static void sha_of(uint32_t offset, uint32_t len, uint8_t out[32]) {
     qtd_sha256_final(&s, out);
 }
 
-/* The slot's committed image (its entry's sizes) hashes to its entry's SHA-256s, on the array. */
+/* The len bytes from region r's start hash to sha, on the array. */
+static bool region_matches(const qtd_region_t *r, uint32_t len, const uint8_t sha[32]) {
+    uint8_t h[32];
+    sha_of(r->offset, len, h);
+    return memcmp(h, sha, 32) == 0;
+}
+
+/* The slot's committed image (its entry's sizes, inside its regions) hashes to its entry's SHA-256s. */
 static bool image_intact(uint8_t slot, const qtd_slot_entry_t *e) {
     const qtd_slot_layout_t *lay = &fb_board.slots[slot];
-    uint8_t h[32];
-    if (e->bitstream_size > lay->bitstream.size || e->blob_size > lay->blob.size) {
-        return false;
-    }
-    sha_of(lay->bitstream.offset, e->bitstream_size, h);
-    if (memcmp(h, e->bitstream_sha256, 32) != 0) {
-        return false;
-    }
-    sha_of(lay->blob.offset, e->blob_size, h);
-    return memcmp(h, e->blob_sha256, 32) == 0;
+    return e->bitstream_size <= lay->bitstream.size && e->blob_size <= lay->blob.size &&
+           region_matches(&lay->bitstream, e->bitstream_size, e->bitstream_sha256) &&
+           region_matches(&lay->blob, e->blob_size, e->blob_sha256);
 }
 
 /* ---- REC_FIXUP: make the fields that cannot be guessed agree ------------------------------ */
@@ -171,13 +171,10 @@ static void check_slots(uint8_t command, const uint8_t *p, uint16_t len, const f
             fail("SLOT_COMMIT accepted a slot it must refuse", command, slot);
         }
         const qtd_slot_layout_t *lay = &fb_board.slots[slot];
-        uint8_t sha[32];
-        sha_of(lay->bitstream.offset, qtd_le32(p + 4), sha);
-        if (memcmp(sha, p + 8, 32) != 0) {
+        if (!region_matches(&lay->bitstream, qtd_le32(p + 4), p + 8)) {
             fail("SLOT_COMMIT accepted a bitstream hash that does not match", command, slot);
         }
-        sha_of(lay->blob.offset, qtd_le32(p + 40), sha);
-        if (memcmp(sha, p + 44, 32) != 0) {
+        if (!region_matches(&lay->blob, qtd_le32(p + 40), p + 44)) {
             fail("SLOT_COMMIT accepted a blob hash that does not match", command, slot);
         }
         if (!same && t->active != slot && t->active != g.active) {

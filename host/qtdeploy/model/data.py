@@ -212,9 +212,13 @@ class Norm:
         if self.scheme == "last":
             return (x_raw - x_raw[..., -1:, :]) / self.x_scale
         if self.scheme in ("diff", "diff-rms"):
-            z = np.diff(x_raw, axis=-2, prepend=x_raw[..., :1, :]) / self.x_scale
+            z = self._diffs(x_raw)
             return z / self._rms(z)[..., None, :] if self.scheme == "diff-rms" else z
         return (x_raw - self.x_mean) / self.x_std
+
+    def _diffs(self, x_raw: np.ndarray) -> np.ndarray:
+        """Each reading minus the one before it, scaled (``z[0] = 0``)."""
+        return np.diff(x_raw, axis=-2, prepend=x_raw[..., :1, :]) / self.x_scale
 
     def _rms(self, z: np.ndarray) -> np.ndarray:
         """Per window and feature (..., m): RMS of the scaled differences z[1:], floored."""
@@ -226,8 +230,7 @@ class Norm:
         x_raw = np.asarray(x_raw, dtype=np.float64)
         if self.scheme != "diff-rms" or self.target_index < 0:
             return np.ones(x_raw.shape[:-2])
-        z = np.diff(x_raw, axis=-2, prepend=x_raw[..., :1, :]) / self.x_scale
-        return self._rms(z)[..., self.target_index]
+        return self._rms(self._diffs(x_raw))[..., self.target_index]
 
     def anchor(self, x_raw: np.ndarray) -> np.ndarray:
         """The level each forecast is relative to, per window (...,): the target's last reading."""

@@ -139,6 +139,19 @@ def _fit(
 FALLBACK_MARGIN_SE = 2.0
 
 
+def _window_sq_err(model: Forecaster, data: dict[str, torch.Tensor]) -> torch.Tensor:
+    """Per validation window: mean squared error over the horizon (``_val_err``'s units), float64."""
+    return (_val_err(model, data) ** 2).mean(dim=1).double()
+
+
+def _paired_z(diff: torch.Tensor) -> float:
+    """Mean of a paired per-window difference in standard errors (-inf: every window lower by the
+    same amount; 0 for a single window, whose spread is unknown)."""
+    n, mean = len(diff), float(diff.mean())
+    se = float(diff.std()) / n**0.5 if n > 1 else float("inf")
+    return mean / se if se > 0 else (float("-inf") if mean < 0 else 0.0)
+
+
 def _persistence_fallback(model: Forecaster, data: dict[str, torch.Tensor], norm: D.Norm) -> bool:
     """Zero the head unless the quantised model beats persistence on validation by more than noise.
 
@@ -152,11 +165,8 @@ def _persistence_fallback(model: Forecaster, data: dict[str, torch.Tensor], norm
     """
     if norm.scheme == "global" or norm.target_index < 0:
         return False
-    err_model = (_val_err(model, data) ** 2).mean(dim=1).double()
-    diff = err_model - ((data["vy"] * data["vs"][:, None]) ** 2).mean(dim=1).double()  # persistence: 0
-    n = len(diff)
-    se = float(diff.std()) / n**0.5 if n > 1 else float("inf")
-    if float(diff.mean()) + FALLBACK_MARGIN_SE * se < 0:
+    persistence = ((data["vy"] * data["vs"][:, None]) ** 2).mean(dim=1).double()  # its output is 0
+    if _paired_z(_window_sq_err(model, data) - persistence) < -FALLBACK_MARGIN_SE:
         return False
     with torch.no_grad():
         model.head.weight.zero_()
@@ -178,11 +188,6 @@ CHALLENGER_MARGIN_SE = 2.0
 AUTO_TRIED = AUTO_SCHEMES + AUTO_CHALLENGERS
 
 
-def _window_sq_err(model: Forecaster, data: dict[str, torch.Tensor]) -> torch.Tensor:
-    """Per validation window: mean squared error over the horizon (``_val_err``'s units), float64."""
-    return (_val_err(model, data) ** 2).mean(dim=1).double()
-
-
 def _choose(cands: list[tuple[str, float, torch.Tensor]]) -> int:
     """Index of the candidate (scheme, validation RMSE, per-window squared errors) to ship.
 
@@ -196,10 +201,7 @@ def _choose(cands: list[tuple[str, float, torch.Tensor]]) -> int:
     for i, (scheme, _, err) in enumerate(cands):
         if scheme not in AUTO_CHALLENGERS or i == best:
             continue
-        diff = err - cands[best][2]
-        n = len(diff)
-        se = float(diff.std()) / n**0.5 if n > 1 else float("inf")
-        z = float(diff.mean()) / se if se > 0 else (float("-inf") if float(diff.mean()) < 0 else 0.0)
+        z = _paired_z(err - cands[best][2])
         if z < -CHALLENGER_MARGIN_SE and z < pick_z:
             pick, pick_z = i, z
     return pick
