@@ -8,12 +8,14 @@ import os
 import re
 import shutil
 import subprocess
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from qtdeploy.paths import cache_dir, repo_root
+from support.fuzz_ledger import LEDGER, Ledger, fingerprint
 
 
 @pytest.fixture(scope="session")
@@ -99,8 +101,33 @@ def run_fuzzer(fuzz_build: Path, tmp_path: Path):
         runs: int | None = None,
         args: tuple[str, ...] = (),
     ) -> FuzzRun:
+        state = os.environ.get("QTD_FUZZ_STATE")
+        if runs is not None and state:
+            return resumable(name, seeds, runs, Path(state), max_len=max_len, args=args)
         corpus = tmp_path / f"corpus-{name}"
-        corpus.mkdir(exist_ok=True)
+        return once(
+            name,
+            seeds,
+            corpus,
+            tmp_path / f"{name}.log",
+            max_len=max_len,
+            seconds=seconds,
+            runs=runs,
+            args=args,
+        )
+
+    def once(
+        name: str,
+        seeds: dict[str, bytes],
+        corpus: Path,
+        log: Path,  # libFuzzer's output as it runs: `tail -f` a long one
+        *,
+        max_len: int,
+        seconds: int = 10,
+        runs: int | None = None,
+        args: tuple[str, ...] = (),
+    ) -> FuzzRun:
+        corpus.mkdir(parents=True, exist_ok=True)
         for seed, data in seeds.items():
             (corpus / seed).write_bytes(data)
         # a counted (long, -m slow) run also prints libFuzzer's closing statistics
@@ -113,19 +140,64 @@ def run_fuzzer(fuzz_build: Path, tmp_path: Path):
         if runs is not None and forks > 1:
             limit.append(f"-fork={forks}")
         env = {**os.environ, "QTD_FUZZ_BASE": str(fuzz_build / "base")}
-        log = tmp_path / f"{name}.log"  # libFuzzer's output as it runs: `tail -f` a long one
         with log.open("w") as err:
             fuzz = subprocess.run(
                 [str(fuzz_build / name), *limit, f"-max_len={max_len}", *args, str(corpus)],
                 stdout=err,
                 stderr=subprocess.STDOUT,
                 timeout=None if runs is not None else 120 + seconds,
-                cwd=tmp_path,
+                cwd=log.parent,
                 env=env,
             )
         stderr = log.read_text(errors="replace")
         assert fuzz.returncode == 0, f"{log} (crash input beside it):\n{stderr[-4000:]}"
         return parse_fuzz(stderr)
+
+    def resumable(
+        name: str, seeds: dict[str, bytes], runs: int, state: Path, *, max_len: int, args: tuple[str, ...]
+    ) -> FuzzRun:
+        """QTD_FUZZ_STATE=DIR: the counted run in segments of QTD_FUZZ_SEGMENT inputs (default
+        1 M), each entered in DIR/<name>/ledger.json once it ended clean; a later session resumes
+        where the ledger stands (support/fuzz_ledger.py says why and what resets it)."""
+        ledger = Ledger.open(state / name, fingerprint(fuzz_build / name, fuzz_build / "base"))
+        segment = int(os.environ.get("QTD_FUZZ_SEGMENT", "1000000"))
+        if segment < 1:
+            raise ValueError(f"QTD_FUZZ_SEGMENT={segment}: give a positive number of inputs per segment")
+        if ledger.restarted:
+            print(
+                f"\n{name}: {ledger.root / LEDGER} counted another build of the harness: the count starts at 0"
+            )
+        last: FuzzRun | None = None
+        while ledger.total < runs:
+            k = len(ledger.segments)
+            start = time.monotonic()
+            last = once(
+                name,
+                seeds,
+                ledger.corpus,
+                ledger.root / f"segment-{k}.log",
+                max_len=max_len,
+                runs=min(segment, runs - ledger.total),
+                args=args,
+            )
+            assert last.runs > 0, (
+                f"no run count in {ledger.root / f'segment-{k}.log'}:\n{last.stderr[-2000:]}"
+            )
+            ledger.add(last.runs, last.edges, time.monotonic() - start)
+            print(f"\n{name}: segment {k} clean, {last.runs} runs, {last.edges} edges; {ledger.total}/{runs}")
+        if last is None:
+            print(f"\n{name}: {ledger.root / LEDGER} already holds {ledger.total} clean runs of this build")
+        edges = ledger.segments[-1].edges if ledger.segments else 0
+        seconds = int(sum(s.seconds for s in ledger.segments))
+        return FuzzRun(
+            ledger.total,
+            edges,
+            last.features if last else 0,
+            ledger.total // max(seconds, 1),
+            0,
+            seconds,
+            last.stderr if last else "",
+        )
 
     return run
 
