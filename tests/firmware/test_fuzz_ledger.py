@@ -25,7 +25,7 @@ def test_ledger_persists_and_resets_for_another_build(tmp_path: Path):
     other.add(10, 1, 0.1)
     assert Ledger.open(tmp_path / "h", "bb").total == 10
     assert Ledger.open(tmp_path / "h", "aa").restarted  # the old build's count is gone, not mixed in
-    assert not list((tmp_path / "h").glob(".ledger-*"))  # no temporary left behind
+    assert not list((tmp_path / "h").glob(".*.tmp"))  # no temporary left behind
 
 
 def test_ledger_refuses_a_file_it_cannot_read(tmp_path: Path):

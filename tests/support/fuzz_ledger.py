@@ -17,11 +17,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+
+from qtdeploy.formats.blob import write_atomic
 
 LEDGER = "ledger.json"
 VERSION = 1
@@ -90,12 +90,7 @@ class Ledger:
             "fingerprint": self.fingerprint,
             "segments": [asdict(s) for s in self.segments],
         }
-        fd, tmp = tempfile.mkstemp(dir=self.root, prefix=".ledger-")
-        with os.fdopen(fd, "w") as f:
-            json.dump(body, f, indent=1)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, self.root / LEDGER)
+        write_atomic(self.root / LEDGER, json.dumps(body, indent=1).encode())
 
 
 def fingerprint(*paths: Path) -> str:
