@@ -271,9 +271,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--scaling", default="auto", choices=["last", "diff", "diff-rms", "auto", "global"])
     ap.add_argument("--seeds", type=int, default=3, help="Independent float->QAT chains averaged per cell.")
     ap.add_argument("--ablation", action="store_true", help="Compare QAT choices at 4 bits on (12, 32).")
+    ap.add_argument(
+        "--qat-whole-schedule",
+        action="store_true",
+        help="QAT runs every epoch of its schedule (keeps the best validation state) instead of stopping on patience.",
+    )
     ap.add_argument("--json", default=None, help="Also write the results here.")
     args = ap.parse_args(argv)
-    st = TrainSettings.for_epochs(args.epochs, threads=args.threads, scheme=args.scaling)
+    st = TrainSettings.for_epochs(
+        args.epochs, threads=args.threads, scheme=args.scaling, qat_early_stop=not args.qat_whole_schedule
+    )
     bits_list = args.bits.split(",")
     results: dict[str, dict] = {}
     t0 = time.time()

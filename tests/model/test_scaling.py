@@ -158,6 +158,27 @@ def test_short_series_get_the_step_floor_and_an_explicit_count_does_not() -> Non
     assert totals["float"] == 2
 
 
+def test_qat_whole_schedule_is_a_choice_the_float_phases_do_not_take(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``qat_early_stop=False`` runs QAT for every epoch of its schedule and keeps the best state
+    (bench/accuracy.py --qat-whole-schedule measures it); the float phases stop on patience either
+    way, and so does QAT by default. A validation that only gets worse shows each."""
+    import qtdeploy.train.qat as Q
+
+    s = _trend_series()
+    cfg = ModelConfig.uniform(window=12, features=1, d_model=8, bits=4)
+    worse = iter(range(10**6))
+    monkeypatch.setattr(Q, "_val_rmse", lambda model, data: 1.0 + next(worse))
+    totals: dict[str, int] = {}
+
+    def seen(phase: str, epoch: int, total: int, val: float) -> None:
+        totals[phase] = epoch
+
+    train(s, cfg, TrainSettings(epochs=5, patience=2, min_steps=0, qat_early_stop=False), progress=seen)
+    assert totals == {"float": 2, "float-finetune": 2, "qat": 5}
+    train(s, cfg, TrainSettings(epochs=5, patience=2, min_steps=0), progress=seen)
+    assert totals == {"float": 2, "float-finetune": 2, "qat": 2}
+
+
 def test_the_learning_rate_decays_to_its_floor_over_a_phase(monkeypatch: pytest.MonkeyPatch) -> None:
     """Cosine decay: the last steps of a phase move the weights far less than the first ones, so
     the validation states early stopping compares have settled (constant-rate runs jumped 30-50 %)."""
