@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import itertools
 from dataclasses import replace
 
 import numpy as np
@@ -162,12 +163,10 @@ def test_qat_whole_schedule_is_a_choice_the_float_phases_do_not_take(monkeypatch
     """``qat_early_stop=False`` runs QAT for every epoch of its schedule and keeps the best state
     (bench/accuracy.py --qat-whole-schedule measures it); the float phases stop on patience either
     way, and so does QAT by default. A validation that only gets worse shows each."""
-    import qtdeploy.train.qat as Q
-
     s = _trend_series()
     cfg = ModelConfig.uniform(window=12, features=1, d_model=8, bits=4)
-    worse = iter(range(10**6))
-    monkeypatch.setattr(Q, "_val_rmse", lambda model, data: 1.0 + next(worse))
+    worse = itertools.count(1)
+    monkeypatch.setattr("qtdeploy.train.qat._val_rmse", lambda model, data: float(next(worse)))
     totals: dict[str, int] = {}
 
     def seen(phase: str, epoch: int, total: int, val: float) -> None:

@@ -107,9 +107,8 @@ def _fit(
     n = len(data["x"])
     per_epoch = max(1, -(-n // st.batch))
     epochs = max(st.epochs, -(-st.min_steps // per_epoch))
-    patience = max(st.patience, st.patience * epochs // st.epochs)
-    if phase == "qat" and not st.qat_early_stop:
-        patience = epochs
+    whole = phase == "qat" and not st.qat_early_stop
+    patience = epochs if whole else max(st.patience, st.patience * epochs // st.epochs)
     steps = epochs * per_epoch
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps, eta_min=lr * 0.02) if st.cosine else None
 
