@@ -110,10 +110,8 @@ def test_fuzz_cmd_replays_committed_inputs(fuzz_build: Path):
 @pytest.mark.timeout(0)  # hours: pyproject's 900 s would kill it; libFuzzer's -timeout catches a hang
 def test_fuzz_cmd_ten_million(run_fuzzer):
     """-m slow: 10 M inputs through every handler, clean. One process unless QTD_FUZZ_FORK=N.
-    Hours: the deep inputs hash, load models and infer; with -fork=2 on both cores of the 2-core
-    machine ~740 runs/s over the first 2 M, ~370-450/s once the corpus held ~1,300 inputs: 4-7 h
-    (firmware/README.md). QTD_FUZZ_STATE=DIR resumes it across sessions in clean segments
-    (conftest's run_fuzzer, support/fuzz_ledger.py)."""
+    Hours (the measured rates are in firmware/README.md). QTD_FUZZ_STATE=DIR resumes it across
+    sessions in clean segments (conftest's run_fuzzer, support/fuzz_ledger.py)."""
     r = run_fuzzer("fuzz_cmd", _seeds(), max_len=12000, runs=10_000_000)
     print(f"\nfuzz_cmd: {r.runs} runs in {r.seconds} s ({r.exec_s}/s), {r.edges} edges")
     assert r.runs >= 10_000_000
