@@ -87,3 +87,31 @@ def test_the_readme_table_is_the_committed_run() -> None:
     assert set(order) == set(results)
     table = accuracy.table({k: results[k] for k in order}, ["8", "6", "4", "w4a8"])
     assert table in readme
+
+
+def test_qat_runs_repeat_qat_from_one_float_model() -> None:
+    """``--qat-runs 2``: the first run is the one-run result to the digit (same seeds), the second
+    has its own QAT seed, and the cell is the mean over both with each run listed."""
+    accuracy = load_script(BENCH / "accuracy.py")
+    series, period = datasets.load("us-macro")
+    st = accuracy.TrainSettings.for_epochs(2, scheme="last")
+    one = accuracy.run_config(series, 12, 32, ["4"], st, seeds=1, period=period)["4"]
+    two = accuracy.run_config(series, 12, 32, ["4"], st, seeds=1, period=period, qat_runs=2)["4"]
+    assert "runs" not in one and one["seeds"] == 1
+    assert two["seeds"] == 1 and two["qat_runs"] == 2
+    assert [r["qat_seed"] for r in two["runs"]] == [0, accuracy.QAT_SEED_STRIDE]
+    assert two["runs"][0]["rmse"] == one["rmse"]
+    # its own data order moves the 4-bit model (93.94 and 94.15 when written)
+    assert two["runs"][1]["rmse"] != two["runs"][0]["rmse"]
+    assert two["rmse"] == pytest.approx(np.mean([r["rmse"] for r in two["runs"]]))
+    assert two["rmse_std"] == pytest.approx(np.std([r["rmse"] for r in two["runs"]]))
+
+
+def test_qat_runs_below_one_is_refused() -> None:
+    proc = subprocess.run(
+        [sys.executable, str(BENCH / "accuracy.py"), "--qat-runs", "0"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 2 and "--qat-runs is 0; pass 1 or more" in proc.stderr
