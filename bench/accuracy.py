@@ -305,6 +305,8 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     if args.qat_runs < 1:
         ap.error(f"--qat-runs is {args.qat_runs}; pass 1 or more (1: one QAT run per seed and width).")
+    if args.ablation and args.qat_runs != 1:
+        ap.error("--qat-runs applies to the table, not to --ablation; drop one of them.")
     st = TrainSettings.for_epochs(
         args.epochs, threads=args.threads, scheme=args.scaling, qat_early_stop=not args.qat_whole_schedule
     )

@@ -107,11 +107,19 @@ def test_qat_runs_repeat_qat_from_one_float_model() -> None:
     assert two["rmse_std"] == pytest.approx(np.std([r["rmse"] for r in two["runs"]]))
 
 
-def test_qat_runs_below_one_is_refused() -> None:
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["--qat-runs", "0"], "--qat-runs is 0; pass 1 or more"),
+        (["--qat-runs", "2", "--ablation"], "--qat-runs applies to the table, not to --ablation"),
+    ],
+)
+def test_bad_qat_runs_are_refused(args: list[str], says: str, tmp_path: Path) -> None:
     proc = subprocess.run(
-        [sys.executable, str(BENCH / "accuracy.py"), "--qat-runs", "0"],
+        [sys.executable, str(BENCH / "accuracy.py"), *args, "--json", str(tmp_path / "r.json")],
         capture_output=True,
         text=True,
         timeout=120,
     )
-    assert proc.returncode == 2 and "--qat-runs is 0; pass 1 or more" in proc.stderr
+    assert proc.returncode == 2 and says in proc.stderr
+    assert not (tmp_path / "r.json").exists()
