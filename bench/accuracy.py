@@ -105,13 +105,19 @@ def run_config(
     its two phases; a width: its QAT phase).
     """
     m = series.x.shape[1]
+    shape = {"window": window, "features": m, "d_model": d_model}
+    fcfg = ModelConfig.uniform(**shape, bits=None)
+    cfgs = {
+        spec: ModelConfig.uniform(**shape, bits=b, act_bits=a)
+        for spec in bits_list
+        for b, a in [parse_bits(spec)]
+    }
     runs: dict[str, list[dict]] = {}
     for seed in range(seeds):
         sst = replace(st, seed=seed)
         t0 = time.time()
         # one float model per scheme; with "auto" the float row is the one that validates better,
         # and each width picks its scheme by its own quantised model's validation (as `train`)
-        fcfg = ModelConfig.uniform(window=window, features=m, d_model=d_model, bits=None)
         schemes = AUTO_TRIED if st.scheme == "auto" else (st.scheme,)
         floats = {sc: train(series, fcfg, replace(sst, scheme=sc)) for sc in schemes}
         states = {sc: r.model.state_dict() for sc, r in floats.items()}
@@ -121,11 +127,9 @@ def run_config(
             {"rmse": fl.metrics["float"]["rmse"], "seconds": time.time() - t0, "scheme": fl.norm.scheme}
         )
         for spec, run in itertools.product(bits_list, range(qat_runs)):
-            bits, act = parse_bits(spec)
-            cfg = ModelConfig.uniform(window=window, features=m, d_model=d_model, bits=bits, act_bits=act)
             qat_seed = seed + QAT_SEED_STRIDE * run
             t0 = time.time()
-            res = train(series, cfg, replace(sst, seed=qat_seed), float_states=states)
+            res = train(series, cfgs[spec], replace(sst, seed=qat_seed), float_states=states)
             secs = time.time() - t0
             im = E.export(
                 res.model, {"norm": res.norm.to_dict(), "features": series.features, "target": series.target}
