@@ -95,6 +95,36 @@ def test_train_ffn_width(tmp_path: Path) -> None:
     assert load(blob).hparams.ffn == 8
 
 
+def test_qat_whole_schedule_and_how_qat_went(tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch) -> None:
+    """--qat-whole-schedule reaches TrainSettings; the summary says how QAT went and warns when early
+    stopping kept the calibrated start (a validation that only gets worse, so no epoch beats it)."""
+    import itertools
+
+    worse = itertools.count(1)
+    monkeypatch.setattr("qtdeploy.train.qat._val_rmse", lambda model, data: float(next(worse)))
+    base = ["train", "--data", str(CSV), "--target", "temp_max", "--scaling", "last", "--bits", "4"]
+    tiny = ["--window", "6", "--d-model", "8", "--epochs", "10"]  # patience 6 < 10
+    assert main([*base, *tiny, "--out", str(tmp_path / "early"), "--json"]) == 0
+    early = json.loads(capsys.readouterr().out)
+    assert early["qat_epochs"]["whole_schedule"] is False and early["qat_epochs"]["best_epoch"] == 0
+    assert early["qat_epochs"]["epochs_run"] < early["qat_epochs"]["epochs_planned"] == 10
+    assert any("--qat-whole-schedule" in w for w in early["warnings"])
+    run = tmp_path / "whole"
+    assert main([*base, *tiny, "--qat-whole-schedule", "--out", str(run), "--json"]) == 0
+    whole = json.loads(capsys.readouterr().out)
+    assert whole["qat_epochs"] == {
+        "epochs_planned": 10,
+        "epochs_run": 10,
+        "best_epoch": 0,
+        "whole_schedule": True,
+    }
+    assert not any("--qat-whole-schedule" in w for w in whole["warnings"])
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["settings"]["qat_early_stop"] is False and metrics["qat_epochs"]["whole_schedule"]
+    assert main([*base, *tiny, "--out", str(tmp_path / "text")]) == 0
+    assert "QAT: " in capsys.readouterr().out
+
+
 def test_float_run_does_not_export(tmp_path: Path) -> None:
     run = tmp_path / "run"
     assert (

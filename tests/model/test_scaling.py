@@ -172,10 +172,23 @@ def test_qat_whole_schedule_is_a_choice_the_float_phases_do_not_take(monkeypatch
     def seen(phase: str, epoch: int, total: int, val: float) -> None:
         totals[phase] = epoch
 
-    train(s, cfg, TrainSettings(epochs=5, patience=2, min_steps=0, qat_early_stop=False), progress=seen)
+    res = train(s, cfg, TrainSettings(epochs=5, patience=2, min_steps=0, qat_early_stop=False), progress=seen)
     assert totals == {"float": 2, "float-finetune": 2, "qat": 5}
-    train(s, cfg, TrainSettings(epochs=5, patience=2, min_steps=0), progress=seen)
+    # what the run records for the user (train's summary): no epoch beat the calibrated start
+    assert res.metrics["qat_epochs"] == {
+        "epochs_planned": 5,
+        "epochs_run": 5,
+        "best_epoch": 0,
+        "whole_schedule": True,
+    }
+    res = train(s, cfg, TrainSettings(epochs=5, patience=2, min_steps=0), progress=seen)
     assert totals == {"float": 2, "float-finetune": 2, "qat": 2}
+    assert res.metrics["qat_epochs"] == {
+        "epochs_planned": 5,
+        "epochs_run": 2,
+        "best_epoch": 0,
+        "whole_schedule": False,
+    }
 
 
 def test_the_learning_rate_decays_to_its_floor_over_a_phase(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -101,8 +101,15 @@ def _fit(
     phase: str,
     progress: Progress | None,
     teacher: Forecaster | None,
+    record: dict[str, Any] | None = None,
 ) -> float:
-    """Adam on MSE (+ distillation) with early stopping; restores the best validation state."""
+    """Adam on MSE (+ distillation) with early stopping; restores the best validation state.
+
+    ``record`` gets how the phase went: epochs planned and run, and the epoch whose state was kept
+    (0: the starting state, which no epoch beat on validation). A user can then see that early
+    stopping ended a phase at its start while the learning rate was still high (seattle-temps,
+    issue 13: QAT at 8 bits stopped after 6 of 30 epochs, none ahead of the calibrated start).
+    """
     opt = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=lr)
     n = len(data["x"])
     per_epoch = max(1, -(-n // st.batch))
@@ -115,6 +122,7 @@ def _fit(
     # the starting state competes too: a run that starts at persistence (residual scheme, zero head)
     # or from a good float model never ends worse on validation than where it started
     best, best_state, bad = _val_rmse(model, data), copy.deepcopy(model.state_dict()), 0
+    best_epoch, ran = 0, 0
     soft = _predict(teacher, data["x"]) if teacher is not None else None
     for epoch in range(epochs):
         model.train()
@@ -130,16 +138,18 @@ def _fit(
             opt.step()
             if sched is not None:
                 sched.step()
-        val = _val_rmse(model, data)
+        val, ran = _val_rmse(model, data), epoch + 1
         if progress:
             progress(phase, epoch + 1, epochs, val)
         if val < best - 1e-6:
-            best, best_state, bad = val, copy.deepcopy(model.state_dict()), 0
+            best, best_state, bad, best_epoch = val, copy.deepcopy(model.state_dict()), 0, epoch + 1
         else:
             bad += 1
             if bad >= patience:
                 break
     model.load_state_dict(best_state)
+    if record is not None:
+        record.update(epochs_planned=epochs, epochs_run=ran, best_epoch=best_epoch, whole_schedule=whole)
     return best
 
 
@@ -320,7 +330,8 @@ def train(
         calib = list(data["x"][torch.randperm(len(data["x"]))[:2048]].split(256))
         model.start_qat(calib)
         metrics["qat_start"] = test_scores(model, norm, splits)
-        best = _fit(model, data, st, st.qat_lr, "qat", progress, teacher)
+        metrics["qat_epochs"] = {}
+        best = _fit(model, data, st, st.qat_lr, "qat", progress, teacher, metrics["qat_epochs"])
         metrics["persistence_fallback"] = _persistence_fallback(model, data, norm)
         if metrics["persistence_fallback"]:  # what ships is persistence (output 0): validate that
             best = _val_rmse(model, data)
