@@ -236,6 +236,34 @@ def test_auto_keeps_the_scheme_whose_shipped_model_validates_best() -> None:
     assert fl.norm.scheme in AUTO_TRIED and "schemes_validated" not in fl.metrics
 
 
+def test_a_schemes_quantised_model_does_not_depend_on_how_its_float_model_was_obtained() -> None:
+    """QAT seeds itself: the model ``auto`` validates for a scheme, the one a run of that scheme
+    alone ships, and the one trained from a float state passed in (as bench/accuracy.py does) are
+    the same model. Before, QAT drew its data order from wherever the float phases had left the
+    generator, so `qtdeploy train` could not reproduce a cell of the accuracy table."""
+    s = _trend_series()
+    cfg = ModelConfig.uniform(window=12, features=1, d_model=8, bits=4)
+    st = TrainSettings(epochs=2, patience=2, min_steps=0, seed=3)
+    auto = train(s, cfg, replace(st, scheme="auto"))
+    floats = {sc: train(s, replace(cfg, bits=None), replace(st, scheme=sc)) for sc in AUTO_TRIED}
+    passed = train(
+        s,
+        cfg,
+        replace(st, scheme="auto"),
+        float_states={sc: r.model.state_dict() for sc, r in floats.items()},
+    )
+    assert passed.metrics["schemes_validated"] == auto.metrics["schemes_validated"]
+    alone = {sc: train(s, cfg, replace(st, scheme=sc)) for sc in AUTO_TRIED}
+    for sc, res in alone.items():
+        assert res.metrics["qat_val"] == pytest.approx(auto.metrics["schemes_validated"][sc], abs=1e-6)
+    shipped = alone[auto.norm.scheme].model.state_dict()
+    assert all(torch.equal(v, shipped[k]) for k, v in auto.model.state_dict().items())
+    # the seed is what decides: another seed's QAT from the same float model is another run
+    other = train(s, cfg, replace(st, scheme="diff", seed=4), float_state=floats["diff"].model.state_dict())
+    assert alone["diff"].metrics["qat_epochs"]["best_epoch"] > 0  # (else both kept the same start)
+    assert not torch.equal(other.model.inp.weight, alone["diff"].model.inp.weight)
+
+
 def test_window_rms_validation_is_in_the_units_every_scheme_shares() -> None:
     """ "diff-rms" trains on targets divided by each window's scale; validation (early stopping,
     the scheme choice, the persistence fallback) multiplies them back: the RMSE in y_scale units."""
