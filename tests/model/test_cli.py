@@ -125,6 +125,36 @@ def test_qat_whole_schedule_and_how_qat_went(tmp_path: Path, capsys, monkeypatch
     assert "QAT: " in capsys.readouterr().out
 
 
+def test_train_says_what_quantisation_cost_on_validation(
+    tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The summary carries the quantised model's validation RMSE over its float model's, and warns
+    with what to widen when that is above QUANT_COST_WARN (the threshold moved around the measured
+    cost, so the test does not depend on how much a 2-epoch model loses)."""
+    monkeypatch.setattr("qtdeploy.train.qat._persistence_fallback", lambda model, data, norm: False)
+    base = ["train", "--data", str(CSV), "--target", "temp_max", "--scaling", "last", *TINY, "--json"]
+
+    def run(name: str, *extra: str) -> dict:
+        assert main([*base, *extra, "--out", str(tmp_path / name)]) == 0
+        summary = json.loads(capsys.readouterr().out)
+        metrics = json.loads((tmp_path / name / "metrics.json").read_text())
+        assert summary["quantisation_cost"] == pytest.approx(
+            metrics["qat_val"] / metrics["float_val"], abs=1e-4
+        )
+        return summary
+
+    cost = run("probe", "--bits", "4")["quantisation_cost"]
+    monkeypatch.setattr("qtdeploy.train.qat.QUANT_COST_WARN", cost - 1e-3)
+    warned = [w for w in run("over", "--bits", "4")["warnings"] if w.startswith("quantisation costs")]
+    assert len(warned) == 1 and "--act-bits 8 (weights stay at 4 bits) or --bits 6" in warned[0]
+    monkeypatch.setattr("qtdeploy.train.qat.QUANT_COST_WARN", cost + 1e-3)
+    assert not any(w.startswith("quantisation costs") for w in run("under", "--bits", "4")["warnings"])
+    # 8-bit activations already: the weights are what is left to widen
+    monkeypatch.setattr("qtdeploy.train.qat.QUANT_COST_WARN", 0.0)
+    w4a8 = run("w4a8", "--bits", "4", "--act-bits", "8")["warnings"]
+    assert any(w.startswith("quantisation costs") and w.endswith("Try --bits 8.") for w in w4a8)
+
+
 def test_float_run_does_not_export(tmp_path: Path) -> None:
     run = tmp_path / "run"
     assert (

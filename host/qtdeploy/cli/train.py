@@ -100,7 +100,7 @@ def command(
 
     from qtdeploy.model.config import ModelConfig, check_bits
     from qtdeploy.model.data import load_series
-    from qtdeploy.train.qat import TrainSettings, save_run, train
+    from qtdeploy.train.qat import QUANT_COST_WARN, TrainSettings, save_run, train
 
     if not float_only:
         check_bits(bits)
@@ -161,6 +161,15 @@ def command(
             "calibrated start: no epoch beat it on validation while the learning rate was still high. "
             "On a long series (thousands of windows) --qat-whole-schedule runs the rest of it."
         )
+    cost = result.metrics.get("quantisation_cost")
+    if cost is not None:
+        summary["quantisation_cost"] = round(cost, 4)
+    if cost is not None and cost > QUANT_COST_WARN and not summary["persistence_fallback"]:
+        a_bits = config.act_bits[config.act_names()[0]]
+        summary["warnings"].append(
+            f"quantisation costs {cost - 1:.0%} on validation (the quantised model's RMSE is {cost:.2f} x "
+            f"its float model's). {_narrower_cost(bits, a_bits)}"
+        )
     if summary["persistence_fallback"]:
         summary["warnings"].insert(
             0,
@@ -189,3 +198,13 @@ def command(
             stderr.print(f"[yellow]warning:[/] {w}")
 
     emit(summary, as_json, human)
+
+
+def _narrower_cost(bits: int, act_bits: int) -> str:
+    """What to try when quantisation costs too much: wider activations first (on seattle-temps,
+    issue 13, 8-bit activations with 4-bit weights recovered all of the 4-bit loss), then weights."""
+    if act_bits < 8:
+        return f"Try --act-bits 8 (weights stay at {bits} bits){' or --bits 6' if bits < 6 else ''}."
+    if bits < 8:
+        return "Try --bits 8."
+    return "Try more --epochs or --qat-whole-schedule."
