@@ -159,8 +159,7 @@ FALLBACK_MARGIN_SE = 2.0
 
 
 #: `train` warns when the quantised model validates more than this times its float model's RMSE
-#: (issue 13's bar for 4 against 8 bits); 4-bit seattle-temps is ~1.3 x, 4-bit weights with 8-bit
-#: activations ~1.0 x (README)
+#: (the bar issue 13 sets for 4 against 8 bits)
 QUANT_COST_WARN = 1.10
 
 
