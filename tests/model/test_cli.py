@@ -155,6 +155,24 @@ def test_train_says_what_quantisation_cost_on_validation(
     assert any(w.startswith("quantisation costs") and w.endswith("Try --bits 8.") for w in w4a8)
 
 
+def test_seed_gives_the_same_model_and_another_seed_another(tmp_path: Path, capsys) -> None:
+    """--seed reaches the settings; one seed twice is one model (a bench cell is reproducible from
+    the CLI), another seed is another run."""
+    base = ["train", "--data", str(CSV), "--target", "temp_max", "--scaling", "last", "--bits", "4", *TINY]
+
+    def run(name: str, seed: int) -> dict:
+        assert main([*base, "--seed", str(seed), "--out", str(tmp_path / name), "--json"]) == 0
+        capsys.readouterr()
+        return json.loads((tmp_path / name / "metrics.json").read_text())
+
+    a, b, c = run("a", 1), run("b", 1), run("c", 2)
+    assert a["settings"]["seed"] == 1 and c["settings"]["seed"] == 2
+    assert (a["float_val"], a["qat_val"]) == (b["float_val"], b["qat_val"])
+    assert a["float_val"] != c["float_val"]
+    assert main([*base, "--seed", "-1", "--out", str(tmp_path / "bad")]) == 2
+    assert not (tmp_path / "bad").exists()
+
+
 def test_float_run_does_not_export(tmp_path: Path) -> None:
     run = tmp_path / "run"
     assert (

@@ -47,6 +47,14 @@ from qtdeploy.cli.output import emit, stderr, stdout
     "stopping on patience. Measured (README, issue 13): better at every width on a long series "
     "(seattle-temps, 6,000 training windows), worse on 300-window series.",
 )
+@click.option(
+    "--seed",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="Seeds initialisation, data order and QAT: the same seed gives the same model (on the same "
+    "torch version, one thread); bench/accuracy.py's seed N cells are --seed N.",
+)
 @click.option("--threads", type=int, default=1, show_default=True, help="CPU threads for torch.")
 @click.option(
     "--period",
@@ -89,6 +97,7 @@ def command(
     ffn,
     epochs,
     qat_whole_schedule,
+    seed,
     threads,
     period,
     scaling,
@@ -136,7 +145,7 @@ def command(
             bar.update(tasks[phase], completed=epoch, val=f"val rmse {val:.4f} (normalised)")
 
         st = TrainSettings.for_epochs(
-            epochs, threads=threads, scheme=scaling, qat_early_stop=not qat_whole_schedule
+            epochs, threads=threads, scheme=scaling, qat_early_stop=not qat_whole_schedule, seed=seed
         )
         result = train(series, config, st, progress)
     from qtdeploy.model.baselines import baselines
