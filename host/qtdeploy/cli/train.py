@@ -173,12 +173,11 @@ def command(
     cost = result.metrics.get("quantisation_cost")
     if cost is not None:
         summary["quantisation_cost"] = round(cost, 4)
-    if cost is not None and cost > QUANT_COST_WARN and not summary["persistence_fallback"]:
-        a_bits = config.act_bits[config.act_names()[0]]
-        summary["warnings"].append(
-            f"quantisation costs {cost - 1:.0%} on validation (the quantised model's RMSE is {cost:.2f} x "
-            f"its float model's). {_narrower_cost(bits, a_bits)}"
-        )
+        if cost > QUANT_COST_WARN and not summary["persistence_fallback"]:
+            summary["warnings"].append(
+                f"quantisation costs {cost - 1:.0%} on validation (the quantised model's RMSE is "
+                f"{cost:.2f} x its float model's). {_narrower_cost(bits, config.act_bits['x'])}"
+            )
     if summary["persistence_fallback"]:
         summary["warnings"].insert(
             0,
