@@ -279,3 +279,15 @@ def test_packaged_datasets_load() -> None:
     uni, multi = D.load_dataset("seattle-temps"), D.load_dataset("seattle-weather")
     assert uni.x.shape[1] == 1 and len(uni.y) > 8000
     assert multi.x.shape[1] == 4 and len(multi.y) > 1400
+
+
+def test_train_help_states_the_step_floors_training_uses(capsys) -> None:
+    """The floors `train --help` promises are the ones TrainSettings applies (the help text cannot
+    import them: the CLI imports no torch until a command trains)."""
+    from qtdeploy.train.qat import TrainSettings
+
+    assert main(["train", "--help"]) == 0
+    text = " ".join(capsys.readouterr().out.split())
+    st = TrainSettings()
+    assert f"at least {st.min_steps} optimiser steps" in text
+    assert f"4 bits or fewer: {st.min_steps * st.narrow_qat_steps})" in text

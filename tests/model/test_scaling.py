@@ -22,6 +22,7 @@ from qtdeploy.train.qat import (
     TrainSettings,
     _choose,
     _predict,
+    qat_settings,
     train,
 )
 
@@ -157,6 +158,37 @@ def test_short_series_get_the_step_floor_and_an_explicit_count_does_not() -> Non
     assert totals["float"] == 10 and totals["float-finetune"] == 10
     train(s, cfg, TrainSettings(epochs=2, patience=2, min_steps=0), progress=seen)
     assert totals["float"] == 2
+
+
+def test_qat_at_narrow_activations_gets_a_longer_step_floor() -> None:
+    """The 4-bit model underfits (issue 13), so QAT whose activations are NARROW_ACT_BITS or fewer
+    runs ``narrow_qat_steps`` times the step floor; 8-bit activations (8-bit, w4a8) keep the floor,
+    the float phases too, and an explicit count (``min_steps=0``) stays exact at every width."""
+    s = _trend_series()
+    shape = {"window": 12, "features": 1, "d_model": 8}
+    windows = len(D.make_splits(s, 12, 1, D.fit_norm(s, 12, 1))["train"]["y"])
+    per_epoch = -(-windows // 64)
+    st = TrainSettings(epochs=1, patience=1, min_steps=2 * per_epoch, narrow_qat_steps=3)
+    fl = train(s, ModelConfig.uniform(**shape, bits=None), st).model.state_dict()
+    planned = {}
+    for name, cfg in {
+        "8": ModelConfig.uniform(**shape, bits=8),
+        "w4a8": ModelConfig.uniform(**shape, bits=4, act_bits=8),
+        "w8a4": ModelConfig.uniform(**shape, bits=8, act_bits=4),
+        "4": ModelConfig.uniform(**shape, bits=4),
+        "3": ModelConfig.uniform(**shape, bits=3),
+    }.items():
+        assert qat_settings(cfg, st).min_steps == (6 if name in ("w8a4", "4", "3") else 2) * per_epoch
+        planned[name] = train(s, cfg, st, float_state=fl).metrics["qat_epochs"]["epochs_planned"]
+    assert planned == {"8": 2, "w4a8": 2, "w8a4": 6, "4": 6, "3": 6}
+    exact = replace(st, min_steps=0)
+    assert (
+        train(s, ModelConfig.uniform(**shape, bits=4), exact, float_state=fl).metrics["qat_epochs"][
+            "epochs_planned"
+        ]
+        == 1
+    )
+    assert TrainSettings.for_epochs(5).min_steps == 0 and TrainSettings().narrow_qat_steps > 1
 
 
 def test_qat_whole_schedule_is_a_choice_the_float_phases_do_not_take(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -37,8 +37,8 @@ from qtdeploy.cli.output import emit, stderr, stdout
     type=click.IntRange(min=1),
     default=None,
     help="Per phase (float, float at the QAT rate, then QAT), early-stopped on validation. Default: 30, "
-    "and more on short series so that each phase makes at least 1500 optimiser steps; an explicit N "
-    "runs at most N.",
+    "and more on short series so that each phase makes at least 1500 optimiser steps (QAT with "
+    "activations of 4 bits or fewer: 24000); an explicit N runs at most N.",
 )
 @click.option(
     "--qat-whole-schedule",
