@@ -340,7 +340,7 @@ def main(argv: list[str] | None = None) -> int:
             f"test RMSE in each series' units, window/d_model {args.configs}, {args.seeds} seeds"
             f"{f' x {args.qat_runs} QAT runs' if args.qat_runs > 1 else ''}, "
             f"{st.epochs} epochs per phase (at least {st.min_steps} steps; QAT at activations of "
-            f"{NARROW_ACT_BITS} bits or fewer {st.min_steps * st.narrow_qat_steps}), scaling {args.scaling!r}; "
+            f"{NARROW_ACT_BITS} bits or fewer {st.narrow_min_steps}), scaling {args.scaling!r}; "
             "integer rows emulated by the "
             "host reference; times measured on this CPU"
         )

@@ -290,4 +290,4 @@ def test_train_help_states_the_step_floors_training_uses(capsys) -> None:
     text = " ".join(capsys.readouterr().out.split())
     st = TrainSettings()
     assert f"at least {st.min_steps} optimiser steps" in text
-    assert f"4 bits or fewer: {st.min_steps * st.narrow_qat_steps})" in text
+    assert f"4 bits or fewer: {st.narrow_min_steps})" in text

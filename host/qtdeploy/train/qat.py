@@ -61,6 +61,11 @@ class TrainSettings:
     scheme: str = "last"  # host scaling (data.Norm); "auto" picks "last" or "diff" by validation
     opts: QuantOptions = field(default_factory=QuantOptions)
 
+    @property
+    def narrow_min_steps(self) -> int:
+        """The step floor of QAT at NARROW_ACT_BITS or fewer (0 when an epoch count is exact)."""
+        return self.min_steps * self.narrow_qat_steps
+
     @classmethod
     def for_epochs(cls, epochs: int | None, **kw: Any) -> TrainSettings:
         """The defaults, or exactly ``epochs`` per phase (no step floor) when a user gave a count."""
@@ -168,7 +173,7 @@ def qat_settings(config: ModelConfig, st: TrainSettings) -> TrainSettings:
     """The settings of ``config``'s QAT phase: a longer step floor at narrow activations."""
     if config.bits is None or min(config.act_bits.values()) > NARROW_ACT_BITS:
         return st
-    return replace(st, min_steps=st.min_steps * st.narrow_qat_steps)
+    return replace(st, min_steps=st.narrow_min_steps)
 
 
 #: how many standard errors of the per-window difference in squared error a quantised model must
