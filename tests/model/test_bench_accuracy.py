@@ -38,12 +38,21 @@ TABLE = {
     "jfk-passengers": (468, 1),
     "us-macro": (203, 3),
 }
+#: the held-out five (chosen after the method stopped changing), the same way
+HELD_OUT = {
+    "sf-temps": (8759, 1),
+    "elec-equip": (257, 1),
+    "us-employment": (120, 3),
+    "trump-approval": (1001, 6),
+    "apple": (1867, 2),
+}
 
 
 def test_every_series_loads_as_documented() -> None:
     assert set(TABLE) == set(datasets.SERIES)
+    assert set(HELD_OUT) == set(datasets.HELD_OUT)
     doc = datasets.__doc__
-    for name, (rows, cols) in TABLE.items():
+    for name, (rows, cols) in {**TABLE, **HELD_OUT}.items():
         s, period = datasets.load(name)
         assert s.x.shape == (rows, cols), name
         assert np.isfinite(s.x).all() and np.isfinite(s.y).all(), name
@@ -87,6 +96,29 @@ def test_the_readme_table_is_the_committed_run() -> None:
     assert set(order) == set(results)
     table = accuracy.table({k: results[k] for k in order}, ["8", "6", "4", "w4a8"])
     assert table in readme
+
+
+def test_the_readme_held_out_table_is_the_committed_run() -> None:
+    """The held-out series' table (``--held-out --bits 8,4``) is in the README verbatim, in the
+    order of bench/datasets.py's HELD_OUT, every series run."""
+    accuracy = load_script(BENCH / "accuracy.py")
+    results = json.loads((BENCH / "accuracy-held-out.json").read_text())
+    assert list(results) == list(datasets.HELD_OUT)
+    assert all({"persistence", "linear", "float", "8", "4"} <= set(r) for r in results.values())
+    assert accuracy.table(results, ["8", "4"]) in (repo_root() / "README.md").read_text()
+
+
+def test_identical_runs_average_to_their_value() -> None:
+    """A model that ships persistence on every seed is persistence's RMSE, not one ulp above it
+    (which the target line printed as "NO (1.000)" for "no worse than persistence")."""
+    accuracy = load_script(BENCH / "accuracy.py")
+    rmse = 0.19800273800103502  # trump-approval's persistence RMSE
+    assert np.mean([rmse] * 3) != rmse  # what the mean gave
+    assert accuracy.mean_sd([rmse] * 3) == (rmse, 0.0)
+    assert accuracy.mean_sd([1.0, 2.0]) == (1.5, 0.5)
+    res = {"persistence": {"rmse": rmse}, "linear": {"rmse": 0.21}, "float": {"rmse": rmse, "seconds": 1.0}}
+    res["8"] = {"rmse": accuracy.mean_sd([rmse] * 3)[0], "rmse_std": 0.0, "seeds": 3, "seconds": 1.0}
+    assert "| x | yes (1.000) |" in accuracy.table({"x": res}, ["8"])
 
 
 def test_qat_runs_repeat_qat_from_one_float_model() -> None:
