@@ -340,6 +340,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument("--json", default=None, help="Also write the results here.")
     args = ap.parse_args(argv)
+    if args.narrow_qat_steps < 1:
+        ap.error(
+            f"--narrow-qat-steps is {args.narrow_qat_steps}; pass 1 or more (1: the floor of every other phase)."
+        )
     if args.qat_runs < 1:
         ap.error(f"--qat-runs is {args.qat_runs}; pass 1 or more (1: one QAT run per seed and width).")
     if args.ablation and args.qat_runs != 1:
