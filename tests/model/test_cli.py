@@ -155,6 +155,31 @@ def test_train_says_what_quantisation_cost_on_validation(
     assert any(w.startswith("quantisation costs") and w.endswith("Try --bits 8.") for w in w4a8)
 
 
+def test_train_says_when_validation_is_too_short_to_trust(
+    tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Below SHORT_VALIDATION validation windows a quantised run warns that what was chosen on
+    validation can be optimistic (issue 13's held-out short series), and --json carries the count;
+    the threshold is moved around the count, so the test does not depend on the CSV's length."""
+    base = ["train", "--data", str(CSV), "--target", "temp_max", "--scaling", "last", *TINY, "--json"]
+
+    def warned(name: str, *extra: str) -> tuple[int, bool]:
+        assert main([*base, *extra, "--out", str(tmp_path / name)]) == 0
+        summary = json.loads(capsys.readouterr().out)
+        metrics = json.loads((tmp_path / name / "metrics.json").read_text())
+        assert summary["validation_windows"] == metrics["windows"]["val"] > 0
+        return summary["validation_windows"], any(
+            w.startswith("validation has ") for w in summary["warnings"]
+        )
+
+    n, _ = warned("probe", "--bits", "4")
+    monkeypatch.setattr("qtdeploy.train.qat.SHORT_VALIDATION", n + 1)
+    assert warned("short", "--bits", "4") == (n, True)
+    assert warned("float", "--float") == (n, False)  # nothing quantised, nothing chosen for it
+    monkeypatch.setattr("qtdeploy.train.qat.SHORT_VALIDATION", n)
+    assert warned("enough", "--bits", "4") == (n, False)
+
+
 def test_seed_gives_the_same_model_and_another_seed_another(tmp_path: Path, capsys) -> None:
     """--seed reaches the settings; one seed twice is one model (a bench cell is reproducible from
     the CLI), another seed is another run."""
