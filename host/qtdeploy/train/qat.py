@@ -186,7 +186,7 @@ FALLBACK_MARGIN_SE = 2.0
 QUANT_COST_WARN = 1.10
 
 #: below this many validation windows `train` says that what was chosen on validation (QAT's kept
-#: state, the scaling scheme, the quantisation cost it prints) may be optimistic. Measured on 14
+#: state, the scaling scheme, the quantisation cost it prints) may be optimistic. Measured on eight
 #: public series (README, "Session 16"): on spans of 6-64 windows 4-bit QAT validated up to 40 %
 #: better than 8-bit and tested up to 19 % worse (sunspots, 34 windows, was the exception); on
 #: spans of 207 windows and more the two ratios agreed within 8 %
