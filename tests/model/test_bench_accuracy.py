@@ -145,6 +145,7 @@ def test_qat_runs_repeat_qat_from_one_float_model() -> None:
         (["--qat-runs", "0"], "--qat-runs is 0; pass 1 or more"),
         (["--qat-runs", "2", "--ablation"], "--qat-runs applies to the table, not to --ablation"),
         (["--narrow-qat-steps", "0"], "--narrow-qat-steps is 0; pass 1 or more"),
+        (["--held-out", "--series", "sunspots"], "pass --series or --held-out, not both"),
     ],
 )
 def test_bad_qat_runs_are_refused(args: list[str], says: str, tmp_path: Path) -> None:
