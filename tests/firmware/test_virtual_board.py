@@ -29,6 +29,14 @@ class Board:
         self.seq = 100
 
     def request(self, command, payload=b"", flags=0, seq=None, timeout=5.0):
+        try:
+            return self._request(command, payload, flags, seq, timeout)
+        except serial.SerialException as e:  # the pty closed: say what the board said, if it exited
+            raise AssertionError(
+                f"the board's port failed on {command!r} ({e}); board: {self.stderr()}"
+            ) from e
+
+    def _request(self, command, payload, flags, seq, timeout):
         self.seq = self.seq + 1 if seq is None else seq
         self.port.write(b"\0" + encode(Frame(command=command, payload=payload, seq=self.seq, flags=flags)))
         deadline = time.monotonic() + timeout
@@ -41,7 +49,7 @@ class Board:
     def stderr(self):
         if self.proc.poll() is None:
             return "(running)"
-        return self.proc.stderr.read()
+        return f"exit {self.proc.returncode}: {self.proc.stderr.read()}"
 
     def close(self):
         self.port.close()
