@@ -220,20 +220,11 @@ def ablation(name: str, series: D.Series, st: TrainSettings, seeds: int) -> list
                 key = label + (" + distillation" if distill else "")
                 results.setdefault(key, []).append(evaluate(im, series, "test")["rmse"])
     rows = []
+    float_rmse = mean_sd(floats)[0]
     for key, values in results.items():
-        rows.append(
-            {
-                "dataset": name,
-                "choice": key,
-                "rmse": float(np.mean(values)),
-                "rmse_std": float(np.std(values)),
-                "float_rmse": float(np.mean(floats)),
-            }
-        )
-        print(
-            f"| {name} | {key} | {np.mean(values):.4f} +- {np.std(values):.4f} | float {np.mean(floats):.4f} |",
-            flush=True,
-        )
+        mean, sd = mean_sd(values)
+        rows.append({"dataset": name, "choice": key, "rmse": mean, "rmse_std": sd, "float_rmse": float_rmse})
+        print(f"| {name} | {key} | {mean:.4f} +- {sd:.4f} | float {float_rmse:.4f} |", flush=True)
     return rows
 
 

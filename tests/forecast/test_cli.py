@@ -76,11 +76,11 @@ def test_check_out_json(vboard, tmp_path, capsys, engine):
     )
     assert code == 0, err
     s = json.loads(stdout)
-    why = {r["error"] for r in rows(out) if r["status"] != "ok"}  # what a lost or failed row said
+    got = rows(out)
+    why = {r["error"] for r in got if r["status"] != "ok"}  # what a lost or failed row said
     assert (s["windows"], s["ok"], s["lost"], s["failed"], s["checked"]) == (150, 150, 0, 0, 150), why
     assert s["origin"] == "simulated" and s["engine"] == engine and s["windows_per_s"] > 0
     assert s["latency_ms"]["p50"] > 0 and s["scored"] == 150
-    got = rows(out)
     assert [int(r["seq"]) for r in got] == list(range(150))
     _, pred = expected("synthetic:seed=5", 150)
     assert len({round(p, 3) for p in pred[:, 0]}) > 50
