@@ -132,8 +132,8 @@ def run_config(
     for seed in range(seeds):
         sst = replace(st, seed=seed)
         t0 = time.time()
-        # one float model per scheme; with "auto" the float row is the one that validates better,
-        # and each width picks its scheme by its own quantised model's validation (as `train`)
+        # one float model per scheme; with "auto" the float row is the one that validates best,
+        # and every width quantises that scheme's float model (as `train`: the choice is made once)
         schemes = AUTO_TRIED if st.scheme == "auto" else (st.scheme,)
         floats = {sc: train(series, fcfg, replace(sst, scheme=sc)) for sc in schemes}
         states = {sc: r.model.state_dict() for sc, r in floats.items()}
