@@ -8,6 +8,7 @@
     python bench/accuracy.py --series seattle-temps --scaling diff-rms --bits 8,4 --qat-runs 3
         # 3 QAT runs per float seed: is a gap between widths more than one QAT run's luck?
     python bench/accuracy.py --held-out --bits 8,4    # five series the method never saw
+    python bench/accuracy.py --held-out 17 --bits 8,4    # three more, chosen in session 17
 
 The README's table is the default run (``--json bench/accuracy-results.json``), the series split
 over two processes (``--series``, results merged): 22 minutes, 35 minutes of CPU (measured) on this
@@ -41,7 +42,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from datasets import HELD_OUT, SERIES, load  # noqa: E402
+from datasets import HELD_OUT_SETS, SERIES, load  # noqa: E402
 from qtdeploy.model import data as D  # noqa: E402
 from qtdeploy.model.baselines import baselines  # noqa: E402
 from qtdeploy.model.config import ModelConfig  # noqa: E402
@@ -296,8 +297,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument(
         "--held-out",
-        action="store_true",
-        help=f"The series chosen after the method stopped changing (bench/datasets.py): {', '.join(HELD_OUT)}.",
+        nargs="?",
+        const="16",
+        choices=list(HELD_OUT_SETS),
+        help="A set of series chosen after the method it checks had stopped changing, by the session "
+        "that chose it (bench/datasets.py; alone: 16): "
+        + "; ".join(f"{k}: {', '.join(v)}" for k, v in HELD_OUT_SETS.items())
+        + ".",
     )
     ap.add_argument("--configs", default="12,32", help="'W,D;W,D' (the paper's: '6,64;12,64;12,32')")
     ap.add_argument("--bits", default="8,6,4,w4a8", help="widths; wXaY = X-bit weights, Y-bit activations")
@@ -353,7 +359,7 @@ def main(argv: list[str] | None = None) -> int:
     bits_list = args.bits.split(",")
     results: dict[str, dict] = {}
     t0 = time.time()
-    names = args.series or ",".join(HELD_OUT if args.held_out else SERIES)
+    names = args.series or ",".join(HELD_OUT_SETS[args.held_out] if args.held_out else SERIES)
     for name in names.split(","):
         series, period = load(name)
         if args.ablation:
