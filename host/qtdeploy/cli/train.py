@@ -67,8 +67,8 @@ from qtdeploy.cli.output import emit, stderr, stdout
     type=click.Choice(["last", "diff", "diff-rms", "auto", "global"]),
     default="auto",
     show_default=True,
-    help="Host scaling: 'auto' = train under 'last', 'diff' and 'diff-rms', keep the model that "
-    "validates best after quantisation ('diff-rms' only when ahead by a margin; the blob records "
+    help="Host scaling: 'auto' = train a float model under each of 'last', 'diff' and 'diff-rms', "
+    "quantise the one that validates best ('diff-rms' only when ahead by a margin; the blob records "
     "which); 'last' = inputs relative to each window's last reading, forecast = last "
     "reading + predicted change (robust to trends and level shifts); 'diff' = step-to-step changes "
     "(finer on smooth series); 'diff-rms' = 'diff' scaled by each window's own RMS change (calm "

@@ -139,8 +139,8 @@ class Norm:
       ``z[t] = (x[t] - x[t-1]) / x_scale`` (``z[0] = 0``), the output as for ``"last"``. Finer
       input steps on smooth series (seattle-temps, 8-bit: 0.195 against 0.224 for ``"last"``), but
       worse on cycles that need the level within the window (sunspots 18.6 against 16.4).
-      ``train --scaling auto`` (the default) trains both and keeps the quantised model that
-      validates better.
+      ``train --scaling auto`` (the default) trains a float model under each and quantises the
+      one that validates better.
 
     * ``"diff-rms"`` (differenced, scaled per window): as ``"diff"``, then each feature divided
       by its window's own RMS of the scaled differences, ``r = max(sqrt(mean_t z[t]^2), floor)``
@@ -149,7 +149,7 @@ class Norm:
       (a winter day of hourly temperatures) has differences of a fraction of the training span's
       spread, which at 4 bits fall below one input step; scaled per window every window uses the
       whole input range. The floor keeps a flat window from being amplified without bound.
-      ``auto`` ships it only when its quantised model is ahead on validation by a margin
+      ``auto`` ships it only when its float model is ahead on validation by a margin
       (``qat.CHALLENGER_MARGIN_SE``).
 
     The integer model is unchanged by the scheme: it runs on the host, in floats, before

@@ -228,7 +228,7 @@ def _persistence_fallback(model: Forecaster, data: dict[str, torch.Tensor], norm
     return True
 
 
-#: what ``scheme="auto"`` chooses between, keeping the one whose shipped model validates best
+#: what ``scheme="auto"`` chooses between, keeping the one whose float model validates best
 #: (same units: all predict the target's change, scaled by the same ``y_scale``)
 AUTO_SCHEMES = ("last", "diff")
 #: tried by ``auto`` too, but shipped only when ahead of the better of AUTO_SCHEMES on validation by
