@@ -45,6 +45,12 @@ def test_train_export_eval(tmp_path: Path, capsys) -> None:
         and summary["scaling"] in ("last", "diff")
     )
     assert isinstance(summary["warnings"], list) and isinstance(summary["persistence_fallback"], bool)
+    # what --scaling auto compared: the float models, of which the shipped scheme's validated best
+    # of "last" and "diff" (unless "diff-rms" won by the margin)
+    validated = summary["schemes_validated"]
+    assert set(validated) == {"last", "diff", "diff-rms"}
+    assert summary["scaling"] in (min(("last", "diff"), key=validated.get), "diff-rms")
+    assert metrics["float_val"] == pytest.approx(validated[summary["scaling"]], abs=1e-6)
     capsys.readouterr()
     assert main(["export", str(run), "--out", str(blob), "--vectors", str(vec), "--json"]) == 0
     report = json.loads(capsys.readouterr().out)

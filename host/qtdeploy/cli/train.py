@@ -158,7 +158,11 @@ def command(
     summary: dict[str, Any] = {
         "run": out,
         "scaling": result.norm.scheme,
-        **{k: result.metrics[k] for k in ("float", "qat", "qat_epochs") if k in result.metrics},
+        **{
+            k: result.metrics[k]
+            for k in ("schemes_validated", "float", "qat", "qat_epochs")
+            if k in result.metrics
+        },
         **base,
         "persistence_fallback": bool(result.metrics.get("persistence_fallback", False)),
         "warnings": advice({**final, **base}),
@@ -203,6 +207,11 @@ def command(
             + (f", seasonal naive {s['seasonal_rmse']:.4f}" if "seasonal_rmse" in s else "")
             + f"; wrote {out}/checkpoint.pt, metrics.json"
         )
+        if "schemes_validated" in s:  # --scaling auto: what chose the scheme every width ships
+            stdout.print(
+                f"scaling {s['scaling']!r}, chosen on the float models' validation RMSE (normalised): "
+                + ", ".join(f"{k} {v:.4f}" for k, v in s["schemes_validated"].items())
+            )
         if "qat_epochs" in s:
             qe = s["qat_epochs"]
             stdout.print(
