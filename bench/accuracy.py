@@ -23,8 +23,9 @@ The series (bench/datasets.py) are read offline from registry packages. The meth
 nine of the first table, and session 17's change was measured on two of session 16's held-out set;
 session 17's set was run once. Every quantised number is the test RMSE of the exported integer
 model run by the host's integer reference (emulated: bit-exact with the firmware kernel, the
-accelerator model and the RTL); the float row is the float model the QAT runs start from; persistence repeats the last reading;
-linear is least squares on the same training windows; seasonal naive repeats the last season.
+accelerator model and the RTL); the float row is the float model the QAT runs start from;
+persistence repeats the last reading; linear is least squares on the same training windows;
+seasonal naive repeats the last season.
 Splits are chronological (70/15/15); mean and spread (sd) over seeds (and QAT runs); training time
 per model is wall-clock on this machine's CPUs with --threads torch threads (measured, not modelled).
 """
