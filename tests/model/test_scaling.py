@@ -19,9 +19,11 @@ from qtdeploy.train.qat import (
     AUTO_CHALLENGERS,
     AUTO_TRIED,
     CHALLENGER_MARGIN_SE,
+    QUANTISED_SWITCH_SE,
     TrainSettings,
     _choose,
     _predict,
+    _switch,
     qat_settings,
     train,
 )
@@ -268,12 +270,16 @@ def test_auto_chooses_the_scheme_on_the_float_models_and_quantises_only_that_one
     validated = res.metrics["schemes_validated"]
     assert set(validated) == set(AUTO_TRIED) == {"last", "diff", "diff-rms"}
     # the float validation RMSEs chose: the better of the two, unless "diff-rms" won by the margin
-    assert res.norm.scheme in (min(("last", "diff"), key=validated.get), "diff-rms")
-    assert res.metrics["float_val"] == pytest.approx(validated[res.norm.scheme], abs=1e-6)
-    # a float run and every width make the same choice from the same float models
     fl = train(s, replace(cfg, bits=None), st)
-    assert fl.norm.scheme == res.norm.scheme and fl.metrics["schemes_validated"] == validated
-    assert train(s, replace(cfg, bits=8), st).norm.scheme == res.norm.scheme
+    assert fl.norm.scheme in (min(("last", "diff"), key=validated.get), "diff-rms")
+    assert fl.metrics["schemes_validated"] == validated and "schemes_calibrated" not in fl.metrics
+    # every width starts from that choice; it ships it unless a calibrated scheme was far ahead
+    for r in (res, train(s, replace(cfg, bits=8), st)):
+        switch = r.metrics["scheme_switch"]
+        assert r.norm.scheme == (switch["to"] if switch else fl.norm.scheme)
+        assert switch is None or (switch["from"] == fl.norm.scheme and switch["se"] > QUANTISED_SWITCH_SE)
+        assert set(r.metrics["schemes_calibrated"]) == set(AUTO_TRIED)
+    assert res.metrics["float_val"] == pytest.approx(validated[res.norm.scheme], abs=1e-6)
     # and the shipped model is the one measured: its test RMSE, recomputed from the export
     im = E.export(res.model, {"norm": res.norm.to_dict(), "features": s.features, "target": s.target})
     assert evaluate(im, s, "test")["rmse"] == pytest.approx(res.metrics["qat"]["rmse"], rel=1e-3)
@@ -345,3 +351,53 @@ def test_a_challenger_scheme_ships_only_when_ahead_by_the_margin() -> None:
     assert _choose(cands(-2.0 * CHALLENGER_MARGIN_SE * se)) == 2  # clearly ahead
     assert _choose(cands(+1.0)) == 0
     assert _choose([("last", 2.0, base + 1), ("diff", 1.0, base)]) == 1  # the base pair: lowest RMSE
+
+
+def test_a_quantised_width_switches_scheme_only_when_its_calibrated_model_is_far_ahead() -> None:
+    """At a quantised width the float models' choice is kept unless another scheme's float model,
+    calibrated at that width before QAT, validates ahead of it by more than QUANTISED_SWITCH_SE
+    standard errors of the paired per-window difference; the furthest ahead then."""
+    rng = np.random.default_rng(1)
+    base = torch.as_tensor(rng.gamma(2.0, 1.0, 300))
+    noise = torch.as_tensor(rng.normal(0, 1.0, 300))
+    se = float(noise.std()) / 300**0.5
+
+    def ahead(k: float) -> torch.Tensor:  # ``base`` less exactly ``k`` standard errors on average
+        return base + noise - float(noise.mean()) - k * se
+
+    m = QUANTISED_SWITCH_SE
+    assert _switch(1, [ahead(0.8 * m), base, base + 1]) == (1, 0.0)  # ahead, within the margin
+    to, z = _switch(1, [ahead(1.5 * m), base, base + 1])
+    assert to == 0 and z == pytest.approx(-1.5 * m, rel=1e-6)
+    assert _switch(0, [base, ahead(1.5 * m), ahead(3 * m)])[0] == 2  # the furthest ahead
+    assert _switch(2, [base + 1, base + 2, base]) == (2, 0.0)  # behind: never
+
+
+def test_the_switch_is_wired_to_the_calibrated_models(monkeypatch: pytest.MonkeyPatch) -> None:
+    """What ``train`` compares for the switch is each scheme's float model calibrated at the width
+    (the same calibration its QAT starts from), and the switched scheme is the one quantised."""
+    from qtdeploy.train import qat
+
+    s = _trend_series()
+    cfg = ModelConfig.uniform(window=12, features=1, d_model=8, bits=4)
+    st = TrainSettings(epochs=1, patience=1, min_steps=0, scheme="auto", seed=2)
+    floats = {sc: train(s, replace(cfg, bits=None), replace(st, scheme=sc)) for sc in AUTO_TRIED}
+    states = {sc: r.model.state_dict() for sc, r in floats.items()}
+    kept = train(s, cfg, st, float_states=states)
+    monkeypatch.setattr(qat, "QUANTISED_SWITCH_SE", -1e9)  # even a scheme behind switches
+    forced = train(s, cfg, st, float_states=states)
+    cal = forced.metrics["schemes_calibrated"]
+    assert cal == kept.metrics["schemes_calibrated"]
+    chosen = forced.metrics["scheme_switch"]["from"]
+    assert chosen == (kept.metrics["scheme_switch"] or {}).get("from", kept.norm.scheme)
+    assert forced.norm.scheme != chosen and forced.metrics["scheme_switch"]["to"] == forced.norm.scheme
+    # the calibrated RMSE recorded is that of the scheme's float model after start_qat alone
+    sc = forced.norm.scheme
+    model = Forecaster(cfg)
+    model.load_state_dict(states[sc], strict=False)
+    _, _, data = qat._prepare(s, cfg, sc)
+    qat._calibrate(model, data, st.seed)
+    assert cal[sc] == pytest.approx(qat._val_rmse(model, data), abs=1e-5)
+    # and the switched scheme's QAT is the one a run of that scheme alone ships
+    alone = train(s, cfg, replace(st, scheme=sc), float_state=states[sc])
+    assert forced.metrics["qat_val"] == pytest.approx(alone.metrics["qat_val"], abs=1e-7)

@@ -68,7 +68,8 @@ from qtdeploy.cli.output import emit, stderr, stdout
     default="auto",
     show_default=True,
     help="Host scaling: 'auto' = train a float model under each of 'last', 'diff' and 'diff-rms', "
-    "quantise the one that validates best ('diff-rms' only when ahead by a margin; the blob records "
+    "quantise the one that validates best ('diff-rms' only when ahead by a margin), or at --bits "
+    "another whose float model, calibrated at that width, validates far ahead (the blob records "
     "which); 'last' = inputs relative to each window's last reading, forecast = last "
     "reading + predicted change (robust to trends and level shifts); 'diff' = step-to-step changes "
     "(finer on smooth series); 'diff-rms' = 'diff' scaled by each window's own RMS change (calm "
@@ -160,7 +161,14 @@ def command(
         "scaling": result.norm.scheme,
         **{
             k: result.metrics[k]
-            for k in ("schemes_validated", "float", "qat", "qat_epochs")
+            for k in (
+                "schemes_validated",
+                "schemes_calibrated",
+                "scheme_switch",
+                "float",
+                "qat",
+                "qat_epochs",
+            )
             if k in result.metrics
         },
         **base,
@@ -207,10 +215,20 @@ def command(
             + (f", seasonal naive {s['seasonal_rmse']:.4f}" if "seasonal_rmse" in s else "")
             + f"; wrote {out}/checkpoint.pt, metrics.json"
         )
-        if "schemes_validated" in s:  # --scaling auto: what chose the scheme every width ships
+        if "schemes_validated" in s:  # --scaling auto: what chose the scheme
+            sw = s.get("scheme_switch")  # a quantised width: another scheme calibrated far better
             stdout.print(
-                f"scaling {s['scaling']!r}, chosen on the float models' validation RMSE (normalised): "
+                f"scaling {(sw['from'] if sw else s['scaling'])!r}, chosen on the float models' "
+                "validation RMSE (normalised): "
                 + ", ".join(f"{k} {v:.4f}" for k, v in s["schemes_validated"].items())
+            )
+        if s.get("scheme_switch"):
+            sw = s["scheme_switch"]
+            stdout.print(
+                f"  quantised under {sw['to']!r} instead: calibrated at this width before QAT, it "
+                f"validated {sw['se']:.1f} standard errors ahead of {sw['from']!r} (RMSE, normalised: "
+                + ", ".join(f"{k} {v:.4f}" for k, v in s["schemes_calibrated"].items())
+                + ")"
             )
         if "qat_epochs" in s:
             qe = s["qat_epochs"]

@@ -150,7 +150,8 @@ class Norm:
       spread, which at 4 bits fall below one input step; scaled per window every window uses the
       whole input range. The floor keeps a flat window from being amplified without bound.
       ``auto`` ships it only when its float model is ahead on validation by a margin
-      (``qat.CHALLENGER_MARGIN_SE``).
+      (``qat.CHALLENGER_MARGIN_SE``), or at a quantised width when its float model, calibrated at
+      that width, is far ahead of the chosen one's (``qat.QUANTISED_SWITCH_SE``).
 
     The integer model is unchanged by the scheme: it runs on the host, in floats, before
     ``quantise_input`` and after de-quantisation.

@@ -261,6 +261,45 @@ def _choose(cands: list[tuple[str, float, torch.Tensor]]) -> int:
     return pick
 
 
+#: at a quantised width, a scheme whose float model, calibrated at that width (``_calibrate``: no
+#: training), validates ahead of the float choice's calibrated model by more than this many standard
+#: errors of the paired per-window difference is quantised instead (``_switch``). Why: a scheme also
+#: decides how much of a window survives narrow activations (seattle-temps' calm hours fall below
+#: one 4-bit input step under "diff"), which the float models cannot see. Calibration searches
+#: nothing, so it adds none of QAT's optimism, but an untrained calibrated model is a coarse
+#: guide to a trained one, so the margin is wide. Measured offline over 8 series x 3 seeds at 4 bits
+#: (README "Session 18"): the calibrated schemes ahead by 4 SE or more (3 cells: seattle-temps seed
+#: 0, jfk-passengers seeds 0 and 2) QAT'd to better 4-bit models (0.80-0.93 x); of those ahead by
+#: 1-2.5 SE, on spans of 6-58 windows, four were worse (up to 1.59 x) and three better. Any margin
+#: between 2.51 and 4.00 makes the same choices; 3 is inside that range.
+QUANTISED_SWITCH_SE = 3.0
+
+
+def _switch(pick: int, errs: list[torch.Tensor]) -> tuple[int, float]:
+    """Index of the scheme to quantise, given the float choice ``pick`` and each scheme's calibrated
+    per-window validation errors; and how many standard errors it is ahead (0 when ``pick`` stays)."""
+    best, best_z = pick, -QUANTISED_SWITCH_SE
+    for i, err in enumerate(errs):
+        z = _paired_z(err - errs[pick])
+        if i != pick and z < best_z:
+            best, best_z = i, z
+    return best, (best_z if best != pick else 0.0)
+
+
+def _calibrate(model: Forecaster, data: dict[str, torch.Tensor], seed: int) -> None:
+    """``model.start_qat`` on a random sample of the training windows, drawn from ``seed``.
+
+    QAT draws its calibration sample and data order from its own seed, not from wherever the float
+    phases left the generator: so a scheme's quantised model is the same whether its float model was
+    trained here, passed in (the bench's ``float_states``), or trained beside other schemes
+    (``auto``); before, `train` and bench/accuracy.py shipped different QAT runs for one seed
+    (seattle-temps 8-bit 0.163 against 0.171, issue 13). A random sample of the whole training span:
+    the first windows alone (one season of a chronological series) miss the range of the rest.
+    """
+    torch.manual_seed(seed)
+    model.start_qat(list(data["x"][torch.randperm(len(data["x"]))[:2048]].split(256)))
+
+
 def _prepare(
     series: D.Series, config: ModelConfig, scheme: str
 ) -> tuple[D.Norm, dict[str, dict[str, np.ndarray]], dict[str, torch.Tensor]]:
@@ -323,8 +362,9 @@ def train(
     ``float_states`` (scheme -> state, one per scheme tried: AUTO_TRIED for ``scheme="auto"``) does
     the same.
 
-    With ``scheme="auto"`` the scheme is chosen once, on the float models' validation, for every
-    width, and only the chosen scheme goes through QAT. Every scheme predicts the target's change in
+    With ``scheme="auto"`` the scheme is chosen on the float models' validation, and only one scheme
+    goes through QAT: at a quantised width, the chosen one unless another scheme's float model,
+    calibrated at that width (no training), validates far ahead of it (``_switch``). Every scheme predicts the target's change in
     the same ``y_scale``, so their RMSEs compare; a challenger (AUTO_CHALLENGERS) must win by a
     margin (``_choose``). Why not by the quantised models' validation, as before session 17: each
     QAT run keeps its best of hundreds to thousands of epochs on the validation windows, and the
@@ -332,7 +372,8 @@ def train(
     model that won validation lost test (euro-area electrical equipment, 27 windows: 4-bit 1.50 x
     of 8-bit, 1.05 x with the float choice; US employment, 6 windows: 1.24 x and 1.07 x; README
     "Session 17").
-    The float models are compared once, before any of that search. It also runs one QAT, not three.
+    The float models are compared once, before any of that search, and so are the calibrated
+    ones. It also runs one QAT, not three.
     """
     st = st or TrainSettings()
     torch.set_num_threads(st.threads)
@@ -362,17 +403,8 @@ def train(
         metrics: dict[str, Any] = {"float": test_scores(model, norm, splits), "float_val": val}
         if config.bits is None:
             return metrics, model, norm, splits
-        # QAT draws its calibration sample and data order from its own seed, not from wherever
-        # the float phases left the generator: so a scheme's quantised model is the same whether
-        # its float model was trained here, passed in (the bench's ``float_states``), or trained
-        # beside other schemes (``auto``); before, `train` and bench/accuracy.py shipped different
-        # QAT runs for one seed (seattle-temps 8-bit 0.163 against 0.171, issue 13)
-        torch.manual_seed(st.seed)
         teacher = copy.deepcopy(model).eval() if st.distill > 0 else None
-        # a random sample of the whole training span: the first windows alone (one season of a
-        # chronological series) miss the range of the rest and clip it
-        calib = list(data["x"][torch.randperm(len(data["x"]))[:2048]].split(256))
-        model.start_qat(calib)
+        _calibrate(model, data, st.seed)
         metrics["qat_start"] = test_scores(model, norm, splits)
         metrics["qat_epochs"] = {}
         best = _fit(
@@ -388,11 +420,28 @@ def train(
         metrics["quantisation_cost"] = best / val if val > 0 else 1.0
         return metrics, model, norm, splits
 
-    # the scheme: the float model that validates best (``_choose``), for a float or quantised run
-    chosen = tried[_choose([(t[1].scheme, t[4], _window_sq_err(t[0], t[3])) for t in tried])]
-    metrics, model, norm, splits = run(chosen)
+    # the scheme: the float model that validates best (``_choose``), for a float or quantised run;
+    # at a quantised width another scheme whose calibrated model is far ahead (``_switch``)
+    pick = _choose([(t[1].scheme, t[4], _window_sq_err(t[0], t[3])) for t in tried])
+    calibrated: dict[str, float] = {}
+    switch: dict[str, Any] | None = None
+    if config.bits is not None and len(tried) > 1:
+        errs = []
+        for t in tried:
+            m = copy.deepcopy(t[0])
+            _calibrate(m, t[3], st.seed)
+            errs.append(_window_sq_err(m, t[3]))
+            calibrated[t[1].scheme] = round(float(errs[-1].mean()) ** 0.5, 6)
+        to, z = _switch(pick, errs)
+        if to != pick:
+            switch = {"from": tried[pick][1].scheme, "to": tried[to][1].scheme, "se": round(-z, 2)}
+            pick = to
+    metrics, model, norm, splits = run(tried[pick])
     if len(tried) > 1:  # the float validation RMSE of each scheme, which chose
         metrics["schemes_validated"] = {t[1].scheme: round(t[4], 6) for t in tried}
+    if calibrated:  # and each scheme's float model calibrated at this width, which may switch it
+        metrics["schemes_calibrated"] = calibrated
+        metrics["scheme_switch"] = switch
     metrics.update(
         {
             "config": config.to_dict(),
