@@ -9,6 +9,7 @@
         # 3 QAT runs per float seed: is a gap between widths more than one QAT run's luck?
     python bench/accuracy.py --held-out --bits 8,4    # five series the method never saw
     python bench/accuracy.py --held-out 17 --bits 8,4    # three more, chosen in session 17
+    python bench/accuracy.py --held-out 18 --bits 8,4    # four more, chosen in session 18
 
 The README's table is the default run (``--json bench/accuracy-results.json``), the series split
 over two processes (``--series``, results merged): 26 and 25 minutes, 51 minutes of CPU (measured,
@@ -54,7 +55,11 @@ from qtdeploy.train.qat import AUTO_TRIED, NARROW_ACT_BITS, TrainSettings, train
 from qtdeploy.train.quant import QuantOptions  # noqa: E402
 
 #: where each held-out set's committed run is (the README's tables; ``--json`` names it)
-HELD_OUT_JSON = {"16": "accuracy-held-out.json", "17": "accuracy-held-out-17.json"}
+HELD_OUT_JSON = {
+    "16": "accuracy-held-out.json",
+    "17": "accuracy-held-out-17.json",
+    "18": "accuracy-held-out-18.json",
+}
 
 #: QAT run j >= 1 from float seed s uses seed s + QAT_SEED_STRIDE * j (never another float seed's)
 QAT_SEED_STRIDE = 1000

@@ -41,6 +41,18 @@ of them, and run once with it (``bench/accuracy.py --held-out 17``).
 | elnino-sst | environmental sensor (Pacific sea-surface temperature, Nino 1+2, degrees C) | month | 732 | 1 | seasonal, El Nino events |
 | sp500-msft | finance (daily % returns of ten S&P 500 stocks; target Microsoft) | day | 1257 | 10 | none (returns) |
 | airline-1949 | traffic (international airline passengers, thousands) | month | 144 | 1 | trend, growing seasonality |
+
+``HELD_OUT_18`` are four more, chosen in session 18 after `auto` was given its switch at quantised
+widths (a scheme whose float model, calibrated at the width, validates far ahead; its margin was
+set on eight of the series above), before any run of them, and run once with it
+(``bench/accuracy.py --held-out 18``).
+
+| name | domain | step | rows | columns | trend / level shifts |
+|---|---|---|---|---|---|
+| nile-flow | environmental (annual Nile flow at Aswan, 10^8 m^3) | year | 100 | 1 | level shift (1898) |
+| run-pace | wearable sensor (GPS running log: pace, distance; target pace) | ~5 s | 376 | 2 | drift |
+| bitcoin | finance (Bitcoin price, USD) | ~day | 822 | 1 | trend, level shifts |
+| de-interest | economy (German interest rate and inflation; target interest) | quarter | 107 | 2 | level shifts |
 """
 
 from __future__ import annotations
@@ -122,13 +134,20 @@ HELD_OUT_17: dict[str, tuple[str, str, str, list[str], int | None]] = {
     "sp500-msft": ("river", "datasets/sp500.csv.gz", "MSFT", _SP500, None),
     "airline-1949": ("river", "datasets/airline-passengers.csv", "passengers", ["passengers"], 12),
 }
+#: session 18's held-out series (docstring), the same form
+HELD_OUT_18: dict[str, tuple[str, str, str, list[str], int | None]] = {
+    "nile-flow": ("statsmodels", "datasets/nile/nile.csv", "volume", ["volume"], None),
+    "run-pace": ("river", "drift/datasets/run_log.csv", "Pace", ["Pace", "Distance"], None),
+    "bitcoin": ("river", "drift/datasets/bitcoin.csv", "price", ["price"], None),
+    "de-interest": ("statsmodels", "datasets/interest_inflation/E6.csv", "R", ["R", "Dp"], 4),
+}
 #: the held-out sets by the session that chose them (``bench/accuracy.py --held-out SESSION``)
-HELD_OUT_SETS = {"16": HELD_OUT, "17": HELD_OUT_17}
+HELD_OUT_SETS = {"16": HELD_OUT, "17": HELD_OUT_17, "18": HELD_OUT_18}
 
 #: a file with one row per year and one column per month: read row by row into one column
 _MELT = {"elnino-sst": ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"]}
 
-_ALL = {**SERIES, **HELD_OUT, **HELD_OUT_17}
+_ALL = {**SERIES, **HELD_OUT, **HELD_OUT_17, **HELD_OUT_18}
 
 
 def path_of(name: str) -> Path:

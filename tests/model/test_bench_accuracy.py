@@ -48,13 +48,16 @@ HELD_OUT = {
 }
 #: session 17's three, chosen after `auto` began choosing its scheme on the float models
 HELD_OUT_17 = {"elnino-sst": (732, 1), "sp500-msft": (1257, 10), "airline-1949": (144, 1)}
+#: session 18's four, chosen after `auto` began switching schemes at quantised widths
+HELD_OUT_18 = {"nile-flow": (100, 1), "run-pace": (376, 2), "bitcoin": (822, 1), "de-interest": (107, 2)}
 
 
 def test_every_series_loads_as_documented() -> None:
     assert set(TABLE) == set(datasets.SERIES)
     assert set(HELD_OUT) == set(datasets.HELD_OUT) and set(HELD_OUT_17) == set(datasets.HELD_OUT_17)
+    assert set(HELD_OUT_18) == set(datasets.HELD_OUT_18)
     doc = datasets.__doc__
-    for name, (rows, cols) in {**TABLE, **HELD_OUT, **HELD_OUT_17}.items():
+    for name, (rows, cols) in {**TABLE, **HELD_OUT, **HELD_OUT_17, **HELD_OUT_18}.items():
         s, period = datasets.load(name)
         assert s.x.shape == (rows, cols), name
         assert np.isfinite(s.x).all() and np.isfinite(s.y).all(), name
