@@ -270,7 +270,7 @@ def _choose(cands: list[tuple[str, float, torch.Tensor]]) -> int:
 #: guide to a trained one, so the margin is wide. Measured offline over 8 series x 3 seeds at 4 bits
 #: (README "Session 18"): the calibrated schemes ahead by 4 SE or more (3 cells: seattle-temps seed
 #: 0, jfk-passengers seeds 0 and 2) QAT'd to better 4-bit models (0.80-0.93 x); of those ahead by
-#: 1-2.5 SE, on spans of 6-58 windows, four were worse (up to 1.59 x) and three better. Any margin
+#: 1.1-2.5 SE, five were worse (up to 1.59 x, on spans of 6-34 windows) and two better. Any margin
 #: between 2.51 and 4.00 makes the same choices; 3 is inside that range.
 QUANTISED_SWITCH_SE = 3.0
 
