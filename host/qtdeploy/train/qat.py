@@ -364,16 +364,15 @@ def train(
 
     With ``scheme="auto"`` the scheme is chosen on the float models' validation, and only one scheme
     goes through QAT: at a quantised width, the chosen one unless another scheme's float model,
-    calibrated at that width (no training), validates far ahead of it (``_switch``). Every scheme predicts the target's change in
-    the same ``y_scale``, so their RMSEs compare; a challenger (AUTO_CHALLENGERS) must win by a
-    margin (``_choose``). Why not by the quantised models' validation, as before session 17: each
-    QAT run keeps its best of hundreds to thousands of epochs on the validation windows, and the
-    best of three such runs compounds that optimism; on a span of a few dozen windows the 4-bit
-    model that won validation lost test (euro-area electrical equipment, 27 windows: 4-bit 1.50 x
-    of 8-bit, 1.05 x with the float choice; US employment, 6 windows: 1.24 x and 1.07 x; README
-    "Session 17").
-    The float models are compared once, before any of that search, and so are the calibrated
-    ones. It also runs one QAT, not three.
+    calibrated at that width (no training), validates far ahead of it (``_switch``). Every scheme
+    predicts the target's change in the same ``y_scale``, so their RMSEs compare; a challenger
+    (AUTO_CHALLENGERS) must win by a margin (``_choose``). Why not by the quantised models'
+    validation, as before session 17: each QAT run keeps its best of hundreds to thousands of epochs
+    on the validation windows, and the best of three such runs compounds that optimism; on a span of
+    a few dozen windows the 4-bit model that won validation lost test (euro-area electrical
+    equipment, 27 windows: 4-bit 1.50 x of 8-bit, 1.05 x with the float choice; US employment, 6
+    windows: 1.24 x and 1.07 x; README "Session 17"). The float models are compared once, before
+    any of that search, and so are the calibrated ones. It also runs one QAT, not three.
     """
     st = st or TrainSettings()
     torch.set_num_threads(st.threads)
