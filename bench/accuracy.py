@@ -146,7 +146,7 @@ def run_config(
         sst = replace(st, seed=seed)
         t0 = time.time()
         # one float model per scheme; with "auto" the float row is the one that validates best,
-        # and every width quantises that scheme's float model (as `train`: the choice is made once)
+        # and each width quantises that scheme's float model unless `train`'s switch picks another
         schemes = AUTO_TRIED if st.scheme == "auto" else (st.scheme,)
         floats = {sc: train(series, fcfg, replace(sst, scheme=sc)) for sc in schemes}
         states = {sc: r.model.state_dict() for sc, r in floats.items()}

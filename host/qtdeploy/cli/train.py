@@ -215,15 +215,14 @@ def command(
             + (f", seasonal naive {s['seasonal_rmse']:.4f}" if "seasonal_rmse" in s else "")
             + f"; wrote {out}/checkpoint.pt, metrics.json"
         )
+        sw = s.get("scheme_switch")  # a quantised width: another scheme calibrated far better
         if "schemes_validated" in s:  # --scaling auto: what chose the scheme
-            sw = s.get("scheme_switch")  # a quantised width: another scheme calibrated far better
             stdout.print(
                 f"scaling {(sw['from'] if sw else s['scaling'])!r}, chosen on the float models' "
                 "validation RMSE (normalised): "
                 + ", ".join(f"{k} {v:.4f}" for k, v in s["schemes_validated"].items())
             )
-        if s.get("scheme_switch"):
-            sw = s["scheme_switch"]
+        if sw:
             stdout.print(
                 f"  quantised under {sw['to']!r} instead: calibrated at this width before QAT, it "
                 f"validated {sw['se']:.1f} standard errors ahead of {sw['from']!r} (RMSE, normalised: "

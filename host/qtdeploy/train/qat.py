@@ -251,14 +251,25 @@ def _choose(cands: list[tuple[str, float, torch.Tensor]]) -> int:
     """
     base = [i for i, c in enumerate(cands) if c[0] not in AUTO_CHALLENGERS] or list(range(len(cands)))
     best = min(base, key=lambda i: cands[i][1])
-    pick, pick_z = best, 0.0
-    for i, (scheme, _, err) in enumerate(cands):
-        if scheme not in AUTO_CHALLENGERS or i == best:
+    challengers = [i for i, c in enumerate(cands) if c[0] in AUTO_CHALLENGERS]
+    return _furthest_ahead(best, [c[2] for c in cands], challengers, CHALLENGER_MARGIN_SE)[0]
+
+
+def _furthest_ahead(
+    base: int, errs: list[torch.Tensor], among: list[int], margin: float
+) -> tuple[int, float]:
+    """Of the candidates ``among``, the one whose per-window errors are lower than ``base``'s by more
+    than ``margin`` standard errors of the paired difference, the furthest ahead; with its z (a
+    negative number). ``(base, 0.0)`` when none is. One rule for `auto`'s challenger and its switch.
+    """
+    pick, pick_z = base, -margin
+    for i in among:
+        if i == base:
             continue
-        z = _paired_z(err - cands[best][2])
-        if z < -CHALLENGER_MARGIN_SE and z < pick_z:
+        z = _paired_z(errs[i] - errs[base])
+        if z < pick_z:
             pick, pick_z = i, z
-    return pick
+    return pick, (pick_z if pick != base else 0.0)
 
 
 #: at a quantised width, a scheme whose float model, calibrated at that width (``_calibrate``: no
@@ -270,7 +281,7 @@ def _choose(cands: list[tuple[str, float, torch.Tensor]]) -> int:
 #: guide to a trained one, so the margin is wide. Measured offline over 8 series x 3 seeds at 4 bits
 #: (README "Session 18"): the calibrated schemes ahead by 4 SE or more (3 cells: seattle-temps seed
 #: 0, jfk-passengers seeds 0 and 2) QAT'd to better 4-bit models (0.80-0.93 x); of those ahead by
-#: 1.1-2.5 SE, five were worse (up to 1.59 x, on spans of 6-34 windows) and two better. Any margin
+#: 1.1-2.5 SE, five were worse (up to 1.59 x; four on spans of 6-34 windows) and two better. Any margin
 #: between 2.51 and 4.00 makes the same choices; 3 is inside that range.
 QUANTISED_SWITCH_SE = 3.0
 
@@ -278,12 +289,7 @@ QUANTISED_SWITCH_SE = 3.0
 def _switch(pick: int, errs: list[torch.Tensor]) -> tuple[int, float]:
     """Index of the scheme to quantise, given the float choice ``pick`` and each scheme's calibrated
     per-window validation errors; and how many standard errors it is ahead (0 when ``pick`` stays)."""
-    best, best_z = pick, -QUANTISED_SWITCH_SE
-    for i, err in enumerate(errs):
-        z = _paired_z(err - errs[pick])
-        if i != pick and z < best_z:
-            best, best_z = i, z
-    return best, (best_z if best != pick else 0.0)
+    return _furthest_ahead(pick, errs, list(range(len(errs))), QUANTISED_SWITCH_SE)
 
 
 def _calibrate(model: Forecaster, data: dict[str, torch.Tensor], seed: int) -> None:
