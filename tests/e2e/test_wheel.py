@@ -243,13 +243,19 @@ def _fails(venv: Path, cwd: Path, env: dict[str, str], *args: str) -> subprocess
 
 def test_base_install_names_the_extra_it_lacks(installed, tmp_path):
     """No rtl extra: `rtl report` says Yosys is missing and how to get it (exit 3, not a traceback),
-    and a virtual board asked to run the Verilated RTL says the same of Verilator."""
+    and a virtual board asked to run the Verilated RTL says the same of Verilator. No train extra:
+    `train` and `export` say torch is missing."""
     venv, _ = installed
     env = _env(venv, tmp_path / "cache")
     proc = _fails(venv, tmp_path, env, "rtl", "report", "--config", "12,32,4", "--no-sim")
     assert proc.returncode == 3, proc.stdout + proc.stderr
     assert "Yosys is not installed" in proc.stderr and "pip install 'qtdeploy[rtl]'" in proc.stderr
     assert "Traceback" not in proc.stderr
+    for cmd in (["train", "--dataset", "seattle-temps", "--out", "run"], ["export", "run", "--out", "m.qtb"]):
+        proc = _fails(venv, tmp_path, env, *cmd)  # no train extra: no torch
+        assert proc.returncode == 3, proc.stdout + proc.stderr
+        assert "torch" in proc.stderr and "pip install 'qtdeploy[train]'" in proc.stderr, proc.stderr
+        assert "Traceback" not in proc.stderr and not (tmp_path / "run").exists()
     if shutil.which("verilator", path=env["PATH"]) is None:  # a system Verilator would serve --fpga rtl
         proc = _fails(venv, tmp_path, env, "info", "--port", "sim://?fpga=rtl")
         assert proc.returncode == 3, proc.stdout + proc.stderr

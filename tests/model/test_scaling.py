@@ -19,9 +19,12 @@ from qtdeploy.train.qat import (
     AUTO_CHALLENGERS,
     AUTO_TRIED,
     CHALLENGER_MARGIN_SE,
+    FALLBACK_MARGIN_SE,
     QUANTISED_SWITCH_SE,
     TrainSettings,
     _choose,
+    _critical,
+    _paired_z,
     _predict,
     _switch,
     qat_settings,
@@ -118,6 +121,74 @@ def test_a_model_not_clearly_ahead_on_validation_ships_persistence() -> None:
     im = E.export(res.model, {"norm": res.norm.to_dict(), "features": s.features, "target": s.target})
     r = evaluate(im, s, "test")
     assert r["rmse"] == r["persistence_rmse"]  # the integer model's output is 0: exactly persistence
+
+
+def test_on_three_validation_windows_a_model_ahead_by_two_standard_errors_ships_persistence() -> None:
+    """The margin is read on Student's t with n-1 degrees of freedom: three windows that put the model
+    2-4.5 standard errors ahead of persistence (past a fixed z of 2, short of t's 4.53) are no
+    evidence, so persistence ships; the same model over the whole validation span is kept."""
+    from qtdeploy.train.qat import _persistence_fallback, _tensor, _window_sq_err
+
+    s = _trend_series()
+    cfg = ModelConfig.uniform(window=12, features=1, d_model=8, bits=8)
+    res = train(s, cfg, TrainSettings(epochs=1, patience=1, min_steps=0))
+    splits = D.make_splits(s, 12, 1, res.norm)
+    data = {k: _tensor(splits["val"][v]) for k, v in (("vx", "x"), ("vy", "t"), ("vs", "scale"))}
+    diff = _window_sq_err(res.model, data) - ((data["vy"] * data["vs"][:, None]) ** 2).mean(dim=1).double()
+    n = len(diff)
+    assert _paired_z(diff) < -_critical(FALLBACK_MARGIN_SE, n)  # over the whole span: clearly ahead
+    spans = [i for i in range(n - 2) if -_critical(FALLBACK_MARGIN_SE, 3) < _paired_z(diff[i : i + 3]) < -2.2]
+    assert spans, "no three-window span 2.2-4.5 standard errors ahead to test with"
+    few = {k: v[spans[0] : spans[0] + 3] for k, v in data.items()}
+    head = copy.deepcopy(res.model.head.state_dict())
+    assert _persistence_fallback(res.model, few, res.norm)
+    assert not res.model.head.weight.any()
+    res.model.head.load_state_dict(head)
+    assert not _persistence_fallback(res.model, data, res.norm)
+
+
+def test_the_margin_in_standard_errors_is_student_t_at_the_normal_level() -> None:
+    """``_critical(m, n)``: t on n-1 degrees of freedom at the one-sided level the normal puts beyond
+    ``m``; wide on a few windows, ``m`` itself on many, and nothing passes on one window."""
+    from scipy import stats
+
+    assert _critical(2.0, 3) == pytest.approx(4.53, abs=0.01)
+    assert _critical(2.0, 4) == pytest.approx(3.31, abs=0.01)
+    assert _critical(2.0, 10_000) == pytest.approx(2.0, abs=0.002)
+    widths = [_critical(3.0, n) for n in (2, 3, 5, 10, 30, 100, 1000)]
+    assert widths == sorted(widths, reverse=True) and widths[-1] > 3.0
+    for n in (3, 7, 40):
+        assert stats.t.sf(_critical(3.0, n), n - 1) == pytest.approx(stats.norm.sf(3.0), rel=1e-6)
+    assert _critical(2.0, 1) == float("inf")
+    # the challenger (2) and the switch (3) read their margins alike: 3.2 standard errors ahead is
+    # past both over 400 windows, and past neither over 4 (t: 3.31 and 9.22)
+    rng = np.random.default_rng(3)
+    for n, wins in ((400, True), (4, False)):
+        base = torch.as_tensor(rng.gamma(2.0, 1.0, n))
+        noise = torch.as_tensor(rng.normal(0, 1.0, n))
+        ahead = base + noise - float(noise.mean()) - 3.2 * float(noise.std()) / n**0.5
+        assert _paired_z(ahead - base) == pytest.approx(-3.2, rel=1e-6)
+        cands = [("last", 1.0, base), ("diff", 2.0, base + 1), ("diff-rms", 1.5, ahead)]
+        assert (_choose(cands) == 2) is wins
+        assert (_switch(0, [base, base + 1, ahead])[0] == 2) is wins
+
+
+def test_a_multi_step_horizon_counts_the_overlap_of_its_windows() -> None:
+    """``_paired_z`` is the Diebold-Mariano statistic with Harvey-Leybourne-Newbold's correction: at
+    horizon 1 the paired t statistic; at horizon h the losses of windows up to h-1 apart share
+    targets, and their positive autocovariance widens the standard error."""
+    from scipy import stats
+
+    rng = np.random.default_rng(4)
+    e = rng.normal(0, 1.0, 203)
+    d = torch.as_tensor(-0.25 + e[2:] + e[1:-1] + e[:-2])  # an MA(2): what horizon-3 windows share
+    t = stats.ttest_1samp(d.numpy(), 0.0).statistic
+    assert _paired_z(d) == pytest.approx(t, rel=1e-9)
+    assert _paired_z(d, horizon=1) == pytest.approx(t, rel=1e-9)
+    z3 = _paired_z(d, horizon=3)
+    assert t < z3 < 0 and abs(z3) < 0.75 * abs(t)
+    assert _paired_z(d[:1]) == 0.0  # one window: the spread is unknown
+    assert _paired_z(torch.full((5,), -1.0, dtype=torch.float64)) == float("-inf")
 
 
 def test_auto_keeps_the_scheme_that_validates_better() -> None:

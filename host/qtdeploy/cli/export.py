@@ -18,6 +18,9 @@ from qtdeploy.cli.output import emit, stdout
 @json_option
 def command(run, out, vectors, windows, as_json) -> None:
     """Export a trained run to an integer-only .qtb blob (and check it against the QAT model)."""
+    from qtdeploy.extras import require_module
+
+    require_module("torch", what="torch (qtdeploy export reads a training run)", extra="train")
     from qtdeploy.train.runs import export_run
 
     report = export_run(run, out, vectors, windows)

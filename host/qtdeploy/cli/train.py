@@ -108,6 +108,10 @@ def command(
     """Train a forecaster with fake quantisation at 2..8 bits (float pre-training, then QAT)."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
+    from qtdeploy.extras import require_module
+
+    for module in ("torch", "scipy"):  # a gateway's base install has neither: say so, not a traceback
+        require_module(module, what=f"{module} (qtdeploy train)", extra="train")
     from qtdeploy.model.config import ModelConfig, check_bits
     from qtdeploy.model.data import load_series
     from qtdeploy.train.qat import QUANT_COST_WARN, SHORT_VALIDATION, TrainSettings, save_run, train
