@@ -190,6 +190,21 @@ def test_train_says_when_validation_is_too_short_to_trust(
     assert warned("enough", "--bits", "4") == (n, False)
 
 
+def test_train_says_on_how_many_windows_persistence_won(
+    tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """When the quantised model ships persistence, the first warning says so, names the validation
+    windows it was judged on (a margin read on Student's t is wide on a few) and what to try."""
+    monkeypatch.setattr("qtdeploy.train.qat._persistence_fallback", lambda model, data, norm: True)
+    args = ["train", "--data", str(CSV), "--target", "temp_max", "--scaling", "last", *TINY, "--json"]
+    assert main([*args, "--bits", "8", "--out", str(tmp_path / "run")]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    first = summary["warnings"][0]
+    assert summary["persistence_fallback"] is True
+    assert f"did not beat persistence on its {summary['validation_windows']} validation windows" in first
+    assert "Student's t" in first and "--bits 8, or more data" in first
+
+
 def test_seed_gives_the_same_model_and_another_seed_another(tmp_path: Path, capsys) -> None:
     """--seed reaches the settings; one seed twice is one model (a bench cell is reproducible from
     the CLI), another seed is another run."""
