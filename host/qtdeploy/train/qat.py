@@ -213,8 +213,9 @@ def _paired_z(diff: torch.Tensor, horizon: int = 1) -> float:
     n, h = len(diff), max(1, horizon)
     if n < 2:
         return 0.0
-    d = diff.double() - diff.double().mean()
-    mean = float(diff.double().mean())
+    x = diff.double()
+    mean = float(x.mean())
+    d = x - mean
     gamma = [float((d[k:] * d[: n - k]).sum()) / n for k in range(min(h, n))]
     var = (gamma[0] + 2 * sum(gamma[1:])) / n
     if var <= 0:  # the autocovariances can outweigh the variance on a short span: use the variance
