@@ -127,14 +127,14 @@ def test_on_three_validation_windows_a_model_ahead_by_two_standard_errors_ships_
     """The margin is read on Student's t with n-1 degrees of freedom: three windows that put the model
     2-4.5 standard errors ahead of persistence (past a fixed z of 2, short of t's 4.53) are no
     evidence, so persistence ships; the same model over the whole validation span is kept."""
-    from qtdeploy.train.qat import _persistence_fallback, _tensor, _window_sq_err
+    from qtdeploy.train.qat import _persistence_fallback, _persistence_sq_err, _tensor, _window_sq_err
 
     s = _trend_series()
     cfg = ModelConfig.uniform(window=12, features=1, d_model=8, bits=8)
     res = train(s, cfg, TrainSettings(epochs=1, patience=1, min_steps=0))
     splits = D.make_splits(s, 12, 1, res.norm)
     data = {k: _tensor(splits["val"][v]) for k, v in (("vx", "x"), ("vy", "t"), ("vs", "scale"))}
-    diff = _window_sq_err(res.model, data) - ((data["vy"] * data["vs"][:, None]) ** 2).mean(dim=1).double()
+    diff = _window_sq_err(res.model, data) - _persistence_sq_err(data)
     n = len(diff)
     assert _paired_z(diff) < -_critical(FALLBACK_MARGIN_SE, n)  # over the whole span: clearly ahead
     spans = [i for i in range(n - 2) if -_critical(FALLBACK_MARGIN_SE, 3) < _paired_z(diff[i : i + 3]) < -2.2]

@@ -201,6 +201,11 @@ def _window_sq_err(model: Forecaster, data: dict[str, torch.Tensor]) -> torch.Te
     return (_val_err(model, data) ** 2).mean(dim=1).double()
 
 
+def _persistence_sq_err(data: dict[str, torch.Tensor]) -> torch.Tensor:
+    """Per validation window: persistence's ``_window_sq_err`` (its output is 0, in the model's units)."""
+    return ((data["vy"] * data["vs"][:, None]) ** 2).mean(dim=1).double()
+
+
 def _paired_z(diff: torch.Tensor, horizon: int = 1) -> float:
     """How far below zero a per-window difference in loss is: the Diebold-Mariano statistic with
     Harvey, Leybourne and Newbold's small-sample correction (1997), to be read against Student's t
@@ -254,7 +259,7 @@ def _persistence_fallback(model: Forecaster, data: dict[str, torch.Tensor], norm
     """
     if norm.scheme == "global" or norm.target_index < 0:
         return False
-    persistence = ((data["vy"] * data["vs"][:, None]) ** 2).mean(dim=1).double()  # its output is 0
+    persistence = _persistence_sq_err(data)
     z = _paired_z(_window_sq_err(model, data) - persistence, data["vy"].shape[1])
     if z < -_critical(FALLBACK_MARGIN_SE, len(persistence)):
         return False
