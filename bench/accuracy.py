@@ -11,6 +11,7 @@
     python bench/accuracy.py --held-out 17 --bits 8,4    # three more, chosen in session 17
     python bench/accuracy.py --held-out 18 --bits 8,4    # four more, chosen in session 18
     python bench/accuracy.py --held-out 19 --bits 8,4    # three more, chosen in session 19
+    python bench/accuracy.py --held-out 20 --bits 8,4    # three of ordinary length, session 20
 
 The README's table is the default run (``--json bench/accuracy-results.json``), the series split
 over two processes (``--series``, results merged): 27 and 29 minutes, 56 minutes of CPU (measured,
@@ -64,6 +65,7 @@ HELD_OUT_JSON = {
     "17": "accuracy-held-out-17.json",
     "18": "accuracy-held-out-18.json",
     "19": "accuracy-held-out-19.json",
+    "20": "accuracy-held-out-20.json",
 }
 
 #: QAT run j >= 1 from float seed s uses seed s + QAT_SEED_STRIDE * j (never another float seed's)

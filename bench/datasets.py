@@ -66,6 +66,19 @@ is read from the file us-macro comes from, but its columns were never used here.
 | uk-coal | economy (UK coal-mining employment, people) | year | 105 | 1 | long decline, strikes (1926, 1984) |
 | ibm-monthly | finance (IBM share price, USD) | month | 123 | 1 | level shifts (2000-2002, 2008) |
 | us-inflation | economy (US inflation with unemployment and T-bill rate; target inflation) | quarter | 203 | 3 | level shifts (1970s) |
+
+``HELD_OUT_20`` are three more, chosen in session 20 with the method of session 19 unchanged, before
+any run of them, and run once with it (``--held-out 20``): a check of that method on unseen series of
+ordinary length (hundreds to thousands of rows, not the few dozen of sets 18 and 19), two of them
+sensor recordings. They are the sample data matplotlib ships for its examples (binary arrays, read
+with the dtype and shape those examples give) and its monthly stock table, whose rows of other dates
+(every selected cell empty) are skipped rather than interpolated.
+
+| name | domain | step | rows | columns | trend / level shifts |
+|---|---|---|---|---|---|
+| eeg-4ch | biomedical sensor (four EEG channels, standardised; target the first) | sample | 800 | 4 | none |
+| membrane | biomedical sensor (neuron membrane potential, spikes) | sample | 12000 | 1 | spikes |
+| sp500-monthly | finance (S&P 500 and Nasdaq composite indices; target S&P 500) | month | 391 | 2 | trend, crashes (2000, 2008, 2020) |
 """
 
 from __future__ import annotations
@@ -166,8 +179,14 @@ HELD_OUT_19: dict[str, tuple[str, str, str, list[str], int | None]] = {
         4,
     ),
 }
+#: session 20's held-out series (docstring), the same form
+HELD_OUT_20: dict[str, tuple[str, str, str, list[str], int | None]] = {
+    "eeg-4ch": ("matplotlib", "mpl-data/sample_data/eeg.dat", "ch1", ["ch1", "ch2", "ch3", "ch4"], None),
+    "membrane": ("matplotlib", "mpl-data/sample_data/membrane.dat", "potential", ["potential"], None),
+    "sp500-monthly": ("matplotlib", "mpl-data/sample_data/Stocks.csv", "^GSPC", ["^GSPC", "^IXIC"], None),
+}
 #: the held-out sets by the session that chose them (``bench/accuracy.py --held-out SESSION``)
-HELD_OUT_SETS = {"16": HELD_OUT, "17": HELD_OUT_17, "18": HELD_OUT_18, "19": HELD_OUT_19}
+HELD_OUT_SETS = {"16": HELD_OUT, "17": HELD_OUT_17, "18": HELD_OUT_18, "19": HELD_OUT_19, "20": HELD_OUT_20}
 
 #: a file with one row per year and one column per month: read row by row into one column
 _MELT = {"elnino-sst": ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"]}
@@ -175,7 +194,14 @@ _MELT = {"elnino-sst": ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", 
 #: a file of several series one below the other: the rows whose column (first) holds the value (second)
 _WHERE = {"ibm-monthly": ("symbol", "IBM")}
 
-_ALL = {**SERIES, **HELD_OUT, **HELD_OUT_17, **HELD_OUT_18, **HELD_OUT_19}
+#: a headerless binary array, row-major: its numpy dtype (the example that ships it names it)
+_BINARY = {"eeg-4ch": "<f8", "membrane": "<f4"}
+
+#: a file whose rows of other dates leave every selected column empty: those rows are skipped (not
+#: interpolated, which would invent readings between two months)
+_SPARSE = {"sp500-monthly"}
+
+_ALL = {**SERIES, **HELD_OUT, **HELD_OUT_17, **HELD_OUT_18, **HELD_OUT_19, **HELD_OUT_20}
 
 
 def path_of(name: str) -> Path:
@@ -200,8 +226,12 @@ def load(name: str) -> tuple[Series, int | None]:
         raise UsageError(f"unknown series {name!r}.", f"Use one of: {', '.join(_ALL)}.")
     _, _, target, features, period = _ALL[name]
     path = path_of(name)
+    if name in _BINARY:
+        arr = np.fromfile(path, dtype=_BINARY[name]).astype(np.float64).reshape(-1, len(features))
+        y = arr[:, features.index(target)]
+        return Series(features=features, target=target, x=arr, y=y, source=str(path)), period
     with gzip.open(path, "rt", newline="") if path.suffix == ".gz" else path.open(newline="") as fh:
-        reader = csv.reader(fh)
+        reader = csv.reader(line for line in fh if not line.startswith("#"))
         header = [h.strip() for h in next(reader)]
         if name in _MELT:
             cols = [header.index(c) for c in _MELT[name]]
@@ -219,6 +249,8 @@ def load(name: str) -> tuple[Series, int | None]:
                     vals.append(float(row[i]))
                 except (ValueError, IndexError):
                     vals.append(np.nan)
+            if name in _SPARSE and all(np.isnan(vals)):
+                continue
             rows.append(vals)
     arr = np.array(rows, dtype=np.float64)
     arr = np.stack([_interpolate(arr[:, j]) for j in range(arr.shape[1])], axis=1)
