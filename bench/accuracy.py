@@ -12,6 +12,7 @@
     python bench/accuracy.py --held-out 18 --bits 8,4    # four more, chosen in session 18
     python bench/accuracy.py --held-out 19 --bits 8,4    # three more, chosen in session 19
     python bench/accuracy.py --held-out 20 --bits 8,4    # three of ordinary length, session 20
+    python bench/accuracy.py --series eeg-4ch --bits 8,4 --persistence-margin 1   # a lower margin
 
 The README's table is the default run (``--json bench/accuracy-results.json``), the series split
 over two processes (``--series``, results merged): 27 and 29 minutes, 56 minutes of CPU (measured,
@@ -354,8 +355,17 @@ def main(argv: list[str] | None = None) -> int:
         help=f"QAT at activations of {NARROW_ACT_BITS} bits or fewer runs this many times the step floor "
         f"(default {TrainSettings.narrow_qat_steps}; 1: the floor of every other phase).",
     )
+    ap.add_argument(
+        "--persistence-margin",
+        type=float,
+        default=TrainSettings.persistence_margin,
+        help="The persistence fallback's margin in standard errors (`train --persistence-margin`; "
+        f"default {TrainSettings.persistence_margin:g}).",
+    )
     ap.add_argument("--json", default=None, help="Also write the results here.")
     args = ap.parse_args(argv)
+    if not args.persistence_margin >= 0:
+        ap.error(f"--persistence-margin is {args.persistence_margin:g}; pass 0 or more.")
     if args.narrow_qat_steps < 1:
         ap.error(
             f"--narrow-qat-steps is {args.narrow_qat_steps}; pass 1 or more (1: the floor of every other phase)."
@@ -372,6 +382,7 @@ def main(argv: list[str] | None = None) -> int:
         scheme=args.scaling,
         qat_early_stop=not args.qat_whole_schedule,
         narrow_qat_steps=args.narrow_qat_steps,
+        persistence_margin=args.persistence_margin,
     )
     bits_list = args.bits.split(",")
     results: dict[str, dict] = {}
@@ -396,9 +407,9 @@ def main(argv: list[str] | None = None) -> int:
             f"test RMSE in each series' units, window/d_model {args.configs}, {args.seeds} seeds"
             f"{f' x {args.qat_runs} QAT runs' if args.qat_runs > 1 else ''}, "
             f"{st.epochs} epochs per phase (at least {st.min_steps} steps; QAT at activations of "
-            f"{NARROW_ACT_BITS} bits or fewer {st.narrow_min_steps}), scaling {args.scaling!r}; "
-            "integer rows emulated by the "
-            "host reference; times measured on this CPU"
+            f"{NARROW_ACT_BITS} bits or fewer {st.narrow_min_steps}), scaling {args.scaling!r}, "
+            f"persistence margin {st.persistence_margin:g}; integer rows emulated by the host "
+            "reference; times measured on this CPU"
         )
         print(table(results, bits_list))
     if args.json:

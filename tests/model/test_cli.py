@@ -141,7 +141,7 @@ def test_train_says_what_quantisation_cost_on_validation(
     """The summary carries the quantised model's validation RMSE over its float model's, and warns
     with what to widen when that is above QUANT_COST_WARN (the threshold moved around the measured
     cost, so the test does not depend on how much a 2-epoch model loses)."""
-    monkeypatch.setattr("qtdeploy.train.qat._persistence_fallback", lambda model, data, norm: False)
+    monkeypatch.setattr("qtdeploy.train.qat._persistence_fallback", lambda *a: False)
     base = ["train", "--data", str(CSV), "--target", "temp_max", "--scaling", "last", *TINY, "--json"]
 
     def run(name: str, *extra: str) -> dict:
@@ -195,14 +195,43 @@ def test_train_says_on_how_many_windows_persistence_won(
 ) -> None:
     """When the quantised model ships persistence, the first warning says so, names the validation
     windows it was judged on (a margin read on Student's t is wide on a few) and what to try."""
-    monkeypatch.setattr("qtdeploy.train.qat._persistence_fallback", lambda model, data, norm: True)
+    monkeypatch.setattr("qtdeploy.train.qat._persistence_fallback", lambda *a: True)
     args = ["train", "--data", str(CSV), "--target", "temp_max", "--scaling", "last", *TINY, "--json"]
     assert main([*args, "--bits", "8", "--out", str(tmp_path / "run")]) == 0
     summary = json.loads(capsys.readouterr().out)
     first = summary["warnings"][0]
     assert summary["persistence_fallback"] is True
-    assert f"did not beat persistence on its {summary['validation_windows']} validation windows" in first
+    assert "did not beat persistence" in first and f"on {summary['validation_windows']} windows" in first
     assert "Student's t" in first and "--bits 8, or more data" in first
+
+
+def test_persistence_margin_ships_on_the_evidence_train_prints(tmp_path: Path, capsys) -> None:
+    """The fallback's evidence is in the summary; an unreachable margin ships persistence, and the
+    margin the warning suggests ships the same model (same seed) instead, judged on the same numbers."""
+    import re
+
+    from qtdeploy.train.qat import _critical
+
+    args = ["train", "--data", str(CSV), "--target", "temp_max", "--scaling", "last", *TINY, "--json"]
+
+    def run(name: str, margin: str) -> dict:
+        assert main([*args, "--persistence-margin", margin, "--out", str(tmp_path / name)]) == 0
+        return json.loads(capsys.readouterr().out)
+
+    strict = run("strict", "10")
+    ev = strict["persistence_evidence"]
+    assert strict["persistence_fallback"] is True
+    assert strict["qat"]["rmse"] == pytest.approx(strict["persistence_rmse"], rel=1e-9)  # ships persistence
+    assert ev["windows"] == strict["validation_windows"] and ev["margin"] == 10
+    assert ev["se_needed"] == round(_critical(10, ev["windows"]), 2) and ev["se_ahead"] < ev["se_needed"]
+    assert ev["rmse_ratio"] < 1 and ev["margin_passed"] is not None  # this tiny model is a little ahead
+    suggested = re.search(r"--persistence-margin (\S+) ships this model", strict["warnings"][0])
+    assert suggested and float(suggested[1]) <= ev["margin_passed"]
+    shipped = run("shipped", suggested[1])
+    assert shipped["persistence_fallback"] is False
+    assert shipped["persistence_evidence"]["se_ahead"] == ev["se_ahead"]  # the same model, judged again
+    assert shipped["qat"]["rmse"] != pytest.approx(shipped["persistence_rmse"], rel=1e-9)
+    assert not any("did not beat persistence" in w for w in shipped["warnings"])
 
 
 def test_seed_gives_the_same_model_and_another_seed_another(tmp_path: Path, capsys) -> None:
@@ -300,6 +329,19 @@ def _rows(n: int) -> str:
             lambda p: ["--data", _csv(p, "a,b\n" + _rows(40)), "--target", "b", "--bits", "9"],
             2,
             "2..8",
+        ),
+        (
+            "negative persistence margin",
+            lambda p: [
+                "--data",
+                _csv(p, "a,b\n" + _rows(200)),
+                "--target",
+                "b",
+                "--persistence-margin",
+                "-1",
+            ],
+            2,
+            "persistence-margin",
         ),
         ("no data", lambda p: ["--target", "b"], 2, "exactly one"),
         ("unknown dataset", lambda p: ["--dataset", "nope"], 2, "unknown dataset"),

@@ -472,3 +472,19 @@ def test_the_switch_is_wired_to_the_calibrated_models(monkeypatch: pytest.Monkey
     # and the switched scheme's QAT is the one a run of that scheme alone ships
     alone = train(s, cfg, replace(st, scheme=sc), float_state=states[sc])
     assert forced.metrics["qat_val"] == pytest.approx(alone.metrics["qat_val"], abs=1e-7)
+
+
+def test_the_margin_an_evidence_passes_inverts_the_critical_value() -> None:
+    """``_margin_passed`` is ``_critical`` inverted: a model that far ahead ships under any smaller
+    margin and falls back under any larger one (what `train --persistence-margin` is told to use)."""
+    from qtdeploy.train.qat import _margin_passed
+
+    for n in (3, 6, 39, 1000):
+        for ahead in (0.3, 1.7, 2.5, 6.0):
+            m = _margin_passed(ahead, n)
+            assert m is not None and m >= 0
+            if m > 0:
+                assert _critical(m, n) == pytest.approx(ahead, rel=1e-6)
+                assert _critical(m + 0.01, n) > ahead > _critical(m - 0.01, n)
+    assert _margin_passed(-0.5, 30) is None and _margin_passed(2.0, 1) is None
+    assert _margin_passed(float("inf"), 30) is None

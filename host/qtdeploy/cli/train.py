@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import click
@@ -77,6 +78,16 @@ from qtdeploy.cli.output import emit, stderr, stdout
     "that leaves the training range).",
 )
 @click.option(
+    "--persistence-margin",
+    type=float,
+    default=None,
+    help="Standard errors (read on Student's t) by which the quantised model must beat persistence on "
+    "validation to ship; short of it the exported model repeats the last reading. Default 2; 0 ships "
+    "it whenever its validation RMSE is lower. Lower margins shipped more models that lost on test "
+    "than ones that won on issue 13's series (README, 'Session 20'): lower it only for a series you "
+    "know is predictable beyond its last reading.",
+)
+@click.option(
     "--out",
     required=True,
     type=click.Path(file_okay=False),
@@ -102,6 +113,7 @@ def command(
     threads,
     period,
     scaling,
+    persistence_margin,
     out,
     as_json,
 ) -> None:
@@ -114,7 +126,24 @@ def command(
         require_module(module, what=f"{module} (qtdeploy train)", extra="train")
     from qtdeploy.model.config import ModelConfig, check_bits
     from qtdeploy.model.data import load_series
-    from qtdeploy.train.qat import QUANT_COST_WARN, SHORT_VALIDATION, TrainSettings, save_run, train
+    from qtdeploy.train.qat import (
+        FALLBACK_MARGIN_SE,
+        QUANT_COST_WARN,
+        SHORT_VALIDATION,
+        TrainSettings,
+        save_run,
+        train,
+    )
+
+    margin = FALLBACK_MARGIN_SE if persistence_margin is None else persistence_margin
+    if not margin >= 0:  # before anything is loaded or written
+        from qtdeploy.errors import UsageError
+
+        raise UsageError(
+            f"--persistence-margin is {margin:g}: a margin is a number of standard errors, 0 or more.",
+            f"Pass 0 (ship the model whenever its validation RMSE is lower than persistence's) or more; "
+            f"the default is {FALLBACK_MARGIN_SE:g}.",
+        )
 
     if not float_only:
         check_bits(bits)
@@ -150,7 +179,12 @@ def command(
             bar.update(tasks[phase], completed=epoch, val=f"val rmse {val:.4f} (normalised)")
 
         st = TrainSettings.for_epochs(
-            epochs, threads=threads, scheme=scaling, qat_early_stop=not qat_whole_schedule, seed=seed
+            epochs,
+            threads=threads,
+            scheme=scaling,
+            qat_early_stop=not qat_whole_schedule,
+            seed=seed,
+            persistence_margin=margin,
         )
         result = train(series, config, st, progress)
     from qtdeploy.model.baselines import baselines
@@ -172,6 +206,7 @@ def command(
                 "float",
                 "qat",
                 "qat_epochs",
+                "persistence_evidence",
             )
             if k in result.metrics
         },
@@ -204,13 +239,7 @@ def command(
             "Judge a narrow model by its test RMSE beside a --bits 8 run's, or train on a longer series."
         )
     if summary["persistence_fallback"]:
-        summary["warnings"].insert(
-            0,
-            f"the quantised model did not beat persistence on its {n_val} validation windows by more than "
-            "noise (2 standard errors, read on Student's t: a wider margin on few windows), so its head was "
-            "zeroed: the exported model forecasts the last reading. Try more --epochs, another --window, "
-            "--bits 8, or more data; nothing on these windows may beat persistence (a random walk).",
-        )
+        summary["warnings"].insert(0, _fallback_warning(summary["persistence_evidence"]))
 
     def human(s: dict) -> None:
         stdout.print(
@@ -242,10 +271,49 @@ def command(
                 + f", kept epoch {qe['best_epoch']}"
                 + (" (the calibrated start)" if qe["best_epoch"] == 0 else "")
             )
+        ev = s.get("persistence_evidence")
+        if ev:  # what the persistence fallback judged (a residual scheme, the target among the inputs)
+            stdout.print(
+                f"against persistence on validation: {_evidence(ev)}; shipped "
+                + ("persistence (head zeroed)" if s["persistence_fallback"] else "the model")
+            )
         for w in s["warnings"]:
             stderr.print(f"[yellow]warning:[/] {w}")
 
     emit(summary, as_json, human)
+
+
+def _evidence(ev: dict[str, Any]) -> str:
+    """The persistence fallback's evidence in words (``qat._persistence_evidence``)."""
+    ratio = "n/a" if ev["rmse_ratio"] is None else f"{ev['rmse_ratio']:.3f}"
+    ahead = (
+        "ahead on every window by the same amount"
+        if ev["se_ahead"] is None
+        else (f"{ev['se_ahead']:.2f} standard errors ahead")
+    )
+    needed = "an unreachable number" if ev["se_needed"] is None else f"{ev['se_needed']:.2f}"
+    return (
+        f"RMSE {ratio} x persistence's on {ev['windows']} windows, {ahead}, {needed} needed (a margin "
+        f"of {ev['margin']:g}, read on Student's t: wider on few windows)"
+    )
+
+
+def _fallback_warning(ev: dict[str, Any]) -> str:
+    """Why the exported model repeats the last reading, and what to try: with the numbers, so that a
+    model 1.7 standard errors ahead (eeg-4ch, README "Session 20") reads differently from one 0.1,
+    and the margin that would ship it."""
+    lower = ""
+    if ev["margin_passed"] is not None:
+        lower = (
+            " If you know the series is predictable beyond its last reading, --persistence-margin "
+            f"{math.floor(ev['margin_passed'] * 10) / 10:g} ships this model on the evidence it has."
+        )
+    return (
+        f"the quantised model did not beat persistence by more than noise on validation "
+        f"({_evidence(ev)}), so its head was zeroed: the exported model forecasts the last "
+        "reading. Try more --epochs, another --window, --bits 8, or more data; nothing on these windows "
+        "may beat persistence (a random walk)." + lower
+    )
 
 
 def _narrower_cost(bits: int, act_bits: int) -> str:
