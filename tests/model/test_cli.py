@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from qtdeploy.cli.main import main
@@ -383,3 +384,25 @@ def test_train_help_states_the_step_floors_training_uses(capsys) -> None:
     st = TrainSettings()
     assert f"at least {st.min_steps} optimiser steps" in text
     assert f"4 bits or fewer: {st.narrow_min_steps})" in text
+
+
+def test_train_says_when_an_earlier_origin_lost(
+    tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A model that won a short validation span but lost from an earlier origin ships persistence,
+    and the first warning says which check it failed (not "did not beat persistence")."""
+    monkeypatch.setattr("qtdeploy.train.qat._persistence_fallback", lambda *a: False)
+    monkeypatch.setattr(
+        "qtdeploy.train.qat._origin_check",
+        lambda *a: {"train_rows": 77, "windows": 9, "rmse_ratio": 1.234, "ahead": False, "scheme": "last"},
+    )
+    csv = tmp_path / "short.csv"
+    csv.write_text("y\n" + "".join(f"{3 * np.sin(i / 2):.4f}\n" for i in range(140)))
+    args = ["train", "--data", str(csv), "--target", "y", "--scaling", "last", "--epochs", "2", "--json"]
+    assert main([*args, "--window", "12", "--d-model", "8", "--out", str(tmp_path / "run")]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["persistence_fallback"] is True and summary["origin_check"]["ahead"] is False
+    first = summary["warnings"][0]
+    assert "trained again from an earlier origin (rows 0-76)" in first and "1.234 x" in first
+    assert not any("did not beat persistence" in w for w in summary["warnings"])
+    assert summary["qat"]["rmse"] == pytest.approx(summary["persistence_rmse"], rel=1e-9)

@@ -488,3 +488,81 @@ def test_the_margin_an_evidence_passes_inverts_the_critical_value() -> None:
                 assert _critical(m + 0.01, n) > ahead > _critical(m - 0.01, n)
     assert _margin_passed(-0.5, 30) is None and _margin_passed(2.0, 1) is None
     assert _margin_passed(float("inf"), 30) is None
+
+
+def _short_cycle(rows: int = 140, noise: float = 0.2) -> D.Series:
+    """A 12-step cycle short enough that validation holds under SHORT_FOR_ORIGIN_CHECK windows."""
+    rng = np.random.default_rng(1)
+    t = np.arange(rows)
+    y = 3.0 * np.sin(2 * np.pi * t / 12) + noise * rng.normal(size=rows)
+    return D.Series(features=["y"], target="y", x=y[:, None], y=y, source="synthetic short cycle")
+
+
+def test_the_earlier_origin_is_tested_on_exactly_the_validation_windows() -> None:
+    """``_earlier_origin`` ends at the validation span, validates on the span of the same length
+    before it, and its test windows are the real validation windows (same targets, same inputs)."""
+    from qtdeploy.train.qat import _earlier_origin
+
+    s = _short_cycle()
+    norm = D.fit_norm(s, 12, 1)
+    real = D.make_splits(s, 12, 1, norm)
+    _, va, _ = D.split_rows(len(s.y))
+    sub = _earlier_origin(s)
+    assert len(sub.y) == va.stop and sub.bounds == (va.start - len(s.y[va]), va.start)
+    early = D.make_splits(sub, 12, 1, norm)
+    np.testing.assert_array_equal(early["test"]["y"], real["val"]["y"])
+    np.testing.assert_array_equal(early["test"]["raw"], real["val"]["raw"])
+    assert len(early["val"]["y"]) == len(real["val"]["y"])  # a validation span of the same length
+    assert len(early["train"]["y"]) < len(real["train"]["y"])
+
+
+@pytest.mark.parametrize("ahead", [True, False])
+def test_a_short_validation_win_ships_only_if_an_earlier_origin_also_wins(
+    ahead: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Under SHORT_FOR_ORIGIN_CHECK validation windows a model past the fallback's margin is trained
+    again from an earlier origin; where that one loses to persistence on the validation windows, the
+    head is zeroed (the integer model then is persistence itself)."""
+    from qtdeploy.train import qat
+
+    calls = []
+
+    def check(series, config, st, progress):
+        calls.append(len(series.y))
+        return {"train_rows": 0, "windows": 1, "rmse_ratio": 0.9 if ahead else 1.1, "ahead": ahead}
+
+    monkeypatch.setattr(qat, "_persistence_fallback", lambda *a: False)  # past the margin
+    monkeypatch.setattr(qat, "_origin_check", check)
+    s = _short_cycle()
+    cfg = ModelConfig.uniform(window=12, features=1, d_model=8, bits=8)
+    res = train(s, cfg, TrainSettings(epochs=30, patience=30, min_steps=300))
+    assert res.metrics["windows"]["val"] < qat.SHORT_FOR_ORIGIN_CHECK and calls == [len(s.y)]
+    assert res.metrics["origin_check"]["ahead"] is ahead
+    assert res.metrics["persistence_fallback"] is (not ahead)
+    assert bool(torch.all(res.model.head.weight == 0)) is (not ahead)
+    im = E.export(res.model, {"norm": res.norm.to_dict(), "features": s.features, "target": s.target})
+    r = evaluate(im, s, "test")
+    assert (r["rmse"] == r["persistence_rmse"]) is (not ahead)
+    # not asked where validation is long enough, nor when the setting is off
+    calls.clear()
+    train(s, cfg, TrainSettings(epochs=1, patience=1, min_steps=0, origin_check=False))
+    long = _short_cycle(rows=400)
+    assert len(D.make_splits(long, 12, 1, D.fit_norm(long, 12, 1))["val"]["y"]) >= qat.SHORT_FOR_ORIGIN_CHECK
+    train(long, cfg, TrainSettings(epochs=1, patience=1, min_steps=0))
+    assert calls == []
+
+
+def test_the_origin_check_trains_from_the_earlier_origin_and_judges_its_unseen_windows() -> None:
+    """The real check inside `train` (no stand-in): a predictable cycle wins validation and wins
+    from the earlier origin too, so the model ships; the user's progress shows the second run."""
+    s = _short_cycle()
+    cfg = ModelConfig.uniform(window=12, features=1, d_model=8, bits=8)
+    phases: list[str] = []
+    res = train(s, cfg, TrainSettings(epochs=30, patience=30, min_steps=300), lambda p, *a: phases.append(p))
+    oc = res.metrics["origin_check"]
+    va = D.split_rows(len(s.y))[1]
+    assert oc["windows"] == res.metrics["windows"]["val"] and oc["train_rows"] == va.start - (
+        va.stop - va.start
+    )
+    assert oc["ahead"] and oc["rmse_ratio"] < 0.5 and not res.metrics["persistence_fallback"]
+    assert "qat" in phases and "earlier-origin qat" in phases  # the user sees which run is training

@@ -207,6 +207,7 @@ def command(
                 "qat",
                 "qat_epochs",
                 "persistence_evidence",
+                "origin_check",
             )
             if k in result.metrics
         },
@@ -238,7 +239,10 @@ def command(
             "series: 4-bit models that validated up to 40 % better than 8-bit tested up to 19 % worse). "
             "Judge a narrow model by its test RMSE beside a --bits 8 run's, or train on a longer series."
         )
-    if summary["persistence_fallback"]:
+    oc = summary.get("origin_check")
+    if oc and not oc["ahead"]:  # won validation, lost from an earlier origin
+        summary["warnings"].insert(0, _origin_warning(oc, n_val))
+    elif summary["persistence_fallback"]:
         summary["warnings"].insert(0, _fallback_warning(summary["persistence_evidence"]))
 
     def human(s: dict) -> None:
@@ -273,8 +277,16 @@ def command(
             )
         ev = s.get("persistence_evidence")
         if ev:  # what the persistence fallback judged (a residual scheme, the target among the inputs)
+            oc = s.get("origin_check")
             stdout.print(
-                f"against persistence on validation: {_evidence(ev)}; shipped "
+                f"against persistence on validation: {_evidence(ev)}"
+                + (
+                    f"; trained again from an earlier origin (rows 0-{oc['train_rows'] - 1}), "
+                    + f"RMSE {oc['rmse_ratio']:.3f} x persistence's on those {oc['windows']} windows"
+                    if oc
+                    else ""
+                )
+                + "; shipped "
                 + ("persistence (head zeroed)" if s["persistence_fallback"] else "the model")
             )
         for w in s["warnings"]:
@@ -313,6 +325,17 @@ def _fallback_warning(ev: dict[str, Any]) -> str:
         f"({_evidence(ev)}), so its head was zeroed: the exported model forecasts the last "
         "reading. Try more --epochs, another --window, --bits 8, or more data; nothing on these windows "
         "may beat persistence (a random walk)." + lower
+    )
+
+
+def _origin_warning(oc: dict[str, Any], n_val: int) -> str:
+    """Why a model that won validation ships persistence (``qat._origin_check``)."""
+    return (
+        f"the quantised model beat persistence on its {n_val} validation windows, but trained again "
+        f"from an earlier origin (rows 0-{oc['train_rows'] - 1}) it lost to persistence on those same "
+        f"windows (RMSE {oc['rmse_ratio']:.3f} x). On a span this short a validation win can be chance "
+        "(the kept QAT state was chosen on it), so its head was zeroed: the exported model forecasts "
+        "the last reading. More data is what helps; --persistence-margin does not skip this check."
     )
 
 

@@ -40,6 +40,10 @@ class Series:
     x: np.ndarray
     y: np.ndarray
     source: str
+    #: the rows where validation and test begin; None: SPLITS' fractions of the rows. Set only by
+    #: `train`'s earlier-origin check (``qat._origin_check``), which validates on rows before the
+    #: real validation span and tests on that span
+    bounds: tuple[int, int] | None = None
 
 
 def dataset_path(name: str) -> Path:
@@ -258,8 +262,9 @@ class Norm:
 SCHEMES = ("global", "last", "diff", "diff-rms")
 
 
-def split_rows(n: int) -> tuple[slice, slice, slice]:
-    a, b = int(n * SPLITS[0]), int(n * (SPLITS[0] + SPLITS[1]))
+def split_rows(n: int, bounds: tuple[int, int] | None = None) -> tuple[slice, slice, slice]:
+    """Train, validation and test rows of ``n``: SPLITS' fractions, or at ``bounds`` (Series.bounds)."""
+    a, b = bounds or (int(n * SPLITS[0]), int(n * (SPLITS[0] + SPLITS[1])))
     return slice(0, a), slice(a, b), slice(b, n)
 
 
@@ -275,7 +280,7 @@ def fit_norm(s: Series, window: int = 12, horizon: int = 1, scheme: str = "last"
     (readings minus the window's last one; target change over the horizon) across every training
     window, so a trend or a level shift anywhere in the span cannot leave the range.
     """
-    tr = split_rows(len(s.y))[0]
+    tr = split_rows(len(s.y), s.bounds)[0]
     x, y = s.x[tr], s.y[tr]
     norm = Norm(x.mean(axis=0), _std(x, axis=0), float(y.mean()), float(_std(y)))
     if scheme == "global":
@@ -333,7 +338,7 @@ def windows(s: Series, rows: slice, window: int, horizon: int, norm: Norm) -> di
 
 def make_splits(s: Series, window: int, horizon: int, norm: Norm) -> dict[str, dict[str, np.ndarray]]:
     """Chronological train/val/test windows (each split windowed on its own rows)."""
-    tr, va, te = split_rows(len(s.y))
+    tr, va, te = split_rows(len(s.y), s.bounds)
     return {
         name: windows(s, rows, window, horizon, norm)
         for name, rows in (("train", tr), ("val", va), ("test", te))
