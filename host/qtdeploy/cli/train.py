@@ -282,7 +282,7 @@ def command(
                 f"against persistence on validation: {_evidence(ev)}"
                 + (
                     f"; trained again from an earlier origin (rows 0-{oc['train_rows'] - 1}), "
-                    + f"RMSE {oc['rmse_ratio']:.3f} x persistence's on those {oc['windows']} windows"
+                    + f"RMSE {_ratio(oc['rmse_ratio'])} x persistence's on those {oc['windows']} windows"
                     if oc
                     else ""
                 )
@@ -295,9 +295,14 @@ def command(
     emit(summary, as_json, human)
 
 
+def _ratio(v: float | None) -> str:
+    """An RMSE ratio, or n/a where persistence's error was 0 (a constant stretch of the target)."""
+    return "n/a" if v is None else f"{v:.3f}"
+
+
 def _evidence(ev: dict[str, Any]) -> str:
     """The persistence fallback's evidence in words (``qat._persistence_evidence``)."""
-    ratio = "n/a" if ev["rmse_ratio"] is None else f"{ev['rmse_ratio']:.3f}"
+    ratio = _ratio(ev["rmse_ratio"])
     ahead = (
         "ahead on every window by the same amount"
         if ev["se_ahead"] is None
@@ -333,7 +338,7 @@ def _origin_warning(oc: dict[str, Any], n_val: int) -> str:
     return (
         f"the quantised model beat persistence on its {n_val} validation windows, but trained again "
         f"from an earlier origin (rows 0-{oc['train_rows'] - 1}) it lost to persistence on those same "
-        f"windows (RMSE {oc['rmse_ratio']:.3f} x). On a span this short a validation win can be chance "
+        f"windows (RMSE {_ratio(oc['rmse_ratio'])} x). On a span this short a validation win can be chance "
         "(the kept QAT state was chosen on it), so its head was zeroed: the exported model forecasts "
         "the last reading. More data is what helps; --persistence-margin does not skip this check."
     )

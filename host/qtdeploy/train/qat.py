@@ -76,7 +76,7 @@ class TrainSettings:
     # False: the quantised model ships whatever validation says (the earlier origin's run of
     # ``_origin_check``, which is judged, not shipped)
     fallback: bool = True
-    # below ORIGIN_CHECK_BELOW validation windows, a model that passes the fallback's margin must
+    # below SHORT_FOR_ORIGIN_CHECK validation windows, a model that passes the fallback's margin must
     # also win from an earlier origin (``_origin_check``); False in that earlier run itself
     origin_check: bool = True
     opts: QuantOptions = field(default_factory=QuantOptions)
@@ -360,8 +360,8 @@ def _origin_check(
     look, not a second test). This is rolling-origin evaluation with one extra origin: on the short
     held-out series it told ibm-monthly seed 1's model (won validation, lost test) from
     us-employment's and airline-1949's (won both), which no margin on the validation windows alone
-    did (README, "Session 20"). The earlier span always holds enough windows: it is 0.55 of the
-    rows, over 3.6 times a validation span that holds at least one window plus MIN_WINDOWS.
+    did (README, "Session 20"). The earlier training span always holds enough windows: it is 0.55 of
+    the rows, over 3.6 times the validation span, which holds MIN_WINDOWS windows or more.
     """
     sub = _earlier_origin(series)
 
