@@ -1,10 +1,11 @@
 """Public real series for bench/accuracy.py, read offline from files that registry packages ship.
 
 None of these is used to tune anything in qtdeploy; they are the "data nobody tuned for" of issue 13.
-The loaders read the CSV files inside the installed packages directly (no import of the packages,
-no download): ``pip install 'qtdeploy[train,bench]'`` (the ``bench`` extra is statsmodels and river;
-``river`` may be installed with ``--no-deps``: only its data files are read). Gaps in the source files (weekly CO2 has 59 missing
-weeks) are filled by linear interpolation here, and only here: ``qtdeploy train`` refuses gaps.
+The loaders read the data files inside the installed packages directly (no import of the packages,
+no download): ``pip install 'qtdeploy[train,bench]'`` (the ``bench`` extra is statsmodels, river and
+matplotlib; ``river`` may be installed with ``--no-deps``: only its data files are read). Gaps in the
+source files (weekly CO2 has 59 missing weeks) are filled by linear interpolation here, and only
+here: ``qtdeploy train`` refuses gaps.
 
 | name | domain | step | rows | columns | trend / level shifts |
 |---|---|---|---|---|---|
