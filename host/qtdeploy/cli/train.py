@@ -275,20 +275,8 @@ def command(
                 + f", kept epoch {qe['best_epoch']}"
                 + (" (the calibrated start)" if qe["best_epoch"] == 0 else "")
             )
-        ev = s.get("persistence_evidence")
-        if ev:  # what the persistence fallback judged (a residual scheme, the target among the inputs)
-            oc = s.get("origin_check")
-            stdout.print(
-                f"against persistence on validation: {_evidence(ev)}"
-                + (
-                    f"; trained again from an earlier origin (rows 0-{oc['train_rows'] - 1}), "
-                    + f"RMSE {_ratio(oc['rmse_ratio'])} x persistence's on those {oc['windows']} windows"
-                    if oc
-                    else ""
-                )
-                + "; shipped "
-                + ("persistence (head zeroed)" if s["persistence_fallback"] else "the model")
-            )
+        if s.get("persistence_evidence"):  # a residual scheme, the target among the inputs
+            stdout.print(_against_persistence(s))
         for w in s["warnings"]:
             stderr.print(f"[yellow]warning:[/] {w}")
 
@@ -306,13 +294,26 @@ def _evidence(ev: dict[str, Any]) -> str:
     ahead = (
         "ahead on every window by the same amount"
         if ev["se_ahead"] is None
-        else (f"{ev['se_ahead']:.2f} standard errors ahead")
+        else f"{ev['se_ahead']:.2f} standard errors ahead"
     )
     needed = "an unreachable number" if ev["se_needed"] is None else f"{ev['se_needed']:.2f}"
     return (
         f"RMSE {ratio} x persistence's on {ev['windows']} windows, {ahead}, {needed} needed (a margin "
         f"of {ev['margin']:g}, read on Student's t: wider on few windows)"
     )
+
+
+def _against_persistence(s: dict[str, Any]) -> str:
+    """What the fallback (and, on a short span, the earlier origin) found, and what shipped."""
+    parts = [f"against persistence on validation: {_evidence(s['persistence_evidence'])}"]
+    oc = s.get("origin_check")
+    if oc:
+        parts.append(
+            f"trained again from an earlier origin (rows 0-{oc['train_rows'] - 1}), RMSE "
+            f"{_ratio(oc['rmse_ratio'])} x persistence's on those {oc['windows']} windows"
+        )
+    parts.append("shipped " + ("persistence (head zeroed)" if s["persistence_fallback"] else "the model"))
+    return "; ".join(parts)
 
 
 def _fallback_warning(ev: dict[str, Any]) -> str:

@@ -213,6 +213,23 @@ def _window_sq_err(model: Forecaster, data: dict[str, torch.Tensor]) -> torch.Te
     return (_val_err(model, data) ** 2).mean(dim=1).double()
 
 
+def _judged(split: dict[str, np.ndarray]) -> dict[str, torch.Tensor]:
+    """A split's windows under the keys ``_val_err`` reads (``vx``, ``vy``, ``vs``)."""
+    return {"vx": _tensor(split["x"]), "vy": _tensor(split["t"]), "vs": _tensor(split["scale"])}
+
+
+def _rmse_ratio(err: torch.Tensor, persistence: torch.Tensor) -> float | None:
+    """RMSE over persistence's from per-window squared errors; None where persistence's is 0."""
+    base = float(persistence.mean())
+    return round((float(err.mean()) / base) ** 0.5, 4) if base > 0 else None
+
+
+def _residual(norm: D.Norm) -> bool:
+    """Whether the model's output 0 is persistence (a residual scheme, the target among the inputs):
+    only then can the head be zeroed to ship persistence."""
+    return norm.scheme != "global" and norm.target_index >= 0
+
+
 def _persistence_sq_err(data: dict[str, torch.Tensor]) -> torch.Tensor:
     """Per validation window: persistence's ``_window_sq_err`` (its output is 0, in the model's units)."""
     return ((data["vy"] * data["vs"][:, None]) ** 2).mean(dim=1).double()
@@ -278,7 +295,7 @@ def _persistence_evidence(
     ahead from one 1.7 ahead on heavy-tailed windows (eeg-4ch, README "Session 20").
     """
     z, err, persistence = _persistence_z(model, data)
-    n, base = len(persistence), float(persistence.mean())
+    n = len(persistence)
     needed, passed = _critical(margin, n), _margin_passed(-z, n)
 
     def finite(v: float) -> float | None:
@@ -286,7 +303,7 @@ def _persistence_evidence(
 
     return {
         "windows": n,
-        "rmse_ratio": round((float(err.mean()) / base) ** 0.5, 4) if base > 0 else None,
+        "rmse_ratio": _rmse_ratio(err, persistence),
         "se_ahead": finite(-z),
         "se_needed": finite(needed),
         "margin": margin,
@@ -300,7 +317,7 @@ def _margin_passed(ahead: float, n: int) -> float | None:
     or ahead on every window by the same amount)."""
     if n < 2 or not ahead > 0 or not np.isfinite(ahead):
         return None
-    return max(0.0, float(stats.norm.isf(stats.t.sf(ahead, n - 1))))
+    return float(stats.norm.isf(stats.t.sf(ahead, n - 1)))  # > 0: t.sf(ahead > 0) < 0.5
 
 
 def _zero_head(model: Forecaster) -> None:
@@ -324,7 +341,7 @@ def _persistence_fallback(
     on test (water-flow and brent-oil, 1.0002 x and 1.00002 x of persistence, before this margin).
     Returns whether it fell back.
     """
-    if norm.scheme == "global" or norm.target_index < 0:
+    if not _residual(norm):
         return False
     z, _, persistence = _persistence_z(model, data)
     if z < -_critical(margin, len(persistence)):
@@ -370,14 +387,14 @@ def _origin_check(
             progress(f"earlier-origin {phase}", epoch, total, val)
 
     res = train(sub, config, replace(st, fallback=False, origin_check=False), sub_progress)
-    test = D.make_splits(sub, config.window, config.horizon, res.norm)["test"]
-    data = {"vx": _tensor(test["x"]), "vy": _tensor(test["t"]), "vs": _tensor(test["scale"])}
-    err, base = float(_window_sq_err(res.model, data).mean()), float(_persistence_sq_err(data).mean())
+    data = _judged(D.make_splits(sub, config.window, config.horizon, res.norm)["test"])
+    err, persistence = _window_sq_err(res.model, data), _persistence_sq_err(data)
+    assert sub.bounds is not None  # _earlier_origin always sets them
     return {
-        "train_rows": sub.bounds[0] if sub.bounds else 0,
-        "windows": len(test["y"]),
-        "rmse_ratio": round((err / base) ** 0.5, 4) if base > 0 else None,
-        "ahead": err < base,
+        "train_rows": sub.bounds[0],
+        "windows": len(persistence),
+        "rmse_ratio": _rmse_ratio(err, persistence),
+        "ahead": float(err.mean()) < float(persistence.mean()),
         "scheme": res.norm.scheme,
     }
 
@@ -470,9 +487,7 @@ def _prepare(
     data = {
         "x": _tensor(splits["train"]["x"]),
         "y": _tensor(splits["train"]["t"]),
-        "vx": _tensor(splits["val"]["x"]),
-        "vy": _tensor(splits["val"]["t"]),
-        "vs": _tensor(splits["val"]["scale"]),
+        **_judged(splits["val"]),
     }
     return norm, splits, data
 
@@ -569,17 +584,11 @@ def train(
         best = _fit(
             model, data, qat_settings(config, st), st.qat_lr, "qat", progress, teacher, metrics["qat_epochs"]
         )
-        residual = norm.scheme != "global" and norm.target_index >= 0
-        if residual:  # what the fallback judges, before it
+        if _residual(norm):  # what the fallback judges, before it
             metrics["persistence_evidence"] = _persistence_evidence(model, data, st.persistence_margin)
         fell = st.fallback and _persistence_fallback(model, data, norm, st.persistence_margin)
-        if (
-            st.fallback
-            and st.origin_check
-            and residual
-            and not fell
-            and len(data["vy"]) < SHORT_FOR_ORIGIN_CHECK
-        ):
+        short = len(data["vy"]) < SHORT_FOR_ORIGIN_CHECK
+        if st.fallback and st.origin_check and _residual(norm) and not fell and short:
             metrics["origin_check"] = _origin_check(series, config, st, progress)
             if not metrics["origin_check"]["ahead"]:
                 _zero_head(model)
