@@ -12,6 +12,7 @@
     python bench/accuracy.py --held-out 18 --bits 8,4    # four more, chosen in session 18
     python bench/accuracy.py --held-out 19 --bits 8,4    # three more, chosen in session 19
     python bench/accuracy.py --held-out 20 --bits 8,4    # three of ordinary length, session 20
+    python bench/accuracy.py --held-out 21 --bits 8,4    # four from sktime's files, session 21
     python bench/accuracy.py --series eeg-4ch --bits 8,4 --persistence-margin 1   # a lower margin
 
 The README's table is the default run (``--json bench/accuracy-results.json``), the series split
@@ -72,6 +73,7 @@ HELD_OUT_JSON = {
     "18": "accuracy-held-out-18.json",
     "19": "accuracy-held-out-19.json",
     "20": "accuracy-held-out-20.json",
+    "21": "accuracy-held-out-21.json",
 }
 
 #: QAT run j >= 1 from float seed s uses seed s + QAT_SEED_STRIDE * j (never another float seed's)

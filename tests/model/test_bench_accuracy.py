@@ -54,15 +54,17 @@ HELD_OUT_18 = {"nile-flow": (100, 1), "run-pace": (376, 2), "bitcoin": (822, 1),
 HELD_OUT_19 = {"uk-coal": (105, 1), "ibm-monthly": (123, 1), "us-inflation": (203, 3)}
 #: session 20's three, of ordinary length, run with session 19's method unchanged
 HELD_OUT_20 = {"eeg-4ch": (800, 4), "membrane": (12000, 1), "sp500-monthly": (391, 2)}
+#: session 21's four, sktime's data files, run with session 20's method unchanged
+HELD_OUT_21 = {"solar-gb": (289, 1), "seatbelts-ksi": (192, 1), "uschange": (187, 5), "ecg-mitdb": (7500, 1)}
 
 
 def test_every_series_loads_as_documented() -> None:
     assert set(TABLE) == set(datasets.SERIES)
     assert set(HELD_OUT) == set(datasets.HELD_OUT) and set(HELD_OUT_17) == set(datasets.HELD_OUT_17)
     assert set(HELD_OUT_18) == set(datasets.HELD_OUT_18) and set(HELD_OUT_19) == set(datasets.HELD_OUT_19)
-    assert set(HELD_OUT_20) == set(datasets.HELD_OUT_20)
+    assert set(HELD_OUT_20) == set(datasets.HELD_OUT_20) and set(HELD_OUT_21) == set(datasets.HELD_OUT_21)
     doc = datasets.__doc__
-    every = {**TABLE, **HELD_OUT, **HELD_OUT_17, **HELD_OUT_18, **HELD_OUT_19, **HELD_OUT_20}
+    every = {**TABLE, **HELD_OUT, **HELD_OUT_17, **HELD_OUT_18, **HELD_OUT_19, **HELD_OUT_20, **HELD_OUT_21}
     for name, (rows, cols) in every.items():
         s, period = datasets.load(name)
         assert s.x.shape == (rows, cols), name
