@@ -20,10 +20,11 @@ over two processes (``--series``, results merged): 27 and 29 minutes, 56 minutes
 session 19; 21 and 24 in session 18) on this shared 2-core machine; ``--scaling auto`` pre-trains
 three float models per seed and quantises the one that validates best (or, at a quantised width,
 one whose calibrated model validates far ahead). The README's held-out tables are
-``--held-out 16|17|18|19|20 --bits 8,4`` (``--json`` the files in ``HELD_OUT_JSON``): series chosen
+``--held-out 16|17|18|19|20|21 --bits 8,4`` (``--json`` the files in ``HELD_OUT_JSON``): series chosen
 after the method they check had stopped changing; session 19's runs of sets 16 and 17 took 26 and 16
 minutes on two processes, set 18 (split in two) 11 and 9 minutes, and set 19 (split in two) 7 and 5
-minutes; session 20's run of set 20 8.5 (membrane) and 6 minutes (measured). Session 20 reran only
+minutes; session 20's run of set 20 8.5 (membrane) and 6 minutes, session 21's of set 21 15 and
+10.5 minutes (measured). Session 20 reran only
 the series under ``qat.SHORT_FOR_ORIGIN_CHECK`` validation windows (the others never reach its
 check) and merged them into those files.
 The series need ``pip install 'qtdeploy[train,bench]'`` (see bench/datasets.py).
