@@ -347,7 +347,7 @@ def test_auto_chooses_the_scheme_on_the_float_models_and_quantises_only_that_one
     # every width starts from that choice; it ships it unless a calibrated scheme was far ahead
     for r in (res, train(s, replace(cfg, bits=8), st)):
         switch = r.metrics["scheme_switch"]
-        assert r.norm.scheme == (switch["to"] if switch else fl.norm.scheme)
+        assert r.norm.scheme == (switch["kept"] if switch else fl.norm.scheme)
         assert switch is None or (switch["from"] == fl.norm.scheme and switch["se"] > QUANTISED_SWITCH_SE)
         assert set(r.metrics["schemes_calibrated"]) == set(AUTO_TRIED)
     assert res.metrics["float_val"] == pytest.approx(validated[res.norm.scheme], abs=1e-6)
@@ -446,9 +446,11 @@ def test_a_quantised_width_switches_scheme_only_when_its_calibrated_model_is_far
 
 def test_the_switch_is_wired_to_the_calibrated_models(monkeypatch: pytest.MonkeyPatch) -> None:
     """What ``train`` compares for the switch is each scheme's float model calibrated at the width
-    (the same calibration its QAT starts from), and the switched scheme is the one quantised."""
+    (the same calibration its QAT starts from), and on a span under SHORT_VALIDATION windows the
+    switched scheme is the one quantised."""
     from qtdeploy.train import qat
 
+    monkeypatch.setattr(qat, "SHORT_VALIDATION", 10**6)  # every span is short
     s = _trend_series()
     cfg = ModelConfig.uniform(window=12, features=1, d_model=8, bits=4)
     st = TrainSettings(epochs=1, patience=1, min_steps=0, scheme="auto", seed=2)
@@ -472,6 +474,46 @@ def test_the_switch_is_wired_to_the_calibrated_models(monkeypatch: pytest.Monkey
     # and the switched scheme's QAT is the one a run of that scheme alone ships
     alone = train(s, cfg, replace(st, scheme=sc), float_state=states[sc])
     assert forced.metrics["qat_val"] == pytest.approx(alone.metrics["qat_val"], abs=1e-7)
+
+
+def test_on_a_long_span_a_proposed_switch_is_settled_by_quantising_both(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With SHORT_VALIDATION validation windows or more, the calibrated models only propose a
+    switch: the float models' choice and the proposed scheme are both QAT'd and the one whose
+    shipped model validates lower ships (ecg-mitdb, README "Session 21": the calibrated proxy
+    switched all three seeds at 4 bits, on 1,113 windows). Each is the model a run of that scheme
+    alone ships, and the progress names both QAT runs."""
+    from qtdeploy.train import qat
+
+    s = _trend_series()
+    cfg = ModelConfig.uniform(window=12, features=1, d_model=8, bits=4)
+    st = TrainSettings(epochs=1, patience=1, min_steps=0, scheme="auto", seed=2)
+    states = {
+        sc: train(s, replace(cfg, bits=None), replace(st, scheme=sc)).model.state_dict() for sc in AUTO_TRIED
+    }
+    monkeypatch.setattr(qat, "QUANTISED_SWITCH_SE", -1e9)  # every calibrated leader is proposed
+    phases: list[str] = []
+
+    def seen(phase: str, epoch: int, total: int, val: float) -> None:
+        if epoch == 1:
+            phases.append(phase)
+
+    res = train(s, cfg, st, progress=seen, float_states=states)
+    assert res.metrics["windows"]["val"] >= qat.SHORT_VALIDATION
+    sw = res.metrics["scheme_switch"]
+    assert sw["from"] != sw["to"] and list(sw["qat_val"]) == [sw["from"], sw["to"]]
+    assert phases == [f"qat {sw['from']!r}", f"qat {sw['to']!r}"]
+    assert sw["kept"] == res.norm.scheme == min(sw["qat_val"], key=sw["qat_val"].get)
+    assert res.metrics["qat_val"] == pytest.approx(sw["qat_val"][sw["kept"]], abs=1e-6)
+    for sc in (sw["from"], sw["to"]):
+        alone = train(s, cfg, replace(st, scheme=sc), float_state=states[sc])
+        assert sw["qat_val"][sc] == pytest.approx(alone.metrics["qat_val"], abs=1e-6)
+    # a short span keeps the proposal without quantising the float choice
+    monkeypatch.setattr(qat, "SHORT_VALIDATION", 10**6)
+    short = train(s, cfg, st, float_states=states)
+    assert short.norm.scheme == short.metrics["scheme_switch"]["kept"] == sw["to"]
+    assert "qat_val" not in short.metrics["scheme_switch"]
 
 
 def test_the_margin_an_evidence_passes_inverts_the_critical_value() -> None:

@@ -261,12 +261,18 @@ def command(
                 + ", ".join(f"{k} {v:.4f}" for k, v in s["schemes_validated"].items())
             )
         if sw:
-            stdout.print(
-                f"  quantised under {sw['to']!r} instead: calibrated at this width before QAT, it "
-                f"validated {sw['se']:.1f} standard errors ahead of {sw['from']!r} (RMSE, normalised: "
-                + ", ".join(f"{k} {v:.4f}" for k, v in s["schemes_calibrated"].items())
-                + ")"
+            calibrated = ", ".join(f"{k} {v:.4f}" for k, v in s["schemes_calibrated"].items())
+            why = (
+                f"calibrated at this width before QAT, {sw['to']!r} validated {sw['se']:.1f} standard "
+                f"errors ahead of {sw['from']!r} (RMSE, normalised: {calibrated})"
             )
+            if "qat_val" in sw:  # a long validation span: both were quantised, the better kept
+                after = ", ".join(f"{k} {v:.4f}" for k, v in sw["qat_val"].items())
+                stdout.print(
+                    f"  {why}; both quantised (validation RMSE after QAT: {after}), kept {sw['kept']!r}"
+                )
+            else:
+                stdout.print(f"  quantised under {sw['to']!r} instead: {why}")
         if "qat_epochs" in s:
             qe = s["qat_epochs"]
             stdout.print(
