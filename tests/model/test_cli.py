@@ -406,3 +406,22 @@ def test_train_says_when_an_earlier_origin_lost(
     assert "trained again from an earlier origin (rows 0-76)" in first and "1.234 x" in first
     assert not any("did not beat persistence" in w for w in summary["warnings"])
     assert summary["qat"]["rmse"] == pytest.approx(summary["persistence_rmse"], rel=1e-9)
+
+
+def test_train_says_which_scheme_a_long_span_kept_after_quantising_both(
+    tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A switch proposed on a span of SHORT_VALIDATION windows or more quantises both schemes; the
+    summary gives both validation RMSEs and the one kept, which is the one shipped."""
+    monkeypatch.setattr("qtdeploy.train.qat.QUANTISED_SWITCH_SE", -1e9)  # a switch is always proposed
+    monkeypatch.setattr("qtdeploy.train.qat.SHORT_VALIDATION", 0)  # and every span is long
+    args = ["train", "--data", str(CSV), "--target", "temp_max", "--bits", "4", *TINY]
+    assert main([*args, "--out", str(tmp_path / "run"), "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    sw = summary["scheme_switch"]
+    assert set(sw["qat_val"]) == {sw["from"], sw["to"]}
+    assert sw["kept"] == summary["scaling"] == min(sw["qat_val"], key=sw["qat_val"].get)
+    assert main([*args, "--out", str(tmp_path / "text")]) == 0
+    text = " ".join(capsys.readouterr().out.split())  # rich wraps at the console's width
+    after = ", ".join(f"{k} {v:.4f}" for k, v in sw["qat_val"].items())
+    assert f"both quantised (validation RMSE after QAT: {after}), kept {sw['kept']!r}" in text
