@@ -375,15 +375,17 @@ def test_packaged_datasets_load() -> None:
 
 
 def test_train_help_states_the_step_floors_training_uses(capsys) -> None:
-    """The floors `train --help` promises are the ones TrainSettings applies (the help text cannot
-    import them: the CLI imports no torch until a command trains)."""
-    from qtdeploy.train.qat import TrainSettings
+    """The floors `train --help` promises are the ones TrainSettings applies, and the span from which
+    a proposed switch of scheme quantises both is SHORT_VALIDATION (the help text cannot import
+    them: the CLI imports no torch until a command trains)."""
+    from qtdeploy.train.qat import SHORT_VALIDATION, TrainSettings
 
     assert main(["train", "--help"]) == 0
     text = " ".join(capsys.readouterr().out.split())
     st = TrainSettings()
     assert f"at least {st.min_steps} optimiser steps" in text
     assert f"4 bits or fewer: {st.narrow_min_steps})" in text
+    assert f"with {SHORT_VALIDATION} or more validation windows both are quantised" in text
 
 
 def test_train_says_when_an_earlier_origin_lost(
