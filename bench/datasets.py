@@ -2,8 +2,8 @@
 
 None of these is used to tune anything in qtdeploy; they are the "data nobody tuned for" of issue 13.
 The loaders read the data files inside the installed packages directly (no import of the packages,
-no download): ``pip install 'qtdeploy[train,bench]'`` (the ``bench`` extra is statsmodels, river and
-matplotlib; ``river`` may be installed with ``--no-deps``: only its data files are read). Gaps in the
+no download): ``pip install 'qtdeploy[train,bench]'`` (the ``bench`` extra is statsmodels, river,
+matplotlib and sktime; ``river`` may be installed with ``--no-deps``: only its data files are read). Gaps in the
 source files (weekly CO2 has 59 missing weeks) are filled by linear interpolation here, and only
 here: ``qtdeploy train`` refuses gaps.
 
@@ -196,12 +196,13 @@ HELD_OUT_19: dict[str, tuple[str, str, str, list[str], int | None]] = {
     ),
 }
 #: session 20's held-out series (docstring), the same form
-_USCHANGE = ["Consumption", "Income", "Production", "Savings", "Unemployment"]
 HELD_OUT_20: dict[str, tuple[str, str, str, list[str], int | None]] = {
     "eeg-4ch": ("matplotlib", "mpl-data/sample_data/eeg.dat", "ch1", ["ch1", "ch2", "ch3", "ch4"], None),
     "membrane": ("matplotlib", "mpl-data/sample_data/membrane.dat", "potential", ["potential"], None),
     "sp500-monthly": ("matplotlib", "mpl-data/sample_data/Stocks.csv", "^GSPC", ["^GSPC", "^IXIC"], None),
 }
+#: session 21's held-out series (docstring), the same form; uschange's five columns
+_USCHANGE = ["Consumption", "Income", "Production", "Savings", "Unemployment"]
 HELD_OUT_21: dict[str, tuple[str, str, str, list[str], int | None]] = {
     "solar-gb": ("sktime", "datasets/data/solar/solar.csv", "solar_gen", ["solar_gen"], 48),
     "seatbelts-ksi": ("sktime", "datasets/data/seatbelts/seatbelts.csv", "KSI", ["KSI"], 12),
@@ -231,7 +232,7 @@ _BINARY = {"eeg-4ch": "<f8", "membrane": "<f4"}
 #: interpolated, which would invent readings between two months)
 _SPARSE = {"sp500-monthly"}
 
-_ALL = {**SERIES, **HELD_OUT, **HELD_OUT_17, **HELD_OUT_18, **HELD_OUT_19, **HELD_OUT_20, **HELD_OUT_21}
+_ALL = {**SERIES, **{name: spec for held in HELD_OUT_SETS.values() for name, spec in held.items()}}
 
 
 def path_of(name: str) -> Path:

@@ -71,8 +71,8 @@ from qtdeploy.cli.output import emit, stderr, stdout
     help="Host scaling: 'auto' = train a float model under each of 'last', 'diff' and 'diff-rms', "
     "quantise the one that validates best ('diff-rms' only when ahead by a margin), or at --bits "
     "another whose float model, calibrated at that width, validates far ahead (with 100 or more "
-    "validation windows both are quantised and the better kept; the blob records which); 'last' = inputs relative to each window's last reading, forecast = last "
-    "reading + predicted change (robust to trends and level shifts); 'diff' = step-to-step changes "
+    "validation windows both are quantised and the better kept; the blob records which); 'last' = "
+    "inputs relative to each window's last reading, forecast = last reading + predicted change (robust to trends and level shifts); 'diff' = step-to-step changes "
     "(finer on smooth series); 'diff-rms' = 'diff' scaled by each window's own RMS change (calm "
     "windows keep their resolution at 4 bits); 'global' = one mean/std (clips data "
     "that leaves the training range).",

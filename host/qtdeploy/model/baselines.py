@@ -61,9 +61,9 @@ def baselines(
     s: D.Series, split: str, window: int, horizon: int, norm: D.Norm, period: int | None = None
 ) -> dict[str, float]:
     """``persistence_rmse``, ``linear_rmse`` (and ``seasonal_rmse`` with a period) on ``split``."""
-    rows = split_slice(len(s.y), split, s.bounds)
+    rows = split_slice(s, split)
     w = D.windows(s, rows, window, horizon, norm)
-    train = D.windows(s, D.split_rows(len(s.y), s.bounds)[0], window, horizon, norm)
+    train = D.windows(s, D.series_rows(s)[0], window, horizon, norm)
     coef = fit_linear(train["raw"], train["y"])
     out = {
         "persistence_rmse": rmse(w["persist"], w["y"]),
@@ -75,6 +75,6 @@ def baselines(
     return out
 
 
-def split_slice(n: int, split: str, bounds: tuple[int, int] | None = None) -> slice:
-    """The rows of a chronological split by name (``all``: every row); ``bounds``: Series.bounds."""
-    return dict(zip(("train", "val", "test"), D.split_rows(n, bounds))).get(split, slice(0, n))
+def split_slice(s: D.Series, split: str) -> slice:
+    """The rows of ``s``'s chronological split by name (``all``: every row)."""
+    return dict(zip(("train", "val", "test"), D.series_rows(s))).get(split, slice(0, len(s.y)))

@@ -268,6 +268,11 @@ def split_rows(n: int, bounds: tuple[int, int] | None = None) -> tuple[slice, sl
     return slice(0, a), slice(a, b), slice(b, n)
 
 
+def series_rows(s: Series) -> tuple[slice, slice, slice]:
+    """``s``'s train, validation and test rows (``split_rows`` at its own ``bounds``)."""
+    return split_rows(len(s.y), s.bounds)
+
+
 def _std(a: np.ndarray, axis: int | tuple[int, ...] | None = None) -> np.ndarray:
     sd = np.asarray(a.std(axis=axis), dtype=np.float64)
     return np.where(sd > 1e-12, sd, 1.0)
@@ -280,7 +285,7 @@ def fit_norm(s: Series, window: int = 12, horizon: int = 1, scheme: str = "last"
     (readings minus the window's last one; target change over the horizon) across every training
     window, so a trend or a level shift anywhere in the span cannot leave the range.
     """
-    tr = split_rows(len(s.y), s.bounds)[0]
+    tr = series_rows(s)[0]
     x, y = s.x[tr], s.y[tr]
     norm = Norm(x.mean(axis=0), _std(x, axis=0), float(y.mean()), float(_std(y)))
     if scheme == "global":
@@ -338,7 +343,7 @@ def windows(s: Series, rows: slice, window: int, horizon: int, norm: Norm) -> di
 
 def make_splits(s: Series, window: int, horizon: int, norm: Norm) -> dict[str, dict[str, np.ndarray]]:
     """Chronological train/val/test windows (each split windowed on its own rows)."""
-    tr, va, te = split_rows(len(s.y), s.bounds)
+    tr, va, te = series_rows(s)
     return {
         name: windows(s, rows, window, horizon, norm)
         for name, rows in (("train", tr), ("val", va), ("test", te))

@@ -74,7 +74,7 @@ def evaluate(
         )
     norm = D.Norm.from_dict(im.meta["norm"])
     cfg = im.config
-    w = D.windows(series, split_slice(len(series.y), split, series.bounds), cfg.window, cfg.horizon, norm)
+    w = D.windows(series, split_slice(series, split), cfg.window, cfg.horizon, norm)
     result: dict[str, Any] = scores(predict(im, w["raw"]), w["y"], w["persist"])
     result.update(baselines(series, split, cfg.window, cfg.horizon, norm, period))
     result["rmse_vs_linear"] = (

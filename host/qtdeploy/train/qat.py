@@ -363,7 +363,7 @@ def _earlier_origin(series: D.Series) -> D.Series:
     """``series`` up to the end of its validation span, split one validation span earlier: trained
     on the rows before that, validated on it, tested on the real validation span (its windows are
     exactly the real validation windows)."""
-    _, va, _ = D.split_rows(len(series.y), series.bounds)
+    _, va, _ = D.series_rows(series)
     origin = va.start - (va.stop - va.start)
     return replace(series, x=series.x[: va.stop], y=series.y[: va.stop], bounds=(origin, va.start))
 
