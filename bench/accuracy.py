@@ -125,6 +125,31 @@ def mean_sd(values: list[float]) -> tuple[float, float]:
     return float(np.mean(values)), float(np.std(values))
 
 
+def decision(metrics: dict) -> dict:
+    """What `train` decided for one quantised model, read from its metrics: whether a model or
+    persistence shipped, and why persistence ("validation": not ``--persistence-margin`` standard
+    errors ahead of it; "earlier origin": ahead, but the same training from an earlier origin was
+    not, on a short span), how many standard errors ahead of persistence the model validated
+    before that (None without a residual scheme), and a proposed switch of scheme with, on a long
+    span, both schemes' quantised validation RMSEs and the one kept.
+
+    Why: a cell's RMSE cannot tell these apart, and session 21 had to rebuild which decision moved
+    each seed from shipped schemes and RMSEs.
+    """
+    fell = bool(metrics.get("persistence_fallback", False))
+    origin = metrics.get("origin_check")
+    why = None
+    if fell:
+        why = "earlier origin" if origin is not None and not origin["ahead"] else "validation"
+    evidence = metrics.get("persistence_evidence") or {}
+    return {
+        "shipped": "persistence" if fell else "model",
+        "why": why,
+        "se_ahead": evidence.get("se_ahead"),
+        "switch": metrics.get("scheme_switch"),
+    }
+
+
 def run_config(
     series: D.Series,
     window: int,
@@ -145,7 +170,7 @@ def run_config(
 
     Returns model -> {rmse, rmse_std, seconds, ...} for persistence, linear, seasonal (with a
     period), float and every width; ``seconds`` is the mean training time of one model (float:
-    its two phases; a width: its QAT phase).
+    its two phases; a width: its QAT phase); a width's ``decisions`` are ``decision`` per run.
     """
     m = series.x.shape[1]
     shape = {"window": window, "features": m, "d_model": d_model}
@@ -186,6 +211,7 @@ def run_config(
                     "clipped": r["clipped_inputs"],
                     "scheme": res.norm.scheme,
                     "qat_seed": qat_seed,
+                    "decision": decision(res.metrics),
                 }
             )
             print(
@@ -211,6 +237,7 @@ def run_config(
             "seconds": float(np.mean([r["seconds"] for r in rs])),
             "seeds": seeds,
             **({"schemes": [r["scheme"] for r in rs]} if "scheme" in rs[0] else {}),
+            **({"decisions": [r["decision"] for r in rs]} if "decision" in rs[0] else {}),
             **(
                 {"qat_runs": qat_runs, "runs": [{k: r[k] for k in ("qat_seed", "rmse")} for r in rs]}
                 if qat_runs > 1 and "qat_seed" in rs[0]

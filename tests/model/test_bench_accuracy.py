@@ -96,6 +96,13 @@ def test_the_benchmark_runs_and_checks_its_targets(tmp_path: Path) -> None:
     assert f"({res['8']['rmse'] / res['persistence']['rmse']:.3f})" in line
     assert f"({res['4']['rmse'] / res['8']['rmse']:.3f})" in line
     assert "emulated" in proc.stdout and "measured" in proc.stdout
+    # each seed's decision is recorded, and "persistence shipped" is persistence's RMSE on test
+    for spec in ("8", "4"):
+        (d,) = res[spec]["decisions"]
+        assert set(d) == {"shipped", "why", "se_ahead", "switch"}
+        assert (d["shipped"] == "persistence") == (res[spec]["run_rmse"][0] == res["persistence"]["rmse"])
+        assert (d["why"] is None) == (d["shipped"] == "model")
+        assert d["se_ahead"] is not None  # auto's schemes are residual: the fallback judged it
 
 
 def test_the_readme_table_is_the_committed_run() -> None:
@@ -120,6 +127,24 @@ def test_the_readme_held_out_tables_are_the_committed_runs(held: str) -> None:
     assert list(results) == list(datasets.HELD_OUT_SETS[held])
     assert all({"persistence", "linear", "float", "8", "4"} <= set(r) for r in results.values())
     assert accuracy.table(results, ["8", "4"]) in (repo_root() / "README.md").read_text()
+
+
+def test_a_decision_names_why_persistence_shipped() -> None:
+    """``decision`` tells the fallback's two reasons apart: a model that failed the validation margin
+    never reaches the earlier-origin check; one that passed it and then failed that check did."""
+    accuracy = load_script(BENCH / "accuracy.py")
+    evidence = {"persistence_evidence": {"se_ahead": 2.5}}
+    shipped = accuracy.decision({**evidence, "persistence_fallback": False, "origin_check": {"ahead": True}})
+    assert shipped == {"shipped": "model", "why": None, "se_ahead": 2.5, "switch": None}
+    margin = accuracy.decision({"persistence_evidence": {"se_ahead": 0.4}, "persistence_fallback": True})
+    assert (margin["shipped"], margin["why"]) == ("persistence", "validation")
+    origin = accuracy.decision({**evidence, "persistence_fallback": True, "origin_check": {"ahead": False}})
+    assert (origin["shipped"], origin["why"]) == ("persistence", "earlier origin")
+    switch = {"from": "last", "to": "diff", "se": 3.1, "kept": "diff"}
+    assert (
+        accuracy.decision({**evidence, "persistence_fallback": False, "scheme_switch": switch})["switch"]
+        == switch
+    )
 
 
 def test_identical_runs_average_to_their_value() -> None:
