@@ -56,6 +56,8 @@ HELD_OUT_19 = {"uk-coal": (105, 1), "ibm-monthly": (123, 1), "us-inflation": (20
 HELD_OUT_20 = {"eeg-4ch": (800, 4), "membrane": (12000, 1), "sp500-monthly": (391, 2)}
 #: session 21's four, sktime's data files, run with session 20's method unchanged
 HELD_OUT_21 = {"solar-gb": (289, 1), "seatbelts-ksi": (192, 1), "uschange": (187, 5), "ecg-mitdb": (7500, 1)}
+#: session 22's three, run with session 21's method unchanged
+HELD_OUT_22 = {"lynx": (114, 1), "appliance-c9": (1460, 1), "appliance-c0": (1460, 1)}
 
 
 def test_every_series_loads_as_documented() -> None:
@@ -63,8 +65,10 @@ def test_every_series_loads_as_documented() -> None:
     assert set(HELD_OUT) == set(datasets.HELD_OUT) and set(HELD_OUT_17) == set(datasets.HELD_OUT_17)
     assert set(HELD_OUT_18) == set(datasets.HELD_OUT_18) and set(HELD_OUT_19) == set(datasets.HELD_OUT_19)
     assert set(HELD_OUT_20) == set(datasets.HELD_OUT_20) and set(HELD_OUT_21) == set(datasets.HELD_OUT_21)
+    assert set(HELD_OUT_22) == set(datasets.HELD_OUT_22)
     doc = datasets.__doc__
     every = {**TABLE, **HELD_OUT, **HELD_OUT_17, **HELD_OUT_18, **HELD_OUT_19, **HELD_OUT_20, **HELD_OUT_21}
+    every |= HELD_OUT_22
     for name, (rows, cols) in every.items():
         s, period = datasets.load(name)
         assert s.x.shape == (rows, cols), name
@@ -145,6 +149,19 @@ def test_a_decision_names_why_persistence_shipped() -> None:
         accuracy.decision({**evidence, "persistence_fallback": False, "scheme_switch": switch})["switch"]
         == switch
     )
+
+
+def test_a_ts_recording_is_its_record() -> None:
+    """An ACS-F1 appliance is one record of the .ts file: its values in order, not another record's
+    and not its class label (the number after the colon)."""
+    lines = datasets.path_of("appliance-c0").read_text().splitlines()
+    records = lines[lines.index("@data") + 1 :]
+    values, label = records[30].split(":")
+    s, _ = datasets.load("appliance-c0")
+    assert label == "0" and np.array_equal(s.y, [float(v) for v in values.split(",")])
+    first, _ = datasets.load("appliance-c9")
+    assert records[0].endswith(":9") and first.y[0] == float(records[0].split(",")[0])
+    assert not np.array_equal(first.y, s.y)
 
 
 def test_identical_runs_average_to_their_value() -> None:
