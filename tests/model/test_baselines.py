@@ -8,7 +8,7 @@ import pytest
 from qtdeploy.errors import FormatError
 from qtdeploy.model import data as D
 from qtdeploy.model.baselines import baselines, fit_linear, predict_linear, seasonal_naive
-from qtdeploy.model.evaluate import advice
+from qtdeploy.model.evaluate import SE_WARN, advice
 
 
 def _series(y: np.ndarray, extra: np.ndarray | None = None) -> D.Series:
@@ -96,6 +96,28 @@ def test_advice_says_when_the_model_loses() -> None:
     assert advice({**base, "rmse": 0.7}) == []
     assert "clipped" in advice({**base, "rmse": 0.7, "clipped_inputs": 0.2})[0]
     assert "season" in advice({**base, "rmse": 0.7, "seasonal_rmse": 0.5})[0]
+
+
+def test_advice_says_when_a_win_over_persistence_may_be_chance() -> None:
+    """A model ahead of persistence by under ``SE_WARN`` standard errors (lynx's float model, 0.56 x
+    of persistence on 5 test windows) is told so, with the windows; one further ahead, or one that
+    ships persistence itself (no statistic), is not."""
+    base = {
+        "persistence_rmse": 1.0,
+        "linear_rmse": 0.8,
+        "clipped_inputs": 0.0,
+        "scheme": "last",
+        "windows": 5,
+    }
+    (warning,) = advice({**base, "rmse": 0.56, "persistence_se_ahead": 0.9})
+    assert "0.90 standard errors" in warning and "5 windows" in warning and "chance" in warning
+    assert advice({**base, "rmse": 0.56, "persistence_se_ahead": SE_WARN + 0.5}) == []
+    assert not any("chance" in w for w in advice({**base, "rmse": 1.0, "persistence_se_ahead": None}))
+    # beside the linear model's warning, not instead of it
+    assert len(advice({**base, "rmse": 0.9, "persistence_se_ahead": 0.9})) == 2
+    # losing says so once, without the chance warning
+    (lose,) = advice({**base, "rmse": 1.2, "persistence_se_ahead": -0.4})
+    assert "loses to persistence" in lose
 
 
 def test_constant_target_and_short_series_are_refused(tmp_path) -> None:

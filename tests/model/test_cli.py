@@ -69,11 +69,16 @@ def test_train_export_eval(tmp_path: Path, capsys) -> None:
         and result["scheme"] == summary["scaling"]
         and 0 <= result["clipped_inputs"] <= 1
     )
+    # how sure the comparison with persistence is: none when the model ships persistence itself
+    ahead = result["persistence_se_ahead"]
+    assert (ahead is None) == (result["rmse"] == result["persistence_rmse"])
+    assert ahead is None or (ahead > 0) == (result["rmse"] < result["persistence_rmse"])
     assert main(["eval", str(blob), "--data", str(CSV), "--period", "7", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["seasonal_rmse"] > 0
     assert main(["eval", str(blob), "--data", str(CSV), "--period", "7"]) == 0
     text = capsys.readouterr().out
     assert "linear RMSE" in text and "seasonal naive RMSE" in text
+    assert ahead is None or f"{ahead:.2f} standard errors ahead" in text
     assert main(["inspect", str(blob)]) == 0
 
 

@@ -44,7 +44,13 @@ def command(blob, data, dataset, split, period, as_json) -> None:
         stdout.print(
             f"{r['windows']} {split} windows, integer model (emulated by the host reference): "
             f"RMSE {r['rmse']:.4f}, MAE {r['mae']:.4f}; persistence RMSE {r['persistence_rmse']:.4f} "
-            f"(ratio {r['rmse_vs_persistence']:.3f}), linear RMSE {r['linear_rmse']:.4f} "
+            f"(ratio {r['rmse_vs_persistence']:.3f}"
+            + (
+                f", {r['persistence_se_ahead']:.2f} standard errors ahead"
+                if r["persistence_se_ahead"] is not None
+                else ""
+            )
+            + f"), linear RMSE {r['linear_rmse']:.4f} "
             f"(ratio {r['rmse_vs_linear']:.3f})"
             + (f", seasonal naive RMSE {r['seasonal_rmse']:.4f}" if "seasonal_rmse" in r else "")
         )

@@ -17,11 +17,18 @@ from qtdeploy.errors import CompatibilityError
 from qtdeploy.model import data as D
 from qtdeploy.model import reference
 from qtdeploy.model.baselines import baselines, split_slice
+from qtdeploy.model.evidence import se_ahead
 from qtdeploy.model.intmath import quantise_input
 from qtdeploy.model.intmodel import IntModel
 
 #: above this fraction of clipped input values, eval warns that the data left the calibrated range
 CLIP_WARN = 0.01
+#: a model ahead of persistence by fewer standard errors than this (``evidence.se_ahead``) gets a
+#: warning that the win may be chance: the persistence fallback's default margin
+#: (``qat.FALLBACK_MARGIN_SE``), read here without Student's t (no scipy in the base package), so on
+#: a few windows it is a looser bar than `train`'s. Why: on lynx (issue 13, README "Session 22") the
+#: float model was 0.56 x of persistence on 5 test windows and its runs 0.94 x on 17
+SE_WARN = 2.0
 
 
 def scores(pred: np.ndarray, true: np.ndarray, persist: np.ndarray) -> dict[str, float]:
@@ -75,7 +82,10 @@ def evaluate(
     norm = D.Norm.from_dict(im.meta["norm"])
     cfg = im.config
     w = D.windows(series, split_slice(series, split), cfg.window, cfg.horizon, norm)
-    result: dict[str, Any] = scores(predict(im, w["raw"]), w["y"], w["persist"])
+    pred = predict(im, w["raw"])
+    result: dict[str, Any] = scores(pred, w["y"], w["persist"])
+    ahead = se_ahead(pred, w["persist"], w["y"])
+    result["persistence_se_ahead"] = None if ahead is None else round(ahead, 2)
     result.update(baselines(series, split, cfg.window, cfg.horizon, norm, period))
     result["rmse_vs_linear"] = (
         result["rmse"] / result["linear_rmse"] if result["linear_rmse"] else float("inf")
@@ -94,8 +104,10 @@ def evaluate(
 
 
 def advice(result: dict[str, Any]) -> list[str]:
-    """Plain-language warnings for a score: losing to persistence or linear, clipped inputs."""
+    """Plain-language warnings for a score: losing to persistence or linear, a win over persistence
+    within chance, clipped inputs."""
     out = []
+    ahead = result.get("persistence_se_ahead")
     if result["rmse"] > result["persistence_rmse"]:
         out.append(
             f"the model (RMSE {result['rmse']:.4g}) loses to persistence ({result['persistence_rmse']:.4g}): "
@@ -104,6 +116,12 @@ def advice(result: dict[str, Any]) -> list[str]:
     elif result["rmse"] > result.get("linear_rmse", float("inf")):
         out.append(
             f"a least-squares linear model on the same windows does better (RMSE {result['linear_rmse']:.4g})."
+        )
+    if ahead is not None and 0 < ahead < SE_WARN:
+        out.append(
+            f"the model is ahead of persistence by {ahead:.2f} standard errors of the per-window "
+            f"difference (Diebold-Mariano) on {result['windows']} windows, under {SE_WARN:g}: a win "
+            "this size can be chance on so few or so noisy windows. Judge it on more data."
         )
     if result["rmse"] > result.get("seasonal_rmse", float("inf")):
         out.append(

@@ -24,6 +24,7 @@ from qtdeploy.model import data as D
 from qtdeploy.model.baselines import baselines
 from qtdeploy.model.config import ModelConfig
 from qtdeploy.model.evaluate import scores
+from qtdeploy.model.evidence import paired_z
 from qtdeploy.train.net import Forecaster
 from qtdeploy.train.quant import QuantOptions
 
@@ -236,30 +237,9 @@ def _persistence_sq_err(data: dict[str, torch.Tensor]) -> torch.Tensor:
 
 
 def _paired_z(diff: torch.Tensor, horizon: int = 1) -> float:
-    """How far below zero a per-window difference in loss is: the Diebold-Mariano statistic with
-    Harvey, Leybourne and Newbold's small-sample correction (1997), to be read against Student's t
-    on n-1 degrees of freedom (``_critical``). Why this and not mean / SE against a fixed z: the
-    windows overlap, so with a horizon h the losses of windows up to h-1 apart share targets (the
-    variance adds their autocovariances), and on a short validation span the spread itself is an
-    estimate from a few windows. For h = 1 it is the paired t statistic, mean / (sd / sqrt(n)).
-    -inf when every window is lower by the same amount; 0 when the spread is unknown (one window).
-    """
-    n, h = len(diff), max(1, horizon)
-    if n < 2:
-        return 0.0
-    x = diff.double()
-    mean = float(x.mean())
-    d = x - mean
-    gamma = [float((d[k:] * d[: n - k]).sum()) / n for k in range(min(h, n))]
-    var = (gamma[0] + 2 * sum(gamma[1:])) / n
-    if var <= 0:  # the autocovariances can outweigh the variance on a short span: use the variance
-        var = gamma[0] / n
-    hln = (n + 1 - 2 * h + h * (h - 1) / n) / n
-    if hln <= 0:  # a span barely longer than the horizon: no test
-        return 0.0
-    if var <= 0:
-        return float("-inf") if mean < 0 else 0.0
-    return mean / var**0.5 * hln**0.5
+    """``evidence.paired_z`` of a per-window difference in loss held in a tensor (the Diebold-Mariano
+    statistic: how far below zero it is, read against Student's t through ``_critical``)."""
+    return paired_z(diff.detach().double().numpy(), horizon)
 
 
 def _critical(margin: float, n: int) -> float:
