@@ -100,7 +100,7 @@ def test_advice_says_when_the_model_loses() -> None:
 
 def test_advice_says_when_a_win_over_persistence_may_be_chance() -> None:
     """A model ahead of persistence by under ``SE_WARN`` standard errors (lynx's float model, 0.56 x
-    of persistence on 5 test windows) is told so, with the windows; one further ahead, or one that
+    of persistence on 6 test windows) is told so, with the windows; one further ahead, or one that
     ships persistence itself (no statistic), is not."""
     base = {
         "persistence_rmse": 1.0,
