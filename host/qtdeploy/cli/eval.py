@@ -28,7 +28,8 @@ from qtdeploy.cli.output import emit, stderr, stdout
 @json_option
 def command(blob, data, dataset, split, period, as_json) -> None:
     """RMSE and MAE of the integer model in the target's units, beside persistence, a least-squares
-    linear model fitted on the training split, and seasonal naive (with --period)."""
+    linear model fitted on the training split, and seasonal naive (with --period); and how many
+    standard errors (Diebold-Mariano) the model is ahead of persistence on the split's windows."""
     from qtdeploy.model.data import load_series
     from qtdeploy.model.evaluate import advice, evaluate
     from qtdeploy.model.intmodel import load
