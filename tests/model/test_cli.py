@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from qtdeploy.cli.main import main
+from qtdeploy.model.evaluate import SE_WARN
 
 CSV = Path(__file__).resolve().parents[1] / "data" / "model" / "seattle_weather_300.csv"
 TINY = ["--window", "6", "--d-model", "8", "--epochs", "2"]
@@ -46,6 +47,14 @@ def test_train_export_eval(tmp_path: Path, capsys) -> None:
         and summary["scaling"] in ("last", "diff", "diff-rms")
     )
     assert isinstance(summary["warnings"], list) and isinstance(summary["persistence_fallback"], bool)
+    # train's test scores carry eval's statistic too, and its warning under SE_WARN standard errors
+    q = summary["qat"]
+    assert q["persistence_se_ahead"] is None or (q["persistence_se_ahead"] > 0) == (
+        q["rmse"] < q["persistence_rmse"]
+    )
+    chance = [w for w in summary["warnings"] if "can be chance" in w]
+    ahead = q["persistence_se_ahead"]
+    assert bool(chance) == (ahead is not None and 0 < ahead < SE_WARN)
     # what --scaling auto compared: the float models, of which the chosen scheme's validated best
     # of "last" and "diff" (unless "diff-rms" won by the margin); then the same models calibrated at
     # 4 bits, which switch the scheme only when one is far ahead

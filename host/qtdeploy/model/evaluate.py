@@ -32,18 +32,22 @@ CLIP_WARN = 0.01
 SE_WARN = 2.0
 
 
-def scores(pred: np.ndarray, true: np.ndarray, persist: np.ndarray) -> dict[str, float]:
-    """RMSE and MAE in the target's units, and the same for the persistence baseline."""
+def scores(pred: np.ndarray, true: np.ndarray, persist: np.ndarray) -> dict[str, Any]:
+    """RMSE and MAE in the target's units, the same for the persistence baseline, and how many
+    standard errors the forecast is ahead of persistence (``evidence.se_ahead``, rounded; None
+    where undefined): `eval`'s scores and `train`'s test scores alike."""
     rmse = float(np.sqrt(np.mean((pred - true) ** 2)))
     mae = float(np.mean(np.abs(pred - true)))
     p_rmse = float(np.sqrt(np.mean((persist - true) ** 2)))
     p_mae = float(np.mean(np.abs(persist - true)))
+    ahead = se_ahead(pred, persist, true)
     return {
         "rmse": rmse,
         "mae": mae,
         "persistence_rmse": p_rmse,
         "persistence_mae": p_mae,
         "rmse_vs_persistence": rmse / p_rmse if p_rmse else float("inf"),
+        "persistence_se_ahead": None if ahead is None else round(ahead, 2),
         "windows": int(len(true)),
     }
 
@@ -83,10 +87,7 @@ def evaluate(
     norm = D.Norm.from_dict(im.meta["norm"])
     cfg = im.config
     w = D.windows(series, split_slice(series, split), cfg.window, cfg.horizon, norm)
-    pred = predict(im, w["raw"])
-    result: dict[str, Any] = scores(pred, w["y"], w["persist"])
-    ahead = se_ahead(pred, w["persist"], w["y"])
-    result["persistence_se_ahead"] = None if ahead is None else round(ahead, 2)
+    result: dict[str, Any] = scores(predict(im, w["raw"]), w["y"], w["persist"])
     result.update(baselines(series, split, cfg.window, cfg.horizon, norm, period))
     result["rmse_vs_linear"] = (
         result["rmse"] / result["linear_rmse"] if result["linear_rmse"] else float("inf")

@@ -559,7 +559,7 @@ def train(
     else:
         tried = [_pretrain(series, config, st, sc, progress) for sc in schemes]
 
-    def test_scores(m: Forecaster, norm: D.Norm, splits: dict) -> dict[str, float]:
+    def test_scores(m: Forecaster, norm: D.Norm, splits: dict) -> dict[str, Any]:
         test = splits["test"]
         pred = norm.outputs(_predict(m, _tensor(test["x"])).double().numpy(), test["anchor"], test["scale"])
         return scores(pred, test["y"], test["persist"])
