@@ -17,19 +17,18 @@ from qtdeploy.errors import CompatibilityError
 from qtdeploy.model import data as D
 from qtdeploy.model import reference
 from qtdeploy.model.baselines import baselines, split_slice
-from qtdeploy.model.evidence import se_ahead
+from qtdeploy.model.evidence import FALLBACK_MARGIN_SE, se_ahead
 from qtdeploy.model.intmath import quantise_input
 from qtdeploy.model.intmodel import IntModel
 
 #: above this fraction of clipped input values, eval warns that the data left the calibrated range
 CLIP_WARN = 0.01
 #: a model ahead of persistence by fewer standard errors than this (``evidence.se_ahead``) gets a
-#: warning that the win may be chance: the persistence fallback's default margin
-#: (``qat.FALLBACK_MARGIN_SE``), read here without Student's t (no scipy in the base package), so on
-#: a few windows it is a looser bar than `train`'s. Why: on lynx (issue 13, README "Session 22") the
-#: 8-bit models (fallback off) were 0.53 x of persistence on its 6 test windows and 1.00 x on all
-#: 18 test rows
-SE_WARN = 2.0
+#: warning that the win may be chance: the persistence fallback's default margin, read here without
+#: Student's t (no scipy in the base package), so on a few windows it is a looser bar than `train`'s.
+#: Why: on lynx (issue 13, README "Session 22") the 8-bit models (fallback off) were 0.53 x of
+#: persistence on its 6 test windows and 1.00 x on all 18 test rows
+SE_WARN = FALLBACK_MARGIN_SE
 
 
 def scores(pred: np.ndarray, true: np.ndarray, persist: np.ndarray) -> dict[str, Any]:

@@ -9,6 +9,15 @@ from __future__ import annotations
 
 import numpy as np
 
+#: how many standard errors of the per-window difference in squared error a quantised model must
+#: beat persistence by on validation to ship (see ``qat._persistence_fallback``; ``TrainSettings``
+#: and `train --persistence-margin` change it). Like every margin of `train`'s in "standard errors",
+#: it is read through ``qat._critical``: at its one-sided level on Student's t, so on a span of a few
+#: windows it is wider. Measured against other rules on 27 series x 3 seeds at 8 bits (README,
+#: "Session 20"): a margin of 1.64 or 1.28, a test on absolute errors or on ranks each met fewer
+#: targets. Here, torch-free, so that `eval`'s warning (``evaluate.SE_WARN``) takes the same number
+FALLBACK_MARGIN_SE = 2.0
+
 
 def paired_z(diff: np.ndarray, horizon: int = 1) -> float:
     """How far below zero a per-window difference in loss is: the Diebold-Mariano statistic with

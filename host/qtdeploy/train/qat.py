@@ -24,21 +24,12 @@ from qtdeploy.model import data as D
 from qtdeploy.model.baselines import baselines
 from qtdeploy.model.config import ModelConfig
 from qtdeploy.model.evaluate import scores
-from qtdeploy.model.evidence import paired_z
+from qtdeploy.model.evidence import FALLBACK_MARGIN_SE, paired_z
 from qtdeploy.train.net import Forecaster
 from qtdeploy.train.quant import QuantOptions
 
 #: progress(phase, epoch, epochs, val_rmse_normalised)
 Progress = Callable[[str, int, int, float], None]
-
-
-#: how many standard errors of the per-window difference in squared error a quantised model must
-#: beat persistence by on validation to ship (see _persistence_fallback; ``TrainSettings`` and
-#: `train --persistence-margin` change it). Like every margin here in "standard errors", it is read
-#: through ``_critical``: at its one-sided level on Student's t, so on a span of a few windows it is
-#: wider. Measured against other rules on 27 series x 3 seeds at 8 bits (README, "Session 20"): a
-#: margin of 1.64 or 1.28, a test on absolute errors or on ranks each met fewer targets
-FALLBACK_MARGIN_SE = 2.0
 
 
 @dataclass
