@@ -24,6 +24,7 @@ from qtdeploy.train.qat import (
     TrainSettings,
     _choose,
     _critical,
+    _judged,
     _paired_z,
     _predict,
     _switch,
@@ -90,13 +91,13 @@ def test_horizon_three_forecasts_from_the_last_reading() -> None:
 def test_a_model_not_clearly_ahead_on_validation_ships_persistence() -> None:
     """Kept only when ahead of persistence by more than noise (FALLBACK_MARGIN_SE standard errors
     of the per-window difference): a model a hair ahead, or behind, ships persistence itself."""
-    from qtdeploy.train.qat import _persistence_fallback, _tensor
+    from qtdeploy.train.qat import _persistence_fallback
 
     s = _trend_series()
     cfg = ModelConfig.uniform(window=12, features=1, d_model=8, bits=8)
     res = train(s, cfg, TrainSettings(epochs=1, patience=1, min_steps=0))
     splits = D.make_splits(s, 12, 1, res.norm)
-    data = {k: _tensor(splits["val"][v]) for k, v in (("vx", "x"), ("vy", "t"), ("vs", "scale"))}
+    data = _judged(splits["val"])
     head = copy.deepcopy(res.model.head.state_dict())
 
     def fallback_with_head_scaled(k: float) -> tuple[bool, float, float]:
@@ -127,13 +128,13 @@ def test_on_three_validation_windows_a_model_ahead_by_two_standard_errors_ships_
     """The margin is read on Student's t with n-1 degrees of freedom: three windows that put the model
     2-4.5 standard errors ahead of persistence (past a fixed z of 2, short of t's 4.53) are no
     evidence, so persistence ships; the same model over the whole validation span is kept."""
-    from qtdeploy.train.qat import _persistence_fallback, _persistence_sq_err, _tensor, _window_sq_err
+    from qtdeploy.train.qat import _persistence_fallback, _persistence_sq_err, _window_sq_err
 
     s = _trend_series()
     cfg = ModelConfig.uniform(window=12, features=1, d_model=8, bits=8)
     res = train(s, cfg, TrainSettings(epochs=1, patience=1, min_steps=0))
     splits = D.make_splits(s, 12, 1, res.norm)
-    data = {k: _tensor(splits["val"][v]) for k, v in (("vx", "x"), ("vy", "t"), ("vs", "scale"))}
+    data = _judged(splits["val"])
     diff = _window_sq_err(res.model, data) - _persistence_sq_err(data)
     n = len(diff)
     assert _paired_z(diff) < -_critical(FALLBACK_MARGIN_SE, n)  # over the whole span: clearly ahead
@@ -306,7 +307,7 @@ def test_the_learning_rate_decays_to_its_floor_over_a_phase(monkeypatch: pytest.
     norm = D.fit_norm(s, 12, 1)
     sp = D.make_splits(s, 12, 1, norm)
     data = {"x": _tensor(sp["train"]["x"]), "y": _tensor(sp["train"]["t"])}
-    data |= {k: _tensor(sp["val"][v]) for k, v in (("vx", "x"), ("vy", "t"), ("vs", "scale"))}
+    data |= _judged(sp["val"])
     rates: list[float] = []
     orig = torch.optim.Adam.step
 
@@ -389,14 +390,14 @@ def test_a_schemes_quantised_model_does_not_depend_on_how_its_float_model_was_ob
 def test_window_rms_validation_is_in_the_units_every_scheme_shares() -> None:
     """ "diff-rms" trains on targets divided by each window's scale; validation (early stopping,
     the scheme choice, the persistence fallback) multiplies them back: the RMSE in y_scale units."""
-    from qtdeploy.train.qat import _predict, _tensor, _val_rmse
+    from qtdeploy.train.qat import _predict, _val_rmse
 
     s = _trend_series()
     cfg = ModelConfig.uniform(window=12, features=1, d_model=8, bits=None)
     res = train(s, cfg, TrainSettings(epochs=1, min_steps=0, scheme="diff-rms"))
     val = D.make_splits(s, 12, 1, res.norm)["val"]
     assert val["scale"].std() > 0.01  # windows differ in scale, else this tests nothing
-    data = {k: _tensor(val[v]) for k, v in (("vx", "x"), ("vy", "t"), ("vs", "scale"))}
+    data = _judged(val)
     pred = res.norm.outputs(_predict(res.model, data["vx"]).double().numpy(), val["anchor"], val["scale"])
     want = np.sqrt(np.mean((pred - val["y"]) ** 2)) / res.norm.y_scale
     assert _val_rmse(res.model, data) == pytest.approx(want, rel=1e-5)

@@ -42,10 +42,14 @@ def test_reference_reproduces_committed_vectors(case: Path) -> None:
 
 
 def test_window_relative_cases_carry_host_vectors() -> None:
-    assert {"w12_d32_b4", "w12_d32_b8_h3", "w12_d32_b8_rms"} <= {c.name for c in HOST_CASES}
+    named = {"w12_d32_b4", "w12_d32_b8_h3", "w12_d32_b8_rms", "w12_d32_b8_season_h3"}
+    assert named <= {c.name for c in HOST_CASES}
     schemes = {c.name: json.loads((c / "host.json").read_text())["scheme"] for c in HOST_CASES}
     assert schemes["w12_d32_b8_rms"] == "diff-rms"  # per-window scale: windows calm and lively
-    assert {s for n, s in schemes.items() if n != "w12_d32_b8_rms"} == {"last"}
+    # seasonal naive per step: at horizon 3 and period 4, three different anchors per window
+    assert schemes["w12_d32_b8_season_h3"] == "season"
+    own = {"w12_d32_b8_rms", "w12_d32_b8_season_h3"}
+    assert {s for n, s in schemes.items() if n not in own} == {"last"}
     for case in HOST_CASES:
         assert not any(check_vectors(case).values())  # the integer part too
 

@@ -61,11 +61,12 @@ from qtdeploy.cli.output import emit, stderr, stdout
     "--period",
     type=click.IntRange(min=1),
     default=None,
-    help="Seasonal period in readings (e.g. 24 for hourly data): adds the seasonal-naive baseline.",
+    help="Seasonal period in readings (e.g. 24 for hourly data): adds the seasonal-naive baseline; "
+    "with --scaling auto and a period of 2 to half the window, 'season' is tried too.",
 )
 @click.option(
     "--scaling",
-    type=click.Choice(["last", "diff", "diff-rms", "auto", "global"]),
+    type=click.Choice(["last", "diff", "diff-rms", "season", "auto", "global"]),
     default="auto",
     show_default=True,
     help="Host scaling: 'auto' = train a float model under each of 'last', 'diff' and 'diff-rms', "
@@ -74,7 +75,9 @@ from qtdeploy.cli.output import emit, stderr, stdout
     "validation windows both are quantised and the better kept; the blob records which); 'last' = "
     "inputs relative to each window's last reading, forecast = last reading + predicted change (robust to trends and level shifts); 'diff' = step-to-step changes "
     "(finer on smooth series); 'diff-rms' = 'diff' scaled by each window's own RMS change (calm "
-    "windows keep their resolution at 4 bits); 'global' = one mean/std (clips data "
+    "windows keep their resolution at 4 bits); 'season' (needs --period) = each reading minus the one "
+    "a period before, forecast = seasonal naive + predicted deviation (short periods: quarterly data, "
+    "interleaved channels); 'global' = one mean/std (clips data "
     "that leaves the training range).",
 )
 @click.option(
@@ -162,7 +165,10 @@ def command(
 
     # refuse too-short data before training (and before anything is written)
     D.make_splits(
-        series, window, horizon, D.fit_norm(series, window, horizon, "last" if scaling == "auto" else scaling)
+        series,
+        window,
+        horizon,
+        D.fit_norm(series, window, horizon, "last" if scaling == "auto" else scaling, period),
     )
     columns = (
         TextColumn("{task.description}"),
@@ -182,6 +188,7 @@ def command(
             epochs,
             threads=threads,
             scheme=scaling,
+            period=period,
             qat_early_stop=not qat_whole_schedule,
             seed=seed,
             persistence_margin=margin,

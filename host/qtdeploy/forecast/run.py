@@ -297,7 +297,7 @@ class ForecastRun:
                 win.stamp,
                 "ok",
                 y_int=y.tolist(),
-                prediction=self.plan.scaling.denormalise(y, win.last, win.scale).tolist(),
+                prediction=self.plan.scaling.denormalise(y, win.last, win.scale, win.anchor).tolist(),
                 latency_ms=(now - t_sent) * 1e3,
                 board_us=r.t_end_us - r.t_start_us,
                 energy_mj=e_mj,

@@ -6,7 +6,8 @@ quantises exactly as evaluation did (:func:`qtdeploy.model.intmath.quantise_inpu
 predictions back into the target's units the same way (:func:`qtdeploy.model.evaluate.predict`):
 with the window-relative scheme a forecast is the window's last target reading plus the predicted
 change, so :meth:`Scaling.denormalise` takes that window's last reading (and, under ``"diff-rms"``,
-the window's own scale, ``Window.scale``). Windows slide by one reading.
+the window's own scale, ``Window.scale``; under ``"season"`` the window's seasonal-naive levels,
+``Window.anchor``). Windows slide by one reading.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ class Window:
     reading: int
     last: tuple[float, ...]
     scale: float = 1.0  # what the output is multiplied by beside out_scale (Norm.window_scale)
+    anchor: tuple[float, ...] | None = None  # "season": the level of each step (Norm.anchor)
 
 
 @dataclass(frozen=True)
@@ -74,8 +76,18 @@ class Scaling:
         z = self.norm.inputs(np.asarray(values, dtype=np.float64))
         return quantise_input(z, self.input_scale, self.x_lo, self.x_hi).astype(np.int8)
 
-    def _anchor(self, last: Sequence[float] | None) -> float:
-        """The level a forecast is relative to: the target's reading in the window's last row."""
+    def _anchor(
+        self, last: Sequence[float] | None, anchor: Sequence[float] | None = None
+    ) -> float | np.ndarray:
+        """The level a forecast is relative to: the target's reading in the window's last row;
+        under ``"season"`` per step, from the whole window (``anchor``: ``Window.anchor``)."""
+        if self.norm.scheme == "season" and self.norm.target_index >= 0:
+            if anchor is None:
+                raise ValueError(
+                    "this model forecasts deviations from seasonal naive: pass the window's anchor "
+                    "(Window.anchor)"
+                )
+            return np.asarray(anchor, dtype=np.float64)
         if self.norm.scheme != "global" and self.norm.target_index >= 0:
             if last is None:
                 raise ValueError(
@@ -85,19 +97,27 @@ class Scaling:
         return self.norm.y_mean
 
     def denormalise(
-        self, y_int: np.ndarray, last: Sequence[float] | None = None, scale: float = 1.0
+        self,
+        y_int: np.ndarray,
+        last: Sequence[float] | None = None,
+        scale: float = 1.0,
+        anchor: Sequence[float] | None = None,
     ) -> np.ndarray:
         """int32 outputs (..., H) -> the target in its units; ``last``: the window's last readings,
-        ``scale``: its :meth:`Norm.window_scale` (``Window.scale``)."""
+        ``scale``: its :meth:`Norm.window_scale` (``Window.scale``), ``anchor``: ``Window.anchor``."""
         out = np.asarray(y_int, dtype=np.float64) * self.output_scale
-        return self._anchor(last) + out * self.norm.out_scale() * scale
+        return self._anchor(last, anchor) + out * self.norm.out_scale() * scale
 
     def normalise_target(
-        self, y: np.ndarray, last: Sequence[float] | None = None, scale: float = 1.0
+        self,
+        y: np.ndarray,
+        last: Sequence[float] | None = None,
+        scale: float = 1.0,
+        anchor: Sequence[float] | None = None,
     ) -> np.ndarray:
         """The inverse of :meth:`denormalise` (for tests and checks): target units -> int32 steps."""
         k = self.norm.out_scale() * scale * self.output_scale
-        return (np.asarray(y, dtype=np.float64) - self._anchor(last)) / k
+        return (np.asarray(y, dtype=np.float64) - self._anchor(last, anchor)) / k
 
 
 class Windower:
@@ -117,8 +137,14 @@ class Windower:
         if len(self.buf) < self.window:
             return None
         values = np.asarray(self.buf, dtype=np.float64)
-        scale = float(self.scaling.norm.window_scale(values))
-        w = Window(self.seq, self.scaling.quantise(values), r.stamp, index, r.values, scale)
+        norm = self.scaling.norm
+        scale = float(norm.window_scale(values))
+        anchor = (
+            tuple(norm.anchor(values, self.horizon).tolist())
+            if norm.scheme == "season" and norm.target_index >= 0
+            else None
+        )
+        w = Window(self.seq, self.scaling.quantise(values), r.stamp, index, r.values, scale, anchor)
         self.seq += 1
         return w
 

@@ -157,6 +157,20 @@ class Norm:
       (``qat.CHALLENGER_MARGIN_SE``), or at a quantised width when its float model, calibrated at
       that width, is far ahead of the chosen one's (``qat.QUANTISED_SWITCH_SE``).
 
+    * ``"season"`` (seasonally differenced, residual on seasonal naive; ``period`` p readings,
+      2 <= p < T): each reading minus the one a period before it, ``z[t] = (x[t] - x[t-p]) /
+      x_scale`` (``z[t] = 0`` for ``t < p``, whose reading a period back is outside the window), and
+      the model predicts the target's deviation from seasonal naive, ``y[h] = y[T-1+h-k*p] + out *
+      y_season`` with the smallest ``k >= 1`` that lands inside the window (``anchor`` is then
+      (..., H)). Why: on a series that repeats with a short period (the appliance recordings of
+      held-out set 22 interleave four quantities, steps of about 2.3 between phases against a
+      spread of at most 0.017 inside one) a window relative to its last reading spends the input
+      and output range on the known pattern, and what is left to predict falls below one 8-bit
+      step; seasonal differences spend it on what is left. ``y_scale`` stays the target change's
+      spread (the unit every scheme's validation RMSE shares, so ``auto`` compares them) and
+      :meth:`window_scale` is ``y_season / y_scale``. Output 0 is seasonal naive, not persistence:
+      the persistence fallback ships persistence under ``"last"`` (``qat``).
+
     The integer model is unchanged by the scheme: it runs on the host, in floats, before
     ``quantise_input`` and after de-quantisation.
     """
@@ -170,6 +184,8 @@ class Norm:
     y_scale: float = 1.0
     target_index: int = -1
     window_floor: float = WINDOW_FLOOR  # "diff-rms": the smallest per-window scale
+    period: int = 0  # "season": the period in readings
+    y_season: float = 1.0  # "season": the spread of the target's deviation from seasonal naive
 
     def to_dict(self) -> dict:
         d = {
@@ -189,6 +205,8 @@ class Norm:
             )
         if self.scheme == "diff-rms":
             d["window_floor"] = self.window_floor
+        if self.scheme == "season":
+            d.update({"period": self.period, "y_season": self.y_season})
         return d
 
     @classmethod
@@ -207,6 +225,8 @@ class Norm:
             norm.target_index = int(d["target_index"])
         if scheme == "diff-rms":
             norm.window_floor = float(d["window_floor"])
+        if scheme == "season":
+            norm.period, norm.y_season = int(d["period"]), float(d["y_season"])
         return norm
 
     # -- the host-side pre/post step ---------------------------------------------------------------
@@ -219,6 +239,11 @@ class Norm:
         if self.scheme in ("diff", "diff-rms"):
             z = self._diffs(x_raw)
             return z / self._rms(z)[..., None, :] if self.scheme == "diff-rms" else z
+        if self.scheme == "season":
+            p = self.period
+            z = np.zeros_like(x_raw)
+            z[..., p:, :] = (x_raw[..., p:, :] - x_raw[..., :-p, :]) / self.x_scale
+            return z
         return (x_raw - self.x_mean) / self.x_std
 
     def _diffs(self, x_raw: np.ndarray) -> np.ndarray:
@@ -233,13 +258,20 @@ class Norm:
         """Per window (...,): what the output is multiplied by besides ``out_scale`` (the target's
         RMS under ``"diff-rms"``; 1 otherwise and when the target is not an input)."""
         x_raw = np.asarray(x_raw, dtype=np.float64)
+        if self.scheme == "season" and self.target_index >= 0:
+            return np.full(x_raw.shape[:-2], self.y_season / self.y_scale)
         if self.scheme != "diff-rms" or self.target_index < 0:
             return np.ones(x_raw.shape[:-2])
         return self._rms(self._diffs(x_raw))[..., self.target_index]
 
-    def anchor(self, x_raw: np.ndarray) -> np.ndarray:
-        """The level each forecast is relative to, per window (...,): the target's last reading."""
+    def anchor(self, x_raw: np.ndarray, horizon: int = 1) -> np.ndarray:
+        """The level each forecast is relative to, per window (...,): the target's last reading;
+        under ``"season"`` per window and step (..., ``horizon``): the target a whole number of
+        periods before the step (seasonal naive, ``season_lags``)."""
         x_raw = np.asarray(x_raw, dtype=np.float64)
+        if self.scheme == "season" and self.target_index >= 0:
+            rows = x_raw.shape[-2] - season_lags(self.period, horizon)
+            return x_raw[..., rows, self.target_index]
         if self.scheme != "global" and self.target_index >= 0:
             return x_raw[..., -1, self.target_index]
         return np.full(x_raw.shape[:-2], self.y_mean)
@@ -251,15 +283,35 @@ class Norm:
         """Normalised model outputs (..., H) -> forecasts in the target's units (``scale``: the
         windows' :meth:`window_scale`)."""
         k = np.asarray(scale, dtype=np.float64)[..., None] * self.out_scale()
-        return np.asarray(anchor, dtype=np.float64)[..., None] + np.asarray(out) * k
+        return _per_step(anchor, out) + np.asarray(out) * k
 
     def targets(self, y: np.ndarray, anchor: np.ndarray, scale: np.ndarray | float = 1.0) -> np.ndarray:
         """Forecast targets (..., H) in units -> what the model is trained to output."""
         k = np.asarray(scale, dtype=np.float64)[..., None] * self.out_scale()
-        return (np.asarray(y, dtype=np.float64) - np.asarray(anchor)[..., None]) / k
+        return (np.asarray(y, dtype=np.float64) - _per_step(anchor, y)) / k
 
 
-SCHEMES = ("global", "last", "diff", "diff-rms")
+def _per_step(anchor: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """An anchor per window (...,) or per window and step (..., H), as (..., H)-broadcastable."""
+    a = np.asarray(anchor, dtype=np.float64)
+    return a if a.ndim == np.ndim(out) else a[..., None]
+
+
+def season_lags(period: int, horizon: int) -> np.ndarray:
+    """Per step h = 1..horizon, how many readings before the window's end seasonal naive reads:
+    ``k*period - h + 1`` with the smallest ``k >= 1`` that lands inside the window (1 = its last row),
+    as ``baselines.seasonal_naive`` does."""
+    h = np.arange(1, horizon + 1)
+    return -(-h // period) * period - h + 1
+
+
+def season_fits(period: int | None, window: int) -> bool:
+    """Whether ``"season"`` can use ``period``: at least one seasonal difference in a window (p < T),
+    and a period that is not persistence (p >= 2)."""
+    return period is not None and 2 <= period < window
+
+
+SCHEMES = ("global", "last", "diff", "diff-rms", "season")
 
 
 def split_rows(n: int, bounds: tuple[int, int] | None = None) -> tuple[slice, slice, slice]:
@@ -278,8 +330,11 @@ def _std(a: np.ndarray, axis: int | tuple[int, ...] | None = None) -> np.ndarray
     return np.where(sd > 1e-12, sd, 1.0)
 
 
-def fit_norm(s: Series, window: int = 12, horizon: int = 1, scheme: str = "last") -> Norm:
-    """Statistics over the whole training span (never val/test), for ``scheme``.
+def fit_norm(
+    s: Series, window: int = 12, horizon: int = 1, scheme: str = "last", period: int | None = None
+) -> Norm:
+    """Statistics over the whole training span (never val/test), for ``scheme`` (``"season"``:
+    with ``period``).
 
     For ``"last"`` the scales are the standard deviations of what the model sees and predicts
     (readings minus the window's last one; target change over the horizon) across every training
@@ -292,6 +347,11 @@ def fit_norm(s: Series, window: int = 12, horizon: int = 1, scheme: str = "last"
         return norm
     if scheme not in SCHEMES:
         raise UsageError(f"unknown scaling scheme {scheme!r}.", f"Use one of: {', '.join(SCHEMES)}.")
+    if scheme == "season" and not season_fits(period, window):
+        raise UsageError(
+            f"scaling 'season' needs a period of 2 to {window - 1} readings (window {window}); got {period}.",
+            "Pass --period P (the readings per cycle) with 2 <= P < --window, or another --scaling.",
+        )
     target_index = s.features.index(s.target) if s.target in s.features else -1
     n = len(y) - window - horizon + 1
     if n < 1:
@@ -300,6 +360,9 @@ def fit_norm(s: Series, window: int = 12, horizon: int = 1, scheme: str = "last"
     xw = x[idx + np.arange(window)[None, :]]
     if scheme in ("diff", "diff-rms"):
         x_scale = _std(np.diff(xw, axis=1), axis=(0, 1))
+    elif scheme == "season":
+        assert period is not None  # season_fits
+        x_scale = _std(xw[:, period:, :] - xw[:, :-period, :], axis=(0, 1))
     else:
         rel = xw - xw[:, -1:, :]
         x_scale = _std(rel[:, :-1, :], axis=(0, 1))
@@ -309,6 +372,11 @@ def fit_norm(s: Series, window: int = 12, horizon: int = 1, scheme: str = "last"
     else:
         y_scale = norm.y_std
     norm.scheme, norm.x_scale, norm.y_scale, norm.target_index = scheme, x_scale, y_scale, target_index
+    if scheme == "season":
+        norm.period = int(period or 0)
+        if target_index >= 0:
+            ys = y[idx + window + np.arange(horizon)[None, :]]
+            norm.y_season = float(_std(ys - norm.anchor(xw, horizon)))
     return norm
 
 
@@ -329,7 +397,7 @@ def windows(s: Series, rows: slice, window: int, horizon: int, norm: Norm) -> di
     raw = x[idx + np.arange(window)[None, :]]
     ys = y[idx + window + np.arange(horizon)[None, :]]
     persist = np.repeat(y[idx[:, 0] + window - 1][:, None], horizon, axis=1)
-    anchor, scale = norm.anchor(raw), norm.window_scale(raw)
+    anchor, scale = norm.anchor(raw, horizon), norm.window_scale(raw)
     return {
         "x": norm.inputs(raw),
         "raw": raw,
@@ -338,6 +406,8 @@ def windows(s: Series, rows: slice, window: int, horizon: int, norm: Norm) -> di
         "anchor": anchor,
         "scale": scale,
         "persist": persist,
+        # persistence in the model's units: 0 where the output is relative to the last reading
+        "pt": norm.targets(persist, anchor, scale),
     }
 
 

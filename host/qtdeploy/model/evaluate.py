@@ -71,7 +71,7 @@ def predict(im: IntModel, raw: np.ndarray, batch: int = 2048) -> np.ndarray:
     ys = [np.asarray(reference.forward(im, xq[i : i + batch])) for i in range(0, len(xq), batch)]
     y_int = np.concatenate(ys) if ys else np.zeros((0, im.config.horizon), dtype=np.int64)
     out = y_int * np.asarray(im.meta["output_scale"])[None, :]
-    return norm.outputs(out, norm.anchor(raw), norm.window_scale(raw))
+    return norm.outputs(out, norm.anchor(raw, out.shape[-1]), norm.window_scale(raw))
 
 
 def evaluate(
