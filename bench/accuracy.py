@@ -66,7 +66,7 @@ from qtdeploy.model.baselines import baselines  # noqa: E402
 from qtdeploy.model.config import ModelConfig  # noqa: E402
 from qtdeploy.model.evaluate import evaluate  # noqa: E402
 from qtdeploy.train import export as E  # noqa: E402
-from qtdeploy.train.qat import AUTO_TRIED, NARROW_ACT_BITS, TrainSettings, train  # noqa: E402
+from qtdeploy.train.qat import NARROW_ACT_BITS, TrainSettings, schemes_tried, train  # noqa: E402
 from qtdeploy.train.quant import QuantOptions  # noqa: E402
 
 #: where each held-out set's committed run is (the README's tables; ``--json`` names it)
@@ -185,11 +185,12 @@ def run_config(
     }
     runs: dict[str, list[dict]] = {}
     for seed in range(seeds):
-        sst = replace(st, seed=seed)
+        # the period is `train --period`'s: the seasonal-naive row, and "season" among auto's schemes
+        sst = replace(st, seed=seed, period=period)
         t0 = time.time()
         # one float model per scheme; with "auto" the float row is the one that validates best,
         # and each width quantises that scheme's float model unless `train`'s switch picks another
-        schemes = AUTO_TRIED if st.scheme == "auto" else (st.scheme,)
+        schemes = schemes_tried(sst, series, window)
         floats = {sc: train(series, fcfg, replace(sst, scheme=sc)) for sc in schemes}
         states = {sc: r.model.state_dict() for sc, r in floats.items()}
         # the float row is the float `train` would ship: with "auto", its choice among these
