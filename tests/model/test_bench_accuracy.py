@@ -58,6 +58,14 @@ HELD_OUT_20 = {"eeg-4ch": (800, 4), "membrane": (12000, 1), "sp500-monthly": (39
 HELD_OUT_21 = {"solar-gb": (289, 1), "seatbelts-ksi": (192, 1), "uschange": (187, 5), "ecg-mitdb": (7500, 1)}
 #: session 22's three, run with session 21's method unchanged
 HELD_OUT_22 = {"lynx": (114, 1), "appliance-c9": (1460, 1), "appliance-c0": (1460, 1)}
+#: session 23's five, short periods, chosen after "season" was added
+HELD_OUT_23 = {
+    "au-electricity": (218, 1),
+    "au-gas": (218, 1),
+    "au-beer": (218, 1),
+    "appliance-t3": (1460, 1),
+    "appliance-t4": (1460, 1),
+}
 
 
 def test_every_series_loads_as_documented() -> None:
@@ -65,10 +73,10 @@ def test_every_series_loads_as_documented() -> None:
     assert set(HELD_OUT) == set(datasets.HELD_OUT) and set(HELD_OUT_17) == set(datasets.HELD_OUT_17)
     assert set(HELD_OUT_18) == set(datasets.HELD_OUT_18) and set(HELD_OUT_19) == set(datasets.HELD_OUT_19)
     assert set(HELD_OUT_20) == set(datasets.HELD_OUT_20) and set(HELD_OUT_21) == set(datasets.HELD_OUT_21)
-    assert set(HELD_OUT_22) == set(datasets.HELD_OUT_22)
+    assert set(HELD_OUT_22) == set(datasets.HELD_OUT_22) and set(HELD_OUT_23) == set(datasets.HELD_OUT_23)
     doc = datasets.__doc__
     every = {**TABLE, **HELD_OUT, **HELD_OUT_17, **HELD_OUT_18, **HELD_OUT_19, **HELD_OUT_20, **HELD_OUT_21}
-    every |= HELD_OUT_22
+    every |= HELD_OUT_22 | HELD_OUT_23
     for name, (rows, cols) in every.items():
         s, period = datasets.load(name)
         assert s.x.shape == (rows, cols), name
@@ -162,6 +170,23 @@ def test_a_ts_recording_is_its_record() -> None:
     first, _ = datasets.load("appliance-c9")
     assert records[0].endswith(":9") and first.y[0] == float(records[0].split(",")[0])
     assert not np.array_equal(first.y, s.y)
+
+
+def test_set_23_follows_its_rules() -> None:
+    """The two test-file appliances are, in file order, the first record of the first two classes
+    set 22 did not use; the fpp2 series are quarterly (time steps of a quarter year), as period 4
+    assumes, and read in time order."""
+    import pandas as pd
+
+    lines = datasets.path_of("appliance-t3").read_text().splitlines()
+    labels = [r.rsplit(":", 1)[1] for r in lines[lines.index("@data") + 1 :]]
+    firsts = [(i + 1, c) for i, c in enumerate(labels) if c not in labels[:i] and c not in ("9", "0")]
+    assert firsts[:2] == [(datasets._TS["appliance-t3"], "3"), (datasets._TS["appliance-t4"], "4")]
+    for name in ("au-electricity", "au-gas", "au-beer"):
+        frame = pd.read_pickle(datasets.path_of(name), compression="xz")
+        assert np.allclose(np.diff(frame["time"].to_numpy()), 0.25), name
+        s, period = datasets.load(name)
+        assert period == 4 and np.array_equal(s.y, frame["value"].to_numpy(dtype=float))
 
 
 def test_identical_runs_average_to_their_value() -> None:
