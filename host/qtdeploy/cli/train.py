@@ -69,8 +69,9 @@ from qtdeploy.cli.output import emit, stderr, stdout
     type=click.Choice(["last", "diff", "diff-rms", "season", "auto", "global"]),
     default="auto",
     show_default=True,
-    help="Host scaling: 'auto' = train a float model under each of 'last', 'diff' and 'diff-rms', "
-    "quantise the one that validates best ('diff-rms' only when ahead by a margin), or at --bits "
+    help="Host scaling: 'auto' = train a float model under each of 'last', 'diff' and 'diff-rms' "
+    "(and 'season' with a --period of 2 to half the --window), quantise the one that validates best "
+    "('diff-rms' and 'season' only when ahead by a margin), or at --bits "
     "another whose float model, calibrated at that width, validates far ahead (with 100 or more "
     "validation windows both are quantised and the better kept; the blob records which); 'last' = "
     "inputs relative to each window's last reading, forecast = last reading + predicted change (robust to trends and level shifts); 'diff' = step-to-step changes "
