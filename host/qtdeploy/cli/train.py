@@ -221,7 +221,15 @@ def command(
         },
         **base,
         "persistence_fallback": bool(result.metrics.get("persistence_fallback", False)),
-        "warnings": advice({**final, **base}),
+        "warnings": advice(
+            {
+                **final,
+                **base,
+                "scheme": result.norm.scheme,
+                "window": window,
+                "season_tried": "season" in result.metrics.get("schemes_validated", {}),
+            }
+        ),
     }
     qe = summary.get("qat_epochs")
     if qe and qe["best_epoch"] == 0 and not qe["whole_schedule"]:

@@ -95,6 +95,7 @@ def evaluate(
     result.update(
         {
             "scheme": norm.scheme,
+            "window": cfg.window,
             "split": split,
             "source": series.source,
             "target": series.target,
@@ -102,6 +103,32 @@ def evaluate(
         }
     )
     return result
+
+
+def _season_fix(result: dict[str, Any]) -> str:
+    """What to try when seasonal naive wins: the "season" scaling where the window can hold it
+    (``qat.schemes_tried``: a period of at most half the window), else a window that can."""
+    p, window = result.get("period"), result.get("window")
+    if result.get("scheme") == "season":
+        return (
+            "the model forecasts the deviation from it, and its deviations lose on this split; "
+            "judge it on more data, or retrain with more of it."
+        )
+    if result.get("season_tried"):
+        return (
+            "the 'season' scaling, which forecasts the deviation from it, was trained and not chosen "
+            "(it must validate ahead of 'last' and 'diff' by a margin); --scaling season forces it."
+        )
+    if p and window and 2 <= p <= window // 2:
+        return (
+            f"retrain with --period {p}: `train --scaling auto` then tries the 'season' scaling, which "
+            "forecasts the deviation from it (or force it with --scaling season)."
+        )
+    return f"the window is shorter than {'twice the period' if p else 'the period'}; " + (
+        f"with --window {2 * p} or more, `train --period {p}` tries the 'season' scaling."
+        if p
+        else "try a --window that covers it."
+    )
 
 
 def advice(result: dict[str, Any]) -> list[str]:
@@ -126,8 +153,8 @@ def advice(result: dict[str, Any]) -> list[str]:
         )
     if result["rmse"] > result.get("seasonal_rmse", float("inf")):
         out.append(
-            f"repeating the last season does better (RMSE {result['seasonal_rmse']:.4g}): the window is "
-            "shorter than the period; try a --window that covers it."
+            f"repeating the last season does better (RMSE {result['seasonal_rmse']:.4g}): "
+            + _season_fix(result)
         )
     if result.get("clipped_inputs", 0.0) > CLIP_WARN:
         out.append(
