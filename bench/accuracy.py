@@ -26,7 +26,8 @@ one whose calibrated model validates far ahead). The README's held-out tables ar
 after the method they check had stopped changing; session 19's runs of sets 16 and 17 took 26 and 16
 minutes on two processes, set 18 (split in two) 11 and 9 minutes, and set 19 (split in two) 7 and 5
 minutes; session 20's run of set 20 8.5 (membrane) and 6 minutes, session 21's of set 21 15 and
-10.5 minutes, session 22's of set 22 17 and 15 minutes (measured). Session 20 reran only
+10.5 minutes, session 22's of set 22 17 and 15 minutes, session 23's of set 23 33 and 10 minutes
+(measured). Session 20 reran only
 the series under ``qat.SHORT_FOR_ORIGIN_CHECK`` validation windows (the others never reach its
 check) and merged them into those files.
 The series need ``pip install 'qtdeploy[train,bench]'`` (see bench/datasets.py).
