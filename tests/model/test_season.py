@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from qtdeploy.errors import UsageError
+from qtdeploy.errors import FormatError, UsageError
 from qtdeploy.model import baselines as B
 from qtdeploy.model import data as D
 from qtdeploy.model.config import ModelConfig
@@ -58,6 +58,8 @@ def test_anchor_is_seasonal_naive_and_outputs_invert_targets(horizon: int) -> No
     back = D.Norm.from_dict(norm.to_dict())
     assert (back.scheme, back.period, back.y_season) == ("season", 4, norm.y_season)
     assert np.array_equal(back.inputs(raw), z)
+    with pytest.raises(FormatError, match="period of 0"):
+        D.Norm.from_dict({**norm.to_dict(), "period": 0})
 
 
 @pytest.mark.parametrize("period", [None, 1, 12, 30])

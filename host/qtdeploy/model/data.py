@@ -227,6 +227,11 @@ class Norm:
             norm.window_floor = float(d["window_floor"])
         if scheme == "season":
             norm.period, norm.y_season = int(d["period"]), float(d["y_season"])
+            if norm.period < 2:
+                raise FormatError(
+                    f"the blob's 'season' scaling has a period of {norm.period}; it needs 2 or more.",
+                    "Re-export the model from its run (`qtdeploy export`).",
+                )
         return norm
 
     # -- the host-side pre/post step ---------------------------------------------------------------

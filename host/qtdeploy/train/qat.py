@@ -227,8 +227,8 @@ def _rmse_ratio(err: torch.Tensor, persistence: torch.Tensor) -> float | None:
 
 def _residual(norm: D.Norm) -> bool:
     """Whether persistence can be shipped in the model's place (a residual scheme, the target among
-    the inputs): output 0 is persistence, or under ``"season"`` seasonal naive, where the fallback
-    ships persistence under ``"last"`` (``_to_persistence``)."""
+    the inputs): output 0 is persistence, or under ``"season"`` seasonal naive, where ``train``
+    ships the zeroed head under ``"last"`` instead (``metrics["fell_from"]``)."""
     return norm.scheme != "global" and norm.target_index >= 0
 
 
