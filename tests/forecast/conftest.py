@@ -51,3 +51,24 @@ def vboard(forecaster_flash, tmp_path) -> Iterator:
     with start(path) as vb:
         vb.port = f"sim://?flash={path}"
         yield vb
+
+
+#: a "season" model at horizon 3 (protocol/vectors/host: seattle-temps, period 4)
+SEASON = repo_root() / "protocol" / "vectors" / "host" / "w12_d32_b8_season_h3" / "model.qtb"
+
+
+@pytest.fixture(scope="session")
+def season_flash(tmp_path_factory) -> Path:
+    if shutil.which("cc") is None:
+        pytest.skip("no C compiler: the virtual board cannot be built")
+    return _flash_file(SEASON, tmp_path_factory.mktemp("season"))
+
+
+@pytest.fixture
+def season_vboard(season_flash, tmp_path) -> Iterator:
+    """A running virtual board with the "season" model active."""
+    path = tmp_path / "flash.bin"
+    shutil.copyfile(season_flash, path)
+    with start(path) as vb:
+        vb.port = f"sim://?flash={path}"
+        yield vb

@@ -1,0 +1,58 @@
+"""`qtdeploy forecast` of a "season" model on the virtual board, horizon 3.
+
+The board returns the integer outputs; the host turns them into forecasts from each window's
+seasonal-naive levels (``Window.anchor``), one per step, not from its last reading. Compared with
+the host integer reference on the same readings, window by window and step by step."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import numpy as np
+
+from qtdeploy.cli.main import main
+from qtdeploy.forecast.sources import Columns, open_source
+from qtdeploy.forecast.window import Scaling, Windower
+from qtdeploy.model import reference
+from qtdeploy.model.intmodel import load
+from qtdeploy.paths import repo_root
+
+SEASON = repo_root() / "protocol" / "vectors" / "host" / "w12_d32_b8_season_h3" / "model.qtb"
+SOURCE, COUNT = "synthetic:seed=5", 60
+
+
+def _reference() -> tuple[np.ndarray, np.ndarray]:
+    """Forecasts (COUNT, 3) from the reference's outputs and each window's anchor, and what the
+    same outputs would give anchored on the last reading (as a "last" model would)."""
+    im = load(SEASON)
+    sc = Scaling.from_model(im)
+    w = Windower(sc, im.config.window, im.config.horizon)
+    wins = []
+    for r in open_source(SOURCE, Columns(sc.features, sc.target), norm=sc.norm):
+        win = w.push(r)
+        if win is not None:
+            wins.append(win)
+        if len(wins) == COUNT:
+            break
+    y = reference.forward(im, np.stack([x.x for x in wins]).astype(np.int64))
+    good = np.stack([sc.denormalise(yi, x.last, x.scale, x.anchor) for yi, x in zip(y, wins)])
+    wrong = np.stack([sc.denormalise(yi, x.last, x.scale, [x.last[0]] * 3) for yi, x in zip(y, wins)])
+    return good, wrong
+
+
+def test_season_forecasts_on_the_board_use_each_steps_seasonal_level(season_vboard, tmp_path, capsys):
+    out = tmp_path / "p.csv"
+    code = main(
+        ["forecast", "--port", season_vboard.port, "--source", SOURCE, "--count", str(COUNT), "--check"]
+        + ["--out", str(out), "--json"]
+    )
+    std = capsys.readouterr()
+    assert code == 0, std.err
+    s = json.loads(std.out)
+    assert (s["windows"], s["ok"], s["checked"]) == (COUNT, COUNT, COUNT)
+    with open(out, newline="") as f:
+        got = np.array([[float(r[f"pred_temp_h{k}"]) for k in (1, 2, 3)] for r in csv.DictReader(f)])
+    good, wrong = _reference()
+    assert np.allclose(got, good, atol=1e-4)
+    assert np.abs(good - wrong).max() > 0.1  # the anchor matters on these readings
