@@ -1,5 +1,6 @@
-"""Forecast fixtures: the trained example forecaster (1 feature) and a golden-vector model
-(4 features) flashed with sim bitstreams of their ABIs into virtual boards (tests/support/vboard.py)."""
+"""Forecast fixtures: the trained example forecaster (1 feature), a golden-vector model (4 features)
+and a "season" model (horizon 3) flashed with sim bitstreams of their ABIs into virtual boards
+(tests/support/vboard.py)."""
 
 from __future__ import annotations
 
@@ -14,9 +15,9 @@ from qtdeploy.formats import bitstream, blob
 from qtdeploy.ops import flash
 from qtdeploy.paths import repo_root
 from qtdeploy.sim.design import sim_design
+from support.forecast_ref import FORECASTER, SEASON
 from support.vboard import session, start
 
-FORECASTER = repo_root() / "examples" / "forecaster" / "temps-w12-d32-w4a8.qtb"
 WEATHER = repo_root() / "protocol" / "vectors" / "model" / "w12_d32_b4" / "model.qtb"  # 4 weather features
 
 
@@ -29,46 +30,43 @@ def _flash_file(qtb: Path, d: Path) -> Path:
     return path
 
 
-@pytest.fixture(scope="session")
-def forecaster_flash(tmp_path_factory) -> Path:
+def _flashed(qtb: Path, tmp_path_factory) -> Path:
     if shutil.which("cc") is None:
         pytest.skip("no C compiler: the virtual board cannot be built")
-    return _flash_file(FORECASTER, tmp_path_factory.mktemp("fc"))
+    return _flash_file(qtb, tmp_path_factory.mktemp(qtb.stem))
 
 
-@pytest.fixture(scope="session")
-def weather_flash(tmp_path_factory) -> Path:
-    if shutil.which("cc") is None:
-        pytest.skip("no C compiler: the virtual board cannot be built")
-    return _flash_file(WEATHER, tmp_path_factory.mktemp("wx"))
-
-
-@pytest.fixture
-def vboard(forecaster_flash, tmp_path) -> Iterator:
-    """A running virtual board with the forecaster active; ``port`` is what the CLI opens."""
+def _running(flash_image: Path, tmp_path: Path) -> Iterator:
+    """A running virtual board on a copy of ``flash_image``; ``port`` is what the CLI opens."""
     path = tmp_path / "flash.bin"
-    shutil.copyfile(forecaster_flash, path)
+    shutil.copyfile(flash_image, path)
     with start(path) as vb:
         vb.port = f"sim://?flash={path}"
         yield vb
 
 
-#: a "season" model at horizon 3 (protocol/vectors/host: seattle-temps, period 4)
-SEASON = repo_root() / "protocol" / "vectors" / "host" / "w12_d32_b8_season_h3" / "model.qtb"
+@pytest.fixture(scope="session")
+def forecaster_flash(tmp_path_factory) -> Path:
+    return _flashed(FORECASTER, tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def weather_flash(tmp_path_factory) -> Path:
+    return _flashed(WEATHER, tmp_path_factory)
 
 
 @pytest.fixture(scope="session")
 def season_flash(tmp_path_factory) -> Path:
-    if shutil.which("cc") is None:
-        pytest.skip("no C compiler: the virtual board cannot be built")
-    return _flash_file(SEASON, tmp_path_factory.mktemp("season"))
+    return _flashed(SEASON, tmp_path_factory)
+
+
+@pytest.fixture
+def vboard(forecaster_flash, tmp_path) -> Iterator:
+    """A running virtual board with the forecaster active."""
+    yield from _running(forecaster_flash, tmp_path)
 
 
 @pytest.fixture
 def season_vboard(season_flash, tmp_path) -> Iterator:
     """A running virtual board with the "season" model active."""
-    path = tmp_path / "flash.bin"
-    shutil.copyfile(season_flash, path)
-    with start(path) as vb:
-        vb.port = f"sim://?flash={path}"
-        yield vb
+    yield from _running(season_flash, tmp_path)

@@ -12,30 +12,16 @@ import json
 import numpy as np
 
 from qtdeploy.cli.main import main
-from qtdeploy.forecast.sources import Columns, open_source
-from qtdeploy.forecast.window import Scaling, Windower
-from qtdeploy.model import reference
-from qtdeploy.model.intmodel import load
-from qtdeploy.paths import repo_root
+from support.forecast_ref import SEASON, expected, windows
 
-SEASON = repo_root() / "protocol" / "vectors" / "host" / "w12_d32_b8_season_h3" / "model.qtb"
 SOURCE, COUNT = "synthetic:seed=5", 60
 
 
 def _reference() -> tuple[np.ndarray, np.ndarray]:
     """Forecasts (COUNT, 3) from the reference's outputs and each window's anchor, and what the
     same outputs would give anchored on the last reading (as a "last" model would)."""
-    im = load(SEASON)
-    sc = Scaling.from_model(im)
-    w = Windower(sc, im.config.window, im.config.horizon)
-    wins = []
-    for r in open_source(SOURCE, Columns(sc.features, sc.target), norm=sc.norm):
-        win = w.push(r)
-        if win is not None:
-            wins.append(win)
-        if len(wins) == COUNT:
-            break
-    y = reference.forward(im, np.stack([x.x for x in wins]).astype(np.int64))
+    sc, wins = windows(SEASON, SOURCE, COUNT)
+    y = expected(SOURCE, COUNT, SEASON)
     good = np.stack([sc.denormalise(yi, x.last, x.scale, x.anchor) for yi, x in zip(y, wins)])
     wrong = np.stack([sc.denormalise(yi, x.last, x.scale, [x.last[0]] * 3) for yi, x in zip(y, wins)])
     return good, wrong

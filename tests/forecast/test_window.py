@@ -71,33 +71,43 @@ def test_blob_without_statistics(im):
         Scaling.from_model(bare)
 
 
-def test_window_rms_model_forecasts_as_evaluation_does():
-    """A "diff-rms" model (per-window scale): the live path (Windower -> board output ->
-    Scaling.denormalise with Window.scale) gives evaluate.predict's forecasts to 1e-9."""
+def _live_path(y: np.ndarray, horizon: int, st) -> tuple:
+    """A window-8, d_model-8, 8-bit model trained on readings ``y`` under settings ``st``, exported
+    and read back from its blob; its scaling; and the live path over readings 200-239: (reading
+    index, Window, the reference's integer outputs for it), as `forecast` would see them."""
     from qtdeploy.model import data as D
     from qtdeploy.model.config import ModelConfig
     from qtdeploy.model.intmodel import from_blob, to_blob
     from qtdeploy.model.reference import forward
     from qtdeploy.train import export as E
-    from qtdeploy.train.qat import TrainSettings, train
+    from qtdeploy.train.qat import train
 
-    t = np.arange(300, dtype=np.float64)
-    y = 10 + np.sin(t / 4) * np.where(t % 96 < 48, 3.0, 0.3)  # loud and calm spans
     s = D.Series(features=["y"], target="y", x=y[:, None], y=y, source="synthetic")
-    cfg = ModelConfig.uniform(window=8, features=1, d_model=8, bits=8)
-    res = train(s, cfg, TrainSettings(epochs=1, min_steps=0, scheme="diff-rms"))
+    cfg = ModelConfig.uniform(window=8, features=1, d_model=8, bits=8, horizon=horizon)
+    res = train(s, cfg, st)
     im = from_blob(
         to_blob(E.export(res.model, {"norm": res.norm.to_dict(), "features": ["y"], "target": "y"}))
     )
-    assert im.meta["norm"]["scheme"] == "diff-rms"
-    sc, w = Scaling.from_model(im), Windower(Scaling.from_model(im), 8, 1)
-    live, raws = [], []
+    sc, w = Scaling.from_model(im), Windower(Scaling.from_model(im), 8, horizon)
+    seen = []
     for i in range(200, 240):
         win = w.push(Reading((float(y[i]),), str(i)))
         if win is not None:
-            out = np.asarray(forward(im, win.x[None].astype(np.int64)))[0]
-            live.append(sc.denormalise(out, win.last, win.scale))
-            raws.append(y[i - 7 : i + 1, None])
+            seen.append((i, win, np.asarray(forward(im, win.x[None].astype(np.int64)))[0]))
+    return im, sc, seen
+
+
+def test_window_rms_model_forecasts_as_evaluation_does():
+    """A "diff-rms" model (per-window scale): the live path (Windower -> board output ->
+    Scaling.denormalise with Window.scale) gives evaluate.predict's forecasts to 1e-9."""
+    from qtdeploy.train.qat import TrainSettings
+
+    t = np.arange(300, dtype=np.float64)
+    y = 10 + np.sin(t / 4) * np.where(t % 96 < 48, 3.0, 0.3)  # loud and calm spans
+    im, sc, seen = _live_path(y, 1, TrainSettings(epochs=1, min_steps=0, scheme="diff-rms"))
+    assert im.meta["norm"]["scheme"] == "diff-rms"
+    live = [sc.denormalise(out, win.last, win.scale) for _, win, out in seen]
+    raws = [y[i - 7 : i + 1, None] for i, _, _ in seen]
     scales = {round(x, 6) for x in (sc.norm.window_scale(np.array(raws)))}
     assert len(scales) > 5, "the windows must differ in scale for this to test anything"
     assert np.allclose(np.array(live), evaluate.predict(im, np.array(raws)), rtol=1e-9, atol=1e-12)
@@ -107,32 +117,19 @@ def test_season_model_forecasts_as_evaluation_does():
     """A "season" model (output relative to seasonal naive, one level per step): the live path
     (Windower -> board output -> Scaling.denormalise with Window.anchor) gives evaluate.predict's
     forecasts to 1e-9 at horizon 3, and refuses to guess without the window's anchor."""
-    from qtdeploy.model import data as D
-    from qtdeploy.model.config import ModelConfig
-    from qtdeploy.model.intmodel import from_blob, to_blob
-    from qtdeploy.model.reference import forward
-    from qtdeploy.train import export as E
-    from qtdeploy.train.qat import TrainSettings, train
+    from qtdeploy.train.qat import TrainSettings
 
     t = np.arange(300, dtype=np.float64)
     y = np.array([0.0, 2.0, -1.0, 0.5])[t.astype(int) % 4] + 0.1 * np.sin(t / 9)
-    s = D.Series(features=["y"], target="y", x=y[:, None], y=y, source="synthetic")
-    cfg = ModelConfig.uniform(window=8, features=1, d_model=8, bits=8, horizon=3)
-    res = train(s, cfg, TrainSettings(epochs=1, min_steps=0, scheme="season", period=4, fallback=False))
-    im = from_blob(
-        to_blob(E.export(res.model, {"norm": res.norm.to_dict(), "features": ["y"], "target": "y"}))
-    )
+    st = TrainSettings(epochs=1, min_steps=0, scheme="season", period=4, fallback=False)
+    im, sc, seen = _live_path(y, 3, st)
     assert im.meta["norm"]["scheme"] == "season" and im.meta["norm"]["period"] == 4
-    sc, w = Scaling.from_model(im), Windower(Scaling.from_model(im), 8, 3)
-    live, raws = [], []
-    for i in range(200, 240):
-        win = w.push(Reading((float(y[i]),), str(i)))
-        if win is not None:
-            out = np.asarray(forward(im, win.x[None].astype(np.int64)))[0]
-            live.append(sc.denormalise(out, win.last, win.scale, win.anchor))
-            raws.append(y[i - 7 : i + 1, None])
-            # steps 1-3 of a window ending at reading i: seasonal naive reads i-3, i-2, i-1
-            assert win.anchor == tuple(float(v) for v in y[i - 3 : i])
+    live = [sc.denormalise(out, win.last, win.scale, win.anchor) for _, win, out in seen]
+    raws = [y[i - 7 : i + 1, None] for i, _, _ in seen]
+    for i, win, _ in seen:
+        # steps 1-3 of a window ending at reading i: seasonal naive reads i-3, i-2, i-1
+        assert win.anchor == tuple(float(v) for v in y[i - 3 : i])
     assert np.allclose(np.array(live), evaluate.predict(im, np.array(raws)), rtol=1e-9, atol=1e-12)
+    _, win, out = seen[-1]
     with pytest.raises(ValueError, match="anchor"):
         sc.denormalise(out, win.last, win.scale)

@@ -2,27 +2,37 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
 from qtdeploy.forecast.sources import Columns, open_source
-from qtdeploy.forecast.window import Scaling, Windower
+from qtdeploy.forecast.window import Scaling, Window, Windower
 from qtdeploy.model import reference
 from qtdeploy.model.intmodel import load
 from qtdeploy.paths import repo_root
 
 FORECASTER = repo_root() / "examples" / "forecaster" / "temps-w12-d32-w4a8.qtb"
+#: a "season" model at horizon 3 (protocol/vectors/host: seattle-temps, period 4)
+SEASON = repo_root() / "protocol" / "vectors" / "host" / "w12_d32_b8_season_h3" / "model.qtb"
 
 
-def expected(spec: str, count: int) -> np.ndarray:
-    """The reference's integer outputs for the first ``count`` windows of source ``spec``."""
-    im = load(FORECASTER)
+def windows(qtb: Path, spec: str, count: int) -> tuple[Scaling, list[Window]]:
+    """The blob's scaling and the first ``count`` windows `forecast` makes of source ``spec``."""
+    im = load(qtb)
     sc = Scaling.from_model(im)
     w = Windower(sc, im.config.window, im.config.horizon)
-    xs = []
+    wins: list[Window] = []
     for r in open_source(spec, Columns(sc.features, sc.target), norm=sc.norm):
         win = w.push(r)
         if win is not None:
-            xs.append(win.x)
-        if len(xs) == count:
+            wins.append(win)
+        if len(wins) == count:
             break
-    return reference.forward(im, np.stack(xs).astype(np.int64))
+    return sc, wins
+
+
+def expected(spec: str, count: int, qtb: Path = FORECASTER) -> np.ndarray:
+    """The reference's integer outputs for the first ``count`` windows of source ``spec``."""
+    _, wins = windows(qtb, spec, count)
+    return reference.forward(load(qtb), np.stack([w.x for w in wins]).astype(np.int64))

@@ -81,7 +81,7 @@ class Scaling:
     ) -> float | np.ndarray:
         """The level a forecast is relative to: the target's reading in the window's last row;
         under ``"season"`` per step, from the whole window (``anchor``: ``Window.anchor``)."""
-        if self.norm.scheme == "season" and self.norm.target_index >= 0:
+        if self.norm.seasonal:
             if anchor is None:
                 raise ValueError(
                     "this model forecasts deviations from seasonal naive: pass the window's anchor "
@@ -139,11 +139,7 @@ class Windower:
         values = np.asarray(self.buf, dtype=np.float64)
         norm = self.scaling.norm
         scale = float(norm.window_scale(values))
-        anchor = (
-            tuple(norm.anchor(values, self.horizon).tolist())
-            if norm.scheme == "season" and norm.target_index >= 0
-            else None
-        )
+        anchor = tuple(norm.anchor(values, self.horizon).tolist()) if norm.seasonal else None
         w = Window(self.seq, self.scaling.quantise(values), r.stamp, index, r.values, scale, anchor)
         self.seq += 1
         return w

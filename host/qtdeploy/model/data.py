@@ -234,6 +234,12 @@ class Norm:
                 )
         return norm
 
+    @property
+    def seasonal(self) -> bool:
+        """Whether forecasts are relative to seasonal naive (``"season"``, the target an input): the
+        anchor is then one level per step, from the whole window."""
+        return self.scheme == "season" and self.target_index >= 0
+
     # -- the host-side pre/post step ---------------------------------------------------------------
 
     def inputs(self, x_raw: np.ndarray) -> np.ndarray:
@@ -263,7 +269,7 @@ class Norm:
         """Per window (...,): what the output is multiplied by besides ``out_scale`` (the target's
         RMS under ``"diff-rms"``; 1 otherwise and when the target is not an input)."""
         x_raw = np.asarray(x_raw, dtype=np.float64)
-        if self.scheme == "season" and self.target_index >= 0:
+        if self.seasonal:
             return np.full(x_raw.shape[:-2], self.y_season / self.y_scale)
         if self.scheme != "diff-rms" or self.target_index < 0:
             return np.ones(x_raw.shape[:-2])
@@ -274,7 +280,7 @@ class Norm:
         under ``"season"`` per window and step (..., ``horizon``): the target a whole number of
         periods before the step (seasonal naive, ``season_lags``)."""
         x_raw = np.asarray(x_raw, dtype=np.float64)
-        if self.scheme == "season" and self.target_index >= 0:
+        if self.seasonal:
             rows = x_raw.shape[-2] - season_lags(self.period, horizon)
             return x_raw[..., rows, self.target_index]
         if self.scheme != "global" and self.target_index >= 0:
@@ -314,6 +320,13 @@ def season_fits(period: int | None, window: int) -> bool:
     """Whether ``"season"`` can use ``period``: at least one seasonal difference in a window (p < T),
     and a period that is not persistence (p >= 2)."""
     return period is not None and 2 <= period < window
+
+
+def season_auto(period: int | None, window: int) -> bool:
+    """Whether ``train --scaling auto`` tries ``"season"`` at ``period`` (``qat.schemes_tried``, with
+    the target an input): a period of at most half the window, so that a window holds a seasonal
+    difference in at least half its rows. One rule for `train` and for `eval`'s advice."""
+    return season_fits(period, window) and period is not None and period <= window // 2
 
 
 SCHEMES = ("global", "last", "diff", "diff-rms", "season")
@@ -371,16 +384,15 @@ def fit_norm(
     else:
         rel = xw - xw[:, -1:, :]
         x_scale = _std(rel[:, :-1, :], axis=(0, 1))
+    ys = y[idx + window + np.arange(horizon)[None, :]]  # each training window's targets (n, H)
     if target_index >= 0:
-        change = y[idx + window + np.arange(horizon)[None, :]] - xw[:, -1, target_index][:, None]
-        y_scale = float(_std(change))
+        y_scale = float(_std(ys - xw[:, -1, target_index][:, None]))
     else:
         y_scale = norm.y_std
     norm.scheme, norm.x_scale, norm.y_scale, norm.target_index = scheme, x_scale, y_scale, target_index
     if scheme == "season":
         norm.period = int(period or 0)
         if target_index >= 0:
-            ys = y[idx + window + np.arange(horizon)[None, :]]
             norm.y_season = float(_std(ys - norm.anchor(xw, horizon)))
     return norm
 

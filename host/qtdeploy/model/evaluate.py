@@ -107,7 +107,7 @@ def evaluate(
 
 def _season_fix(result: dict[str, Any]) -> str:
     """What to try when seasonal naive wins: the "season" scaling where the window can hold it
-    (``qat.schemes_tried``: a period of at most half the window), else a window that can."""
+    (``data.season_auto``), else a window that can."""
     p, window = result.get("period"), result.get("window")
     if result.get("scheme") == "season":
         return (
@@ -119,7 +119,7 @@ def _season_fix(result: dict[str, Any]) -> str:
             "the 'season' scaling, which forecasts the deviation from it, was trained and not chosen "
             "(it must validate ahead of 'last' and 'diff' by a margin); --scaling season forces it."
         )
-    if p and window and 2 <= p <= window // 2:
+    if window and D.season_auto(p, window):
         return (
             f"retrain with --period {p}: `train --scaling auto` then tries the 'season' scaling, which "
             "forecasts the deviation from it (or force it with --scaling season)."

@@ -406,10 +406,7 @@ def schemes_tried(st: TrainSettings, series: D.Series, window: int) -> tuple[str
     window's oldest rows and the inputs are mostly zeros. Fixed before any run of it."""
     if st.scheme != "auto":
         return (st.scheme,)
-    p = st.period
-    fits = (
-        p is not None and D.season_fits(p, window) and p <= window // 2 and series.target in series.features
-    )
+    fits = D.season_auto(st.period, window) and series.target in series.features
     return AUTO_TRIED + (("season",) if fits else ())
 
 
@@ -608,7 +605,7 @@ def train(
                 _zero_head(model)
                 fell = True
         metrics["persistence_fallback"] = fell
-        if fell and norm.scheme == "season":  # output 0 is seasonal naive: persistence is "last"'s
+        if fell and norm.seasonal:  # output 0 is seasonal naive: persistence is "last"'s
             metrics["fell_from"] = norm.scheme
             norm, splits, data = _prepare(series, config, "last")
         if metrics["persistence_fallback"]:  # what ships is persistence (output 0): validate that
