@@ -142,7 +142,7 @@ to 1,500 rows, from the issue's domains energy and traffic or travel (so not ret
 or crime). Their lengths (365 to 1,355 rows: about 40 to 190 validation windows) lie between the
 short sets 18, 19 and 23 and the long ones. A multivariate file's target is its first column; its
 period is its R series' frequency (7 for daily, 12 for monthly; none for weekly data, whose year is 52.18
-weeks). Run once with session 24's method (QAT on the logarithm of the step sizes).
+weeks). Run once with session 23's method, which session 24 left unchanged (README, "Session 24").
 
 | name | domain | step | rows | columns | trend / level shifts |
 |---|---|---|---|---|---|
