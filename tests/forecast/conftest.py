@@ -13,12 +13,9 @@ import pytest
 from qtdeploy.boards import load_board
 from qtdeploy.formats import bitstream, blob
 from qtdeploy.ops import flash
-from qtdeploy.paths import repo_root
 from qtdeploy.sim.design import sim_design
-from support.forecast_ref import FORECASTER, SEASON
+from support.forecast_ref import FORECASTER, SEASON, WEATHER
 from support.vboard import session, start
-
-WEATHER = repo_root() / "protocol" / "vectors" / "model" / "w12_d32_b4" / "model.qtb"  # 4 weather features
 
 
 def _flash_file(qtb: Path, d: Path) -> Path:
@@ -64,6 +61,12 @@ def season_flash(tmp_path_factory) -> Path:
 def vboard(forecaster_flash, tmp_path) -> Iterator:
     """A running virtual board with the forecaster active."""
     yield from _running(forecaster_flash, tmp_path)
+
+
+@pytest.fixture
+def weather_vboard(weather_flash, tmp_path) -> Iterator:
+    """A running virtual board with the four-feature weather model active."""
+    yield from _running(weather_flash, tmp_path)
 
 
 @pytest.fixture

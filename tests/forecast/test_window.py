@@ -10,10 +10,7 @@ from qtdeploy.forecast.sources import Reading
 from qtdeploy.forecast.window import Scaling, Windower
 from qtdeploy.model import evaluate
 from qtdeploy.model.intmodel import load
-from qtdeploy.paths import repo_root
-
-FORECASTER = repo_root() / "examples" / "forecaster" / "temps-w12-d32-w4a8.qtb"
-WEATHER = repo_root() / "protocol" / "vectors" / "model" / "w12_d32_b4" / "model.qtb"
+from support.forecast_ref import FORECASTER, WEATHER
 
 
 @pytest.fixture(scope="module", params=[FORECASTER, WEATHER], ids=["forecaster", "weather"])

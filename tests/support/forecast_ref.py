@@ -13,6 +13,8 @@ from qtdeploy.model.intmodel import load
 from qtdeploy.paths import repo_root
 
 FORECASTER = repo_root() / "examples" / "forecaster" / "temps-w12-d32-w4a8.qtb"
+#: four weather features in, max temperature out (the golden vectors' 4-bit model, scheme "last")
+WEATHER = repo_root() / "protocol" / "vectors" / "model" / "w12_d32_b4" / "model.qtb"
 #: a "season" model at horizon 3 (protocol/vectors/host: seattle-temps, period 4)
 SEASON = repo_root() / "protocol" / "vectors" / "host" / "w12_d32_b8_season_h3" / "model.qtb"
 
