@@ -23,6 +23,15 @@ class QuantOptions:
     (float 2.86), seattle-temps 1.40 -> 1.25. MSE-calibrated ranges gave most of the gain on the
     daily series, LSQ on the hourly one; distillation from the float model did not change the
     mean (it is available as ``TrainSettings.distill`` but off).
+
+    Tried and not kept (README, "Session 24", 3 seeds): Adam on ``log |step|`` (TQT's
+    parametrisation; Adam moves a raw step size by about the learning rate whatever its magnitude,
+    which threw au-beer's calibrated 8-bit model from 0.170 to 0.73 validation RMSE in one epoch)
+    left most 8-bit cells unchanged to the digit and moved 4-bit ones both ways (airline-1949 35.8
+    -> 38.5, sunspots 14.3 -> 14.9, au-beer 21.2 -> 21.0); twice the calibrated range at activations
+    of 6 bits or more (headroom for test inputs beyond the training span's: 9-21 % of au-gas',
+    au-electricity's and airline-1949's leave it under "diff") helped two of those series and cost
+    others more (us-macro 8-bit 94 -> 119, airline-1949 32 -> 43).
     """
 
     per_channel: bool = True  # one weight scale per output row (else per tensor)
