@@ -38,11 +38,12 @@ def test_four_feature_forecasts_on_the_board_equal_the_reference(weather_vboard,
     with open(out, newline="") as f:
         got = np.array([float(r["pred_temp_max"]) for r in csv.DictReader(f)])
     # the windows built here from the file's columns by name, apart from forecast's sources and windower
-    sc = Scaling.from_model(load(WEATHER))
+    im = load(WEATHER)
+    sc, window = Scaling.from_model(im), im.config.window
     with open(CSV, newline="") as f:
         raw = np.array([[float(r[name]) for name in sc.features] for r in csv.DictReader(f)])
-    raw_windows = [raw[i : i + 12] for i in range(COUNT)]
-    y = reference.forward(load(WEATHER), np.stack([sc.quantise(w) for w in raw_windows]).astype(np.int64))
+    raw_windows = [raw[i : i + window] for i in range(COUNT)]
+    y = reference.forward(im, np.stack([sc.quantise(w) for w in raw_windows]).astype(np.int64))
     want = np.array([sc.denormalise(yi, w[-1])[0] for yi, w in zip(y, raw_windows, strict=True)])
     assert len({round(v, 2) for v in want}) > 30  # forecasts that vary, not one repeated value
     assert np.allclose(got, want, atol=1e-4)

@@ -82,9 +82,9 @@ def test_every_series_loads_as_documented() -> None:
     assert set(HELD_OUT_18) == set(datasets.HELD_OUT_18) and set(HELD_OUT_19) == set(datasets.HELD_OUT_19)
     assert set(HELD_OUT_20) == set(datasets.HELD_OUT_20) and set(HELD_OUT_21) == set(datasets.HELD_OUT_21)
     assert set(HELD_OUT_22) == set(datasets.HELD_OUT_22) and set(HELD_OUT_23) == set(datasets.HELD_OUT_23)
+    assert set(HELD_OUT_24) == set(datasets.HELD_OUT_24)
     doc = datasets.__doc__
     every = {**TABLE, **HELD_OUT, **HELD_OUT_17, **HELD_OUT_18, **HELD_OUT_19, **HELD_OUT_20, **HELD_OUT_21}
-    assert set(HELD_OUT_24) == set(datasets.HELD_OUT_24)
     every |= HELD_OUT_22 | HELD_OUT_23 | HELD_OUT_24
     for name, (rows, cols) in every.items():
         s, period = datasets.load(name)
@@ -203,7 +203,8 @@ def test_set_24_follows_its_rules() -> None:
     target its first column, each period the R series' frequency (none for weekly data's 52.18)."""
     import pandas as pd
 
-    used = {spec[1] for k, held in datasets.HELD_OUT_SETS.items() if k != "24" for spec in held.values()}
+    others = [datasets.SERIES, *(held for k, held in datasets.HELD_OUT_SETS.items() if k != "24")]
+    used = {spec[1] for held in others for spec in held.values()}
     for name, (_, path, target, features, period) in datasets.HELD_OUT_24.items():
         assert path.startswith("_data/fpp2/") and path not in used, name
         frame = pd.read_pickle(datasets.path_of(name), compression="xz")
