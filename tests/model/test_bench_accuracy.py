@@ -38,54 +38,53 @@ TABLE = {
     "jfk-passengers": (468, 1),
     "us-macro": (203, 3),
 }
-#: the held-out five (chosen after the method stopped changing), the same way
-HELD_OUT = {
-    "sf-temps": (8759, 1),
-    "elec-equip": (257, 1),
-    "us-employment": (120, 3),
-    "trump-approval": (1001, 6),
-    "apple": (1867, 2),
-}
-#: session 17's three, chosen after `auto` began choosing its scheme on the float models
-HELD_OUT_17 = {"elnino-sst": (732, 1), "sp500-msft": (1257, 10), "airline-1949": (144, 1)}
-#: session 18's four, chosen after `auto` began switching schemes at quantised widths
-HELD_OUT_18 = {"nile-flow": (100, 1), "run-pace": (376, 2), "bitcoin": (822, 1), "de-interest": (107, 2)}
-#: session 19's three, chosen after the margins were read on Student's t
-HELD_OUT_19 = {"uk-coal": (105, 1), "ibm-monthly": (123, 1), "us-inflation": (203, 3)}
-#: session 20's three, of ordinary length, run with session 19's method unchanged
-HELD_OUT_20 = {"eeg-4ch": (800, 4), "membrane": (12000, 1), "sp500-monthly": (391, 2)}
-#: session 21's four, sktime's data files, run with session 20's method unchanged
-HELD_OUT_21 = {"solar-gb": (289, 1), "seatbelts-ksi": (192, 1), "uschange": (187, 5), "ecg-mitdb": (7500, 1)}
-#: session 22's three, run with session 21's method unchanged
-HELD_OUT_22 = {"lynx": (114, 1), "appliance-c9": (1460, 1), "appliance-c0": (1460, 1)}
-#: session 23's five, short periods, chosen after "season" was added
-HELD_OUT_23 = {
-    "au-electricity": (218, 1),
-    "au-gas": (218, 1),
-    "au-beer": (218, 1),
-    "appliance-t3": (1460, 1),
-    "appliance-t4": (1460, 1),
-}
-#: session 24's five, fpp2's energy and traffic series of 300-1,500 rows
-HELD_OUT_24 = {
-    "elec-daily": (365, 3),
-    "us-electricity": (486, 1),
-    "us-gasoline": (1355, 1),
-    "blog-views": (365, 1),
-    "au-departures": (498, 5),
+#: session -> that held-out set's series, name -> (rows, columns), as bench/datasets.py states them
+HELD_OUT_SETS: dict[str, dict[str, tuple[int, int]]] = {
+    # the held-out five (chosen after the method stopped changing), the same way
+    "16": {
+        "sf-temps": (8759, 1),
+        "elec-equip": (257, 1),
+        "us-employment": (120, 3),
+        "trump-approval": (1001, 6),
+        "apple": (1867, 2),
+    },
+    # session 17's three, chosen after `auto` began choosing its scheme on the float models
+    "17": {"elnino-sst": (732, 1), "sp500-msft": (1257, 10), "airline-1949": (144, 1)},
+    # session 18's four, chosen after `auto` began switching schemes at quantised widths
+    "18": {"nile-flow": (100, 1), "run-pace": (376, 2), "bitcoin": (822, 1), "de-interest": (107, 2)},
+    # session 19's three, chosen after the margins were read on Student's t
+    "19": {"uk-coal": (105, 1), "ibm-monthly": (123, 1), "us-inflation": (203, 3)},
+    # session 20's three, of ordinary length, run with session 19's method unchanged
+    "20": {"eeg-4ch": (800, 4), "membrane": (12000, 1), "sp500-monthly": (391, 2)},
+    # session 21's four, sktime's data files, run with session 20's method unchanged
+    "21": {"solar-gb": (289, 1), "seatbelts-ksi": (192, 1), "uschange": (187, 5), "ecg-mitdb": (7500, 1)},
+    # session 22's three, run with session 21's method unchanged
+    "22": {"lynx": (114, 1), "appliance-c9": (1460, 1), "appliance-c0": (1460, 1)},
+    # session 23's five, short periods, chosen after "season" was added
+    "23": {
+        "au-electricity": (218, 1),
+        "au-gas": (218, 1),
+        "au-beer": (218, 1),
+        "appliance-t3": (1460, 1),
+        "appliance-t4": (1460, 1),
+    },
+    # session 24's five, fpp2's energy and traffic series of 300-1,500 rows
+    "24": {
+        "elec-daily": (365, 3),
+        "us-electricity": (486, 1),
+        "us-gasoline": (1355, 1),
+        "blog-views": (365, 1),
+        "au-departures": (498, 5),
+    },
 }
 
 
 def test_every_series_loads_as_documented() -> None:
     assert set(TABLE) == set(datasets.SERIES)
-    assert set(HELD_OUT) == set(datasets.HELD_OUT) and set(HELD_OUT_17) == set(datasets.HELD_OUT_17)
-    assert set(HELD_OUT_18) == set(datasets.HELD_OUT_18) and set(HELD_OUT_19) == set(datasets.HELD_OUT_19)
-    assert set(HELD_OUT_20) == set(datasets.HELD_OUT_20) and set(HELD_OUT_21) == set(datasets.HELD_OUT_21)
-    assert set(HELD_OUT_22) == set(datasets.HELD_OUT_22) and set(HELD_OUT_23) == set(datasets.HELD_OUT_23)
-    assert set(HELD_OUT_24) == set(datasets.HELD_OUT_24)
+    for session, held in HELD_OUT_SETS.items():
+        assert set(held) == set(datasets.HELD_OUT_SETS[session]), session
     doc = datasets.__doc__
-    every = {**TABLE, **HELD_OUT, **HELD_OUT_17, **HELD_OUT_18, **HELD_OUT_19, **HELD_OUT_20, **HELD_OUT_21}
-    every |= HELD_OUT_22 | HELD_OUT_23 | HELD_OUT_24
+    every = {**TABLE, **{name: shape for held in HELD_OUT_SETS.values() for name, shape in held.items()}}
     for name, (rows, cols) in every.items():
         s, period = datasets.load(name)
         assert s.x.shape == (rows, cols), name
@@ -139,7 +138,7 @@ def test_the_readme_table_is_the_committed_run() -> None:
     assert table in readme
 
 
-@pytest.mark.parametrize("held", ["16", "17", "18", "19", "20", "21", "22", "23", "24"])
+@pytest.mark.parametrize("held", list(HELD_OUT_SETS))
 def test_the_readme_held_out_tables_are_the_committed_runs(held: str) -> None:
     """Each held-out set's table (``--held-out SET --bits 8,4``) is in the README verbatim, in the
     order of bench/datasets.py's set, every series run."""

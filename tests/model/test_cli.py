@@ -286,6 +286,11 @@ def _rows(n: int) -> str:
     return "".join(f"{i},{i * 0.5}\n" for i in range(n))
 
 
+def _ab(p: Path, *args: str) -> list[str]:
+    """``train`` on a 200-row two-column CSV (columns a, b), target b, with ``args``."""
+    return ["--data", _csv(p, "a,b\n" + _rows(200)), "--target", "b", *args]
+
+
 @pytest.mark.parametrize(
     "case,args_fn,code,word",
     [
@@ -329,7 +334,7 @@ def _rows(n: int) -> str:
         ("unknown column", lambda p: ["--data", _csv(p, "a,b\n" + _rows(200)), "--target", "c"], 2, "not in"),
         (
             "missing feature",
-            lambda p: ["--data", _csv(p, "a,b\n" + _rows(200)), "--target", "b", "--features", "b,zz"],
+            lambda p: _ab(p, "--features", "b,zz"),
             2,
             "'zz' is not in",
         ),
@@ -347,35 +352,14 @@ def _rows(n: int) -> str:
         ),
         (
             "negative persistence margin",
-            lambda p: [
-                "--data",
-                _csv(p, "a,b\n" + _rows(200)),
-                "--target",
-                "b",
-                "--persistence-margin",
-                "-1",
-            ],
+            lambda p: _ab(p, "--persistence-margin", "-1"),
             2,
             "persistence-margin",
         ),
-        (
-            "season without a period",
-            lambda p: ["--data", _csv(p, "a,b\n" + _rows(200)), "--target", "b", "--scaling", "season"],
-            2,
-            "--period",
-        ),
+        ("season without a period", lambda p: _ab(p, "--scaling", "season"), 2, "--period"),
         (
             "season with a period as long as the window",
-            lambda p: [
-                "--data",
-                _csv(p, "a,b\n" + _rows(200)),
-                "--target",
-                "b",
-                "--scaling",
-                "season",
-                "--period",
-                "6",
-            ],
+            lambda p: _ab(p, "--scaling", "season", "--period", "6"),
             2,
             "2 to 5 readings (window 6)",
         ),
