@@ -1,5 +1,5 @@
 """Forecast fixtures: the trained example forecaster (1 feature), a golden-vector model (4 features)
-and a "season" model (horizon 3) flashed with sim bitstreams of their ABIs into virtual boards
+and two "season" models (horizon 3) flashed with sim bitstreams of their ABIs into virtual boards
 (tests/support/vboard.py)."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from qtdeploy.boards import load_board
 from qtdeploy.formats import bitstream, blob
 from qtdeploy.ops import flash
 from qtdeploy.sim.design import sim_design
-from support.forecast_ref import FORECASTER, SEASON, WEATHER
+from support.forecast_ref import FORECASTER, SEASON, SEASON12, WEATHER
 from support.vboard import session, start
 
 
@@ -52,9 +52,15 @@ def weather_flash(tmp_path_factory) -> Path:
     return _flashed(WEATHER, tmp_path_factory)
 
 
+@pytest.fixture(scope="session", params=[SEASON, SEASON12], ids=["period4", "period12-lookback"])
+def season_model(request) -> Path:
+    """A "season" blob from before the lookback (period 4) and one of this version (period 12)."""
+    return request.param
+
+
 @pytest.fixture(scope="session")
-def season_flash(tmp_path_factory) -> Path:
-    return _flashed(SEASON, tmp_path_factory)
+def season_flash(season_model, tmp_path_factory) -> Path:
+    return _flashed(season_model, tmp_path_factory)
 
 
 @pytest.fixture

@@ -122,7 +122,13 @@ def test_season_model_forecasts_as_evaluation_does():
     im, sc, seen = _live_path(y, 3, st)
     assert im.meta["norm"]["scheme"] == "season" and im.meta["norm"]["period"] == 4
     live = [sc.denormalise(out, win.last, win.scale, win.anchor) for _, win, out in seen]
-    raws = [y[i - 7 : i + 1, None] for i, _, _ in seen]
+    # each window's context: the period before it too (readings before the run began: NaN, read
+    # as a zero seasonal difference, as a series' first windows are in training)
+    assert sc.norm.context(8) == 12
+    raws = [
+        np.array([y[j] if j >= 200 else np.nan for j in range(i - 11, i + 1)])[:, None] for i, _, _ in seen
+    ]
+    assert np.all(seen[0][1].x[:4] == 0) and np.count_nonzero(seen[-1][1].x[:4]) > 0
     for i, win, _ in seen:
         # steps 1-3 of a window ending at reading i: seasonal naive reads i-3, i-2, i-1
         assert win.anchor == tuple(float(v) for v in y[i - 3 : i])

@@ -10,6 +10,7 @@ import pytest
 
 from qtdeploy.model import reference
 from qtdeploy.model.evaluate import quantised_inputs
+from qtdeploy.model.intmodel import load
 from qtdeploy.model.vectors import (
     check_host_vectors,
     check_vectors,
@@ -42,13 +43,26 @@ def test_reference_reproduces_committed_vectors(case: Path) -> None:
 
 
 def test_window_relative_cases_carry_host_vectors() -> None:
-    named = {"w12_d32_b4", "w12_d32_b8_h3", "w12_d32_b8_rms", "w12_d32_b8_season_h3"}
+    named = {
+        "w12_d32_b4",
+        "w12_d32_b8_h3",
+        "w12_d32_b8_rms",
+        "w12_d32_b8_season_h3",
+        "w12_d32_b8_season12_h3",
+    }
     assert named <= {c.name for c in HOST_CASES}
     schemes = {c.name: json.loads((c / "host.json").read_text())["scheme"] for c in HOST_CASES}
     assert schemes["w12_d32_b8_rms"] == "diff-rms"  # per-window scale: windows calm and lively
-    # seasonal naive per step: at horizon 3 and period 4, three different anchors per window
+    own_season = ("w12_d32_b8_season_h3", "w12_d32_b8_season12_h3")
+    # seasonal naive per step: at horizon 3 and period 4, three different anchors per window; a
+    # blob from before the lookback (its inputs read no context)
     assert schemes["w12_d32_b8_season_h3"] == "season"
-    own = {"w12_d32_b8_rms", "w12_d32_b8_season_h3"}
+    lookback = {n: load(HOST_DIR / n / "model.qtb").meta["norm"].get("lookback") for n in own_season}
+    assert lookback == {"w12_d32_b8_season_h3": None, "w12_d32_b8_season12_h3": 12}
+    # period 12 at window 12: every input row reads the period before the window (context 24 rows)
+    season12 = json.loads((HOST_DIR / "w12_d32_b8_season12_h3" / "host.json").read_text())
+    assert (season12["scheme"], len(season12["raw"][0])) == ("season", 24)
+    own = {"w12_d32_b8_rms", "w12_d32_b8_season_h3", "w12_d32_b8_season12_h3"}
     assert {s for n, s in schemes.items() if n not in own} == {"last"}
     for case in HOST_CASES:
         assert not any(check_vectors(case).values())  # the integer part too

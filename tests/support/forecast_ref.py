@@ -17,6 +17,9 @@ FORECASTER = repo_root() / "examples" / "forecaster" / "temps-w12-d32-w4a8.qtb"
 WEATHER = repo_root() / "protocol" / "vectors" / "model" / "w12_d32_b4" / "model.qtb"
 #: a "season" model at horizon 3 (protocol/vectors/host: seattle-temps, period 4)
 SEASON = repo_root() / "protocol" / "vectors" / "host" / "w12_d32_b8_season_h3" / "model.qtb"
+#: a "season" model of this version: period 12 at window 12, its inputs reading the period before
+#: the window (``Norm.lookback``); SEASON's blob predates that and reads none
+SEASON12 = repo_root() / "protocol" / "vectors" / "host" / "w12_d32_b8_season12_h3" / "model.qtb"
 
 
 def windows(qtb: Path, spec: str, count: int) -> tuple[Scaling, list[Window]]:

@@ -62,7 +62,7 @@ from qtdeploy.cli.output import emit, stderr, stdout
     type=click.IntRange(min=1),
     default=None,
     help="Seasonal period in readings (e.g. 24 for hourly data): adds the seasonal-naive baseline; "
-    "with --scaling auto and a period of 2 to half the window, 'season' is tried too.",
+    "with --scaling auto and a period of 2 to the window, 'season' is tried too.",
 )
 @click.option(
     "--scaling",
@@ -70,15 +70,15 @@ from qtdeploy.cli.output import emit, stderr, stdout
     default="auto",
     show_default=True,
     help="Host scaling: 'auto' = train a float model under each of 'last', 'diff' and 'diff-rms' "
-    "(and 'season' with a --period of 2 to half the --window), quantise the one that validates best "
+    "(and 'season' with a --period of 2 to the --window), quantise the one that validates best "
     "('diff-rms' and 'season' only when ahead by a margin), or at --bits "
     "another whose float model, calibrated at that width, validates far ahead (with 100 or more "
     "validation windows both are quantised and the better kept; the blob records which); 'last' = "
     "inputs relative to each window's last reading, forecast = last reading + predicted change (robust to trends and level shifts); 'diff' = step-to-step changes "
     "(finer on smooth series); 'diff-rms' = 'diff' scaled by each window's own RMS change (calm "
     "windows keep their resolution at 4 bits); 'season' (needs --period) = each reading minus the one "
-    "a period before, forecast = seasonal naive + predicted deviation (short periods: quarterly data, "
-    "interleaved channels); 'global' = one mean/std (clips data "
+    "a period before (a live forecast reads a period before the window too), forecast = seasonal "
+    "naive + predicted deviation (quarterly or monthly data, interleaved channels); 'global' = one mean/std (clips data "
     "that leaves the training range).",
 )
 @click.option(

@@ -122,11 +122,17 @@ class Scaling:
 
 class Windower:
     """Slides a window of ``window`` readings; :meth:`push` returns a Window once it is full, and
-    :meth:`truths` the targets that a new reading settles for earlier windows."""
+    :meth:`truths` the targets that a new reading settles for earlier windows.
+
+    It keeps the scaling's context too (``Norm.context``: under ``"season"`` a period before the
+    window). Until that many readings have arrived the missing ones are NaN, which the scaling
+    reads as a zero seasonal difference: the same inputs a series' first windows had in training,
+    so the first window still comes with the ``window``-th reading."""
 
     def __init__(self, scaling: Scaling, window: int, horizon: int) -> None:
         self.scaling, self.window, self.horizon = scaling, window, horizon
-        self.buf: deque[tuple[float, ...]] = deque(maxlen=window)
+        self.context = scaling.norm.context(window)
+        self.buf: deque[tuple[float, ...]] = deque(maxlen=self.context)
         self.readings = 0
         self.seq = 0
 
@@ -137,6 +143,9 @@ class Windower:
         if len(self.buf) < self.window:
             return None
         values = np.asarray(self.buf, dtype=np.float64)
+        if len(values) < self.context:  # readings before the first: NaN, as data.windows has them
+            pad = np.full((self.context - len(values), values.shape[1]), np.nan)
+            values = np.concatenate([pad, values])
         norm = self.scaling.norm
         scale = float(norm.window_scale(values))
         anchor = tuple(norm.anchor(values, self.horizon).tolist()) if norm.seasonal else None

@@ -64,10 +64,11 @@ def baselines(
     rows = split_slice(s, split)
     w = D.windows(s, rows, window, horizon, norm)
     train = D.windows(s, D.series_rows(s)[0], window, horizon, norm)
-    coef = fit_linear(train["raw"], train["y"])
+    # the window itself (``raw`` holds the model's context too): the same lags whatever the scaling
+    coef = fit_linear(train["raw"][:, -window:], train["y"])
     out = {
         "persistence_rmse": rmse(w["persist"], w["y"]),
-        "linear_rmse": rmse(predict_linear(coef, w["raw"]), w["y"]),
+        "linear_rmse": rmse(predict_linear(coef, w["raw"][:, -window:]), w["y"]),
     }
     if period:
         out["seasonal_rmse"] = rmse(seasonal_naive(s, rows, window, horizon, period), w["y"])

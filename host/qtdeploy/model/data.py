@@ -157,12 +157,16 @@ class Norm:
       (``qat.CHALLENGER_MARGIN_SE``), or at a quantised width when its float model, calibrated at
       that width, is far ahead of the chosen one's (``qat.QUANTISED_SWITCH_SE``).
 
-    * ``"season"`` (seasonally differenced, residual on seasonal naive; ``period`` p readings,
-      2 <= p < T): each reading minus the one a period before it, ``z[t] = (x[t] - x[t-p]) /
-      x_scale`` (``z[t] = 0`` for ``t < p``, whose reading a period back is outside the window), and
-      the model predicts the target's deviation from seasonal naive, ``y[h] = y[T-1+h-k*p] + out *
-      y_season`` with the smallest ``k >= 1`` that lands inside the window (``anchor`` is then
-      (..., H)). Why: on a series that repeats with a short period (the appliance recordings of
+    * ``"season"`` (seasonally differenced, residual on seasonal naive; ``period`` p >= 2
+      readings): each reading minus the one a period before it, ``z[t] = (x[t] - x[t-p]) /
+      x_scale`` for every row of the window, read from the ``lookback`` = p readings before the
+      window (its *context* is T + p readings, :meth:`context`; a reading before the series' first
+      gives ``z = 0``), and the model predicts the target's deviation from seasonal naive,
+      ``y[h] = y[T-1+h-k*p] + out * y_season`` with the smallest ``k >= 1`` that lands on a reading
+      already seen (``anchor`` is then (..., H)). Blobs from before ``lookback`` (0) read no context:
+      ``z[t] = 0`` for ``t < p``, which left a monthly series at window 12 no input at all (held-out
+      set 24's au-departures lost to seasonal naive, README "Session 24"); they still load and run
+      as they were trained. Why the scheme: on a series that repeats with a short period (the appliance recordings of
       held-out set 22 interleave four quantities, steps of about 2.3 between phases against a
       spread of at most 0.017 inside one) a window relative to its last reading spends the input
       and output range on the known pattern, and what is left to predict falls below one 8-bit
@@ -185,6 +189,7 @@ class Norm:
     target_index: int = -1
     window_floor: float = WINDOW_FLOOR  # "diff-rms": the smallest per-window scale
     period: int = 0  # "season": the period in readings
+    lookback: int = 0  # readings before the window its inputs read ("season": the period; 0 before)
     y_season: float = 1.0  # "season": the spread of the target's deviation from seasonal naive
 
     def to_dict(self) -> dict:
@@ -207,6 +212,8 @@ class Norm:
             d["window_floor"] = self.window_floor
         if self.scheme == "season":
             d.update({"period": self.period, "y_season": self.y_season})
+            if self.lookback:
+                d["lookback"] = self.lookback
         return d
 
     @classmethod
@@ -227,12 +234,18 @@ class Norm:
             norm.window_floor = float(d["window_floor"])
         if scheme == "season":
             norm.period, norm.y_season = int(d["period"]), float(d["y_season"])
-            if norm.period < 2:
+            norm.lookback = int(d.get("lookback", 0))
+            if norm.period < 2 or norm.lookback not in (0, norm.period):
                 raise FormatError(
-                    f"the blob's 'season' scaling has a period of {norm.period}; it needs 2 or more.",
+                    f"the blob's 'season' scaling has a period of {norm.period} and a lookback of "
+                    f"{norm.lookback}; it needs a period of 2 or more and a lookback of 0 or the period.",
                     "Re-export the model from its run (`qtdeploy export`).",
                 )
         return norm
+
+    def context(self, window: int) -> int:
+        """Readings one input needs: the window and the ``lookback`` before it (``"season"``)."""
+        return window + self.lookback
 
     @property
     def seasonal(self) -> bool:
@@ -243,7 +256,8 @@ class Norm:
     # -- the host-side pre/post step ---------------------------------------------------------------
 
     def inputs(self, x_raw: np.ndarray) -> np.ndarray:
-        """Raw windows (..., T, m) in sensor units -> normalised model inputs (same shape)."""
+        """Raw windows (..., T + lookback, m) in sensor units (:meth:`context`; NaN rows: readings
+        before the series began) -> normalised model inputs (..., T, m)."""
         x_raw = np.asarray(x_raw, dtype=np.float64)
         if self.scheme == "last":
             return (x_raw - x_raw[..., -1:, :]) / self.x_scale
@@ -252,6 +266,8 @@ class Norm:
             return z / self._rms(z)[..., None, :] if self.scheme == "diff-rms" else z
         if self.scheme == "season":
             p = self.period
+            if self.lookback:  # every row against the reading a period before it, from the context
+                return np.nan_to_num((x_raw[..., p:, :] - x_raw[..., :-p, :]) / self.x_scale, nan=0.0)
             z = np.zeros_like(x_raw)
             z[..., p:, :] = (x_raw[..., p:, :] - x_raw[..., :-p, :]) / self.x_scale
             return z
@@ -317,16 +333,12 @@ def season_lags(period: int, horizon: int) -> np.ndarray:
 
 
 def season_fits(period: int | None, window: int) -> bool:
-    """Whether ``"season"`` can use ``period``: at least one seasonal difference in a window (p < T),
-    and a period that is not persistence (p >= 2)."""
-    return period is not None and 2 <= period < window
-
-
-def season_auto(period: int | None, window: int) -> bool:
-    """Whether ``train --scaling auto`` tries ``"season"`` at ``period`` (``qat.schemes_tried``, with
-    the target an input): a period of at most half the window, so that a window holds a seasonal
-    difference in at least half its rows. One rule for `train` and for `eval`'s advice."""
-    return season_fits(period, window) and period is not None and period <= window // 2
+    """Whether ``"season"`` can use ``period`` at ``window``: a period that is not persistence
+    (p >= 2) and at most the window, so that seasonal naive reads a row of the window itself (never
+    one before the series began) and a live forecast needs at most twice the window's readings.
+    ``train --scaling auto`` tries it wherever it fits (the target an input); one rule for `train`
+    and for `eval`'s advice."""
+    return period is not None and 2 <= period <= window
 
 
 SCHEMES = ("global", "last", "diff", "diff-rms", "season")
@@ -367,8 +379,9 @@ def fit_norm(
         raise UsageError(f"unknown scaling scheme {scheme!r}.", f"Use one of: {', '.join(SCHEMES)}.")
     if scheme == "season" and not season_fits(period, window):
         raise UsageError(
-            f"scaling 'season' needs a period of 2 to {window - 1} readings (window {window}); got {period}.",
-            "Pass --period P (the readings per cycle) with 2 <= P < --window, or another --scaling.",
+            f"scaling 'season' needs a period of 2 to {window} readings (window {window}); got {period}.",
+            "Pass --period P (the readings per cycle) with 2 <= P <= --window (a --window of at least "
+            "the period), or another --scaling.",
         )
     target_index = s.features.index(s.target) if s.target in s.features else -1
     n = len(y) - window - horizon + 1
@@ -380,7 +393,7 @@ def fit_norm(
         x_scale = _std(np.diff(xw, axis=1), axis=(0, 1))
     elif scheme == "season":
         assert period is not None  # season_fits
-        x_scale = _std(xw[:, period:, :] - xw[:, :-period, :], axis=(0, 1))
+        x_scale = _std(x[period:] - x[:-period], axis=0)  # every row's seasonal difference in training
     else:
         rel = xw - xw[:, -1:, :]
         x_scale = _std(rel[:, :-1, :], axis=(0, 1))
@@ -391,16 +404,18 @@ def fit_norm(
         y_scale = norm.y_std
     norm.scheme, norm.x_scale, norm.y_scale, norm.target_index = scheme, x_scale, y_scale, target_index
     if scheme == "season":
-        norm.period = int(period or 0)
+        norm.period = norm.lookback = int(period or 0)
         if target_index >= 0:
             norm.y_season = float(_std(ys - norm.anchor(xw, horizon)))
     return norm
 
 
 def windows(s: Series, rows: slice, window: int, horizon: int, norm: Norm) -> dict[str, np.ndarray]:
-    """Windows inside ``rows``: inputs (N, T, m) normalised and ``raw``, targets (N, H) raw and
-    normalised (``t``), persistence (N, H) raw, and each window's ``anchor`` (N,)."""
-    x, y = s.x[rows], s.y[rows]
+    """Windows inside ``rows``: inputs (N, T, m) normalised and ``raw`` (N, T + lookback, m: each
+    window's context, :meth:`Norm.context`, read from before ``rows`` where it begins earlier; NaN
+    before the series' first reading), targets (N, H) raw and normalised (``t``), persistence (N, H)
+    raw, and each window's ``anchor`` (N,)."""
+    y = s.y[rows]
     n = len(y) - window - horizon + 1
     if n < MIN_WINDOWS:
         raise FormatError(
@@ -411,7 +426,10 @@ def windows(s: Series, rows: slice, window: int, horizon: int, norm: Norm) -> di
             "or a smaller --window/--horizon.",
         )
     idx = np.arange(n)[:, None]
-    raw = x[idx + np.arange(window)[None, :]]
+    at = (rows.start or 0) + idx + np.arange(-norm.lookback, window)[None, :]  # rows of the series
+    raw = s.x[np.maximum(at, 0)]
+    if norm.lookback:
+        raw = np.where((at >= 0)[..., None], raw, np.nan)
     ys = y[idx + window + np.arange(horizon)[None, :]]
     persist = np.repeat(y[idx[:, 0] + window - 1][:, None], horizon, axis=1)
     anchor, scale = norm.anchor(raw, horizon), norm.window_scale(raw)

@@ -65,8 +65,15 @@ def clipped_fraction(im: IntModel, x_norm: np.ndarray) -> float:
 
 
 def predict(im: IntModel, raw: np.ndarray, batch: int = 2048) -> np.ndarray:
-    """Forecasts (N, H) in the target's units of the integer model for raw windows (N, T, m)."""
+    """Forecasts (N, H) in the target's units of the integer model for raw windows (N, T +
+    lookback, m: each window's context, ``Norm.context``)."""
     norm = D.Norm.from_dict(im.meta["norm"])
+    if np.shape(raw)[-2] != norm.context(im.config.window):
+        raise CompatibilityError(
+            f"the model reads {norm.context(im.config.window)} readings per window "
+            f"({im.config.window} and a lookback of {norm.lookback}); got {np.shape(raw)[-2]}.",
+            "Build windows with `data.windows`, which reads the context the model's scaling needs.",
+        )
     xq = quantised_inputs(im, norm.inputs(raw))
     ys = [np.asarray(reference.forward(im, xq[i : i + batch])) for i in range(0, len(xq), batch)]
     y_int = np.concatenate(ys) if ys else np.zeros((0, im.config.horizon), dtype=np.int64)
@@ -107,7 +114,7 @@ def evaluate(
 
 def _season_fix(result: dict[str, Any]) -> str:
     """What to try when seasonal naive wins: the "season" scaling where the window can hold it
-    (``data.season_auto``), else a window that can."""
+    (``data.season_fits``), else a window that can."""
     p, window = result.get("period"), result.get("window")
     if result.get("scheme") == "season":
         return (
@@ -119,13 +126,13 @@ def _season_fix(result: dict[str, Any]) -> str:
             "the 'season' scaling, which forecasts the deviation from it, was trained and not chosen "
             "(it must validate ahead of 'last' and 'diff' by a margin); --scaling season forces it."
         )
-    if window and D.season_auto(p, window):
+    if window and D.season_fits(p, window):
         return (
             f"retrain with --period {p}: `train --scaling auto` then tries the 'season' scaling, which "
             "forecasts the deviation from it (or force it with --scaling season)."
         )
-    return f"the window is shorter than {'twice the period' if p else 'the period'}; " + (
-        f"with --window {2 * p} or more, `train --period {p}` tries the 'season' scaling."
+    return "the window is shorter than the period; " + (
+        f"with --window {p} or more, `train --period {p}` tries the 'season' scaling."
         if p
         else "try a --window that covers it."
     )

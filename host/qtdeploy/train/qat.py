@@ -400,13 +400,14 @@ AUTO_TRIED = ("last", "diff", "diff-rms")
 
 def schemes_tried(st: TrainSettings, series: D.Series, window: int) -> tuple[str, ...]:
     """The schemes ``st`` trains a float model under: its own, or with ``"auto"`` AUTO_TRIED, and
-    ``"season"`` too when ``st.period`` is one of at most half the window (``window // 2``) and the
-    target is an input. Why half: a window then holds a seasonal difference in at least half its
-    rows; with a longer period (a monthly series' 12 at window 12) seasonal naive reads the
-    window's oldest rows and the inputs are mostly zeros. Fixed before any run of it."""
+    ``"season"`` too when ``st.period`` fits the window (``data.season_fits``: 2 to the window) and
+    the target is an input. Up to session 24 only periods of at most half the window were tried:
+    the inputs read no readings before the window, so a monthly series' 12 at window 12 had none;
+    since the inputs read a period of context (``Norm.lookback``) every row has its seasonal
+    difference at any period up to the window."""
     if st.scheme != "auto":
         return (st.scheme,)
-    fits = D.season_auto(st.period, window) and series.target in series.features
+    fits = D.season_fits(st.period, window) and series.target in series.features
     return AUTO_TRIED + (("season",) if fits else ())
 
 
