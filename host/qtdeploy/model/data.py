@@ -157,8 +157,8 @@ class Norm:
       (``qat.CHALLENGER_MARGIN_SE``), or at a quantised width when its float model, calibrated at
       that width, is far ahead of the chosen one's (``qat.QUANTISED_SWITCH_SE``).
 
-    * ``"season"`` (seasonally differenced, residual on seasonal naive; ``period`` p >= 2
-      readings): each reading minus the one a period before it, ``z[t] = (x[t] - x[t-p]) /
+    * ``"season"`` (seasonally differenced, residual on seasonal naive; ``period`` p readings,
+      2 <= p <= T): each reading minus the one a period before it, ``z[t] = (x[t] - x[t-p]) /
       x_scale`` for every row of the window, read from the ``lookback`` = p readings before the
       window (its *context* is T + p readings, :meth:`context`; a reading before the series' first
       gives ``z = 0``), and the model predicts the target's deviation from seasonal naive,
@@ -166,8 +166,8 @@ class Norm:
       already seen (``anchor`` is then (..., H)). Blobs from before ``lookback`` (0) read no context:
       ``z[t] = 0`` for ``t < p``, which left a monthly series at window 12 no input at all (held-out
       set 24's au-departures lost to seasonal naive, README "Session 24"); they still load and run
-      as they were trained. Why the scheme: on a series that repeats with a short period (the appliance recordings of
-      held-out set 22 interleave four quantities, steps of about 2.3 between phases against a
+      as they were trained. Why the scheme: on a series that repeats with a short period (the
+      appliance recordings of held-out set 22 interleave four quantities, steps of about 2.3 between phases against a
       spread of at most 0.017 inside one) a window relative to its last reading spends the input
       and output range on the known pattern, and what is left to predict falls below one 8-bit
       step; seasonal differences spend it on what is left. ``y_scale`` stays the target change's
