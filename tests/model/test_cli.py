@@ -91,6 +91,42 @@ def test_train_export_eval(tmp_path: Path, capsys) -> None:
     assert main(["inspect", str(blob)]) == 0
 
 
+def test_a_season_model_says_how_many_readings_a_forecast_reads(tmp_path: Path, capsys) -> None:
+    """Under "season" a forecast reads a period before its window too: `train` and `eval` say so (a
+    live run needs those readings), and a model of another scheme reads its window only."""
+    run, blob = tmp_path / "run", tmp_path / "m.qtb"
+    # four quantities read in turn (period 4), drifting: seasonal naive, the season model's zero
+    # output, is far ahead of persistence, so the model is not replaced by persistence
+    rng = np.random.default_rng(0)
+    y = np.array([0.0, 2.3, -1.5, 0.7])[np.arange(300) % 4] + np.cumsum(0.004 * rng.normal(size=300))
+    data = tmp_path / "interleaved.csv"
+    data.write_text("p\n" + "".join(f"{v:.6f}\n" for v in y))
+    args = [
+        "train",
+        "--data",
+        str(data),
+        "--target",
+        "p",
+        *TINY,
+        "--scaling",
+        "season",
+        "--period",
+        "4",
+    ]
+    assert main([*args, "--out", str(run), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["readings_per_forecast"] == 6 + 4
+    assert main([*args, "--out", str(tmp_path / "run2")]) == 0
+    assert "each forecast reads 10 readings: the window and the 4 before it" in capsys.readouterr().out
+    assert main(["export", str(run), "--out", str(blob)]) == 0
+    capsys.readouterr()
+    assert main(["eval", str(blob), "--data", str(data), "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert (result["scheme"], result["readings_per_forecast"]) == ("season", 10)
+    last = ["train", "--data", str(CSV), "--target", "temp_max", *TINY, "--scaling", "last", "--json"]
+    assert main([*last, "--out", str(tmp_path / "run3")]) == 0
+    assert json.loads(capsys.readouterr().out)["readings_per_forecast"] == 6
+
+
 def test_train_ffn_width(tmp_path: Path) -> None:
     # --ffn sets the feed-forward width (default 4 x d_model); the blob carries it
     run, blob = tmp_path / "run", tmp_path / "m.qtb"

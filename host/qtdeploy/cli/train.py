@@ -205,6 +205,8 @@ def command(
     summary: dict[str, Any] = {
         "run": out,
         "scaling": result.norm.scheme,
+        # a live forecast reads this many readings: the window, and under "season" a period before it
+        "readings_per_forecast": result.norm.context(window),
         **{
             k: result.metrics[k]
             for k in (
@@ -275,6 +277,13 @@ def command(
                 f"scaling {(sw['from'] if sw else s['scaling'])!r}, chosen on the float models' "
                 "validation RMSE (normalised): "
                 + ", ".join(f"{k} {v:.4f}" for k, v in s["schemes_validated"].items())
+            )
+        if s["readings_per_forecast"] > window:
+            stdout.print(
+                f"each forecast reads {s['readings_per_forecast']} readings: the window and the "
+                f"{s['readings_per_forecast'] - window} before it (seasonal differences); a live run's "
+                "first forecasts, before that many have arrived, read zeros for the differences it "
+                "cannot form, as the series' first windows did in training"
             )
         if sw:
             calibrated = ", ".join(f"{k} {v:.4f}" for k, v in s["schemes_calibrated"].items())

@@ -103,6 +103,7 @@ def evaluate(
         {
             "scheme": norm.scheme,
             "window": cfg.window,
+            "readings_per_forecast": norm.context(cfg.window),
             "split": split,
             "source": series.source,
             "target": series.target,
