@@ -29,7 +29,10 @@ after the method they check had stopped changing; session 19's runs of sets 16 a
 minutes on two processes, set 18 (split in two) 11 and 9 minutes, and set 19 (split in two) 7 and 5
 minutes; session 20's run of set 20 8.5 (membrane) and 6 minutes, session 21's of set 21 15 and
 10.5 minutes, session 22's of set 22 17 and 15 minutes, session 23's of set 23 33 and 10 minutes,
-session 24's of set 24 9.5 and 12 minutes (measured). Session 20 reran only
+session 24's of set 24 9.5 and 12 minutes, session 25's of set 25 14.5 and 6.5 minutes (measured).
+Session 25 also reran, with its method, every seen held-out series its change reaches (a period of
+2 to 12 with the target an input; ``accuracy-rerun-25.json``, one ``--series`` run each, two
+processes). Session 20 reran only
 the series under ``qat.SHORT_FOR_ORIGIN_CHECK`` validation windows (the others never reach its
 check) and merged them into those files.
 The series need ``pip install 'qtdeploy[train,bench]'`` (see bench/datasets.py).
@@ -42,7 +45,8 @@ change it motivated), session 19's set once with session 19's method and again w
 (whose change ibm-monthly motivated), session 20's set once (session 20's change does not reach
 it), session 21's once with session 20's method (ecg-mitdb's 4-bit cell again with session 21's,
 whose change it motivated), session 22's once with session 21's, session 23's once with session
-23's, and session 24's once with session 23's (session 24 changed no method). Every quantised number is the
+23's, session 24's once with session 23's (session 24 changed no method), and session 25's once
+with session 25's. Every quantised number is the
 test RMSE of the exported integer model run by the host's integer reference (emulated: bit-exact with the firmware kernel, the
 accelerator model and the RTL); the float row is the float model the QAT runs start from;
 persistence repeats the last reading; linear is least squares on the same training windows;

@@ -157,6 +157,25 @@ def test_the_readme_held_out_tables_are_the_committed_runs(held: str) -> None:
     assert accuracy.table(results, ["8", "4"]) in (repo_root() / "README.md").read_text()
 
 
+def test_session_25s_rerun_is_the_readme_table_of_the_series_its_change_reaches() -> None:
+    """Session 25's change (``"season"`` reads a period before the window; ``auto`` tries it up to
+    the window) reaches a seen held-out series only where its period is 2 to 12 at window 12: its
+    rerun (bench/accuracy-rerun-25.json) holds only such series, every one of them, in the sets'
+    order, and its table is in the README verbatim."""
+    accuracy = load_script(BENCH / "accuracy.py")
+    results = json.loads((BENCH / "accuracy-rerun-25.json").read_text())
+    reached = [
+        name
+        for session, held in datasets.HELD_OUT_SETS.items()
+        if session != "25"
+        for name, spec in held.items()
+        if spec[4] is not None and 2 <= spec[4] <= 12 and spec[2] in spec[3]
+    ]
+    assert list(results) == reached
+    assert all({"persistence", "linear", "seasonal", "float", "8", "4"} <= set(r) for r in results.values())
+    assert accuracy.table(results, ["8", "4"]) in (repo_root() / "README.md").read_text()
+
+
 def test_a_decision_names_why_persistence_shipped() -> None:
     """``decision`` tells the fallback's two reasons apart: a model that failed the validation margin
     never reaches the earlier-origin check; one that passed it and then failed that check did."""
