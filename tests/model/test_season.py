@@ -18,16 +18,12 @@ from qtdeploy.model.config import ModelConfig
 from qtdeploy.model.evaluate import evaluate
 from qtdeploy.train import export as E
 from qtdeploy.train.qat import TrainSettings, schemes_tried, train
-
-LEVELS = np.array([0.0, 2.3, -1.5, 0.7])
+from support.seasonal import interleaved
 
 
 def _interleaved(n: int = 700, seed: int = 0) -> D.Series:
-    """Four quantities read in turn (period 4), each drifting slowly: what is left to predict once
-    the pattern is known is about 1 % of the step between phases, as in held-out set 22's appliances."""
-    rng = np.random.default_rng(seed)
-    drift = np.cumsum(0.004 * rng.normal(size=n))
-    y = LEVELS[np.arange(n) % 4] + drift + 0.002 * rng.normal(size=n)
+    """``support.seasonal.interleaved`` as a one-feature series."""
+    y = interleaved(n, seed)
     return D.Series(features=["p"], target="p", x=y[:, None], y=y, source="synthetic interleaved")
 
 

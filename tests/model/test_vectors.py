@@ -62,7 +62,7 @@ def test_window_relative_cases_carry_host_vectors() -> None:
     # period 12 at window 12: every input row reads the period before the window (context 24 rows)
     season12 = json.loads((HOST_DIR / "w12_d32_b8_season12_h3" / "host.json").read_text())
     assert (season12["scheme"], len(season12["raw"][0])) == ("season", 24)
-    own = {"w12_d32_b8_rms", "w12_d32_b8_season_h3", "w12_d32_b8_season12_h3"}
+    own = {"w12_d32_b8_rms", *own_season}
     assert {s for n, s in schemes.items() if n not in own} == {"last"}
     for case in HOST_CASES:
         assert not any(check_vectors(case).values())  # the integer part too
