@@ -110,28 +110,37 @@ def test_window_rms_model_forecasts_as_evaluation_does():
     assert np.allclose(np.array(live), evaluate.predict(im, np.array(raws)), rtol=1e-9, atol=1e-12)
 
 
-def test_season_model_forecasts_as_evaluation_does():
+@pytest.mark.parametrize("period", [4, 12])
+def test_season_model_forecasts_as_evaluation_does(period: int):
     """A "season" model (output relative to seasonal naive, one level per step): the live path
     (Windower -> board output -> Scaling.denormalise with Window.anchor) gives evaluate.predict's
-    forecasts to 1e-9 at horizon 3, and refuses to guess without the window's anchor."""
+    forecasts to 1e-9 at horizon 3, and refuses to guess without the window's anchor. At a period
+    longer than the window (12 at window 8) the run's first forecasts are relative to the last
+    reading until a period has arrived, as a series' first windows are in training."""
     from qtdeploy.train.qat import TrainSettings
 
     t = np.arange(300, dtype=np.float64)
     y = np.array([0.0, 2.0, -1.0, 0.5])[t.astype(int) % 4] + 0.1 * np.sin(t / 9)
-    st = TrainSettings(epochs=1, min_steps=0, scheme="season", period=4, fallback=False)
+    st = TrainSettings(epochs=1, min_steps=0, scheme="season", period=period, fallback=False)
     im, sc, seen = _live_path(y, 3, st)
-    assert im.meta["norm"]["scheme"] == "season" and im.meta["norm"]["period"] == 4
+    assert im.meta["norm"]["scheme"] == "season" and im.meta["norm"]["period"] == period
     live = [sc.denormalise(out, win.last, win.scale, win.anchor) for _, win, out in seen]
     # each window's context: the period before it too (readings before the run began: NaN, read
     # as a zero seasonal difference, as a series' first windows are in training)
-    assert sc.norm.context(8) == 12
+    assert sc.norm.context(8) == 8 + period
     raws = [
-        np.array([y[j] if j >= 200 else np.nan for j in range(i - 11, i + 1)])[:, None] for i, _, _ in seen
+        np.array([y[j] if j >= 200 else np.nan for j in range(i - 7 - period, i + 1)])[:, None]
+        for i, _, _ in seen
     ]
-    assert np.all(seen[0][1].x[:4] == 0) and np.count_nonzero(seen[-1][1].x[:4]) > 0
+    assert np.all(seen[0][1].x[: min(period, 8)] == 0) and np.count_nonzero(seen[-1][1].x) == 8
+    naive = 0
     for i, win, _ in seen:
-        # steps 1-3 of a window ending at reading i: seasonal naive reads i-3, i-2, i-1
-        assert win.anchor == tuple(float(v) for v in y[i - 3 : i])
+        # step h of a window ending at reading i: seasonal naive reads i + h - period, the last
+        # reading (i) where that precedes the run's first (200)
+        want = [float(y[i + h - period] if i + h - period >= 200 else y[i]) for h in (1, 2, 3)]
+        assert win.anchor == tuple(want)
+        naive += sum(i + h - period < 200 for h in (1, 2, 3))
+    assert (naive > 0) == (period > 8)
     assert np.allclose(np.array(live), evaluate.predict(im, np.array(raws)), rtol=1e-9, atol=1e-12)
     _, win, out = seen[-1]
     with pytest.raises(ValueError, match="anchor"):

@@ -93,20 +93,59 @@ def test_blobs_from_before_the_lookback_run_as_they_were_trained() -> None:
     assert np.allclose(z[:, 4:] * legacy.x_scale, raw[:, 4:] - raw[:, :-4])
 
 
-@pytest.mark.parametrize("period", [None, 1, 13, 30])
-def test_season_needs_a_period_of_at_most_the_window(period: int | None) -> None:
+@pytest.mark.parametrize("period", [None, 1, 245, 700])
+def test_season_needs_a_period_of_2_to_half_the_training_span(period: int | None) -> None:
+    """700 readings: a training span of 489 (70 %, rounded down), so 244 is the longest period."""
     with pytest.raises(UsageError, match="--period"):
         D.fit_norm(_interleaved(), 12, 1, "season", period)
+    assert D.fit_norm(_interleaved(), 12, 1, "season", 244).context(12) == 256
 
 
-def test_auto_tries_season_with_a_period_up_to_the_window_of_an_input_target() -> None:
+def _hourly(n: int = 900, seed: int = 1) -> D.Series:
+    """A daily cycle of 24 readings on a wandering level, as hourly temperatures have."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(n)
+    y = 3 * np.sin(2 * np.pi * t / 24) + np.cumsum(0.05 * rng.normal(size=n)) + 0.05 * rng.normal(size=n)
+    return D.Series(features=["temp"], target="temp", x=y[:, None], y=y, source="synthetic hourly")
+
+
+@pytest.mark.parametrize("horizon", [1, 3])
+def test_a_period_longer_than_the_window_is_read_from_the_context(horizon: int) -> None:
+    """Hourly data's 24 at window 12 (session 26): the inputs and seasonal naive read the period
+    before the window. Where the reading a period back would precede the series' first (training's
+    first 24 - h + 1 - 12 windows, per step) the anchor is the last reading and the inputs are
+    zeros: finite, and never a reading made up."""
+    s, p = _hourly(), 24
+    norm = D.fit_norm(s, 12, horizon, "season", p)
+    assert norm.context(12) == 36 and np.isfinite(norm.y_season) and norm.y_season < norm.y_scale
+    for name, rows in zip(("train", "val", "test"), D.series_rows(s)):
+        w = D.windows(s, rows, 12, horizon, norm)
+        naive = B.seasonal_naive(s, rows, 12, horizon, p)
+        assert np.isfinite(w["x"]).all() and np.isfinite(w["t"]).all() and np.isfinite(w["anchor"]).all()
+        assert np.allclose(norm.outputs(w["t"], w["anchor"], w["scale"]), w["y"], rtol=0, atol=1e-12)
+        if name != "train":  # a whole period of history before every window
+            assert np.array_equal(w["anchor"], naive)
+            assert np.allclose(w["x"] * norm.x_scale, w["raw"][:, p:] - w["raw"][:, :-p])
+            continue
+        for h in range(horizon):
+            first = p - (h + 1) + 1 - 12  # windows whose step h+1 has no season before it
+            assert np.array_equal(w["anchor"][:first, h], w["raw"][:first, -1, 0])
+            assert np.array_equal(w["anchor"][first:, h], naive[first:, h])
+        # window k holds rows k..k+11, and row r has a seasonal difference from r = 24 on
+        assert not w["x"][: p - 11].any() and np.count_nonzero(w["x"][p - 11]) == 1
+        assert np.count_nonzero(w["x"][p]) == 12
+
+
+def test_auto_tries_season_with_a_period_up_to_half_the_training_span_of_an_input_target() -> None:
     s = _interleaved()
     auto = TrainSettings(scheme="auto")
     assert "season" not in schemes_tried(auto, s, 12)
     assert schemes_tried(TrainSettings(scheme="auto", period=4), s, 12)[-1] == "season"
     assert "season" in schemes_tried(TrainSettings(scheme="auto", period=7), s, 12)
     assert "season" in schemes_tried(TrainSettings(scheme="auto", period=12), s, 12)  # monthly at 12
-    assert "season" not in schemes_tried(TrainSettings(scheme="auto", period=13), s, 12)
+    assert "season" in schemes_tried(TrainSettings(scheme="auto", period=24), s, 12)  # hourly at 12
+    assert "season" in schemes_tried(TrainSettings(scheme="auto", period=244), s, 12)
+    assert "season" not in schemes_tried(TrainSettings(scheme="auto", period=245), s, 12)
     assert "season" not in schemes_tried(TrainSettings(scheme="auto", period=1), s, 12)
     other = D.Series(features=["q"], target="p", x=s.x, y=s.y, source="target not an input")
     assert "season" not in schemes_tried(TrainSettings(scheme="auto", period=4), other, 12)
@@ -145,3 +184,20 @@ def test_season_falls_back_to_exact_persistence_under_last() -> None:
     r = evaluate(im, s, "test", 4)
     assert r["rmse"] == r["persistence_rmse"] < r["seasonal_rmse"]
     assert res.metrics["qat"]["rmse"] == pytest.approx(r["persistence_rmse"], rel=1e-12)
+
+
+def test_advice_when_seasonal_naive_wins_names_a_period_longer_than_the_window() -> None:
+    """`eval`'s and `train`'s advice: retrain with the period (tried at any window since session 26)
+    where the training span holds two periods of it, else more data."""
+    from qtdeploy.model.evaluate import advice
+
+    s = _hourly()  # 630 training readings
+    norm = D.fit_norm(s, 12, 1, "last")
+    for period, fits in ((24, True), (315, True), (316, False)):
+        base = B.baselines(s, "test", 12, 1, norm, period)
+        assert base["season_fits"] is fits
+        lost = {**base, "rmse": 1.01 * base["seasonal_rmse"], "scheme": "last", "window": 12}
+        lost["persistence_rmse"] = max(lost["persistence_rmse"], 2 * lost["rmse"])
+        (said,) = [a for a in advice(lost) if a.startswith("repeating the last season")]
+        assert (f"retrain with --period {period}" in said) is fits
+        assert ("fewer than two periods" in said) is not fits

@@ -62,7 +62,8 @@ from qtdeploy.cli.output import emit, stderr, stdout
     type=click.IntRange(min=1),
     default=None,
     help="Seasonal period in readings (e.g. 24 for hourly data): adds the seasonal-naive baseline; "
-    "with --scaling auto and a period of 2 to the window, 'season' is tried too.",
+    "with --scaling auto and a period of 2 or more (at most half the training span; longer than the "
+    "window too), 'season' is tried too.",
 )
 @click.option(
     "--scaling",
@@ -70,7 +71,7 @@ from qtdeploy.cli.output import emit, stderr, stdout
     default="auto",
     show_default=True,
     help="Host scaling: 'auto' = train a float model under each of 'last', 'diff' and 'diff-rms' "
-    "(and 'season' with a --period of 2 to the --window), quantise the one that validates best "
+    "(and 'season' with a --period), quantise the one that validates best "
     "('diff-rms' and 'season' only when ahead by a margin), or at --bits "
     "another whose float model, calibrated at that width, validates far ahead (with 100 or more "
     "validation windows both are quantised and the better kept; the blob records which); 'last' = "
@@ -284,6 +285,12 @@ def command(
                 f"{s['readings_per_forecast'] - window} before it (seasonal differences); a live run's "
                 "first forecasts, before that many have arrived, read zeros for the differences it "
                 "cannot form, as the series' first windows did in training"
+                + (
+                    ", and until a whole period has arrived they are relative to the last reading "
+                    "(seasonal naive has no season to repeat yet)"
+                    if s["readings_per_forecast"] - window > window
+                    else ""
+                )
             )
         if sw:
             calibrated = ", ".join(f"{k} {v:.4f}" for k, v in s["schemes_calibrated"].items())

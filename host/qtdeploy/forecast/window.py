@@ -127,7 +127,9 @@ class Windower:
     It keeps the scaling's context too (``Norm.context``: under ``"season"`` a period before the
     window). Until that many readings have arrived the missing ones are NaN, which the scaling
     reads as a zero seasonal difference: the same inputs a series' first windows had in training,
-    so the first window still comes with the ``window``-th reading."""
+    so the first window still comes with the ``window``-th reading. With a period longer than the
+    window, the forecasts whose season lies before the run's first reading are relative to the
+    last reading (``Norm.anchor``), as those windows were in training."""
 
     def __init__(self, scaling: Scaling, window: int, horizon: int) -> None:
         self.scaling, self.window, self.horizon = scaling, window, horizon

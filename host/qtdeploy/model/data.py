@@ -157,13 +157,16 @@ class Norm:
       (``qat.CHALLENGER_MARGIN_SE``), or at a quantised width when its float model, calibrated at
       that width, is far ahead of the chosen one's (``qat.QUANTISED_SWITCH_SE``).
 
-    * ``"season"`` (seasonally differenced, residual on seasonal naive; ``period`` p readings,
-      2 <= p <= T): each reading minus the one a period before it, ``z[t] = (x[t] - x[t-p]) /
-      x_scale`` for every row of the window, read from the ``lookback`` = p readings before the
-      window (its *context* is T + p readings, :meth:`context`; a reading before the series' first
-      gives ``z = 0``), and the model predicts the target's deviation from seasonal naive,
-      ``y[h] = y[T-1+h-k*p] + out * y_season`` with the smallest ``k >= 1`` that lands on a reading
-      already seen (``anchor`` is then (..., H)). Blobs from before ``lookback`` (0) read no context:
+    * ``"season"`` (seasonally differenced, residual on seasonal naive; ``period`` p >= 2 readings,
+      at most half the training span, :func:`season_fits`): each reading minus the one a period
+      before it, ``z[t] = (x[t] - x[t-p]) / x_scale`` for every row of the window, read from the
+      ``lookback`` = p readings before the window (its *context* is T + p readings, :meth:`context`;
+      a reading before the series' first gives ``z = 0``), and the model predicts the target's
+      deviation from seasonal naive, ``y[h] = y[T-1+h-k*p] + out * y_season`` with the smallest
+      ``k >= 1`` that lands on a reading already seen (``anchor`` is then (..., H)). Where that
+      reading would precede the series' first (a period longer than the window, in the series' or
+      a live run's first p - h + 1 - T windows) the anchor is the last reading instead (naive, as
+      seasonal naive without a season to repeat). Blobs from before ``lookback`` (0) read no context:
       ``z[t] = 0`` for ``t < p``, which left a monthly series at window 12 no input at all (held-out
       set 24's au-departures lost to seasonal naive, README "Session 24"); they still load and run
       as they were trained. Why the scheme: on a series that repeats with a short period (the
@@ -298,7 +301,9 @@ class Norm:
         x_raw = np.asarray(x_raw, dtype=np.float64)
         if self.seasonal:
             rows = x_raw.shape[-2] - season_lags(self.period, horizon)
-            return x_raw[..., rows, self.target_index]
+            seen = x_raw[..., rows, self.target_index]
+            # a period back lies before the series' first reading (NaN in the context): naive instead
+            return np.where(np.isnan(seen), x_raw[..., -1:, self.target_index], seen)
         if self.scheme != "global" and self.target_index >= 0:
             return x_raw[..., -1, self.target_index]
         return np.full(x_raw.shape[:-2], self.y_mean)
@@ -326,19 +331,22 @@ def _per_step(anchor: np.ndarray, out: np.ndarray) -> np.ndarray:
 
 def season_lags(period: int, horizon: int) -> np.ndarray:
     """Per step h = 1..horizon, how many readings before the window's end seasonal naive reads:
-    ``k*period - h + 1`` with the smallest ``k >= 1`` that lands inside the window (1 = its last row),
-    as ``baselines.seasonal_naive`` does."""
+    ``k*period - h + 1`` with the smallest ``k >= 1`` that lands on a reading already seen (1 = the
+    window's last row; at most ``period``, inside the context), as ``baselines.seasonal_naive`` does."""
     h = np.arange(1, horizon + 1)
     return -(-h // period) * period - h + 1
 
 
-def season_fits(period: int | None, window: int) -> bool:
-    """Whether ``"season"`` can use ``period`` at ``window``: a period that is not persistence
-    (p >= 2) and at most the window, so that seasonal naive reads a row of the window itself (never
-    one before the series began) and a live forecast needs at most twice the window's readings.
+def season_fits(period: int | None, train_rows: int) -> bool:
+    """Whether ``"season"`` can use ``period`` on a training span of ``train_rows`` readings: a
+    period that is not persistence (p >= 2) and at most half the span, so that at least half of the
+    training windows have a reading a period back to be relative to (before it they read zero
+    differences and are anchored on the last reading, :meth:`Norm.anchor`). Any window: the inputs
+    read the period before the window (``Norm.lookback``). Until session 26 the period had to be at
+    most the window, so hourly data (24) at window 12 could not use it (README, "Session 26").
     ``train --scaling auto`` tries it wherever it fits (the target an input); one rule for `train`
-    and for `eval`'s advice."""
-    return period is not None and 2 <= period <= window
+    and for the advice of `eval` and `train`."""
+    return period is not None and 2 <= period and 2 * period <= train_rows
 
 
 SCHEMES = ("global", "last", "diff", "diff-rms", "season")
@@ -377,11 +385,12 @@ def fit_norm(
         return norm
     if scheme not in SCHEMES:
         raise UsageError(f"unknown scaling scheme {scheme!r}.", f"Use one of: {', '.join(SCHEMES)}.")
-    if scheme == "season" and not season_fits(period, window):
+    if scheme == "season" and not season_fits(period, len(y)):
         raise UsageError(
-            f"scaling 'season' needs a period of 2 to {window} readings (window {window}); got {period}.",
-            "Pass --period P (the readings per cycle) with 2 <= P <= --window (a --window of at least "
-            "the period), or another --scaling.",
+            f"scaling 'season' needs a period of 2 to {len(y) // 2} readings (half the training span "
+            f"of {len(y)}); got {period}.",
+            "Pass --period P (the readings per cycle) with 2 <= P, on a series whose training span "
+            "(70 %) holds at least two periods, or another --scaling.",
         )
     target_index = s.features.index(s.target) if s.target in s.features else -1
     n = len(y) - window - horizon + 1
@@ -405,9 +414,17 @@ def fit_norm(
     norm.scheme, norm.x_scale, norm.y_scale, norm.target_index = scheme, x_scale, y_scale, target_index
     if scheme == "season":
         norm.period = norm.lookback = int(period or 0)
-        if target_index >= 0:
-            norm.y_season = float(_std(ys - norm.anchor(xw, horizon)))
+        if target_index >= 0:  # against each training window's anchor, read from its context
+            norm.y_season = float(_std(ys - norm.anchor(_contexts(x, 0, n, window, norm.lookback), horizon)))
     return norm
+
+
+def _contexts(x: np.ndarray, start: int, n: int, window: int, lookback: int) -> np.ndarray:
+    """``n`` contexts (n, lookback + window, m) of ``x``'s rows, the first window's first row at
+    ``start``; NaN for rows before ``x``'s first (``lookback`` > 0 only)."""
+    at = start + np.arange(n)[:, None] + np.arange(-lookback, window)[None, :]
+    raw = x[np.maximum(at, 0)]
+    return np.where((at >= 0)[..., None], raw, np.nan) if lookback else raw
 
 
 def windows(s: Series, rows: slice, window: int, horizon: int, norm: Norm) -> dict[str, np.ndarray]:
@@ -426,10 +443,7 @@ def windows(s: Series, rows: slice, window: int, horizon: int, norm: Norm) -> di
             "or a smaller --window/--horizon.",
         )
     idx = np.arange(n)[:, None]
-    at = (rows.start or 0) + idx + np.arange(-norm.lookback, window)[None, :]  # rows of the series
-    raw = s.x[np.maximum(at, 0)]
-    if norm.lookback:
-        raw = np.where((at >= 0)[..., None], raw, np.nan)
+    raw = _contexts(s.x, rows.start or 0, n, window, norm.lookback)
     ys = y[idx + window + np.arange(horizon)[None, :]]
     persist = np.repeat(y[idx[:, 0] + window - 1][:, None], horizon, axis=1)
     anchor, scale = norm.anchor(raw, horizon), norm.window_scale(raw)

@@ -114,9 +114,9 @@ def evaluate(
 
 
 def _season_fix(result: dict[str, Any]) -> str:
-    """What to try when seasonal naive wins: the "season" scaling where the window can hold it
-    (``data.season_fits``), else a window that can."""
-    p, window = result.get("period"), result.get("window")
+    """What to try when seasonal naive wins: the "season" scaling where the training span holds
+    two periods (``data.season_fits``, ``result["season_fits"]``), else more data."""
+    p = result.get("period")
     if result.get("scheme") == "season":
         return (
             "the model forecasts the deviation from it, and its deviations lose on this split; "
@@ -127,15 +127,14 @@ def _season_fix(result: dict[str, Any]) -> str:
             "the 'season' scaling, which forecasts the deviation from it, was trained and not chosen "
             "(it must validate ahead of 'last' and 'diff' by a margin); --scaling season forces it."
         )
-    if window and D.season_fits(p, window):
+    if result.get("season_fits"):
         return (
             f"retrain with --period {p}: `train --scaling auto` then tries the 'season' scaling, which "
             "forecasts the deviation from it (or force it with --scaling season)."
         )
-    return "the window is shorter than the period; " + (
-        f"with --window {p} or more, `train --period {p}` tries the 'season' scaling."
-        if p
-        else "try a --window that covers it."
+    return (
+        f"the training span (70 % of the series) holds fewer than two periods of {p} readings, too few "
+        "for the 'season' scaling to learn from; train on a longer series."
     )
 
 

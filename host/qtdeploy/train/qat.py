@@ -400,14 +400,17 @@ AUTO_TRIED = ("last", "diff", "diff-rms")
 
 def schemes_tried(st: TrainSettings, series: D.Series, window: int) -> tuple[str, ...]:
     """The schemes ``st`` trains a float model under: its own, or with ``"auto"`` AUTO_TRIED, and
-    ``"season"`` too when ``st.period`` fits the window (``data.season_fits``: 2 to the window) and
-    the target is an input. Up to session 24 only periods of at most half the window were tried:
-    the inputs read no readings before the window, so a monthly series' 12 at window 12 had none;
-    since the inputs read a period of context (``Norm.lookback``) every row has its seasonal
-    difference at any period up to the window."""
+    ``"season"`` too when ``st.period`` fits the training span (``data.season_fits``: 2 to half
+    of it) and the target is an input. Up to session 24 only periods of at most half the window
+    were tried: the inputs read no readings before the window, so a monthly series' 12 at window 12
+    had none; since session 25 the inputs read a period of context (``Norm.lookback``), and since
+    session 26 a period longer than the window (hourly data's 24 at window 12) is tried too, its
+    seasonal naive reading the context before the window."""
     if st.scheme != "auto":
         return (st.scheme,)
-    fits = D.season_fits(st.period, window) and series.target in series.features
+    fits = (
+        D.season_fits(st.period, len(series.y[D.series_rows(series)[0]])) and series.target in series.features
+    )
     return AUTO_TRIED + (("season",) if fits else ())
 
 
