@@ -17,6 +17,7 @@
     python bench/accuracy.py --held-out 23 --bits 8,4    # five of period 4 ("season"), session 23
     python bench/accuracy.py --held-out 24 --bits 8,4    # five energy and traffic series, session 24
     python bench/accuracy.py --held-out 25 --bits 8,4    # five monthly series (period 12), session 25
+    python bench/accuracy.py --held-out 26 --bits 8,4    # six of a period over 12 readings, session 26
     python bench/accuracy.py --series eeg-4ch --bits 8,4 --persistence-margin 1   # a lower margin
 
 The README's table is the default run (``--json bench/accuracy-results.json``), the series split
@@ -24,7 +25,7 @@ over two processes (``--series``, results merged): 27 and 29 minutes, 56 minutes
 session 19; 21 and 24 in session 18) on this shared 2-core machine; ``--scaling auto`` pre-trains
 three float models per seed and quantises the one that validates best (or, at a quantised width,
 one whose calibrated model validates far ahead). The README's held-out tables are
-``--held-out 16|17|18|19|20|21|22|23|24|25 --bits 8,4`` (``--json`` the files in ``HELD_OUT_JSON``): series chosen
+``--held-out 16|17|18|19|20|21|22|23|24|25|26 --bits 8,4`` (``--json`` the files in ``HELD_OUT_JSON``): series chosen
 after the method they check had stopped changing; session 19's runs of sets 16 and 17 took 26 and 16
 minutes on two processes, set 18 (split in two) 11 and 9 minutes, and set 19 (split in two) 7 and 5
 minutes; session 20's run of set 20 8.5 (membrane) and 6 minutes, session 21's of set 21 15 and
@@ -90,6 +91,7 @@ HELD_OUT_JSON = {
     "23": "accuracy-held-out-23.json",
     "24": "accuracy-held-out-24.json",
     "25": "accuracy-held-out-25.json",
+    "26": "accuracy-held-out-26.json",
 }
 
 #: QAT run j >= 1 from float seed s uses seed s + QAT_SEED_STRIDE * j (never another float seed's)

