@@ -49,19 +49,28 @@ def test_window_relative_cases_carry_host_vectors() -> None:
         "w12_d32_b8_rms",
         "w12_d32_b8_season_h3",
         "w12_d32_b8_season12_h3",
+        "w12_d32_b8_season24_h3",
     }
     assert named <= {c.name for c in HOST_CASES}
     schemes = {c.name: json.loads((c / "host.json").read_text())["scheme"] for c in HOST_CASES}
     assert schemes["w12_d32_b8_rms"] == "diff-rms"  # per-window scale: windows calm and lively
-    own_season = ("w12_d32_b8_season_h3", "w12_d32_b8_season12_h3")
+    own_season = ("w12_d32_b8_season_h3", "w12_d32_b8_season12_h3", "w12_d32_b8_season24_h3")
     # seasonal naive per step: at horizon 3 and period 4, three different anchors per window; a
     # blob from before the lookback (its inputs read no context)
     assert schemes["w12_d32_b8_season_h3"] == "season"
     lookback = {n: load(HOST_DIR / n / "model.qtb").meta["norm"].get("lookback") for n in own_season}
-    assert lookback == {"w12_d32_b8_season_h3": None, "w12_d32_b8_season12_h3": 12}
+    assert lookback == {
+        "w12_d32_b8_season_h3": None,
+        "w12_d32_b8_season12_h3": 12,
+        "w12_d32_b8_season24_h3": 24,
+    }
     # period 12 at window 12: every input row reads the period before the window (context 24 rows)
     season12 = json.loads((HOST_DIR / "w12_d32_b8_season12_h3" / "host.json").read_text())
     assert (season12["scheme"], len(season12["raw"][0])) == ("season", 24)
+    # period 24 at window 12 (session 26): the context is 36 rows, and seasonal naive reads rows
+    # before the window: each step's forecast is that row plus the model's deviation
+    season24 = json.loads((HOST_DIR / "w12_d32_b8_season24_h3" / "host.json").read_text())
+    assert (season24["scheme"], len(season24["raw"][0])) == ("season", 36)
     own = {"w12_d32_b8_rms", *own_season}
     assert {s for n, s in schemes.items() if n not in own} == {"last"}
     for case in HOST_CASES:

@@ -20,6 +20,9 @@ SEASON = repo_root() / "protocol" / "vectors" / "host" / "w12_d32_b8_season_h3" 
 #: a "season" model of this version: period 12 at window 12, its inputs reading the period before
 #: the window (``Norm.lookback``); SEASON's blob predates that and reads none
 SEASON12 = repo_root() / "protocol" / "vectors" / "host" / "w12_d32_b8_season12_h3" / "model.qtb"
+#: period 24 at window 12 (session 26): a context of 36 readings; until a period has arrived a
+#: live run's forecasts are relative to the last reading
+SEASON24 = repo_root() / "protocol" / "vectors" / "host" / "w12_d32_b8_season24_h3" / "model.qtb"
 
 
 def windows(qtb: Path, spec: str, count: int) -> tuple[Scaling, list[Window]]:
