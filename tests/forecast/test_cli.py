@@ -32,16 +32,16 @@ def expected(spec: str, count: int) -> tuple[np.ndarray, np.ndarray]:
     im = load(FORECASTER)
     sc = Scaling.from_model(im)
     w = Windower(sc, im.config.window, im.config.horizon)
-    xs, lasts = [], []
+    wins = []
     for r in open_source(spec, Columns(sc.features, sc.target), norm=sc.norm):
         win = w.push(r)
         if win is not None:
-            xs.append(win.x)
-            lasts.append(win.last)
-        if len(xs) == count:
+            wins.append(win)
+        if len(wins) == count:
             break
-    y = reference.forward(im, np.stack(xs).astype(np.int64))
-    return y, np.stack([sc.denormalise(yi, last) for yi, last in zip(y, lasts)])
+    y = reference.forward(im, np.stack([win.x for win in wins]).astype(np.int64))
+    # each window's own levels: its last reading, or under "season" its seasonal-naive anchor
+    return y, np.stack([sc.denormalise(yi, win.last, win.scale, win.anchor) for yi, win in zip(y, wins)])
 
 
 def run(capsys, *argv: str) -> tuple[int, str, str]:

@@ -21,7 +21,8 @@ def im(request):
 def test_quantise_matches_evaluation(im):
     sc = Scaling.from_model(im)
     rng = np.random.default_rng(1)
-    raw = sc.norm.x_mean + sc.norm.x_std * rng.normal(size=(50, im.config.window, im.config.features))
+    ctx = sc.norm.context(im.config.window)  # the window, and under "season" the period before it
+    raw = sc.norm.x_mean + sc.norm.x_std * rng.normal(size=(50, ctx, im.config.features))
     want = evaluate.quantised_inputs(im, sc.norm.inputs(raw))  # the blob's scaling scheme
     got = np.stack([sc.quantise(w) for w in raw])
     assert got.dtype == np.int8 and np.array_equal(got, want)
@@ -31,12 +32,15 @@ def test_denormalise_round_trip(im):
     sc = Scaling.from_model(im)
     y = np.array([[-5000], [0], [1234], [30000]])
     last = tuple(float(v) for v in sc.norm.x_mean + 3.0)  # a window's last readings
-    back = sc.normalise_target(sc.denormalise(y, last), last)
+    # under "season" a level per step (seasonal naive), here not the last reading
+    season = (float(sc.norm.x_mean[sc.norm.target_index]) - 2.0,) if sc.norm.seasonal else None
+    back = sc.normalise_target(sc.denormalise(y, last, anchor=season), last, anchor=season)
     assert np.allclose(back, y)
-    # an output of 0 is the anchor: the last target reading (residual schemes) or the mean (global)
+    # an output of 0 is the anchor: seasonal naive ("season"), the last target reading (the other
+    # residual schemes) or the mean (global)
     residual = sc.norm.scheme != "global" and sc.norm.target_index >= 0
-    anchor = last[sc.norm.target_index] if residual else sc.norm.y_mean
-    assert sc.denormalise(np.array([0]), last)[0] == pytest.approx(anchor)
+    anchor = season[0] if season else last[sc.norm.target_index] if residual else sc.norm.y_mean
+    assert sc.denormalise(np.array([0]), last, anchor=season)[0] == pytest.approx(anchor)
 
 
 def test_windows_slide_and_truths_follow(im):
@@ -53,8 +57,11 @@ def test_windows_slide_and_truths_follow(im):
             wins.append(win)
     assert [x.seq for x in wins] == [0, 1, 2, 3]
     assert [x.stamp for x in wins] == [str(T - 1), str(T), str(T + 1), str(T + 2)]
-    for x in wins:  # window k holds readings k..k+T-1
-        rows = np.array([r.values for r in readings[x.seq : x.seq + T]])
+    ctx = sc.norm.context(T)  # the window, and under "season" the period before it
+    for x in wins:  # window k holds readings k..k+T-1, its context from k+T-ctx (NaN before the first)
+        rows = np.array(
+            [readings[i].values if i >= 0 else (np.nan,) * m for i in range(x.seq + T - ctx, x.seq + T)]
+        )
         assert np.array_equal(x.x, sc.quantise(rows))
     assert truths == {(0, 0): float(T), (1, 0): float(T + 1), (2, 0): float(T + 2)}
 
