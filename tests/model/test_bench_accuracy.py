@@ -177,6 +177,29 @@ def test_session_25s_rerun_is_the_readme_table_of_the_series_its_change_reaches(
     assert accuracy.table(results, ["8", "4"]) in (repo_root() / "README.md").read_text()
 
 
+def test_session_26s_rerun_is_the_readme_table_of_the_series_its_change_reaches() -> None:
+    """Session 26's change (``"season"`` at a period longer than the window; ``auto`` tries it at
+    any period up to half the training span) reaches a seen held-out series only where its period
+    is over 12 (at window 12), fits its training span and its target is an input: its rerun
+    (bench/accuracy-rerun-26.json) holds every such series, in the sets' order, and its table is in
+    the README verbatim."""
+    from qtdeploy.model.data import season_fits, series_rows
+
+    accuracy = load_script(BENCH / "accuracy.py")
+    results = json.loads((BENCH / "accuracy-rerun-26.json").read_text())
+    reached = []
+    for session, held in datasets.HELD_OUT_SETS.items():
+        for name, spec in held.items():
+            if session == "26" or spec[4] is None or spec[4] <= 12 or spec[2] not in spec[3]:
+                continue
+            series, period = datasets.load(name)
+            if season_fits(period, len(series.y[series_rows(series)[0]])):
+                reached.append(name)
+    assert list(results) == reached
+    assert all({"persistence", "linear", "seasonal", "float", "8", "4"} <= set(r) for r in results.values())
+    assert accuracy.table(results, ["8", "4"]) in (repo_root() / "README.md").read_text()
+
+
 def test_a_decision_names_why_persistence_shipped() -> None:
     """``decision`` tells the fallback's two reasons apart: a model that failed the validation margin
     never reaches the earlier-origin check; one that passed it and then failed that check did."""

@@ -201,3 +201,34 @@ def test_advice_when_seasonal_naive_wins_names_a_period_longer_than_the_window()
         (said,) = [a for a in advice(lost) if a.startswith("repeating the last season")]
         assert (f"retrain with --period {period}" in said) is fits
         assert ("fewer than two periods" in said) is not fits
+
+
+def test_a_model_reading_a_context_is_scored_against_a_linear_model_on_it_too() -> None:
+    """A "season" model reads T + p readings; a linear model on the same readings is reported beside
+    the 12-reading one (on a daily cycle it does far better), and `eval` says when it wins."""
+    from qtdeploy.model.evaluate import advice
+
+    s = _hourly()
+    season = B.baselines(s, "test", 12, 1, D.fit_norm(s, 12, 1, "season", 24), 24)
+    assert season["linear_context_readings"] == 36
+    assert season["linear_context_rmse"] < season["linear_rmse"]
+    # the same least squares built here from the series: 36 lags and a constant, fitted on every
+    # training window with a whole context, scored on the test windows
+    lags = np.lib.stride_tricks.sliding_window_view(s.y, 36)  # lags[i] = y[i .. i+35]
+    tr, _, te = D.series_rows(s)
+    fit = np.arange(0, tr.stop - 36)  # contexts inside the training span, a next reading inside it
+    a = np.hstack([lags[fit], np.ones((len(fit), 1))])
+    coef, *_ = np.linalg.lstsq(a, s.y[fit + 36], rcond=None)
+    score = np.arange(te.start - 24, len(s.y) - 36)  # test windows: their context reaches back 24
+    pred = np.hstack([lags[score], np.ones((len(score), 1))]) @ coef
+    assert season["linear_context_rmse"] == pytest.approx(
+        np.sqrt(np.mean((pred - s.y[score + 36]) ** 2)), rel=1e-6
+    )
+    assert "linear_context_rmse" not in B.baselines(s, "test", 12, 1, D.fit_norm(s, 12, 1, "last"), 24)
+    # the training split's first windows lack their context: still scored, every value finite
+    first = B.baselines(s, "train", 12, 1, D.fit_norm(s, 12, 1, "season", 24), 24)
+    assert np.isfinite(first["linear_context_rmse"])
+    between = {**season, "rmse": 0.5 * (season["linear_rmse"] + season["linear_context_rmse"])}
+    between["persistence_rmse"] = 2 * season["linear_rmse"]
+    (said,) = [a for a in advice(between) if "linear" in a]
+    assert "same 36 readings the model reads" in said

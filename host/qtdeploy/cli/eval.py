@@ -53,6 +53,12 @@ def command(blob, data, dataset, split, period, as_json) -> None:
             )
             + f"), linear RMSE {r['linear_rmse']:.4f} "
             f"(ratio {r['rmse_vs_linear']:.3f})"
+            + (
+                f", linear on the model's {r['linear_context_readings']} readings RMSE "
+                f"{r['linear_context_rmse']:.4f}"
+                if "linear_context_rmse" in r
+                else ""
+            )
             + (f", seasonal naive RMSE {r['seasonal_rmse']:.4f}" if "seasonal_rmse" in r else "")
         )
         for w in r["warnings"]:

@@ -269,6 +269,12 @@ def command(
             f"test RMSE (simulated, fake-quant): float {s['float']['rmse']:.4f}"
             + (f", QAT {s['qat']['rmse']:.4f}" if "qat" in s else "")
             + f"; baselines: persistence {s['persistence_rmse']:.4f}, linear {s['linear_rmse']:.4f}"
+            + (
+                f", linear on the model's {s['linear_context_readings']} readings "
+                f"{s['linear_context_rmse']:.4f}"
+                if "linear_context_rmse" in s
+                else ""
+            )
             + (f", seasonal naive {s['seasonal_rmse']:.4f}" if "seasonal_rmse" in s else "")
             + f"; wrote {out}/checkpoint.pt, metrics.json"
         )

@@ -152,6 +152,11 @@ def advice(result: dict[str, Any]) -> list[str]:
         out.append(
             f"a least-squares linear model on the same windows does better (RMSE {result['linear_rmse']:.4g})."
         )
+    elif result["rmse"] > result.get("linear_context_rmse", float("inf")):
+        out.append(
+            f"a least-squares linear model on the same {result['linear_context_readings']} readings the "
+            f"model reads does better (RMSE {result['linear_context_rmse']:.4g})."
+        )
     if ahead is not None and 0 < ahead < SE_WARN:
         out.append(
             f"the model is ahead of persistence by {ahead:.2f} standard errors of the per-window "
