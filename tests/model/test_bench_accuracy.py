@@ -200,6 +200,17 @@ def test_session_26s_rerun_is_the_readme_table_of_the_series_its_change_reaches(
     assert accuracy.table(results, ["8", "4"]) in (repo_root() / "README.md").read_text()
 
 
+def test_linear_context_reads_what_a_season_model_reads() -> None:
+    """``--linear-context``: the linear model on a season model's whole context (window + period),
+    beside the one on the window; none for a series without a period."""
+    accuracy = load_script(BENCH / "accuracy.py")
+    r = accuracy.linear_context("seattle-temps")
+    assert r is not None and (r["period"], r["readings"]) == (24, 36)
+    assert r["linear_context"] < 0.5 * r["linear"]  # the day before holds what 12 hours do not
+    assert accuracy.linear_context("brent-oil") is None
+    assert "| seattle-temps | 24 |" in accuracy.linear_context_table(["seattle-temps", "brent-oil"])
+
+
 def test_a_decision_names_why_persistence_shipped() -> None:
     """``decision`` tells the fallback's two reasons apart: a model that failed the validation margin
     never reaches the earlier-origin check; one that passed it and then failed that check did."""
