@@ -18,6 +18,8 @@
     python bench/accuracy.py --held-out 24 --bits 8,4    # five energy and traffic series, session 24
     python bench/accuracy.py --held-out 25 --bits 8,4    # five monthly series (period 12), session 25
     python bench/accuracy.py --held-out 26 --bits 8,4    # six of a period over 12 readings, session 26
+    python bench/accuracy.py --linear-context --series seattle-temps   # no training: linear on a season context
+    python bench/accuracy.py --input-resolution --series vic-electricity   # no training: 4-bit input error
     python bench/accuracy.py --series eeg-4ch --bits 8,4 --persistence-margin 1   # a lower margin
 
 The README's table is the default run (``--json bench/accuracy-results.json``), the series split
@@ -71,6 +73,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -81,7 +84,7 @@ from qtdeploy.model.config import ModelConfig  # noqa: E402
 from qtdeploy.model.evaluate import evaluate  # noqa: E402
 from qtdeploy.train import export as E  # noqa: E402
 from qtdeploy.train.qat import NARROW_ACT_BITS, TrainSettings, schemes_tried, train  # noqa: E402
-from qtdeploy.train.quant import QuantOptions  # noqa: E402
+from qtdeploy.train.quant import QuantOptions, mse_clip  # noqa: E402
 
 #: where each held-out set's committed run is (the README's tables; ``--json`` names it)
 HELD_OUT_JSON = {
@@ -400,6 +403,24 @@ def linear_context_table(names: list[str], window: int = 12) -> str:
     return "\n".join(lines)
 
 
+def input_resolution(name: str, bits: int = 4, window: int = 12) -> dict[str, float]:
+    """No training: per scheme ``auto`` tries on the series, the relative RMS error of its training
+    inputs quantised at ``bits`` with the range QAT's calibration would pick at that width (an
+    MSE-optimal clip, ``quant.mse_clip``, on a sample of 20,000 values, as ``ActQuant``). Why: to
+    tell whether a scheme's 4-bit loss is its input's resolution (README, "Session 26")."""
+    series, period = load(name)
+    out = {}
+    for scheme in schemes_tried(TrainSettings(scheme="auto", period=period), series, window):
+        norm = D.fit_norm(series, window, 1, scheme, period if scheme == "season" else None)
+        z = D.windows(series, D.series_rows(series)[0], window, 1, norm)["x"].reshape(-1)
+        levels = (1 << (bits - 1)) - 1
+        sample = torch.tensor(z[np.random.default_rng(0).permutation(len(z))[:20000]])[None, :]
+        step = float(mse_clip(sample, levels, False)[0]) / levels
+        q = np.clip(np.floor(z / step + 0.5), -levels - 1, levels) * step
+        out[scheme] = float(np.sqrt(np.mean((q - z) ** 2) / np.mean(z**2)))
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument(
@@ -460,6 +481,11 @@ def main(argv: list[str] | None = None) -> int:
         help="No training: the linear model on the window against one on the season model's whole "
         "context (window + period), for the series whose period 'season' can use.",
     )
+    ap.add_argument(
+        "--input-resolution",
+        action="store_true",
+        help="No training: each scheme's 4-bit input error (relative RMS) at QAT's calibrated range.",
+    )
     ap.add_argument("--json", default=None, help="Also write the results here.")
     args = ap.parse_args(argv)
     if not args.persistence_margin >= 0:
@@ -488,6 +514,14 @@ def main(argv: list[str] | None = None) -> int:
     names = args.series or ",".join(HELD_OUT_SETS[args.held_out] if args.held_out else SERIES)
     if args.linear_context:
         print(linear_context_table(names.split(",")))
+        return 0
+    if args.input_resolution:
+        for name in names.split(","):
+            errs = input_resolution(name)
+            print(
+                f"{name}: 4-bit input error (relative RMS) "
+                + ", ".join(f"{k} {v:.3f}" for k, v in errs.items())
+            )
         return 0
     for name in names.split(","):
         series, period = load(name)

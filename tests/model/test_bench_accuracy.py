@@ -211,6 +211,17 @@ def test_linear_context_reads_what_a_season_model_reads() -> None:
     assert "| seattle-temps | 24 |" in accuracy.linear_context_table(["seattle-temps", "brent-oil"])
 
 
+def test_input_resolution_measures_each_scheme_at_its_calibrated_range() -> None:
+    """``--input-resolution``: one relative error per scheme ``auto`` tries; at 4 bits a fraction of
+    the inputs' RMS, at 8 bits far less (the same MSE-calibrated range, 16 times the levels)."""
+    accuracy = load_script(BENCH / "accuracy.py")
+    four = accuracy.input_resolution("seattle-temps")
+    assert set(four) == {"last", "diff", "diff-rms", "season"}
+    assert all(0.01 < v < 0.5 for v in four.values())
+    eight = accuracy.input_resolution("seattle-temps", bits=8)
+    assert all(eight[k] < 0.2 * four[k] for k in four)
+
+
 def test_a_decision_names_why_persistence_shipped() -> None:
     """``decision`` tells the fallback's two reasons apart: a model that failed the validation margin
     never reaches the earlier-origin check; one that passed it and then failed that check did."""
