@@ -82,6 +82,7 @@ from qtdeploy.model import data as D  # noqa: E402
 from qtdeploy.model.baselines import baselines  # noqa: E402
 from qtdeploy.model.config import ModelConfig  # noqa: E402
 from qtdeploy.model.evaluate import evaluate  # noqa: E402
+from qtdeploy.model.intmath import quantise_input  # noqa: E402
 from qtdeploy.train import export as E  # noqa: E402
 from qtdeploy.train.qat import NARROW_ACT_BITS, TrainSettings, schemes_tried, train  # noqa: E402
 from qtdeploy.train.quant import QuantOptions, mse_clip  # noqa: E402
@@ -373,8 +374,7 @@ def linear_context(name: str, window: int = 12) -> dict[str, float | int] | None
     of the linear model on the window and of the one on the season model's whole context (window
     + period, ``baselines.linear_context_rmse``), and seasonal naive; None where it cannot."""
     series, period = load(name)
-    train_rows = len(series.y[D.series_rows(series)[0]])
-    if not D.season_fits(period, train_rows) or series.target not in series.features:
+    if "season" not in schemes_tried(TrainSettings(scheme="auto", period=period), series, window):
         return None
     norm = D.fit_norm(series, window, 1, "season", period)
     base = baselines(series, "test", window, 1, norm, period)
@@ -416,7 +416,7 @@ def input_resolution(name: str, bits: int = 4, window: int = 12) -> dict[str, fl
         levels = (1 << (bits - 1)) - 1
         sample = torch.tensor(z[np.random.default_rng(0).permutation(len(z))[:20000]])[None, :]
         step = float(mse_clip(sample, levels, False)[0]) / levels
-        q = np.clip(np.floor(z / step + 0.5), -levels - 1, levels) * step
+        q = quantise_input(z, step, -levels - 1, levels) * step  # as the host quantises the input
         out[scheme] = float(np.sqrt(np.mean((q - z) ** 2) / np.mean(z**2)))
     return out
 

@@ -183,7 +183,7 @@ def test_session_26s_rerun_is_the_readme_table_of_the_series_its_change_reaches(
     is over 12 (at window 12), fits its training span and its target is an input: its rerun
     (bench/accuracy-rerun-26.json) holds every such series, in the sets' order, and its table is in
     the README verbatim."""
-    from qtdeploy.model.data import season_fits, series_rows
+    from qtdeploy.model.data import season_fits
 
     accuracy = load_script(BENCH / "accuracy.py")
     results = json.loads((BENCH / "accuracy-rerun-26.json").read_text())
@@ -193,7 +193,7 @@ def test_session_26s_rerun_is_the_readme_table_of_the_series_its_change_reaches(
             if session == "26" or spec[4] is None or spec[4] <= 12 or spec[2] not in spec[3]:
                 continue
             series, period = datasets.load(name)
-            if season_fits(period, len(series.y[series_rows(series)[0]])):
+            if season_fits(period, series):
                 reached.append(name)
     assert list(results) == reached
     assert all({"persistence", "linear", "seasonal", "float", "8", "4"} <= set(r) for r in results.values())

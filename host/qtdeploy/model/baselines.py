@@ -81,7 +81,7 @@ def baselines(
         out["seasonal_rmse"] = rmse(seasonal_naive(s, rows, window, horizon, period), w["y"])
         out["period"] = int(period)
         # whether `train --period` can try the "season" scaling on this series (advice uses it)
-        out["season_fits"] = D.season_fits(int(period), len(s.y[D.series_rows(s)[0]]))
+        out["season_fits"] = D.season_fits(int(period), s)
     return out
 
 

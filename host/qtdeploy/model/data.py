@@ -337,8 +337,8 @@ def season_lags(period: int, horizon: int) -> np.ndarray:
     return -(-h // period) * period - h + 1
 
 
-def season_fits(period: int | None, train_rows: int) -> bool:
-    """Whether ``"season"`` can use ``period`` on a training span of ``train_rows`` readings: a
+def season_fits(period: int | None, s: Series) -> bool:
+    """Whether ``"season"`` can use ``period`` on ``s``'s training span (:func:`series_rows`): a
     period that is not persistence (p >= 2) and at most half the span, so that at least half of the
     training windows have a reading a period back to be relative to (before it they read zero
     differences and are anchored on the last reading, :meth:`Norm.anchor`). Any window: the inputs
@@ -346,7 +346,7 @@ def season_fits(period: int | None, train_rows: int) -> bool:
     most the window, so hourly data (24) at window 12 could not use it (README, "Session 26").
     ``train --scaling auto`` tries it wherever it fits (the target an input); one rule for `train`
     and for the advice of `eval` and `train`."""
-    return period is not None and 2 <= period and 2 * period <= train_rows
+    return period is not None and 2 <= period and 2 * period <= len(s.y[series_rows(s)[0]])
 
 
 SCHEMES = ("global", "last", "diff", "diff-rms", "season")
@@ -385,7 +385,7 @@ def fit_norm(
         return norm
     if scheme not in SCHEMES:
         raise UsageError(f"unknown scaling scheme {scheme!r}.", f"Use one of: {', '.join(SCHEMES)}.")
-    if scheme == "season" and not season_fits(period, len(y)):
+    if scheme == "season" and not season_fits(period, s):
         raise UsageError(
             f"scaling 'season' needs a period of 2 to {len(y) // 2} readings (half the training span "
             f"of {len(y)}); got {period}.",

@@ -408,9 +408,7 @@ def schemes_tried(st: TrainSettings, series: D.Series, window: int) -> tuple[str
     seasonal naive reading the context before the window."""
     if st.scheme != "auto":
         return (st.scheme,)
-    fits = (
-        D.season_fits(st.period, len(series.y[D.series_rows(series)[0]])) and series.target in series.features
-    )
+    fits = D.season_fits(st.period, series) and series.target in series.features
     return AUTO_TRIED + (("season",) if fits else ())
 
 
