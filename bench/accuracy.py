@@ -411,7 +411,7 @@ def input_resolution(name: str, bits: int = 4, window: int = 12) -> dict[str, fl
     series, period = load(name)
     out = {}
     for scheme in schemes_tried(TrainSettings(scheme="auto", period=period), series, window):
-        norm = D.fit_norm(series, window, 1, scheme, period if scheme == "season" else None)
+        norm = D.fit_norm(series, window, 1, scheme, period if scheme in D.SEASONAL else None)
         z = D.windows(series, D.series_rows(series)[0], window, 1, norm)["x"].reshape(-1)
         levels = (1 << (bits - 1)) - 1
         sample = torch.tensor(z[np.random.default_rng(0).permutation(len(z))[:20000]])[None, :]

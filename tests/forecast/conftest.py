@@ -14,7 +14,7 @@ from qtdeploy.boards import load_board
 from qtdeploy.formats import bitstream, blob
 from qtdeploy.ops import flash
 from qtdeploy.sim.design import sim_design
-from support.forecast_ref import FORECASTER, SEASON, SEASON12, SEASON24, WEATHER
+from support.forecast_ref import FORECASTER, SEASON, SEASON12, SEASON24, SEASONDIFF24, WEATHER
 from support.vboard import session, start
 
 
@@ -54,12 +54,12 @@ def weather_flash(tmp_path_factory) -> Path:
 
 @pytest.fixture(
     scope="session",
-    params=[SEASON, SEASON12, SEASON24],
-    ids=["period4", "period12-lookback", "period24-over-window"],
+    params=[SEASON, SEASON12, SEASON24, SEASONDIFF24],
+    ids=["period4", "period12-lookback", "period24-over-window", "season-diff24"],
 )
 def season_model(request) -> Path:
     """A "season" blob from before the lookback (period 4) and two of this version (period 12, and
-    24, longer than the window)."""
+    24, longer than the window); a "season-diff" blob (period 24, 4 bits)."""
     return request.param
 
 

@@ -152,3 +152,35 @@ def test_season_model_forecasts_as_evaluation_does(period: int):
     _, win, out = seen[-1]
     with pytest.raises(ValueError, match="anchor"):
         sc.denormalise(out, win.last, win.scale)
+
+
+@pytest.mark.parametrize("period", [4, 12])
+def test_season_diff_model_forecasts_as_evaluation_does(period: int):
+    """A "season-diff" model (output relative to the last reading plus the change over the same
+    steps a season before): the live path gives evaluate.predict's forecasts to 1e-9 at horizon 3,
+    its context is a period and one reading more than the window, and until a period and a reading
+    have arrived its forecasts are relative to the last reading."""
+    from qtdeploy.train.qat import TrainSettings
+
+    t = np.arange(300, dtype=np.float64)
+    y = np.array([0.0, 2.0, -1.0, 0.5])[t.astype(int) % 4] + 0.1 * np.sin(t / 9) + 0.01 * t
+    st = TrainSettings(epochs=1, min_steps=0, scheme="season-diff", period=period, fallback=False)
+    im, sc, seen = _live_path(y, 3, st)
+    assert im.meta["norm"]["scheme"] == "season-diff" and im.meta["norm"]["lookback"] == period + 1
+    assert sc.norm.context(8) == 8 + period + 1
+    live = [sc.denormalise(out, win.last, win.scale, win.anchor) for _, win, out in seen]
+    raws = [
+        np.array([y[j] if j >= 200 else np.nan for j in range(i - 8 - period, i + 1)])[:, None]
+        for i, _, _ in seen
+    ]
+    fallback = 0
+    for i, win, _ in seen:
+        # step h: y[i] + y[i+h-p] - y[i-p], or the last reading where y[i-p] precedes the run (200)
+        whole = i - period >= 200
+        want = [float(y[i] + y[i + h - period] - y[i - period] if whole else y[i]) for h in (1, 2, 3)]
+        assert win.anchor == pytest.approx(tuple(want), rel=0, abs=1e-12)
+        fallback += not whole
+    assert fallback == max(0, period - 7)  # windows end at 207.., the first whole one at 200 + period
+    # a row's input needs the reading a period and one before it: zeros until then
+    assert np.all(seen[0][1].x[: min(period + 1, 8)] == 0)
+    assert np.allclose(np.array(live), evaluate.predict(im, np.array(raws)), rtol=1e-9, atol=1e-12)

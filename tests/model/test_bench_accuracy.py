@@ -216,7 +216,7 @@ def test_input_resolution_measures_each_scheme_at_its_calibrated_range() -> None
     the inputs' RMS, at 8 bits far less (the same MSE-calibrated range, 16 times the levels)."""
     accuracy = load_script(BENCH / "accuracy.py")
     four = accuracy.input_resolution("seattle-temps")
-    assert set(four) == {"last", "diff", "diff-rms", "season"}
+    assert set(four) == {"last", "diff", "diff-rms", "season", "season-diff"}
     assert all(0.01 < v < 0.5 for v in four.values())
     eight = accuracy.input_resolution("seattle-temps", bits=8)
     assert all(eight[k] < 0.2 * four[k] for k in four)

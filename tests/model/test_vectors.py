@@ -50,6 +50,7 @@ def test_window_relative_cases_carry_host_vectors() -> None:
         "w12_d32_b8_season_h3",
         "w12_d32_b8_season12_h3",
         "w12_d32_b8_season24_h3",
+        "w12_d32_b4_seasondiff24_h3",
     }
     assert named <= {c.name for c in HOST_CASES}
     schemes = {c.name: json.loads((c / "host.json").read_text())["scheme"] for c in HOST_CASES}
@@ -71,7 +72,11 @@ def test_window_relative_cases_carry_host_vectors() -> None:
     # before the window: each step's forecast is that row plus the model's deviation
     season24 = json.loads((HOST_DIR / "w12_d32_b8_season24_h3" / "host.json").read_text())
     assert (season24["scheme"], len(season24["raw"][0])) == ("season", 36)
-    own = {"w12_d32_b8_rms", *own_season}
+    # "season-diff" (session 27) at period 24, 4 bits: each row's change minus the one a period
+    # before needs 37 readings; the forecast is the last reading plus the change a season before
+    sdiff = json.loads((HOST_DIR / "w12_d32_b4_seasondiff24_h3" / "host.json").read_text())
+    assert (sdiff["scheme"], len(sdiff["raw"][0])) == ("season-diff", 37)
+    own = {"w12_d32_b8_rms", "w12_d32_b4_seasondiff24_h3", *own_season}
     assert {s for n, s in schemes.items() if n not in own} == {"last"}
     for case in HOST_CASES:
         assert not any(check_vectors(case).values())  # the integer part too

@@ -23,6 +23,9 @@ SEASON12 = repo_root() / "protocol" / "vectors" / "host" / "w12_d32_b8_season12_
 #: period 24 at window 12 (session 26): a context of 36 readings; until a period has arrived a
 #: live run's forecasts are relative to the last reading
 SEASON24 = repo_root() / "protocol" / "vectors" / "host" / "w12_d32_b8_season24_h3" / "model.qtb"
+#: "season-diff" (session 27), period 24 at window 12, 4 bits: a context of 37 readings, the
+#: forecast relative to the last reading plus the change a season before
+SEASONDIFF24 = repo_root() / "protocol" / "vectors" / "host" / "w12_d32_b4_seasondiff24_h3" / "model.qtb"
 
 
 def windows(qtb: Path, spec: str, count: int) -> tuple[Scaling, list[Window]]:

@@ -60,6 +60,11 @@ def command(blob, data, dataset, split, period, as_json) -> None:
                 else ""
             )
             + (f", seasonal naive RMSE {r['seasonal_rmse']:.4f}" if "seasonal_rmse" in r else "")
+            + (
+                f", last reading + a season's change RMSE {r['seasonal_diff_rmse']:.4f}"
+                if "seasonal_diff_rmse" in r
+                else ""
+            )
         )
         for w in r["warnings"]:
             stderr.print(f"[yellow]warning:[/] {w}")

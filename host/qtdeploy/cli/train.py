@@ -63,23 +63,26 @@ from qtdeploy.cli.output import emit, stderr, stdout
     default=None,
     help="Seasonal period in readings (e.g. 24 for hourly data): adds the seasonal-naive baseline; "
     "with --scaling auto and a period of 2 or more (at most half the training span; longer than the "
-    "window too), 'season' is tried too.",
+    "window too), 'season' and 'season-diff' are tried too.",
 )
 @click.option(
     "--scaling",
-    type=click.Choice(["last", "diff", "diff-rms", "season", "auto", "global"]),
+    type=click.Choice(["last", "diff", "diff-rms", "season", "season-diff", "auto", "global"]),
     default="auto",
     show_default=True,
     help="Host scaling: 'auto' = train a float model under each of 'last', 'diff' and 'diff-rms' "
-    "(and 'season' with a --period), quantise the one that validates best "
-    "('diff-rms' and 'season' only when ahead by a margin), or at --bits "
+    "(and 'season' and 'season-diff' with a --period), quantise the one that validates best "
+    "('diff-rms', 'season' and 'season-diff' only when ahead by a margin), or at --bits "
     "another whose float model, calibrated at that width, validates far ahead (with 100 or more "
     "validation windows both are quantised and the better kept; the blob records which); 'last' = "
     "inputs relative to each window's last reading, forecast = last reading + predicted change (robust to trends and level shifts); 'diff' = step-to-step changes "
     "(finer on smooth series); 'diff-rms' = 'diff' scaled by each window's own RMS change (calm "
     "windows keep their resolution at 4 bits); 'season' (needs --period) = each reading minus the one "
     "a period before (a live forecast reads a period before the window too), forecast = seasonal "
-    "naive + predicted deviation (quarterly or monthly data, interleaved channels); 'global' = one mean/std (clips data "
+    "naive + predicted deviation (quarterly or monthly data, interleaved channels); 'season-diff' "
+    "(needs --period) = each change minus the change a period before, forecast = last reading + the "
+    "change over the same steps a period before + predicted deviation (a daily or weekly shape on a "
+    "wandering level: electricity demand); 'global' = one mean/std (clips data "
     "that leaves the training range).",
 )
 @click.option(
@@ -207,6 +210,7 @@ def command(
         "run": out,
         "scaling": result.norm.scheme,
         # a live forecast reads this many readings: the window, and under "season" a period before it
+        # ("season-diff": a period and one reading)
         "readings_per_forecast": result.norm.context(window),
         **{
             k: result.metrics[k]
@@ -276,6 +280,11 @@ def command(
                 else ""
             )
             + (f", seasonal naive {s['seasonal_rmse']:.4f}" if "seasonal_rmse" in s else "")
+            + (
+                f", last reading + a season's change {s['seasonal_diff_rmse']:.4f}"
+                if "seasonal_diff_rmse" in s
+                else ""
+            )
             + f"; wrote {out}/checkpoint.pt, metrics.json"
         )
         sw = s.get("scheme_switch")  # a quantised width: another scheme calibrated far better
@@ -288,7 +297,7 @@ def command(
         if s["readings_per_forecast"] > window:
             stdout.print(
                 f"each forecast reads {s['readings_per_forecast']} readings: the window and the "
-                f"{s['readings_per_forecast'] - window} before it (seasonal differences); a live run's "
+                f"{s['readings_per_forecast'] - window} before it (differences a period apart); a live run's "
                 "first forecasts, before that many have arrived, read zeros for the differences it "
                 "cannot form, as the series' first windows did in training"
                 + (

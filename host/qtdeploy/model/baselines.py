@@ -1,4 +1,5 @@
-"""Baselines a forecaster must beat to be worth flashing: persistence, linear AR, seasonal naive.
+"""Baselines a forecaster must beat to be worth flashing: persistence, linear AR, seasonal naive
+(and with a period, the last reading plus the change a season before: ``seasonal_diff_rmse``).
 
 All three are computed on the very windows the model is scored on, in the target's units. The
 linear baseline is ordinary least squares (``numpy.linalg.lstsq``) from every reading of the window
@@ -58,6 +59,22 @@ def seasonal_naive(s: D.Series, rows: slice, window: int, horizon: int, period: 
     return out
 
 
+def seasonal_diff_naive(s: D.Series, rows: slice, window: int, horizon: int, period: int) -> np.ndarray:
+    """y[t+h] = y[t] + y[t+h-k*period] - y[t-k*period]: the last reading plus the change over the same
+    h steps a season before (ARIMA(0,1,0)(0,1,0) with that period; the ``"season-diff"`` scaling's
+    anchor). Readings before the series' first are read as its first (only the training split's
+    first windows)."""
+    start = rows.start or 0
+    n = len(s.y[rows]) - window - horizon + 1
+    t_last = start + np.arange(n) + window - 1
+    out = np.empty((n, horizon))
+    for h in range(horizon):
+        k = -(-(h + 1) // period)
+        src = t_last + h + 1 - k * period
+        out[:, h] = s.y[t_last] + s.y[np.clip(src, 0, None)] - s.y[np.clip(src - h - 1, 0, None)]
+    return out
+
+
 def rmse(pred: np.ndarray, true: np.ndarray) -> float:
     return float(np.sqrt(np.mean((np.asarray(pred) - np.asarray(true)) ** 2)))
 
@@ -79,6 +96,7 @@ def baselines(
         out.update(_linear_on_context(train, w, norm.context(window)))
     if period:
         out["seasonal_rmse"] = rmse(seasonal_naive(s, rows, window, horizon, period), w["y"])
+        out["seasonal_diff_rmse"] = rmse(seasonal_diff_naive(s, rows, window, horizon, period), w["y"])
         out["period"] = int(period)
         # whether `train --period` can try the "season" scaling on this series (advice uses it)
         out["season_fits"] = D.season_fits(int(period), s)

@@ -168,6 +168,18 @@ def advice(result: dict[str, Any]) -> list[str]:
             f"repeating the last season does better (RMSE {result['seasonal_rmse']:.4g}): "
             + _season_fix(result)
         )
+    elif result["rmse"] > result.get("seasonal_diff_rmse", float("inf")):
+        out.append(
+            f"the last reading plus the change over the same steps a season before does better (RMSE "
+            f"{result['seasonal_diff_rmse']:.4g}): "
+            + (
+                "the model forecasts the deviation from it, and its deviations lose on this split; "
+                "judge it on more data, or retrain with more of it."
+                if result.get("scheme") == "season-diff"
+                else "`train --scaling season-diff --period P` forecasts the deviation from it"
+                + (" (auto tried it and did not choose it)." if result.get("season_tried") else ".")
+            )
+        )
     if result.get("clipped_inputs", 0.0) > CLIP_WARN:
         out.append(
             f"{result['clipped_inputs']:.1%} of input values left the range calibrated in training and were "

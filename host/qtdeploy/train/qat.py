@@ -391,7 +391,8 @@ AUTO_SCHEMES = ("last", "diff")
 #: of three validation RMSEs on a small span is partly chance, as the persistence fallback found.
 #: "season" (with a period, ``schemes_tried``) is a challenger for the same reason, and because it
 #: was added for one kind of series (set 22's appliances, period 4) after they had been seen.
-AUTO_CHALLENGERS = ("diff-rms", "season")
+#: "season-diff" (session 27) likewise: added after set 26's electricity series had been run.
+AUTO_CHALLENGERS = ("diff-rms", "season", "season-diff")
 CHALLENGER_MARGIN_SE = 2.0
 #: every scheme ``auto`` trains without a period (``float_states`` must hold one state per scheme
 #: of ``schemes_tried``)
@@ -405,11 +406,12 @@ def schemes_tried(st: TrainSettings, series: D.Series, window: int) -> tuple[str
     were tried: the inputs read no readings before the window, so a monthly series' 12 at window 12
     had none; since session 25 the inputs read a period of context (``Norm.lookback``), and since
     session 26 a period longer than the window (hourly data's 24 at window 12) is tried too, its
-    seasonal naive reading the context before the window."""
+    seasonal naive reading the context before the window. ``"season-diff"`` (session 27) under the
+    same rule: the same period, its anchor the last reading plus the change a season before."""
     if st.scheme != "auto":
         return (st.scheme,)
     fits = D.season_fits(st.period, series) and series.target in series.features
-    return AUTO_TRIED + (("season",) if fits else ())
+    return AUTO_TRIED + (D.SEASONAL if fits else ())
 
 
 def _choose(cands: list[tuple[str, float, torch.Tensor]], horizon: int = 1) -> int:
