@@ -302,7 +302,7 @@ def command(
                 "cannot form, as the series' first windows did in training"
                 + (
                     ", and until a whole period has arrived they are relative to the last reading "
-                    "(seasonal naive has no season to repeat yet)"
+                    "(the seasonal anchor has no season to read yet)"
                     if s["readings_per_forecast"] - window > window
                     else ""
                 )
