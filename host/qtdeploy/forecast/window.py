@@ -7,6 +7,7 @@ predictions back into the target's units the same way (:func:`qtdeploy.model.eva
 with the window-relative scheme a forecast is the window's last target reading plus the predicted
 change, so :meth:`Scaling.denormalise` takes that window's last reading (and, under ``"diff-rms"``,
 the window's own scale, ``Window.scale``; under ``"season"`` the window's seasonal-naive levels,
+and under ``"season-diff"`` its last reading plus each step's change a season before,
 ``Window.anchor``). Windows slide by one reading.
 """
 
@@ -125,7 +126,7 @@ class Windower:
     :meth:`truths` the targets that a new reading settles for earlier windows.
 
     It keeps the scaling's context too (``Norm.context``: under ``"season"`` a period before the
-    window). Until that many readings have arrived the missing ones are NaN, which the scaling
+    window, under ``"season-diff"`` a period and one reading). Until that many readings have arrived the missing ones are NaN, which the scaling
     reads as a zero seasonal difference: the same inputs a series' first windows had in training,
     so the first window still comes with the ``window``-th reading. With a period longer than the
     window, the forecasts whose season lies before the run's first reading are relative to the
