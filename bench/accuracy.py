@@ -79,7 +79,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from datasets import HELD_OUT_SETS, SERIES, load  # noqa: E402
 from qtdeploy.model import data as D  # noqa: E402
-from qtdeploy.model.baselines import baselines  # noqa: E402
+from qtdeploy.model.baselines import baselines, fit_linear, predict_linear  # noqa: E402
 from qtdeploy.model.config import ModelConfig  # noqa: E402
 from qtdeploy.model.evaluate import evaluate  # noqa: E402
 from qtdeploy.model.intmath import quantise_input  # noqa: E402
@@ -422,6 +422,43 @@ def input_resolution(name: str, bits: int = 4, window: int = 12) -> dict[str, fl
     return out
 
 
+def anchor_inputs(name: str, bits: int = 4, window: int = 12) -> dict[str, float] | None:
+    """No training, horizon 1: for a series whose period the seasonal schemes can use (the target an
+    input), test RMSE of persistence, seasonal naive and ``"season-diff"``'s anchor (the last
+    reading plus the change a season before), and of least squares from each seasonal scheme's
+    inputs to the target's deviation from that anchor, on the inputs as they are and quantised at
+    ``bits`` (``input_resolution``'s calibration). Why: which inputs keep what predicts the
+    anchor's error at 4 bits (README, "Session 27"); a linear model is the network's cheap proxy."""
+    series, period = load(name)
+    if "season-diff" not in schemes_tried(TrainSettings(scheme="auto", period=period), series, window):
+        return None
+    sd = D.fit_norm(series, window, 1, "season-diff", period)
+    tr, _, te = D.series_rows(series)
+    sdt, sde = (D.windows(series, r, window, 1, sd) for r in (tr, te))
+    y, at, ae = sde["y"][:, 0], sdt["anchor"][:, 0], sde["anchor"][:, 0]
+    out = {
+        "persistence": float(np.sqrt(np.mean((sde["persist"][:, 0] - y) ** 2))),
+        "seasonal": baselines(series, "test", window, 1, sd, period)["seasonal_rmse"],
+        "season_diff_anchor": float(np.sqrt(np.mean((ae - y) ** 2))),
+    }
+    levels = (1 << (bits - 1)) - 1
+    for scheme in D.SEASONAL:
+        norm = D.fit_norm(series, window, 1, scheme, period)
+        wt, we = (D.windows(series, r, window, 1, norm) for r in (tr, te))
+        whole = np.isfinite(sdt["raw"]).all(axis=(1, 2))  # the longer context: both schemes whole
+        xt, xe = wt["x"].reshape(len(wt["x"]), -1), we["x"].reshape(len(we["x"]), -1)
+        sample = torch.tensor(xt.reshape(-1)[np.random.default_rng(0).permutation(xt.size)[:20000]])[None, :]
+        step = float(mse_clip(sample, levels, False)[0]) / levels
+        for tag, (ft, fe) in {
+            "": (xt, xe),
+            f"_q{bits}": tuple(quantise_input(v, step, -levels - 1, levels) * step for v in (xt, xe)),
+        }.items():
+            coef = fit_linear(ft[whole][:, :, None], (wt["y"][:, 0] - at)[whole][:, None])
+            pred = ae + predict_linear(coef, fe[:, :, None])[:, 0]
+            out[f"linear_{scheme}{tag}"] = float(np.sqrt(np.mean((pred - y) ** 2)))
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument(
@@ -487,6 +524,12 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="No training: each scheme's 4-bit input error (relative RMS) at QAT's calibrated range.",
     )
+    ap.add_argument(
+        "--anchor-inputs",
+        action="store_true",
+        help="No training: the seasonal anchors' RMSE, and least squares from each seasonal scheme's "
+        "inputs to the season-diff anchor's error, as they are and at 4 bits.",
+    )
     ap.add_argument("--json", default=None, help="Also write the results here.")
     args = ap.parse_args(argv)
     if not args.persistence_margin >= 0:
@@ -515,6 +558,12 @@ def main(argv: list[str] | None = None) -> int:
     names = args.series or ",".join(HELD_OUT_SETS[args.held_out] if args.held_out else SERIES)
     if args.linear_context:
         print(linear_context_table(names.split(",")))
+        return 0
+    if args.anchor_inputs:
+        for name in names.split(","):
+            r = anchor_inputs(name)
+            if r is not None:
+                print(f"{name}: " + ", ".join(f"{k} {v:.4g}" for k, v in r.items()))
         return 0
     if args.input_resolution:
         for name in names.split(","):

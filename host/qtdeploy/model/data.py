@@ -188,9 +188,10 @@ class Norm:
       to the next: seasonal naive 3.1 x persistence's RMSE on held-out set 26's ew-electricity, this
       anchor 0.34 x) leaves the model an output spread of the level change to cover, which 4-bit
       activations could not (README, "Session 27"). Its inputs are the anchor's own past errors:
-      at 4 bits a least-squares model on them lost 0-2 % against unquantised inputs where one on
-      seasonal differences lost 3-29 %. Where a reading it needs precedes the series the input is 0
-      and the anchor the last reading, as under ``"season"``. Same period rule (:func:`season_fits`).
+      on those two series least squares from them lost 2 and 4 % to 4-bit inputs where one from
+      seasonal differences lost 12 and 22 % (``bench/accuracy.py --anchor-inputs``; not everywhere:
+      on au-beer 15 % against 8 %). Where a reading it needs precedes the series the input is 0 and
+      the anchor the last reading, as under ``"season"``. Same period rule (:func:`season_fits`).
 
     The integer model is unchanged by the scheme: it runs on the host, in floats, before
     ``quantise_input`` and after de-quantisation.
