@@ -609,3 +609,18 @@ def test_the_origin_check_trains_from_the_earlier_origin_and_judges_its_unseen_w
     )
     assert oc["ahead"] and oc["rmse_ratio"] < 0.5 and not res.metrics["persistence_fallback"]
     assert "qat" in phases and "earlier-origin qat" in phases  # the user sees which run is training
+
+
+def test_every_scheme_has_a_row_in_the_protocols_host_scaling_table() -> None:
+    """protocol/model.md's "Host scaling" table is the contract other readers implement: a scheme
+    the host writes into blobs without a row there could not be read by anyone else."""
+    from qtdeploy.model import data as D
+    from qtdeploy.paths import protocol_dir
+
+    text = (protocol_dir() / "model.md").read_text()
+    table = text[text.index("## Host scaling") :].split("\n\n")[2]
+    import re
+
+    # each row's first column names its scheme(s), e.g. 'absent or `"global"`'
+    rows = {m for line in table.splitlines()[2:] for m in re.findall(r'`"([a-z-]+)"`', line.split("|")[1])}
+    assert set(D.SCHEMES) <= rows, set(D.SCHEMES) - rows
