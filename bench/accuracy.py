@@ -36,7 +36,9 @@ session 24's of set 24 9.5 and 12 minutes, session 25's of set 25 14.5 and 6.5 m
 Session 25 also reran, with its method, every seen held-out series its change reaches (a period of
 2 to 12 with the target an input; ``accuracy-rerun-25.json``, one ``--series`` run each, two
 processes), and session 26 every one its change reaches (a period over 12 that fits the training
-span, the target an input: sf-temps and solar-gb; ``accuracy-rerun-26.json``, the same way).
+span, the target an input: sf-temps and solar-gb; ``accuracy-rerun-26.json``, the same way), and
+session 27 24 of the 34 its change reaches (``"season-diff"`` wherever ``"season"`` fits; the
+misses first; ``accuracy-rerun-27.json``); session 27's run of set 27 took 4 to 9 minutes a series.
 Session 20 reran only
 the series under ``qat.SHORT_FOR_ORIGIN_CHECK`` validation windows (the others never reach its
 check) and merged them into those files.
