@@ -184,7 +184,7 @@ class Norm:
       predicts the target's deviation from ``y[T-1] + y[T-1+h-k*p] - y[T-1-k*p]``: the last reading
       plus the change over the same h steps a season before (the forecast of ARIMA(0,1,0)(0,1,0)p,
       the airline model without its moving averages). Why: seasonal naive repeats a whole level,
-      and a series whose level wanders from one season to the next (hourly electricity from one day
+      and a series whose level wanders from one season to the next (half-hourly electricity from one day
       to the next: seasonal naive 3.1 x persistence's RMSE on held-out set 26's ew-electricity, this
       anchor 0.34 x) leaves the model an output spread of the level change to cover, which 4-bit
       activations could not (README, "Session 27"). Its inputs are the anchor's own past errors:
