@@ -81,7 +81,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from datasets import HELD_OUT_SETS, SERIES, load  # noqa: E402
 from qtdeploy.model import data as D  # noqa: E402
-from qtdeploy.model.baselines import baselines, fit_linear, predict_linear  # noqa: E402
+from qtdeploy.model.baselines import baselines, fit_linear, predict_linear, rmse, seasonal_naive  # noqa: E402
 from qtdeploy.model.config import ModelConfig  # noqa: E402
 from qtdeploy.model.evaluate import evaluate  # noqa: E402
 from qtdeploy.model.intmath import quantise_input  # noqa: E402
@@ -406,6 +406,17 @@ def linear_context_table(names: list[str], window: int = 12) -> str:
     return "\n".join(lines)
 
 
+def _quantised_like_qat(train: np.ndarray, *others: np.ndarray, bits: int = 4) -> list[np.ndarray]:
+    """``train`` and ``others`` quantised at ``bits`` with the step QAT's calibration would pick from
+    ``train`` (an MSE-optimal clip, ``quant.mse_clip``, on a sample of 20,000 of its values, as
+    ``ActQuant``), the host's rounding (``intmath.quantise_input``), back in input units."""
+    flat = train.reshape(-1)
+    levels = (1 << (bits - 1)) - 1
+    sample = torch.tensor(flat[np.random.default_rng(0).permutation(flat.size)[:20000]])[None, :]
+    step = float(mse_clip(sample, levels, False)[0]) / levels
+    return [quantise_input(v, step, -levels - 1, levels) * step for v in (train, *others)]
+
+
 def input_resolution(name: str, bits: int = 4, window: int = 12) -> dict[str, float]:
     """No training: per scheme ``auto`` tries on the series, the relative RMS error of its training
     inputs quantised at ``bits`` with the range QAT's calibration would pick at that width (an
@@ -416,10 +427,7 @@ def input_resolution(name: str, bits: int = 4, window: int = 12) -> dict[str, fl
     for scheme in schemes_tried(TrainSettings(scheme="auto", period=period), series, window):
         norm = D.fit_norm(series, window, 1, scheme, period if scheme in D.SEASONAL else None)
         z = D.windows(series, D.series_rows(series)[0], window, 1, norm)["x"].reshape(-1)
-        levels = (1 << (bits - 1)) - 1
-        sample = torch.tensor(z[np.random.default_rng(0).permutation(len(z))[:20000]])[None, :]
-        step = float(mse_clip(sample, levels, False)[0]) / levels
-        q = quantise_input(z, step, -levels - 1, levels) * step  # as the host quantises the input
+        (q,) = _quantised_like_qat(z, bits=bits)
         out[scheme] = float(np.sqrt(np.mean((q - z) ** 2) / np.mean(z**2)))
     return out
 
@@ -439,25 +447,24 @@ def anchor_inputs(name: str, bits: int = 4, window: int = 12) -> dict[str, float
     sdt, sde = (D.windows(series, r, window, 1, sd) for r in (tr, te))
     y, at, ae = sde["y"][:, 0], sdt["anchor"][:, 0], sde["anchor"][:, 0]
     out = {
-        "persistence": float(np.sqrt(np.mean((sde["persist"][:, 0] - y) ** 2))),
-        "seasonal": baselines(series, "test", window, 1, sd, period)["seasonal_rmse"],
-        "season_diff_anchor": float(np.sqrt(np.mean((ae - y) ** 2))),
+        "persistence": rmse(sde["persist"][:, 0], y),
+        "seasonal": rmse(seasonal_naive(series, te, window, 1, period)[:, 0], y),
+        "season_diff_anchor": rmse(ae, y),
     }
-    levels = (1 << (bits - 1)) - 1
+    whole = np.isfinite(sdt["raw"]).all(axis=(1, 2))  # the longer context: both schemes whole
     for scheme in D.SEASONAL:
-        norm = D.fit_norm(series, window, 1, scheme, period)
-        wt, we = (D.windows(series, r, window, 1, norm) for r in (tr, te))
-        whole = np.isfinite(sdt["raw"]).all(axis=(1, 2))  # the longer context: both schemes whole
+        if scheme == "season-diff":
+            wt, we = sdt, sde
+        else:
+            norm = D.fit_norm(series, window, 1, scheme, period)
+            wt, we = (D.windows(series, r, window, 1, norm) for r in (tr, te))
         xt, xe = wt["x"].reshape(len(wt["x"]), -1), we["x"].reshape(len(we["x"]), -1)
-        sample = torch.tensor(xt.reshape(-1)[np.random.default_rng(0).permutation(xt.size)[:20000]])[None, :]
-        step = float(mse_clip(sample, levels, False)[0]) / levels
         for tag, (ft, fe) in {
             "": (xt, xe),
-            f"_q{bits}": tuple(quantise_input(v, step, -levels - 1, levels) * step for v in (xt, xe)),
+            f"_q{bits}": tuple(_quantised_like_qat(xt, xe, bits=bits)),
         }.items():
             coef = fit_linear(ft[whole][:, :, None], (wt["y"][:, 0] - at)[whole][:, None])
-            pred = ae + predict_linear(coef, fe[:, :, None])[:, 0]
-            out[f"linear_{scheme}{tag}"] = float(np.sqrt(np.mean((pred - y) ** 2)))
+            out[f"linear_{scheme}{tag}"] = rmse(ae + predict_linear(coef, fe[:, :, None])[:, 0], y)
     return out
 
 

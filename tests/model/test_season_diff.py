@@ -5,7 +5,8 @@ Why a scheme of its own: seasonal naive repeats a whole level, and where the lev
 one season to the next (a day of half-hourly electricity demand) what is left for the model to
 output is that level change, which 4-bit activations could not carry (README, "Session 27").
 These tests hold its inputs and anchor to arithmetic done here on the raw series, its first windows
-to finite values that are never made up, and `auto` to trying it wherever "season" is tried.
+to finite values that are never made up, and `auto` to trying it wherever "season" is tried (its
+persistence fallback is tested beside "season"'s, test_season.py).
 """
 
 from __future__ import annotations
@@ -130,20 +131,3 @@ def test_season_diff_at_4_bits_beats_season_where_the_level_wanders() -> None:
         assert res.norm.scheme == scheme
     assert rmse["season-diff"] < 0.8 * rmse["season"]
     assert rmse["season-diff"] < r["persistence_rmse"]
-
-
-def test_season_diff_falls_back_to_exact_persistence_under_last() -> None:
-    s = D.Series(
-        features=["y"],
-        target="y",
-        x=np.cumsum(np.random.default_rng(3).normal(size=500))[:, None],
-        y=np.cumsum(np.random.default_rng(3).normal(size=500)),
-        source="synthetic random walk",
-    )
-    cfg = ModelConfig.uniform(window=12, features=1, d_model=8, bits=8)
-    res = train(s, cfg, TrainSettings(epochs=1, patience=1, min_steps=0, scheme="season-diff", period=4))
-    assert res.metrics["persistence_fallback"] and res.metrics["fell_from"] == "season-diff"
-    assert res.norm.scheme == "last"
-    im = E.export(res.model, {"norm": res.norm.to_dict(), "features": s.features, "target": s.target})
-    r = evaluate(im, s, "test", 4)
-    assert r["rmse"] == r["persistence_rmse"] < r["seasonal_diff_rmse"]

@@ -30,6 +30,7 @@ def command(blob, data, dataset, split, period, as_json) -> None:
     """RMSE and MAE of the integer model in the target's units, beside persistence, a least-squares
     linear model fitted on the training split, and seasonal naive (with --period); and how many
     standard errors (Diebold-Mariano) the model is ahead of persistence on the split's windows."""
+    from qtdeploy.model.baselines import optional_text
     from qtdeploy.model.data import load_series
     from qtdeploy.model.evaluate import advice, evaluate
     from qtdeploy.model.intmodel import load
@@ -52,19 +53,7 @@ def command(blob, data, dataset, split, period, as_json) -> None:
                 else ""
             )
             + f"), linear RMSE {r['linear_rmse']:.4f} "
-            f"(ratio {r['rmse_vs_linear']:.3f})"
-            + (
-                f", linear on the model's {r['linear_context_readings']} readings RMSE "
-                f"{r['linear_context_rmse']:.4f}"
-                if "linear_context_rmse" in r
-                else ""
-            )
-            + (f", seasonal naive RMSE {r['seasonal_rmse']:.4f}" if "seasonal_rmse" in r else "")
-            + (
-                f", last reading + a season's change RMSE {r['seasonal_diff_rmse']:.4f}"
-                if "seasonal_diff_rmse" in r
-                else ""
-            )
+            f"(ratio {r['rmse_vs_linear']:.3f})" + optional_text(r, "RMSE ")
         )
         for w in r["warnings"]:
             stderr.print(f"[yellow]warning:[/] {w}")

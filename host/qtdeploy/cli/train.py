@@ -199,7 +199,7 @@ def command(
             persistence_margin=margin,
         )
         result = train(series, config, st, progress)
-    from qtdeploy.model.baselines import baselines
+    from qtdeploy.model.baselines import baselines, optional_text
     from qtdeploy.model.evaluate import advice
 
     base = baselines(series, "test", window, horizon, result.norm, period)
@@ -273,18 +273,7 @@ def command(
             f"test RMSE (simulated, fake-quant): float {s['float']['rmse']:.4f}"
             + (f", QAT {s['qat']['rmse']:.4f}" if "qat" in s else "")
             + f"; baselines: persistence {s['persistence_rmse']:.4f}, linear {s['linear_rmse']:.4f}"
-            + (
-                f", linear on the model's {s['linear_context_readings']} readings "
-                f"{s['linear_context_rmse']:.4f}"
-                if "linear_context_rmse" in s
-                else ""
-            )
-            + (f", seasonal naive {s['seasonal_rmse']:.4f}" if "seasonal_rmse" in s else "")
-            + (
-                f", last reading + a season's change {s['seasonal_diff_rmse']:.4f}"
-                if "seasonal_diff_rmse" in s
-                else ""
-            )
+            + optional_text(s)
             + f"; wrote {out}/checkpoint.pt, metrics.json"
         )
         sw = s.get("scheme_switch")  # a quantised width: another scheme calibrated far better

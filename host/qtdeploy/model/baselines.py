@@ -46,17 +46,21 @@ def predict_linear(coef: np.ndarray, raw: np.ndarray) -> np.ndarray:
     return _design(raw) @ coef
 
 
-def seasonal_naive(s: D.Series, rows: slice, window: int, horizon: int, period: int) -> np.ndarray:
-    """y[t+h] = y[t+h-k*period] with the smallest k >= 1 that lands on a reading already seen."""
+def _season_reads(
+    s: D.Series, rows: slice, window: int, horizon: int, period: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """The index of each window's last reading (n, 1), and per step the index seasonal naive reads
+    (n, H): ``data.season_lags`` before the window's end, the lag the scalings' anchors use."""
     start = rows.start or 0
     n = len(s.y[rows]) - window - horizon + 1
-    t_last = start + np.arange(n) + window - 1  # index of each window's last reading
-    out = np.empty((n, horizon))
-    for h in range(horizon):
-        k = -(-(h + 1) // period)  # ceil((h+1)/period): the season must end at or before t_last
-        src = t_last + h + 1 - k * period
-        out[:, h] = s.y[np.clip(src, 0, None)]
-    return out
+    t_last = (start + np.arange(n) + window - 1)[:, None]
+    return t_last, t_last + 1 - D.season_lags(period, horizon)[None, :]
+
+
+def seasonal_naive(s: D.Series, rows: slice, window: int, horizon: int, period: int) -> np.ndarray:
+    """y[t+h] = y[t+h-k*period] with the smallest k >= 1 that lands on a reading already seen."""
+    _, src = _season_reads(s, rows, window, horizon, period)
+    return s.y[np.clip(src, 0, None)]
 
 
 def seasonal_diff_naive(s: D.Series, rows: slice, window: int, horizon: int, period: int) -> np.ndarray:
@@ -64,15 +68,9 @@ def seasonal_diff_naive(s: D.Series, rows: slice, window: int, horizon: int, per
     h steps a season before (ARIMA(0,1,0)(0,1,0) with that period; the ``"season-diff"`` scaling's
     anchor). Readings before the series' first are read as its first (only the training split's
     first windows)."""
-    start = rows.start or 0
-    n = len(s.y[rows]) - window - horizon + 1
-    t_last = start + np.arange(n) + window - 1
-    out = np.empty((n, horizon))
-    for h in range(horizon):
-        k = -(-(h + 1) // period)
-        src = t_last + h + 1 - k * period
-        out[:, h] = s.y[t_last] + s.y[np.clip(src, 0, None)] - s.y[np.clip(src - h - 1, 0, None)]
-    return out
+    t_last, src = _season_reads(s, rows, window, horizon, period)
+    h = np.arange(1, horizon + 1)
+    return s.y[t_last] + s.y[np.clip(src, 0, None)] - s.y[np.clip(src - h, 0, None)]
 
 
 def rmse(pred: np.ndarray, true: np.ndarray) -> float:
@@ -119,6 +117,22 @@ def _linear_on_context(train: dict, w: dict, readings: int) -> dict[str, float |
         "linear_context_rmse": rmse(predict_linear(coef, raw), w["y"]),
         "linear_context_readings": readings,
     }
+
+
+def optional_text(r: dict, rmse: str = "") -> str:
+    """The baselines that only some runs have (a linear model on a longer context, and with a
+    period the two seasonal ones), as ``", name RMSE x"`` fragments: one wording for `eval`'s and
+    `train`'s text (``rmse``: the word before each number, "RMSE " or none)."""
+    parts = []
+    if "linear_context_rmse" in r:
+        parts.append(
+            f"linear on the model's {r['linear_context_readings']} readings {rmse}{r['linear_context_rmse']:.4f}"
+        )
+    if "seasonal_rmse" in r:
+        parts.append(f"seasonal naive {rmse}{r['seasonal_rmse']:.4f}")
+    if "seasonal_diff_rmse" in r:
+        parts.append(f"last reading + a season's change {rmse}{r['seasonal_diff_rmse']:.4f}")
+    return "".join(f", {p}" for p in parts)
 
 
 def split_slice(s: D.Series, split: str) -> slice:

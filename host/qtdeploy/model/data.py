@@ -362,7 +362,7 @@ def _per_step(anchor: np.ndarray, out: np.ndarray) -> np.ndarray:
 def season_lags(period: int, horizon: int) -> np.ndarray:
     """Per step h = 1..horizon, how many readings before the window's end seasonal naive reads:
     ``k*period - h + 1`` with the smallest ``k >= 1`` that lands on a reading already seen (1 = the
-    window's last row; at most ``period``, inside the context), as ``baselines.seasonal_naive`` does."""
+    window's last row; at most ``period``, inside the context); ``baselines.seasonal_naive`` reads it too."""
     h = np.arange(1, horizon + 1)
     return -(-h // period) * period - h + 1
 
