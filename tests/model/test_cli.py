@@ -92,12 +92,17 @@ def test_train_export_eval(tmp_path: Path, capsys) -> None:
     assert main(["inspect", str(blob)]) == 0
 
 
-def test_a_season_model_says_how_many_readings_a_forecast_reads(tmp_path: Path, capsys) -> None:
+def test_a_season_model_says_how_many_readings_a_forecast_reads(
+    tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Under "season" a forecast reads a period before its window too: `train` and `eval` say so (a
     live run needs those readings), and a model of another scheme reads its window only."""
     run, blob = tmp_path / "run", tmp_path / "m.qtb"
     # four quantities read in turn (period 4), drifting: seasonal naive, the season model's zero
-    # output, is far ahead of persistence, so the model is not replaced by persistence
+    # output, is far ahead of persistence, so the model is not replaced by persistence; the
+    # "season-diff" anchor is further ahead still on this drift, and this two-epoch model would
+    # ship it (session 28's fallback, tests/model/test_fallback.py): persistence stays the fallback here
+    monkeypatch.setattr("qtdeploy.train.qat._fallback_scheme", lambda *a: ("last", None))
     data = tmp_path / "interleaved.csv"
     data.write_text("p\n" + "".join(f"{v:.6f}\n" for v in interleaved(300)))
     args = [

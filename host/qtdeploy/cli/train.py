@@ -63,7 +63,8 @@ from qtdeploy.cli.output import emit, stderr, stdout
     default=None,
     help="Seasonal period in readings (e.g. 24 for hourly data): adds the seasonal-naive baseline; "
     "with --scaling auto and a period of 2 or more (at most half the training span; longer than the "
-    "window too), 'season' and 'season-diff' are tried too.",
+    "window too), 'season' and 'season-diff' are tried too, and a model that does not earn its place "
+    "may ship the last reading plus a season's change instead of persistence (see --persistence-margin).",
 )
 @click.option(
     "--scaling",
@@ -90,10 +91,12 @@ from qtdeploy.cli.output import emit, stderr, stdout
     type=float,
     default=None,
     help="Standard errors (read on Student's t) by which the quantised model must beat persistence on "
-    "validation to ship; short of it the exported model repeats the last reading. Default 2; 0 ships "
-    "it whenever its validation RMSE is lower. Lower margins shipped more models that lost on test "
-    "than ones that won on issue 13's series (README, 'Session 20'): lower it only for a series you "
-    "know is predictable beyond its last reading.",
+    "validation to ship; short of it the exported model repeats the last reading, or with a --period "
+    "forecasts the last reading plus a season's change where that beat persistence by the same margin "
+    "over the training and validation windows (and then the model must validate below it too). "
+    "Default 2; 0 ships it whenever its validation RMSE is lower. Lower margins shipped more models "
+    "that lost on test than ones that won on issue 13's series (README, 'Session 20'): lower it only "
+    "for a series you know is predictable beyond its last reading.",
 )
 @click.option(
     "--out",
@@ -222,6 +225,8 @@ def command(
                 "qat",
                 "qat_epochs",
                 "persistence_evidence",
+                "fallback",
+                "fallback_reason",
                 "origin_check",
             )
             if k in result.metrics
@@ -263,10 +268,13 @@ def command(
             "Judge a narrow model by its test RMSE beside a --bits 8 run's, or train on a longer series."
         )
     oc = summary.get("origin_check")
+    shipped = _shipped(summary)
     if oc and not oc["ahead"]:  # won validation, lost from an earlier origin
-        summary["warnings"].insert(0, _origin_warning(oc, n_val))
+        summary["warnings"].insert(0, _origin_warning(oc, n_val, shipped))
+    elif summary.get("fallback_reason") == "behind the fallback":
+        summary["warnings"].insert(0, _behind_warning(summary["fallback"], shipped))
     elif summary["persistence_fallback"]:
-        summary["warnings"].insert(0, _fallback_warning(summary["persistence_evidence"]))
+        summary["warnings"].insert(0, _fallback_warning(summary["persistence_evidence"], shipped))
 
     def human(s: dict) -> None:
         stdout.print(
@@ -354,11 +362,48 @@ def _against_persistence(s: dict[str, Any]) -> str:
             f"trained again from an earlier origin (rows 0-{oc['train_rows'] - 1}), RMSE "
             f"{_ratio(oc['rmse_ratio'])} x persistence's on those {oc['windows']} windows"
         )
-    parts.append("shipped " + ("persistence (head zeroed)" if s["persistence_fallback"] else "the model"))
+    fb = s.get("fallback")
+    if fb:  # a period that fits: the fallback was chosen between persistence and a seasonal anchor
+        ahead = (
+            "ahead on every window by the same amount"
+            if fb["se_ahead"] is None
+            else f"{fb['se_ahead']:.2f} standard errors ahead"
+        )
+        needed = "an unreachable number" if fb["se_needed"] is None else f"{fb['se_needed']:.2f}"
+        parts.append(
+            f"fallback {FALLBACK_NAMES[fb['scheme']]}: {FALLBACK_NAMES[fb['candidate']]} had RMSE "
+            f"{_ratio(fb['rmse_ratio'])} x persistence's on the {fb['windows']} training and validation "
+            f"windows, {ahead}, {needed} needed"
+            + (
+                f"; the model's validation RMSE {_ratio(fb['model_rmse_ratio'])} x the fallback's"
+                if "model_rmse_ratio" in fb
+                else ""
+            )
+        )
+    parts.append("shipped " + (f"{_shipped(s)} (head zeroed)" if s["persistence_fallback"] else "the model"))
     return "; ".join(parts)
 
 
-def _fallback_warning(ev: dict[str, Any]) -> str:
+#: what a zeroed head forecasts, by the scheme it ships under (``qat.FALLBACK_SCHEMES``)
+FALLBACK_NAMES = {"last": "persistence", "season-diff": "the last reading plus a season's change"}
+
+
+def _shipped(s: dict[str, Any]) -> str:
+    """What a fallen-back model forecasts: its scheme's output 0 (persistence but under "season-diff")."""
+    return FALLBACK_NAMES.get(s["scaling"], "persistence")
+
+
+def _behind_warning(fb: dict[str, Any], shipped: str) -> str:
+    """Why a model that beat persistence ships the seasonal anchor (``qat._fallback_scheme``)."""
+    return (
+        f"the quantised model beat persistence on validation, but not {shipped} (its validation RMSE "
+        f"is {_ratio(fb.get('model_rmse_ratio'))} x that forecast's, which beat persistence over the "
+        f"{fb['windows']} training and validation windows), so its head was zeroed: the exported "
+        f"model forecasts {shipped}. Try more --epochs, another --window or --bits 8."
+    )
+
+
+def _fallback_warning(ev: dict[str, Any], shipped: str = "persistence") -> str:
     """Why the exported model repeats the last reading, and what to try: with the numbers, so that a
     model 1.7 standard errors ahead (eeg-4ch, README "Session 20") reads differently from one 0.1,
     and the margin that would ship it."""
@@ -370,20 +415,22 @@ def _fallback_warning(ev: dict[str, Any]) -> str:
         )
     return (
         f"the quantised model did not beat persistence by more than noise on validation "
-        f"({_evidence(ev)}), so its head was zeroed: the exported model forecasts the last "
-        "reading. Try more --epochs, another --window, --bits 8, or more data; nothing on these windows "
+        f"({_evidence(ev)}), so its head was zeroed: the exported model forecasts "
+        + ("the last reading" if shipped == "persistence" else shipped)
+        + ". Try more --epochs, another --window, --bits 8, or more data; nothing on these windows "
         "may beat persistence (a random walk)." + lower
     )
 
 
-def _origin_warning(oc: dict[str, Any], n_val: int) -> str:
+def _origin_warning(oc: dict[str, Any], n_val: int, shipped: str = "persistence") -> str:
     """Why a model that won validation ships persistence (``qat._origin_check``)."""
     return (
         f"the quantised model beat persistence on its {n_val} validation windows, but trained again "
         f"from an earlier origin (rows 0-{oc['train_rows'] - 1}) it lost to persistence on those same "
         f"windows (RMSE {_ratio(oc['rmse_ratio'])} x). On a span this short a validation win can be chance "
         "(the kept QAT state was chosen on it), so its head was zeroed: the exported model forecasts "
-        "the last reading. More data is what helps; --persistence-margin does not skip this check."
+        + ("the last reading" if shipped == "persistence" else shipped)
+        + ". More data is what helps; --persistence-margin does not skip this check."
     )
 
 

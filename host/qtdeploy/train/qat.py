@@ -332,6 +332,57 @@ def _persistence_fallback(
     return True
 
 
+#: the schemes whose output 0 a model can fall back to: "last" (persistence) always, "season-diff"
+#: (the last reading plus the change over the same steps a season before) where ``_fallback_scheme``
+#: finds it ahead of persistence. Not "season" (seasonal naive): it keeps the old level for a whole
+#: season after a level shift, where "season-diff" follows it as persistence does (one step late, and
+#: once more a season later); seatbelts-ksi (a law in its test span) lost 1.99 x persistence on test
+#: under seasonal naive and 1.38 x under "season-diff", which the past did not choose
+#: (bench/fallback_study.py, README "Session 28")
+FALLBACK_SCHEMES = ("last", "season-diff")
+
+
+def _zero_head_sq_err(split: dict[str, np.ndarray]) -> torch.Tensor:
+    """Per window of a split: the squared error of output 0 (the scheme's anchor, unfitted), in
+    ``_val_err``'s units (float64)."""
+    return torch.from_numpy(((split["t"] * split["scale"][:, None]) ** 2).mean(axis=1)).double()
+
+
+def _fallback_scheme(
+    series: D.Series, config: ModelConfig, st: TrainSettings
+) -> tuple[str, dict[str, Any] | None]:
+    """The scheme whose output 0 ships when the quantised model does not earn its place, and the
+    evidence that chose it (None without a period that fits, or without the target among the inputs).
+
+    Persistence (``"last"``), unless ``"season-diff"``'s anchor is ahead of it by more than
+    ``st.persistence_margin`` standard errors (``_critical``) over every training and validation
+    window. Why every window before the test span and not validation alone: an anchor has no
+    parameter, so the training windows judge it as fairly as the validation ones, and there are many
+    more of them; on a short seasonal span persistence's error sits in the few windows where the
+    season turns, so validation alone could not tell (set 27: 13-23 windows). Why a fallback other
+    than persistence: there the model was ahead of persistence by only 1.15-1.77 standard errors and
+    persistence shipped, 2.3-2.7 x linear's RMSE (debit-cards, au-wine, au-antidiabetic,
+    au-corticosteroid); measured over 61 series (bench/fallback_study.py, README "Session 28").
+    """
+    if not (D.season_fits(st.period, series) and series.target in series.features):
+        return "last", None
+    past = []
+    for scheme in FALLBACK_SCHEMES:
+        _, splits, _ = _prepare(series, config, scheme, st.period)
+        past.append(torch.cat([_zero_head_sq_err(splits[k]) for k in ("train", "val")]))
+    z, n = _paired_z(past[1] - past[0], config.horizon), len(past[0])
+    needed = _critical(st.persistence_margin, n)
+    pick = FALLBACK_SCHEMES[1] if z < -needed else FALLBACK_SCHEMES[0]
+    evidence = {
+        "candidate": FALLBACK_SCHEMES[1],
+        "windows": n,
+        "rmse_ratio": _rmse_ratio(past[1], past[0]),
+        "se_ahead": round(-z, 2) if np.isfinite(z) else None,
+        "se_needed": round(needed, 2) if np.isfinite(needed) else None,
+    }
+    return pick, evidence
+
+
 #: below this many validation windows a quantised model that passes the persistence fallback's
 #: margin ships only if ``_origin_check`` agrees. Why: every shipped model that lost to persistence
 #: on test in 27 series x 3 seeds at 8 bits (README, "Session 20") had 18 validation windows or
@@ -601,17 +652,33 @@ def train(
         )
         if _residual(norm):  # what the fallback judges, before it
             metrics["persistence_evidence"] = _persistence_evidence(model, data, st.persistence_margin)
+            if fallback_evidence is not None:
+                metrics["fallback"] = {**fallback_evidence, "scheme": fallback}
         fell = st.fallback and _persistence_fallback(model, data, norm, st.persistence_margin)
+        why = "validation" if fell else None
+        if st.fallback and _residual(norm) and not fell and fallback != "last":
+            # ahead of persistence by the margin, but it must also validate below the seasonal
+            # anchor that would ship in its place (no margin: that anchor is a fallback, not a rival)
+            _, fb_splits, _ = _prepare(series, config, fallback, st.period)
+            fb_err = _zero_head_sq_err(fb_splits["val"])
+            metrics["fallback"]["model_rmse_ratio"] = _rmse_ratio(_window_sq_err(model, data), fb_err)
+            if float(_window_sq_err(model, data).mean()) >= float(fb_err.mean()):
+                _zero_head(model)
+                fell, why = True, "behind the fallback"
         short = len(data["vy"]) < SHORT_FOR_ORIGIN_CHECK
         if st.fallback and st.origin_check and _residual(norm) and not fell and short:
             metrics["origin_check"] = _origin_check(series, config, st, progress)
             if not metrics["origin_check"]["ahead"]:
                 _zero_head(model)
-                fell = True
+                fell, why = True, "earlier origin"
         metrics["persistence_fallback"] = fell
-        if fell and norm.seasonal:  # output 0 is seasonal naive: persistence is "last"'s
-            metrics["fell_from"] = norm.scheme
-            norm, splits, data = _prepare(series, config, "last")
+        if fell:
+            metrics["fallback_reason"] = why
+            # output 0 must be the fallback's forecast: under "season" it is seasonal naive, under
+            # "last", "diff" and "diff-rms" persistence, under "season-diff" its anchor
+            if norm.scheme != fallback and (norm.seasonal or fallback != "last"):
+                metrics["fell_from"] = norm.scheme
+                norm, splits, data = _prepare(series, config, fallback, st.period)
         if metrics["persistence_fallback"]:  # what ships is persistence (output 0): validate that
             best = _val_rmse(model, data)
         metrics["qat"] = test_scores(model, norm, splits)
@@ -620,6 +687,9 @@ def train(
         # model the QAT started from; `train` warns above QUANT_COST_WARN
         metrics["quantisation_cost"] = best / val if val > 0 else 1.0
         return metrics, model, norm, splits
+
+    # what ships where the quantised model does not earn its place (``_fallback_scheme``)
+    fallback, fallback_evidence = _fallback_scheme(series, config, st)
 
     # the scheme: the float model that validates best (``_choose``), for a float or quantised run;
     # at a quantised width another scheme whose calibrated model is far ahead (``_switch``)

@@ -1,0 +1,134 @@
+"""What ships where the quantised model does not earn its place (``qat._fallback_scheme``, session 28):
+persistence, or with a period the last reading plus a season's change where that anchor beat
+persistence over every training and validation window; exactly that forecast, in the integer model."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from qtdeploy.cli.main import main
+from qtdeploy.model import baselines as B
+from qtdeploy.model import data as D
+from qtdeploy.model.config import ModelConfig
+from qtdeploy.model.evaluate import evaluate
+from qtdeploy.train import export as E
+from qtdeploy.train import qat
+from qtdeploy.train.qat import TrainSettings, train
+
+CFG = ModelConfig.uniform(window=12, features=1, d_model=8, bits=8)
+QUICK = {"epochs": 1, "patience": 1, "min_steps": 0}
+
+
+def _seasonal(n: int = 400, seed: int = 0) -> D.Series:
+    """A season of 12 readings on a wandering level: persistence misses by the season's turn, the
+    last reading plus a season's change by the level's steps and the noise only."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(n)
+    y = 10 * np.sin(2 * np.pi * t / 12) + np.cumsum(rng.normal(0, 0.3, n)) + rng.normal(0, 0.2, n)
+    return D.Series(features=["y"], target="y", x=y[:, None], y=y, source="synthetic seasonal")
+
+
+def _random_walk(n: int = 400) -> D.Series:
+    y = np.cumsum(np.random.default_rng(3).normal(size=n))
+    return D.Series(features=["y"], target="y", x=y[:, None], y=y, source="synthetic random walk")
+
+
+def _rmse_over(s: D.Series, forecast, window: int = 12, period: int = 12) -> tuple[float, int]:
+    """RMSE of ``forecast(s, rows)`` against the targets over the training and validation windows,
+    built here from the baselines' own functions (not from the splits ``qat`` reads)."""
+    norm = D.fit_norm(s, window, 1, "last")
+    err, n = [], 0
+    for rows in D.series_rows(s)[:2]:
+        w = D.windows(s, rows, window, 1, norm)
+        err.append(forecast(w, rows) - w["y"])
+        n += len(w["y"])
+    return float(np.sqrt(np.mean(np.concatenate(err) ** 2))), n
+
+
+def test_the_fallback_is_the_season_diff_anchor_where_it_beat_persistence_over_the_past() -> None:
+    s = _seasonal()
+    scheme, ev = qat._fallback_scheme(s, CFG, TrainSettings(period=12))
+    assert scheme == "season-diff" and ev is not None
+    assert ev["se_ahead"] > ev["se_needed"] == round(qat._critical(2.0, ev["windows"]), 2)
+    anchor, n = _rmse_over(s, lambda w, rows: B.seasonal_diff_naive(s, rows, 12, 1, 12))
+    persistence, _ = _rmse_over(s, lambda w, rows: w["persist"])
+    assert ev["windows"] == n
+    assert ev["rmse_ratio"] == pytest.approx(anchor / persistence, abs=1e-4) and ev["rmse_ratio"] < 0.3
+
+
+def test_the_fallback_stays_persistence_on_a_random_walk_and_without_a_period() -> None:
+    s = _random_walk()
+    scheme, ev = qat._fallback_scheme(s, CFG, TrainSettings(period=4))
+    assert scheme == "last" and ev is not None
+    assert ev["rmse_ratio"] > 1 and ev["se_ahead"] < 0  # the anchor doubles the walk's steps
+    assert qat._fallback_scheme(_seasonal(), CFG, TrainSettings()) == ("last", None)  # no period
+    other = D.Series(features=["q"], target="p", x=s.x, y=s.y, source="target not an input")
+    assert qat._fallback_scheme(other, CFG, TrainSettings(period=4)) == ("last", None)
+    # a margin no anchor reaches keeps persistence where the evidence is short of it
+    s = _seasonal()
+    _, ev = qat._fallback_scheme(s, CFG, TrainSettings(period=12))
+    assert qat._fallback_scheme(s, CFG, TrainSettings(period=12, persistence_margin=ev["se_ahead"] + 1))[
+        0
+    ] == ("last")
+
+
+def _falls(model, *args) -> bool:
+    """``qat._persistence_fallback`` as it acts where the model is not ahead by the margin."""
+    qat._zero_head(model)
+    return True
+
+
+@pytest.mark.parametrize("scheme", ["last", "season-diff"])
+def test_a_model_that_falls_back_ships_the_anchor_exactly(
+    scheme: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A model that falls back (patched to, whatever it learnt): the head is zeroed and the integer
+    model forecasts the "season-diff" anchor to the digit, under that scheme (``fell_from`` names
+    the model's own). The margin also decides the fallback itself, so it is not what fails here."""
+    monkeypatch.setattr(qat, "_persistence_fallback", _falls)
+    s = _seasonal()
+    res = train(s, CFG, TrainSettings(**QUICK, scheme=scheme, period=12))
+    assert res.metrics["persistence_fallback"] and res.metrics["fallback_reason"] == "validation"
+    assert res.metrics["fallback"]["scheme"] == "season-diff" and res.norm.scheme == "season-diff"
+    assert res.metrics.get("fell_from") == (None if scheme == "season-diff" else scheme)
+    im = E.export(res.model, {"norm": res.norm.to_dict(), "features": s.features, "target": s.target})
+    r = evaluate(im, s, "test", 12)
+    assert r["rmse"] == r["seasonal_diff_rmse"] < 0.3 * r["persistence_rmse"]
+
+
+def test_a_model_ahead_of_persistence_but_behind_the_anchor_ships_the_anchor(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Past the persistence margin (patched here), a model must still validate below the anchor that
+    would ship in its place; one epoch of a tiny model on a clean season does not."""
+    monkeypatch.setattr(qat, "_persistence_fallback", lambda *a: False)
+    s = _seasonal()
+    res = train(s, CFG, TrainSettings(**QUICK, scheme="last", period=12))
+    fb = res.metrics["fallback"]
+    assert res.metrics["persistence_fallback"] and res.metrics["fallback_reason"] == "behind the fallback"
+    assert fb["model_rmse_ratio"] >= 1 and res.norm.scheme == "season-diff"
+    assert "origin_check" not in res.metrics  # decided before the earlier origin's training
+    im = E.export(res.model, {"norm": res.norm.to_dict(), "features": s.features, "target": s.target})
+    r = evaluate(im, s, "test", 12)
+    assert r["rmse"] == r["seasonal_diff_rmse"]
+
+
+def test_train_names_the_anchor_it_shipped(tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`train --json` carries the fallback's evidence, and the first warning names what the exported
+    model forecasts."""
+    s = _seasonal(300)
+    csv = tmp_path / "s.csv"
+    csv.write_text("y\n" + "\n".join(f"{v:.6f}" for v in s.y) + "\n")
+    args = ["train", "--data", str(csv), "--target", "y", "--period", "12", "--scaling", "last"]
+    args += ["--window", "12", "--d-model", "8", "--epochs", "1", "--json"]
+    monkeypatch.setattr(qat, "_persistence_fallback", _falls)
+    assert main([*args, "--out", str(tmp_path / "run")]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["fallback"]["scheme"] == "season-diff" and summary["scaling"] == "season-diff"
+    assert summary["persistence_fallback"] and summary["fallback_reason"] == "validation"
+    assert "forecasts the last reading plus a season's change" in summary["warnings"][0]
+    assert summary["qat"]["rmse"] == pytest.approx(summary["seasonal_diff_rmse"], rel=1e-9)
