@@ -3,6 +3,7 @@ a fallback rule on every seen series at once, without retraining per rule.
 
     python bench/fallback_study.py --series debit-cards,lynx --bits 8 --json /tmp/study.json
     python bench/fallback_study.py --rules /tmp/study-*.json      # every rule on the runs, no training
+    python bench/fallback_study.py --rules bench/fallback-study-28.json.gz   # session 28's runs
 
 For each series and seed it trains exactly as ``bench/accuracy.py`` does (one float model per scheme
 ``auto`` tries, then QAT at each width from them) but with the fallback off, and keeps what every
@@ -20,6 +21,7 @@ rerunning the whole bench per candidate rule takes hours where this takes one pa
 from __future__ import annotations
 
 import argparse
+import gzip
 import json
 import sys
 import time
@@ -302,7 +304,9 @@ def targets(results: dict[str, dict[str, Any]], rule: Callable, spec: str, zero:
 def report(paths: list[str], spec: str) -> str:
     results: dict[str, dict[str, Any]] = {}
     for p in paths:
-        results.update(json.loads(Path(p).read_text()))
+        path = Path(p)
+        text = gzip.decompress(path.read_bytes()).decode() if path.suffix == ".gz" else path.read_text()
+        results.update(json.loads(text))
     zero = {name: zero_heads(name, r["period"]) for name, r in results.items()}
     lines = [f"{len(results)} series at {spec}; counts: <= persistence / <= linear / float within 5 %"]
     per_rule = {}

@@ -11,7 +11,6 @@ import numpy as np
 import pytest
 
 from qtdeploy.cli.main import main
-from qtdeploy.model import baselines as B
 from qtdeploy.model import data as D
 from qtdeploy.model.config import ModelConfig
 from qtdeploy.model.evaluate import evaluate
@@ -37,25 +36,38 @@ def _random_walk(n: int = 400) -> D.Series:
     return D.Series(features=["y"], target="y", x=y[:, None], y=y, source="synthetic random walk")
 
 
-def _rmse_over(s: D.Series, forecast, window: int = 12, period: int = 12) -> tuple[float, int]:
-    """RMSE of ``forecast(s, rows)`` against the targets over the training and validation windows,
+def _rmse_over(s: D.Series, forecast, horizon: int = 1, window: int = 12) -> tuple[float, int]:
+    """RMSE of ``forecast(w, rows)`` against the targets over the training and validation windows,
     built here from the baselines' own functions (not from the splits ``qat`` reads)."""
-    norm = D.fit_norm(s, window, 1, "last")
+    norm = D.fit_norm(s, window, horizon, "last")
     err, n = [], 0
     for rows in D.series_rows(s)[:2]:
-        w = D.windows(s, rows, window, 1, norm)
+        w = D.windows(s, rows, window, horizon, norm)
         err.append(forecast(w, rows) - w["y"])
         n += len(w["y"])
     return float(np.sqrt(np.mean(np.concatenate(err) ** 2))), n
 
 
-def test_the_fallback_is_the_season_diff_anchor_where_it_beat_persistence_over_the_past() -> None:
+@pytest.mark.parametrize("horizon", [1, 3])
+def test_the_fallback_is_the_season_diff_anchor_where_it_beat_persistence_over_the_past(horizon: int) -> None:
     s = _seasonal()
-    scheme, ev = qat._fallback_scheme(s, CFG, TrainSettings(period=12))
+    cfg = ModelConfig.uniform(window=12, features=1, d_model=8, bits=8, horizon=horizon)
+    scheme, ev = qat._fallback_scheme(s, cfg, TrainSettings(period=12))
     assert scheme == "season-diff" and ev is not None
     assert ev["se_ahead"] > ev["se_needed"] == round(qat._critical(2.0, ev["windows"]), 2)
-    anchor, n = _rmse_over(s, lambda w, rows: B.seasonal_diff_naive(s, rows, 12, 1, 12))
-    persistence, _ = _rmse_over(s, lambda w, rows: w["persist"])
+
+    def anchor_of(w: dict, rows: slice) -> np.ndarray:
+        # y[t] + y[t+h-12] - y[t-12], indexed here; where y[t-12] precedes the series (the training
+        # split's first windows) the scheme's anchor is the last reading (``baselines`` would read
+        # the series' first reading there: it scores test windows only)
+        t = (rows.start or 0) + np.arange(len(w["y"]))[:, None] + 11
+        h = np.arange(1, horizon + 1)[None, :]
+        inside = np.broadcast_to(t - 12 >= 0, (len(t), horizon))
+        season = s.y[np.clip(t + h - 12, 0, None)] - s.y[np.clip(t - 12, 0, None)]
+        return s.y[t] + np.where(inside, season, 0.0)
+
+    anchor, n = _rmse_over(s, anchor_of, horizon)
+    persistence, _ = _rmse_over(s, lambda w, rows: w["persist"], horizon)
     assert ev["windows"] == n
     assert ev["rmse_ratio"] == pytest.approx(anchor / persistence, abs=1e-4) and ev["rmse_ratio"] < 0.3
 
