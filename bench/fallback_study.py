@@ -264,6 +264,9 @@ def rule_signed_rank(run: dict[str, Any], zero: dict, margin: float = Q.FALLBACK
     return "model" if ok and _origin_ahead(run, v["persistence"]) else "persistence"
 
 
+#: the rule `train` follows since session 28 (``qat._fallback_scheme``)
+ADOPTED = "past season-diff, model vs persistence (3d)"
+
 RULES: dict[str, Callable[[dict[str, Any], dict], str]] = {
     "current (squared, 2 SE)": rule_current,
     "absolute, 2 SE (candidate 1)": rule_absolute,
@@ -301,14 +304,20 @@ def targets(results: dict[str, dict[str, Any]], rule: Callable, spec: str, zero:
     return rows
 
 
-def report(paths: list[str], spec: str) -> str:
+def report(paths: list[str], spec: str, detail: str | None = ADOPTED) -> str:
+    """Each rule's counts of series meeting the issue's targets, then the series where ``detail``'s
+    rule (every rule's with "all") ships another mean RMSE than ``train``'s rule before session 28."""
     results: dict[str, dict[str, Any]] = {}
     for p in paths:
         path = Path(p)
         text = gzip.decompress(path.read_bytes()).decode() if path.suffix == ".gz" else path.read_text()
         results.update(json.loads(text))
     zero = {name: zero_heads(name, r["period"]) for name, r in results.items()}
-    lines = [f"{len(results)} series at {spec}; counts: <= persistence / <= linear / float within 5 %"]
+    seeds = max(len(r["runs"].get(spec, [])) for r in results.values())
+    lines = [
+        f"{len(results)} series at {spec} bits, {seeds} seeds: how many meet 8 <= persistence / "
+        "8 <= linear / float within 5 %"
+    ]
     per_rule = {}
     for label, rule in RULES.items():
         rows = targets(results, rule, spec, zero)
@@ -319,6 +328,8 @@ def report(paths: list[str], spec: str) -> str:
         lines.append(f"  {label:45s} {p} / {li} / {f5}")
     ref = per_rule[next(iter(RULES))]
     for label, rows in list(per_rule.items())[1:]:
+        if detail != "all" and label != detail:
+            continue
         for name, v in rows.items():
             if abs(v["rmse"] - ref[name]["rmse"]) > 1e-12 * abs(v["rmse"]):
                 lines.append(
@@ -337,10 +348,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", help="Write the runs here (after every series).")
     ap.add_argument("--rules", nargs="+", help="Study JSONs: print every rule's targets, no training.")
     ap.add_argument("--spec", default="8", help="The width --rules reports.")
+    ap.add_argument("--all", action="store_true", help="With --rules: every rule's changed series.")
     ap.add_argument("--epochs", type=int, default=None, help="Per phase (default: the bench's).")
     args = ap.parse_args(argv)
     if args.rules:
-        print(report(args.rules, args.spec))
+        print(report(args.rules, args.spec, "all" if args.all else ADOPTED))
         return 0
     if not args.series:
         ap.error("pass --series (or --rules FILES)")

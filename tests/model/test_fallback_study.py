@@ -69,5 +69,5 @@ def test_the_rules_report_counts_every_series(runs: Path) -> None:
         text=True,
         timeout=300,
     )
-    assert proc.stdout.startswith("2 series at 8")
+    assert proc.stdout.startswith("2 series at 8 bits, 1 seeds")
     assert "current (squared, 2 SE)" in proc.stdout and "(3d)" in proc.stdout
