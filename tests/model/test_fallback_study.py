@@ -71,3 +71,11 @@ def test_the_rules_report_counts_every_series(runs: Path) -> None:
     )
     assert proc.stdout.startswith("2 series at 8 bits, 1 seeds")
     assert "current (squared, 2 SE)" in proc.stdout and "(3d)" in proc.stdout
+
+
+def test_the_readme_quotes_session_28s_study() -> None:
+    """The README's table of fallback rules is ``--rules bench/fallback-study-28.json.gz``'s output."""
+    study = load_script(BENCH / "fallback_study.py")
+    out = study.report([str(BENCH / "fallback-study-28.json.gz")], "8")
+    assert out in (repo_root() / "README.md").read_text()
+    assert out.startswith("59 series at 8 bits, 3 seeds")
