@@ -16,6 +16,10 @@ persistence (whose test RMSE is persistence's: the zeroed head is exactly persis
 ``--rules`` prints each rule's targets over the series. Why: a fallback rule decides on every
 series at once (README, "Session 20": margins below 2 shipped more losers than winners), and
 rerunning the whole bench per candidate rule takes hours where this takes one pass.
+
+Session 28's runs (59 of the 61 seen series, 8 bits, 3 seeds; about an hour on two processes) are
+``fallback-study-28.json.gz``; ``ADOPTED`` is the rule `train` follows since (README, "Session 28":
+each rule's counts, which were written down before any result and which after).
 """
 
 from __future__ import annotations

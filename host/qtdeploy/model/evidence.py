@@ -15,7 +15,7 @@ import numpy as np
 #: it is read through ``qat._critical``: at its one-sided level on Student's t, so on a span of a few
 #: windows it is wider. Measured against other rules on 27 series x 3 seeds at 8 bits (README,
 #: "Session 20"): a margin of 1.64 or 1.28, a test on absolute errors or on ranks each met fewer
-#: targets. Here, torch-free, so that `eval`'s warning (``evaluate.SE_WARN``) takes the same number
+#: targets (so again over 59 series in session 28, bench/fallback_study.py). Here, torch-free, so that `eval`'s warning (``evaluate.SE_WARN``) takes the same number
 FALLBACK_MARGIN_SE = 2.0
 
 
