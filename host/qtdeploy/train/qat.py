@@ -362,7 +362,8 @@ def _fallback_scheme(
     season turns, so validation alone could not tell (set 27: 13-23 windows). Why a fallback other
     than persistence: there the model was ahead of persistence by only 1.15-1.77 standard errors and
     persistence shipped, 2.3-2.7 x linear's RMSE (debit-cards, au-wine, au-antidiabetic,
-    au-corticosteroid); measured over 61 series (bench/fallback_study.py, README "Session 28").
+    au-corticosteroid); measured over 59 of the 61 seen series (bench/fallback_study.py, README
+    "Session 28").
     """
     if not (D.season_fits(st.period, series) and series.target in series.features):
         return "last", None
