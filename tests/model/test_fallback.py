@@ -143,4 +143,9 @@ def test_train_names_the_anchor_it_shipped(tmp_path: Path, capsys, monkeypatch: 
     assert summary["fallback"]["scheme"] == "season-diff" and summary["scaling"] == "season-diff"
     assert summary["persistence_fallback"] and summary["fallback_reason"] == "validation"
     assert "forecasts the last reading plus a season's change" in summary["warnings"][0]
+    # one epoch of a tiny model validates behind the anchor: no margin would ship it, and the
+    # warning says so instead of naming one
+    assert summary["fallback"]["model_behind"] is True and summary["fallback"]["model_rmse_ratio"] >= 1
+    assert "No --persistence-margin ships it" in summary["warnings"][0]
+    assert "ships this model on the evidence" not in summary["warnings"][0]
     assert summary["qat"]["rmse"] == pytest.approx(summary["seasonal_diff_rmse"], rel=1e-9)

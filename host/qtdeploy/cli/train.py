@@ -274,7 +274,9 @@ def command(
     elif summary.get("fallback_reason") == "behind the fallback":
         summary["warnings"].insert(0, _behind_warning(summary["fallback"], shipped))
     elif summary["persistence_fallback"]:
-        summary["warnings"].insert(0, _fallback_warning(summary["persistence_evidence"], shipped))
+        summary["warnings"].insert(
+            0, _fallback_warning(summary["persistence_evidence"], shipped, summary.get("fallback"))
+        )
 
     def human(s: dict) -> None:
         stdout.print(
@@ -403,12 +405,21 @@ def _behind_warning(fb: dict[str, Any], shipped: str) -> str:
     )
 
 
-def _fallback_warning(ev: dict[str, Any], shipped: str = "persistence") -> str:
-    """Why the exported model repeats the last reading, and what to try: with the numbers, so that a
-    model 1.7 standard errors ahead (eeg-4ch, README "Session 20") reads differently from one 0.1,
-    and the margin that would ship it."""
+def _fallback_warning(
+    ev: dict[str, Any], shipped: str = "persistence", fb: dict[str, Any] | None = None
+) -> str:
+    """Why the exported model repeats the last reading (or forecasts the seasonal anchor), and what to
+    try: with the numbers, so that a model 1.7 standard errors ahead (eeg-4ch, README "Session 20")
+    reads differently from one 0.1, and the margin that would ship it; none where the model
+    validates behind the anchor, which a margin does not change."""
     lower = ""
-    if ev["margin_passed"] is not None:
+    fb = fb or {}
+    if fb.get("model_behind"):
+        lower = (
+            " No --persistence-margin ships it: its validation RMSE is "
+            f"{_ratio(fb['model_rmse_ratio'])} x that of {shipped}, which ships in its place."
+        )
+    elif ev["margin_passed"] is not None:
         lower = (
             " If you know the series is predictable beyond its last reading, --persistence-margin "
             f"{math.floor(ev['margin_passed'] * 10) / 10:g} ships this model on the evidence it has."

@@ -655,17 +655,20 @@ def train(
             metrics["persistence_evidence"] = _persistence_evidence(model, data, st.persistence_margin)
             if fallback_evidence is not None:
                 metrics["fallback"] = {**fallback_evidence, "scheme": fallback}
-        fell = st.fallback and _persistence_fallback(model, data, norm, st.persistence_margin)
-        why = "validation" if fell else None
-        if st.fallback and _residual(norm) and not fell and fallback != "last":
-            # ahead of persistence by the margin, but it must also validate below the seasonal
-            # anchor that would ship in its place (no margin: that anchor is a fallback, not a rival)
+        behind = False
+        if _residual(norm) and fallback != "last":  # the model against the anchor that would replace it
             _, fb_splits, _ = _prepare(series, config, fallback, st.period)
             fb_err = _zero_head_sq_err(fb_splits["val"])
             metrics["fallback"]["model_rmse_ratio"] = _rmse_ratio(_window_sq_err(model, data), fb_err)
-            if float(_window_sq_err(model, data).mean()) >= float(fb_err.mean()):
-                _zero_head(model)
-                fell, why = True, "behind the fallback"
+            behind = float(_window_sq_err(model, data).mean()) >= float(fb_err.mean())
+            metrics["fallback"]["model_behind"] = behind
+        fell = st.fallback and _persistence_fallback(model, data, norm, st.persistence_margin)
+        why = "validation" if fell else None
+        if st.fallback and not fell and behind:
+            # ahead of persistence by the margin, but it must also validate below the seasonal
+            # anchor that would ship in its place (no margin: that anchor is a fallback, not a rival)
+            _zero_head(model)
+            fell, why = True, "behind the fallback"
         short = len(data["vy"]) < SHORT_FOR_ORIGIN_CHECK
         if st.fallback and st.origin_check and _residual(norm) and not fell and short:
             metrics["origin_check"] = _origin_check(series, config, st, progress)
