@@ -157,12 +157,14 @@ def _origin_ahead(run: dict[str, Any], baseline: np.ndarray) -> bool:
     return o is None or _sq(o["model"]).mean() < _sq(baseline).mean()
 
 
-def rule_current(run: dict[str, Any], zero: dict, margin: float = Q.FALLBACK_MARGIN_SE) -> str:
-    """``train``'s rule: squared-error DM ``margin`` SE ahead of persistence, then the earlier
-    origin; persistence otherwise."""
+def rule_current(
+    run: dict[str, Any], zero: dict, margin: float = Q.FALLBACK_MARGIN_SE, origin: bool = True
+) -> str:
+    """``train``'s rule: squared-error DM ``margin`` SE ahead of persistence, then (``origin``) the
+    earlier origin; persistence otherwise."""
     v = run["val"]
-    ok = _passes(_sq(v["model"]) - _sq(v["persistence"]), margin) and _origin_ahead(run, v["persistence"])
-    return "model" if ok else "persistence"
+    ok = _passes(_sq(v["model"]) - _sq(v["persistence"]), margin)
+    return "model" if ok and (not origin or _origin_ahead(run, v["persistence"])) else "persistence"
 
 
 def rule_absolute(run: dict[str, Any], zero: dict, margin: float = Q.FALLBACK_MARGIN_SE) -> str:
@@ -222,11 +224,13 @@ def rule_past_zero_head(run: dict[str, Any], zero: dict, margin: float = Q.FALLB
     return "model" if ok else best
 
 
-def rule_past_zero_head_lenient(run: dict[str, Any], zero: dict) -> str:
-    """Candidate 3b: candidate 3's fallback, but the model's hurdle stays ``train``'s (``margin`` SE
-    ahead of persistence, then the earlier origin) and against the fallback only its validation
-    mean squared error must be lower."""
-    best = _baseline_on_the_past(zero)
+def rule_past_zero_head_lenient(
+    run: dict[str, Any], zero: dict, among: tuple[str, ...] = ("seasonal", "seasonal-diff")
+) -> str:
+    """Candidate 3b: candidate 3's fallback (of ``among``), but the model's hurdle stays ``train``'s
+    (``margin`` SE ahead of persistence, then the earlier origin) and against the fallback only its
+    validation mean squared error must be lower."""
+    best = _baseline_on_the_past(zero, among=among)
     if rule_current(run, zero) == "model" and _sq(run["val"]["model"]).mean() < _sq(zero[best]["val"]).mean():
         return "model"
     return best
@@ -236,10 +240,7 @@ def rule_past_season_diff(run: dict[str, Any], zero: dict) -> str:
     """Candidate 3d: 3b with seasonal naive left out of the fallbacks: only the last reading plus a
     season's change, which follows a level shift as persistence does (one step late, and once more a
     season later) where seasonal naive keeps the old level for a whole season."""
-    best = _baseline_on_the_past(zero, among=("seasonal-diff",))
-    if rule_current(run, zero) == "model" and _sq(run["val"]["model"]).mean() < _sq(zero[best]["val"]).mean():
-        return "model"
-    return best
+    return rule_past_zero_head_lenient(run, zero, among=("seasonal-diff",))
 
 
 def rule_past_zero_head_on_fallback(run: dict[str, Any], zero: dict) -> str:
@@ -282,9 +283,7 @@ RULES: dict[str, Callable[[dict[str, Any], dict], str]] = {
     "current, best zero head on fallback (diag.)": rule_current_then_best,
     "signed rank, 2.28 % (diagnostic)": rule_signed_rank,
     "squared, 0 SE (diagnostic)": lambda r, z: rule_current(r, z, 0.0),
-    "squared, 2 SE, no origin check (diag.)": lambda r, z: (
-        "model" if _passes(_sq(r["val"]["model"]) - _sq(r["val"]["persistence"]), 2.0) else "persistence"
-    ),
+    "squared, 2 SE, no origin check (diag.)": lambda r, z: rule_current(r, z, origin=False),
 }
 
 

@@ -340,15 +340,21 @@ def _ratio(v: float | None) -> str:
     return "n/a" if v is None else f"{v:.3f}"
 
 
-def _evidence(ev: dict[str, Any]) -> str:
-    """The persistence fallback's evidence in words (``qat._persistence_evidence``)."""
-    ratio = _ratio(ev["rmse_ratio"])
+def _ahead_needed(ev: dict[str, Any]) -> tuple[str, str]:
+    """How far ahead of persistence, and how far it needed to be, in words (``qat._finite``'s None:
+    ahead on every window alike; under 2 windows)."""
     ahead = (
         "ahead on every window by the same amount"
         if ev["se_ahead"] is None
         else f"{ev['se_ahead']:.2f} standard errors ahead"
     )
-    needed = "an unreachable number" if ev["se_needed"] is None else f"{ev['se_needed']:.2f}"
+    return ahead, "an unreachable number" if ev["se_needed"] is None else f"{ev['se_needed']:.2f}"
+
+
+def _evidence(ev: dict[str, Any]) -> str:
+    """The persistence fallback's evidence in words (``qat._persistence_evidence``)."""
+    ratio = _ratio(ev["rmse_ratio"])
+    ahead, needed = _ahead_needed(ev)
     return (
         f"RMSE {ratio} x persistence's on {ev['windows']} windows, {ahead}, {needed} needed (a margin "
         f"of {ev['margin']:g}, read on Student's t: wider on few windows)"
@@ -366,12 +372,7 @@ def _against_persistence(s: dict[str, Any]) -> str:
         )
     fb = s.get("fallback")
     if fb:  # a period that fits: the fallback was chosen between persistence and a seasonal anchor
-        ahead = (
-            "ahead on every window by the same amount"
-            if fb["se_ahead"] is None
-            else f"{fb['se_ahead']:.2f} standard errors ahead"
-        )
-        needed = "an unreachable number" if fb["se_needed"] is None else f"{fb['se_needed']:.2f}"
+        ahead, needed = _ahead_needed(fb)
         parts.append(
             f"fallback {FALLBACK_NAMES[fb['scheme']]}: {FALLBACK_NAMES[fb['candidate']]} had RMSE "
             f"{_ratio(fb['rmse_ratio'])} x persistence's on the {fb['windows']} training and validation "
@@ -393,6 +394,11 @@ FALLBACK_NAMES = {"last": "persistence", "season-diff": "the last reading plus a
 def _shipped(s: dict[str, Any]) -> str:
     """What a fallen-back model forecasts: its scheme's output 0 (persistence but under "season-diff")."""
     return FALLBACK_NAMES.get(s["scaling"], "persistence")
+
+
+def _forecasts(shipped: str) -> str:
+    """``_shipped`` as the warnings say it: persistence is "the last reading"."""
+    return "the last reading" if shipped == "persistence" else shipped
 
 
 def _behind_warning(fb: dict[str, Any], shipped: str) -> str:
@@ -427,7 +433,7 @@ def _fallback_warning(
     return (
         f"the quantised model did not beat persistence by more than noise on validation "
         f"({_evidence(ev)}), so its head was zeroed: the exported model forecasts "
-        + ("the last reading" if shipped == "persistence" else shipped)
+        + _forecasts(shipped)
         + ". Try more --epochs, another --window, --bits 8, or more data; nothing on these windows "
         "may beat persistence (a random walk)." + lower
     )
@@ -440,7 +446,7 @@ def _origin_warning(oc: dict[str, Any], n_val: int, shipped: str = "persistence"
         f"from an earlier origin (rows 0-{oc['train_rows'] - 1}) it lost to persistence on those same "
         f"windows (RMSE {_ratio(oc['rmse_ratio'])} x). On a span this short a validation win can be chance "
         "(the kept QAT state was chosen on it), so its head was zeroed: the exported model forecasts "
-        + ("the last reading" if shipped == "persistence" else shipped)
+        + _forecasts(shipped)
         + ". More data is what helps; --persistence-margin does not skip this check."
     )
 

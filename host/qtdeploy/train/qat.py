@@ -264,6 +264,11 @@ def _persistence_z(
     return _paired_z(err - persistence, data["vy"].shape[1]), err, persistence
 
 
+def _finite(v: float) -> float | None:
+    """A number of standard errors for the evidence `train` prints: 2 decimals, None where infinite."""
+    return round(v, 2) if np.isfinite(v) else None
+
+
 def _persistence_evidence(
     model: Forecaster, data: dict[str, torch.Tensor], margin: float = FALLBACK_MARGIN_SE
 ) -> dict[str, Any]:
@@ -279,15 +284,11 @@ def _persistence_evidence(
     z, err, persistence = _persistence_z(model, data)
     n = len(persistence)
     needed, passed = _critical(margin, n), _margin_passed(-z, n)
-
-    def finite(v: float) -> float | None:
-        return round(v, 2) if np.isfinite(v) else None
-
     return {
         "windows": n,
         "rmse_ratio": _rmse_ratio(err, persistence),
-        "se_ahead": finite(-z),
-        "se_needed": finite(needed),
+        "se_ahead": _finite(-z),
+        "se_needed": _finite(needed),
         "margin": margin,
         "margin_passed": None if passed is None else math.floor(passed * 100) / 100,
     }
@@ -378,8 +379,8 @@ def _fallback_scheme(
         "candidate": FALLBACK_SCHEMES[1],
         "windows": n,
         "rmse_ratio": _rmse_ratio(past[1], past[0]),
-        "se_ahead": round(-z, 2) if np.isfinite(z) else None,
-        "se_needed": round(needed, 2) if np.isfinite(needed) else None,
+        "se_ahead": _finite(-z),
+        "se_needed": _finite(needed),
     }
     return pick, evidence
 
@@ -655,12 +656,12 @@ def train(
             metrics["persistence_evidence"] = _persistence_evidence(model, data, st.persistence_margin)
             if fallback_evidence is not None:
                 metrics["fallback"] = {**fallback_evidence, "scheme": fallback}
-        behind = False
+        behind, fb_prepared = False, None
         if _residual(norm) and fallback != "last":  # the model against the anchor that would replace it
-            _, fb_splits, _ = _prepare(series, config, fallback, st.period)
-            fb_err = _zero_head_sq_err(fb_splits["val"])
-            metrics["fallback"]["model_rmse_ratio"] = _rmse_ratio(_window_sq_err(model, data), fb_err)
-            behind = float(_window_sq_err(model, data).mean()) >= float(fb_err.mean())
+            fb_prepared = _prepare(series, config, fallback, st.period)
+            fb_err, err = _zero_head_sq_err(fb_prepared[1]["val"]), _window_sq_err(model, data)
+            metrics["fallback"]["model_rmse_ratio"] = _rmse_ratio(err, fb_err)
+            behind = float(err.mean()) >= float(fb_err.mean())
             metrics["fallback"]["model_behind"] = behind
         fell = st.fallback and _persistence_fallback(model, data, norm, st.persistence_margin)
         why = "validation" if fell else None
@@ -682,7 +683,7 @@ def train(
             # "last", "diff" and "diff-rms" persistence, under "season-diff" its anchor
             if norm.scheme != fallback and (norm.seasonal or fallback != "last"):
                 metrics["fell_from"] = norm.scheme
-                norm, splits, data = _prepare(series, config, fallback, st.period)
+                norm, splits, data = fb_prepared or _prepare(series, config, fallback, st.period)
         if metrics["persistence_fallback"]:  # what ships is persistence (output 0): validate that
             best = _val_rmse(model, data)
         metrics["qat"] = test_scores(model, norm, splits)
@@ -692,8 +693,9 @@ def train(
         metrics["quantisation_cost"] = best / val if val > 0 else 1.0
         return metrics, model, norm, splits
 
-    # what ships where the quantised model does not earn its place (``_fallback_scheme``)
-    fallback, fallback_evidence = _fallback_scheme(series, config, st)
+    # what ships where the quantised model does not earn its place (``_fallback_scheme``); a float
+    # run ships its model
+    fallback, fallback_evidence = _fallback_scheme(series, config, st) if config.bits else ("last", None)
 
     # the scheme: the float model that validates best (``_choose``), for a float or quantised run;
     # at a quantised width another scheme whose calibrated model is far ahead (``_switch``)
