@@ -4,6 +4,8 @@ a fallback rule on every seen series at once, without retraining per rule.
     python bench/fallback_study.py --series debit-cards,lynx --bits 8 --json /tmp/study.json
     python bench/fallback_study.py --rules /tmp/study-*.json      # every rule on the runs, no training
     python bench/fallback_study.py --rules bench/fallback-study-28.json.gz   # session 28's runs
+    python bench/fallback_study.py --rules bench/fallback-study-2[89].json.gz   # and session 29's
+    python bench/fallback_study.py --series bj-sales-lead --origins 2   # a second earlier origin too
 
 For each series and seed it trains exactly as ``bench/accuracy.py`` does (one float model per scheme
 ``auto`` tries, then QAT at each width from them) but with the fallback off, and keeps what every
@@ -19,7 +21,10 @@ rerunning the whole bench per candidate rule takes hours where this takes one pa
 
 Session 28's runs (59 of the 61 seen series, 8 bits, 3 seeds; about an hour on two processes) are
 ``fallback-study-28.json.gz``; ``ADOPTED`` is the rule `train` follows since (README, "Session 28":
-each rule's counts, which were written down before any result and which after).
+each rule's counts, which were written down before any result and which after). Session 29's
+(``fallback-study-29.json.gz``) add set 28's eight series and, for the 14 seen series whose short
+runs the adopted rule ships (and president-approval), the second earlier origin that candidate 4
+(``rule_second_origin``, rejected: README, "Session 29") needs; ``--rules`` merges the files.
 """
 
 from __future__ import annotations

@@ -24,10 +24,17 @@ BENCH = repo_root() / "bench"
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One seed, one epoch a phase: nile-flow (3 validation windows, no period: the earlier origin
-    runs) and au-wine (period 12: the "season-diff" anchor is the fallback)."""
+    """One seed, one epoch a phase: nile-flow (3 validation windows, no period: the earlier origins
+    run) and au-wine (period 12: the "season-diff" anchor is the fallback)."""
     out = tmp_path_factory.mktemp("study") / "study.json"
-    cmd = [sys.executable, str(BENCH / "fallback_study.py"), "--series", "nile-flow,au-wine"]
+    cmd = [
+        sys.executable,
+        str(BENCH / "fallback_study.py"),
+        "--series",
+        "nile-flow,au-wine",
+        "--origins",
+        "2",
+    ]
     subprocess.run([*cmd, "--seeds", "1", "--epochs", "1", "--json", str(out)], check=True, timeout=900)
     return out
 
@@ -37,6 +44,9 @@ def test_a_run_keeps_the_validation_errors_and_the_earlier_origin(runs: Path) ->
     nile = results["nile-flow"]["runs"]["8"][0]
     assert len(nile["val"]["model"]) == len(nile["val"]["persistence"]) == nile["evidence"]["windows"] == 3
     assert "origin" in nile and len(nile["origin"]["model"]) == 3  # under 30 windows: trained again
+    # --origins 2: and from a validation span earlier, judged on as many windows (the span before)
+    assert len(nile["origin2"]["model"]) == len(nile["origin2"]["persistence"]) == 3
+    assert nile["origin2"]["persistence"] != nile["origin"]["persistence"]
     wine = results["au-wine"]
     assert wine["period"] == 12 and wine["persistence"] > 0 and len(wine["float"]) == 1
 
@@ -79,3 +89,54 @@ def test_the_readme_quotes_session_28s_study() -> None:
     out = study.report([str(BENCH / "fallback-study-28.json.gz")], "8")
     assert out in (repo_root() / "README.md").read_text()
     assert out.startswith("59 series at 8 bits, 3 seeds")
+
+
+def test_a_later_file_adds_second_origins_to_the_runs_it_names(runs: Path, tmp_path: Path) -> None:
+    """``merge``: a file of only ``origin2`` additions lands in the runs of the same width and seed,
+    the rule that needs it is reported then (and not before), and it refuses a run without one where
+    3d would ship the model from a short span."""
+    study = load_script(BENCH / "fallback_study.py")
+    results = json.loads(runs.read_text())
+    nile = results["nile-flow"]["runs"]["8"][0]
+    first = {
+        n: {**r, "runs": {"8": [{k: v for k, v in run.items() if k != "origin2"} for run in r["runs"]["8"]]}}
+        for n, r in results.items()
+    }
+    more = {
+        n: {"runs": {"8": [{"seed": run["seed"], "origin2": run["origin2"]} for run in r["runs"]["8"]]}}
+        for n, r in results.items()
+    }
+    (tmp_path / "first.json").write_text(json.dumps(first))
+    (tmp_path / "more.json").write_text(json.dumps(more))
+    merged: dict = {}
+    study.merge(merged, first)
+    assert "origin2" not in merged["nile-flow"]["runs"]["8"][0]
+    study.merge(merged, json.loads((tmp_path / "more.json").read_text()))
+    assert merged["nile-flow"]["runs"]["8"][0]["origin2"] == nile["origin2"]
+    assert merged["nile-flow"]["runs"]["8"][0]["val"] == nile["val"]  # the rest kept
+    label = next(iter(study.ORIGIN2_RULES))
+    assert label not in study.report([str(tmp_path / "first.json")], "8")
+    assert label in study.report([str(tmp_path / "first.json"), str(tmp_path / "more.json")], "8")
+    with pytest.raises(ValueError, match="pass its study runs first"):
+        study.merge({}, json.loads((tmp_path / "more.json").read_text()))
+    # a short run 3d ships: 10 windows, far ahead on validation and from the earlier origin
+    persistence = [[float(k)] for k in range(1, 11)]
+    passing = {**nile, "val": {"model": [[0.0]] * 10, "persistence": persistence}}
+    passing["origin"] = {**nile["origin"], "model": [[0.0]] * 10, "persistence": persistence}
+    zero = {"persistence": {"val": persistence, "past": persistence, "test": 1.0}}
+    assert study.rule_past_season_diff({**passing, "origin2": None}, zero) == "model"
+    with pytest.raises(ValueError, match="--origins 2"):
+        study.rule_second_origin({k: v for k, v in passing.items() if k != "origin2"}, zero)
+    behind = {**passing, "origin2": {"model": [[2.0]] * 10, "persistence": [[1.0]] * 10}}
+    ahead = {**passing, "origin2": {"model": [[0.5]] * 10, "persistence": [[1.0]] * 10}}
+    assert study.rule_second_origin(behind, zero) == "persistence"
+    assert study.rule_second_origin(ahead, zero) == "model"
+
+
+def test_the_readme_quotes_session_29s_second_origin() -> None:
+    """The README's session 29 table is ``--rules`` over both committed studies (67 series, the
+    second origins where candidate 4 needs them)."""
+    study = load_script(BENCH / "fallback_study.py")
+    out = study.report([str(BENCH / f"fallback-study-{s}.json.gz") for s in (28, 29)], "8")
+    assert out in (repo_root() / "README.md").read_text()
+    assert out.startswith("67 series at 8 bits, 3 seeds")
