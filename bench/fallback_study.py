@@ -307,8 +307,26 @@ def rule_second_origin(run: dict[str, Any], zero: dict) -> str:
     return _baseline_on_the_past(zero, among=("seasonal-diff",))
 
 
-#: the rule `train` follows since session 28 (``qat._fallback_scheme``)
-ADOPTED = "past season-diff, model vs persistence (3d)"
+def rule_anchor_margin(run: dict[str, Any], zero: dict, margin: float = Q.FALLBACK_MARGIN_SE) -> str:
+    """Candidate 3f (session 29, adopted): 3d, but where the fallback is the anchor the model must be
+    ahead of it by the same ``margin`` as of persistence (squared-error DM), not merely validate
+    below it (``qat._anchor_evidence``). Why: the margin guards against the optimism of a model kept
+    as the best of hundreds of epochs on its validation windows, whatever it is compared with; on
+    held-out set 28, uk-nondurables' models validated below the anchor on 8 windows (0.13-1.63
+    standard errors ahead) and tested at 3.1-7.9 x its RMSE. Candidate 3 (session 28) had this
+    margin with seasonal naive among the fallbacks and the persistence margin dropped."""
+    pick = rule_past_season_diff(run, zero)
+    fallback = _baseline_on_the_past(zero, among=("seasonal-diff",))
+    if pick != "model" or fallback == "persistence":
+        return pick
+    base = np.asarray(zero[fallback]["val"])
+    return "model" if _passes(_sq(run["val"]["model"]) - _sq(base), margin) else fallback
+
+
+#: the rule `train` followed in session 28
+ADOPTED_28 = "past season-diff, model vs persistence (3d)"
+#: the rule `train` follows since session 29 (``qat._fallback_scheme``, ``qat._anchor_evidence``)
+ADOPTED = "3d, model margin ahead of anchor too (3f)"
 
 RULES: dict[str, Callable[[dict[str, Any], dict], str]] = {
     "current (squared, 2 SE)": rule_current,
@@ -322,6 +340,11 @@ RULES: dict[str, Callable[[dict[str, Any], dict], str]] = {
     "signed rank, 2.28 % (diagnostic)": rule_signed_rank,
     "squared, 0 SE (diagnostic)": lambda r, z: rule_current(r, z, 0.0),
     "squared, 2 SE, no origin check (diag.)": lambda r, z: rule_current(r, z, origin=False),
+}
+#: session 29's candidates, reported against 3d (``report``'s ``session`` 29)
+RULES_29: dict[str, Callable[[dict[str, Any], dict], str]] = {
+    ADOPTED: rule_anchor_margin,
+    "3f, 1 SE (diagnostic)": lambda r, z: rule_anchor_margin(r, z, 1.0),
 }
 #: rules that need a run's ``origin2`` (``--origins 2``): reported only where some run holds one
 ORIGIN2_RULES: dict[str, Callable[[dict[str, Any], dict], str]] = {
@@ -364,9 +387,11 @@ def targets(results: dict[str, dict[str, Any]], rule: Callable, spec: str, zero:
     return rows
 
 
-def report(paths: list[str], spec: str, detail: str | None = ADOPTED) -> str:
-    """Each rule's counts of series meeting the issue's targets, then the series where ``detail``'s
-    rule (every rule's with "all") ships another mean RMSE than ``train``'s rule before session 28."""
+def report(paths: list[str], spec: str, all_changes: bool = False, session: int = 29) -> str:
+    """Each rule's counts of series meeting the issue's targets, then the series where a rule ships
+    another mean RMSE than the rule it was measured against: session 28's candidates against
+    ``train``'s rule before session 28 (``session`` 28: only those, and only the adopted one's
+    changes but with ``all_changes``), session 29's against 3d (``ADOPTED_28``), which they change."""
     results: dict[str, dict[str, Any]] = {}
     for p in paths:
         path = Path(p)
@@ -378,9 +403,13 @@ def report(paths: list[str], spec: str, detail: str | None = ADOPTED) -> str:
         f"{len(results)} series at {spec} bits, {seeds} seeds: how many meet 8 <= persistence / "
         "8 <= linear / float within 5 %"
     ]
+    rules = dict(RULES)
+    if session >= 29:
+        rules |= RULES_29
+        if any("origin2" in run for r in results.values() for rs in r["runs"].values() for run in rs):
+            rules |= ORIGIN2_RULES
     per_rule = {}
-    second = any("origin2" in run for r in results.values() for rs in r["runs"].values() for run in rs)
-    for label, rule in {**RULES, **(ORIGIN2_RULES if second else {})}.items():
+    for label, rule in rules.items():
         rows = targets(results, rule, spec, zero)
         per_rule[label] = rows
         p = sum(v["vs_persistence"] <= 1 + 1e-12 for v in rows.values())
@@ -389,12 +418,10 @@ def report(paths: list[str], spec: str, detail: str | None = ADOPTED) -> str:
         lines.append(f"  {label:45s} {p} / {li} / {f5}")
     current = next(iter(RULES))
     for label, rows in list(per_rule.items())[1:]:
-        # against ``train``'s rule before session 28, and a rule that needs a second origin against
-        # the one adopted then (it adds a hurdle to it)
-        ref_label = ADOPTED if label in ORIGIN2_RULES else current
-        if detail != "all" and label != detail and label not in ORIGIN2_RULES:
+        later = label not in RULES
+        if not (all_changes or later or (session == 28 and label == ADOPTED_28)):
             continue
-        ref = per_rule[ref_label]
+        ref = per_rule[ADOPTED_28 if later else current]
         for name, v in rows.items():
             if abs(v["rmse"] - ref[name]["rmse"]) > 1e-12 * abs(v["rmse"]):
                 lines.append(
@@ -424,7 +451,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = ap.parse_args(argv)
     if args.rules:
-        print(report(args.rules, args.spec, "all" if args.all else ADOPTED))
+        print(report(args.rules, args.spec, args.all))
         return 0
     if not args.series:
         ap.error("pass --series (or --rules FILES)")

@@ -60,7 +60,7 @@ def test_the_current_rules_decide_as_train_does(runs: Path) -> None:
     results = json.loads(runs.read_text())
     st = accuracy.TrainSettings.for_epochs(1, scheme="auto")
     ships = {"model": "model", "persistence": "persistence", "seasonal-diff": "season-diff anchor"}
-    for name, rule in (("nile-flow", study.rule_current), ("au-wine", study.rule_past_season_diff)):
+    for name, rule in (("nile-flow", study.rule_current), ("au-wine", study.rule_anchor_margin)):
         series, period = study.load(name)
         zero = study.zero_heads(name, period)
         picked = rule(results[name]["runs"]["8"][0], zero)
@@ -86,7 +86,7 @@ def test_the_rules_report_counts_every_series(runs: Path) -> None:
 def test_the_readme_quotes_session_28s_study() -> None:
     """The README's table of fallback rules is ``--rules bench/fallback-study-28.json.gz``'s output."""
     study = load_script(BENCH / "fallback_study.py")
-    out = study.report([str(BENCH / "fallback-study-28.json.gz")], "8")
+    out = study.report([str(BENCH / "fallback-study-28.json.gz")], "8", session=28)
     assert out in (repo_root() / "README.md").read_text()
     assert out.startswith("59 series at 8 bits, 3 seeds")
 

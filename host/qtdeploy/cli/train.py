@@ -93,7 +93,7 @@ from qtdeploy.cli.output import emit, stderr, stdout
     help="Standard errors (read on Student's t) by which the quantised model must beat persistence on "
     "validation to ship; short of it the exported model repeats the last reading, or with a --period "
     "forecasts the last reading plus a season's change where that beat persistence by the same margin "
-    "over the training and validation windows (and then the model must validate below it too). "
+    "over the training and validation windows (and then the model must beat that by the margin too). "
     "Default 2; 0 ships it whenever its validation RMSE is lower. Lower margins shipped more models "
     "that lost on test than ones that won on issue 13's series (README, 'Session 20'): lower it only "
     "for a series you know is predictable beyond its last reading.",
@@ -402,13 +402,44 @@ def _forecasts(shipped: str) -> str:
 
 
 def _behind_warning(fb: dict[str, Any], shipped: str) -> str:
-    """Why a model that beat persistence ships the seasonal anchor (``qat._fallback_scheme``)."""
+    """Why a model that beat persistence ships the seasonal anchor (``qat._fallback_scheme``): not
+    ahead of it by the margin (``qat._anchor_evidence``); with the margin that would ship it."""
+    ahead = fb.get("model_se_ahead")
     return (
-        f"the quantised model beat persistence on validation, but not {shipped} (its validation RMSE "
-        f"is {_ratio(fb.get('model_rmse_ratio'))} x that forecast's, which beat persistence over the "
+        f"the quantised model beat persistence on validation, but not {shipped} by more than noise "
+        f"(its validation RMSE is {_ratio(fb.get('model_rmse_ratio'))} x that forecast's, "
+        f"{'infinitely' if ahead is None else f'{ahead:.2f}'} standard errors ahead where "
+        f"{fb.get('model_se_needed') or 'infinitely many'} are needed; that forecast beat persistence over the "
         f"{fb['windows']} training and validation windows), so its head was zeroed: the exported "
         f"model forecasts {shipped}. Try more --epochs, another --window or --bits 8."
+        + _margin_hint(_margin_that_ships(None, fb), fb, shipped)
     )
+
+
+def _margin_that_ships(ev: dict[str, Any] | None, fb: dict[str, Any]) -> float | None:
+    """The largest --persistence-margin under which the model ships: the lower of the margins it
+    passes against persistence (``ev``; None where it passed the one it was given) and against the
+    seasonal anchor where that is the fallback (``fb``); None where it is not ahead of one of them."""
+    passed = [] if ev is None else [ev["margin_passed"]]
+    if "model_behind" in fb:
+        passed.append(fb.get("model_margin_passed"))
+    return None if not passed or any(v is None for v in passed) else min(passed)
+
+
+def _margin_hint(margin: float | None, fb: dict[str, Any], shipped: str) -> str:
+    """The margin that ships the model, or that none does where it validates behind the anchor."""
+    if margin is not None:
+        beyond = "its last reading" if shipped == "persistence" else shipped
+        return (
+            f" If you know the series is predictable beyond {beyond}, --persistence-margin "
+            f"{math.floor(margin * 10) / 10:g} ships this model on the evidence it has."
+        )
+    if fb.get("model_behind") and (fb.get("model_rmse_ratio") or 0) >= 1:
+        return (
+            " No --persistence-margin ships it: its validation RMSE is "
+            f"{_ratio(fb['model_rmse_ratio'])} x that of {shipped}, which ships in its place."
+        )
+    return ""
 
 
 def _fallback_warning(
@@ -416,26 +447,15 @@ def _fallback_warning(
 ) -> str:
     """Why the exported model repeats the last reading (or forecasts the seasonal anchor), and what to
     try: with the numbers, so that a model 1.7 standard errors ahead (eeg-4ch, README "Session 20")
-    reads differently from one 0.1, and the margin that would ship it; none where the model
-    validates behind the anchor, which a margin does not change."""
-    lower = ""
+    reads differently from one 0.1, and the margin that would ship it (against the anchor too, where
+    that is the fallback); none where the model validates behind the anchor."""
     fb = fb or {}
-    if fb.get("model_behind"):
-        lower = (
-            " No --persistence-margin ships it: its validation RMSE is "
-            f"{_ratio(fb['model_rmse_ratio'])} x that of {shipped}, which ships in its place."
-        )
-    elif ev["margin_passed"] is not None:
-        lower = (
-            " If you know the series is predictable beyond its last reading, --persistence-margin "
-            f"{math.floor(ev['margin_passed'] * 10) / 10:g} ships this model on the evidence it has."
-        )
     return (
         f"the quantised model did not beat persistence by more than noise on validation "
         f"({_evidence(ev)}), so its head was zeroed: the exported model forecasts "
         + _forecasts(shipped)
         + ". Try more --epochs, another --window, --bits 8, or more data; nothing on these windows "
-        "may beat persistence (a random walk)." + lower
+        "may beat persistence (a random walk)." + _margin_hint(_margin_that_ships(ev, fb), fb, shipped)
     )
 
 
