@@ -20,11 +20,13 @@ series at once (README, "Session 20": margins below 2 shipped more losers than w
 rerunning the whole bench per candidate rule takes hours where this takes one pass.
 
 Session 28's runs (59 of the 61 seen series, 8 bits, 3 seeds; about an hour on two processes) are
-``fallback-study-28.json.gz``; ``ADOPTED`` is the rule `train` follows since (README, "Session 28":
+``fallback-study-28.json.gz``; ``ADOPTED_28`` is the rule `train` followed then (README, "Session 28":
 each rule's counts, which were written down before any result and which after). Session 29's
 (``fallback-study-29.json.gz``) add set 28's eight series and, for the 14 seen series whose short
-runs the adopted rule ships (and president-approval), the second earlier origin that candidate 4
-(``rule_second_origin``, rejected: README, "Session 29") needs; ``--rules`` merges the files.
+runs 3d ships (and president-approval), the second earlier origin that candidate 4
+(``rule_second_origin``, rejected) needs; ``--rules`` merges the files. ``ADOPTED`` (3f: the model
+the margin ahead of the anchor too) is the rule `train` follows since session 29 (README, "Session
+29").
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
 """What ships where the quantised model does not earn its place (``qat._fallback_scheme``, session 28):
 persistence, or with a period the last reading plus a season's change where that anchor beat
-persistence over every training and validation window; exactly that forecast, in the integer model."""
+persistence over every training and validation window (and then, since session 29, the model must
+beat that anchor by the margin too); exactly that forecast, in the integer model."""
 
 from __future__ import annotations
 
@@ -115,8 +116,9 @@ def test_a_model_that_falls_back_ships_the_anchor_exactly(
 def test_a_model_ahead_of_persistence_but_behind_the_anchor_ships_the_anchor(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """Past the persistence margin (patched here), a model must still validate below the anchor that
-    would ship in its place; one epoch of a tiny model on a clean season does not."""
+    """Past the persistence margin (patched here), a model must still be ahead of the anchor that
+    would ship in its place by the same margin (session 29; below it, up to session 28); one epoch of
+    a tiny model on a clean season validates behind it."""
     monkeypatch.setattr(qat, "_persistence_fallback", lambda *a: False)
     s = _seasonal()
     res = train(s, CFG, TrainSettings(**QUICK, scheme="last", period=12))
@@ -149,3 +151,50 @@ def test_train_names_the_anchor_it_shipped(tmp_path: Path, capsys, monkeypatch: 
     assert "No --persistence-margin ships it" in summary["warnings"][0]
     assert "ships this model on the evidence" not in summary["warnings"][0]
     assert summary["qat"]["rmse"] == pytest.approx(summary["seasonal_diff_rmse"], rel=1e-9)
+
+
+def test_the_model_must_be_the_margin_ahead_of_the_anchor_not_merely_below_it() -> None:
+    """``qat._anchor_evidence`` (session 29): a model whose validation error is below the anchor's
+    but within noise of it is behind at the default margin and ahead at margin 0; the margin it
+    passes is ``_critical`` inverted at its standard errors ahead."""
+    import torch
+
+    rng = np.random.default_rng(5)
+    anchor = torch.from_numpy(rng.gamma(2.0, 1.0, 20))
+    err = anchor * torch.from_numpy(rng.uniform(0.5, 1.4, 20))  # a little below on average
+    assert float(err.mean()) < float(anchor.mean())
+    ev = qat._anchor_evidence(err, anchor, 2.0)
+    assert ev["model_rmse_ratio"] < 1 and 0 < ev["model_se_ahead"] < ev["model_se_needed"]
+    assert ev["model_behind"] is True and qat._anchor_evidence(err, anchor, 0.0)["model_behind"] is False
+    assert qat._critical(ev["model_margin_passed"], 20) == pytest.approx(ev["model_se_ahead"], abs=0.02)
+    far = qat._anchor_evidence(anchor * 0.1, anchor, 2.0)
+    assert far["model_behind"] is False and far["model_se_ahead"] > far["model_se_needed"]
+    worse = qat._anchor_evidence(anchor * 2.0, anchor, 0.0)
+    assert worse["model_behind"] is True and worse["model_margin_passed"] is None
+
+
+def test_the_warnings_name_the_margin_that_ships_against_both() -> None:
+    """`train`'s warnings suggest the lower of the margins the model passes against persistence
+    and against the anchor, and none where it validates behind the anchor."""
+    from qtdeploy.cli import train as cli
+
+    anchor = "the last reading plus a season's change"
+    ev = {
+        "windows": 20,
+        "rmse_ratio": 0.6,
+        "se_ahead": 1.9,
+        "se_needed": 2.1,
+        "margin": 2.0,
+        "margin_passed": 1.83,
+    }
+    fb = {"windows": 300, "model_rmse_ratio": 0.9, "model_se_ahead": 1.2, "model_se_needed": 2.1}
+    text = cli._fallback_warning(ev, anchor, {**fb, "model_behind": True, "model_margin_passed": 1.16})
+    assert "--persistence-margin 1.1 ships this model" in text
+    text = cli._fallback_warning(ev, anchor, {**fb, "model_behind": False, "model_margin_passed": 2.5})
+    assert "--persistence-margin 1.8 ships this model" in text
+    behind = {**fb, "model_rmse_ratio": 1.3, "model_behind": True, "model_margin_passed": None}
+    assert "No --persistence-margin ships it" in cli._fallback_warning(ev, anchor, behind)
+    text = cli._behind_warning({**fb, "model_behind": True, "model_margin_passed": 1.16}, anchor)
+    assert "1.20 standard errors ahead where 2.1 are needed" in text
+    assert "--persistence-margin 1.1 ships this model" in text
+    assert "No --persistence-margin ships it" in cli._behind_warning(behind, anchor)

@@ -396,7 +396,7 @@ def _anchor_evidence(
     best of hundreds of QAT epochs on these windows, whatever it is compared with. Up to session 28
     the model only had to validate below the anchor: on held-out set 28 uk-nondurables' models did
     so on 8 windows (0.67-0.97 x its RMSE, 0.13-1.63 standard errors ahead, 2.43 needed) and tested
-    at 3.1-7.9 x it; over 67 series at 8 bits, 15 of the 23 runs this margin turns back tested
+    at 3.1-7.9 x it; over 67 series at 8 bits, 16 of the 24 runs this margin turns back tested
     behind the anchor (bench/fallback_study.py, README "Session 29")."""
     assert len(err) == len(anchor), "the model and the anchor are judged on the same windows"
     z, n = _paired_z(err - anchor, horizon), len(anchor)
