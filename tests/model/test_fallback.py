@@ -198,3 +198,6 @@ def test_the_warnings_name_the_margin_that_ships_against_both() -> None:
     assert "1.20 standard errors ahead where 2.1 are needed" in text
     assert "--persistence-margin 1.1 ships this model" in text
     assert "No --persistence-margin ships it" in cli._behind_warning(behind, anchor)
+    # at margin 0 the anchor's bar is 0 standard errors, not "infinitely many"
+    at_zero = {**behind, "model_se_ahead": -0.4, "model_se_needed": 0.0}
+    assert "-0.40 standard errors ahead where 0.0 are needed" in cli._behind_warning(at_zero, anchor)

@@ -404,12 +404,12 @@ def _forecasts(shipped: str) -> str:
 def _behind_warning(fb: dict[str, Any], shipped: str) -> str:
     """Why a model that beat persistence ships the seasonal anchor (``qat._fallback_scheme``): not
     ahead of it by the margin (``qat._anchor_evidence``); with the margin that would ship it."""
-    ahead = fb.get("model_se_ahead")
+    ahead, needed = fb.get("model_se_ahead"), fb.get("model_se_needed")
     return (
         f"the quantised model beat persistence on validation, but not {shipped} by more than noise "
         f"(its validation RMSE is {_ratio(fb.get('model_rmse_ratio'))} x that forecast's, "
         f"{'infinitely' if ahead is None else f'{ahead:.2f}'} standard errors ahead where "
-        f"{fb.get('model_se_needed') or 'infinitely many'} are needed; that forecast beat persistence over the "
+        f"{'infinitely many' if needed is None else needed} are needed; that forecast beat persistence over the "
         f"{fb['windows']} training and validation windows), so its head was zeroed: the exported "
         f"model forecasts {shipped}. Try more --epochs, another --window or --bits 8."
         + _margin_hint(_margin_that_ships(None, fb), fb, shipped)
