@@ -281,12 +281,23 @@ def _persistence_evidence(
     Why a user sees it: "did not beat persistence" alone cannot tell a model 0.1 standard errors
     ahead from one 1.7 ahead on heavy-tailed windows (eeg-4ch, README "Session 20").
     """
-    z, err, persistence = _persistence_z(model, data)
-    n = len(persistence)
+    _, err, persistence = _persistence_z(model, data)
+    return _ahead_evidence(err, persistence, margin, data["vy"].shape[1])[1]
+
+
+def _ahead_evidence(
+    err: torch.Tensor, base: torch.Tensor, margin: float, horizon: int
+) -> tuple[bool, dict[str, Any]]:
+    """Per-window squared errors ``err`` against ``base``'s on the same windows: whether ``err`` is
+    ahead by ``margin``, and the evidence as `train` prints it (``_persistence_evidence``,
+    ``_anchor_evidence``): the windows, the RMSE ratio, how many standard errors ahead
+    (``_paired_z``) and how many ``margin`` needs (``_critical``), and the largest margin passed
+    (``_margin_passed``, floored to 2 decimals)."""
+    z, n = _paired_z(err - base, horizon), len(base)
     needed, passed = _critical(margin, n), _margin_passed(-z, n)
-    return {
+    return bool(z < -needed), {
         "windows": n,
-        "rmse_ratio": _rmse_ratio(err, persistence),
+        "rmse_ratio": _rmse_ratio(err, base),
         "se_ahead": _finite(-z),
         "se_needed": _finite(needed),
         "margin": margin,
@@ -350,7 +361,7 @@ def _zero_head_sq_err(split: dict[str, np.ndarray]) -> torch.Tensor:
 
 
 def _fallback_scheme(
-    series: D.Series, config: ModelConfig, st: TrainSettings
+    series: D.Series, config: ModelConfig, st: TrainSettings, prepared: dict[str, tuple] | None = None
 ) -> tuple[str, dict[str, Any] | None]:
     """The scheme whose output 0 ships when the quantised model does not earn its place, and the
     evidence that chose it (None without a period that fits, or without the target among the inputs).
@@ -364,13 +375,15 @@ def _fallback_scheme(
     than persistence: there the model was ahead of persistence by only 1.15-1.77 standard errors and
     persistence shipped, 2.3-2.7 x linear's RMSE (debit-cards, au-wine, au-antidiabetic,
     au-corticosteroid); measured over 59 of the 61 seen series (bench/fallback_study.py, README
-    "Session 28").
+    "Session 28"). ``prepared``: scheme -> ``_prepare``'s result where the caller has it already
+    (`train`'s float candidates), so that the splits are not built again.
     """
     if not (D.season_fits(st.period, series) and series.target in series.features):
         return "last", None
+    prepared = prepared or {}
     past = []
     for scheme in FALLBACK_SCHEMES:
-        _, splits, _ = _prepare(series, config, scheme, st.period)
+        _, splits, _ = prepared.get(scheme) or _prepare(series, config, scheme, st.period)
         past.append(torch.cat([_zero_head_sq_err(splits[k]) for k in ("train", "val")]))
     z, n = _paired_z(past[1] - past[0], config.horizon), len(past[0])
     needed = _critical(st.persistence_margin, n)
@@ -399,15 +412,9 @@ def _anchor_evidence(
     at 3.1-7.9 x it; over 67 series at 8 bits, 16 of the 24 runs this margin turns back tested
     behind the anchor (bench/fallback_study.py, README "Session 29")."""
     assert len(err) == len(anchor), "the model and the anchor are judged on the same windows"
-    z, n = _paired_z(err - anchor, horizon), len(anchor)
-    needed, passed = _critical(margin, n), _margin_passed(-z, n)
-    return {
-        "model_rmse_ratio": _rmse_ratio(err, anchor),
-        "model_se_ahead": _finite(-z),
-        "model_se_needed": _finite(needed),
-        "model_margin_passed": None if passed is None else math.floor(passed * 100) / 100,
-        "model_behind": not z < -needed,
-    }
+    ahead, ev = _ahead_evidence(err, anchor, margin, horizon)
+    out = {f"model_{k}": ev[k] for k in ("rmse_ratio", "se_ahead", "se_needed", "margin_passed")}
+    return {**out, "model_behind": not ahead}
 
 
 #: below this many validation windows a quantised model that passes the persistence fallback's
@@ -681,9 +688,9 @@ def train(
             metrics["persistence_evidence"] = _persistence_evidence(model, data, st.persistence_margin)
             if fallback_evidence is not None:
                 metrics["fallback"] = {**fallback_evidence, "scheme": fallback}
-        behind, fb_prepared = False, None
+        behind, fb_prepared = False, prepared.get(fallback)
         if _residual(norm) and fallback != "last":  # the model against the anchor that would replace it
-            fb_prepared = _prepare(series, config, fallback, st.period)
+            fb_prepared = fb_prepared or _prepare(series, config, fallback, st.period)
             fb_err = _zero_head_sq_err(fb_prepared[1]["val"])
             anchor = _anchor_evidence(
                 _window_sq_err(model, data), fb_err, st.persistence_margin, config.horizon
@@ -720,9 +727,13 @@ def train(
         metrics["quantisation_cost"] = best / val if val > 0 else 1.0
         return metrics, model, norm, splits
 
-    # what ships where the quantised model does not earn its place (``_fallback_scheme``); a float
-    # run ships its model
-    fallback, fallback_evidence = _fallback_scheme(series, config, st) if config.bits else ("last", None)
+    # what ships where the quantised model does not earn its place (``_fallback_scheme``, from the
+    # float candidates' splits where they were prepared under the schemes it compares); a float run
+    # ships its model
+    prepared = {t[1].scheme: (t[1], t[2], t[3]) for t in tried}
+    fallback, fallback_evidence = (
+        _fallback_scheme(series, config, st, prepared) if config.bits else ("last", None)
+    )
 
     # the scheme: the float model that validates best (``_choose``), for a float or quantised run;
     # at a quantised width another scheme whose calibrated model is far ahead (``_switch``)
