@@ -537,6 +537,36 @@ def test_set_28_follows_its_rules() -> None:
         assert p == period and features == [target], rel
 
 
+def test_set_30_follows_its_rules() -> None:
+    """Set 30 is, in ACSF1_TEST.ts's file order, the first recording of every class that no other
+    set's appliance is a recording of (in either ACS-F1 file): found here from the files' labels,
+    not listed; every one 1,460 readings of period 4, as the set's table says."""
+
+    def labels(path: Path) -> list[str]:
+        return [rec.split(":")[1] for rec in path.read_text().split("@data", 1)[1].split()]
+
+    others = {
+        name
+        for session, held in datasets.HELD_OUT_SETS.items()
+        if session != "30"
+        for name in held
+        if name in datasets._TS
+    }
+    used = {labels(datasets.path_of(name))[datasets._TS[name] - 1] for name in others}
+    assert used == {"9", "0", "3", "4"}  # sets 22 and 23
+    first: dict[str, int] = {}
+    for number, label in enumerate(labels(datasets.path_of("appliance-t3")), start=1):
+        first.setdefault(label, number)
+    found = [number for label, number in first.items() if label not in used]
+    held = datasets.HELD_OUT_30
+    assert [datasets._TS[name] for name in held] == found == [41, 51, 61, 71, 81, 91]
+    for name, (_, path, target, features, period) in held.items():
+        assert path == datasets.HELD_OUT_23["appliance-t3"][1] and period == 4, name
+        assert name == f"appliance-t{labels(datasets.path_of(name))[datasets._TS[name] - 1]}"
+        s, _ = datasets.load(name)
+        assert s.x.shape == (1460, 1) and np.isfinite(s.y).all() and features == [target], name
+
+
 def test_identical_runs_average_to_their_value() -> None:
     """A model that ships persistence on every seed is persistence's RMSE, not one ulp above it
     (which the target line printed as "NO (1.000)" for "no worse than persistence")."""
