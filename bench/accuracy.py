@@ -167,9 +167,11 @@ def decision(metrics: dict) -> dict:
     persistence over the training and validation windows), and why ("validation": not
     ``--persistence-margin`` standard errors ahead of persistence; "behind the fallback": ahead of
     persistence but not of the seasonal anchor; "earlier origin": ahead, but the same training
-    from an earlier origin was not, on a short span), how many standard errors ahead of persistence the model validated
-    before that (None without a residual scheme), and a proposed switch of scheme with, on a long
-    span, both schemes' quantised validation RMSEs and the one kept.
+    from an earlier origin was not, on a short span; "8-bit reference": below 8 bits, ahead, but the
+    8-bit model from the same float models fell back, since session 30), how many standard errors
+    ahead of persistence the model validated before that (None without a residual scheme), and a
+    proposed switch of scheme with, on a long span, both schemes' quantised validation RMSEs and the
+    one kept.
 
     Why: a cell's RMSE cannot tell these apart, and session 21 had to rebuild which decision moved
     each seed from shipped schemes and RMSEs.
@@ -481,6 +483,36 @@ def anchor_inputs(name: str, bits: int = 4, window: int = 12) -> dict[str, float
     return out
 
 
+def reference_gated(res: dict, spec: str) -> list[float] | None:
+    """The per-seed RMSEs of ``res``'s cell at width ``spec`` (narrower than 8 bits) under session 30's
+    rule (``qat._reference``), from a run recorded before it: a seed whose 8-bit model fell back ships
+    that same fallback, whose forecast no width changes (``qat._fallback_scheme`` reads none), so
+    its RMSE becomes the 8-bit seed's; every other seed is unchanged (the 8-bit run before it leaves
+    its QAT as it was: ``qat._calibrate`` seeds it). None where the 8-bit decisions were not
+    recorded (cells run before session 21) or the cell holds another number of runs."""
+    d8, cell = res["8"].get("decisions"), res.get(spec)
+    if not d8 or cell is None or len(cell.get("run_rmse", [])) != len(d8):
+        return None
+    return [
+        r8 if d["shipped"] != "model" else r for d, r8, r in zip(d8, res["8"]["run_rmse"], cell["run_rmse"])
+    ]
+
+
+def reference_report(results: dict[str, dict], specs: tuple[str, ...] = ("6", "4", "w4a8")) -> str:
+    """Every cell ``reference_gated`` changes: the width's mean RMSE as a multiple of the 8-bit cell's,
+    before and after, and whether issue 13's bar (within 10 % of 8-bit) is met before and after."""
+    lines = ["| series | width | x 8-bit before | after | within 10 % |", "|---|---|---|---|---|"]
+    for name, res in results.items():
+        for spec in specs:
+            gated = reference_gated(res, spec)
+            if gated is None or gated == res[spec]["run_rmse"]:
+                continue
+            r8, before, after = res["8"]["rmse"], res[spec]["rmse"], mean_sd(gated)[0]
+            met = " -> ".join("yes" if v <= 1.1 * r8 else "NO" for v in (before, after))
+            lines.append(f"| {name} | {spec} | {before / r8:.3f} | {after / r8:.3f} | {met} |")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument(
@@ -552,8 +584,21 @@ def main(argv: list[str] | None = None) -> int:
         help="No training: the seasonal anchors' RMSE, and least squares from each seasonal scheme's "
         "inputs to the season-diff anchor's error, as they are and at 4 bits.",
     )
+    ap.add_argument(
+        "--reference-gate",
+        nargs="+",
+        metavar="JSON",
+        help="No training: the cells of these runs that session 30's 8-bit reference changes "
+        "(reference_gated), before and after.",
+    )
     ap.add_argument("--json", default=None, help="Also write the results here.")
     args = ap.parse_args(argv)
+    if args.reference_gate:
+        merged: dict[str, dict] = {}
+        for path in args.reference_gate:
+            merged.update(json.loads(Path(path).read_text()))
+        print(reference_report(merged))
+        return 0
     if not args.persistence_margin >= 0:
         ap.error(f"--persistence-margin is {args.persistence_margin:g}; pass 0 or more.")
     if args.narrow_qat_steps < 1:

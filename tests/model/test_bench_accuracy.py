@@ -567,6 +567,30 @@ def test_set_30_follows_its_rules() -> None:
         assert s.x.shape == (1460, 1) and np.isfinite(s.y).all() and features == [target], name
 
 
+def test_the_reference_gate_replays_a_recorded_run() -> None:
+    """``reference_gated``: a narrow seed whose 8-bit seed fell back becomes that seed's RMSE (the
+    same fallback forecast), the others stay; cells without recorded decisions are not guessed. On
+    session 29's rerun, uk-nondurables' 4-bit seed 0 (the model, 4.2 x the anchor) becomes the anchor
+    that its 8-bit seed shipped, and the report says the 10 % bar is met after, not before."""
+    accuracy = load_script(BENCH / "accuracy.py")
+    model = {"shipped": "model"}
+    anchor = {"shipped": "season-diff anchor"}
+    res = {
+        "8": {"rmse": 2.0, "run_rmse": [1.0, 2.0, 3.0], "decisions": [anchor, model, anchor]},
+        "4": {"rmse": 20.0, "run_rmse": [10.0, 20.0, 30.0]},
+    }
+    assert accuracy.reference_gated(res, "4") == [1.0, 20.0, 3.0]
+    assert accuracy.reference_gated(res, "6") is None
+    assert accuracy.reference_gated({"8": {"run_rmse": [1.0]}, "4": {"run_rmse": [2.0]}}, "4") is None
+    rerun = json.loads((BENCH / "accuracy-rerun-29.json").read_text())
+    uk = rerun["uk-nondurables"]
+    assert uk["4"]["decisions"][0]["shipped"] == "model" and uk["4"]["run_rmse"][0] > 4 * uk["8"]["rmse"]
+    assert accuracy.reference_gated(uk, "4") == uk["8"]["run_rmse"]
+    report = accuracy.reference_report({"uk-nondurables": uk})
+    assert "| uk-nondurables | 4 | 2.065 | 1.000 | NO -> yes |" in report
+    assert accuracy.reference_report({"au-gas": rerun["au-gas"]}).count("\n") == 1  # unchanged: none
+
+
 def test_identical_runs_average_to_their_value() -> None:
     """A model that ships persistence on every seed is persistence's RMSE, not one ulp above it
     (which the target line printed as "NO (1.000)" for "no worse than persistence")."""

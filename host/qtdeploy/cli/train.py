@@ -140,6 +140,7 @@ def command(
     from qtdeploy.train.qat import (
         FALLBACK_MARGIN_SE,
         QUANT_COST_WARN,
+        REFERENCE_REASON,
         SHORT_VALIDATION,
         TrainSettings,
         save_run,
@@ -228,6 +229,7 @@ def command(
                 "fallback",
                 "fallback_reason",
                 "origin_check",
+                "reference",
             )
             if k in result.metrics
         },
@@ -271,6 +273,8 @@ def command(
     shipped = _shipped(summary)
     if oc and not oc["ahead"]:  # won validation, lost from an earlier origin
         summary["warnings"].insert(0, _origin_warning(oc, n_val, shipped))
+    elif summary.get("fallback_reason") == REFERENCE_REASON:
+        summary["warnings"].insert(0, _reference_warning(summary["reference"], shipped))
     elif summary.get("fallback_reason") == "behind the fallback":
         summary["warnings"].insert(0, _behind_warning(summary["fallback"], shipped))
     elif summary["persistence_fallback"]:
@@ -383,6 +387,12 @@ def _against_persistence(s: dict[str, Any]) -> str:
                 else ""
             )
         )
+    ref = s.get("reference")
+    if ref:  # a narrower width: the model of the reference width from the same float models
+        parts.append(
+            f"the {ref['bits']}-bit model from the same float model "
+            + (f"fell back ({ref['reason']})" if ref["fell_back"] else "shipped its model")
+        )
     parts.append("shipped " + (f"{_shipped(s)} (head zeroed)" if s["persistence_fallback"] else "the model"))
     return "; ".join(parts)
 
@@ -456,6 +466,20 @@ def _fallback_warning(
         + _forecasts(shipped)
         + ". Try more --epochs, another --window, --bits 8, or more data; nothing on these windows "
         "may beat persistence (a random walk)." + _margin_hint(_margin_that_ships(ev, fb), fb, shipped)
+    )
+
+
+def _reference_warning(ref: dict[str, Any], shipped: str) -> str:
+    """Why a narrower model that earned its place ships the fallback (``qat._reference``): the model
+    of the reference width, quantised from the same float model, did not."""
+    return (
+        f"the quantised model beat {shipped} on validation, but the {ref['bits']}-bit model quantised "
+        f"from the same float model did not earn its place (it fell back: {ref['reason']}). A narrower "
+        "model has nothing the 8-bit one lacks, and its longer QAT search finds a state that validates "
+        "well by chance more easily, so its head was zeroed: the exported model forecasts "
+        + _forecasts(shipped)
+        + f", as --bits {ref['bits']} does. More data is what helps; --persistence-margin applies to "
+        "both widths."
     )
 
 
