@@ -107,6 +107,7 @@ HELD_OUT_JSON = {
     "26": "accuracy-held-out-26.json",
     "27": "accuracy-held-out-27.json",
     "28": "accuracy-held-out-28.json",
+    "30": "accuracy-held-out-30.json",
 }
 
 #: QAT run j >= 1 from float seed s uses seed s + QAT_SEED_STRIDE * j (never another float seed's)

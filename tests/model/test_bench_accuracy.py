@@ -115,6 +115,15 @@ HELD_OUT_SETS: dict[str, dict[str, tuple[int, int]]] = {
         "goog-200": (200, 1),
         "cooling-water": (222, 1),
     },
+    # session 30's six, ACS-F1 test recordings of the classes no set had used (period 4)
+    "30": {
+        "appliance-t6": (1460, 1),
+        "appliance-t5": (1460, 1),
+        "appliance-t2": (1460, 1),
+        "appliance-t8": (1460, 1),
+        "appliance-t7": (1460, 1),
+        "appliance-t1": (1460, 1),
+    },
 }
 
 

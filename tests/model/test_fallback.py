@@ -173,6 +173,27 @@ def test_the_model_must_be_the_margin_ahead_of_the_anchor_not_merely_below_it() 
     assert worse["model_behind"] is True and worse["model_margin_passed"] is None
 
 
+def test_on_a_long_span_the_model_must_only_validate_below_the_anchor() -> None:
+    """Since session 30 the anchor's margin applies below ``qat.SHORT_VALIDATION`` validation windows
+    only: from there on a model within noise of the anchor but below it ships (held-out set 30's
+    appliance-t6: 0.70 x the anchor on 208 bursty windows, 1.8 standard errors ahead, 0.75 x it on
+    test), and one above it does not, whatever the margin."""
+    import torch
+
+    n = qat.SHORT_VALIDATION
+    rng = np.random.default_rng(0)
+    anchor = torch.from_numpy(rng.pareto(1.5, n) + 0.01)  # heavy-tailed windows
+    err = anchor * torch.from_numpy(rng.uniform(0.1, 1.3, n))  # 0.7 x on average, per window noisy
+    assert float(err.mean()) < float(anchor.mean())
+    ev = qat._anchor_evidence(err, anchor, 2.0)
+    assert ev["model_se_ahead"] < ev["model_se_needed"] and ev["model_margin_applies"] is False
+    assert ev["model_behind"] is False
+    short = qat._anchor_evidence(err[: n - 1], anchor[: n - 1], 2.0)
+    assert short["model_margin_applies"] is True and short["model_behind"] is True
+    above = qat._anchor_evidence(anchor * 1.01, anchor, 0.0)
+    assert above["model_behind"] is True and above["model_margin_applies"] is False
+
+
 def test_the_warnings_name_the_margin_that_ships_against_both() -> None:
     """`train`'s warnings suggest the lower of the margins the model passes against persistence
     and against the anchor, and none where it validates behind the anchor."""
@@ -201,3 +222,12 @@ def test_the_warnings_name_the_margin_that_ships_against_both() -> None:
     # at margin 0 the anchor's bar is 0 standard errors, not "infinitely many"
     at_zero = {**behind, "model_se_ahead": -0.4, "model_se_needed": 0.0}
     assert "-0.40 standard errors ahead where 0.0 are needed" in cli._behind_warning(at_zero, anchor)
+    # a long span (no margin against the anchor, session 30): behind means validating behind it, and
+    # only persistence's margin can be suggested where the model validates below it
+    long_behind = {**behind, "model_margin_applies": False}
+    text = cli._behind_warning(long_behind, anchor)
+    assert "its validation RMSE is 1.300 x that forecast's" in text and "standard errors" not in text
+    assert "No --persistence-margin ships it" in text
+    assert "No --persistence-margin ships it" in cli._fallback_warning(ev, anchor, long_behind)
+    long_below = {**fb, "model_margin_applies": False, "model_behind": False, "model_margin_passed": 1.16}
+    assert "--persistence-margin 1.8 ships this model" in cli._fallback_warning(ev, anchor, long_below)

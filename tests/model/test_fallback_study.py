@@ -3,6 +3,7 @@ method decide what `train` decides, run for run (the study's verdicts are about 
 
 from __future__ import annotations
 
+import gzip
 import importlib.util
 import json
 import subprocess
@@ -137,6 +138,27 @@ def test_the_readme_quotes_session_29s_second_origin() -> None:
     """The README's session 29 table is ``--rules`` over both committed studies (67 series, the
     second origins where candidate 4 needs them)."""
     study = load_script(BENCH / "fallback_study.py")
-    out = study.report([str(BENCH / f"fallback-study-{s}.json.gz") for s in (28, 29)], "8")
+    out = study.report([str(BENCH / f"fallback-study-{s}.json.gz") for s in (28, 29)], "8", session=29)
     assert out in (repo_root() / "README.md").read_text()
     assert out.startswith("67 series at 8 bits, 3 seeds")
+
+
+def test_the_readme_quotes_session_30s_rules_over_73_series() -> None:
+    """The README's session 30 table is ``--rules`` over the three committed studies (73 series:
+    held-out set 30's six appliances added); 3g is 3f below ``qat.SHORT_VALIDATION`` validation
+    windows and 3d from there on, and changes only appliance-t6 against 3f."""
+    study = load_script(BENCH / "fallback_study.py")
+    out = study.report([str(BENCH / f"fallback-study-{s}.json.gz") for s in (28, 29, 30)], "8")
+    assert out in (repo_root() / "README.md").read_text()
+    assert out.startswith("73 series at 8 bits, 3 seeds")
+    assert f"below {study.Q.SHORT_VALIDATION} windows" in study.ADOPTED
+    changed = [ln for ln in out.splitlines() if ln.startswith(f"  {study.ADOPTED}: ")]
+    assert len(changed) == 1 and "appliance-t6 0.002061 -> 0.001546" in changed[0]
+    results = json.loads(gzip.decompress((BENCH / "fallback-study-30.json.gz").read_bytes()))
+    assert list(results) == list(load_script(BENCH / "datasets.py").HELD_OUT_30)
+    for name, r in results.items():
+        zero = study.zero_heads(name, r["period"])
+        for run in r["runs"]["8"]:
+            n = len(run["val"]["model"])
+            assert n >= study.Q.SHORT_VALIDATION
+            assert study.rule_anchor_margin_short(run, zero) == study.rule_past_season_diff(run, zero)

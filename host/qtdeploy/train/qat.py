@@ -410,11 +410,22 @@ def _anchor_evidence(
     the model only had to validate below the anchor: on held-out set 28 uk-nondurables' models did
     so on 8 windows (0.67-0.97 x its RMSE, 0.13-1.63 standard errors ahead, 2.43 needed) and tested
     at 3.1-7.9 x it; over 67 series at 8 bits, 16 of the 24 runs this margin turns back tested
-    behind the anchor (bench/fallback_study.py, README "Session 29")."""
+    behind the anchor (bench/fallback_study.py, README "Session 29").
+
+    Since session 30 only below SHORT_VALIDATION validation windows (``model_margin_applies``); from
+    there on the model must validate below the anchor, as up to session 28. Why: every run the margin
+    turned back in the 67 seen series had 8 to 63 windows, where the kept state's optimism is large;
+    on held-out set 30 it acted once, on 208 windows of a bursty appliance recording
+    (appliance-t6), where the models validated at 0.69-0.70 x the anchor's RMSE but only 1.77-1.81
+    standard errors ahead (heavy-tailed windows), and tested at 0.75 x it. On long spans the
+    validation ratio is close to the test ratio (SHORT_VALIDATION), and the margin only has too
+    little power there."""
     assert len(err) == len(anchor), "the model and the anchor are judged on the same windows"
     ahead, ev = _ahead_evidence(err, anchor, margin, horizon)
     out = {f"model_{k}": ev[k] for k in ("rmse_ratio", "se_ahead", "se_needed", "margin_passed")}
-    return {**out, "model_behind": not ahead}
+    applies = len(anchor) < SHORT_VALIDATION
+    below = float(err.mean()) < float(anchor.mean())
+    return {**out, "model_margin_applies": applies, "model_behind": not (ahead if applies else below)}
 
 
 #: below this many validation windows a quantised model that passes the persistence fallback's
