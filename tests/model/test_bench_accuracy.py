@@ -7,6 +7,7 @@ The series are data files of the ``bench`` extra (statsmodels, river; installed 
 from __future__ import annotations
 
 import functools
+import gzip
 import importlib.util
 import json
 import subprocess
@@ -286,6 +287,79 @@ def test_session_28s_and_29s_reruns_are_readme_tables_of_series_their_changes_re
     assert list(results) == reached
     assert all({"persistence", "linear", "seasonal", "float", "8", "4"} <= set(r) for r in results.values())
     assert accuracy.table(results, ["8", "4"]) in (repo_root() / "README.md").read_text()
+
+
+def _recorded_before_30() -> dict[str, dict]:
+    """Each held-out series' cells as last recorded before session 30: its set's run, then the reruns
+    of sessions 25 to 29 in order (files session 30 did not change)."""
+    accuracy = load_script(BENCH / "accuracy.py")
+    cells: dict[str, dict] = {}
+    files = [f for k, f in accuracy.HELD_OUT_JSON.items() if int(k) < 30]
+    for f in files + [f"accuracy-rerun-{s}.json" for s in range(25, 30)]:
+        cells.update(json.loads((BENCH / f).read_text()))
+    return cells
+
+
+def _narrow_seeds_follow_the_8_bit_fallback(res: dict) -> None:
+    """The 8-bit reference's invariant on a row recorded with it: at every narrower width, a seed
+    whose 8-bit model fell back ships that same forecast (the same RMSE), for the reference's reason
+    or its own."""
+    for spec in (w for w in ("6", "4", "w4a8") if w in res):
+        for seed, d in enumerate(res["8"]["decisions"]):
+            if d["shipped"] != "model":
+                assert res[spec]["run_rmse"][seed] == res["8"]["run_rmse"][seed], (spec, seed)
+                assert res[spec]["decisions"][seed]["shipped"] == d["shipped"], (spec, seed)
+
+
+def test_session_30s_rerun_is_the_replay_of_the_runs_before_it() -> None:
+    """Session 30's rerun (bench/accuracy-rerun-30.json, the sets' order, its table in the README):
+    the seen held-out series whose 4-bit cells the 8-bit reference changes in the replay of their
+    recorded runs (``reference_gated``), and those that 3g reaches (a validation span of
+    ``qat.SHORT_VALIDATION`` windows or more where a model was "behind the fallback"). Under 100
+    windows the 8-bit cells are the recorded ones seed for seed (3g is 3f there; the reference does
+    not touch 8 bits) and the 4-bit ones exactly the replay's; on the long spans the 8-bit cells are
+    what fallback_study.py's 3g picks from its recorded runs. jfk-passengers' main-table row, rerun
+    with every width, keeps the reference's invariant too."""
+    from qtdeploy.model import data as D
+    from qtdeploy.train.qat import SHORT_VALIDATION
+
+    accuracy = load_script(BENCH / "accuracy.py")
+    study = load_script(BENCH / "fallback_study.py")
+    results = json.loads((BENCH / "accuracy-rerun-30.json").read_text())
+    order = [name for held in datasets.HELD_OUT_SETS.values() for name in held]
+    assert list(results) == [name for name in order if name in results]
+    assert accuracy.table(results, ["8", "4"]) in (repo_root() / "README.md").read_text()
+    before = _recorded_before_30()
+    studied: dict[str, dict] = {}
+    for s in (28, 29, 30):
+        study.merge(
+            studied, json.loads(gzip.decompress((BENCH / f"fallback-study-{s}.json.gz").read_bytes()))
+        )
+    long_spans = []
+    for name, res in results.items():
+        _narrow_seeds_follow_the_8_bit_fallback(res)
+        series, period = datasets.load(name)
+        _, va, _ = D.series_rows(series)
+        if va.stop - va.start - 12 < SHORT_VALIDATION:
+            assert res["8"]["run_rmse"] == before[name]["8"]["run_rmse"], name
+            assert (
+                res["4"]["run_rmse"]
+                == accuracy.reference_gated(before[name], "4")
+                != before[name]["4"]["run_rmse"]
+            ), name
+            continue
+        long_spans.append(name)
+        zero = study.zero_heads(name, period)
+        picks = [study.rule_anchor_margin_short(run, zero) for run in studied[name]["runs"]["8"]]
+        shipped = [
+            run["test"] if p == "model" else zero[p]["test"]
+            for run, p in zip(studied[name]["runs"]["8"], picks)
+        ]
+        assert res["8"]["run_rmse"] == pytest.approx(shipped, rel=1e-9), name
+    assert long_spans == ["appliance-c0", "appliance-t6"]
+    jfk = json.loads((BENCH / "accuracy-results.json").read_text())["jfk-passengers"]
+    _narrow_seeds_follow_the_8_bit_fallback(jfk)
+    assert any(d["why"] == "8-bit reference" for spec in ("6", "4") for d in jfk[spec]["decisions"])
 
 
 def test_linear_context_reads_what_a_season_model_reads() -> None:
