@@ -766,8 +766,9 @@ def train(
             # anchor that would ship in its place (``_anchor_evidence``)
             _zero_head(model)
             fell, why = True, "behind the fallback"
-        if st.fallback and not fell and reference is not None and reference["fell_back"]:
-            # the model of REFERENCE_BITS from the same float model did not earn its place (``_reference``)
+        if st.fallback and _residual(norm) and not fell and reference is not None and reference["fell_back"]:
+            # the model of REFERENCE_BITS from the same float model did not earn its place (``_reference``;
+            # it can only fall back under a residual scheme, whose output 0 is the fallback's forecast)
             _zero_head(model)
             fell, why = True, REFERENCE_REASON
         short = len(data["vy"]) < SHORT_FOR_ORIGIN_CHECK
