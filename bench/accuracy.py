@@ -24,6 +24,7 @@
     python bench/accuracy.py --linear-context --series seattle-temps   # no training: linear on a season context
     python bench/accuracy.py --input-resolution --series vic-electricity   # no training: 4-bit input error
     python bench/accuracy.py --series eeg-4ch --bits 8,4 --persistence-margin 1   # a lower margin
+    python bench/accuracy.py --reference-gate bench/accuracy-rerun-29.json   # no training: the 8-bit reference replayed
 
 The README's table is the default run (``--json bench/accuracy-results.json``), the series split
 over two processes (``--series``, results merged): 27 and 29 minutes, 56 minutes of CPU (measured,
