@@ -22,7 +22,13 @@ from qtdeploy.cli.output import emit, stderr, stdout
 @click.option("--window", type=int, default=12, show_default=True)
 @click.option("--d-model", type=int, default=32, show_default=True)
 @click.option(
-    "--bits", type=int, default=8, show_default=True, help="Width of every weight and activation, 2..8."
+    "--bits",
+    type=int,
+    default=8,
+    show_default=True,
+    help="Width of every weight and activation, 2..8. Below 8 (or with --act-bits below 8) the run also "
+    "quantises the 8-bit model from the same float model, and where that one does not beat the fallback "
+    "this one ships the fallback too (README, 'Session 30').",
 )
 @click.option(
     "--act-bits", type=int, default=None, help="Activation width if different from --bits (mixed precision)."
@@ -93,7 +99,8 @@ from qtdeploy.cli.output import emit, stderr, stdout
     help="Standard errors (read on Student's t) by which the quantised model must beat persistence on "
     "validation to ship; short of it the exported model repeats the last reading, or with a --period "
     "forecasts the last reading plus a season's change where that beat persistence by the same margin "
-    "over the training and validation windows (and then the model must beat that by the margin too). "
+    "over the training and validation windows (and then the model must beat that by the margin too on "
+    "under 100 validation windows, and validate below it on more). "
     "Default 2; 0 ships it whenever its validation RMSE is lower. Lower margins shipped more models "
     "that lost on test than ones that won on issue 13's series (README, 'Session 20'): lower it only "
     "for a series you know is predictable beyond its last reading.",
