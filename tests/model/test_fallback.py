@@ -18,6 +18,7 @@ from qtdeploy.model.evaluate import evaluate
 from qtdeploy.train import export as E
 from qtdeploy.train import qat
 from qtdeploy.train.qat import TrainSettings, train
+from support.series import random_walk
 
 CFG = ModelConfig.uniform(window=12, features=1, d_model=8, bits=8)
 QUICK = {"epochs": 1, "patience": 1, "min_steps": 0}
@@ -30,11 +31,6 @@ def _seasonal(n: int = 400, seed: int = 0) -> D.Series:
     t = np.arange(n)
     y = 10 * np.sin(2 * np.pi * t / 12) + np.cumsum(rng.normal(0, 0.3, n)) + rng.normal(0, 0.2, n)
     return D.Series(features=["y"], target="y", x=y[:, None], y=y, source="synthetic seasonal")
-
-
-def _random_walk(n: int = 400) -> D.Series:
-    y = np.cumsum(np.random.default_rng(3).normal(size=n))
-    return D.Series(features=["y"], target="y", x=y[:, None], y=y, source="synthetic random walk")
 
 
 def _rmse_over(s: D.Series, forecast, horizon: int = 1, window: int = 12) -> tuple[float, int]:
@@ -74,7 +70,7 @@ def test_the_fallback_is_the_season_diff_anchor_where_it_beat_persistence_over_t
 
 
 def test_the_fallback_stays_persistence_on_a_random_walk_and_without_a_period() -> None:
-    s = _random_walk()
+    s = random_walk()
     scheme, ev = qat._fallback_scheme(s, CFG, TrainSettings(period=4))
     assert scheme == "last" and ev is not None
     assert ev["rmse_ratio"] > 1 and ev["se_ahead"] < 0  # the anchor doubles the walk's steps

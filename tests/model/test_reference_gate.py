@@ -19,6 +19,7 @@ from qtdeploy.model.evaluate import evaluate
 from qtdeploy.train import export as E
 from qtdeploy.train import qat
 from qtdeploy.train.qat import TrainSettings, train
+from support.series import random_walk
 
 QUICK = {"epochs": 1, "patience": 1, "min_steps": 0}
 #: enough for a model of d_model 8 to beat persistence by the margin on ``_season`` at 8 bits
@@ -37,11 +38,6 @@ def _season(n: int = 400) -> D.Series:
     return D.Series(features=["y"], target="y", x=y[:, None], y=y, source="synthetic season")
 
 
-def _random_walk(n: int = 400) -> D.Series:
-    y = np.cumsum(np.random.default_rng(3).normal(size=n))
-    return D.Series(features=["y"], target="y", x=y[:, None], y=y, source="synthetic random walk")
-
-
 def test_narrower_means_any_weight_or_activation_below_8_bits() -> None:
     assert not qat._narrower(_cfg(8)) and not qat._narrower(_cfg(None))
     assert qat._narrower(_cfg(4)) and qat._narrower(_cfg(6)) and qat._narrower(_cfg(4, act_bits=8))
@@ -51,7 +47,7 @@ def test_narrower_means_any_weight_or_activation_below_8_bits() -> None:
     assert qat._narrower(mixed)
 
 
-@pytest.mark.parametrize("make", [_season, _random_walk])
+@pytest.mark.parametrize("make", [_season, random_walk])
 def test_the_reference_is_the_8_bit_run_from_the_same_float_models(make) -> None:
     """What the 4-bit run records as its reference is the 8-bit `train` of the same seed from the
     same float model (the bench's way: a float run's state passed in), decision and validation RMSE
@@ -68,8 +64,8 @@ def test_the_reference_is_the_8_bit_run_from_the_same_float_models(make) -> None
         "scheme": r8.norm.scheme,
         "qat_val": round(r8.metrics["qat_val"], 6),
     }
-    assert r4.metrics["reference"]["fell_back"] is (make is _random_walk)
-    if make is _random_walk:  # the 4-bit model falls back too, for its own reason or the reference's
+    assert r4.metrics["reference"]["fell_back"] is (make is random_walk)
+    if make is random_walk:  # the 4-bit model falls back too, for its own reason or the reference's
         assert r4.metrics["persistence_fallback"]
 
 

@@ -19,17 +19,13 @@ from qtdeploy.model.evaluate import evaluate
 from qtdeploy.train import export as E
 from qtdeploy.train.qat import TrainSettings, schemes_tried, train
 from support.seasonal import interleaved
+from support.series import random_walk
 
 
 def _interleaved(n: int = 700, seed: int = 0) -> D.Series:
     """``support.seasonal.interleaved`` as a one-feature series."""
     y = interleaved(n, seed)
     return D.Series(features=["p"], target="p", x=y[:, None], y=y, source="synthetic interleaved")
-
-
-def _random_walk(n: int = 500) -> D.Series:
-    y = np.cumsum(np.random.default_rng(3).normal(size=n))
-    return D.Series(features=["y"], target="y", x=y[:, None], y=y, source="synthetic random walk")
 
 
 @pytest.mark.parametrize("horizon", [1, 3, 6])
@@ -191,7 +187,7 @@ def test_season_falls_back_to_exact_persistence_under_last(scheme: str, anchor: 
     """On a random walk the seasonal anchors are far behind persistence, and output 0 of a
     "season" ("season-diff") model is seasonal naive (the last reading plus a season's change): the
     fallback must ship persistence itself, which only "last" can express."""
-    s = _random_walk()
+    s = random_walk(500)
     cfg = ModelConfig.uniform(window=12, features=1, d_model=8, bits=8)
     res = train(s, cfg, TrainSettings(epochs=1, patience=1, min_steps=0, scheme=scheme, period=4))
     assert res.metrics["persistence_fallback"] and res.metrics["fell_from"] == scheme

@@ -421,7 +421,6 @@ def _forecasts(shipped: str) -> str:
 def _behind_warning(fb: dict[str, Any], shipped: str) -> str:
     """Why a model that beat persistence ships the seasonal anchor (``qat._fallback_scheme``): not
     ahead of it by the margin (``qat._anchor_evidence``); with the margin that would ship it."""
-    ahead, needed = fb.get("model_se_ahead"), fb.get("model_se_needed")
     if not fb.get("model_margin_applies", True):  # a long validation span: below the anchor is enough
         return (
             f"the quantised model beat persistence on validation, but not {shipped} (its validation "
@@ -430,6 +429,7 @@ def _behind_warning(fb: dict[str, Any], shipped: str) -> str:
             f"zeroed: the exported model forecasts {shipped}. Try more --epochs, another --window or "
             "--bits 8." + _margin_hint(None, fb, shipped)
         )
+    ahead, needed = fb.get("model_se_ahead"), fb.get("model_se_needed")
     return (
         f"the quantised model beat persistence on validation, but not {shipped} by more than noise "
         f"(its validation RMSE is {_ratio(fb.get('model_rmse_ratio'))} x that forecast's, "
@@ -448,11 +448,11 @@ def _margin_that_ships(ev: dict[str, Any] | None, fb: dict[str, Any]) -> float |
     On a long validation span no margin applies against the anchor (``qat._anchor_evidence``): only
     persistence's counts, and none ships a model that validates behind the anchor there."""
     passed = [] if ev is None else [ev["margin_passed"]]
-    if "model_behind" in fb and not fb.get("model_margin_applies", True):
-        if fb["model_behind"]:  # a long span, where no margin applies against the anchor: behind it
+    if "model_behind" in fb:
+        if fb.get("model_margin_applies", True):
+            passed.append(fb.get("model_margin_passed"))
+        elif fb["model_behind"]:  # a long span, where no margin applies against the anchor: behind it
             return None
-    elif "model_behind" in fb:
-        passed.append(fb.get("model_margin_passed"))
     return None if not passed or any(v is None for v in passed) else min(passed)
 
 

@@ -486,9 +486,9 @@ REFERENCE_REASON = "8-bit reference"
 
 def _narrower(config: ModelConfig) -> bool:
     """Whether a quantised ``config`` holds a weight or an activation narrower than REFERENCE_BITS."""
-    return config.bits is not None and min([*config.act_bits.values(), *config.weight_bits.values()]) < (
-        REFERENCE_BITS
-    )
+    if config.bits is None:
+        return False
+    return min([*config.act_bits.values(), *config.weight_bits.values()]) < REFERENCE_BITS
 
 
 def _reference(
@@ -803,11 +803,11 @@ def train(
     )
 
     # below REFERENCE_BITS, whether the model of that width from the same float models earns its place
-    # (before any QAT here, which changes the float models in place)
+    # (before any QAT here, which changes the float models in place; the reference loads their states
+    # into models of its own)
     reference = None
     if st.fallback and _narrower(config):
-        states = {t[1].scheme: copy.deepcopy(t[0].state_dict()) for t in tried}
-        reference = _reference(series, config, st, states, progress)
+        reference = _reference(series, config, st, {t[1].scheme: t[0].state_dict() for t in tried}, progress)
 
     # the scheme: the float model that validates best (``_choose``), for a float or quantised run;
     # at a quantised width another scheme whose calibrated model is far ahead (``_switch``)
