@@ -21,6 +21,7 @@
     python bench/accuracy.py --held-out 27 --bits 8,4    # six short monthly and quarterly, session 27
     python bench/accuracy.py --held-out 28 --bits 8,4    # eight shorter still, session 28
     python bench/accuracy.py --held-out 30 --bits 8,4    # six more appliances (period 4), session 30
+    python bench/accuracy.py --held-out 31 --bits 8,4    # ten more: each class's second, session 31
     python bench/accuracy.py --linear-context --series seattle-temps   # no training: linear on a season context
     python bench/accuracy.py --input-resolution --series vic-electricity   # no training: 4-bit input error
     python bench/accuracy.py --series eeg-4ch --bits 8,4 --persistence-margin 1   # a lower margin
@@ -31,7 +32,7 @@ over two processes (``--series``, results merged): 27 and 29 minutes, 56 minutes
 session 19; 21 and 24 in session 18) on this shared 2-core machine; ``--scaling auto`` pre-trains
 three float models per seed and quantises the one that validates best (or, at a quantised width,
 one whose calibrated model validates far ahead). The README's held-out tables are
-``--held-out 16|17|...|28|30 --bits 8,4`` (``--json`` the files in ``HELD_OUT_JSON``): series chosen
+``--held-out 16|17|...|28|30|31 --bits 8,4`` (``--json`` the files in ``HELD_OUT_JSON``): series chosen
 after the method they check had stopped changing; session 19's runs of sets 16 and 17 took 26 and 16
 minutes on two processes, set 18 (split in two) 11 and 9 minutes, and set 19 (split in two) 7 and 5
 minutes; session 20's run of set 20 8.5 (membrane) and 6 minutes, session 21's of set 21 15 and
@@ -109,6 +110,7 @@ HELD_OUT_JSON = {
     "27": "accuracy-held-out-27.json",
     "28": "accuracy-held-out-28.json",
     "30": "accuracy-held-out-30.json",
+    "31": "accuracy-held-out-31.json",
 }
 
 #: QAT run j >= 1 from float seed s uses seed s + QAT_SEED_STRIDE * j (never another float seed's)

@@ -125,6 +125,8 @@ HELD_OUT_SETS: dict[str, dict[str, tuple[int, int]]] = {
         "appliance-t7": (1460, 1),
         "appliance-t1": (1460, 1),
     },
+    # session 31's ten, the second ACS-F1 test recording of every class (period 4)
+    "31": {f"appliance-t{label}-2": (1460, 1) for label in "9340652871"},
 }
 
 
@@ -631,7 +633,7 @@ def test_set_30_follows_its_rules() -> None:
     others = {
         name
         for session, held in datasets.HELD_OUT_SETS.items()
-        if session != "30"
+        if int(session) < 30
         for name in held
         if name in datasets._TS
     }
@@ -648,6 +650,33 @@ def test_set_30_follows_its_rules() -> None:
         assert name == f"appliance-t{labels(datasets.path_of(name))[datasets._TS[name] - 1]}"
         s, _ = datasets.load(name)
         assert s.x.shape == (1460, 1) and np.isfinite(s.y).all() and features == [target], name
+
+
+def test_set_31_follows_its_rules() -> None:
+    """Set 31 is, in ACSF1_TEST.ts's file order, the second recording of every class: found here
+    from the file's labels, not listed; none is a recording another set holds, and each is named
+    after its class (``appliance-t<class>-2``) with period 4."""
+    path = datasets.path_of("appliance-t3")
+    labels = [rec.split(":")[1] for rec in path.read_text().split("@data", 1)[1].split()]
+    seen: dict[str, list[int]] = {}
+    for number, label in enumerate(labels, start=1):
+        seen.setdefault(label, []).append(number)
+    second = sorted(numbers[1] for numbers in seen.values())
+    held = datasets.HELD_OUT_31
+    assert [datasets._TS[name] for name in held] == second == list(range(2, 93, 10))
+    others = {
+        datasets._TS[name]
+        for session, sets in datasets.HELD_OUT_SETS.items()
+        if session != "31"
+        for name in sets
+        if name in datasets._TS and datasets._ALL[name][1] == datasets._ALL["appliance-t3"][1]
+    }
+    assert others and not others & set(second)
+    for name, (_, rel, target, features, period) in held.items():
+        assert rel == datasets.HELD_OUT_23["appliance-t3"][1] and period == 4 and features == [target]
+        assert name == f"appliance-t{labels[datasets._TS[name] - 1]}-2"
+        s, _ = datasets.load(name)
+        assert s.x.shape == (1460, 1) and np.isfinite(s.y).all() and s.y.std() > 0, name
 
 
 def test_the_reference_gate_replays_a_recorded_run() -> None:
