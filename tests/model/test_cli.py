@@ -10,6 +10,7 @@ import pytest
 
 from qtdeploy.cli.main import main
 from qtdeploy.model.evaluate import SE_WARN
+from support.reference import reference_ships
 from support.seasonal import interleaved
 
 CSV = Path(__file__).resolve().parents[1] / "data" / "model" / "seattle_weather_300.csv"
@@ -167,6 +168,7 @@ def test_qat_whole_schedule_and_how_qat_went(tmp_path: Path, capsys, monkeypatch
 
     worse = itertools.count(1)
     monkeypatch.setattr("qtdeploy.train.qat._val_rmse", lambda model, data: float(next(worse)))
+    reference_ships(monkeypatch)  # the 8-bit reference's verdict would skip the 4-bit QAT here
     base = ["train", "--data", str(CSV), "--target", "temp_max", "--scaling", "last", "--bits", "4"]
     tiny = ["--window", "6", "--d-model", "8", "--epochs", "10"]  # patience 6 < 10
     assert main([*base, *tiny, "--out", str(tmp_path / "early"), "--json"]) == 0

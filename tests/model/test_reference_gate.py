@@ -1,7 +1,7 @@
 """Below 8 bits a quantised model ships only where the 8-bit model quantised from the same float
 models earns its place too (``qat._reference``, session 30): where the 8-bit one falls back, the
-narrower one ships the same fallback, exactly that forecast in the integer model; where it does not,
-the narrower run is what it was without the rule."""
+narrower one ships the same fallback, exactly that forecast in the integer model, and runs no QAT of
+its own (session 31); where it does not, the narrower run is what it was without the rule."""
 
 from __future__ import annotations
 
@@ -38,6 +38,14 @@ def _season(n: int = 400) -> D.Series:
     return D.Series(features=["y"], target="y", x=y[:, None], y=y, source="synthetic season")
 
 
+def _wandering_season(n: int = 400) -> D.Series:
+    """A season of 12 on a wandering level: the last reading plus a season's change is the fallback."""
+    rng = np.random.default_rng(0)
+    t = np.arange(n)
+    y = 10 * np.sin(2 * np.pi * t / 12) + np.cumsum(rng.normal(0, 0.3, n)) + rng.normal(0, 0.2, n)
+    return D.Series(features=["y"], target="y", x=y[:, None], y=y, source="synthetic seasonal")
+
+
 def test_narrower_means_any_weight_or_activation_below_8_bits() -> None:
     assert not qat._narrower(_cfg(8)) and not qat._narrower(_cfg(None))
     assert qat._narrower(_cfg(4)) and qat._narrower(_cfg(6)) and qat._narrower(_cfg(4, act_bits=8))
@@ -65,8 +73,11 @@ def test_the_reference_is_the_8_bit_run_from_the_same_float_models(make) -> None
         "qat_val": round(r8.metrics["qat_val"], 6),
     }
     assert r4.metrics["reference"]["fell_back"] is (make is random_walk)
-    if make is random_walk:  # the 4-bit model falls back too, for its own reason or the reference's
-        assert r4.metrics["persistence_fallback"]
+    if make is random_walk:  # the 4-bit model falls back too, for the reference's reason, untrained
+        assert r4.metrics["persistence_fallback"] and r4.metrics["fallback_reason"] == qat.REFERENCE_REASON
+        assert r4.metrics["qat_skipped"] == qat.REFERENCE_REASON and "qat_epochs" not in r4.metrics
+    else:
+        assert "qat_skipped" not in r4.metrics and r4.metrics["qat_epochs"]["epochs_run"] > 0
 
 
 def test_no_reference_at_8_bits_in_float_or_without_the_fallback(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -90,21 +101,44 @@ def _reference_says(fell_back: bool) -> Any:
     return fake
 
 
-def test_a_narrow_model_that_earned_its_place_falls_back_where_the_8_bit_one_did(
+def test_a_narrow_model_falls_back_where_the_8_bit_one_did_without_qat(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """The narrow model passes its own fallback (patched to) on a long span (no earlier origin); the
-    8-bit one fell back (patched to): the narrow one ships persistence, to the digit in the integer
-    model, for the reference's reason."""
-    monkeypatch.setattr(qat, "_persistence_fallback", lambda *a: False)
+    """On a clean season a narrow model earns its place after a few epochs; the 8-bit one fell back
+    (patched to): the narrow one ships persistence, to the digit in the integer model, for the
+    reference's reason, and its QAT never runs (no QAT phase reaches the progress callback, no
+    earlier origin is trained). It still exports: calibrated, its head zeroed."""
     monkeypatch.setattr(qat, "_reference", _reference_says(True))
     s = _season()
-    res = train(s, _cfg(4), TrainSettings(**QUICK, scheme="last"))
+    phases: list[str] = []
+    res = train(s, _cfg(4), TrainSettings(**SHIPS, scheme="last"), lambda p, *a: phases.append(p))
     assert res.metrics["persistence_fallback"] and res.metrics["fallback_reason"] == qat.REFERENCE_REASON
-    assert res.metrics["reference"]["fell_back"] and "origin_check" not in res.metrics
+    assert res.metrics["reference"]["fell_back"] and res.metrics["qat_skipped"] == qat.REFERENCE_REASON
+    assert "origin_check" not in res.metrics and "qat_epochs" not in res.metrics
+    assert phases and set(phases) == {"float", "float-finetune"}
+    assert res.model.quantised
     im = E.export(res.model, {"norm": res.norm.to_dict(), "features": s.features, "target": s.target})
     r = evaluate(im, s, "test")
-    assert r["rmse"] == r["persistence_rmse"]
+    assert r["rmse"] == r["persistence_rmse"] == res.metrics["qat"]["rmse"]
+    # the same seed without the reference's verdict trains and ships a model, ahead of persistence
+    monkeypatch.setattr(qat, "_reference", _reference_says(False))
+    ships = train(s, _cfg(4), TrainSettings(**SHIPS, scheme="last"))
+    assert not ships.metrics["persistence_fallback"] and ships.metrics["qat"]["rmse"] < r["rmse"]
+
+
+def test_without_qat_a_narrow_model_ships_the_seasonal_anchor_exactly(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Where the fallback is the last reading plus a season's change, the skipped narrow model ships
+    that, to the digit in the integer model, under that scheme (``fell_from`` names its own)."""
+    monkeypatch.setattr(qat, "_reference", _reference_says(True))
+    s = _wandering_season()
+    res = train(s, _cfg(4), TrainSettings(**QUICK, scheme="last", period=12))
+    assert res.metrics["qat_skipped"] == qat.REFERENCE_REASON and res.norm.scheme == "season-diff"
+    assert res.metrics["fallback"]["scheme"] == "season-diff" and res.metrics["fell_from"] == "last"
+    im = E.export(res.model, {"norm": res.norm.to_dict(), "features": s.features, "target": s.target})
+    r = evaluate(im, s, "test", 12)
+    assert r["rmse"] == r["seasonal_diff_rmse"] < 0.3 * r["persistence_rmse"]
 
 
 def test_where_the_8_bit_model_ships_the_narrow_run_is_unchanged(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -134,7 +168,6 @@ def test_train_says_why_the_narrow_model_ships_the_fallback(
     csv.write_text("y\n" + "\n".join(f"{v:.6f}" for v in s.y) + "\n")
     args = ["train", "--data", str(csv), "--target", "y", "--scaling", "last", "--bits", "4"]
     args += ["--window", "12", "--d-model", "8", "--epochs", "1", "--json", "--out", str(tmp_path / "run")]
-    monkeypatch.setattr(qat, "_persistence_fallback", lambda *a: False)
     monkeypatch.setattr(qat, "_reference", _reference_says(True))
     assert main(args) == 0
     summary = json.loads(capsys.readouterr().out)
@@ -143,4 +176,13 @@ def test_train_says_why_the_narrow_model_ships_the_fallback(
     first = summary["warnings"][0]
     assert "the 8-bit model quantised from the same float model did not earn its place" in first
     assert "(it fell back: validation)" in first and "forecasts the last reading, as --bits 8 does" in first
+    assert "was not quantisation-trained" in first
     assert summary["qat"]["rmse"] == pytest.approx(summary["persistence_rmse"], rel=1e-9)
+    assert summary["qat_skipped"] == "8-bit reference" and "qat_epochs" not in summary
+    # and in words: no QAT, why, and what shipped
+    assert main([a for a in args if a != "--json"]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert (
+        "QAT: none (the 8-bit model from the same float model fell back: validation); shipped persistence"
+        in out
+    )

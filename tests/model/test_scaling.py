@@ -31,6 +31,7 @@ from qtdeploy.train.qat import (
     qat_settings,
     train,
 )
+from support.reference import reference_ships
 
 
 def _trend_series() -> D.Series:
@@ -273,6 +274,7 @@ def test_qat_whole_schedule_is_a_choice_the_float_phases_do_not_take(monkeypatch
     cfg = ModelConfig.uniform(window=12, features=1, d_model=8, bits=4)
     worse = itertools.count(1)
     monkeypatch.setattr("qtdeploy.train.qat._val_rmse", lambda model, data: float(next(worse)))
+    reference_ships(monkeypatch)  # which falls back here, and the narrow QAT would not run
     totals: dict[str, int] = {}
 
     def seen(phase: str, epoch: int, total: int, val: float) -> None:
@@ -363,11 +365,14 @@ def test_auto_chooses_the_scheme_on_the_float_models_and_quantises_only_that_one
     assert evaluate(im, s, "test")["rmse"] == pytest.approx(res.metrics["qat"]["rmse"], rel=1e-3)
 
 
-def test_a_schemes_quantised_model_does_not_depend_on_how_its_float_model_was_obtained() -> None:
+def test_a_schemes_quantised_model_does_not_depend_on_how_its_float_model_was_obtained(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     """QAT seeds itself: the model ``auto`` validates for a scheme, the one a run of that scheme
     alone ships, and the one trained from a float state passed in (as bench/accuracy.py does) are
     the same model. Before, QAT drew its data order from wherever the float phases had left the
     generator, so `qtdeploy train` could not reproduce a cell of the accuracy table."""
+    reference_ships(monkeypatch)  # the 8-bit reference runs first; its verdict would skip the QAT here
     s = _trend_series()
     cfg = ModelConfig.uniform(window=12, features=1, d_model=8, bits=4)
     st = TrainSettings(epochs=2, patience=2, min_steps=0, seed=3)

@@ -237,6 +237,7 @@ def command(
                 "fallback_reason",
                 "origin_check",
                 "reference",
+                "qat_skipped",
             )
             if k in result.metrics
         },
@@ -337,6 +338,12 @@ def command(
                 + (" (whole schedule)" if qe["whole_schedule"] else " (early stopping)")
                 + f", kept epoch {qe['best_epoch']}"
                 + (" (the calibrated start)" if qe["best_epoch"] == 0 else "")
+            )
+        if "qat_skipped" in s:  # the 8-bit reference fell back: this width ships the fallback untrained
+            ref = s["reference"]
+            stdout.print(
+                f"QAT: none (the {ref['bits']}-bit model from the same float model fell back: "
+                f"{ref['reason']}); shipped {_shipped(s)} (head zeroed)"
             )
         if s.get("persistence_evidence"):  # a residual scheme, the target among the inputs
             stdout.print(_against_persistence(s))
@@ -490,13 +497,14 @@ def _fallback_warning(
 
 
 def _reference_warning(ref: dict[str, Any], shipped: str) -> str:
-    """Why a narrower model that earned its place ships the fallback (``qat._reference``): the model
-    of the reference width, quantised from the same float model, did not."""
+    """Why a narrower model ships the fallback without QAT (``qat._reference``): the model of the
+    reference width, quantised from the same float model, did not earn its place."""
     return (
-        f"the quantised model beat {shipped} on validation, but the {ref['bits']}-bit model quantised "
-        f"from the same float model did not earn its place (it fell back: {ref['reason']}). A narrower "
-        "model has nothing the 8-bit one lacks, and its longer QAT search finds a state that validates "
-        "well by chance more easily, so its head was zeroed: the exported model forecasts "
+        f"the {ref['bits']}-bit model quantised from the same float model did not earn its place (it "
+        f"fell back: {ref['reason']}). A narrower model has nothing the 8-bit one lacks, and its longer "
+        "QAT search finds a state that validates well by chance more easily, so this width ships the "
+        "fallback too and was not quantisation-trained: the exported model (calibrated, head zeroed) "
+        "forecasts "
         + _forecasts(shipped)
         + f", as --bits {ref['bits']} does. More data is what helps; --persistence-margin applies to "
         "both widths."

@@ -739,9 +739,21 @@ def train(
         metrics: dict[str, Any] = {"float": test_scores(model, norm, splits), "float_val": val}
         if config.bits is None:
             return metrics, model, norm, splits
-        teacher = copy.deepcopy(model).eval() if st.distill > 0 else None
+        # the model of REFERENCE_BITS from the same float model did not earn its place (``_reference``):
+        # this one ships the fallback whatever its QAT would find, so none runs (at 4-bit activations
+        # the longest phase of the run); it is calibrated all the same, so that it exports, and its
+        # output 0 (a residual scheme's) is the fallback's forecast
+        skip = st.fallback and _residual(norm) and reference is not None and reference["fell_back"]
+        teacher = copy.deepcopy(model).eval() if st.distill > 0 and not skip else None
         _calibrate(model, data, st.seed)
         metrics["qat_start"] = test_scores(model, norm, splits)
+        fb_prepared = prepared.get(fallback)
+        if skip:
+            metrics["qat_skipped"] = REFERENCE_REASON
+            if fallback_evidence is not None:
+                metrics["fallback"] = {**fallback_evidence, "scheme": fallback}
+            _zero_head(model)
+            return finish(metrics, model, norm, splits, data, val, True, REFERENCE_REASON, fb_prepared, 0.0)
         metrics["qat_epochs"] = {}
         best = _fit(
             model, data, qat_settings(config, st), st.qat_lr, phase, progress, teacher, metrics["qat_epochs"]
@@ -750,7 +762,7 @@ def train(
             metrics["persistence_evidence"] = _persistence_evidence(model, data, st.persistence_margin)
             if fallback_evidence is not None:
                 metrics["fallback"] = {**fallback_evidence, "scheme": fallback}
-        behind, fb_prepared = False, prepared.get(fallback)
+        behind = False
         if _residual(norm) and fallback != "last":  # the model against the anchor that would replace it
             fb_prepared = fb_prepared or _prepare(series, config, fallback, st.period)
             fb_err = _zero_head_sq_err(fb_prepared[1]["val"])
@@ -766,17 +778,27 @@ def train(
             # anchor that would ship in its place (``_anchor_evidence``)
             _zero_head(model)
             fell, why = True, "behind the fallback"
-        if st.fallback and _residual(norm) and not fell and reference is not None and reference["fell_back"]:
-            # the model of REFERENCE_BITS from the same float model did not earn its place (``_reference``;
-            # it can only fall back under a residual scheme, whose output 0 is the fallback's forecast)
-            _zero_head(model)
-            fell, why = True, REFERENCE_REASON
         short = len(data["vy"]) < SHORT_FOR_ORIGIN_CHECK
         if st.fallback and st.origin_check and _residual(norm) and not fell and short:
             metrics["origin_check"] = _origin_check(series, config, st, progress)
             if not metrics["origin_check"]["ahead"]:
                 _zero_head(model)
                 fell, why = True, "earlier origin"
+        return finish(metrics, model, norm, splits, data, val, fell, why, fb_prepared, best)
+
+    def finish(
+        metrics: dict[str, Any],
+        model: Forecaster,
+        norm: D.Norm,
+        splits: dict,
+        data: dict,
+        val: float,
+        fell: bool,
+        why: str | None,
+        fb_prepared: tuple[D.Norm, dict, dict] | None,
+        best: float,
+    ) -> tuple[dict[str, Any], Forecaster, D.Norm, dict]:
+        """What ships, its test and validation scores (``best``: QAT's kept validation RMSE)."""
         metrics["persistence_fallback"] = fell
         if fell:
             metrics["fallback_reason"] = why
