@@ -28,7 +28,7 @@ from qtdeploy.cli.output import emit, stderr, stdout
     show_default=True,
     help="Width of every weight and activation, 2..8. Below 8 (or with --act-bits below 8) the run also "
     "quantises the 8-bit model from the same float model, and where that one does not beat the fallback "
-    "this one ships the fallback too (README, 'Session 30').",
+    "this one ships the fallback too, with no QAT of its own (README, 'Session 30', 'Session 31').",
 )
 @click.option(
     "--act-bits", type=int, default=None, help="Activation width if different from --bits (mixed precision)."
