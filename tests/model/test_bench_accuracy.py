@@ -364,6 +364,26 @@ def test_session_30s_rerun_is_the_replay_of_the_runs_before_it() -> None:
     assert any(d["why"] == "8-bit reference" for spec in ("6", "4") for d in jfk[spec]["decisions"])
 
 
+def test_set_31s_8_bit_cells_are_3gs_picks_and_its_narrow_seeds_follow_the_reference() -> None:
+    """Held-out set 31, run once with session 30's method: every 8-bit seed ships what
+    fallback_study.py's 3g (the adopted rule) picks from the study's own run of that seed (the same
+    float models and QAT, recorded with their per-window validation errors), and every 4-bit seed
+    whose 8-bit seed fell back ships that same forecast (the reference's invariant)."""
+    study = load_script(BENCH / "fallback_study.py")
+    accuracy = load_script(BENCH / "accuracy.py")
+    results = json.loads((BENCH / accuracy.HELD_OUT_JSON["31"]).read_text())
+    studied = json.loads(gzip.decompress((BENCH / "fallback-study-31.json.gz").read_bytes()))
+    assert list(studied) == list(results) == list(datasets.HELD_OUT_31)
+    for name, res in results.items():
+        _narrow_seeds_follow_the_8_bit_fallback(res)
+        zero = study.zero_heads(name, studied[name]["period"])
+        runs = studied[name]["runs"]["8"]
+        picks = [study.rule_anchor_margin_short(run, zero) for run in runs]
+        shipped = [run["test"] if p == "model" else zero[p]["test"] for run, p in zip(runs, picks)]
+        assert res["8"]["run_rmse"] == pytest.approx(shipped, rel=1e-9), name
+        assert [d["shipped"] == "model" for d in res["8"]["decisions"]] == [p == "model" for p in picks], name
+
+
 def test_linear_context_reads_what_a_season_model_reads() -> None:
     """``--linear-context``: the linear model on a season model's whole context (window + period),
     beside the one on the window; none for a series without a period."""

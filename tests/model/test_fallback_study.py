@@ -162,3 +162,24 @@ def test_the_readme_quotes_session_30s_rules_over_73_series() -> None:
             n = len(run["val"]["model"])
             assert n >= study.Q.SHORT_VALIDATION
             assert study.rule_anchor_margin_short(run, zero) == study.rule_past_season_diff(run, zero)
+
+
+def test_the_readme_quotes_set_31s_check_of_3g() -> None:
+    """The README's session 31 report is ``--rules`` over held-out set 31's study alone: every
+    series has 100 or more validation windows (3g is 3d there), and 3g differs from 3f, the rule it
+    replaced, on two series, one each way (appliance-t0-2 lost, appliance-t2-2 won)."""
+    study = load_script(BENCH / "fallback_study.py")
+    out = study.report([str(BENCH / "fallback-study-31.json.gz")], "8")
+    assert out in (repo_root() / "README.md").read_text()
+    assert out.startswith("10 series at 8 bits, 3 seeds")
+    changed = [ln for ln in out.splitlines() if ln.startswith(f"  {study.ADOPTED}: ")]
+    assert len(changed) == 2
+    assert "appliance-t0-2 0.001681 -> 0.009256" in changed[0]
+    assert "appliance-t2-2 0.03054 -> 0.0253" in changed[1]
+    results = json.loads(gzip.decompress((BENCH / "fallback-study-31.json.gz").read_bytes()))
+    assert list(results) == list(load_script(BENCH / "datasets.py").HELD_OUT_31)
+    for name, r in results.items():
+        zero = study.zero_heads(name, r["period"])
+        for run in r["runs"]["8"]:
+            assert len(run["val"]["model"]) >= study.Q.SHORT_VALIDATION
+            assert study.rule_anchor_margin_short(run, zero) == study.rule_past_season_diff(run, zero)
