@@ -643,7 +643,7 @@ def test_set_28_follows_its_rules() -> None:
 
 
 def test_set_30_follows_its_rules() -> None:
-    """Set 30 is, in ACSF1_TEST.ts's file order, the first recording of every class that no other
+    """Set 30 is, in ACSF1_TEST.ts's file order, the first recording of every class that no earlier
     set's appliance is a recording of (in either ACS-F1 file): found here from the files' labels,
     not listed; every one 1,460 readings of period 4, as the set's table says."""
 
