@@ -798,7 +798,8 @@ def train(
         fb_prepared: tuple[D.Norm, dict, dict] | None,
         best: float,
     ) -> tuple[dict[str, Any], Forecaster, D.Norm, dict]:
-        """What ships, its test and validation scores (``best``: QAT's kept validation RMSE)."""
+        """What ships, its test and validation scores (``best``: QAT's kept validation RMSE, replaced
+        by the fallback's where the model fell back)."""
         metrics["persistence_fallback"] = fell
         if fell:
             metrics["fallback_reason"] = why
