@@ -229,6 +229,7 @@ def test_train_says_when_validation_is_too_short_to_trust(
     validation can be optimistic (issue 13's held-out short series), and --json carries the count;
     the threshold is moved around the count, so the test does not depend on the CSV's length."""
     base = ["train", "--data", str(CSV), "--target", "temp_max", "--scaling", "last", *TINY, "--json"]
+    reference_ships(monkeypatch)  # so that the 4-bit QAT runs (no warning where none ran)
 
     def warned(name: str, *extra: str) -> tuple[int, bool]:
         assert main([*base, *extra, "--out", str(tmp_path / name)]) == 0

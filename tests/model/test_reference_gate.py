@@ -179,6 +179,10 @@ def test_train_says_why_the_narrow_model_ships_the_fallback(
     assert "was not quantisation-trained" in first
     assert summary["qat"]["rmse"] == pytest.approx(summary["persistence_rmse"], rel=1e-9)
     assert summary["qat_skipped"] == "8-bit reference" and "qat_epochs" not in summary
+    # no QAT state was kept on the short validation span, so no warning says one was
+    assert summary["validation_windows"] < 100 and not any(
+        "QAT's kept state" in w for w in summary["warnings"]
+    )
     # and in words: no QAT, why, and what shipped
     assert main([a for a in args if a != "--json"]) == 0
     out = " ".join(capsys.readouterr().out.split())
