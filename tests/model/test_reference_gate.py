@@ -19,7 +19,7 @@ from qtdeploy.model.evaluate import evaluate
 from qtdeploy.train import export as E
 from qtdeploy.train import qat
 from qtdeploy.train.qat import TrainSettings, train
-from support.series import random_walk
+from support.series import random_walk, wandering_season
 
 QUICK = {"epochs": 1, "patience": 1, "min_steps": 0}
 #: enough for a model of d_model 8 to beat persistence by the margin on ``_season`` at 8 bits
@@ -36,14 +36,6 @@ def _season(n: int = 400) -> D.Series:
     t = np.arange(n)
     y = 10 * np.sin(2 * np.pi * t / 12) + rng.normal(0, 0.2, n)
     return D.Series(features=["y"], target="y", x=y[:, None], y=y, source="synthetic season")
-
-
-def _wandering_season(n: int = 400) -> D.Series:
-    """A season of 12 on a wandering level: the last reading plus a season's change is the fallback."""
-    rng = np.random.default_rng(0)
-    t = np.arange(n)
-    y = 10 * np.sin(2 * np.pi * t / 12) + np.cumsum(rng.normal(0, 0.3, n)) + rng.normal(0, 0.2, n)
-    return D.Series(features=["y"], target="y", x=y[:, None], y=y, source="synthetic seasonal")
 
 
 def test_narrower_means_any_weight_or_activation_below_8_bits() -> None:
@@ -132,7 +124,7 @@ def test_without_qat_a_narrow_model_ships_the_seasonal_anchor_exactly(
     """Where the fallback is the last reading plus a season's change, the skipped narrow model ships
     that, to the digit in the integer model, under that scheme (``fell_from`` names its own)."""
     monkeypatch.setattr(qat, "_reference", _reference_says(True))
-    s = _wandering_season()
+    s = wandering_season()
     res = train(s, _cfg(4), TrainSettings(**QUICK, scheme="last", period=12))
     assert res.metrics["qat_skipped"] == qat.REFERENCE_REASON and res.norm.scheme == "season-diff"
     assert res.metrics["fallback"]["scheme"] == "season-diff" and res.metrics["fell_from"] == "last"
